@@ -1,0 +1,155 @@
+#include "firmware/app/config.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+
+#include "hostif/link/log.h"
+
+namespace mesim::app {
+
+namespace po = boost::program_options;
+
+std::filesystem::path defaultStateDir() {
+  if (geteuid() == 0) return "/var/lib/mesim";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "mesim";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".local" / "state" / "mesim";
+  return std::filesystem::path("/tmp") / ("mesim-state-" + std::to_string(geteuid()));
+}
+
+std::filesystem::path defaultRuntimeDir() {
+  if (geteuid() == 0) return "/run/mesim";
+  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && *xdg) return std::filesystem::path(xdg) / "mesim";
+  return std::filesystem::path("/tmp") / ("mesim-run-" + std::to_string(geteuid()));
+}
+
+namespace {
+
+po::options_description describe() {
+  po::options_description d("Options (each also MESIM_<NAME> in the environment and <name> in the config file)");
+  // clang-format off
+  d.add_options()
+    ("help,h", "print this help and exit")
+    ("version", "print the version and exit")
+    ("config", po::value<std::string>(), "config file (key = value lines, # comments)")
+    ("state-dir", po::value<std::string>(), "simulated platform state [/var/lib/mesim as root, else $XDG_STATE_HOME/mesim]")
+    ("runtime-dir", po::value<std::string>(), "sockets and the FUSE mount [/run/mesim as root, else $XDG_RUNTIME_DIR/mesim]")
+    ("log-level", po::value<std::string>(), "trace, debug, info, warn, error or off [info]")
+    ("control-address", po::value<std::string>(), "control API address [127.0.0.1]")
+    ("control-port", po::value<unsigned>(), "control API port; 0 picks a free one [16990]")
+    ("mei-dev", po::value<std::string>(), "also make this path (e.g. /dev/mei0) lead to the FUSE device")
+    ("hbm-listen", po::value<std::string>(), "unix:PATH - serve raw HBM to an external host driver instead of the built-in one")
+    ("fuse", po::value<std::string>(), "auto, on or off: mount dev/mei0 and sysfs with FUSE [auto]")
+    ("preload", po::value<std::string>(), "on or off: serve libmesim-preload.so on runtime-dir/preload.sock [on]")
+    ("buffer-slots", po::value<unsigned>(), "HBM circular buffer depth in 4-byte slots, 16..128 [128]")
+    ("admin-password", po::value<std::string>(), "password of the AMT admin user on first start [P@ssw0rd]");
+  // clang-format on
+  return d;
+}
+
+std::string envNameToOption(const std::string& env, const po::options_description& d) {
+  if (env.rfind("MESIM_", 0) != 0) return "";
+  std::string name = env.substr(6);
+  for (auto& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name == "help" || name == "version") return "";
+  return d.find_nothrow(name, false) ? name : "";
+}
+
+bool parseOnOff(const std::string& text, bool& out) {
+  if (text == "on" || text == "true" || text == "1" || text == "yes") return out = true, true;
+  if (text == "off" || text == "false" || text == "0" || text == "no") return out = false, true;
+  return false;
+}
+
+}  // namespace
+
+ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
+  ParseResult result;
+  auto description = describe();
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, description), vm);
+    po::store(po::parse_environment(description, [&](const std::string& env) { return envNameToOption(env, description); }),
+              vm);
+    (void)environ;
+    if (vm.count("config")) {
+      std::ifstream in(vm["config"].as<std::string>());
+      if (!in) {
+        result.action = ParseResult::Action::Error;
+        result.message = "cannot read config file " + vm["config"].as<std::string>();
+        return result;
+      }
+      po::store(po::parse_config_file(in, description, false), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    result.action = ParseResult::Action::Error;
+    result.message = e.what();
+    return result;
+  }
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << "mesim " << MESIM_VERSION << " - a simulated Intel ME / AMT platform\n\n"
+         << "Usage: mesim [options]\n\n"
+         << description << "\nGET http://127.0.0.1:16990/healthz answers 200 once every front end is up.\n";
+    result.action = ParseResult::Action::Help;
+    result.message = text.str();
+    return result;
+  }
+  if (vm.count("version")) {
+    result.action = ParseResult::Action::Version;
+    result.message = std::string("mesim ") + MESIM_VERSION + "\n";
+    return result;
+  }
+  auto fail = [&](std::string why) {
+    result.action = ParseResult::Action::Error;
+    result.message = std::move(why);
+    return result;
+  };
+  Config& c = result.config;
+  c.stateDir = vm.count("state-dir") ? std::filesystem::path(vm["state-dir"].as<std::string>()) : defaultStateDir();
+  c.runtimeDir =
+      vm.count("runtime-dir") ? std::filesystem::path(vm["runtime-dir"].as<std::string>()) : defaultRuntimeDir();
+  if (vm.count("config")) c.configFile = vm["config"].as<std::string>();
+  if (vm.count("log-level")) c.logLevel = vm["log-level"].as<std::string>();
+  log::Level level;
+  if (!log::parseLevel(c.logLevel, level)) return fail("unknown log level '" + c.logLevel + "'");
+  if (vm.count("control-address")) c.controlAddress = vm["control-address"].as<std::string>();
+  if (vm.count("control-port")) {
+    unsigned port = vm["control-port"].as<unsigned>();
+    if (port > 65535) return fail("control port out of range");
+    c.controlPort = static_cast<std::uint16_t>(port);
+  }
+  if (vm.count("mei-dev")) c.meiDev = vm["mei-dev"].as<std::string>();
+  if (vm.count("hbm-listen")) {
+    std::string value = vm["hbm-listen"].as<std::string>();
+    if (value.rfind("unix:", 0) != 0 || value.size() <= 5) return fail("--hbm-listen takes unix:PATH");
+    c.hbmListen = value.substr(5);
+  }
+  if (vm.count("fuse")) {
+    std::string value = vm["fuse"].as<std::string>();
+    bool on = false;
+    if (value == "auto")
+      c.fuse = FuseMode::Auto;
+    else if (parseOnOff(value, on))
+      c.fuse = on ? FuseMode::On : FuseMode::Off;
+    else
+      return fail("--fuse takes auto, on or off");
+  }
+  if (vm.count("preload") && !parseOnOff(vm["preload"].as<std::string>(), c.preload))
+    return fail("--preload takes on or off");
+  if (vm.count("buffer-slots")) {
+    unsigned slots = vm["buffer-slots"].as<unsigned>();
+    if (slots < 16 || slots > 128) return fail("--buffer-slots must be 16..128 (bus messages fit one fragment)");
+    c.bufferSlots = slots;
+  }
+  if (vm.count("admin-password")) c.adminPassword = vm["admin-password"].as<std::string>();
+  return result;
+}
+
+}  // namespace mesim::app

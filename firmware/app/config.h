@@ -1,0 +1,42 @@
+// The daemon's options: each one a command-line flag, a MESIM_* environment variable and a key
+// in the config file, in that order of precedence over the embedded defaults (docs/configuration.md).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mesim::app {
+
+enum class FuseMode { Auto, On, Off };
+
+struct Config {
+  std::filesystem::path stateDir;
+  std::filesystem::path runtimeDir;
+  std::optional<std::filesystem::path> configFile;
+  std::string logLevel = "info";
+  std::string controlAddress = "127.0.0.1";
+  std::uint16_t controlPort = 16990;
+  std::optional<std::filesystem::path> meiDev;     // e.g. /dev/mei0: a symlink to the FUSE node
+  std::optional<std::filesystem::path> hbmListen;  // unix:PATH given: raw HBM for an external driver
+  FuseMode fuse = FuseMode::Auto;
+  bool preload = true;
+  std::uint32_t bufferSlots = 128;
+  std::string adminPassword = "P@ssw0rd";
+};
+
+struct ParseResult {
+  enum class Action { Run, Help, Version, Error } action = Action::Run;
+  Config config;
+  std::string message;  // help text, version, or the error
+};
+
+// argv plus the environment (MESIM_*) plus the config file named by --config / MESIM_CONFIG.
+ParseResult parseConfig(int argc, const char* const argv[], char** environ);
+
+std::filesystem::path defaultStateDir();
+std::filesystem::path defaultRuntimeDir();
+
+}  // namespace mesim::app

@@ -1,0 +1,334 @@
+#include "firmware/app/daemon.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include "firmware/app/control_server.h"
+#include "firmware/clients/amthi_client.h"
+#include "firmware/clients/mkhi_client.h"
+#include "firmware/hbm/hbm_engine.h"
+#include "firmware/platform/platform_model.h"
+#include "hostif/fuse/fuse_front_end.h"
+#include "hostif/host/mei_host.h"
+#include "hostif/link/log.h"
+#include "hostif/link/socket_link.h"
+#include "hostif/preload/preload_server.h"
+
+namespace mesim::app {
+
+namespace fs = std::filesystem;
+using boost::asio::local::stream_protocol;
+
+namespace {
+const hbm::Guid kMkhiGuid = *hbm::Guid::parse("8E6A6715-9ABC-4043-88EF-9E39C6F63E0F");
+const hbm::Guid kMkhiFixGuid = *hbm::Guid::parse("55213584-9A29-4916-BADF-0FB7ED682AEB");
+
+std::string createDirectory(const fs::path& dir, fs::perms perms) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return "cannot create " + dir.string() + ": " + ec.message();
+  fs::permissions(dir, perms, ec);
+  return "";
+}
+}  // namespace
+
+class Daemon::Impl {
+ public:
+  explicit Impl(Config config) : config_(std::move(config)), signals_(io_, SIGINT, SIGTERM), control_(io_, [this](auto&&... a) {
+    return handleControl(a...);
+  }) {}
+
+  int run() {
+    started_ = std::chrono::steady_clock::now();
+    log::Level level = log::Level::Info;
+    log::parseLevel(config_.logLevel, level);
+    log::setThreshold(level);
+
+    if (auto err = createDirectory(config_.stateDir, fs::perms::owner_all); !err.empty()) return fatal(err);
+    if (auto err = createDirectory(config_.runtimeDir, fs::perms::owner_all | fs::perms::group_read |
+                                                           fs::perms::group_exec | fs::perms::others_read |
+                                                           fs::perms::others_exec);
+        !err.empty())
+      return fatal(err);
+
+    platform::PlatformDefaults defaults;
+    defaults.adminPassword = config_.adminPassword;
+    std::string error;
+    platform_ = platform::PlatformModel::open(config_.stateDir, defaults, error);
+    if (!platform_) return fatal("platform state: " + error);
+
+    firmware::HbmEngineOptions engineOptions;
+    engineOptions.bufferSlots = config_.bufferSlots;
+    engine_ = std::make_unique<firmware::HbmEngine>(io_, engineOptions);
+    engine_->addClient(clients::makeMkhiClient(*platform_, kMkhiFixGuid));
+    engine_->addClient(clients::makeAmthiClient(*platform_));
+    engine_->addClient(clients::makeMkhiClient(*platform_, kMkhiGuid));
+
+    if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatal(err);
+
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+      if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
+    });
+
+    if (config_.hbmListen) {
+      if (auto err = listenForDriver(*config_.hbmListen); !err.empty()) return fatal(err);
+      markReady();
+    } else {
+      startHostSide();
+    }
+    io_.run();
+    return exitCode_;
+  }
+
+ private:
+  int fatal(const std::string& message) {
+    MESIM_LOG(Error, "mesim", message);
+    cleanup();
+    return 1;
+  }
+
+  // ---- external host driver on a socket (docs/hbm-link.md)
+  std::string listenForDriver(const fs::path& path) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    boost::system::error_code bec;
+    driverAcceptor_ = std::make_unique<stream_protocol::acceptor>(io_);
+    driverAcceptor_->open(stream_protocol(), bec);
+    if (!bec) driverAcceptor_->bind(stream_protocol::endpoint(path.string()), bec);
+    if (!bec) driverAcceptor_->listen(1, bec);
+    if (bec) return "cannot listen for an HBM driver on " + path.string() + ": " + bec.message();
+    hbmSocketPath_ = path;
+    acceptDriver();
+    return "";
+  }
+
+  void acceptDriver() {
+    driverAcceptor_->async_accept([this](boost::system::error_code ec, stream_protocol::socket socket) {
+      if (ec) return;
+      MESIM_LOG(Info, "mesim", "external HBM driver connected");
+      auto endpoint = link::makeSocketEndpoint(std::move(socket));
+      std::weak_ptr<link::Endpoint> weak = endpoint;
+      endpoint->onDown([this, weak] {
+        if (driverLink_ == weak.lock()) {
+          engine_->detach();
+          driverLink_.reset();
+        }
+      });
+      if (driverLink_) driverLink_->close();
+      driverLink_ = endpoint;
+      engine_->attach(endpoint);
+      acceptDriver();
+    });
+  }
+
+  // ---- built-in host model and its front ends
+  void startHostSide() {
+    auto link = link::makeInProcessLink(io_);
+    engine_->attach(link.firmware);
+    host::HostOptions hostOptions;
+    hostOptions.bufferSlots = config_.bufferSlots;
+    host_ = std::make_unique<host::MeiHost>(io_, link.host, hostOptions);
+    host_->onStateChange([this](host::DevState state) {
+      MESIM_LOG(Debug, "mesim", "dev_state " << host::devStateName(state));
+      if (state == host::DevState::Enabled && !frontEndsStarted_) startFrontEnds();
+    });
+    host_->start();
+  }
+
+  void startFrontEnds() {
+    frontEndsStarted_ = true;
+    if (config_.fuse != FuseMode::Off) {
+      fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs");
+      if (auto err = fuse_->start(); !err.empty()) {
+        fuse_.reset();
+        if (config_.fuse == FuseMode::On) return fatalWhileRunning("FUSE: " + err);
+        MESIM_LOG(Warn, "mesim", "FUSE unavailable (" << err << "); dev/mei0 is served through the preload socket only");
+      } else {
+        linkIntoRuntimeDir("dev");
+        linkIntoRuntimeDir("sys");
+        if (config_.meiDev) {
+          if (auto err = linkMeiDev(*config_.meiDev); !err.empty()) return fatalWhileRunning(err);
+        }
+      }
+    }
+    if (config_.preload) {
+      preload_ = std::make_unique<preload::PreloadServer>(io_, *host_, config_.runtimeDir / "preload.sock");
+      if (auto err = preload_->start(); !err.empty()) return fatalWhileRunning("preload socket: " + err);
+    }
+    markReady();
+  }
+
+  void linkIntoRuntimeDir(const std::string& name) {
+    std::error_code ec;
+    auto path = config_.runtimeDir / name;
+    if (fs::is_symlink(path, ec)) fs::remove(path, ec);
+    fs::create_directory_symlink(fs::path("fs") / name, path, ec);
+    if (ec) MESIM_LOG(Warn, "mesim", "cannot link " << path.string() << ": " << ec.message());
+    else runtimeLinks_.push_back(path);
+  }
+
+  std::string linkMeiDev(const fs::path& path) {
+    std::error_code ec;
+    auto target = config_.runtimeDir / "fs" / "dev" / "mei0";
+    if (fs::is_symlink(path, ec)) {
+      fs::remove(path, ec);  // a stale link from an earlier run
+    } else if (fs::exists(path, ec)) {
+      return path.string() + " exists and is not a link (a real MEI device?); not replacing it";
+    }
+    fs::create_symlink(target, path, ec);
+    if (ec) return "cannot create " + path.string() + ": " + ec.message();
+    meiDevLink_ = path;
+    return "";
+  }
+
+  void fatalWhileRunning(const std::string& message) {
+    MESIM_LOG(Error, "mesim", message);
+    exitCode_ = 1;
+    beginShutdown("fatal error");
+  }
+
+  void markReady() {
+    ready_ = true;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+    std::string where;
+    if (config_.hbmListen) {
+      where = "HBM driver socket " + config_.hbmListen->string();
+    } else {
+      if (fuse_) where += "device " + (config_.runtimeDir / "dev" / "mei0").string() + ", sysfs " +
+                          (config_.runtimeDir / "sys" / "class" / "mei" / "mei0").string() + ", ";
+      if (meiDevLink_) where += "also " + meiDevLink_->string() + ", ";
+      if (preload_) where += "preload socket " + (config_.runtimeDir / "preload.sock").string() + ", ";
+    }
+    MESIM_LOG(Info, "mesim", "ready in " << ms << " ms: " << where << " control http://" << config_.controlAddress
+                                         << ":" << control_.port() << ", state " << config_.stateDir.string());
+  }
+
+  // ---- control API
+  ControlResponse handleControl(const std::string& method, const std::string& target, const std::string&) {
+    if (target == "/healthz") {
+      if (method != "GET" && method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+      return ready_ && !shuttingDown_ ? ControlResponse{200, "text/plain", "ok\n"}
+                                      : ControlResponse{503, "text/plain", "starting\n"};
+    }
+    if (target == "/status" && method == "GET") return {200, "application/json", statusJson()};
+    if (method == "POST" && target == "/faults/firmware-reset") {
+      engine_->reset("requested through the control API");
+      return {200, "application/json", "{\"done\":\"firmware-reset\"}\n"};
+    }
+    if (method == "POST" && target == "/faults/me-stop") {
+      engine_->requestStop(0);
+      return {200, "application/json", "{\"done\":\"me-stop\"}\n"};
+    }
+    if (method == "POST" && target == "/faults/host-reset") {
+      if (!host_) return {409, "application/json", "{\"error\":\"no built-in host model (--hbm-listen)\"}\n"};
+      host_->reset("requested through the control API");
+      return {200, "application/json", "{\"done\":\"host-reset\"}\n"};
+    }
+    return {404, "application/json", "{\"error\":\"no such endpoint\"}\n"};
+  }
+
+  std::string statusJson() {
+    boost::json::object status;
+    status["version"] = MESIM_VERSION;
+    status["ready"] = ready_;
+    status["uptime_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+    status["state_dir"] = config_.stateDir.string();
+    status["runtime_dir"] = config_.runtimeDir.string();
+    auto es = engine_->stats();
+    boost::json::object fw;
+    fw["hbm_state"] = engine_->state() == firmware::HbmEngine::State::Started ? "started"
+                      : engine_->state() == firmware::HbmEngine::State::Stopped ? "stopped"
+                                                                                : "waiting";
+    fw["connections"] = es.connections;
+    fw["resets"] = es.resets;
+    fw["messages_in"] = es.messagesIn;
+    fw["messages_out"] = es.messagesOut;
+    fw["flow_control_violations"] = es.flowControlViolations;
+    status["firmware"] = fw;
+    if (host_) {
+      auto hs = host_->stats();
+      boost::json::object h;
+      h["dev_state"] = host::devStateName(host_->state());
+      h["open_files"] = hs.openFiles;
+      h["connected_files"] = hs.connectedFiles;
+      h["pending_calls"] = hs.pendingCalls;
+      h["resets"] = hs.resets;
+      h["fuse"] = fuse_ != nullptr;
+      h["preload"] = preload_ != nullptr;
+      status["host"] = h;
+    }
+    return boost::json::serialize(status) + "\n";
+  }
+
+  // ---- shutdown
+  void beginShutdown(const std::string& why) {
+    if (shuttingDown_) return;
+    shuttingDown_ = true;
+    MESIM_LOG(Info, "mesim", "shutting down (" << why << ")");
+    signals_.cancel();
+    if (host_) host_->stop();
+    // Unmounting waits for FUSE workers, which may be waiting on this loop: do it off-loop.
+    std::thread([this] {
+      if (fuse_) fuse_->stop();
+      boost::asio::post(io_, [this] { finishShutdown(); });
+    }).detach();
+  }
+
+  void finishShutdown() {
+    cleanup();
+    io_.stop();
+    MESIM_LOG(Info, "mesim", "stopped");
+  }
+
+  void cleanup() {
+    if (preload_) preload_->stop();
+    control_.stop();
+    if (driverAcceptor_) {
+      boost::system::error_code ignored;
+      driverAcceptor_->close(ignored);
+    }
+    if (driverLink_) driverLink_->close();
+    std::error_code ec;
+    if (hbmSocketPath_) fs::remove(*hbmSocketPath_, ec);
+    for (auto& link : runtimeLinks_) fs::remove(link, ec);
+    if (meiDevLink_) fs::remove(*meiDevLink_, ec);
+  }
+
+  Config config_;
+  boost::asio::io_context io_{1};
+  boost::asio::signal_set signals_;
+  ControlServer control_;
+  std::unique_ptr<platform::PlatformModel> platform_;
+  std::unique_ptr<firmware::HbmEngine> engine_;
+  std::unique_ptr<host::MeiHost> host_;
+  std::unique_ptr<fuse::FuseFrontEnd> fuse_;
+  std::unique_ptr<preload::PreloadServer> preload_;
+  std::unique_ptr<stream_protocol::acceptor> driverAcceptor_;
+  std::shared_ptr<link::Endpoint> driverLink_;
+  std::optional<fs::path> hbmSocketPath_;
+  std::optional<fs::path> meiDevLink_;
+  std::vector<fs::path> runtimeLinks_;
+  std::chrono::steady_clock::time_point started_;
+  bool frontEndsStarted_ = false;
+  bool ready_ = false;
+  bool shuttingDown_ = false;
+  int exitCode_ = 0;
+};
+
+Daemon::Daemon(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Daemon::~Daemon() = default;
+int Daemon::run() { return impl_->run(); }
+
+}  // namespace mesim::app

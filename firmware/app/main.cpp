@@ -1,0 +1,23 @@
+#include <cstdio>
+#include <iostream>
+
+#include "firmware/app/config.h"
+#include "firmware/app/daemon.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  auto parsed = mesim::app::parseConfig(argc, argv, environ);
+  switch (parsed.action) {
+    case mesim::app::ParseResult::Action::Help:
+    case mesim::app::ParseResult::Action::Version:
+      std::cout << parsed.message;
+      return 0;
+    case mesim::app::ParseResult::Action::Error:
+      std::cerr << "mesim: " << parsed.message << "\n(see mesim --help)\n";
+      return 2;
+    case mesim::app::ParseResult::Action::Run: break;
+  }
+  mesim::app::Daemon daemon(std::move(parsed.config));
+  return daemon.run();
+}
