@@ -148,7 +148,10 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
     if (slots < 16 || slots > 128) return fail("--buffer-slots must be 16..128 (bus messages fit one fragment)");
     c.bufferSlots = slots;
   }
-  if (vm.count("admin-password")) c.adminPassword = vm["admin-password"].as<std::string>();
+  if (vm.count("admin-password")) {
+    c.adminPassword = vm["admin-password"].as<std::string>();
+    c.adminPasswordGiven = true;
+  }
   return result;
 }
 

@@ -25,6 +25,7 @@ struct Config {
   bool preload = true;
   std::uint32_t bufferSlots = 128;
   std::string adminPassword = "P@ssw0rd";
+  bool adminPasswordGiven = false;  // set explicitly: re-applied on every start
 };
 
 struct ParseResult {

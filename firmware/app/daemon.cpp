@@ -16,6 +16,7 @@
 
 #include "firmware/app/control_server.h"
 #include "firmware/clients/amthi_client.h"
+#include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
 #include "firmware/hbm/hbm_engine.h"
 #include "firmware/platform/platform_model.h"
@@ -31,9 +32,6 @@ namespace fs = std::filesystem;
 using boost::asio::local::stream_protocol;
 
 namespace {
-const hbm::Guid kMkhiGuid = *hbm::Guid::parse("8E6A6715-9ABC-4043-88EF-9E39C6F63E0F");
-const hbm::Guid kMkhiFixGuid = *hbm::Guid::parse("55213584-9A29-4916-BADF-0FB7ED682AEB");
-
 std::string createDirectory(const fs::path& dir, fs::perms perms) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -64,6 +62,7 @@ class Daemon::Impl {
 
     platform::PlatformDefaults defaults;
     defaults.adminPassword = config_.adminPassword;
+    defaults.forceAdminPassword = config_.adminPasswordGiven;
     std::string error;
     platform_ = platform::PlatformModel::open(config_.stateDir, defaults, error);
     if (!platform_) return fatal("platform state: " + error);
@@ -71,9 +70,9 @@ class Daemon::Impl {
     firmware::HbmEngineOptions engineOptions;
     engineOptions.bufferSlots = config_.bufferSlots;
     engine_ = std::make_unique<firmware::HbmEngine>(io_, engineOptions);
-    engine_->addClient(clients::makeMkhiClient(*platform_, kMkhiFixGuid));
+    engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiFixGuid));
     engine_->addClient(clients::makeAmthiClient(*platform_));
-    engine_->addClient(clients::makeMkhiClient(*platform_, kMkhiGuid));
+    engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
 
     if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatal(err);
 
@@ -201,17 +200,19 @@ class Daemon::Impl {
   void markReady() {
     ready_ = true;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
-    std::string where;
-    if (config_.hbmListen) {
-      where = "HBM driver socket " + config_.hbmListen->string();
-    } else {
-      if (fuse_) where += "device " + (config_.runtimeDir / "dev" / "mei0").string() + ", sysfs " +
-                          (config_.runtimeDir / "sys" / "class" / "mei" / "mei0").string() + ", ";
-      if (meiDevLink_) where += "also " + meiDevLink_->string() + ", ";
-      if (preload_) where += "preload socket " + (config_.runtimeDir / "preload.sock").string() + ", ";
+    std::vector<std::string> where;
+    if (config_.hbmListen) where.push_back("HBM driver socket " + config_.hbmListen->string());
+    if (fuse_) {
+      where.push_back("device " + (config_.runtimeDir / "dev" / "mei0").string());
+      where.push_back("sysfs " + (config_.runtimeDir / "sys" / "class" / "mei" / "mei0").string());
     }
-    MESIM_LOG(Info, "mesim", "ready in " << ms << " ms: " << where << " control http://" << config_.controlAddress
-                                         << ":" << control_.port() << ", state " << config_.stateDir.string());
+    if (meiDevLink_) where.push_back("also " + meiDevLink_->string());
+    if (preload_) where.push_back("preload socket " + (config_.runtimeDir / "preload.sock").string());
+    where.push_back("control http://" + config_.controlAddress + ":" + std::to_string(control_.port()));
+    where.push_back("state " + config_.stateDir.string());
+    std::string text;
+    for (auto& part : where) text += (text.empty() ? "" : ", ") + part;
+    MESIM_LOG(Info, "mesim", "ready in " << ms << " ms: " << text);
   }
 
   // ---- control API

@@ -1,0 +1,332 @@
+#include "firmware/platform/platform_model.h"
+
+#include <openssl/crypto.h>
+
+#include <system_error>
+
+#include "firmware/core/atomic_file.h"
+#include "firmware/platform/credentials.h"
+#include "firmware/platform/platform_json.h"
+
+namespace mesim::platform {
+namespace {
+
+constexpr std::size_t kMaxFqdnLength = 255;
+
+// Root CAs AMT ships as default trusted provisioning hashes; SHA-256 fingerprints of the public
+// certificates (checked with `openssl x509 -fingerprint -sha256` against the Debian CA bundle).
+struct DefaultRoot {
+  const char* name;
+  const char* sha256;
+};
+constexpr DefaultRoot kDefaultRoots[] = {
+    {"DigiCert Global Root CA", "4348a0e9444c78cb265e058d5e8944b4d84f9662bd26db257f8934a443c70161"},
+    {"DigiCert Assured ID Root CA", "3e9099b5015e8f486c00bcea9d111ee721faba355a89bcf1df69561e3dc6325c"},
+    {"DigiCert High Assurance EV Root CA", "7431e5f4c3c1ce4690774f0b61e05440883ba9a01ed00ba6abd7806ed3b118cf"},
+    {"Go Daddy Root CA - G2", "45140b3247eb9cc8c5b4f0d7b53091f73292089e6e5a63e2749dd3aca9198eda"},
+    {"Entrust Root CA - G2", "43df5774b03e7fef5fe40d931a7bedf1bb2e6b42738c4e6d3841103d3aa7f339"},
+    {"Comodo AAA CA", "d7a7a0fb5d7e2731d771e9484ebcdef71d5f0c3e0a2948782bc83ee0ea699ef4"},
+    {"USERTrust RSA CA", "e793c9b02fd8aa13e21c31228accb08119643b749c898964b1746d46c3d4cbd2"},
+};
+
+// MKHI FWCAPS bits (LMS MEIClient/MKHIClient/Include/GetFWCapsCommand.h, GetPlatformTypeCommand.h).
+constexpr std::uint32_t kCapAmt = 1u << 2;
+constexpr std::uint32_t kCapPav = 1u << 12;
+constexpr std::uint32_t kCapIpv6 = 1u << 17;
+constexpr std::uint32_t kCapKvm = 1u << 18;
+constexpr std::uint32_t kCapTls = 1u << 21;
+constexpr std::uint32_t kCapCila = 1u << 22;
+constexpr std::uint32_t kCorporateFeatures = kCapAmt | kCapPav | kCapIpv6 | kCapKvm | kCapTls | kCapCila;
+// Desktop (bit 1), production signed (bit 7), ImageType 4 = ME_FULL_8MB (bits 8-11), Brand 1 = AMT (bits 12-15):
+// what LMS's Configurator requires before it starts port forwarding (spec/apf.md §4).
+constexpr std::uint32_t kCorporateDesktop = (1u << 1) | (1u << 7) | (4u << 8) | (1u << 12);
+
+MacAddress randomMac() {
+  MacAddress mac{};
+  randomBytes(mac.data(), mac.size());
+  mac[0] = static_cast<std::uint8_t>((mac[0] & 0xFC) | 0x02);  // unicast, locally administered
+  return mac;
+}
+
+std::vector<CodeVersion> codeVersionsFor(const FirmwareVersion& v) {
+  const std::string full = v.toString();
+  const std::string shortVersion =
+      std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.hotfix);
+  const std::string build = std::to_string(v.build);
+  // Keys rpc-go reads ("AMT", "Build Number", "Sku"); the rest as AMT 16 lists them. Sku 16392 = 0x4008:
+  // bit 3 "AMT Pro" in rpc-go's decodeAMTFeatures (rpc-go tests use this value).
+  return {{"Flash", full},
+          {"Netstack", full},
+          {"AMTApps", full},
+          {"AMT", shortVersion},
+          {"Sku", "16392"},
+          {"VendorID", "8086"},
+          {"Build Number", build},
+          {"Recovery Version", shortVersion},
+          {"Recovery Build Num", build},
+          {"Legacy Mode", "False"},
+          {"TXT", "True"}};
+}
+
+PlatformState makeInitialState(const PlatformDefaults& d) {
+  PlatformState s;
+  s.uuid = randomUuid();
+  s.digestRealm = randomDigestRealm();
+
+  s.firmware.code = d.firmwareVersion;
+  s.firmware.recovery = d.firmwareVersion;
+  s.firmware.fitc = d.firmwareVersion;
+  s.firmware.biosVersion = "MESIM.86A.0016.2025.0101.1200";
+  s.firmware.codeVersions = codeVersionsFor(d.firmwareVersion);
+  s.firmware.capabilities = kCorporateFeatures;
+  s.firmware.fwUpdateState = 1;
+  s.firmware.platformType = kCorporateDesktop;
+  s.firmware.featuresEnabled = kCorporateFeatures;
+  s.firmware.featuresAvailable = kCorporateFeatures;
+
+  s.provisioningState = d.provisioningState;
+  s.controlMode = d.provisioningState == ProvisioningState::Post ? d.controlMode : ControlMode::None;
+  if (s.provisioningState == ProvisioningState::Post && s.controlMode == ControlMode::None)
+    s.controlMode = ControlMode::Admin;
+
+  s.admin.user = "admin";
+  s.admin.ha1 = digestHa1(s.admin.user, s.digestRealm, d.adminPassword);
+  s.localSystemAccount.user = randomLocalSystemUser();
+  s.localSystemAccount.password = randomPassword(32);
+
+  s.hostName = d.hostName;
+  s.domainName = d.domainName;
+  s.pkiDnsSuffix = "";
+  if (!d.domainName.empty()) s.dnsSuffixList = {d.domainName};
+
+  s.wired.mac = randomMac();
+  s.wired.ipv4 = 0xC0A80164;  // 192.168.1.100
+  s.wireless.mac = randomMac();
+  s.wireless.enabled = false;
+  s.wireless.linkUp = false;
+  s.wireless.ipv4 = 0;
+
+  s.powerPolicy = "Desktop: ON in S0, ME Wake in S3, S4-5";
+  std::uint32_t handle = 1;
+  for (const auto& root : kDefaultRoots) {
+    CertHashEntry e;
+    e.handle = handle++;
+    e.name = root.name;
+    e.algorithm = HashAlgorithm::Sha256;
+    fromHex(root.sha256, e.hash);
+    s.certHashes.push_back(std::move(e));
+  }
+  return s;
+}
+
+// Temp files of writes that a kill cut short (core::writeFileAtomic names them ".<file>.tmp.<pid>.<n>").
+// One process owns a state dir, so none of them is still being written.
+void removeStaleTempFiles(const std::filesystem::path& stateDir) {
+  const std::string prefix = std::string(".") + PlatformModel::kFileName + ".tmp.";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(stateDir, ec)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+}  // namespace
+
+const char* toString(ChangeResult result) {
+  switch (result) {
+    case ChangeResult::Ok: return "ok";
+    case ChangeResult::InvalidState: return "invalid state";
+    case ChangeResult::InvalidParameter: return "invalid parameter";
+    case ChangeResult::StorageError: return "storage error";
+  }
+  return "?";
+}
+
+PlatformModel::PlatformModel(std::filesystem::path file, PlatformState state)
+    : file_(std::move(file)), state_(std::move(state)) {}
+
+std::unique_ptr<PlatformModel> PlatformModel::open(const std::filesystem::path& stateDir,
+                                                   const PlatformDefaults& defaults, std::string& error) {
+  error.clear();
+  std::error_code ec;
+  std::filesystem::create_directories(stateDir, ec);
+  if (ec) {
+    error = "cannot create state dir " + stateDir.string() + ": " + ec.message();
+    return nullptr;
+  }
+  const auto file = stateDir / kFileName;
+  removeStaleTempFiles(stateDir);
+  PlatformState fallback = makeInitialState(defaults);
+
+  std::string text;
+  ec = core::readFile(file, text);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    error = "cannot read " + file.string() + ": " + ec.message();
+    return nullptr;
+  }
+
+  std::unique_ptr<PlatformModel> model;
+  bool needsWrite = false;
+  if (ec) {  // first start
+    model.reset(new PlatformModel(file, std::move(fallback)));
+    needsWrite = true;
+  } else {
+    PlatformState loaded;
+    bool defaulted = false;
+    std::string why;
+    if (!parseState(text, fallback, loaded, defaulted, why)) {
+      error = file.string() + " is not a usable mesim platform state (" + why +
+              "); fix or remove it to start with a new platform";
+      return nullptr;
+    }
+    model.reset(new PlatformModel(file, std::move(loaded)));
+    needsWrite = defaulted;  // fields added since the file was written get stored once
+  }
+
+  if (defaults.forceAdminPassword) {
+    auto ha1 = digestHa1(model->state_.admin.user, model->state_.digestRealm, defaults.adminPassword);
+    if (ha1 != model->state_.admin.ha1) {
+      model->state_.admin.ha1 = std::move(ha1);
+      needsWrite = true;
+    }
+  }
+  if (needsWrite && !model->persist(model->state_, error)) return nullptr;
+  return model;
+}
+
+bool PlatformModel::persist(const PlatformState& state, std::string& error) const {
+  if (auto ec = core::writeFileAtomic(file_, serializeState(state))) {
+    error = "cannot write " + file_.string() + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+ChangeResult PlatformModel::commit(PlatformState next) {
+  std::string why;
+  if (!validateState(next, why)) return ChangeResult::InvalidParameter;
+  if (!persist(next, lastError_)) return ChangeResult::StorageError;
+  lastError_.clear();
+  state_ = std::move(next);
+  // A copy: an observer may subscribe or unsubscribe while being notified.
+  auto observers = observers_;
+  for (auto& [token, observer] : observers) observer();
+  return ChangeResult::Ok;
+}
+
+std::string PlatformModel::uuidString() const {
+  std::string hex = toHex(state_.uuid.data(), state_.uuid.size());
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+         hex.substr(20);
+}
+
+const CertHashEntry* PlatformModel::findCertHash(std::uint32_t handle) const {
+  for (const auto& e : state_.certHashes)
+    if (e.handle == handle) return &e;
+  return nullptr;
+}
+
+bool PlatformModel::verifyAdminPassword(std::string_view password) const {
+  const auto ha1 = digestHa1(state_.admin.user, state_.digestRealm, password);
+  return ha1.size() == state_.admin.ha1.size() &&
+         CRYPTO_memcmp(ha1.data(), state_.admin.ha1.data(), ha1.size()) == 0;
+}
+
+ChangeResult PlatformModel::unprovision() {
+  if (state_.provisioningState == ProvisioningState::Post && state_.controlMode == ControlMode::Admin)
+    return ChangeResult::InvalidState;
+  PlatformState next = state_;
+  next.provisioningState = ProvisioningState::Pre;
+  next.controlMode = ControlMode::None;
+  next.hostBasedSetup.reset();
+  next.remoteAccess.userInitiatedConnectionRequested = false;
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::startHostBasedConfiguration(const HostBasedSetup& setup) {
+  if (state_.provisioningState != ProvisioningState::Pre) return ChangeResult::InvalidState;
+  if (setup.serverHashAlgorithm != HashAlgorithm::Sha256 && setup.serverHashAlgorithm != HashAlgorithm::Sha384)
+    return ChangeResult::InvalidParameter;
+  if (setup.serverCertHash.size() > 64) return ChangeResult::InvalidParameter;
+  PlatformState next = state_;
+  next.provisioningState = ProvisioningState::In;
+  next.controlMode = ControlMode::None;
+  next.hostBasedSetup = setup;
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::stopConfiguration() {
+  if (state_.provisioningState != ProvisioningState::In) return ChangeResult::InvalidState;
+  PlatformState next = state_;
+  next.provisioningState = ProvisioningState::Pre;
+  next.controlMode = ControlMode::None;
+  next.hostBasedSetup.reset();
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::completeProvisioning(ControlMode mode) {
+  if (mode == ControlMode::None) return ChangeResult::InvalidParameter;
+  if (state_.provisioningState == ProvisioningState::Post) return ChangeResult::InvalidState;
+  PlatformState next = state_;
+  next.provisioningState = ProvisioningState::Post;
+  next.controlMode = mode;
+  next.hostBasedSetup.reset();
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::setAdminPassword(std::string_view password) {
+  if (password.empty()) return ChangeResult::InvalidParameter;
+  return setAdminPasswordHash(digestHa1(state_.admin.user, state_.digestRealm, password));
+}
+
+ChangeResult PlatformModel::setAdminPasswordHash(std::string_view ha1Hex) {
+  std::vector<std::uint8_t> bytes;
+  if (ha1Hex.size() != 32 || !fromHex(ha1Hex, bytes)) return ChangeResult::InvalidParameter;
+  PlatformState next = state_;
+  next.admin.ha1.clear();
+  for (char c : ha1Hex) next.admin.ha1.push_back(static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c));
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::setHostFqdn(std::string_view fqdn) {
+  if (fqdn.size() > kMaxFqdnLength) return ChangeResult::InvalidParameter;
+  PlatformState next = state_;
+  next.hostFqdn = std::string(fqdn);
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::setEnterpriseAccess(const EnterpriseAccess& access) {
+  if (access.flags & ~1u) return ChangeResult::InvalidParameter;
+  PlatformState next = state_;
+  next.enterpriseAccess = access;
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::setUserInitiatedConnection(bool requested) {
+  PlatformState next = state_;
+  next.remoteAccess.userInitiatedConnectionRequested = requested;
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::setAmtCertificateHash(HashAlgorithm alg, std::vector<std::uint8_t> hash) {
+  if (hash.size() != hashLength(alg)) return ChangeResult::InvalidParameter;
+  PlatformState next = state_;
+  next.amtCertHashAlgorithm = alg;
+  next.amtCertHash = std::move(hash);
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::update(const std::function<void(PlatformState&)>& change) {
+  PlatformState next = state_;
+  change(next);
+  return commit(std::move(next));
+}
+
+std::size_t PlatformModel::subscribe(Observer observer) {
+  std::size_t token = nextToken_++;
+  observers_.emplace(token, std::move(observer));
+  return token;
+}
+
+void PlatformModel::unsubscribe(std::size_t token) { observers_.erase(token); }
+
+}  // namespace mesim::platform

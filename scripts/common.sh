@@ -1,0 +1,38 @@
+# Shared by run.sh and test.sh: install what a fresh Debian 12 machine lacks, configure, build.
+# shellcheck shell=bash
+set -euo pipefail
+
+MESIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Debian packages the build, the tests and the real-client tests need.
+MESIM_RUN_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libpugixml-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
+MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl)
+
+ensure_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "mesim: missing Debian packages: ${missing[*]}" >&2
+    echo "       install them as root: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "mesim: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Builds with ccache kept inside the checkout's .cache so repeated runs are fast.
+configure_and_build() {
+  local preset="$1"
+  shift
+  export CCACHE_DIR="${CCACHE_DIR:-$MESIM_ROOT/.cache/ccache}"
+  cmake --preset "$preset" -S "$MESIM_ROOT" >/dev/null
+  cmake --build --preset "$preset" -j "$(nproc)" "$@"
+}

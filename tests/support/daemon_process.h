@@ -1,0 +1,180 @@
+// Starts the real mesim executable for integration tests, with its own state and runtime dirs,
+// and waits for its "ready" log line.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mesim::test {
+
+inline std::filesystem::path buildDir() { return MESIM_BUILD_DIR; }
+inline std::filesystem::path mesimBinary() { return buildDir() / "bin" / "mesim"; }
+
+inline std::filesystem::path makeTempDir(const std::string& tag) {
+  std::string pattern = (std::filesystem::temp_directory_path() / ("mesim-" + tag + "-XXXXXX")).string();
+  char* made = ::mkdtemp(pattern.data());
+  return made ? std::filesystem::path(made) : std::filesystem::path();
+}
+
+// A minimal HTTP/1.1 GET/POST to 127.0.0.1:port; returns "STATUS BODY" or "" on failure.
+inline std::string httpRequest(std::uint16_t port, const std::string& method, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  if (::write(fd, request.data(), request.size()) < 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string response;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  auto sp = response.find(' ');
+  auto bodyAt = response.find("\r\n\r\n");
+  if (sp == std::string::npos || bodyAt == std::string::npos) return "";
+  return response.substr(sp + 1, 3) + " " + response.substr(bodyAt + 4);
+}
+
+class DaemonProcess {
+ public:
+  explicit DaemonProcess(std::filesystem::path stateDir = {}, std::filesystem::path runtimeDir = {})
+      : stateDir_(stateDir.empty() ? makeTempDir("state") : stateDir),
+        runtimeDir_(runtimeDir.empty() ? makeTempDir("run") : runtimeDir) {}
+  ~DaemonProcess() {
+    kill(SIGKILL);
+    // A killed daemon leaves its FUSE mount behind; detach it so the directory can go.
+    std::string unmount = "fusermount3 -u -z '" + (runtimeDir_ / "fs").string() + "' 2>/dev/null";
+    if (std::system(unmount.c_str())) {
+    }
+  }
+
+  // Starts mesim with the dirs and `extra` flags; true once "ready" was logged.
+  bool start(std::vector<std::string> extra = {}, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+             std::vector<std::string> env = {}) {
+    std::vector<std::string> args{mesimBinary().string(), "--state-dir", stateDir_.string(), "--runtime-dir",
+                                  runtimeDir_.string(), "--control-port", "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    int pipeFds[2];
+    if (::pipe2(pipeFds, O_CLOEXEC) != 0) return false;
+    log_.clear();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(pipeFds[1], 2);
+      for (auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(pipeFds[1]);
+    logFd_ = pipeFds[0];
+    reader_ = std::thread([this] {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(logFd_, buf, sizeof buf)) > 0) {
+        std::lock_guard lock(mutex_);
+        log_.append(buf, static_cast<std::size_t>(n));
+      }
+    });
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    static const std::regex readyLine(R"(ready in \d+ ms: .*control http://[0-9.]+:(\d+))");
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex_);
+        std::smatch m;
+        if (std::regex_search(log_, m, readyLine)) {
+          controlPort_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+          return true;
+        }
+      }
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        exitStatus_ = status;
+        joinReader();
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+  // Sends a signal and waits for the exit; returns the wait status.
+  int stop(int signal = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    if (pid_ <= 0) return exitStatus_;
+    ::kill(pid_, signal);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = -1;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        exitStatus_ = status;
+        joinReader();
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    joinReader();
+    return -1;
+  }
+  void kill(int signal) {
+    if (pid_ > 0) stop(signal, std::chrono::seconds(5));
+  }
+
+  std::string log() {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
+  std::uint16_t controlPort() const { return controlPort_; }
+  pid_t pid() const { return pid_; }
+  const std::filesystem::path& stateDir() const { return stateDir_; }
+  const std::filesystem::path& runtimeDir() const { return runtimeDir_; }
+  std::filesystem::path meiDevice() const { return runtimeDir_ / "dev" / "mei0"; }
+  std::string get(const std::string& target) { return httpRequest(controlPort_, "GET", target); }
+  std::string post(const std::string& target) { return httpRequest(controlPort_, "POST", target); }
+
+ private:
+  void joinReader() {
+    if (reader_.joinable()) reader_.join();
+    if (logFd_ >= 0) ::close(logFd_);
+    logFd_ = -1;
+  }
+
+  std::filesystem::path stateDir_;
+  std::filesystem::path runtimeDir_;
+  pid_t pid_ = -1;
+  int exitStatus_ = -1;
+  int logFd_ = -1;
+  std::thread reader_;
+  std::mutex mutex_;
+  std::string log_;
+  std::uint16_t controlPort_ = 0;
+};
+
+}  // namespace mesim::test

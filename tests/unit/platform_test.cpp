@@ -1,0 +1,456 @@
+// firmware/core (atomic file, firmware clock) and firmware/platform (PlatformModel persistence and changes).
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "firmware/core/atomic_file.h"
+#include "firmware/core/firmware_clock.h"
+#include "firmware/platform/credentials.h"
+#include "firmware/platform/platform_model.h"
+#include "tests/unit/firmware_test_support.h"
+
+namespace mesim {
+namespace {
+
+using platform::ChangeResult;
+using platform::ControlMode;
+using platform::PlatformDefaults;
+using platform::PlatformModel;
+using platform::ProvisioningState;
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::string text;
+  EXPECT_FALSE(core::readFile(p, text));
+  return text;
+}
+
+void spit(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary | std::ios::trunc) << text; }
+
+std::vector<std::string> entriesOf(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// ------------------------------------------------------------------------------------------------
+// core::writeFileAtomic / readFile
+// ------------------------------------------------------------------------------------------------
+
+TEST(AtomicFile, WritesExactContentAndModeDespiteUmask) {
+  test::TempDir dir;
+  auto file = dir.path() / "a.json";
+  mode_t old = ::umask(077);
+  auto ec = core::writeFileAtomic(file, "hello", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  ::umask(old);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(slurp(file), "hello");
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(entriesOf(dir.path()), std::vector<std::string>{"a.json"});  // no temp file left
+}
+
+TEST(AtomicFile, ReplacesExistingFile) {
+  test::TempDir dir;
+  auto file = dir.path() / "a";
+  ASSERT_FALSE(core::writeFileAtomic(file, std::string(10000, 'x')));
+  ASSERT_FALSE(core::writeFileAtomic(file, "short"));
+  EXPECT_EQ(slurp(file), "short");
+  EXPECT_EQ(entriesOf(dir.path()).size(), 1u);
+}
+
+TEST(AtomicFile, FailedWriteKeepsOldContentAndLeavesNoTemp) {
+  test::TempDir dir;
+  auto target = dir.path() / "busy";
+  fs::create_directory(target);
+  spit(target / "inside", "old");  // rename() onto a non-empty directory fails
+  auto ec = core::writeFileAtomic(target, "new");
+  EXPECT_TRUE(ec);
+  EXPECT_TRUE(fs::is_directory(target));
+  EXPECT_EQ(slurp(target / "inside"), "old");
+  EXPECT_EQ(entriesOf(dir.path()), std::vector<std::string>{"busy"});
+}
+
+TEST(AtomicFile, MissingDirectoryIsAnError) {
+  test::TempDir dir;
+  EXPECT_TRUE(core::writeFileAtomic(dir.path() / "no" / "such" / "file", "x"));
+}
+
+TEST(AtomicFile, ReadMissingFileReportsNoSuchFile) {
+  test::TempDir dir;
+  std::string out = "unchanged";
+  auto ec = core::readFile(dir.path() / "missing", out);
+  EXPECT_EQ(ec, std::errc::no_such_file_or_directory);
+}
+
+// kill -9 a process in the middle of rewriting a file, many times: the file is always whole, old or new.
+TEST(AtomicFile, KillNineLeavesOldOrNewFile) {
+  test::TempDir dir;
+  auto file = dir.path() / "state";
+  const std::string a(256 * 1024, 'a');
+  const std::string b(200 * 1024, 'b');
+  ASSERT_FALSE(core::writeFileAtomic(file, a));
+  std::mt19937 rng(12345);
+  int sawB = 0;
+  int cutOff = 0;  // rounds that killed a write half-way (a temp file was left behind)
+  for (int round = 0; round < 20; ++round) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (unsigned i = 0;; ++i) core::writeFileAtomic(file, i % 2 ? a : b);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500 + rng() % 20000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    std::string text = slurp(file);
+    ASSERT_TRUE(text == a || text == b) << "round " << round << ": torn file of " << text.size() << " bytes";
+    sawB += text == b;
+    // Leftover temp files (the write that was cut off) never replace the target.
+    for (const auto& name : entriesOf(dir.path())) {
+      if (name == "state") continue;
+      ++cutOff;
+      fs::remove(dir.path() / name);
+    }
+  }
+  EXPECT_GT(sawB, 0);  // the child really was rewriting the file
+  std::printf("kill -9 rounds: %d of 20 cut a write short\n", cutOff);
+}
+
+// ------------------------------------------------------------------------------------------------
+// core::FirmwareClock
+// ------------------------------------------------------------------------------------------------
+
+TEST(FirmwareClock, ManualClockMovesOnlyWhenTold) {
+  using namespace std::chrono;
+  core::ManualFirmwareClock clock(system_clock::time_point(seconds(1'700'000'000)));
+  EXPECT_EQ(core::unixSeconds(clock.now()), 1'700'000'000u);
+  clock.advance(minutes(2));
+  EXPECT_EQ(core::unixSeconds(clock.now()), 1'700'000'120u);
+  clock.set(system_clock::time_point(seconds(5)));
+  EXPECT_EQ(core::unixSeconds(clock.now()), 5u);
+}
+
+TEST(FirmwareClock, SystemClockFollowsRealTime) {
+  core::SystemFirmwareClock clock;
+  const core::FirmwareClock& iface = clock;
+  auto diff = iface.now() - std::chrono::system_clock::now();
+  EXPECT_LT(std::chrono::abs(diff), std::chrono::seconds(5));
+}
+
+// ------------------------------------------------------------------------------------------------
+// credentials
+// ------------------------------------------------------------------------------------------------
+
+TEST(Credentials, DigestHa1MatchesRfc2617Example) {
+  EXPECT_EQ(platform::digestHa1("Mufasa", "testrealm@host.com", "Circle Of Life"), "939e7578ed9e3c518a452acee763bce9");
+}
+
+TEST(Credentials, RandomPasswordHasEveryCharacterKind) {
+  for (int i = 0; i < 50; ++i) {
+    auto pw = platform::randomPassword(32);
+    ASSERT_EQ(pw.size(), 32u);
+    EXPECT_TRUE(std::any_of(pw.begin(), pw.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); }));
+    EXPECT_TRUE(std::any_of(pw.begin(), pw.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); }));
+    EXPECT_TRUE(std::any_of(pw.begin(), pw.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }));
+    EXPECT_TRUE(std::any_of(pw.begin(), pw.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }));
+    EXPECT_EQ(pw.find_first_of("\"\\:&<>$|"), std::string::npos);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// PlatformModel
+// ------------------------------------------------------------------------------------------------
+
+std::unique_ptr<PlatformModel> openOk(const fs::path& dir, const PlatformDefaults& d = {}) {
+  std::string error;
+  auto model = PlatformModel::open(dir, d, error);
+  EXPECT_TRUE(model) << error;
+  EXPECT_TRUE(error.empty());
+  return model;
+}
+
+TEST(PlatformModel, FirstStartCreatesStateFile) {
+  test::TempDir dir;
+  auto stateDir = dir.path() / "state";  // created by open()
+  auto model = openOk(stateDir);
+  ASSERT_TRUE(model);
+  EXPECT_TRUE(fs::is_regular_file(stateDir / "platform.json"));
+
+  const auto& s = model->state();
+  EXPECT_EQ(s.uuid[6] >> 4, 4);           // random (version 4) UUID
+  EXPECT_EQ(s.uuid[8] & 0xC0, 0x80);
+  EXPECT_EQ(model->uuidString().size(), 36u);
+  ASSERT_EQ(s.digestRealm.size(), 39u);
+  EXPECT_EQ(s.digestRealm.substr(0, 7), "Digest:");
+  for (char c : s.digestRealm.substr(7)) EXPECT_TRUE(std::isdigit(c) || (c >= 'A' && c <= 'F')) << s.digestRealm;
+  EXPECT_EQ(s.localSystemAccount.user.size(), 32u);
+  EXPECT_EQ(s.localSystemAccount.user.rfind("$$OsAdmin", 0), 0u);
+  EXPECT_EQ(s.localSystemAccount.password.size(), 32u);
+  EXPECT_EQ(model->provisioningState(), ProvisioningState::Post);
+  EXPECT_EQ(model->controlMode(), ControlMode::Admin);
+  EXPECT_EQ(s.firmware.code.toString(), "16.1.27.2225");
+  EXPECT_EQ(s.admin.user, "admin");
+  EXPECT_EQ(s.admin.ha1, platform::digestHa1("admin", s.digestRealm, "P@ssw0rd"));
+  EXPECT_EQ(s.wired.mac[0] & 0x03, 0x02);  // unicast, locally administered
+  EXPECT_EQ(s.certHashes.size(), 7u);
+
+  auto find = [&](const std::string& key) {
+    for (const auto& cv : s.firmware.codeVersions)
+      if (cv.description == key) return cv.version;
+    return std::string("<missing>");
+  };
+  EXPECT_EQ(find("AMT"), "16.1.27");
+  EXPECT_EQ(find("Build Number"), "2225");
+  EXPECT_EQ(find("Sku"), "16392");
+  EXPECT_EQ(find("Flash"), "16.1.27.2225");
+  // LMS's port-forwarding conditions (spec/apf.md §4): ImageType 4, Brand AMT, AMT feature bit.
+  EXPECT_EQ((s.firmware.platformType >> 8) & 0xF, 4u);
+  EXPECT_EQ((s.firmware.platformType >> 12) & 0xF, 1u);
+  EXPECT_TRUE(s.firmware.featuresEnabled & (1u << 2));
+}
+
+TEST(PlatformModel, RestartReusesIdentityAndSecrets) {
+  test::TempDir dir;
+  platform::PlatformState first;
+  {
+    auto model = openOk(dir.path());
+    first = model->state();
+  }
+  PlatformDefaults other;
+  other.adminPassword = "Different1!";  // only used on a first start
+  other.hostName = "elsewhere";
+  auto again = openOk(dir.path(), other);
+  ASSERT_TRUE(again);
+  const auto& s = again->state();
+  EXPECT_EQ(s.uuid, first.uuid);
+  EXPECT_EQ(s.digestRealm, first.digestRealm);
+  EXPECT_EQ(s.localSystemAccount.user, first.localSystemAccount.user);
+  EXPECT_EQ(s.localSystemAccount.password, first.localSystemAccount.password);
+  EXPECT_EQ(s.wired.mac, first.wired.mac);
+  EXPECT_EQ(s.hostName, first.hostName);
+  EXPECT_EQ(s.certHashes.size(), first.certHashes.size());
+  EXPECT_TRUE(again->verifyAdminPassword("P@ssw0rd"));
+  EXPECT_FALSE(again->verifyAdminPassword("Different1!"));
+}
+
+TEST(PlatformModel, TwoStateDirsAreTwoPlatforms) {
+  test::TempDir a, b;
+  auto ma = openOk(a.path());
+  auto mb = openOk(b.path());
+  EXPECT_NE(ma->uuid(), mb->uuid());
+  EXPECT_NE(ma->digestRealm(), mb->digestRealm());
+  EXPECT_NE(ma->localSystemAccount().password, mb->localSystemAccount().password);
+}
+
+TEST(PlatformModel, AdminPasswordIsStoredOnlyAsHa1) {
+  test::TempDir dir;
+  PlatformDefaults d;
+  d.adminPassword = "Zq9!unique-pass";
+  auto model = openOk(dir.path(), d);
+  ASSERT_TRUE(model);
+  std::string text = slurp(model->filePath());
+  EXPECT_EQ(text.find("Zq9!unique-pass"), std::string::npos);
+  EXPECT_NE(text.find(platform::digestHa1("admin", model->digestRealm(), "Zq9!unique-pass")), std::string::npos);
+  EXPECT_TRUE(model->verifyAdminPassword("Zq9!unique-pass"));
+  EXPECT_FALSE(model->verifyAdminPassword("P@ssw0rd"));
+  EXPECT_FALSE(model->verifyAdminPassword(""));
+}
+
+TEST(PlatformModel, ForcedAdminPasswordAppliesOnEveryStart) {
+  test::TempDir dir;
+  std::string realm;
+  {
+    auto model = openOk(dir.path());
+    realm = model->digestRealm();
+  }
+  PlatformDefaults d;
+  d.adminPassword = "N3w!Password";
+  d.forceAdminPassword = true;
+  auto model = openOk(dir.path(), d);
+  EXPECT_TRUE(model->verifyAdminPassword("N3w!Password"));
+  EXPECT_FALSE(model->verifyAdminPassword("P@ssw0rd"));
+  EXPECT_EQ(model->digestRealm(), realm);
+  model.reset();
+  auto reread = openOk(dir.path());  // persisted
+  EXPECT_TRUE(reread->verifyAdminPassword("N3w!Password"));
+}
+
+TEST(PlatformModel, OpenRemovesTempFilesOfInterruptedWrites) {
+  test::TempDir dir;
+  { auto model = openOk(dir.path()); }
+  spit(dir.path() / ".platform.json.tmp.4242.0", "{ half a write");
+  spit(dir.path() / "other-file", "kept");
+  auto model = openOk(dir.path());
+  EXPECT_EQ(entriesOf(dir.path()), (std::vector<std::string>{"other-file", "platform.json"}));
+}
+
+TEST(PlatformModel, UnparsableFileIsAnErrorAndIsNotOverwritten) {
+  test::TempDir dir;
+  const std::string garbage = "{ this is not json";
+  spit(dir.path() / "platform.json", garbage);
+  std::string error;
+  auto model = PlatformModel::open(dir.path(), {}, error);
+  EXPECT_FALSE(model);
+  EXPECT_NE(error.find("platform.json"), std::string::npos) << error;
+  EXPECT_NE(error.find("not valid JSON"), std::string::npos) << error;
+  EXPECT_EQ(slurp(dir.path() / "platform.json"), garbage);
+}
+
+TEST(PlatformModel, WrongFieldTypeNamesTheField) {
+  test::TempDir dir;
+  std::string text;
+  {
+    auto model = openOk(dir.path());
+    text = slurp(model->filePath());
+  }
+  auto pos = text.find("\"state\": \"post\"");
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, std::string("\"state\": \"post\"").size(), "\"state\": \"sideways\"");
+  spit(dir.path() / "platform.json", text);
+  std::string error;
+  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  EXPECT_NE(error.find("provisioning.state"), std::string::npos) << error;
+}
+
+TEST(PlatformModel, MissingIdentityIsAnError) {
+  test::TempDir dir;
+  spit(dir.path() / "platform.json", R"({"schema": 1, "firmware": {}})");
+  std::string error;
+  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  EXPECT_NE(error.find("identity"), std::string::npos) << error;
+}
+
+TEST(PlatformModel, MissingOptionalSectionIsFilledAndStored) {
+  test::TempDir dir;
+  std::string text;
+  std::array<std::uint8_t, 16> uuid{};
+  {
+    auto model = openOk(dir.path());
+    uuid = model->uuid();
+    text = slurp(model->filePath());
+  }
+  auto start = text.find("\"features\": {");
+  auto end = text.find('}', start);
+  ASSERT_NE(start, std::string::npos);
+  text.erase(start, end - start + 2);  // the object and its trailing comma
+  spit(dir.path() / "platform.json", text);
+  auto model = openOk(dir.path());
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->uuid(), uuid);
+  EXPECT_TRUE(model->features().webUiEnabled);
+  EXPECT_NE(slurp(model->filePath()).find("\"features\""), std::string::npos);
+}
+
+TEST(PlatformModel, UnprovisionIsRefusedInAdminControlMode) {
+  test::TempDir dir;
+  auto model = openOk(dir.path());
+  int notified = 0;
+  model->subscribe([&] { ++notified; });
+  EXPECT_EQ(model->unprovision(), ChangeResult::InvalidState);
+  EXPECT_EQ(model->provisioningState(), ProvisioningState::Post);
+  EXPECT_EQ(notified, 0);
+}
+
+TEST(PlatformModel, ChangesPersistAcrossRestart) {
+  test::TempDir dir;
+  PlatformDefaults d;
+  d.controlMode = ControlMode::Client;
+  {
+    auto model = openOk(dir.path(), d);
+    ASSERT_EQ(model->unprovision(), ChangeResult::Ok);
+    platform::HostBasedSetup setup;
+    setup.serverHashAlgorithm = platform::HashAlgorithm::Sha384;
+    setup.serverCertHash.assign(48, 0xAB);
+    setup.dnsSuffixes = {"corp.example.com"};
+    ASSERT_EQ(model->startHostBasedConfiguration(setup), ChangeResult::Ok);
+    ASSERT_EQ(model->setHostFqdn("host1.corp.example.com"), ChangeResult::Ok);
+  }
+  auto model = openOk(dir.path(), d);
+  EXPECT_EQ(model->provisioningState(), ProvisioningState::In);
+  EXPECT_EQ(model->controlMode(), ControlMode::None);
+  ASSERT_TRUE(model->state().hostBasedSetup);
+  EXPECT_EQ(model->state().hostBasedSetup->serverHashAlgorithm, platform::HashAlgorithm::Sha384);
+  EXPECT_EQ(model->state().hostBasedSetup->serverCertHash, std::vector<std::uint8_t>(48, 0xAB));
+  EXPECT_EQ(model->state().hostBasedSetup->dnsSuffixes, std::vector<std::string>{"corp.example.com"});
+  EXPECT_EQ(model->hostFqdn(), "host1.corp.example.com");
+
+  EXPECT_EQ(model->startHostBasedConfiguration({}), ChangeResult::InvalidState);  // already in
+  ASSERT_EQ(model->stopConfiguration(), ChangeResult::Ok);
+  EXPECT_EQ(model->stopConfiguration(), ChangeResult::InvalidState);
+  ASSERT_EQ(model->completeProvisioning(ControlMode::Admin), ChangeResult::Ok);
+  model.reset();
+  auto reread = openOk(dir.path(), d);
+  EXPECT_EQ(reread->provisioningState(), ProvisioningState::Post);
+  EXPECT_EQ(reread->controlMode(), ControlMode::Admin);
+  EXPECT_FALSE(reread->state().hostBasedSetup);
+}
+
+TEST(PlatformModel, InvalidChangesAreRejectedWithoutEffect) {
+  test::TempDir dir;
+  auto model = openOk(dir.path());
+  const std::string before = slurp(model->filePath());
+  EXPECT_EQ(model->setHostFqdn(std::string(256, 'h')), ChangeResult::InvalidParameter);
+  EXPECT_EQ(model->setAdminPasswordHash("not-hex"), ChangeResult::InvalidParameter);
+  EXPECT_EQ(model->setAmtCertificateHash(platform::HashAlgorithm::Sha256, {1, 2, 3}), ChangeResult::InvalidParameter);
+  // update() keeps the invariants too: control mode must be None unless provisioned.
+  EXPECT_EQ(model->update([](platform::PlatformState& s) { s.controlMode = ControlMode::None; }),
+            ChangeResult::InvalidParameter);
+  EXPECT_EQ(model->controlMode(), ControlMode::Admin);
+  EXPECT_EQ(slurp(model->filePath()), before);
+}
+
+TEST(PlatformModel, ObserversSeeEveryChangeUntilUnsubscribed) {
+  test::TempDir dir;
+  auto model = openOk(dir.path());
+  std::vector<std::string> seen;
+  auto token = model->subscribe([&] { seen.push_back(model->hostFqdn()); });
+  ASSERT_EQ(model->setHostFqdn("a.example"), ChangeResult::Ok);
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.features.kvmSessionActive = true; }), ChangeResult::Ok);
+  model->unsubscribe(token);
+  ASSERT_EQ(model->setHostFqdn("b.example"), ChangeResult::Ok);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a.example", "a.example"}));
+}
+
+TEST(PlatformModel, StorageFailureLeavesStateUnchanged) {
+  test::TempDir dir;
+  auto model = openOk(dir.path());
+  int notified = 0;
+  model->subscribe([&] { ++notified; });
+  // Make the next atomic rename fail: the state file's name is now a non-empty directory.
+  fs::remove(model->filePath());
+  fs::create_directory(model->filePath());
+  spit(model->filePath() / "x", "x");
+  EXPECT_EQ(model->setHostFqdn("lost.example"), ChangeResult::StorageError);
+  EXPECT_FALSE(model->lastError().empty());
+  EXPECT_EQ(model->hostFqdn(), "");
+  EXPECT_EQ(notified, 0);
+}
+
+TEST(PlatformModel, AdminPasswordChangesVerify) {
+  test::TempDir dir;
+  auto model = openOk(dir.path());
+  ASSERT_EQ(model->setAdminPassword("Another#1"), ChangeResult::Ok);
+  EXPECT_TRUE(model->verifyAdminPassword("Another#1"));
+  EXPECT_FALSE(model->verifyAdminPassword("P@ssw0rd"));
+  const auto ha1 = platform::digestHa1("admin", model->digestRealm(), "Third$3");
+  std::string upper = ha1;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_EQ(model->setAdminPasswordHash(upper), ChangeResult::Ok);
+  EXPECT_TRUE(model->verifyAdminPassword("Third$3"));
+}
+
+}  // namespace
+}  // namespace mesim
