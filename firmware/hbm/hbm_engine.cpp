@@ -10,9 +10,10 @@ using hbm::Command;
 
 class HbmEngine::Connection : public ClientConnection, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(HbmEngine* engine, std::uint8_t meAddr, std::uint8_t hostAddr, std::uint64_t id,
-             std::shared_ptr<FirmwareClient> client)
-      : engine_(engine), meAddr_(meAddr), hostAddr_(hostAddr), id_(id), client_(std::move(client)) {}
+  // The client is owned by the engine's bus; a connection only reaches it while attached, so a
+  // client may keep its connections without creating an ownership cycle.
+  Connection(HbmEngine* engine, std::uint8_t meAddr, std::uint8_t hostAddr, std::uint64_t id, FirmwareClient* client)
+      : engine_(engine), meAddr_(meAddr), hostAddr_(hostAddr), id_(id), client_(client) {}
 
   void send(Bytes message) override {
     if (!engine_ || closing_) return;
@@ -66,7 +67,7 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
 
   std::uint8_t meAddr() const { return meAddr_; }
   std::uint16_t key() const { return static_cast<std::uint16_t>(meAddr_ << 8 | hostAddr_); }
-  const std::shared_ptr<FirmwareClient>& client() const { return client_; }
+  FirmwareClient* client() const { return client_; }
   bool closing() const { return closing_; }
   void setNotify(bool enabled) { notifyEnabled_ = enabled; }
   bool notifyEnabled() const { return notifyEnabled_; }
@@ -76,7 +77,7 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   std::uint8_t meAddr_;
   std::uint8_t hostAddr_;
   std::uint64_t id_;
-  std::shared_ptr<FirmwareClient> client_;
+  FirmwareClient* client_;
   std::deque<Bytes> outbox_;
   unsigned hostCredits_ = 0;
   bool fwCreditOutstanding_ = false;
@@ -85,7 +86,7 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   bool notifyEnabled_ = false;
 };
 
-HbmEngine::HbmEngine(boost::asio::io_context& io, HbmEngineOptions options) : io_(io), options_(options) {}
+HbmEngine::HbmEngine(boost::asio::io_context&, HbmEngineOptions options) : options_(options) {}
 
 HbmEngine::~HbmEngine() {
   for (auto& [key, connection] : connections_) connection->detachFromEngine();
@@ -264,7 +265,7 @@ void HbmEngine::handleConnect(const hbm::ConnectReq& req) {
     return reply(registered.props.maxConnections == 1 ? hbm::ConnectStatus::AlreadyStarted
                                                       : hbm::ConnectStatus::OutOfResources);
   auto connection =
-      std::make_shared<Connection>(this, req.meAddr, req.hostAddr, nextConnectionId_++, registered.client);
+      std::make_shared<Connection>(this, req.meAddr, req.hostAddr, nextConnectionId_++, registered.client.get());
   connections_[connection->key()] = connection;
   ++registered.connections;
   reply(hbm::ConnectStatus::Success);
@@ -332,12 +333,13 @@ std::shared_ptr<HbmEngine::Connection> HbmEngine::findConnection(std::uint8_t me
 }
 
 void HbmEngine::closeConnection(const std::shared_ptr<Connection>& connection) {
-  auto keep = connection;
-  connections_.erase(connection->key());
-  reassembler_.drop(connection->meAddr(), connection->hostAddress());
-  if (auto it = clients_.find(connection->meAddr()); it != clients_.end() && it->second.connections > 0)
+  // `connection` may refer to the map entry erased below: work on a copy.
+  std::shared_ptr<Connection> keep = connection;
+  connections_.erase(keep->key());
+  reassembler_.drop(keep->meAddr(), keep->hostAddress());
+  if (auto it = clients_.find(keep->meAddr()); it != clients_.end() && it->second.connections > 0)
     --it->second.connections;
-  connection->detachFromEngine();
+  keep->detachFromEngine();
   keep->client()->onDisconnect(keep);
 }
 

@@ -81,7 +81,6 @@ class HbmEngine {
   void closeConnection(const std::shared_ptr<Connection>& connection);
   std::shared_ptr<Connection> findConnection(std::uint8_t meAddr, std::uint8_t hostAddr);
 
-  boost::asio::io_context& io_;
   HbmEngineOptions options_;
   std::shared_ptr<link::Endpoint> link_;
   State state_ = State::WaitingForHost;

@@ -1,7 +1,10 @@
 // Small firmware clients for tests: an echo client and a notifier.
 #pragma once
 
+#include <algorithm>
+#include <charconv>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "firmware/hbm/firmware_client.h"
@@ -37,7 +40,9 @@ class EchoClient : public firmware::FirmwareClient {
     if (text == "HOLD") return c->pauseReceive();
     if (text == "GO") return c->resumeReceive();
     if (text.rfind("BIG:", 0) == 0) {
-      hbm::Bytes big(std::stoul(text.substr(4)));
+      std::size_t n = 0;
+      std::from_chars(text.data() + 4, text.data() + text.size(), n);
+      hbm::Bytes big(std::min<std::size_t>(n, 1u << 16));
       for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 7);
       return c->send(std::move(big));
     }

@@ -1,0 +1,39 @@
+// Arbitrary MKHI requests into both MKHI clients (the tools' client and the kernel's fix client).
+#include <cstdlib>
+
+#include "firmware/clients/client_guids.h"
+#include "firmware/clients/mkhi_client.h"
+#include "firmware/platform/platform_model.h"
+#include "tests/unit/firmware_test_support.h"
+
+namespace {
+
+struct Fixture {
+  Fixture() : quiet(mesim::log::Level::Off) {
+    std::string error;
+    platform = mesim::platform::PlatformModel::open(dir.path(), {}, error);
+    if (!platform) std::abort();
+    mkhi = mesim::clients::makeMkhiClient(*platform, mesim::clients::kMkhiGuid);
+    fix = mesim::clients::makeMkhiClient(*platform, mesim::clients::kMkhiFixGuid);
+  }
+  mesim::test::LogThreshold quiet;
+  mesim::test::TempDir dir{"fuzz-mkhi"};
+  std::unique_ptr<mesim::platform::PlatformModel> platform;
+  std::unique_ptr<mesim::firmware::FirmwareClient> mkhi;
+  std::unique_ptr<mesim::firmware::FirmwareClient> fix;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static Fixture fixture;
+  for (auto* client : {fixture.mkhi.get(), fixture.fix.get()}) {
+    auto connection = std::make_shared<mesim::test::RecordingConnection>();
+    client->onConnect(connection);
+    client->onMessage(connection, mesim::hbm::ByteView(data, size));
+    for (auto& reply : connection->sent)
+      if (reply.size() > client->properties().maxMsgLength) std::abort();
+    client->onDisconnect(connection);
+  }
+  return 0;
+}
