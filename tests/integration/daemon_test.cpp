@@ -232,6 +232,40 @@ TEST_F(DaemonTest, StateSurvivesRestart) {
   EXPECT_EQ(text.find("P@ssw0rd"), std::string::npos) << "the admin password must be stored only as a hash";
 }
 
+// Runs the plain C client (open/ioctl/write/poll/read only) as a separate program.
+std::pair<int, std::string> runCClient(const std::vector<std::string>& env, const std::string& device,
+                                       const std::string& command) {
+  std::string cmd;
+  for (auto& e : env) cmd += e + " ";
+  cmd += std::string(MESIM_C_CLIENT) + " " + device + " " + command + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(DaemonTest, CProgramThroughFuseSeesEveryErrnoCase) {
+  auto [code, out] = runCClient({"MESIM_DEVICE_IS_FUSE=1"}, daemon.meiDevice(), "amthi-errno-cases");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;
+  auto [code2, out2] = runCClient({}, daemon.meiDevice(), "amthi-provisioning-state");
+  EXPECT_EQ(code2, 0) << out2;
+  EXPECT_NE(out2.find("provisioning_state=2"), std::string::npos) << out2;
+}
+
+TEST_F(DaemonTest, CProgramThroughThePreloadLibrary) {
+  std::vector<std::string> env{"LD_PRELOAD=" + std::string(MESIM_PRELOAD_LIBRARY),
+                               "MESIM_RUNTIME_DIR=" + daemon.runtimeDir().string()};
+  auto [code, out] = runCClient(env, "/dev/mei0", "amthi-errno-cases");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;
+  auto [code2, out2] = runCClient(env, "/dev/mei0", "amthi-provisioning-state");
+  EXPECT_EQ(code2, 0) << out2;
+  EXPECT_NE(out2.find("provisioning_state=2"), std::string::npos) << out2;
+}
+
 TEST(DaemonCli, HelpVersionAndBadFlags) {
   auto run = [](const std::string& args) {
     std::string cmd = mesimBinary().string() + " " + args + " 2>&1";
