@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -112,6 +114,60 @@ Result inProcess(int count) {
   return r;
 }
 
+// The host model's asynchronous API driven on the event loop itself: each reply's callback sends the
+// next request, so no thread hand-off is measured, only the host model, HBM and the AMTHI client.
+Result inProcessOnLoop(int count) {
+  auto stateDir = mesim::test::makeTempDir("bench-state");
+  std::string error;
+  auto platform = mesim::platform::PlatformModel::open(stateDir, {}, error);
+  if (!platform) return {"in-process, on the loop", 0, 0, 0, "platform: " + error};
+  mesim::test::InProcessMachine machine;
+  machine.engine.addClient(mesim::clients::makeAmthiClient(*platform));
+  if (!machine.start()) return {"in-process, on the loop", 0, 0, 0, "host did not enable"};
+  mesim::client::MeiFile file(machine.io, *machine.host);
+  mesim::hbm::Guid guid;
+  std::copy(std::begin(kAmthiGuid), std::end(kAmthiGuid), guid.bytes.begin());
+  if (file.open() != 0 || file.connect(guid) != 0) return {"in-process, on the loop", 0, 0, 0, "connect failed"};
+  // MeiFile's file id is private; open a second file on the loop for the chained run.
+  std::vector<double> latencies;
+  latencies.reserve(static_cast<std::size_t>(count));
+  auto done = std::make_shared<std::promise<double>>();
+  auto future = done->get_future();
+  machine.run([&] {
+    auto& host = *machine.host;
+    mesim::host::FileId id = 0;
+    host.open(id);
+    host.connect(id, guid, [&, id](int err, const mesim::hbm::ClientProperties&) {
+      if (err) return done->set_value(-1);
+      auto start = std::make_shared<Clock::time_point>(Clock::now());
+      auto t0 = std::make_shared<Clock::time_point>();
+      auto step = std::make_shared<std::function<void(int)>>();
+      *step = [&, id, start, t0, step](int remaining) {
+        if (remaining == 0) {
+          done->set_value(std::chrono::duration<double>(Clock::now() - *start).count());
+          host.close(id, [] {});
+          *step = nullptr;  // break the self-reference
+          return;
+        }
+        *t0 = Clock::now();
+        host.write(id, mesim::hbm::Bytes(std::begin(kRequest), std::end(kRequest)), false, [](ssize_t) {});
+        host.read(id, 4096, false, [&, t0, step, remaining](int readErr, mesim::hbm::Bytes data) {
+          if (readErr || data.size() != 20) return done->set_value(-1);
+          latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - *t0).count());
+          (*step)(remaining - 1);
+        });
+      };
+      (*step)(count);
+    });
+  });
+  double seconds = future.get();
+  file.close();
+  machine.shutdown();
+  std::filesystem::remove_all(stateDir);
+  if (seconds < 0) return {"in-process, on the loop", 0, 0, 0, "round trip failed"};
+  return summarize("in-process, on the loop", latencies, seconds);
+}
+
 // The C-level loop both the FUSE and preload measurements use: what an unmodified program does.
 Result deviceLoop(const std::string& label, const char* path, int count) {
   int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -206,11 +262,12 @@ int main(int argc, char** argv) {
   int count = argc >= 2 ? std::stoi(argv[1]) : 20000;
   std::vector<Result> results;
   results.push_back(referenceSocketPair(count));
+  results.push_back(inProcessOnLoop(count));
   results.push_back(inProcess(count));
 
   mesim::test::DaemonProcess daemon;
   long idle = -1, after = -1;
-  if (!daemon.start({"--log-level", "warn"})) {
+  if (!daemon.start()) {
     results.push_back({"FUSE dev/mei0", 0, 0, 0, "daemon did not start: " + daemon.log()});
   } else {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
