@@ -47,7 +47,13 @@ po::options_description describe() {
     ("fuse", po::value<std::string>(), "auto, on or off: mount dev/mei0 and sysfs with FUSE [auto]")
     ("preload", po::value<std::string>(), "on or off: serve libmesim-preload.so on runtime-dir/preload.sock [on]")
     ("buffer-slots", po::value<unsigned>(), "HBM circular buffer depth in 4-byte slots, 16..128 [128]")
-    ("admin-password", po::value<std::string>(), "password of the AMT admin user on first start [P@ssw0rd]");
+    ("listen", po::value<std::string>(), "WS-Man listen address [127.0.0.1]")
+    ("http-port", po::value<int>(), "WS-Man over HTTP; 0 picks a free port, -1 disables [16992]")
+    ("https-port", po::value<int>(), "WS-Man over TLS; 0 picks a free port, -1 disables [16993]")
+    ("tls-cert", po::value<std::string>(), "PEM certificate for 16993 instead of the generated one (with --tls-key)")
+    ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
+    ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
+    ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]");
   // clang-format on
   return d;
 }
@@ -148,6 +154,20 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
     if (slots < 16 || slots > 128) return fail("--buffer-slots must be 16..128 (bus messages fit one fragment)");
     c.bufferSlots = slots;
   }
+  if (vm.count("listen")) c.listenAddress = vm["listen"].as<std::string>();
+  auto port = [&](const char* name, int& out) {
+    if (!vm.count(name)) return true;
+    int value = vm[name].as<int>();
+    if (value > 65535) return false;
+    out = value < 0 ? -1 : value;
+    return true;
+  };
+  if (!port("http-port", c.httpPort)) return fail("--http-port out of range");
+  if (!port("https-port", c.httpsPort)) return fail("--https-port out of range");
+  if (vm.count("tls-cert")) c.tlsCert = vm["tls-cert"].as<std::string>();
+  if (vm.count("tls-key")) c.tlsKey = vm["tls-key"].as<std::string>();
+  if (c.tlsCert.has_value() != c.tlsKey.has_value()) return fail("--tls-cert and --tls-key go together");
+  if (vm.count("power-hook")) c.powerHook = vm["power-hook"].as<std::string>();
   if (vm.count("admin-password")) {
     c.adminPassword = vm["admin-password"].as<std::string>();
     c.adminPasswordGiven = true;

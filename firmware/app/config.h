@@ -24,6 +24,12 @@ struct Config {
   FuseMode fuse = FuseMode::Auto;
   bool preload = true;
   std::uint32_t bufferSlots = 128;
+  std::string listenAddress = "127.0.0.1";  // WS-Man listeners
+  int httpPort = 16992;                      // 0 = any free port, negative = off
+  int httpsPort = 16993;
+  std::optional<std::filesystem::path> tlsCert;  // user-supplied PEM certificate and key for 16993
+  std::optional<std::filesystem::path> tlsKey;
+  std::string powerHook;                     // command run on every host power change
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;  // set explicitly: re-applied on every start
 };

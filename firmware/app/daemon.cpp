@@ -18,13 +18,18 @@
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
+#include "firmware/core/firmware_clock.h"
 #include "firmware/hbm/hbm_engine.h"
+#include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "hostif/fuse/fuse_front_end.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/link/log.h"
 #include "hostif/link/socket_link.h"
 #include "hostif/preload/preload_server.h"
+#include "wsman/cim/power_hook.h"
+#include "wsman/http/wsman_http_server.h"
+#include "wsman/ops/wsman_service.h"
 
 namespace mesim::app {
 
@@ -75,6 +80,7 @@ class Daemon::Impl {
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
 
     if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatal(err);
+    if (auto err = startWsman(); !err.empty()) return fatal(err);
 
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -95,6 +101,30 @@ class Daemon::Impl {
     MESIM_LOG(Error, "mesim", message);
     cleanup();
     return 1;
+  }
+
+  // ---- WS-Management on 16992/16993 over the same platform model
+  std::string startWsman() {
+    power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, clock_);
+    if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook));
+    wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
+    if (config_.httpPort < 0 && config_.httpsPort < 0) return "";
+    wsman::http::WsmanHttpOptions options;
+    options.listenAddress = config_.listenAddress;
+    options.httpPort = config_.httpPort;
+    options.httpsPort = config_.httpsPort;
+    options.stateDir = config_.stateDir;
+    if (config_.tlsCert) options.tlsCertFile = *config_.tlsCert;
+    if (config_.tlsKey) options.tlsKeyFile = *config_.tlsKey;
+    options.clock = &clock_;
+    wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
+    wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
+    wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
+      auto result = wsmanService_->handle(request.body, {request.user, request.local});
+      reply({result.httpStatus, std::move(result.body)});
+    });
+    if (auto err = wsmanHttp_->start(); !err.empty()) return "WS-Man: " + err;
+    return "";
   }
 
   // ---- external host driver on a socket (docs/hbm-link.md)
@@ -208,6 +238,11 @@ class Daemon::Impl {
     }
     if (meiDevLink_) where.push_back("also " + meiDevLink_->string());
     if (preload_) where.push_back("preload socket " + (config_.runtimeDir / "preload.sock").string());
+    if (wsmanHttp_) {
+      auto ports = wsmanHttp_->ports();
+      if (ports.http) where.push_back("WS-Man http://" + config_.listenAddress + ":" + std::to_string(ports.http) + "/wsman");
+      if (ports.https) where.push_back("https://" + config_.listenAddress + ":" + std::to_string(ports.https) + "/wsman");
+    }
     where.push_back("control http://" + config_.controlAddress + ":" + std::to_string(control_.port()));
     where.push_back("state " + config_.stateDir.string());
     std::string text;
@@ -296,6 +331,7 @@ class Daemon::Impl {
   void cleanup() {
     if (preload_) preload_->stop();
     control_.stop();
+    if (wsmanHttp_) wsmanHttp_->stop();
     if (driverAcceptor_) {
       boost::system::error_code ignored;
       driverAcceptor_->close(ignored);
@@ -311,7 +347,11 @@ class Daemon::Impl {
   boost::asio::io_context io_{1};
   boost::asio::signal_set signals_;
   ControlServer control_;
+  core::SystemFirmwareClock clock_;
   std::unique_ptr<platform::PlatformModel> platform_;
+  std::unique_ptr<platform::HostPowerStateMachine> power_;
+  std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
+  std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
   std::unique_ptr<firmware::HbmEngine> engine_;
   std::unique_ptr<host::MeiHost> host_;
   std::unique_ptr<fuse::FuseFrontEnd> fuse_;

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -7,6 +8,8 @@
 extern char** environ;
 
 int main(int argc, char** argv) {
+  // A closed log pipe or peer must be an error on that write, never the end of the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
   auto parsed = mesim::app::parseConfig(argc, argv, environ);
   switch (parsed.action) {
     case mesim::app::ParseResult::Action::Help:

@@ -74,7 +74,7 @@ class DaemonProcess {
   bool start(std::vector<std::string> extra = {}, std::chrono::milliseconds timeout = std::chrono::seconds(10),
              std::vector<std::string> env = {}) {
     std::vector<std::string> args{mesimBinary().string(), "--state-dir", stateDir_.string(), "--runtime-dir",
-                                  runtimeDir_.string(), "--control-port", "0"};
+                                  runtimeDir_.string(), "--control-port", "0", "--http-port", "0", "--https-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0) return false;
@@ -107,6 +107,10 @@ class DaemonProcess {
         std::smatch m;
         if (std::regex_search(log_, m, readyLine)) {
           controlPort_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+          static const std::regex httpPort(R"(WS-Man http://[0-9.]+:(\d+)/wsman)"), httpsPort(R"(https://[0-9.]+:(\d+)/wsman)");
+          std::smatch p;
+          if (std::regex_search(log_, p, httpPort)) httpPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
+          if (std::regex_search(log_, p, httpsPort)) httpsPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
           return true;
         }
       }
@@ -152,6 +156,8 @@ class DaemonProcess {
     return log_;
   }
   std::uint16_t controlPort() const { return controlPort_; }
+  std::uint16_t httpPort() const { return httpPort_; }    // WS-Man on plain HTTP, 0 if off
+  std::uint16_t httpsPort() const { return httpsPort_; }  // WS-Man on TLS, 0 if off
   pid_t pid() const { return pid_; }
   const std::filesystem::path& stateDir() const { return stateDir_; }
   const std::filesystem::path& runtimeDir() const { return runtimeDir_; }
@@ -175,6 +181,8 @@ class DaemonProcess {
   std::mutex mutex_;
   std::string log_;
   std::uint16_t controlPort_ = 0;
+  std::uint16_t httpPort_ = 0;
+  std::uint16_t httpsPort_ = 0;
 };
 
 }  // namespace mesim::test
