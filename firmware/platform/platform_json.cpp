@@ -294,6 +294,53 @@ class Reader {
     if (ok() && !parseIpv4(ip, out.ipv4)) fail(path + ".ipv4", "must be a dotted IPv4 address");
   }
 
+  void signedInt(const json::object* obj, std::string_view key, const std::string& path, std::int64_t& out) {
+    const json::value* v = member(obj, key, path, false);
+    if (!v) return;
+    if (v->is_int64()) {
+      out = v->get_int64();
+    } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      out = static_cast<std::int64_t>(v->get_uint64());
+    } else {
+      fail(path, "must be an integer");
+    }
+  }
+
+  // A list of hex strings (log records).
+  void hexList(const json::object* obj, std::string_view key, const std::string& path,
+               std::vector<std::vector<std::uint8_t>>& out) {
+    const json::array* arr = array(obj, key, path);
+    if (!arr) return;
+    std::vector<std::vector<std::uint8_t>> values;
+    for (const auto& item : *arr) {
+      std::vector<std::uint8_t> bytes;
+      if (!item.is_string() || !fromHex(item.get_string(), bytes)) return fail(path, "must hold only hex strings");
+      values.push_back(std::move(bytes));
+    }
+    out = std::move(values);
+  }
+
+  // Each element of the array `key` through `each(object, path)`; a non-object element is an error.
+  template <class F>
+  void objects(const json::object* obj, std::string_view key, const std::string& path, F each) {
+    const json::array* arr = array(obj, key, path);
+    if (!arr) return;
+    for (std::size_t i = 0; i < arr->size() && ok(); ++i) {
+      std::string itemPath = path + "[" + std::to_string(i) + "]";
+      if (!(*arr)[i].is_object()) return fail(itemPath, "must be an object");
+      each(&(*arr)[i].get_object(), itemPath);
+    }
+  }
+
+  void tls(const json::object* obj, std::string_view key, const std::string& path, TlsSettings& out) {
+    const json::object* o = object(obj, key, path);
+    if (!o) return;
+    boolean(o, "enabled", path + ".enabled", out.enabled);
+    boolean(o, "mutualAuthentication", path + ".mutualAuthentication", out.mutualAuthentication);
+    boolean(o, "acceptNonSecureConnections", path + ".acceptNonSecureConnections", out.acceptNonSecureConnections);
+    strings(o, "trustedCn", path + ".trustedCn", out.trustedCn);
+  }
+
   void fail(const std::string& path, const std::string& what) {
     if (ok()) error_ = path + " " + what;
   }
@@ -316,6 +363,129 @@ json::object lanJson(const LanInterface& lan) {
 json::array stringsJson(const std::vector<std::string>& values) {
   json::array arr;
   for (const auto& v : values) arr.emplace_back(v);
+  return arr;
+}
+
+json::array hexListJson(const std::vector<std::vector<std::uint8_t>>& records) {
+  json::array arr;
+  for (const auto& r : records) arr.emplace_back(toHex(r.data(), r.size()));
+  return arr;
+}
+
+json::object tlsJson(const TlsSettings& t) {
+  return {{"enabled", t.enabled},
+          {"mutualAuthentication", t.mutualAuthentication},
+          {"acceptNonSecureConnections", t.acceptNonSecureConnections},
+          {"trustedCn", stringsJson(t.trustedCn)}};
+}
+
+// The WS-Man-facing parts (spec/wsman.md §3), added after schema 1 first shipped: all optional on reading.
+void addWsmanJson(const PlatformState& s, json::object& root) {
+  const auto& b = s.boot;
+  const auto& o = s.optIn;
+  const auto& r = s.redirection;
+  const auto& g = s.general;
+  root["hostPower"] = {{"powerState", s.hostPower.powerState},
+                       {"requestedPowerState", s.hostPower.requestedPowerState},
+                       {"osPowerSavingState", s.hostPower.osPowerSavingState}};
+  root["boot"] = {{"biosPause", b.biosPause},
+                  {"biosSetup", b.biosSetup},
+                  {"useSol", b.useSol},
+                  {"useIder", b.useIder},
+                  {"useSafeMode", b.useSafeMode},
+                  {"reflashBios", b.reflashBios},
+                  {"lockKeyboard", b.lockKeyboard},
+                  {"lockPowerButton", b.lockPowerButton},
+                  {"lockResetButton", b.lockResetButton},
+                  {"lockSleepButton", b.lockSleepButton},
+                  {"userPasswordBypass", b.userPasswordBypass},
+                  {"forcedProgressEvents", b.forcedProgressEvents},
+                  {"enforceSecureBoot", b.enforceSecureBoot},
+                  {"bootMediaIndex", b.bootMediaIndex},
+                  {"iderBootDevice", b.iderBootDevice},
+                  {"firmwareVerbosity", b.firmwareVerbosity},
+                  {"configurationRole", b.configurationRole},
+                  {"bootConfigActive", b.bootConfigActive},
+                  {"bootOrder", stringsJson(b.bootOrder)}};
+  root["optIn"] = {{"optInRequired", o.optInRequired},
+                   {"optInState", o.optInState},
+                   {"optInCodeTimeout", o.optInCodeTimeout},
+                   {"optInDisplayTimeout", o.optInDisplayTimeout},
+                   {"canModifyOptInPolicy", o.canModifyOptInPolicy}};
+  root["redirection"] = {{"enabledState", r.enabledState},
+                         {"listenerEnabled", r.listenerEnabled},
+                         {"kvmEnabledState", r.kvmEnabledState},
+                         {"kvmRequestedState", r.kvmRequestedState},
+                         {"is5900PortEnabled", r.is5900PortEnabled},
+                         {"optInPolicy", r.optInPolicy},
+                         {"sessionTimeout", r.sessionTimeout},
+                         {"defaultScreen", r.defaultScreen}};
+  root["generalSettings"] = {{"amtNetworkEnabled", g.amtNetworkEnabled},
+                             {"pingResponseEnabled", g.pingResponseEnabled},
+                             {"rmcpPingResponseEnabled", g.rmcpPingResponseEnabled},
+                             {"wsmanOnlyMode", g.wsmanOnlyMode},
+                             {"idleWakeTimeout", g.idleWakeTimeout},
+                             {"preferredAddressFamily", g.preferredAddressFamily},
+                             {"privacyLevel", g.privacyLevel},
+                             {"dhcpSyncRequiresHostname", g.dhcpSyncRequiresHostname},
+                             {"ddnsUpdateByDhcpServerEnabled", g.ddnsUpdateByDhcpServerEnabled}};
+  root["tls"] = {{"remote", tlsJson(s.tls[0])}, {"local", tlsJson(s.tls[1])}};
+  json::array certs;
+  for (const auto& c : s.certificates)
+    certs.emplace_back(json::object{{"instanceId", c.instanceId}, {"x509", c.x509}, {"trustedRoot", c.trustedRoot}});
+  json::array mps;
+  for (const auto& m : s.mpsServers)
+    mps.emplace_back(json::object{{"name", m.name},
+                                  {"accessInfo", m.accessInfo},
+                                  {"infoFormat", m.infoFormat},
+                                  {"port", m.port},
+                                  {"authMethod", m.authMethod},
+                                  {"username", m.username},
+                                  {"commonName", m.commonName}});
+  json::array rules;
+  for (const auto& p : s.remoteAccessPolicies)
+    rules.emplace_back(json::object{{"policyRuleName", p.policyRuleName},
+                                    {"trigger", p.trigger},
+                                    {"tunnelLifeTime", p.tunnelLifeTime},
+                                    {"extendedData", p.extendedData},
+                                    {"mpsNames", stringsJson(p.mpsNames)}});
+  json::array proxies;
+  for (const auto& p : s.httpProxies)
+    proxies.emplace_back(json::object{{"name", p.name},
+                                      {"accessInfo", p.accessInfo},
+                                      {"infoFormat", p.infoFormat},
+                                      {"port", p.port},
+                                      {"networkDnsSuffix", p.networkDnsSuffix}});
+  root["certificates"] = {{"nextHandle", s.nextCertificateHandle}, {"items", std::move(certs)}};
+  root["remoteAccessConfig"] = {{"mpsServers", std::move(mps)},
+                                {"policies", std::move(rules)},
+                                {"userInitiatedConnectionState", s.userInitiatedConnectionState}};
+  root["httpProxies"] = std::move(proxies);
+  root["time"] = {{"amtClockOffset", s.amtClockOffset}};
+  root["logs"] = {{"messageLog", hexListJson(s.logs.messageLog)}, {"auditLog", hexListJson(s.logs.auditLog)}};
+}
+
+const char* aclAccessName(AclAccess a) {
+  switch (a) {
+    case AclAccess::LocalOnly: return "local";
+    case AclAccess::NetworkOnly: return "network";
+    case AclAccess::LocalAndNetwork: return "localAndNetwork";
+  }
+  return "?";
+}
+
+json::array aclUsersJson(const std::vector<AclUser>& users) {
+  json::array arr;
+  for (const auto& u : users) {
+    json::array realms;
+    for (auto realm : u.realms) realms.emplace_back(realm);
+    arr.emplace_back(json::object{{"handle", u.handle},
+                                  {"user", u.user},
+                                  {"ha1", u.ha1},
+                                  {"access", aclAccessName(u.access)},
+                                  {"realms", std::move(realms)},
+                                  {"enabled", u.enabled}});
+  }
   return arr;
 }
 
@@ -345,7 +515,7 @@ json::value toJson(const PlatformState& s) {
 
   const auto& f = s.features;
   const auto& ra = s.remoteAccess;
-  return json::object{
+  json::object root{
       {"schema", kPlatformSchema},
       {"identity", {{"uuid", uuidText(s.uuid)}, {"digestRealm", s.digestRealm}}},
       {"firmware",
@@ -369,7 +539,8 @@ json::value toJson(const PlatformState& s) {
         {"amtCertHash", toHex(s.amtCertHash.data(), s.amtCertHash.size())}}},
       {"accounts",
        {{"admin", {{"user", s.admin.user}, {"ha1", s.admin.ha1}}},
-        {"localSystem", {{"user", s.localSystemAccount.user}, {"password", s.localSystemAccount.password}}}}},
+        {"localSystem", {{"user", s.localSystemAccount.user}, {"password", s.localSystemAccount.password}}},
+        {"aclUsers", aclUsersJson(s.aclUsers)}}},
       {"network",
        {{"hostName", s.hostName},
         {"domainName", s.domainName},
@@ -410,6 +581,8 @@ json::value toJson(const PlatformState& s) {
         {"lastMeResetType", s.lastMeResetType}}},
       {"certHashes", std::move(hashes)},
   };
+  addWsmanJson(s, root);
+  return root;
 }
 
 void prettyPrint(const json::value& v, std::string& out, int indent) {
@@ -459,6 +632,139 @@ void prettyPrint(const json::value& v, std::string& out, int indent) {
     default:
       out += json::serialize(v);
   }
+}
+
+void readWsmanState(Reader& r, const json::object* top, PlatformState& s) {
+  const json::object* hp = r.object(top, "hostPower", "hostPower");
+  r.unsignedInt(hp, "powerState", "hostPower.powerState", s.hostPower.powerState);
+  r.unsignedInt(hp, "requestedPowerState", "hostPower.requestedPowerState", s.hostPower.requestedPowerState);
+  r.unsignedInt(hp, "osPowerSavingState", "hostPower.osPowerSavingState", s.hostPower.osPowerSavingState);
+
+  const json::object* b = r.object(top, "boot", "boot");
+  auto& bs = s.boot;
+  r.boolean(b, "biosPause", "boot.biosPause", bs.biosPause);
+  r.boolean(b, "biosSetup", "boot.biosSetup", bs.biosSetup);
+  r.boolean(b, "useSol", "boot.useSol", bs.useSol);
+  r.boolean(b, "useIder", "boot.useIder", bs.useIder);
+  r.boolean(b, "useSafeMode", "boot.useSafeMode", bs.useSafeMode);
+  r.boolean(b, "reflashBios", "boot.reflashBios", bs.reflashBios);
+  r.boolean(b, "lockKeyboard", "boot.lockKeyboard", bs.lockKeyboard);
+  r.boolean(b, "lockPowerButton", "boot.lockPowerButton", bs.lockPowerButton);
+  r.boolean(b, "lockResetButton", "boot.lockResetButton", bs.lockResetButton);
+  r.boolean(b, "lockSleepButton", "boot.lockSleepButton", bs.lockSleepButton);
+  r.boolean(b, "userPasswordBypass", "boot.userPasswordBypass", bs.userPasswordBypass);
+  r.boolean(b, "forcedProgressEvents", "boot.forcedProgressEvents", bs.forcedProgressEvents);
+  r.boolean(b, "enforceSecureBoot", "boot.enforceSecureBoot", bs.enforceSecureBoot);
+  r.unsignedInt(b, "bootMediaIndex", "boot.bootMediaIndex", bs.bootMediaIndex);
+  r.unsignedInt(b, "iderBootDevice", "boot.iderBootDevice", bs.iderBootDevice);
+  r.unsignedInt(b, "firmwareVerbosity", "boot.firmwareVerbosity", bs.firmwareVerbosity);
+  r.unsignedInt(b, "configurationRole", "boot.configurationRole", bs.configurationRole);
+  r.boolean(b, "bootConfigActive", "boot.bootConfigActive", bs.bootConfigActive);
+  r.strings(b, "bootOrder", "boot.bootOrder", bs.bootOrder);
+
+  const json::object* o = r.object(top, "optIn", "optIn");
+  r.unsignedInt(o, "optInRequired", "optIn.optInRequired", s.optIn.optInRequired);
+  r.unsignedInt(o, "optInState", "optIn.optInState", s.optIn.optInState);
+  r.unsignedInt(o, "optInCodeTimeout", "optIn.optInCodeTimeout", s.optIn.optInCodeTimeout);
+  r.unsignedInt(o, "optInDisplayTimeout", "optIn.optInDisplayTimeout", s.optIn.optInDisplayTimeout);
+  r.unsignedInt(o, "canModifyOptInPolicy", "optIn.canModifyOptInPolicy", s.optIn.canModifyOptInPolicy);
+
+  const json::object* rd = r.object(top, "redirection", "redirection");
+  auto& rs = s.redirection;
+  r.unsignedInt(rd, "enabledState", "redirection.enabledState", rs.enabledState);
+  r.boolean(rd, "listenerEnabled", "redirection.listenerEnabled", rs.listenerEnabled);
+  r.unsignedInt(rd, "kvmEnabledState", "redirection.kvmEnabledState", rs.kvmEnabledState);
+  r.unsignedInt(rd, "kvmRequestedState", "redirection.kvmRequestedState", rs.kvmRequestedState);
+  r.boolean(rd, "is5900PortEnabled", "redirection.is5900PortEnabled", rs.is5900PortEnabled);
+  r.boolean(rd, "optInPolicy", "redirection.optInPolicy", rs.optInPolicy);
+  r.unsignedInt(rd, "sessionTimeout", "redirection.sessionTimeout", rs.sessionTimeout);
+  r.unsignedInt(rd, "defaultScreen", "redirection.defaultScreen", rs.defaultScreen);
+
+  const json::object* g = r.object(top, "generalSettings", "generalSettings");
+  auto& gs = s.general;
+  r.unsignedInt(g, "amtNetworkEnabled", "generalSettings.amtNetworkEnabled", gs.amtNetworkEnabled);
+  r.boolean(g, "pingResponseEnabled", "generalSettings.pingResponseEnabled", gs.pingResponseEnabled);
+  r.boolean(g, "rmcpPingResponseEnabled", "generalSettings.rmcpPingResponseEnabled", gs.rmcpPingResponseEnabled);
+  r.boolean(g, "wsmanOnlyMode", "generalSettings.wsmanOnlyMode", gs.wsmanOnlyMode);
+  r.unsignedInt(g, "idleWakeTimeout", "generalSettings.idleWakeTimeout", gs.idleWakeTimeout);
+  r.unsignedInt(g, "preferredAddressFamily", "generalSettings.preferredAddressFamily", gs.preferredAddressFamily);
+  r.unsignedInt(g, "privacyLevel", "generalSettings.privacyLevel", gs.privacyLevel);
+  r.unsignedInt(g, "dhcpSyncRequiresHostname", "generalSettings.dhcpSyncRequiresHostname", gs.dhcpSyncRequiresHostname);
+  r.boolean(g, "ddnsUpdateByDhcpServerEnabled", "generalSettings.ddnsUpdateByDhcpServerEnabled",
+            gs.ddnsUpdateByDhcpServerEnabled);
+
+  const json::object* t = r.object(top, "tls", "tls");
+  r.tls(t, "remote", "tls.remote", s.tls[0]);
+  r.tls(t, "local", "tls.local", s.tls[1]);
+
+  const json::object* c = r.object(top, "certificates", "certificates");
+  r.unsignedInt(c, "nextHandle", "certificates.nextHandle", s.nextCertificateHandle);
+  if (c && c->contains("items")) {
+    std::vector<StoredCertificate> certs;
+    r.objects(c, "items", "certificates.items", [&](const json::object* e, const std::string& path) {
+      StoredCertificate cert;
+      r.string(e, "instanceId", path + ".instanceId", cert.instanceId, true);
+      r.string(e, "x509", path + ".x509", cert.x509);
+      r.boolean(e, "trustedRoot", path + ".trustedRoot", cert.trustedRoot);
+      certs.push_back(std::move(cert));
+    });
+    s.certificates = std::move(certs);
+  }
+
+  const json::object* ra = r.object(top, "remoteAccessConfig", "remoteAccessConfig");
+  if (ra && ra->contains("mpsServers")) {
+    std::vector<MpsServer> servers;
+    r.objects(ra, "mpsServers", "remoteAccessConfig.mpsServers", [&](const json::object* e, const std::string& path) {
+      MpsServer m;
+      r.string(e, "name", path + ".name", m.name, true);
+      r.string(e, "accessInfo", path + ".accessInfo", m.accessInfo);
+      r.unsignedInt(e, "infoFormat", path + ".infoFormat", m.infoFormat);
+      r.unsignedInt(e, "port", path + ".port", m.port);
+      r.unsignedInt(e, "authMethod", path + ".authMethod", m.authMethod);
+      r.string(e, "username", path + ".username", m.username);
+      r.string(e, "commonName", path + ".commonName", m.commonName);
+      servers.push_back(std::move(m));
+    });
+    s.mpsServers = std::move(servers);
+  }
+  if (ra && ra->contains("policies")) {
+    std::vector<RemoteAccessPolicyRule> rules;
+    r.objects(ra, "policies", "remoteAccessConfig.policies", [&](const json::object* e, const std::string& path) {
+      RemoteAccessPolicyRule p;
+      r.string(e, "policyRuleName", path + ".policyRuleName", p.policyRuleName, true);
+      r.unsignedInt(e, "trigger", path + ".trigger", p.trigger);
+      r.unsignedInt(e, "tunnelLifeTime", path + ".tunnelLifeTime", p.tunnelLifeTime);
+      r.string(e, "extendedData", path + ".extendedData", p.extendedData);
+      r.strings(e, "mpsNames", path + ".mpsNames", p.mpsNames);
+      rules.push_back(std::move(p));
+    });
+    s.remoteAccessPolicies = std::move(rules);
+  }
+  r.unsignedInt(ra, "userInitiatedConnectionState", "remoteAccessConfig.userInitiatedConnectionState",
+                s.userInitiatedConnectionState);
+
+  if (top->contains("httpProxies")) {
+    std::vector<HttpProxy> proxies;
+    r.objects(top, "httpProxies", "httpProxies", [&](const json::object* e, const std::string& path) {
+      HttpProxy p;
+      r.string(e, "name", path + ".name", p.name, true);
+      r.string(e, "accessInfo", path + ".accessInfo", p.accessInfo);
+      r.unsignedInt(e, "infoFormat", path + ".infoFormat", p.infoFormat);
+      r.unsignedInt(e, "port", path + ".port", p.port);
+      r.string(e, "networkDnsSuffix", path + ".networkDnsSuffix", p.networkDnsSuffix);
+      proxies.push_back(std::move(p));
+    });
+    s.httpProxies = std::move(proxies);
+  } else {
+    r.array(top, "httpProxies", "httpProxies");  // marks the state as defaulted
+  }
+
+  const json::object* tm = r.object(top, "time", "time");
+  r.signedInt(tm, "amtClockOffset", "time.amtClockOffset", s.amtClockOffset);
+
+  const json::object* logs = r.object(top, "logs", "logs");
+  r.hexList(logs, "messageLog", "logs.messageLog", s.logs.messageLog);
+  r.hexList(logs, "auditLog", "logs.auditLog", s.logs.auditLog);
 }
 
 }  // namespace
@@ -567,6 +873,42 @@ bool parseState(std::string_view text, const PlatformState& fallback, PlatformSt
   const json::object* lsa = r.object(acc, "localSystem", "accounts.localSystem", true);
   r.string(lsa, "user", "accounts.localSystem.user", s.localSystemAccount.user, true);
   r.string(lsa, "password", "accounts.localSystem.password", s.localSystemAccount.password, true);
+  if (acc && acc->contains("aclUsers")) {
+    std::vector<AclUser> users;
+    r.objects(acc, "aclUsers", "accounts.aclUsers", [&](const json::object* e, const std::string& path) {
+      AclUser u;
+      r.unsignedInt(e, "handle", path + ".handle", u.handle);
+      r.string(e, "user", path + ".user", u.user, true);
+      r.string(e, "ha1", path + ".ha1", u.ha1, true);
+      std::string access = aclAccessName(u.access);
+      r.string(e, "access", path + ".access", access);
+      bool known = false;
+      for (auto a : {AclAccess::LocalOnly, AclAccess::NetworkOnly, AclAccess::LocalAndNetwork}) {
+        if (access == aclAccessName(a)) {
+          u.access = a;
+          known = true;
+        }
+      }
+      if (!known) r.fail(path + ".access", "must be local, network or localAndNetwork");
+      if (const json::array* realms = r.array(e, "realms", path + ".realms")) {
+        for (const auto& realm : *realms) {
+          std::uint64_t value = std::numeric_limits<std::uint64_t>::max();
+          if (realm.is_uint64()) value = realm.get_uint64();
+          if (realm.is_int64() && realm.get_int64() >= 0) value = static_cast<std::uint64_t>(realm.get_int64());
+          if (value > std::numeric_limits<std::uint32_t>::max()) {
+            r.fail(path + ".realms", "must hold only realm numbers");
+            break;
+          }
+          u.realms.push_back(static_cast<std::uint32_t>(value));
+        }
+      }
+      r.boolean(e, "enabled", path + ".enabled", u.enabled);
+      users.push_back(std::move(u));
+    });
+    s.aclUsers = std::move(users);
+  } else {
+    r.array(acc, "aclUsers", "accounts.aclUsers");  // marks the state as defaulted
+  }
 
   const json::object* net = r.object(top, "network", "network");
   r.string(net, "hostName", "network.hostName", s.hostName);
@@ -640,6 +982,8 @@ bool parseState(std::string_view text, const PlatformState& fallback, PlatformSt
     s.certHashes = std::move(entries);
   }
 
+  readWsmanState(r, top, s);
+
   if (!r.ok()) return false;
   if (!validateState(s, error)) return false;
   out = std::move(s);
@@ -660,6 +1004,18 @@ bool validateState(const PlatformState& s, std::string& error) {
     return fail("accounts.localSystem.user must have 1 to 32 characters");
   if (s.localSystemAccount.password.empty() || s.localSystemAccount.password.size() > 32)
     return fail("accounts.localSystem.password must have 1 to 32 characters");
+  for (std::size_t i = 0; i < s.aclUsers.size(); ++i) {
+    const auto& u = s.aclUsers[i];
+    const std::string path = "accounts.aclUsers[" + std::to_string(i) + "]";
+    if (u.handle == 0) return fail(path + ".handle must not be 0");
+    if (u.user.empty() || u.user.size() > 32) return fail(path + ".user must have 1 to 32 characters");
+    if (u.user == s.admin.user) return fail(path + ".user must not be the admin's name");
+    if (u.ha1.size() != 32 || !fromHex(u.ha1, bytes)) return fail(path + ".ha1 must be 32 hex digits");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (s.aclUsers[j].handle == u.handle) return fail(path + ".handle duplicates another entry");
+      if (s.aclUsers[j].user == u.user) return fail(path + ".user duplicates another entry");
+    }
+  }
   if (s.firmware.biosVersion.size() > 64) return fail("firmware.biosVersion is longer than 64 characters");
   if (s.firmware.codeVersions.size() > 50) return fail("firmware.codeVersions has more than 50 entries");
   for (const auto& cv : s.firmware.codeVersions) {
@@ -675,6 +1031,10 @@ bool validateState(const PlatformState& s, std::string& error) {
   if (s.hostBasedSetup && s.hostBasedSetup->serverCertHash.size() > 64)
     return fail("provisioning.hostBasedSetup.serverCertHash is longer than 64 bytes");
   if (s.certHashes.size() > 23) return fail("certHashes has more than 23 entries");
+  if (s.logs.messageLog.size() > EventLogs::kMaxMessageLogRecords) return fail("logs.messageLog has too many records");
+  for (const auto& rec : s.logs.messageLog)
+    if (rec.size() != 21) return fail("logs.messageLog records must be 21 bytes");
+  if (s.logs.auditLog.size() > EventLogs::kMaxAuditLogRecords) return fail("logs.auditLog has too many records");
   for (std::size_t i = 0; i < s.certHashes.size(); ++i) {
     const auto& e = s.certHashes[i];
     if (e.hash.size() != hashLength(e.algorithm))

@@ -113,6 +113,138 @@ struct AdminAccount {
   std::string ha1;  // hex(MD5(user ":" realm ":" password)), lower case; the password itself is never stored
 };
 
+// AccessPermission of an ACL entry (AMT_AuthorizationService.AddUserAclEntryEx).
+enum class AclAccess : std::uint32_t { LocalOnly = 0, NetworkOnly = 1, LocalAndNetwork = 2 };
+
+// A digest user besides the admin, managed through AMT_AuthorizationService. Like the admin, only the
+// HA1 is stored (spec/wsman.md §2.1: "Setup/SetAdminAclEntryEx passwords are MD5(user:realm:pass)").
+struct AclUser {
+  std::uint32_t handle = 0;           // unique, never 0
+  std::string user;                   // 1..32 characters, unique, not the admin's name
+  std::string ha1;                    // 32 hex digits, lower case
+  AclAccess access = AclAccess::LocalAndNetwork;
+  std::vector<std::uint32_t> realms;  // AMT realm numbers the user may use (checked by the operations)
+  bool enabled = true;                // AMT_AuthorizationService.SetAclEnabledState
+};
+
+// --- State served over WS-Man (spec/wsman.md §3); every field has a default so older files still load. ---
+
+// The simulated host's power, as CIM_AssociatedPowerManagementService reports it (spec/wsman.md §3.3).
+struct HostPower {
+  std::uint32_t powerState = 2;           // CIM PowerState: 2 on, 3/4 sleep, 6 off-hard, 7 hibernate, 8 off-soft
+  std::uint32_t requestedPowerState = 0;  // last RequestPowerStateChange code (0 none yet)
+  std::uint32_t osPowerSavingState = 2;   // IPS_PowerManagementService: 2 full power, 3 modern standby
+};
+
+// AMT_BootSettingData (one instance) plus the boot order of CIM_BootConfigSetting.
+struct BootSettings {
+  bool biosPause = false;
+  bool biosSetup = false;
+  bool useSol = false;
+  bool useIder = false;
+  bool useSafeMode = false;
+  bool reflashBios = false;
+  bool lockKeyboard = false;
+  bool lockPowerButton = false;
+  bool lockResetButton = false;
+  bool lockSleepButton = false;
+  bool userPasswordBypass = false;
+  bool forcedProgressEvents = false;
+  bool enforceSecureBoot = false;
+  std::uint32_t bootMediaIndex = 0;
+  std::uint32_t iderBootDevice = 0;
+  std::uint32_t firmwareVerbosity = 0;
+  std::uint32_t configurationRole = 1;  // CIM_BootService.SetBootConfigRole: 0 default, 1 next boot only (none set)
+  bool bootConfigActive = false;        // SetBootConfigRole(Role 1) applied: used on the next boot
+  std::vector<std::string> bootOrder;   // CIM_BootSourceSetting InstanceIDs, first boots first
+};
+
+// IPS_OptInService (spec/wsman.md §3.4).
+struct OptInSettings {
+  std::uint32_t optInRequired = 0;     // 0 none, 1 KVM, 4294967295 all
+  std::uint32_t optInState = 0;        // 0 not started, 1 requested, 2 displayed, 3 received, 4 in session
+  std::uint32_t optInCodeTimeout = 120;
+  std::uint32_t optInDisplayTimeout = 300;
+  std::uint32_t canModifyOptInPolicy = 1;
+};
+
+// AMT_RedirectionService, CIM_KVMRedirectionSAP, IPS_KVMRedirectionSettingData.
+struct RedirectionSettings {
+  std::uint32_t enabledState = 32771;  // 32768 + 1 IDER + 2 SOL
+  bool listenerEnabled = true;
+  std::uint32_t kvmEnabledState = 2;   // CIM_KVMRedirectionSAP: 2 enabled, 3 disabled, 6 enabled but offline
+  std::uint32_t kvmRequestedState = 5;
+  bool is5900PortEnabled = false;
+  bool optInPolicy = false;
+  std::uint32_t sessionTimeout = 3;
+  std::uint32_t defaultScreen = 0;
+};
+
+// AMT_GeneralSettings fields that AMTHI does not already own.
+struct GeneralSettingsExtra {
+  std::uint32_t amtNetworkEnabled = 1;
+  bool pingResponseEnabled = true;
+  bool rmcpPingResponseEnabled = true;
+  bool wsmanOnlyMode = false;
+  std::uint32_t idleWakeTimeout = 65535;
+  std::uint32_t preferredAddressFamily = 0;
+  std::uint32_t privacyLevel = 0;
+  std::uint32_t dhcpSyncRequiresHostname = 1;
+  bool ddnsUpdateByDhcpServerEnabled = true;
+};
+
+// AMT_TLSSettingData: index 0 remote (802.3), 1 local (LMS).
+struct TlsSettings {
+  bool enabled = false;
+  bool mutualAuthentication = false;
+  bool acceptNonSecureConnections = true;
+  std::vector<std::string> trustedCn;
+};
+
+// AMT_PublicKeyCertificate.
+struct StoredCertificate {
+  std::string instanceId;  // "Intel(r) AMT Certificate: Handle: N"
+  std::string x509;        // base64 DER, as the client sent it
+  bool trustedRoot = false;
+};
+
+// AMT_ManagementPresenceRemoteSAP created by AMT_RemoteAccessService.AddMpServer.
+struct MpsServer {
+  std::string name;         // "Intel(r) AMT:Management Presence Server N"
+  std::string accessInfo;   // host name or address
+  std::uint32_t infoFormat = 201;  // 3 IPv4, 4 IPv6, 201 FQDN
+  std::uint32_t port = 4433;
+  std::uint32_t authMethod = 2;    // 1 mutual TLS, 2 username/password
+  std::string username;
+  std::string commonName;
+};
+
+// AMT_RemoteAccessPolicyRule created by AddRemoteAccessPolicyRule.
+struct RemoteAccessPolicyRule {
+  std::string policyRuleName;  // "User Initiated" / "Alert" / "Periodic"
+  std::uint32_t trigger = 0;   // 0 user initiated, 1 alert, 2 periodic, 3 home provisioning
+  std::uint32_t tunnelLifeTime = 0;
+  std::string extendedData;    // base64
+  std::vector<std::string> mpsNames;
+};
+
+// IPS_HTTPProxyAccessPoint created by IPS_HTTPProxyService.AddProxyAccessPoint.
+struct HttpProxy {
+  std::string name;  // "Intel(r) ME:HTTP Proxy Access Point N"
+  std::string accessInfo;
+  std::uint32_t infoFormat = 201;
+  std::uint32_t port = 0;
+  std::string networkDnsSuffix;
+};
+
+// AMT_MessageLog / AMT_AuditLog record stores (spec/wsman.md §3.6); oldest first.
+struct EventLogs {
+  std::vector<std::vector<std::uint8_t>> messageLog;  // 21-byte records, at most kMaxMessageLogRecords
+  std::vector<std::vector<std::uint8_t>> auditLog;    // variable-length records, at most kMaxAuditLogRecords
+  static constexpr std::size_t kMaxMessageLogRecords = 390;
+  static constexpr std::size_t kMaxAuditLogRecords = 1024;
+};
+
 struct PlatformState {
   std::array<std::uint8_t, 16> uuid{};  // RFC 4122 byte order (the order it is printed in)
   std::string digestRealm;              // "Digest:" + 32 upper-case hex digits
@@ -130,6 +262,7 @@ struct PlatformState {
 
   AdminAccount admin;
   LocalSystemAccount localSystemAccount;
+  std::vector<AclUser> aclUsers;
 
   std::string hostName;       // AMT's own host name
   std::string domainName;     // AMT's domain; FQDN = hostName.domainName
@@ -152,6 +285,21 @@ struct PlatformState {
   std::string powerPolicy;
   std::uint8_t lastMeResetType = 0;          // 0 none, 1 ME, 2 global, 3 exception
   std::vector<CertHashEntry> certHashes;
+
+  HostPower hostPower;
+  BootSettings boot;
+  OptInSettings optIn;
+  RedirectionSettings redirection;
+  GeneralSettingsExtra general;
+  std::array<TlsSettings, 2> tls{TlsSettings{}, TlsSettings{}};
+  std::vector<StoredCertificate> certificates;
+  std::uint32_t nextCertificateHandle = 0;
+  std::vector<MpsServer> mpsServers;
+  std::vector<RemoteAccessPolicyRule> remoteAccessPolicies;
+  std::vector<HttpProxy> httpProxies;
+  std::uint32_t userInitiatedConnectionState = 32768;  // AMT_UserInitiatedConnectionService.EnabledState
+  std::int64_t amtClockOffset = 0;  // seconds AMT's clock runs ahead of the firmware clock (SetHighAccuracyTimeSynch)
+  EventLogs logs;
 
   std::string fqdn() const { return domainName.empty() ? hostName : hostName + "." + domainName; }
 };

@@ -1,0 +1,91 @@
+#include "firmware/platform/host_power.h"
+
+namespace mesim::platform {
+namespace {
+
+bool isOn(std::uint32_t s) { return s == power::kOn; }
+bool isAsleep(std::uint32_t s) { return s == power::kSleepLight || s == power::kSleepDeep || s == power::kHibernate; }
+bool isOff(std::uint32_t s) { return s == power::kOffHard || s == power::kOffSoft; }
+
+// ACPI S-state for the message log's System ACPI Power State sensor (offset = S-state; 5 = S5/G2).
+std::uint8_t acpiState(std::uint32_t s) {
+  switch (s) {
+    case power::kOn: return 0;
+    case power::kSleepLight: return 1;
+    case power::kSleepDeep: return 3;
+    case power::kHibernate: return 4;
+    default: return 5;
+  }
+}
+
+std::uint16_t auditEvent(std::uint32_t requested, std::uint32_t newState) {
+  switch (requested) {
+    case power::kPowerCycleSoft:
+    case power::kPowerCycleHard:
+    case power::kPowerCycleSoftGraceful:
+    case power::kPowerCycleHardGraceful: return audit::kRemotePowerCycle;
+    case power::kMasterBusReset:
+    case power::kBusResetGraceful:
+    case power::kNmi: return audit::kRemoteReset;
+    default: return isOn(newState) ? audit::kRemotePowerUp : audit::kRemotePowerDown;
+  }
+}
+
+}  // namespace
+
+std::uint32_t HostPowerStateMachine::target(std::uint32_t from, std::uint32_t requested) {
+  switch (requested) {
+    case power::kOn: return isOn(from) ? 0 : power::kOn;
+    case power::kSleepLight:
+    case power::kSleepDeep:
+    case power::kHibernate: return isOn(from) ? requested : 0;
+    case power::kOffHard:
+    case power::kOffHardGraceful: return isOff(from) ? 0 : power::kOffHard;
+    case power::kOffSoft:
+    case power::kOffSoftGraceful: return isOff(from) ? 0 : power::kOffSoft;
+    case power::kPowerCycleSoft:
+    case power::kPowerCycleHard:
+    case power::kPowerCycleSoftGraceful:
+    case power::kPowerCycleHardGraceful:
+    case power::kMasterBusReset:
+    case power::kBusResetGraceful:
+    case power::kNmi: return isOn(from) ? power::kOn : 0;  // the host comes back on (or stays on for NMI)
+    default: return 0;
+  }
+}
+
+std::vector<std::uint32_t> HostPowerStateMachine::availableRequests() const {
+  const auto s = state();
+  if (isOn(s)) return {10, 8, 5, 11, 4, 7, 14, 12};  // real AMT's list (spec/wsman.md §3.4)
+  if (isAsleep(s)) return {2, 8, 6};
+  return {2};
+}
+
+PowerChangeStatus HostPowerStateMachine::request(std::uint32_t requested, const AuditInitiator& who) {
+  if (requested < power::kOn || requested > power::kPowerCycleHardGraceful) return PowerChangeStatus::NotSupported;
+  const std::uint32_t from = state();
+  const std::uint32_t to = target(from, requested);
+  if (to == 0) return PowerChangeStatus::InvalidState;
+
+  const auto now = core::unixSeconds(clock_.now());
+  auto result = platform_.update([&](PlatformState& s) {
+    s.hostPower.powerState = to;
+    s.hostPower.requestedPowerState = requested;
+    if (requested != power::kNmi && (to == power::kOn) && from == power::kOn) {
+      s.lastHostResetReason = 0;  // remote control
+      s.lastHostResetTimestamp = now;
+    }
+    appendAuditRecord(s, makeAuditRecord(audit::kRemoteControl, auditEvent(requested, to), who, now));
+    MessageLogEvent e;
+    e.sensorType = 0x22;  // System ACPI Power State
+    e.offset = acpiState(to);
+    e.entity = 0x17;      // system chassis
+    e.eventData[0] = static_cast<std::uint8_t>(requested);
+    appendMessageLogRecord(s, makeMessageLogRecord(e, now));
+  });
+  if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;
+  if (hook_) hook_(PowerChange{from, to, requested});
+  return PowerChangeStatus::Completed;
+}
+
+}  // namespace mesim::platform

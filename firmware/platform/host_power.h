@@ -1,0 +1,71 @@
+// The simulated host's power: a state machine over CIM power states driven by
+// CIM_PowerManagementService.RequestPowerStateChange codes 2..16 (spec/wsman.md §3.3). Each accepted
+// change is persisted in the platform model, written to the audit and message logs and reported to an
+// optional hook (the daemon's --power-hook). Single-threaded, like the platform model.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "firmware/core/firmware_clock.h"
+#include "firmware/platform/event_records.h"
+#include "firmware/platform/platform_model.h"
+
+namespace mesim::platform {
+
+// CIM PowerState values the host can be in.
+namespace power {
+inline constexpr std::uint32_t kOn = 2;
+inline constexpr std::uint32_t kSleepLight = 3;
+inline constexpr std::uint32_t kSleepDeep = 4;
+inline constexpr std::uint32_t kPowerCycleSoft = 5;
+inline constexpr std::uint32_t kOffHard = 6;
+inline constexpr std::uint32_t kHibernate = 7;
+inline constexpr std::uint32_t kOffSoft = 8;
+inline constexpr std::uint32_t kPowerCycleHard = 9;
+inline constexpr std::uint32_t kMasterBusReset = 10;
+inline constexpr std::uint32_t kNmi = 11;
+inline constexpr std::uint32_t kOffSoftGraceful = 12;
+inline constexpr std::uint32_t kOffHardGraceful = 13;
+inline constexpr std::uint32_t kBusResetGraceful = 14;
+inline constexpr std::uint32_t kPowerCycleSoftGraceful = 15;
+inline constexpr std::uint32_t kPowerCycleHardGraceful = 16;
+}  // namespace power
+
+// RequestPowerStateChange return values (CIM_PowerManagementService).
+enum class PowerChangeStatus : std::uint32_t {
+  Completed = 0,
+  NotSupported = 1,   // a code outside 2..16
+  InvalidState = 2,   // "Unknown or unspecified error": not possible from the current state
+  Failed = 4,         // could not be stored
+};
+
+struct PowerChange {
+  std::uint32_t oldState = 0;
+  std::uint32_t newState = 0;
+  std::uint32_t requested = 0;  // the RequestPowerStateChange code
+};
+
+class HostPowerStateMachine {
+ public:
+  using Hook = std::function<void(const PowerChange&)>;
+
+  HostPowerStateMachine(PlatformModel& platform, const core::FirmwareClock& clock) : platform_(platform), clock_(clock) {}
+
+  std::uint32_t state() const { return platform_.state().hostPower.powerState; }
+  // Codes a client may request now, in AMT's order (CIM_AssociatedPowerManagementService).
+  std::vector<std::uint32_t> availableRequests() const;
+  // The state `requested` leads to from `from`; 0 if not allowed.
+  static std::uint32_t target(std::uint32_t from, std::uint32_t requested);
+
+  PowerChangeStatus request(std::uint32_t requested, const AuditInitiator& who);
+  void setHook(Hook hook) { hook_ = std::move(hook); }
+
+ private:
+  PlatformModel& platform_;
+  const core::FirmwareClock& clock_;
+  Hook hook_;
+};
+
+}  // namespace mesim::platform

@@ -1,0 +1,104 @@
+// AMT_EthernetPortSettings: instance 0 = the wired LAN, 1 = wireless (spec/wsman.md §3.4).
+#include <cstdio>
+
+#include "firmware/platform/credentials.h"
+#include "wsman/cim/class_registry.h"
+#include "wsman/cim/cim_util.h"
+
+namespace mesim::wsman::cim {
+namespace {
+
+using T = PropType;
+constexpr const char* kWiredId = "Intel(r) AMT Ethernet Port Settings 0";
+constexpr const char* kWirelessId = "Intel(r) AMT Ethernet Port Settings 1";
+
+std::string macText(const platform::MacAddress& mac) {
+  std::string out;
+  for (std::size_t i = 0; i < mac.size(); ++i) {
+    if (i) out.push_back('-');
+    out += platform::toHex(&mac[i], 1);
+  }
+  return out;
+}
+
+std::string ipText(std::uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." + std::to_string((ip >> 8) & 0xFF) +
+         "." + std::to_string(ip & 0xFF);
+}
+
+bool parseIp(const std::string& text, std::uint32_t& out) {
+  unsigned a, b, c, d;
+  char tail;
+  if (std::sscanf(text.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 || c > 255 || d > 255)
+    return false;
+  out = a << 24 | b << 16 | c << 8 | d;
+  return true;
+}
+
+Instance port(const platform::LanInterface& lan, const char* id, bool wireless) {
+  Instance i;
+  const std::uint32_t gateway = lan.ipv4 ? (lan.ipv4 & 0xFFFFFF00u) | 1 : 0;
+  i.setBool("DHCPEnabled", lan.dhcpEnabled)
+      .set("ElementName", "Intel(r) AMT Ethernet Port Settings")
+      .set("InstanceID", id)
+      .setBool("IpSyncEnabled", true)
+      .setBool("LinkIsUp", lan.linkUp)
+      .set("LinkPolicy", Value::numbers(wireless ? std::vector<std::uint32_t>{1, 14, 16} : std::vector<std::uint32_t>{1, 14}))
+      .set("MACAddress", macText(lan.mac))
+      .setNum("PhysicalConnectionType", wireless ? 3 : 0)
+      .setBool("SharedDynamicIP", true)
+      .setBool("SharedMAC", true)
+      .setBool("SharedStaticIp", false);
+  if (lan.ipv4) {
+    i.set("DefaultGateway", ipText(gateway)).set("IPAddress", ipText(lan.ipv4)).set("PrimaryDNS", ipText(gateway));
+    i.set("SubnetMask", "255.255.255.0");
+  }
+  if (wireless) i.setNum("LinkControl", 2).setNum("LinkPreference", 2).setNum("WLANLinkProtectionLevel", 1);
+  return i;
+}
+
+ChangeFault putPort(CimContext& ctx, const Instance& current, const Arguments& in) {
+  const bool wireless = current.str("InstanceID") == kWirelessId;
+  bool dhcp = false;
+  std::string ip;
+  std::uint32_t address = 0;
+  const bool hasDhcp = argBool(in, "DHCPEnabled", dhcp);
+  if (argString(in, "IPAddress", ip) && !parseIp(ip, address)) return invalidParameter("IPAddress is not an IPv4 address.");
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    auto& lan = wireless ? s.wireless : s.wired;
+    if (hasDhcp) lan.dhcpEnabled = dhcp;
+    if (!ip.empty() && !lan.dhcpEnabled) lan.ipv4 = address;
+  });
+  return changeFault(result);
+}
+
+}  // namespace
+
+void registerEthernetPortSettings(ClassRegistry& r) {
+  ClassDef c{.name = "AMT_EthernetPortSettings", .schema = Schema::Amt, .keys = {"InstanceID"}};
+  c.properties = {W("DHCPEnabled", T::Boolean), W("DefaultGateway"), P("ElementName"), W("IPAddress"), P("InstanceID"),
+                  W("IpSyncEnabled", T::Boolean), P("LinkControl", T::UInt32), P("LinkIsUp", T::Boolean),
+                  A("LinkPolicy", T::UInt8), P("LinkPreference", T::UInt32), P("MACAddress"),
+                  P("PhysicalConnectionType", T::UInt32), W("PrimaryDNS"), W("SecondaryDNS"),
+                  W("SharedDynamicIP", T::Boolean), P("SharedMAC", T::Boolean), W("SharedStaticIp", T::Boolean),
+                  W("SubnetMask"), P("WLANLinkProtectionLevel", T::UInt32)};
+  c.methods = {{"SetLinkPreference",
+                {In("LinkPreference", T::UInt32), In("Timeout", T::UInt32)},
+                {},
+                [](CimContext&, const Instance& target, const Arguments& in) {
+                  std::uint64_t pref = 0;
+                  if (target.str("InstanceID") != kWirelessId) return MethodResult::status(status::kUnsupported);
+                  if (!argUint(in, "LinkPreference", pref) || (pref != 1 && pref != 2))
+                    return MethodResult::status(status::kInvalidParameter);
+                  return MethodResult::status(status::kSuccess);
+                }}};
+  c.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out{port(ctx.platform.wired(), kWiredId, false)};
+    if (ctx.platform.wireless().present) out.push_back(port(ctx.platform.wireless(), kWirelessId, true));
+    return out;
+  };
+  c.put = putPort;
+  r.add(std::move(c));
+}
+
+}  // namespace mesim::wsman::cim

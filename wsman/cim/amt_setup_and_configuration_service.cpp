@@ -1,0 +1,95 @@
+// AMT_SetupAndConfigurationService: provisioning state, Unprovision, CommitChanges, SetMEBxPassword,
+// GetUuid. Provisioning state and UUID are the platform model's, so AMTHI sees the same (spec/mei.md §4).
+#include "firmware/platform/event_records.h"
+#include "hostif/link/log.h"
+#include "wsman/cim/class_registry.h"
+#include "wsman/cim/cim_util.h"
+
+namespace mesim::wsman::cim {
+namespace {
+
+constexpr const char* kClass = "AMT_SetupAndConfigurationService";
+constexpr const char* kName = "Intel(r) AMT Setup and Configuration Service";
+using T = PropType;
+using platform::ProvisioningState;
+
+Instance setupService(CimContext& ctx) {
+  const auto& s = ctx.platform.state();
+  Instance i;
+  setServiceKeys(i, kClass, kName);
+  i.set("ElementName", kName)
+      .setNum("EnabledState", 5)
+      .setNum("PasswordModel", 1)
+      .setNum("ProvisioningMode", 1)
+      .setNum("ProvisioningState", static_cast<std::uint32_t>(s.provisioningState))
+      .setNum("RequestedState", 12)
+      .setBool("ZeroTouchConfigurationEnabled", s.ztcEnabled);
+  return i;
+}
+
+// Unlike AMTHI (host side), WS-Man may undo admin control mode (rpc-go deactivate, spec/wsman.md §3.2).
+MethodResult unprovision(CimContext& ctx, const Instance&, const Arguments& in) {
+  std::uint64_t mode = 1;
+  if (in.count("ProvisioningMode") && (!argUint(in, "ProvisioningMode", mode) || (mode != 1 && mode != 4)))
+    return MethodResult::status(status::kInvalidParameter);
+  if (ctx.platform.provisioningState() == ProvisioningState::Pre) return MethodResult::status(status::kNotPermitted);
+  const auto now = ctx.now();
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    s.provisioningState = ProvisioningState::Pre;
+    s.controlMode = platform::ControlMode::None;
+    s.hostBasedSetup.reset();
+    s.remoteAccess.userInitiatedConnectionRequested = false;
+    s.mpsServers.clear();
+    s.remoteAccessPolicies.clear();
+    s.tls = {platform::TlsSettings{}, platform::TlsSettings{}};
+    platform::appendAuditRecord(s, platform::makeAuditRecord(platform::audit::kSecurityAdmin,
+                                                             platform::audit::kUnprovisioningStarted,
+                                                             ctx.initiator(), now));
+  });
+  if (result != platform::ChangeResult::Ok) return MethodResult::status(status::kInternalError);
+  MESIM_LOG(Info, "wsman", "unprovisioned by " << (ctx.user.empty() ? "local" : ctx.user));
+  return MethodResult::status(status::kSuccess);
+}
+
+MethodResult setMebxPassword(CimContext&, const Instance&, const Arguments& in) {
+  std::string password;
+  // MEBx password rules: 8..32 characters (Intel AMT SDK, SetMEBxPassword).
+  if (!argString(in, "Password", password) || password.size() < 8 || password.size() > 32)
+    return MethodResult::status(status::kInvalidParameter);
+  return MethodResult::status(status::kSuccess);
+}
+
+MethodResult getUuid(CimContext& ctx, const Instance&, const Arguments&) {
+  const auto& u = ctx.platform.uuid();
+  // The SMBIOS byte order AMTHI GetUUID also uses (first three fields little-endian).
+  static constexpr std::size_t kOrder[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+  std::vector<std::uint8_t> wire(16);
+  for (std::size_t i = 0; i < 16; ++i) wire[i] = u[kOrder[i]];
+  MethodResult r;
+  r.outputs["UUID"] = Value::text(base64Encode(wire));
+  return r;
+}
+
+}  // namespace
+
+void registerSetupAndConfiguration(ClassRegistry& r) {
+  ClassDef c;
+  c.name = kClass;
+  c.schema = Schema::Amt;
+  c.keys = kServiceKeys;
+  c.properties = {P("CreationClassName"), P("ElementName"), P("EnabledState", T::UInt16), P("Name"),
+                  P("PasswordModel", T::UInt32), P("ProvisioningMode", T::UInt16), P("ProvisioningState", T::UInt32),
+                  P("RequestedState", T::UInt16), P("SystemCreationClassName"), P("SystemName"),
+                  P("ZeroTouchConfigurationEnabled", T::Boolean)};
+  c.methods = {
+      {"Unprovision", {In("ProvisioningMode", T::UInt16)}, {}, unprovision},
+      {"PartialUnprovision", {}, {}, unprovision},
+      {"CommitChanges", {}, {}, [](CimContext&, const Instance&, const Arguments&) { return MethodResult{}; }},
+      {"SetMEBxPassword", {In("Password")}, {}, setMebxPassword},
+      {"GetUuid", {}, {Out("UUID", T::Base64)}, getUuid},
+  };
+  c.enumerate = [](CimContext& ctx) { return std::vector<Instance>{setupService(ctx)}; };
+  r.add(std::move(c));
+}
+
+}  // namespace mesim::wsman::cim

@@ -1,0 +1,203 @@
+// Boot control (spec/wsman.md §3.3 boot-to-BIOS/PXE): AMT_BootSettingData (Put), AMT_BootCapabilities,
+// CIM_BootSourceSetting, CIM_BootConfigSetting.ChangeBootOrder, CIM_BootService.SetBootConfigRole.
+#include <algorithm>
+
+#include "wsman/cim/class_registry.h"
+#include "wsman/cim/cim_util.h"
+
+namespace mesim::wsman::cim {
+namespace {
+
+using T = PropType;
+constexpr const char* kSettingDataId = "Intel(r) AMT:BootSettingData 0";
+constexpr const char* kConfigId = "Intel(r) AMT: Boot Configuration 0";
+constexpr const char* kBootServiceName = "Intel(r) AMT Boot Service";
+
+struct BootSource {
+  const char* id;
+  const char* structured;
+};
+constexpr BootSource kSources[] = {
+    {"Intel(r) AMT: Force Hard-drive Boot", "CIM:Hard-Disk:1"},
+    {"Intel(r) AMT: Force PXE Boot", "CIM:Network:1"},
+    {"Intel(r) AMT: Force CD/DVD Boot", "CIM:CD/DVD:1"},
+};
+
+// (property, member) pairs of the boolean settings, so Get and Put share one table.
+struct BoolField {
+  const char* property;
+  bool platform::BootSettings::*member;
+};
+constexpr BoolField kBoolFields[] = {
+    {"BIOSPause", &platform::BootSettings::biosPause},
+    {"BIOSSetup", &platform::BootSettings::biosSetup},
+    {"EnforceSecureBoot", &platform::BootSettings::enforceSecureBoot},
+    {"ForcedProgressEvents", &platform::BootSettings::forcedProgressEvents},
+    {"LockKeyboard", &platform::BootSettings::lockKeyboard},
+    {"LockPowerButton", &platform::BootSettings::lockPowerButton},
+    {"LockResetButton", &platform::BootSettings::lockResetButton},
+    {"LockSleepButton", &platform::BootSettings::lockSleepButton},
+    {"ReflashBIOS", &platform::BootSettings::reflashBios},
+    {"UseIDER", &platform::BootSettings::useIder},
+    {"UseSOL", &platform::BootSettings::useSol},
+    {"UseSafeMode", &platform::BootSettings::useSafeMode},
+    {"UserPasswordBypass", &platform::BootSettings::userPasswordBypass},
+};
+struct NumField {
+  const char* property;
+  std::uint32_t platform::BootSettings::*member;
+  std::uint32_t max;
+};
+constexpr NumField kNumFields[] = {
+    {"BootMediaIndex", &platform::BootSettings::bootMediaIndex, 0xFFFF},
+    {"FirmwareVerbosity", &platform::BootSettings::firmwareVerbosity, 3},
+    {"IDERBootDevice", &platform::BootSettings::iderBootDevice, 1},
+};
+
+Instance settingData(CimContext& ctx) {
+  const auto& b = ctx.platform.state().boot;
+  Instance i;
+  for (const auto& f : kBoolFields) i.setBool(f.property, b.*(f.member));
+  for (const auto& f : kNumFields) i.setNum(f.property, b.*(f.member));
+  i.set("BIOSLastStatus", Value::numbers({2, 0}))
+      .setBool("ConfigurationDataReset", false)
+      .set("ElementName", "Intel(r) AMT Boot Configuration Settings")
+      .set("InstanceID", kSettingDataId)
+      .setBool("OptionsCleared", true)
+      .set("OwningEntity", kAmtSystemName)
+      .setBool("SecureErase", false);
+  return i;
+}
+
+ChangeFault putSettingData(CimContext& ctx, const Instance&, const Arguments& in) {
+  for (const auto& f : kNumFields) {
+    std::uint64_t n = 0;
+    if (in.count(f.property) && (!argUint(in, f.property, n) || n > f.max))
+      return invalidParameter(std::string(f.property) + " is out of range.");
+  }
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    for (const auto& f : kBoolFields) {
+      bool v = false;
+      if (argBool(in, f.property, v)) s.boot.*(f.member) = v;
+    }
+    for (const auto& f : kNumFields) {
+      std::uint64_t n = 0;
+      if (argUint(in, f.property, n)) s.boot.*(f.member) = static_cast<std::uint32_t>(n);
+    }
+  });
+  return changeFault(result);
+}
+
+// Source: the CIM_BootSourceSetting references in boot order; none clears the order.
+MethodResult changeBootOrder(CimContext& ctx, const Instance&, const Arguments& in) {
+  std::vector<std::string> order;
+  auto it = in.find("Source");
+  if (it != in.end()) {
+    for (const auto& ref : it->second.refs) {
+      const auto* id = ref.find("InstanceID");
+      bool known = id && std::any_of(std::begin(kSources), std::end(kSources),
+                                     [&](const BootSource& s) { return id->value == s.id; });
+      if (!known) return MethodResult::status(status::kInvalidParameter);
+      order.push_back(id->value);
+    }
+  }
+  auto result = ctx.platform.update([&](platform::PlatformState& s) { s.boot.bootOrder = order; });
+  return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : status::kInternalError);
+}
+
+// Role 1 = IsNext (use the configuration on the next boot), 32768 = IsNotNext.
+MethodResult setBootConfigRole(CimContext& ctx, const Instance&, const Arguments& in) {
+  std::uint64_t role = 0;
+  const auto* setting = argRef(in, "BootConfigSetting");
+  if (!argUint(in, "Role", role) || (role != 1 && role != 32768)) return MethodResult::status(status::kInvalidParameter);
+  if (!setting || !setting->find("InstanceID") || setting->find("InstanceID")->value != kConfigId)
+    return MethodResult::status(status::kInvalidParameter);
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    s.boot.configurationRole = static_cast<std::uint32_t>(role == 1 ? 1 : 0);
+    s.boot.bootConfigActive = role == 1;
+  });
+  return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : status::kInternalError);
+}
+
+}  // namespace
+
+void registerBootConfiguration(ClassRegistry& r) {
+  ClassDef data{.name = "AMT_BootSettingData", .schema = Schema::Amt, .keys = {"InstanceID"}};
+  data.properties = {A("BIOSLastStatus", T::UInt16), P("ConfigurationDataReset", T::Boolean), P("ElementName"),
+                     P("InstanceID"), P("OptionsCleared", T::Boolean), P("OwningEntity"), P("SecureErase", T::Boolean)};
+  for (const auto& f : kBoolFields) data.properties.push_back(W(f.property, T::Boolean));
+  for (const auto& f : kNumFields) data.properties.push_back(W(f.property, T::UInt16));
+  data.enumerate = [](CimContext& ctx) { return std::vector<Instance>{settingData(ctx)}; };
+  data.put = putSettingData;
+  r.add(std::move(data));
+
+  static const char* const kCapabilities[] = {
+      "BIOSPause",         "BIOSReflash",        "BIOSSetup",       "ForceCDorDVDBoot", "ForceHardDriveBoot",
+      "ForcePXEBoot",      "ForcedProgressEvents", "IDER",          "KeyboardLock",     "SOL",
+      "UserPasswordBypass", "VerbosityQuiet",     "VerbosityScreenBlank", "VerbosityVerbose"};
+  static const char* const kNotCapable[] = {"ConfigurationDataReset", "ForceDiagnosticBoot", "ForceHardDriveSafeModeBoot",
+                                            "PowerButtonLock", "ResetButtonLock", "SecureErase", "SleepButtonLock"};
+  ClassDef caps{.name = "AMT_BootCapabilities", .schema = Schema::Amt, .keys = {"InstanceID"}};
+  caps.properties = {P("ElementName"), P("InstanceID")};
+  for (auto* p : kCapabilities) caps.properties.push_back(P(p, T::Boolean));
+  for (auto* p : kNotCapable) caps.properties.push_back(P(p, T::Boolean));
+  caps.enumerate = [](CimContext&) {
+    Instance i;
+    i.set("ElementName", "Intel(r) AMT: Boot Capabilities").set("InstanceID", "Intel(r) AMT:BootCapabilities 0");
+    for (auto* p : kCapabilities) i.setBool(p, true);
+    for (auto* p : kNotCapable) i.setBool(p, false);
+    return std::vector<Instance>{i};
+  };
+  r.add(std::move(caps));
+
+  ClassDef source{.name = "CIM_BootSourceSetting", .schema = Schema::Cim, .keys = {"InstanceID"}};
+  source.properties = {P("BIOSBootString"), P("BootString"), P("ElementName"), P("FailThroughSupported", T::UInt16),
+                       P("InstanceID"), P("StructuredBIOSBootString")};
+  source.enumerate = [](CimContext&) {
+    std::vector<Instance> out;
+    for (const auto& s : kSources) {
+      Instance i;
+      i.set("ElementName", s.id).setNum("FailThroughSupported", 2).set("InstanceID", s.id).set("StructuredBIOSBootString", s.structured);
+      out.push_back(std::move(i));
+    }
+    return out;
+  };
+  r.add(std::move(source));
+
+  ClassDef config{.name = "CIM_BootConfigSetting", .schema = Schema::Cim, .keys = {"InstanceID"}};
+  config.properties = {P("ElementName"), P("InstanceID")};
+  config.methods = {{"ChangeBootOrder", {In("Source", T::Reference, true)}, {}, changeBootOrder}};
+  config.enumerate = [](CimContext&) {
+    Instance i;
+    i.set("ElementName", "Intel(r) AMT: Boot Configuration").set("InstanceID", kConfigId);
+    return std::vector<Instance>{i};
+  };
+  r.add(std::move(config));
+
+  ClassDef service{.name = "CIM_BootService", .schema = Schema::Cim, .keys = kServiceKeys};
+  service.properties = {P("CreationClassName"), P("ElementName"), P("EnabledState", T::UInt16), P("Name"),
+                        A("OperationalStatus", T::UInt16), P("RequestedState", T::UInt16), P("SystemCreationClassName"),
+                        P("SystemName")};
+  service.methods = {{"SetBootConfigRole", {In("BootConfigSetting", T::Reference), In("Role", T::UInt16)}, {}, setBootConfigRole},
+                     {"RequestStateChange",
+                      {In("RequestedState", T::UInt16)},
+                      {},
+                      [](CimContext&, const Instance&, const Arguments& in) {
+                        std::uint64_t s = 0;
+                        return MethodResult::status(argUint(in, "RequestedState", s) && (s == 32768 || s == 32769)
+                                                        ? 0
+                                                        : status::kInvalidParameter);
+                      }}};
+  service.enumerate = [](CimContext& ctx) {
+    Instance i;
+    setServiceKeys(i, "CIM_BootService", kBootServiceName)
+        .set("ElementName", kBootServiceName)
+        .setNum("EnabledState", ctx.platform.state().boot.bootConfigActive ? 32769 : 32768)
+        .set("OperationalStatus", Value::numbers({0}))
+        .setNum("RequestedState", 12);
+    return std::vector<Instance>{i};
+  };
+  r.add(std::move(service));
+}
+
+}  // namespace mesim::wsman::cim

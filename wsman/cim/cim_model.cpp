@@ -1,0 +1,290 @@
+// Values, class definitions and the registry (cim_value.h, class_def.h, class_registry.h, cim_util.h).
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <ctime>
+
+#include "wsman/cim/class_registry.h"
+#include "wsman/cim/cim_util.h"
+
+namespace mesim::wsman::cim {
+
+// --- values ---
+
+Value Value::numbers(const std::vector<std::uint32_t>& v) {
+  Value out;
+  for (auto n : v) out.items.push_back(std::to_string(n));
+  return out;
+}
+
+const std::string& Value::first() const {
+  static const std::string empty;
+  return items.empty() ? empty : items.front();
+}
+
+const Value* Instance::get(std::string_view name) const {
+  auto it = props.find(std::string(name));
+  return it == props.end() ? nullptr : &it->second;
+}
+
+std::string Instance::str(std::string_view name) const {
+  const Value* v = get(name);
+  return v ? v->first() : std::string{};
+}
+
+bool argString(const Arguments& args, std::string_view name, std::string& out) {
+  auto it = args.find(std::string(name));
+  if (it == args.end() || it->second.items.empty()) return false;
+  out = it->second.items.front();
+  return true;
+}
+
+bool argUint(const Arguments& args, std::string_view name, std::uint64_t& out) {
+  std::string text;
+  if (!argString(args, name, text) || text.empty()) return false;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && p == text.data() + text.size();
+}
+
+bool argBool(const Arguments& args, std::string_view name, bool& out) {
+  std::string text;
+  if (!argString(args, name, text)) return false;
+  if (text == "true" || text == "1") return out = true, true;
+  if (text == "false" || text == "0") return out = false, true;
+  return false;
+}
+
+const EndpointReference* argRef(const Arguments& args, std::string_view name) {
+  auto it = args.find(std::string(name));
+  return it == args.end() || it->second.refs.empty() ? nullptr : &it->second.refs.front();
+}
+
+bool validLiteral(PropType type, std::string_view text) {
+  auto unsignedMax = [&](std::uint64_t max) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    return !text.empty() && ec == std::errc{} && p == text.data() + text.size() && v <= max;
+  };
+  switch (type) {
+    case PropType::String:
+    case PropType::DateTime: return true;
+    case PropType::Boolean: return text == "true" || text == "false" || text == "1" || text == "0";
+    case PropType::UInt8: return unsignedMax(0xFF);
+    case PropType::UInt16: return unsignedMax(0xFFFF);
+    case PropType::UInt32: return unsignedMax(0xFFFFFFFFu);
+    case PropType::UInt64: return unsignedMax(~std::uint64_t{0});
+    case PropType::SInt32: {
+      std::int32_t v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      return !text.empty() && ec == std::errc{} && p == text.data() + text.size();
+    }
+    case PropType::Base64: {
+      std::vector<std::uint8_t> bytes;
+      return base64Decode(text, bytes);
+    }
+    case PropType::Reference: return false;
+  }
+  return false;
+}
+
+// --- class definitions ---
+
+std::string resourceUri(Schema schema, std::string_view className) {
+  std::string_view prefix = schema == Schema::Amt ? soap::kAmtSchema
+                            : schema == Schema::Ips ? soap::kIpsSchema
+                                                    : soap::kCimSchema;
+  return std::string(prefix) + std::string(className);
+}
+
+std::string ClassDef::resourceUri() const { return cim::resourceUri(schema, name); }
+
+const PropertyDef* ClassDef::property(std::string_view n) const {
+  for (const auto& p : properties)
+    if (p.name == n) return &p;
+  return nullptr;
+}
+
+const MethodDef* ClassDef::method(std::string_view n) const {
+  for (const auto& m : methods)
+    if (m.name == n) return &m;
+  return nullptr;
+}
+
+EndpointReference ClassDef::eprOf(const Instance& instance) const {
+  EndpointReference epr;
+  epr.resourceUri = resourceUri();
+  for (const auto& key : keys) {
+    const Value* v = instance.get(key);
+    if (!v) continue;
+    if (v->isRef())
+      epr.selectors.push_back(soap::eprSelector(key, v->refs.front()));
+    else
+      epr.selectors.push_back(soap::textSelector(key, v->first()));
+  }
+  return epr;
+}
+
+// --- registry ---
+
+void ClassRegistry::add(ClassDef def) {
+  auto owned = std::make_unique<ClassDef>(std::move(def));
+  byUri_[owned->resourceUri()] = owned.get();
+  byName_[owned->name] = owned.get();
+  classes_.push_back(std::move(owned));
+}
+
+const ClassDef* ClassRegistry::byUri(std::string_view uri) const {
+  auto it = byUri_.find(uri);
+  return it == byUri_.end() ? nullptr : it->second;
+}
+
+const ClassDef* ClassRegistry::byName(std::string_view name) const {
+  auto it = byName_.find(name);
+  return it == byName_.end() ? nullptr : it->second;
+}
+
+std::vector<const ClassDef*> ClassRegistry::family(const ClassDef& cls) const {
+  std::vector<const ClassDef*> out{&cls};
+  // Breadth-first over "base" links; classes are few, a linear scan per level is enough.
+  for (std::size_t i = 0; i < out.size(); ++i)
+    for (const auto& c : classes_)
+      if (c->base == out[i]->name && std::find(out.begin(), out.end(), c.get()) == out.end()) out.push_back(c.get());
+  return out;
+}
+
+std::vector<ServedInstance> instancesOf(const ClassRegistry& registry, const ClassDef& cls, CimContext& ctx) {
+  std::vector<ServedInstance> out;
+  for (const ClassDef* c : registry.family(cls)) {
+    if (!c->enumerate) continue;
+    for (auto& i : c->enumerate(ctx)) out.push_back({c, std::move(i)});
+  }
+  return out;
+}
+
+ClassRegistry makeAmtClassRegistry() {
+  ClassRegistry r;
+  registerGeneralSettings(r);
+  registerSetupAndConfiguration(r);
+  registerHostBasedSetup(r);
+  registerSoftwareIdentity(r);
+  registerComputerSystem(r);
+  registerPhysicalInventory(r);
+  registerPowerManagement(r);
+  registerEthernetPortSettings(r);
+  registerBootConfiguration(r);
+  registerRedirection(r);
+  registerOptIn(r);
+  registerTimeSynchronization(r);
+  registerAuthorization(r);
+  registerEventLogs(r);
+  registerTlsAndCertificates(r);
+  registerRemoteAccess(r);
+  registerIeee8021x(r);
+  registerHttpProxy(r);
+  return r;
+}
+
+// --- shared vocabulary ---
+
+Instance& setServiceKeys(Instance& i, const std::string& className, const std::string& name) {
+  i.set("CreationClassName", className);
+  i.set("Name", name);
+  i.set("SystemCreationClassName", "CIM_ComputerSystem");
+  i.set("SystemName", kAmtSystemName);
+  return i;
+}
+
+EndpointReference serviceRef(Schema schema, const std::string& className, const std::string& name) {
+  EndpointReference e;
+  e.resourceUri = resourceUri(schema, className);
+  e.selectors = {soap::textSelector("CreationClassName", className), soap::textSelector("Name", name),
+                 soap::textSelector("SystemCreationClassName", "CIM_ComputerSystem"),
+                 soap::textSelector("SystemName", kAmtSystemName)};
+  return e;
+}
+
+EndpointReference computerSystemRef(const std::string& name) {
+  EndpointReference e;
+  e.resourceUri = resourceUri(Schema::Cim, "CIM_ComputerSystem");
+  e.selectors = {soap::textSelector("CreationClassName", "CIM_ComputerSystem"), soap::textSelector("Name", name)};
+  return e;
+}
+
+EndpointReference instanceIdRef(Schema schema, const std::string& className, const std::string& instanceId) {
+  EndpointReference e;
+  e.resourceUri = resourceUri(schema, className);
+  e.selectors = {soap::textSelector("InstanceID", instanceId)};
+  return e;
+}
+
+std::string cimDatetime(std::int64_t unixSeconds) {
+  std::time_t t = static_cast<std::time_t>(unixSeconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+int b64Index(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace
+
+std::string base64Encode(const std::vector<std::uint8_t>& data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < data.size(); i += 3) {
+    std::uint32_t v = std::uint32_t{data[i]} << 16;
+    if (i + 1 < data.size()) v |= std::uint32_t{data[i + 1]} << 8;
+    if (i + 2 < data.size()) v |= data[i + 2];
+    out.push_back(kB64[(v >> 18) & 63]);
+    out.push_back(kB64[(v >> 12) & 63]);
+    out.push_back(i + 1 < data.size() ? kB64[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < data.size() ? kB64[v & 63] : '=');
+  }
+  return out;
+}
+
+bool base64Decode(std::string_view text, std::vector<std::uint8_t>& out) {
+  out.clear();
+  std::uint32_t acc = 0;
+  int bits = 0;
+  std::size_t pad = 0;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
+    if (pad) return false;  // data after padding
+    int idx = b64Index(c);
+    if (idx < 0) return false;
+    acc = (acc << 6) | static_cast<std::uint32_t>(idx);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>(acc >> bits));
+    }
+  }
+  return pad <= 2;
+}
+
+ChangeFault changeFault(platform::ChangeResult result) {
+  switch (result) {
+    case platform::ChangeResult::Ok: return std::nullopt;
+    case platform::ChangeResult::InvalidParameter:
+    case platform::ChangeResult::InvalidState: return soap::Fault{soap::FaultCode::InvalidParameter, {}, {}};
+    case platform::ChangeResult::StorageError: return soap::Fault{soap::FaultCode::InternalError, {}, {}};
+  }
+  return soap::Fault{soap::FaultCode::InternalError, {}, {}};
+}
+
+}  // namespace mesim::wsman::cim

@@ -1,0 +1,72 @@
+// Shared vocabulary of the class files: AMT's standard keys and references, CIM datetimes, base64.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wsman/cim/class_def.h"
+
+namespace mesim::wsman::cim {
+
+inline constexpr const char* kAmtSystemName = "Intel(r) AMT";
+inline constexpr const char* kHostSystemName = "ManagedSystem";
+
+// Keys of a CIM_Service-like class (spec/wsman.md §1.5).
+inline const std::vector<std::string> kServiceKeys = {"CreationClassName", "Name", "SystemCreationClassName",
+                                                      "SystemName"};
+
+// Declaration shorthands: P = read-only, W = writable (Put), A = array.
+inline PropertyDef P(std::string name, PropType t = PropType::String) { return {std::move(name), t, false, false}; }
+inline PropertyDef W(std::string name, PropType t = PropType::String) { return {std::move(name), t, false, true}; }
+inline PropertyDef A(std::string name, PropType t = PropType::String) { return {std::move(name), t, true, false}; }
+inline ParamDef In(std::string name, PropType t = PropType::String, bool array = false) {
+  return {std::move(name), t, array};
+}
+
+inline ParamDef Out(std::string name, PropType t = PropType::String, bool array = false) {
+  return {std::move(name), t, array};
+}
+
+// The four service keys; SystemName "Intel(r) AMT".
+Instance& setServiceKeys(Instance& i, const std::string& className, const std::string& name);
+EndpointReference serviceRef(Schema schema, const std::string& className, const std::string& name);
+// CIM_ComputerSystem {CreationClassName, Name}: "ManagedSystem" (host) or "Intel(r) AMT".
+EndpointReference computerSystemRef(const std::string& name = kHostSystemName);
+EndpointReference instanceIdRef(Schema schema, const std::string& className, const std::string& instanceId);
+
+// "2024-01-31T15:40:09Z" for Unix seconds.
+std::string cimDatetime(std::int64_t unixSeconds);
+
+std::string base64Encode(const std::vector<std::uint8_t>& data);
+bool base64Decode(std::string_view text, std::vector<std::uint8_t>& out);
+
+// The fault for a platform change that did not go through.
+ChangeFault changeFault(platform::ChangeResult result);
+inline ChangeFault invalidParameter(std::string reason = {}) {
+  return soap::Fault{soap::FaultCode::InvalidParameter, {}, std::move(reason)};
+}
+
+// Registration functions, one per class file (called from makeAmtClassRegistry).
+class ClassRegistry;
+void registerGeneralSettings(ClassRegistry& r);
+void registerSetupAndConfiguration(ClassRegistry& r);
+void registerHostBasedSetup(ClassRegistry& r);
+void registerSoftwareIdentity(ClassRegistry& r);
+void registerComputerSystem(ClassRegistry& r);
+void registerPhysicalInventory(ClassRegistry& r);
+void registerPowerManagement(ClassRegistry& r);
+void registerEthernetPortSettings(ClassRegistry& r);
+void registerBootConfiguration(ClassRegistry& r);
+void registerRedirection(ClassRegistry& r);
+void registerOptIn(ClassRegistry& r);
+void registerTimeSynchronization(ClassRegistry& r);
+void registerAuthorization(ClassRegistry& r);
+void registerEventLogs(ClassRegistry& r);
+void registerTlsAndCertificates(ClassRegistry& r);
+void registerRemoteAccess(ClassRegistry& r);
+void registerIeee8021x(ClassRegistry& r);
+void registerHttpProxy(ClassRegistry& r);
+
+}  // namespace mesim::wsman::cim

@@ -1,0 +1,119 @@
+// The declarative class model (STYLE.md: one CIM class per file, declared once, served by generic
+// operations). A ClassDef names the class, its schema, its base (for polymorphic Enumerate), its keys,
+// typed properties and methods, and the provider callbacks that read and change the platform model.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "firmware/core/firmware_clock.h"
+#include "firmware/platform/host_power.h"
+#include "firmware/platform/platform_model.h"
+#include "wsman/cim/cim_value.h"
+#include "wsman/soap/fault.h"
+
+namespace mesim::wsman::cim {
+
+enum class Schema { Amt, Cim, Ips };
+
+struct PropertyDef {
+  std::string name;
+  PropType type = PropType::String;
+  bool array = false;
+  bool writable = false;  // accepted by Put (read-only properties in a Put body are ignored, as AMT does)
+};
+
+struct ParamDef {
+  std::string name;
+  PropType type = PropType::String;
+  bool array = false;
+};
+
+// Transient firmware state owned by the WS-Man service (not persisted): what a real ME keeps in RAM.
+struct CimRuntime {
+  std::string optInCode;  // the code shown on the host's screen during user consent
+  std::uint32_t nextIterationId = 1;
+  std::map<std::uint32_t, std::size_t> messageLogIterators;  // IterationIdentifier -> next record index
+  std::vector<std::vector<std::uint8_t>> certChain;          // AddNextCertInChain so far, leaf first
+  bool certChainComplete = false;                            // the root has been added
+  std::string configurationNonce;                            // IPS_HostBasedSetupService (base64)
+};
+
+// What a provider sees: the platform, time, the host's power and who is asking.
+struct CimContext {
+  platform::PlatformModel& platform;
+  const core::FirmwareClock& clock;
+  platform::HostPowerStateMachine& power;
+  CimRuntime& runtime;
+  std::string user;
+  bool local = false;
+
+  platform::AuditInitiator initiator() const { return {user, local, {}}; }
+  std::uint32_t now() const { return core::unixSeconds(clock.now()); }
+};
+
+struct MethodResult {
+  std::uint32_t returnValue = 0;
+  Arguments outputs;                // ReturnValue is added by the generic code
+  std::optional<soap::Fault> fault; // a fault instead of an _OUTPUT (invalid input the schema would reject)
+  static MethodResult status(std::uint32_t rv) { return MethodResult{rv, {}, std::nullopt}; }
+};
+
+// PT_STATUS values used as ReturnValue (spec/wsman.md §3.6).
+namespace status {
+inline constexpr std::uint32_t kSuccess = 0;
+inline constexpr std::uint32_t kInternalError = 1;
+inline constexpr std::uint32_t kNotReady = 2;
+inline constexpr std::uint32_t kNotPermitted = 0x10;
+inline constexpr std::uint32_t kMaxLimitReached = 0x17;
+inline constexpr std::uint32_t kInvalidParameter = 0x24;
+inline constexpr std::uint32_t kInvalidHandle = 0x805;
+inline constexpr std::uint32_t kInvalidPassword = 0x806;
+inline constexpr std::uint32_t kInvalidRealm = 0x807;
+inline constexpr std::uint32_t kDuplicate = 0x80A;
+inline constexpr std::uint32_t kUnsupported = 0x812;
+inline constexpr std::uint32_t kNotFound = 0x814;
+}  // namespace status
+
+// Put/Create/Delete outcome: nullopt = success, else the fault to send.
+using ChangeFault = std::optional<soap::Fault>;
+
+struct MethodDef {
+  std::string name;
+  std::vector<ParamDef> inputs;
+  std::vector<ParamDef> outputs;  // without ReturnValue
+  // `target` is the instance the request's selectors chose (singletons: the only one).
+  std::function<MethodResult(CimContext&, const Instance& target, const Arguments& in)> handler;
+};
+
+struct ClassDef {
+  std::string name{};
+  Schema schema = Schema::Cim;
+  std::string base{};               // the nearest registered base class ("" for none)
+  std::vector<std::string> keys{};  // selector names that identify an instance
+  std::vector<PropertyDef> properties{};
+  std::vector<MethodDef> methods{};
+
+  // Provider. `enumerate` lists the class's own instances (not its subclasses'); none = abstract.
+  std::function<std::vector<Instance>(CimContext&)> enumerate{};
+  // Put: `current` is the chosen instance, `changes` the writable properties the client sent.
+  std::function<ChangeFault(CimContext&, const Instance& current, const Arguments& changes)> put{};
+  // Create: returns the new instance's key selectors in `created`.
+  std::function<ChangeFault(CimContext&, const Arguments& body, std::vector<soap::Selector>& created)> create{};
+  std::function<ChangeFault(CimContext&, const Instance& target)> remove{};
+
+  std::string resourceUri() const;
+  const PropertyDef* property(std::string_view name) const;
+  const MethodDef* method(std::string_view name) const;
+  // The reference to `instance` (its key properties as selectors).
+  EndpointReference eprOf(const Instance& instance) const;
+};
+
+std::string resourceUri(Schema schema, std::string_view className);
+
+}  // namespace mesim::wsman::cim

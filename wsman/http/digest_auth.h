@@ -1,0 +1,183 @@
+// HTTP Digest as AMT does it on 16992/16993 (spec/wsman.md §2.1): RFC 7616 with MD5 and qop="auth" only,
+// realm = AMT_GeneralSettings.DigestRealm, '='-free nonces that expire (stale=true), nonce-count replay
+// detection, a full-length constant-time response check (CVE-2017-5689), AMT's login back-off and audit
+// records of logins. Users: the admin and the enabled ACL users of the platform model (HA1 only).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "firmware/core/firmware_clock.h"
+#include "firmware/platform/platform_model.h"
+#include "wsman/http/audit_log.h"
+
+namespace mesim::wsman::http {
+
+using TimePoint = core::FirmwareClock::time_point;
+
+// ------------------------------------------------------------------------------------------------
+// Codec (pure)
+// ------------------------------------------------------------------------------------------------
+
+struct DigestCredentials {
+  std::string username;
+  std::string realm;
+  std::string nonce;
+  std::string uri;
+  std::string response;
+  std::string qop;
+  std::string nc;
+  std::string cnonce;
+  std::string algorithm;
+  std::string opaque;
+};
+
+// Parses an Authorization header value. nullopt unless the scheme is Digest and the auth-param list is
+// well formed (names are tokens, quoted strings closed, no parameter repeated). Unknown parameters are
+// ignored (RFC 7616 §3.4); a missing one is left empty for the caller to judge.
+std::optional<DigestCredentials> parseDigestAuthorization(std::string_view header);
+
+std::string md5Hex(std::string_view data);  // lower-case hex
+// RFC 7616 §3.4.1 with qop: MD5(HA1 ":" nonce ":" nc ":" cnonce ":" qop ":" MD5(method ":" uri)).
+std::string digestResponse(std::string_view ha1, std::string_view nonce, std::string_view nc, std::string_view cnonce,
+                           std::string_view qop, std::string_view method, std::string_view uri);
+
+// ------------------------------------------------------------------------------------------------
+// Server state
+// ------------------------------------------------------------------------------------------------
+
+struct DigestOptions {
+  std::chrono::seconds nonceLifetime{300};  // then stale=true; AMT: "clients must ... process ... the nonce is reset"
+  std::size_t maxNonces = 1024;             // oldest forgotten first (its client gets stale=true)
+  // Login back-off, after Intel's description: "if ... Intel AMT detects ten successive login failures,
+  // further login attempts are disallowed for a period of time. The timeout period starts at 5 seconds and
+  // reaches 80 seconds during continuous attack. After one hour of no attack the backoff mechanism is reset."
+  unsigned lockoutThreshold = 10;
+  std::chrono::seconds lockoutInitial{5};
+  std::chrono::seconds lockoutMax{80};
+  std::chrono::seconds lockoutReset{3600};
+  // Real AMT audits failed logins only; mesim also records each new login session (see audit_log.h).
+  bool auditSuccessfulLogins = true;
+};
+
+// Nonces this server issued, with the highest nonce-count seen for each.
+class NonceStore {
+ public:
+  enum class Use { First, Again, Stale, Replay };
+
+  NonceStore(std::chrono::seconds lifetime, std::size_t capacity) : lifetime_(lifetime), capacity_(capacity) {}
+  // 24 random bytes in base64: 32 characters, never '=' (the shape of AMT's nonces).
+  std::string issue(TimePoint now);
+  // First: valid, first use. Again: valid, nc above all earlier ones. Stale: unknown, forgotten or
+  // expired. Replay: nc not above the highest seen.
+  Use use(std::string_view nonce, std::uint32_t nc, TimePoint now);
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    TimePoint issued;
+    std::uint32_t maxNc = 0;
+  };
+  std::chrono::seconds lifetime_;
+  std::size_t capacity_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::string> order_;  // issue order, for eviction
+};
+
+// The back-off per user name (all unknown names share one entry, so memory stays bounded).
+class LoginThrottle {
+ public:
+  explicit LoginThrottle(DigestOptions options) : options_(std::move(options)) {}
+  // True while `key` is locked out. An attempt in that time counts as attack activity.
+  bool locked(const std::string& key, TimePoint now);
+  // Records a failure; true if it started a lockout.
+  bool failure(const std::string& key, TimePoint now);
+  void success(const std::string& key);
+  std::optional<TimePoint> lockedUntil(const std::string& key) const;
+
+ private:
+  struct Entry {
+    unsigned failures = 0;  // successive, since the last success or lockout
+    unsigned level = 0;     // lockouts in this attack: duration = initial * 2^level, at most max
+    TimePoint lockedUntil{};
+    TimePoint lastActivity{};
+    bool locked = false;
+  };
+  DigestOptions options_;
+  std::map<std::string, Entry> entries_;
+};
+
+struct AuthAttempt {
+  std::string_view method;         // "POST"
+  std::string_view uri;            // request-target as received
+  std::string_view authorization;  // Authorization header value ("" if none)
+  bool local = false;              // local channel: ACL users need local access permission
+  std::string_view peerAddress;    // for the audit record and logs
+  AuditAddressType addressType = AuditAddressType::None;
+};
+
+enum class AuthStatus {
+  Ok,
+  NoCredentials,  // no Authorization, or not Digest: challenge
+  Stale,          // correct credentials, nonce expired or unknown: challenge with stale=true
+  Replay,         // correct credentials, nonce-count not increasing: challenge with stale=true
+  Denied,         // wrong or malformed credentials (counted, audited)
+  LockedOut,      // the user is in a back-off period; credentials not even checked
+};
+const char* toString(AuthStatus status);
+
+struct AuthResult {
+  AuthStatus status = AuthStatus::NoCredentials;
+  std::string user;  // the claimed user name (empty if none)
+};
+
+struct DigestStats {
+  std::uint64_t successes = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t lockouts = 0;
+  std::uint64_t lockedOutAttempts = 0;
+  std::uint64_t staleNonces = 0;
+  std::uint64_t replays = 0;
+};
+
+class DigestAuthenticator {
+ public:
+  DigestAuthenticator(platform::PlatformModel& platform, const core::FirmwareClock& clock, DigestOptions options);
+
+  AuthResult authenticate(const AuthAttempt& attempt);
+  // A WWW-Authenticate value with a fresh nonce, spaced exactly like AMT's:
+  // Digest realm="Digest:…", nonce="…",stale="false",qop="auth"
+  std::string challenge(bool stale);
+
+  const DigestStats& stats() const { return stats_; }
+  const DigestOptions& options() const { return options_; }
+  std::size_t nonceCount() const { return nonces_.size(); }
+
+ private:
+  struct Account {
+    std::string ha1;
+    bool permitted = false;  // enabled, and allowed on this channel (local / network)
+  };
+  std::optional<Account> findAccount(std::string_view user, bool local) const;
+  AuthResult deny(const AuthAttempt& attempt, const std::string& user, const std::string& throttleKey,
+                  const char* why);
+  void audit(const AuthAttempt& attempt, const std::string& user, std::uint16_t eventId,
+             std::vector<std::uint8_t> extendedData);
+
+  platform::PlatformModel& platform_;
+  const core::FirmwareClock& clock_;
+  DigestOptions options_;
+  NonceStore nonces_;
+  LoginThrottle throttle_;
+  DigestStats stats_;
+};
+
+}  // namespace mesim::wsman::http

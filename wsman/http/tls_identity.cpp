@@ -1,0 +1,231 @@
+#include "wsman/http/tls_identity.h"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <system_error>
+
+#include "firmware/core/atomic_file.h"
+#include "hostif/link/log.h"
+
+namespace mesim::wsman::http {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kLog = "wsman-http";
+
+// ECDHE first; static RSA with AES for MeshCentral ('RSA+AES:!aNULL:!MD5:!DSS', spec/wsman.md §2.1).
+constexpr const char* kTls12Ciphers =
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:"
+    "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA";
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct X509Free {
+  void operator()(X509* p) const { X509_free(p); }
+};
+struct BioFree {
+  void operator()(BIO* p) const { BIO_free(p); }
+};
+struct BnFree {
+  void operator()(BIGNUM* p) const { BN_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using Cert = std::unique_ptr<X509, X509Free>;
+using Bio = std::unique_ptr<BIO, BioFree>;
+
+// The first queued OpenSSL error as text (and the queue cleared), for messages.
+std::string opensslError() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof buf);
+  return buf;
+}
+
+std::string bioText(BIO* bio) {
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+Bio memoryBio(const std::string& text) { return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
+
+bool addExtension(X509* cert, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  if (!ext) return false;
+  const bool ok = X509_add_ext(cert, ext, -1) == 1;
+  X509_EXTENSION_free(ext);
+  return ok;
+}
+
+std::optional<std::vector<std::uint8_t>> sha256OfCertificate(X509* cert) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) return std::nullopt;
+  return std::vector<std::uint8_t>(digest, digest + length);
+}
+
+// Parses and cross-checks a PEM pair; fills `identity.sha256`. `what` names the files in messages.
+bool checkPair(TlsIdentity& identity, const std::string& what, std::string& error) {
+  Bio certBio = memoryBio(identity.certificatePem);
+  Cert cert(PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr));
+  if (!cert) return error = what + ": no PEM certificate (" + opensslError() + ")", false;
+  Bio keyBio = memoryBio(identity.privateKeyPem);
+  Pkey key(PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr));
+  if (!key) return error = what + ": no unencrypted PEM private key (" + opensslError() + ")", false;
+  if (X509_check_private_key(cert.get(), key.get()) != 1)
+    return error = what + ": the private key does not belong to the certificate", false;
+  auto hash = sha256OfCertificate(cert.get());
+  if (!hash) return error = what + ": cannot hash the certificate (" + opensslError() + ")", false;
+  identity.sha256 = std::move(*hash);
+  return true;
+}
+
+bool fileExists(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+// Temp files of writes that a kill cut short (core::writeFileAtomic names them ".<file>.tmp.<pid>.<n>").
+void removeStaleTempFiles(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    for (const char* file : {kTlsKeyFile, kTlsCertFile}) {
+      if (name.rfind(std::string(".") + file + ".tmp.", 0) == 0) fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<TlsIdentity> createSelfSignedIdentity(const TlsIdentitySource& source, std::string& error) {
+  Pkey key(EVP_RSA_gen(2048));
+  if (!key) return error = "cannot generate an RSA-2048 key: " + opensslError(), std::nullopt;
+
+  Cert cert(X509_new());
+  std::unique_ptr<BIGNUM, BnFree> serial(BN_new());
+  bool ok = cert && serial && X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
+            BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) == 1 &&
+            BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get())) != nullptr &&
+            X509_gmtime_adj(X509_getm_notBefore(cert.get()), -24L * 3600) != nullptr &&
+            X509_time_adj_ex(X509_getm_notAfter(cert.get()), 20 * 365, 0, nullptr) != nullptr &&
+            X509_set_pubkey(cert.get(), key.get()) == 1;
+  const std::string cn = source.commonName.empty() ? "mesim" : source.commonName.substr(0, 64);
+  X509_NAME* name = ok ? X509_get_subject_name(cert.get()) : nullptr;
+  ok = ok && name &&
+       X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                  reinterpret_cast<const unsigned char*>("mesim Intel(R) AMT simulator"), -1, -1, 0) == 1 &&
+       X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1,
+                                  -1, 0) == 1 &&
+       X509_set_issuer_name(cert.get(), name) == 1;
+
+  std::string altNames;
+  for (const auto& dns : source.dnsNames) altNames += (altNames.empty() ? "DNS:" : ",DNS:") + dns;
+  for (const auto& ip : source.ipAddresses) altNames += (altNames.empty() ? "IP:" : ",IP:") + ip;
+  ok = ok && addExtension(cert.get(), NID_basic_constraints, "critical,CA:FALSE") &&
+       addExtension(cert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment") &&
+       addExtension(cert.get(), NID_ext_key_usage, "serverAuth") &&
+       addExtension(cert.get(), NID_subject_key_identifier, "hash") &&
+       (altNames.empty() || addExtension(cert.get(), NID_subject_alt_name, altNames)) &&
+       X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
+  if (!ok) return error = "cannot make a self-signed certificate: " + opensslError(), std::nullopt;
+
+  Bio keyOut(BIO_new(BIO_s_mem()));
+  Bio certOut(BIO_new(BIO_s_mem()));
+  if (!keyOut || !certOut || PEM_write_bio_PrivateKey(keyOut.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+      PEM_write_bio_X509(certOut.get(), cert.get()) != 1)
+    return error = "cannot encode the TLS key pair as PEM: " + opensslError(), std::nullopt;
+
+  TlsIdentity identity;
+  identity.privateKeyPem = bioText(keyOut.get());
+  identity.certificatePem = bioText(certOut.get());
+  identity.created = true;
+  auto hash = sha256OfCertificate(cert.get());
+  if (!hash) return error = "cannot hash the new certificate: " + opensslError(), std::nullopt;
+  identity.sha256 = std::move(*hash);
+  return identity;
+}
+
+std::optional<TlsIdentity> loadOrCreateTlsIdentity(const TlsIdentitySource& source, std::string& error) {
+  error.clear();
+  TlsIdentity identity;
+  if (!source.certFile.empty() || !source.keyFile.empty()) {
+    if (source.certFile.empty() || source.keyFile.empty())
+      return error = "a TLS certificate file needs its key file and the other way round", std::nullopt;
+    if (auto ec = core::readFile(source.certFile, identity.certificatePem))
+      return error = "cannot read " + source.certFile.string() + ": " + ec.message(), std::nullopt;
+    if (auto ec = core::readFile(source.keyFile, identity.privateKeyPem))
+      return error = "cannot read " + source.keyFile.string() + ": " + ec.message(), std::nullopt;
+    if (!checkPair(identity, source.certFile.string() + " / " + source.keyFile.string(), error)) return std::nullopt;
+    return identity;
+  }
+
+  if (source.stateDir.empty()) return error = "no state dir for the TLS certificate", std::nullopt;
+  const fs::path keyPath = source.stateDir / kTlsKeyFile;
+  const fs::path certPath = source.stateDir / kTlsCertFile;
+  removeStaleTempFiles(source.stateDir);
+  const bool haveKey = fileExists(keyPath);
+  const bool haveCert = fileExists(certPath);
+  if (haveKey && haveCert) {
+    if (auto ec = core::readFile(certPath, identity.certificatePem))
+      return error = "cannot read " + certPath.string() + ": " + ec.message(), std::nullopt;
+    if (auto ec = core::readFile(keyPath, identity.privateKeyPem))
+      return error = "cannot read " + keyPath.string() + ": " + ec.message(), std::nullopt;
+    if (!checkPair(identity, certPath.string(), error)) {
+      error += "; fix or remove " + keyPath.string() + " and " + certPath.string() + " to make a new pair";
+      return std::nullopt;
+    }
+    return identity;
+  }
+  if (haveKey || haveCert)
+    MESIM_LOG(Warn, kLog, "only one of " << kTlsKeyFile << " and " << kTlsCertFile << " in " << source.stateDir.string()
+                                         << " (an interrupted first start?); making a new pair");
+
+  auto created = createSelfSignedIdentity(source, error);
+  if (!created) return std::nullopt;
+  // Key first: a kill between the writes leaves a half pair, which the next start replaces.
+  if (auto ec = core::writeFileAtomic(keyPath, created->privateKeyPem, fs::perms::owner_read | fs::perms::owner_write))
+    return error = "cannot write " + keyPath.string() + ": " + ec.message(), std::nullopt;
+  if (auto ec = core::writeFileAtomic(certPath, created->certificatePem,
+                                      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                          fs::perms::others_read))
+    return error = "cannot write " + certPath.string() + ": " + ec.message(), std::nullopt;
+  MESIM_LOG(Info, kLog, "made a self-signed RSA-2048 TLS certificate for '" << source.commonName << "' in "
+                                                                            << certPath.string());
+  return created;
+}
+
+std::shared_ptr<boost::asio::ssl::context> makeTlsServerContext(const TlsIdentity& identity, std::string& error) {
+  namespace ssl = boost::asio::ssl;
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                       ec);
+  SSL_CTX* native = context->native_handle();
+  if (!ec && SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) ec = boost::asio::error::invalid_argument;
+  if (!ec && SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) ec = boost::asio::error::invalid_argument;
+  if (ec) return error = "cannot configure TLS: " + opensslError(), nullptr;
+  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  context->use_certificate_chain(boost::asio::buffer(identity.certificatePem), ec);
+  if (!ec) context->use_private_key(boost::asio::buffer(identity.privateKeyPem), ssl::context::pem, ec);
+  if (ec) return error = "cannot load the TLS certificate or key: " + ec.message(), nullptr;
+  return context;
+}
+
+}  // namespace mesim::wsman::http

@@ -1,0 +1,47 @@
+// Settings and counters of the WS-Man HTTP(S) server (wsman_http_server.h).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "firmware/core/firmware_clock.h"
+#include "wsman/http/digest_auth.h"
+
+namespace mesim::wsman::http {
+
+struct WsmanHttpOptions {
+  std::string listenAddress = "127.0.0.1";  // IPv4 or IPv6 literal
+  int httpPort = 16992;                     // 0: any free port; negative: no plain-HTTP listener
+  int httpsPort = 16993;                    // 0: any free port; negative: no TLS listener
+  std::filesystem::path stateDir;           // tls-key.pem / tls-cert.pem are kept here
+  std::filesystem::path tlsCertFile;        // user-supplied PEM certificate (chain) and unencrypted key:
+  std::filesystem::path tlsKeyFile;         //   both or neither; they replace the generated pair
+  // Real-time limits per connection (ARCHITECTURE.md: network timeouts use real time). The header timeout
+  // also ends an idle keep-alive connection (silently, if no byte of a next request arrived).
+  std::chrono::milliseconds headerTimeout{10'000};
+  std::chrono::milliseconds bodyTimeout{30'000};
+  std::chrono::milliseconds writeTimeout{30'000};
+  std::chrono::milliseconds lingerTimeout{2'000};  // draining an unread body after an error answer
+  std::size_t maxConnections = 64;        // served at once (TCP, TLS and local); 0 = no limit
+  std::size_t maxRequestBytes = 256 * 1024;  // body limit; headers are limited to min(16 KiB, this)
+  std::string amtVersion;                 // for "Server:"; empty = the platform's firmware code version
+  DigestOptions digest;
+  const core::FirmwareClock* clock = nullptr;  // nonce expiry, back-off, audit times, Date; null = system clock
+};
+
+struct WsmanHttpStats {
+  std::uint64_t connections = 0;     // accepted and served
+  std::uint64_t rejectedBusy = 0;    // answered 503 (connection cap)
+  std::uint64_t dropped = 0;         // closed unanswered (twice the cap)
+  std::uint64_t requests = 0;        // request headers read
+  std::uint64_t unauthorized = 0;    // 401 sent
+  std::uint64_t timeouts = 0;        // 408 sent or idle/handshake/write timeouts
+  std::uint64_t tooLarge = 0;        // 413/431 sent
+  std::uint64_t badRequests = 0;     // 400 sent
+  std::uint64_t handled = 0;         // requests given to the WS-Man handler
+};
+
+}  // namespace mesim::wsman::http

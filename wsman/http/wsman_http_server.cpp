@@ -1,0 +1,220 @@
+#include "wsman/http/wsman_http_server.h"
+
+#include <algorithm>
+
+#include <boost/asio/ssl/stream.hpp>
+
+#include "hostif/link/log.h"
+#include "wsman/http/tls_identity.h"
+
+namespace mesim::wsman::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+namespace {
+constexpr const char* kLog = "wsman-http";
+}
+
+// ------------------------------------------------------------------------------------------------
+// detail::ServerCore
+// ------------------------------------------------------------------------------------------------
+
+namespace detail {
+
+ServerCore::ServerCore(asio::io_context& ioContext, platform::PlatformModel& model, WsmanHttpOptions opts)
+    : io(ioContext),
+      platform(model),
+      options(std::move(opts)),
+      clock(options.clock ? *options.clock : systemClock_),
+      auth(model, clock, options.digest) {}
+
+std::string ServerCore::serverHeader() const {
+  return serverHeaderValue(options.amtVersion.empty() ? platform.firmware().code.toString() : options.amtVersion);
+}
+
+std::size_t ServerCore::headerLimit() const { return std::clamp<std::size_t>(options.maxRequestBytes, 1024, 16 * 1024); }
+
+Admission ServerCore::admit() {
+  const std::size_t cap = options.maxConnections;
+  if (stopped) return Admission::Drop;
+  if (cap == 0 || serving_ < cap) {
+    ++serving_;
+    ++stats.connections;
+    return Admission::Serve;
+  }
+  if (rejecting_ < cap) {
+    ++rejecting_;
+    ++stats.rejectedBusy;
+    return Admission::RejectBusy;
+  }
+  ++stats.dropped;
+  return Admission::Drop;
+}
+
+void ServerCore::release(Admission admission) {
+  if (admission == Admission::Serve && serving_ > 0) --serving_;
+  if (admission == Admission::RejectBusy && rejecting_ > 0) --rejecting_;
+}
+
+std::uint64_t ServerCore::attach(std::weak_ptr<SessionBase> session) {
+  const auto id = nextId_++;
+  sessions_.emplace(id, std::move(session));
+  return id;
+}
+
+void ServerCore::detach(std::uint64_t id) { sessions_.erase(id); }
+
+void ServerCore::abortAll() {
+  auto sessions = sessions_;  // abort() may end a session, which detaches it
+  for (auto& [id, weak] : sessions)
+    if (auto s = weak.lock()) s->abort();
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------------------------------------
+// WsmanHttpServer
+// ------------------------------------------------------------------------------------------------
+
+WsmanHttpServer::WsmanHttpServer(asio::io_context& io, platform::PlatformModel& platform, WsmanHttpOptions options)
+    : core_(std::make_shared<detail::ServerCore>(io, platform, std::move(options))), http_(io), https_(io), retry_(io) {}
+
+WsmanHttpServer::~WsmanHttpServer() { stop(); }
+
+void WsmanHttpServer::setHandler(WsmanHandler handler) { core_->handler = std::move(handler); }
+
+void WsmanHttpServer::setAnonymousPredicate(AnonymousPredicate predicate) {
+  core_->allowsAnonymous = std::move(predicate);
+}
+
+std::string WsmanHttpServer::start() {
+  if (started_) return "the WS-Man server is already started";
+  const auto& o = core_->options;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(o.listenAddress, ec);
+  if (ec) return "bad WS-Man listen address '" + o.listenAddress + "'";
+  if (o.httpsPort >= 0) {
+    if (auto err = setUpTls(); !err.empty()) return err;
+  }
+  if (o.httpPort >= 0) {
+    if (auto err = listen(http_, address, o.httpPort, "HTTP"); !err.empty()) return stop(), err;
+  }
+  if (o.httpsPort >= 0) {
+    if (auto err = listen(https_, address, o.httpsPort, "HTTPS"); !err.empty()) return stop(), err;
+  }
+  started_ = true;
+  core_->stopped = false;
+  if (http_.is_open()) accept(http_, false);
+  if (https_.is_open()) accept(https_, true);
+  const auto p = ports();
+  MESIM_LOG(Info, kLog, "WS-Man listening on " << o.listenAddress << (p.http ? " http:" + std::to_string(p.http) : "")
+                                               << (p.https ? " https:" + std::to_string(p.https) : ""));
+  return "";
+}
+
+std::string WsmanHttpServer::setUpTls() {
+  const auto& o = core_->options;
+  auto& platform = core_->platform;
+  TlsIdentitySource source;
+  source.stateDir = o.stateDir;
+  source.certFile = o.tlsCertFile;
+  source.keyFile = o.tlsKeyFile;
+  source.commonName = platform.fqdn();
+  source.dnsNames = {platform.fqdn(), "localhost"};
+  source.ipAddresses = {"127.0.0.1", "::1"};
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(o.listenAddress, ec);
+  if (!ec && !address.is_unspecified() && !address.is_loopback()) source.ipAddresses.push_back(address.to_string());
+
+  std::string error;
+  auto identity = loadOrCreateTlsIdentity(source, error);
+  if (!identity) return "TLS certificate: " + error;
+  core_->tls = makeTlsServerContext(*identity, error);
+  if (!core_->tls) return error;
+  // StartConfigurationHBased reports this hash (platform_state.h: amtCertHash).
+  if (platform.state().amtCertHash != identity->sha256 ||
+      platform.state().amtCertHashAlgorithm != platform::HashAlgorithm::Sha256) {
+    if (auto r = platform.setAmtCertificateHash(platform::HashAlgorithm::Sha256, identity->sha256);
+        r != platform::ChangeResult::Ok)
+      MESIM_LOG(Warn, kLog, "cannot store the TLS certificate hash: " << platform::toString(r));
+  }
+  return "";
+}
+
+std::string WsmanHttpServer::listen(tcp::acceptor& acceptor, const asio::ip::address& address, int port,
+                                    const char* what) {
+  if (port > 65535) return std::string("WS-Man ") + what + " port " + std::to_string(port) + " is out of range";
+  boost::system::error_code ec;
+  const tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    return std::string("WS-Man ") + what + " cannot listen on " + address.to_string() + ":" + std::to_string(port) +
+           ": " + ec.message();
+  }
+  return "";
+}
+
+void WsmanHttpServer::stop() {
+  core_->stopped = true;
+  boost::system::error_code ignored;
+  http_.close(ignored);
+  https_.close(ignored);
+  retry_.cancel();
+  core_->abortAll();
+  started_ = false;
+}
+
+WsmanHttpPorts WsmanHttpServer::ports() const {
+  WsmanHttpPorts p;
+  boost::system::error_code ec;
+  if (http_.is_open()) {
+    auto e = http_.local_endpoint(ec);
+    if (!ec) p.http = e.port();
+  }
+  if (https_.is_open()) {
+    auto e = https_.local_endpoint(ec);
+    if (!ec) p.https = e.port();
+  }
+  return p;
+}
+
+void WsmanHttpServer::accept(tcp::acceptor& acceptor, bool tls) {
+  acceptor.async_accept([this, &acceptor, tls, core = core_](boost::system::error_code ec, tcp::socket socket) {
+    if (core->stopped || ec == asio::error::operation_aborted) return;  // `this` may be gone: touch nothing
+    if (!ec) {
+      startSession(std::move(socket), tls);
+      return accept(acceptor, tls);
+    }
+    // Out of descriptors and the like: wait a little instead of spinning on a failing accept.
+    MESIM_LOG(Warn, kLog, "accepting a WS-Man connection failed: " << ec.message());
+    retry_.expires_after(std::chrono::milliseconds(100));
+    retry_.async_wait([this, &acceptor, tls, core](boost::system::error_code wec) {
+      if (!wec && !core->stopped) accept(acceptor, tls);
+    });
+  });
+}
+
+void WsmanHttpServer::startSession(tcp::socket socket, bool tls) {
+  detail::ConnectionInfo info;
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  auto address = peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  info.peerAddress = address.to_string();
+  info.addressType = address.is_v4() ? AuditAddressType::Ipv4 : AuditAddressType::Ipv6;
+  info.tls = tls;
+  socket.set_option(tcp::no_delay(true), ec);
+  if (tls)
+    serveStream(asio::ssl::stream<tcp::socket>(std::move(socket), *core_->tls), std::move(info));
+  else
+    serveStream(std::move(socket), std::move(info));
+}
+
+}  // namespace mesim::wsman::http

@@ -1,0 +1,409 @@
+#include "wsman/ops/wsman_service.h"
+
+#include <algorithm>
+#include <sstream>
+#include <variant>
+
+#include "hostif/link/log.h"
+#include "wsman/ops/enumeration_contexts.h"
+#include "wsman/ops/instance_xml.h"
+#include "wsman/soap/namespaces.h"
+#include "wsman/soap/response_writer.h"
+#include "wsman/soap/xml_ns.h"
+
+namespace mesim::wsman::ops {
+namespace {
+
+using soap::Fault;
+using soap::FaultCode;
+namespace ns = soap::ns;
+namespace action = soap::action;
+
+constexpr const char* kLog = "wsman";
+constexpr std::size_t kMaxPullElements = 1000;
+
+Fault fault(FaultCode code, std::string_view detail = {}, std::string reason = {}) {
+  return Fault{code, std::string(detail), std::move(reason)};
+}
+
+std::uint64_t readCount(pugi::xml_node n, std::uint64_t fallback) {
+  if (!n) return fallback;
+  auto t = soap::text(n);
+  std::uint64_t v = 0;
+  for (char c : t) {
+    if (c < '0' || c > '9' || v > 1'000'000'000) return 0;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return t.empty() ? 0 : v;
+}
+
+bool matches(const cim::Instance& instance, const soap::Selector& sel) {
+  const cim::Value* v = instance.get(sel.name);
+  if (!v) return false;
+  if (sel.isEpr()) return v->isRef() && v->refs.front() == sel.epr.front();
+  return !v->isRef() && v->first() == sel.value;
+}
+
+}  // namespace
+
+class WsmanService::Impl {
+ public:
+  Impl(platform::PlatformModel& platform, const core::FirmwareClock& clock, platform::HostPowerStateMachine& power,
+       WsmanOptions options)
+      : platform_(platform),
+        clock_(clock),
+        power_(power),
+        options_(std::move(options)),
+        registry_(cim::makeAmtClassRegistry()),
+        contexts_(clock, options_.maxEnumerationContexts, options_.enumerationContextLifetime) {}
+
+  WsmanResult handle(std::string_view body, const WsmanCallContext& call) {
+    auto parsed = soap::parseRequest(body, options_.limits);
+    if (parsed.fault) {
+      MESIM_LOG(Debug, kLog, "request refused: " << soap::faultName(parsed.fault->code));
+      return faultResult(*parsed.fault, parsed.messageId);
+    }
+    const soap::Request& req = *parsed.request;
+    if (req.isIdentify()) return {200, identifyResponse()};
+
+    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local};
+    std::variant<std::string, Fault> outcome = dispatch(req, ctx);
+    if (auto* f = std::get_if<Fault>(&outcome)) {
+      MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> " << soap::faultName(f->code));
+      return faultResult(*f, req.header.messageId);
+    }
+    auto& text = std::get<std::string>(outcome);
+    if (req.header.maxEnvelopeSize && text.size() > *req.header.maxEnvelopeSize)
+      return faultResult(fault(FaultCode::EncodingLimit, soap::detail::kMaxEnvelopeSize), req.header.messageId);
+    MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> 200");
+    return {200, std::move(text)};
+  }
+
+  const cim::ClassRegistry& registry() const { return registry_; }
+  const std::string& optInCode() const { return runtime_.optInCode; }
+  std::size_t openContexts() const { return contexts_.size(); }
+
+ private:
+  using Outcome = std::variant<std::string, Fault>;
+
+  std::string nextMessageId() { return soap::amtMessageId(++messageCounter_); }
+
+  WsmanResult faultResult(const Fault& f, const std::string& relatesTo) {
+    return {soap::faultInfo(f.code).httpStatus, soap::writeFault(f, relatesTo, nextMessageId())};
+  }
+
+  std::string identifyResponse() {
+    const auto& v = platform_.firmware().code;
+    std::string version = "AMT " + std::to_string(v.major) + "." + std::to_string(v.minor);
+    pugi::xml_document doc;
+    auto env = doc.append_child("a:Envelope");
+    env.append_attribute("xmlns:a") = std::string(ns::kEnvelope).c_str();
+    env.append_attribute("xmlns:b") = std::string(ns::kIdentity).c_str();
+    env.append_child("a:Header");
+    auto r = env.append_child("a:Body").append_child("b:IdentifyResponse");
+    r.append_child("b:ProtocolVersion").text() = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
+    r.append_child("b:ProductVendor").text() = "Intel Corporation";
+    r.append_child("b:ProductVersion").text() = version.c_str();
+    r.append_child("b:DASHVersion").text() = "1.0.0";
+    auto profiles = r.append_child("b:SecurityProfiles");
+    profiles.append_child("b:SecurityProfileName").text() = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/digest";
+    profiles.append_child("b:SecurityProfileName").text() = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest";
+    std::ostringstream out;
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+    doc.save(out, "", pugi::format_raw | pugi::format_no_declaration);
+    return out.str();
+  }
+
+  Outcome dispatch(const soap::Request& req, cim::CimContext& ctx) {
+    const auto& h = req.header;
+    if (h.action == action::kPull) return pull(req);
+    if (h.action == action::kRelease) return release(req);
+    const cim::ClassDef* cls = registry_.byUri(h.resourceUri);
+    if (!cls) return fault(FaultCode::DestinationUnreachable);
+    if (h.action == action::kGet) return get(req, *cls, ctx);
+    if (h.action == action::kPut) return put(req, *cls, ctx);
+    if (h.action == action::kCreate) return create(req, *cls, ctx);
+    if (h.action == action::kDelete) return remove(req, *cls, ctx);
+    if (h.action == action::kEnumerate) return enumerate(req, *cls, ctx);
+    const std::string prefix = cls->resourceUri() + "/";
+    if (h.action.size() > prefix.size() && h.action.compare(0, prefix.size(), prefix) == 0)
+      return invoke(req, *cls, h.action.substr(prefix.size()), ctx);
+    return fault(FaultCode::ActionNotSupported);
+  }
+
+  // The instance the selectors name; a singleton needs none (MeshCentral sends none, spec/wsman.md §1.2).
+  std::variant<cim::ServedInstance, Fault> select(const soap::RequestHeader& h, const cim::ClassDef& cls,
+                                                  cim::CimContext& ctx) {
+    const auto& sels = h.selectors;
+    for (std::size_t i = 0; i < sels.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j)
+        if (sels[j].name == sels[i].name) return fault(FaultCode::InvalidSelectors, soap::detail::kDuplicateSelectors);
+      if (std::find(cls.keys.begin(), cls.keys.end(), sels[i].name) == cls.keys.end())
+        return fault(FaultCode::InvalidSelectors, soap::detail::kUnexpectedSelectors);
+    }
+    auto all = cim::instancesOf(registry_, cls, ctx);
+    std::vector<cim::ServedInstance> found;
+    for (auto& si : all) {
+      bool ok = std::all_of(sels.begin(), sels.end(), [&](const soap::Selector& s) { return matches(si.instance, s); });
+      if (ok) found.push_back(std::move(si));
+    }
+    if (found.size() == 1) return std::move(found.front());
+    if (found.empty())
+      return fault(FaultCode::InvalidSelectors, sels.empty() ? soap::detail::kInsufficientSelectors : soap::detail::kInvalidValue);
+    return fault(FaultCode::InvalidSelectors, soap::detail::kInsufficientSelectors);
+  }
+
+  Outcome get(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    auto chosen = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&chosen)) return *f;
+    auto& si = std::get<cim::ServedInstance>(chosen);
+    soap::ResponseWriter w(std::string(action::kGet) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    writeInstance(w, w.body(), *si.cls, si.instance);
+    return w.finish();
+  }
+
+  // The property values of a Put/Create body `<p:Class>…</p:Class>`, typed against `cls`.
+  std::variant<cim::Arguments, Fault> readBody(const soap::Request& req, const cim::ClassDef& cls) {
+    if (!req.payload || soap::localName(req.payload) != cls.name)
+      return fault(FaultCode::SchemaValidationError, {}, "The body does not hold a " + cls.name + " instance.");
+    cim::Arguments values;
+    if (auto f = readValues(req.payload, values)) return *f;
+    for (const auto& [name, value] : values) {
+      const cim::PropertyDef* def = cls.property(name);
+      if (!def) continue;
+      if ((def->type == cim::PropType::Reference) != value.isRef())
+        return fault(FaultCode::SchemaValidationError, {}, name + " has the wrong kind of value.");
+      if (!def->array && value.items.size() > 1) return fault(FaultCode::SchemaValidationError, {}, name + " is not an array.");
+      for (const auto& item : value.items)
+        if (!cim::validLiteral(def->type, item))
+          return fault(FaultCode::SchemaValidationError, {}, name + " has an invalid value.");
+    }
+    return values;
+  }
+
+  Outcome put(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    auto chosen = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&chosen)) return *f;
+    auto& si = std::get<cim::ServedInstance>(chosen);
+    if (!si.cls->put) return fault(FaultCode::ActionNotSupported);
+    auto body = readBody(req, *si.cls);
+    if (auto* f = std::get_if<Fault>(&body)) return *f;
+    cim::Arguments changes;
+    for (auto& [name, value] : std::get<cim::Arguments>(body)) {
+      const cim::PropertyDef* def = si.cls->property(name);
+      if (def && def->writable) changes[name] = std::move(value);  // read-only values are ignored, as AMT does
+    }
+    if (auto f = si.cls->put(ctx, si.instance, changes)) return *f;
+    auto after = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&after)) return *f;
+    auto& updated = std::get<cim::ServedInstance>(after);
+    soap::ResponseWriter w(std::string(action::kPut) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    writeInstance(w, w.body(), *updated.cls, updated.instance);
+    return w.finish();
+  }
+
+  Outcome create(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    if (!cls.create) return fault(FaultCode::ActionNotSupported);
+    auto body = readBody(req, cls);
+    if (auto* f = std::get_if<Fault>(&body)) return *f;
+    std::vector<soap::Selector> created;
+    if (auto f = cls.create(ctx, std::get<cim::Arguments>(body), created)) return *f;
+    soap::ResponseWriter w(std::string(action::kCreate) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    soap::EndpointReference epr;
+    epr.resourceUri = cls.resourceUri();
+    epr.selectors = std::move(created);
+    w.addEprContent(w.add(w.body(), ns::kTransfer, "ResourceCreated"), epr);
+    return w.finish();
+  }
+
+  Outcome remove(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    auto chosen = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&chosen)) return *f;
+    auto& si = std::get<cim::ServedInstance>(chosen);
+    if (!si.cls->remove) return fault(FaultCode::ActionNotSupported);
+    if (auto f = si.cls->remove(ctx, si.instance)) return *f;
+    soap::ResponseWriter w(std::string(action::kDelete) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    return w.finish();
+  }
+
+  // Items of `context` from its read position: at most `maxElements`, and (after the first) no more
+  // than `maxCharacters` of XML. Returns true when the sequence is exhausted.
+  bool writeItems(soap::ResponseWriter& w, pugi::xml_node parent, EnumerationContext& context,
+                  std::uint64_t maxElements, std::uint64_t maxCharacters) {
+    std::uint64_t written = 0;
+    std::size_t chars = 0;
+    while (context.next < context.items.size() && written < maxElements) {
+      const auto& si = context.items[context.next];
+      pugi::xml_node item;
+      switch (context.mode) {
+        case EnumerationMode::Objects: item = writeInstance(w, parent, *si.cls, si.instance); break;
+        case EnumerationMode::ObjectsAndEprs:
+          item = w.add(parent, ns::kWsman, "Item");
+          writeInstance(w, item, *si.cls, si.instance);
+          w.addEprContent(w.add(item, ns::kAddressing, "EndpointReference"), si.cls->eprOf(si.instance));
+          break;
+        case EnumerationMode::Eprs:
+          item = w.add(parent, ns::kAddressing, "EndpointReference");
+          w.addEprContent(item, si.cls->eprOf(si.instance));
+          break;
+      }
+      if (maxCharacters) {
+        std::ostringstream size;
+        item.print(size, "", pugi::format_raw);
+        chars += size.str().size();
+        if (chars > maxCharacters && written > 0) {
+          parent.remove_child(item);
+          break;
+        }
+      }
+      ++written;
+      ++context.next;
+    }
+    return context.next >= context.items.size();
+  }
+
+  Outcome enumerate(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    auto e = req.payload;
+    if (!e || !soap::is(e, ns::kEnumeration, "Enumerate"))
+      return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Enumerate.");
+    EnumerationContext context;
+    context.resourceUri = req.header.resourceUri;
+    if (auto mode = soap::child(e, ns::kWsman, "EnumerationMode")) {
+      auto m = soap::text(mode);
+      if (m == "EnumerateObjectAndEPR") context.mode = EnumerationMode::ObjectsAndEprs;
+      else if (m == "EnumerateEPR") context.mode = EnumerationMode::Eprs;
+      else return fault(FaultCode::UnsupportedFeature, {}, "EnumerationMode " + m + " is not supported.");
+    }
+    if (soap::child(e, ns::kWsman, "Filter") || soap::child(e, ns::kEnumeration, "Filter"))
+      return fault(FaultCode::UnsupportedFeature, {}, "Enumeration filters are not supported.");
+    const bool optimize = static_cast<bool>(soap::child(e, ns::kWsman, "OptimizeEnumeration"));
+    const std::uint64_t maxElements = readCount(soap::child(e, ns::kWsman, "MaxElements"), 1);
+    if (optimize && (maxElements == 0 || maxElements > kMaxPullElements))
+      return fault(FaultCode::InvalidParameter, {}, "MaxElements is out of range.");
+    context.items = cim::instancesOf(registry_, cls, ctx);
+
+    soap::ResponseWriter w(std::string(action::kEnumerate) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    auto response = w.add(w.body(), ns::kEnumeration, "EnumerateResponse");
+    if (!optimize) {
+      w.add(response, ns::kEnumeration, "EnumerationContext", contexts_.open(std::move(context)));
+      return w.finish();
+    }
+    auto ctxNode = w.add(response, ns::kEnumeration, "EnumerationContext");
+    auto items = w.add(response, ns::kWsman, "Items");
+    const bool done = writeItems(w, items, context, maxElements, 0);
+    if (done) {
+      w.add(response, ns::kWsman, "EndOfSequence");
+      // The sequence is complete: nothing is kept, the id only names this response.
+      ctxNode.text().set(contexts_.open(std::move(context)).c_str());
+      contexts_.release(ctxNode.text().get());
+    } else {
+      ctxNode.text().set(contexts_.open(std::move(context)).c_str());
+    }
+    return w.finish();
+  }
+
+  Outcome pull(const soap::Request& req) {
+    auto p = req.payload;
+    if (!p || !soap::is(p, ns::kEnumeration, "Pull")) return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Pull.");
+    const std::string id = soap::text(soap::child(p, ns::kEnumeration, "EnumerationContext"));
+    EnumerationContext* context = contexts_.find(id);
+    if (!context) return fault(FaultCode::InvalidEnumerationContext);
+    const std::uint64_t maxElements = readCount(soap::child(p, ns::kEnumeration, "MaxElements"), 1);
+    const std::uint64_t maxCharacters = readCount(soap::child(p, ns::kEnumeration, "MaxCharacters"), 0);
+    if (maxElements == 0) return fault(FaultCode::InvalidParameter, {}, "MaxElements must be at least 1.");
+
+    soap::ResponseWriter w(std::string(action::kPull) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri.empty() ? context->resourceUri : req.header.resourceUri);
+    auto response = w.add(w.body(), ns::kEnumeration, "PullResponse");
+    auto ctxNode = w.add(response, ns::kEnumeration, "EnumerationContext", id);
+    auto items = w.add(response, ns::kEnumeration, "Items");
+    const bool done = writeItems(w, items, *context, std::min<std::uint64_t>(maxElements, kMaxPullElements), maxCharacters);
+    w.prefix(ns::kCommon);  // AMT declares it (after the class, as i) in every PullResponse (spec/wsman.md §1.3)
+    if (done) {
+      response.remove_child(ctxNode);
+      w.add(response, ns::kEnumeration, "EndOfSequence");
+      contexts_.release(id);
+    } else {
+      contexts_.touch(*context);
+    }
+    return w.finish();
+  }
+
+  Outcome release(const soap::Request& req) {
+    auto r = req.payload;
+    if (!r || !soap::is(r, ns::kEnumeration, "Release"))
+      return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Release.");
+    if (!contexts_.release(soap::text(soap::child(r, ns::kEnumeration, "EnumerationContext"))))
+      return fault(FaultCode::InvalidEnumerationContext);
+    soap::ResponseWriter w(std::string(action::kRelease) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    return w.finish();
+  }
+
+  Outcome invoke(const soap::Request& req, const cim::ClassDef& cls, const std::string& methodName,
+                 cim::CimContext& ctx) {
+    const cim::MethodDef* method = cls.method(methodName);
+    if (!method) return fault(FaultCode::ActionNotSupported);
+    cim::Arguments args;
+    if (req.payload) {
+      if (soap::localName(req.payload) != methodName + "_INPUT")
+        return fault(FaultCode::SchemaValidationError, {}, "The body is not " + methodName + "_INPUT.");
+      if (auto f = readValues(req.payload, args)) return *f;
+    }
+    for (const auto& param : method->inputs) {
+      auto it = args.find(param.name);
+      if (it == args.end()) continue;
+      const bool isRef = param.type == cim::PropType::Reference;
+      if (isRef != it->second.isRef() || (!param.array && it->second.items.size() + it->second.refs.size() > 1))
+        return fault(FaultCode::InvalidParameter, {}, param.name + " has the wrong kind of value.");
+      for (const auto& item : it->second.items)
+        if (!cim::validLiteral(param.type, item))
+          return fault(FaultCode::InvalidParameter, {}, param.name + " has an invalid value.");
+    }
+    auto chosen = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&chosen)) return *f;
+    auto result = method->handler(ctx, std::get<cim::ServedInstance>(chosen).instance, args);
+    if (result.fault) return *result.fault;
+    result.outputs["ReturnValue"] = cim::Value::number(result.returnValue);
+
+    soap::ResponseWriter w(req.header.action + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    const std::string uri = cls.resourceUri();
+    auto out = w.add(w.body(), uri, methodName + "_OUTPUT");
+    writeProperties(w, out, uri, result.outputs);
+    return w.finish();
+  }
+
+  platform::PlatformModel& platform_;
+  const core::FirmwareClock& clock_;
+  platform::HostPowerStateMachine& power_;
+  WsmanOptions options_;
+  cim::ClassRegistry registry_;
+  cim::CimRuntime runtime_;
+  EnumerationContexts contexts_;
+  std::uint64_t messageCounter_ = 0;
+};
+
+WsmanService::WsmanService(platform::PlatformModel& platform, const core::FirmwareClock& clock,
+                           platform::HostPowerStateMachine& power, WsmanOptions options)
+    : impl_(std::make_unique<Impl>(platform, clock, power, std::move(options))) {}
+
+WsmanService::~WsmanService() = default;
+
+WsmanResult WsmanService::handle(std::string_view body, const WsmanCallContext& ctx) { return impl_->handle(body, ctx); }
+
+bool WsmanService::isIdentify(std::string_view body) {
+  auto parsed = soap::parseRequest(body);
+  return parsed.request && parsed.request->isIdentify();
+}
+
+const cim::ClassRegistry& WsmanService::registry() const { return impl_->registry(); }
+const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
+std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
+
+}  // namespace mesim::wsman::ops

@@ -1,0 +1,61 @@
+// The WS-Man entry point behind POST /wsman (ARCHITECTURE.md "WS-Man request"): the HTTP layer passes the
+// raw body of an authenticated request (or of an anonymous Identify) and sends back the result.
+// Synchronous, single-threaded: call it from the event loop that owns the platform model.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "firmware/core/firmware_clock.h"
+#include "firmware/platform/host_power.h"
+#include "firmware/platform/platform_model.h"
+#include "wsman/cim/class_registry.h"
+#include "wsman/soap/envelope.h"
+
+namespace mesim::wsman::ops {
+
+struct WsmanCallContext {
+  std::string user;    // the Digest user name (empty for an anonymous Identify)
+  bool local = false;  // arrived through LMS/APF or from the host itself
+};
+
+struct WsmanResult {
+  unsigned httpStatus = 200;  // 200, or the fault's status (spec/wsman.md §1.7: 400 for Sender faults)
+  std::string body;           // application/soap+xml; charset=UTF-8
+};
+
+struct WsmanOptions {
+  std::size_t maxEnumerationContexts = 64;
+  std::chrono::seconds enumerationContextLifetime{300};
+  soap::ParseLimits limits;
+};
+
+class WsmanService {
+ public:
+  WsmanService(platform::PlatformModel& platform, const core::FirmwareClock& clock,
+               platform::HostPowerStateMachine& power, WsmanOptions options = {});
+  ~WsmanService();
+  WsmanService(const WsmanService&) = delete;
+  WsmanService& operator=(const WsmanService&) = delete;
+
+  WsmanResult handle(std::string_view body, const WsmanCallContext& ctx);
+
+  // True if `body` is a WS-Man Identify request (no Action, body wsmid:Identify): HTTP may answer it
+  // without authentication, as AMT does.
+  static bool isIdentify(std::string_view body);
+
+  const cim::ClassRegistry& registry() const;
+  // The user-consent code currently "shown on the host's screen" (empty when none), for tests and QA.
+  const std::string& optInCode() const;
+  std::size_t openEnumerationContexts() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mesim::wsman::ops

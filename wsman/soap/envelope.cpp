@@ -1,0 +1,234 @@
+#include "wsman/soap/envelope.h"
+
+#include <cctype>
+#include <charconv>
+
+#include "wsman/soap/namespaces.h"
+#include "wsman/soap/xml_ns.h"
+
+namespace mesim::wsman::soap {
+namespace {
+
+constexpr int kMaxDepth = 64;  // deeper documents are refused (stack use in later recursive walks)
+
+ParseResult failure(FaultCode code, std::string messageId = {}, std::string detail = {}, std::string reason = {}) {
+  ParseResult r;
+  r.fault = Fault{code, std::move(detail), std::move(reason)};
+  r.messageId = std::move(messageId);
+  return r;
+}
+
+int depthOf(pugi::xml_node n) {
+  int depth = 0;
+  int best = 0;
+  // Iterative pre-order walk: no recursion on attacker-controlled depth.
+  pugi::xml_node cur = n.first_child();
+  depth = 1;
+  while (cur) {
+    if (depth > best) best = depth;
+    if (best > kMaxDepth) return best;
+    if (cur.first_child()) {
+      cur = cur.first_child();
+      ++depth;
+      continue;
+    }
+    while (cur && !cur.next_sibling()) {
+      cur = cur.parent();
+      --depth;
+      if (cur == n) return best;
+    }
+    if (cur) cur = cur.next_sibling();
+  }
+  return best;
+}
+
+// Headers this service acts on; anything else marked mustUnderstand is a MustUnderstand fault.
+bool understood(pugi::xml_node h) {
+  auto ns = namespaceOf(h);
+  auto local = localName(h);
+  if (ns == ns::kAddressing)
+    return local == "Action" || local == "To" || local == "MessageID" || local == "ReplyTo" || local == "FaultTo" ||
+           local == "From";
+  if (ns == ns::kWsman)
+    return local == "ResourceURI" || local == "SelectorSet" || local == "OperationTimeout" ||
+           local == "MaxEnvelopeSize" || local == "Locale" || local == "RequestEPR";
+  return false;
+}
+
+}  // namespace
+
+bool Request::isIdentify() const {
+  return header.action.empty() && payload && is(payload, ns::kIdentity, "Identify");
+}
+
+bool hasMarkupDeclaration(std::string_view text) {
+  std::size_t pos = 0;
+  while ((pos = text.find("<!", pos)) != std::string_view::npos) {
+    auto rest = text.substr(pos);
+    if (rest.substr(0, 4) == "<!--") {
+      auto end = text.find("-->", pos + 4);
+      if (end == std::string_view::npos) return false;  // unterminated: the parser rejects it
+      pos = end + 3;
+    } else if (rest.substr(0, 9) == "<![CDATA[") {
+      auto end = text.find("]]>", pos + 9);
+      if (end == std::string_view::npos) return false;
+      pos = end + 3;
+    } else {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::chrono::milliseconds> parseDuration(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && s[0] == '-') {
+    negative = true;
+    s.remove_prefix(1);
+  }
+  if (s.empty() || s[0] != 'P') return std::nullopt;
+  s.remove_prefix(1);
+  bool inTime = false;
+  bool any = false;
+  double total = 0;
+  while (!s.empty()) {
+    if (s[0] == 'T') {
+      if (inTime) return std::nullopt;
+      inTime = true;
+      s.remove_prefix(1);
+      continue;
+    }
+    std::size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == 0 || i == s.size() || i > 18) return std::nullopt;
+    double value = 0;
+    auto digits = s.substr(0, i);
+    auto dot = digits.find('.');
+    std::uint64_t whole = 0;
+    auto wholePart = digits.substr(0, dot);
+    if (!wholePart.empty() &&
+        std::from_chars(wholePart.data(), wholePart.data() + wholePart.size(), whole).ec != std::errc{})
+      return std::nullopt;
+    value = static_cast<double>(whole);
+    if (dot != std::string_view::npos) {
+      auto frac = digits.substr(dot + 1);
+      if (frac.find('.') != std::string_view::npos) return std::nullopt;
+      double scale = 0.1;
+      for (char c : frac) {
+        value += (c - '0') * scale;
+        scale /= 10;
+      }
+    }
+    char unit = s[i];
+    double seconds = 0;
+    if (!inTime && unit == 'Y') seconds = 365.0 * 86400;
+    else if (!inTime && unit == 'M') seconds = 30.0 * 86400;
+    else if (!inTime && unit == 'D') seconds = 86400;
+    else if (inTime && unit == 'H') seconds = 3600;
+    else if (inTime && unit == 'M') seconds = 60;
+    else if (inTime && unit == 'S') seconds = 1;
+    else return std::nullopt;
+    total += value * seconds;
+    any = true;
+    s.remove_prefix(i + 1);
+  }
+  if (!any || negative || total > 1e10) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(total * 1000));
+}
+
+ParseResult parseRequest(std::string_view input, const ParseLimits& limits) {
+  if (input.size() > limits.maxRequestBytes) return failure(FaultCode::EncodingLimit);
+  if (hasMarkupDeclaration(input))
+    return failure(FaultCode::SchemaValidationError, {}, {}, "DOCTYPE and entity declarations are not accepted.");
+
+  Request req;
+  req.doc = std::make_unique<pugi::xml_document>();
+  // No parse_doctype and no custom entities: only the five predefined entities and character references.
+  auto parsed = req.doc->load_buffer(input.data(), input.size(), pugi::parse_default & ~pugi::parse_wconv_attribute,
+                                     pugi::encoding_utf8);
+  if (!parsed) return failure(FaultCode::SchemaValidationError, {}, {}, "The request is not well-formed XML.");
+  if (depthOf(*req.doc) > kMaxDepth) return failure(FaultCode::EncodingLimit);
+
+  auto env = req.doc->document_element();
+  if (!is(env, ns::kEnvelope, "Envelope"))
+    return failure(FaultCode::SchemaValidationError, {}, {}, "The root element is not a SOAP 1.2 Envelope.");
+  auto header = child(env, ns::kEnvelope, "Header");
+  req.body = child(env, ns::kEnvelope, "Body");
+  if (!req.body) return failure(FaultCode::SchemaValidationError, {}, {}, "The envelope has no Body.");
+  req.payload = firstElement(req.body);
+
+  auto& h = req.header;
+  // First pass: the MessageID, so every later fault can relate to it.
+  for (auto n : header.children())
+    if (is(n, ns::kAddressing, "MessageID")) h.messageId = text(n);
+
+  bool duplicate = false;
+  auto once = [&](bool& seen) {
+    if (seen) duplicate = true;
+    seen = true;
+  };
+  bool seenAction = false, seenTo = false, seenUri = false, seenId = false, seenSel = false;
+  for (auto n : header.children()) {
+    if (n.type() != pugi::node_element) continue;
+    auto ns = namespaceOf(n);
+    auto local = localName(n);
+    if (ns == ns::kAddressing && local == "Action") {
+      once(seenAction);
+      h.action = text(n);
+    } else if (ns == ns::kAddressing && local == "To") {
+      once(seenTo);
+      h.to = text(n);
+    } else if (ns == ns::kAddressing && local == "MessageID") {
+      once(seenId);
+    } else if (ns == ns::kAddressing && local == "ReplyTo") {
+      h.replyTo = text(child(n, ns::kAddressing, "Address"));
+    } else if (ns == ns::kWsman && local == "ResourceURI") {
+      once(seenUri);
+      h.resourceUri = text(n);
+    } else if (ns == ns::kWsman && local == "SelectorSet") {
+      once(seenSel);
+      h.hasSelectorSet = true;
+      if (!readSelectorSet(n, h.selectors))
+        return failure(FaultCode::InvalidSelectors, h.messageId, std::string(detail::kInvalidValue));
+    } else if (ns == ns::kWsman && local == "OperationTimeout") {
+      auto d = parseDuration(text(n));
+      if (!d) return failure(FaultCode::InvalidMessageInformationHeader, h.messageId);
+      h.operationTimeout = std::max(*d, limits.operationTimeoutFloor);
+    } else if (ns == ns::kWsman && local == "MaxEnvelopeSize") {
+      auto v = text(n);
+      std::uint64_t size = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), size);
+      if (ec != std::errc{} || p != v.data() + v.size())
+        return failure(FaultCode::InvalidMessageInformationHeader, h.messageId);
+      if (size < limits.minMaxEnvelopeSize)
+        return failure(FaultCode::EncodingLimit, h.messageId, std::string(detail::kMaxEnvelopeSize));
+      h.maxEnvelopeSize = size;
+    } else if (ns == ns::kWsman && local == "Locale") {
+      h.locale = n.attribute("xml:lang").value();
+    } else if (ns == ns::kWsman && local == "OptionSet") {
+      // AMT supports no options: an OptionSet the client insists on is not understood (spec/wsman.md §1.2).
+      if (mustUnderstand(n)) return failure(FaultCode::MustUnderstand, h.messageId);
+      for (auto o : n.children()) {
+        if (!is(o, ns::kWsman, "Option")) continue;
+        h.options.push_back({o.attribute("Name").value(), text(o), isTrue(o.attribute("MustComply").value())});
+        if (h.options.back().mustComply) return failure(FaultCode::UnsupportedFeature, h.messageId);
+      }
+    } else if (mustUnderstand(n) && !understood(n)) {
+      return failure(FaultCode::MustUnderstand, h.messageId);
+    }
+  }
+  if (duplicate) return failure(FaultCode::InvalidMessageInformationHeader, h.messageId);
+
+  ParseResult ok;
+  ok.messageId = h.messageId;
+  if (req.isIdentify()) {
+    ok.request = std::move(req);
+    return ok;
+  }
+  if (h.action.empty() || h.messageId.empty())
+    return failure(FaultCode::MessageInformationHeaderRequired, h.messageId);
+  ok.request = std::move(req);
+  return ok;
+}
+
+}  // namespace mesim::wsman::soap
