@@ -81,6 +81,13 @@ int MeiFile::notifyGet(std::uint32_t& event, bool nonblocking) {
   return err;
 }
 
+int MeiFile::fsync() {
+  auto result = std::make_shared<std::promise<int>>();
+  auto future = result->get_future();
+  boost::asio::post(io_, [this, result] { host_.fsync(file_, [result](int err) { result->set_value(err); }); });
+  return getSoon(future);
+}
+
 ssize_t MeiFile::write(hbm::ByteView message, bool nonblocking) {
   auto result = std::make_shared<std::promise<ssize_t>>();
   auto future = result->get_future();

@@ -28,6 +28,8 @@ class MeiFile {
   // Bytes read or -errno; with a timeout the read is cancelled and -ETIME returned.
   ssize_t read(std::span<std::uint8_t> buffer, bool nonblocking = false,
                std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  // Waits until queued writes went out (fsync(2)); 0 or an errno.
+  int fsync();
   // poll(2)-style events, waiting up to `timeout` for any of `events`.
   short poll(short events, std::chrono::milliseconds timeout);
   void close();

@@ -229,5 +229,51 @@ TEST_F(HostModelTest, TxQueueLimitBlocksThenEagain) {
   EXPECT_EQ(writeText(f, "q", true), -EAGAIN);
 }
 
+TEST_F(HostModelTest, ConnectWithoutAnAnswerIsEfault) {
+  MeiFile f(machine.io, *machine.host);
+  ASSERT_EQ(f.open(), 0);
+  machine.run([&] { machine.engine.detach(); });  // the firmware stops answering
+  EXPECT_EQ(f.connect(test::kEchoGuid), EFAULT);
+}
+
+TEST_F(HostModelTest, OpenWhileTheDeviceIsNotEnabledIsEnodev) {
+  machine.run([&] {
+    machine.engine.detach();
+    machine.host->reset("test");  // restarts, but no firmware answers READY
+  });
+  EXPECT_NE(machine.run([&] { return machine.host->state(); }), DevState::Enabled);
+  MeiFile f(machine.io, *machine.host);
+  EXPECT_EQ(f.open(), ENODEV);
+}
+
+TEST_F(HostModelTest, RepeatedResetsWithoutFirmwareEndDisabled) {
+  machine.run([&] {
+    machine.engine.detach();
+    machine.host->reset("test");
+  });
+  // each start waits startTimeout (2 s by default) for READY: 4 attempts then DISABLED
+  DevState state = DevState::Initializing;
+  for (int i = 0; i < 120 && state != DevState::Disabled; ++i) {
+    std::this_thread::sleep_for(100ms);
+    state = machine.run([&] { return machine.host->state(); });
+  }
+  EXPECT_EQ(state, DevState::Disabled);
+  EXPECT_EQ(machine.run([&] { return machine.host->sysfsDevState(); }), "DISABLED");
+}
+
+TEST_F(HostModelTest, FsyncWaitsForQueuedWrites) {
+  MeiFile f(machine.io, *machine.host);
+  ASSERT_EQ(f.open(), 0);
+  ASSERT_EQ(f.connect(test::kEchoGuid), 0);
+  EXPECT_EQ(f.fsync(), 0);  // nothing queued
+  writeText(f, "HOLD");     // the echo client withholds its next credit (and sends nothing)
+  EXPECT_EQ(writeText(f, "queued"), 6);  // accepted at once, waiting for a credit
+  auto synced = std::async(std::launch::async, [&] { return f.fsync(); });
+  EXPECT_EQ(synced.wait_for(100ms), std::future_status::timeout);
+  machine.run([&] { echo->last->resumeReceive(); });
+  EXPECT_EQ(synced.get(), 0);
+  EXPECT_EQ(readText(f), "queued");
+}
+
 }  // namespace
 }  // namespace mesim::host
