@@ -54,7 +54,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     client.connect(remote);
     mesim::wsman::http::detail::ConnectionInfo info;
     info.peerAddress = "192.0.2.1";
-    info.addressType = mesim::wsman::http::AuditAddressType::Ipv4;
     f.server->serveStream(std::move(remote), std::move(info));
     boost::asio::write(client, boost::asio::buffer(input.data(), input.size()));
     client.close();  // the server reads the input, then end of stream

@@ -276,16 +276,15 @@ std::optional<DigestAuthenticator::Account> DigestAuthenticator::findAccount(std
 
 void DigestAuthenticator::audit(const AuthAttempt& attempt, const std::string& user, std::uint16_t eventId,
                                 std::vector<std::uint8_t> extendedData) {
-  AuditRecord record;
-  record.appId = kAuditAppSecurityAdmin;
-  record.eventId = eventId;
-  record.initiatorType = AuditInitiator::Digest;
-  record.initiator = user;
-  record.timestamp = core::unixSeconds(clock_.now());
-  record.addressType = attempt.addressType;
-  if (attempt.addressType != AuditAddressType::None) record.netAddress = std::string(attempt.peerAddress);
-  record.extendedData = std::move(extendedData);
-  if (auto result = appendAuditRecord(platform_, record); result != platform::ChangeResult::Ok)
+  platform::AuditInitiator who;
+  who.user = user;  // a Digest initiator, also on the local channel
+  who.local = attempt.local;
+  if (!attempt.local) who.address = std::string(attempt.peerAddress);
+  auto record = platform::makeAuditRecord(platform::audit::kSecurityAdmin, eventId, who,
+                                          core::unixSeconds(clock_.now()), extendedData);
+  const auto result =
+      platform_.update([&](platform::PlatformState& s) { platform::appendAuditRecord(s, std::move(record)); });
+  if (result != platform::ChangeResult::Ok)
     MESIM_LOG(Warn, kLog, "cannot record a login in the audit log: " << platform::toString(result) << " "
                                                                       << platform_.lastError());
 }

@@ -16,12 +16,19 @@
 #include <vector>
 
 #include "firmware/core/firmware_clock.h"
+#include "firmware/platform/event_records.h"
 #include "firmware/platform/platform_model.h"
-#include "wsman/http/audit_log.h"
 
 namespace mesim::wsman::http {
 
 using TimePoint = core::FirmwareClock::time_point;
+
+// Audit events of logins, in AMT_AuditLog app 16 "Security Admin" (platform::audit::kSecurityAdmin).
+// 1605 "ACL Access with Invalid Credentials"; extended data [0] = 0 "Invalid ME access" (MeshCentral amt.js).
+inline constexpr std::uint16_t kEventAclAccessInvalidCredentials = 5;
+// Real AMT audits no successful login. mesim records one per Digest login session (first use of a nonce) with
+// this id, outside the range Intel documents for app 16 (0..19), so it can never collide with a real event.
+inline constexpr std::uint16_t kEventMesimDigestLogin = 100;
 
 // ------------------------------------------------------------------------------------------------
 // Codec (pure)
@@ -64,7 +71,7 @@ struct DigestOptions {
   std::chrono::seconds lockoutInitial{5};
   std::chrono::seconds lockoutMax{80};
   std::chrono::seconds lockoutReset{3600};
-  // Real AMT audits failed logins only; mesim also records each new login session (see audit_log.h).
+  // Real AMT audits failed logins only; mesim also records each new login session (kEventMesimDigestLogin).
   bool auditSuccessfulLogins = true;
 };
 
@@ -120,8 +127,7 @@ struct AuthAttempt {
   std::string_view uri;            // request-target as received
   std::string_view authorization;  // Authorization header value ("" if none)
   bool local = false;              // local channel: ACL users need local access permission
-  std::string_view peerAddress;    // for the audit record and logs
-  AuditAddressType addressType = AuditAddressType::None;
+  std::string_view peerAddress;    // client IP (audit record, logs); a local channel's name is not audited
 };
 
 enum class AuthStatus {

@@ -27,6 +27,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -243,7 +244,6 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     attempt.authorization = req[bhttp::field::authorization];
     attempt.local = info_.local;
     attempt.peerAddress = info_.peerAddress;
-    attempt.addressType = info_.addressType;
     const AuthResult auth = core_->auth.authenticate(attempt);
     if (auth.status == AuthStatus::Ok) return dispatch(auth.user);
     if (core_->allowsAnonymous && core_->allowsAnonymous(req.body())) return dispatch({});

@@ -19,10 +19,9 @@
 
 namespace mesim::wsman::http::detail {
 
-// Where a connection came from; `addressType`/`peerAddress` go into audit records.
+// Where a connection came from.
 struct ConnectionInfo {
-  std::string peerAddress;
-  AuditAddressType addressType = AuditAddressType::None;
+  std::string peerAddress;  // client IP, or a local channel's name
   bool local = false;
   bool tls = false;
 };

@@ -208,7 +208,6 @@ void WsmanHttpServer::startSession(tcp::socket socket, bool tls) {
   if (address.is_v6() && address.to_v6().is_v4_mapped())
     address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
   info.peerAddress = address.to_string();
-  info.addressType = address.is_v4() ? AuditAddressType::Ipv4 : AuditAddressType::Ipv6;
   info.tls = tls;
   socket.set_option(tcp::no_delay(true), ec);
   if (tls)

@@ -110,7 +110,7 @@ class WsmanService::Impl {
     profiles.append_child("b:SecurityProfileName").text() = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest";
     std::ostringstream out;
     out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
-    doc.save(out, "", pugi::format_raw | pugi::format_no_declaration);
+    doc.save(out, "", pugi::format_raw | pugi::format_no_declaration | pugi::format_no_empty_element_tags);
     return out.str();
   }
 
@@ -253,7 +253,7 @@ class WsmanService::Impl {
       }
       if (maxCharacters) {
         std::ostringstream size;
-        item.print(size, "", pugi::format_raw);
+        item.print(size, "", pugi::format_raw | pugi::format_no_empty_element_tags);
         chars += size.str().size();
         if (chars > maxCharacters && written > 0) {
           parent.remove_child(item);

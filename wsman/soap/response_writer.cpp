@@ -91,7 +91,10 @@ std::string ResponseWriter::finish() {
   envelope_.append_attribute("xmlns:xsi") = std::string(ns::kXsi).c_str();
   StringWriter w;
   w.out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
-  doc_.save(w, "", pugi::format_raw | pugi::format_no_declaration, pugi::encoding_utf8);
+  // Empty elements as start+end tags, as AMT writes them (`<g:EndOfSequence></g:EndOfSequence>`): MeshCentral's
+  // amt-xml.js parser only recognises `<x />` with a space and loses the whole response on `<x/>`.
+  doc_.save(w, "", pugi::format_raw | pugi::format_no_declaration | pugi::format_no_empty_element_tags,
+            pugi::encoding_utf8);
   return std::move(w.out);
 }
 
