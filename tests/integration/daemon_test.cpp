@@ -211,7 +211,7 @@ TEST_F(DaemonTest, SigtermUnmountsAndRemovesSockets) {
   std::ifstream mounts("/proc/mounts");
   std::string all((std::istreambuf_iterator<char>(mounts)), std::istreambuf_iterator<char>());
   EXPECT_EQ(all.find((daemon.runtimeDir() / "fs").string()), std::string::npos);
-  EXPECT_NE(daemon.log().find("stopped"), std::string::npos);
+  EXPECT_TRUE(daemon.waitForLog("stopped")) << daemon.log();
 }
 
 TEST_F(DaemonTest, StateSurvivesRestart) {
@@ -394,7 +394,7 @@ TEST(DaemonHbmListen, MalformedFramesResetButTheDaemonGoesOn) {
     EXPECT_EQ(reset[4], 1) << "RESET";
   }
   EXPECT_EQ(daemon.get("/healthz"), "200 ok\n");
-  EXPECT_NE(daemon.log().find("protocol error"), std::string::npos);
+  EXPECT_TRUE(daemon.waitForLog("protocol error")) << daemon.log();
   daemon.stop();
 }
 

@@ -155,6 +155,15 @@ class DaemonProcess {
     std::lock_guard lock(mutex_);
     return log_;
   }
+  // The log is read by a thread: wait for a line rather than race it.
+  bool waitForLog(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (log().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
   std::uint16_t controlPort() const { return controlPort_; }
   std::uint16_t httpPort() const { return httpPort_; }    // WS-Man on plain HTTP, 0 if off
   std::uint16_t httpsPort() const { return httpsPort_; }  // WS-Man on TLS, 0 if off

@@ -1,0 +1,379 @@
+// Real third-party WS-Management clients against the real daemon over its sockets (spec/wsman.md §4):
+// MeshCentral's own WS-Man stack (node_modules/meshcentral/amt) over HTTP and TLS, requests built by
+// @device-management-toolkit/wsman-messages sent with curl --digest, and bad input on the real socket.
+// The npm packages come from tests/clients/package-lock.json (scripts/test.sh runs npm ci); without them,
+// or without node/curl, the tests skip and say why.
+#include <gtest/gtest.h>
+
+#include <pugixml.hpp>
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/daemon_process.h"
+
+namespace mesim::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+const fs::path kClientsDir = MESIM_CLIENTS_DIR;
+constexpr const char* kPassword = "P@ssw0rd";
+
+struct CommandResult {
+  int exitCode = -1;
+  std::string output;
+};
+
+// Runs `command` with sh, stderr folded into the output.
+CommandResult run(const std::string& command) {
+  CommandResult r;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  int status = ::pclose(pipe);
+  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+bool onPath(const std::string& program) { return run("command -v " + program + " >/dev/null").exitCode == 0; }
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void writeFile(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  return s;
+}
+
+std::string xmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+// POSTs the file `request` to /wsman with curl, as spec/wsman.md §4 points curl at AMT.
+HttpResult curlPost(std::uint16_t port, const fs::path& request, const std::string& password = kPassword) {
+  fs::path bodyFile = request.string() + ".response";
+  auto r = run("curl -s --max-time 10 -o " + quote(bodyFile.string()) + " -w '%{http_code}' --digest -u " +
+               quote(std::string("admin:") + password) +
+               " -H 'Content-Type: application/soap+xml;charset=UTF-8' --data-binary @" + quote(request.string()) +
+               " http://127.0.0.1:" + std::to_string(port) + "/wsman");
+  HttpResult h;
+  h.status = std::atoi(r.output.c_str());
+  h.body = readFile(bodyFile);
+  return h;
+}
+
+// --- namespace-aware helpers over pugixml (which keeps prefixes only) ---
+std::string localName(pugi::xml_node n) {
+  std::string name = n.name();
+  auto colon = name.find(':');
+  return colon == std::string::npos ? name : name.substr(colon + 1);
+}
+
+std::string namespaceOf(pugi::xml_node n) {
+  std::string name = n.name();
+  auto colon = name.find(':');
+  std::string attr = colon == std::string::npos ? "xmlns" : "xmlns:" + name.substr(0, colon);
+  for (auto p = n; p; p = p.parent())
+    if (auto a = p.attribute(attr.c_str())) return a.value();
+  return "";
+}
+
+pugi::xml_node findDescendant(pugi::xml_node from, const std::string& ns, const std::string& local) {
+  for (auto c : from.children()) {
+    if (c.type() != pugi::node_element) continue;
+    if (localName(c) == local && namespaceOf(c) == ns) return c;
+    if (auto d = findDescendant(c, ns, local)) return d;
+  }
+  return {};
+}
+
+std::vector<pugi::xml_node> elementChildren(pugi::xml_node n) {
+  std::vector<pugi::xml_node> out;
+  for (auto c : n.children())
+    if (c.type() == pugi::node_element) out.push_back(c);
+  return out;
+}
+
+constexpr const char* kSoapEnv = "http://www.w3.org/2003/05/soap-envelope";
+constexpr const char* kEnumeration = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
+constexpr const char* kAddressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
+
+// A well-formed SOAP 1.2 envelope; returns its Body (or a null node, with a test failure).
+pugi::xml_node parseBody(pugi::xml_document& doc, const std::string& text, const std::string& what) {
+  auto parsed = doc.load_string(text.c_str());
+  EXPECT_TRUE(parsed) << what << ": not well-formed XML (" << parsed.description() << "): " << text.substr(0, 400);
+  if (!parsed) return {};
+  auto env = doc.document_element();
+  EXPECT_EQ(localName(env), "Envelope") << what;
+  EXPECT_EQ(namespaceOf(env), kSoapEnv) << what;
+  auto body = findDescendant(env, kSoapEnv, "Body");
+  EXPECT_TRUE(body) << what << ": no soap Body";
+  return body;
+}
+
+// The class of an instance element: its namespace is `<schema base><Class>` and its local name `Class`.
+bool isInstanceElement(pugi::xml_node n) {
+  auto ns = namespaceOf(n);
+  auto local = localName(n);
+  return ns.size() > local.size() && ns.compare(ns.size() - local.size(), local.size(), local) == 0 &&
+         (ns.rfind("http://intel.com/wbem/wscim/1/", 0) == 0 || ns.rfind("http://schemas.dmtf.org/wbem/wscim/1/", 0) == 0);
+}
+
+class WsmanClients : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kClientsDir / "node_modules" / "meshcentral" / "amt" / "amt.js") ||
+        !fs::exists(kClientsDir / "node_modules" / "@device-management-toolkit" / "wsman-messages" / "index.js"))
+      GTEST_SKIP() << "client packages not installed in " << (kClientsDir / "node_modules")
+                   << " (scripts/test.sh installs them with `npm ci` in tests/clients)";
+    if (!onPath("node")) GTEST_SKIP() << "node is not on PATH (Debian package nodejs; scripts/test.sh installs it)";
+    if (!onPath("curl")) GTEST_SKIP() << "curl is not on PATH (Debian package curl)";
+    ASSERT_TRUE(daemon_.start({"--fuse", "off", "--admin-password", kPassword})) << daemon_.log();
+    ASSERT_NE(daemon_.httpPort(), 0) << daemon_.log();
+    ASSERT_NE(daemon_.httpsPort(), 0) << daemon_.log();
+    work_ = makeTempDir("clients");
+    ASSERT_FALSE(work_.empty());
+  }
+  void TearDown() override {
+    if (!work_.empty()) fs::remove_all(work_);
+  }
+
+  // MeshCentral's stack on `port`; every "OK"/"FAIL" line of the script becomes part of the assertion.
+  void runMeshCentral(std::uint16_t port, bool tls) {
+    auto r = run("node " + quote((kClientsDir / "meshcentral_wsman.js").string()) + " " + std::to_string(port) +
+                 " admin " + quote(kPassword) + (tls ? " 1" : " 0"));
+    EXPECT_EQ(r.exitCode, 0) << r.output << "\n--- daemon log ---\n" << daemon_.log();
+    for (const char* step : {"OK BatchEnum", "OK Get AMT_GeneralSettings", "OK Get IPS_HostBasedSetupService",
+                             "OK Enum CIM_SoftwareIdentity", "OK GetLowAccuracyTimeSynch",
+                             "OK Hardware inventory fields", "OK RequestPowerStateChange(5)",
+                             "OK RequestPowerStateChange(8)", "OK RequestPowerStateChange(2)", "OK GetMessageLog",
+                             "OK GetAuditLog"})
+      EXPECT_NE(r.output.find(step), std::string::npos) << step << " missing:\n" << r.output;
+    std::cout << r.output;
+    EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
+  }
+
+  DaemonProcess daemon_;
+  fs::path work_;
+};
+
+TEST_F(WsmanClients, MeshCentralStackOverHttp) { runMeshCentral(daemon_.httpPort(), false); }
+
+TEST_F(WsmanClients, MeshCentralStackOverTls) { runMeshCentral(daemon_.httpsPort(), true); }
+
+struct ManifestEntry {
+  std::string cls, resourceUri, get, items;
+};
+
+TEST_F(WsmanClients, WsmanMessagesGetEnumeratePullWithCurl) {
+  auto gen = run("node " + quote((kClientsDir / "wsman_messages.js").string()) + " " + quote(work_.string()));
+  ASSERT_EQ(gen.exitCode, 0) << gen.output;
+  std::vector<ManifestEntry> manifest;
+  std::istringstream lines(gen.output);
+  for (std::string line; std::getline(lines, line);) {
+    ManifestEntry e;
+    std::istringstream fields(line);
+    std::getline(fields, e.cls, '\t');
+    std::getline(fields, e.resourceUri, '\t');
+    std::getline(fields, e.get, '\t');
+    std::getline(fields, e.items, '\t');
+    ASSERT_FALSE(e.items.empty()) << "bad manifest line: " << line;
+    manifest.push_back(e);
+  }
+  ASSERT_GE(manifest.size(), 39u);
+  // Enumerating these base classes yields subclass instances (spec/wsman.md §0), and a Get does too.
+  const std::set<std::string> polymorphic{"CIM_ServiceAvailableToElement", "CIM_SystemPackaging", "CIM_PhysicalPackage",
+                                          "CIM_Chip"};
+
+  int gets = 0, pulls = 0;
+  for (const auto& e : manifest) {
+    SCOPED_TRACE(e.cls);
+    // Enumerate -> EnumerateResponse/EnumerationContext.
+    auto en = curlPost(daemon_.httpPort(), work_ / (e.cls + ".enumerate.xml"));
+    ASSERT_EQ(en.status, 200) << en.body;
+    pugi::xml_document enDoc;
+    auto enBody = parseBody(enDoc, en.body, e.cls + " Enumerate");
+    auto enResp = findDescendant(enBody, kEnumeration, "EnumerateResponse");
+    ASSERT_TRUE(enResp) << en.body;
+    std::string context = findDescendant(enResp, kEnumeration, "EnumerationContext").text().as_string();
+    ASSERT_FALSE(context.empty()) << en.body;
+
+    // Pull with that context -> PullResponse/Items (+EndOfSequence: MaxElements 999 takes everything).
+    auto pullFile = work_ / (e.cls + ".pull.filled.xml");
+    auto pullXml = readFile(work_ / (e.cls + ".pull.xml"));
+    ASSERT_NE(pullXml.find("@@CONTEXT@@"), std::string::npos);
+    writeFile(pullFile, replaceAll(pullXml, "@@CONTEXT@@", xmlEscape(context)));
+    auto pu = curlPost(daemon_.httpPort(), pullFile);
+    ASSERT_EQ(pu.status, 200) << pu.body;
+    pugi::xml_document puDoc;
+    auto puBody = parseBody(puDoc, pu.body, e.cls + " Pull");
+    auto puResp = findDescendant(puBody, kEnumeration, "PullResponse");
+    ASSERT_TRUE(puResp) << pu.body;
+    EXPECT_TRUE(findDescendant(puResp, kEnumeration, "EndOfSequence")) << pu.body;
+    auto itemsNode = findDescendant(puResp, kEnumeration, "Items");
+    ASSERT_TRUE(itemsNode) << pu.body;
+    auto items = elementChildren(itemsNode);
+    if (e.items == "some") {
+      EXPECT_FALSE(items.empty()) << pu.body;
+    }
+    for (auto item : items) {
+      EXPECT_TRUE(isInstanceElement(item)) << item.name() << " in " << namespaceOf(item);
+      if (!polymorphic.count(e.cls)) {
+        EXPECT_EQ(localName(item), e.cls);
+      }
+    }
+    ++pulls;
+
+    // The context is spent: a second Pull is a fault, not a hang or a crash.
+    auto again = curlPost(daemon_.httpPort(), pullFile);
+    EXPECT_EQ(again.status, 400) << again.body;
+    EXPECT_NE(again.body.find("InvalidEnumerationContext"), std::string::npos) << again.body;
+
+    // Get (for InstanceID-keyed classes, of the first instance the Pull returned).
+    if (e.get == "none") continue;
+    auto getFile = work_ / (e.cls + ".get.xml");
+    std::string instanceId;
+    if (e.get == "InstanceID") {
+      ASSERT_FALSE(items.empty());
+      instanceId = findDescendant(items.front(), namespaceOf(items.front()), "InstanceID").text().as_string();
+      ASSERT_FALSE(instanceId.empty()) << pu.body;
+      auto filled = work_ / (e.cls + ".get.filled.xml");
+      writeFile(filled, replaceAll(readFile(getFile), "@@INSTANCEID@@", xmlEscape(instanceId)));
+      getFile = filled;
+    }
+    auto g = curlPost(daemon_.httpPort(), getFile);
+    ASSERT_EQ(g.status, 200) << g.body;
+    pugi::xml_document gDoc;
+    auto gBody = parseBody(gDoc, g.body, e.cls + " Get");
+    auto instances = elementChildren(gBody);
+    ASSERT_EQ(instances.size(), 1u) << g.body;
+    EXPECT_TRUE(isInstanceElement(instances[0])) << g.body;
+    if (!polymorphic.count(e.cls)) {
+      EXPECT_EQ(localName(instances[0]), e.cls) << g.body;
+    }
+    if (!instanceId.empty()) {
+      EXPECT_EQ(findDescendant(instances[0], namespaceOf(instances[0]), "InstanceID").text().as_string(), instanceId);
+    }
+    ++gets;
+  }
+  std::cout << manifest.size() << " classes: " << pulls << " Enumerate+Pull, " << gets << " Get, each HTTP 200\n";
+  EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
+}
+
+// --- bad input over the real socket ---
+
+TEST_F(WsmanClients, MalformedXmlIsA400SoapFault) {
+  auto req = work_ / "malformed.xml";
+  writeFile(req, "<?xml version=\"1.0\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\"><Header><Body>");
+  auto r = curlPost(daemon_.httpPort(), req);
+  EXPECT_EQ(r.status, 400) << r.body;
+  pugi::xml_document doc;
+  auto body = parseBody(doc, r.body, "fault");
+  EXPECT_TRUE(findDescendant(body, kSoapEnv, "Fault")) << r.body;
+  EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
+}
+
+TEST_F(WsmanClients, WrongPasswordIs401) {
+  ASSERT_EQ(run("node " + quote((kClientsDir / "wsman_messages.js").string()) + " " + quote(work_.string())).exitCode, 0);
+  auto r = curlPost(daemon_.httpPort(), work_ / "AMT_GeneralSettings.get.xml", "wrong-password");
+  EXPECT_EQ(r.status, 401) << r.body;
+  auto ok = curlPost(daemon_.httpPort(), work_ / "AMT_GeneralSettings.get.xml");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_NE(ok.body.find("HostName>"), std::string::npos) << ok.body;
+}
+
+TEST_F(WsmanClients, UnknownResourceUriIsDestinationUnreachable) {
+  ASSERT_EQ(run("node " + quote((kClientsDir / "wsman_messages.js").string()) + " " + quote(work_.string())).exitCode, 0);
+  auto req = work_ / "unknown.xml";
+  writeFile(req, replaceAll(readFile(work_ / "AMT_GeneralSettings.get.xml"), "AMT_GeneralSettings", "AMT_NoSuchClass"));
+  auto r = curlPost(daemon_.httpPort(), req);
+  EXPECT_EQ(r.status, 400) << r.body;
+  pugi::xml_document doc;
+  auto body = parseBody(doc, r.body, "fault");
+  auto fault = findDescendant(body, kSoapEnv, "Fault");
+  ASSERT_TRUE(fault) << r.body;
+  auto subcode = findDescendant(findDescendant(fault, kSoapEnv, "Subcode"), kSoapEnv, "Value");
+  std::string value = subcode.text().as_string();
+  EXPECT_EQ(value.substr(value.find(':') + 1), "DestinationUnreachable") << r.body;
+  // The subcode's QName prefix resolves to WS-Addressing.
+  auto prefix = value.substr(0, value.find(':'));
+  std::string qnameNs;
+  for (auto p = subcode; p; p = p.parent())
+    if (auto a = p.attribute(("xmlns:" + prefix).c_str())) {
+      qnameNs = a.value();
+      break;
+    }
+  EXPECT_EQ(qnameNs, kAddressing) << r.body;
+}
+
+TEST_F(WsmanClients, SlowLorisDoesNotBlockOtherClients) {
+  ASSERT_EQ(run("node " + quote((kClientsDir / "wsman_messages.js").string()) + " " + quote(work_.string())).exitCode, 0);
+  // Three clients that open a socket, send half a request header and then sit there.
+  std::vector<int> loris;
+  for (int i = 0; i < 3; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(daemon_.httpPort());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    std::string half = "POST /wsman HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/soap+xml\r\nContent-Le";
+    ASSERT_EQ(::write(fd, half.data(), half.size()), static_cast<ssize_t>(half.size()));
+    loris.push_back(fd);
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto r = curlPost(daemon_.httpPort(), work_ / "AMT_GeneralSettings.get.xml");
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("HostName>"), std::string::npos) << r.body;
+  EXPECT_LT(took, 3s);
+  // TLS and the control API are not blocked either.
+  auto tls = run("curl -sk --max-time 10 -o /dev/null -w '%{http_code}' --digest -u " + quote(std::string("admin:") + kPassword) +
+                 " -H 'Content-Type: application/soap+xml;charset=UTF-8' --data-binary @" +
+                 quote((work_ / "AMT_GeneralSettings.get.xml").string()) + " https://127.0.0.1:" +
+                 std::to_string(daemon_.httpsPort()) + "/wsman");
+  EXPECT_EQ(tls.output, "200");
+  EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
+  for (int fd : loris) ::close(fd);
+  EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
+  EXPECT_GT(daemon_.pid(), 0) << "daemon exited:\n" << daemon_.log();
+}
+
+}  // namespace
+}  // namespace mesim::test
