@@ -69,7 +69,9 @@ TEST(StateCrash, KillNineWhileWritingLeavesALoadableState) {
       ::close(fd);
     });
     for (int i = 0; i < 400; ++i) written.insert("host-" + std::to_string(round) + "-" + std::to_string(i) + ".crash.test");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 60));
+    // Kill at a random instant once writes are flowing.
+    for (int i = 0; i < 500 && acknowledged == 0; ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 40));
     daemon.kill(SIGKILL);
     stop = true;
     writer.join();
