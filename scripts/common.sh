@@ -8,12 +8,14 @@ MESIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MESIM_RUN_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libpugixml-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
-MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl)
+MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm)
 
 ensure_packages() {
   local missing=()
   local pkg
   for pkg in "$@"; do
+    # node and npm from another source (e.g. a nodejs package that bundles npm and conflicts with Debian's) will do.
+    case "$pkg" in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -35,4 +37,15 @@ configure_and_build() {
   export CCACHE_DIR="${CCACHE_DIR:-$MESIM_ROOT/.cache/ccache}"
   cmake --preset "$preset" -S "$MESIM_ROOT" >/dev/null
   cmake --build --preset "$preset" -j "$(nproc)" "$@"
+}
+
+# The real third-party clients of tests/clients (npm packages pinned by its package-lock.json), installed with
+# `npm ci` into tests/clients/node_modules when missing or older than the lock file.
+install_test_clients() {
+  local dir="$MESIM_ROOT/tests/clients"
+  if [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  echo "mesim: installing the test clients (npm ci in tests/clients)" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }

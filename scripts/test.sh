@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs, builds and runs the whole test suite: the ASan+UBSan build, a short run of every
-# libFuzzer harness, then the Release build, whose ctest summary ends the output.
+# Installs (Debian packages, and the npm clients of tests/clients), builds and runs the whole test suite:
+# the ASan+UBSan build, a short run of every libFuzzer harness, then the Release build, whose ctest
+# summary ends the output.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ensure_packages "${MESIM_RUN_PACKAGES[@]}" "${MESIM_TEST_PACKAGES[@]}"
+install_test_clients
 cd "$MESIM_ROOT"
 jobs="$(nproc)"
 
