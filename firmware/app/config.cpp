@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -53,7 +54,13 @@ po::options_description describe() {
     ("tls-cert", po::value<std::string>(), "PEM certificate for 16993 instead of the generated one (with --tls-key)")
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
-    ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]");
+    ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]")
+    ("event-retries", po::value<unsigned>(), "WS-Eventing: delivery attempts after the first before --event-policy applies [5]")
+    ("event-retry-interval", po::value<std::string>(), "WS-Eventing: time between attempts, e.g. 500ms, 5s, 1m [5s]")
+    ("event-policy", po::value<std::string>(), "WS-Eventing: after the last retry terminate, suspend or retry-forever [suspend]")
+    ("event-queue-limit", po::value<unsigned>(), "WS-Eventing: alerts kept per subscriber; the oldest is dropped when full [64]")
+    ("event-timeout", po::value<std::string>(), "WS-Eventing: limit of one delivery POST (connect to Ack) [5s]")
+    ("event-subscribers", po::value<unsigned>(), "WS-Eventing: most subscriptions at once [9, as AMT]");
   // clang-format on
   return d;
 }
@@ -73,6 +80,18 @@ bool parseOnOff(const std::string& text, bool& out) {
 }
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> parseInterval(const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  long long value = std::stoll(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  if (unit == "ms") return std::chrono::milliseconds(value);
+  if (unit.empty() || unit == "s") return std::chrono::seconds(value);
+  if (unit == "m") return std::chrono::minutes(value);
+  return std::nullopt;
+}
 
 ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
   ParseResult result;
@@ -171,6 +190,33 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
   if (vm.count("admin-password")) {
     c.adminPassword = vm["admin-password"].as<std::string>();
     c.adminPasswordGiven = true;
+  }
+  auto& ev = c.eventDelivery;
+  if (vm.count("event-retries")) ev.retries = vm["event-retries"].as<unsigned>();
+  if (vm.count("event-retry-interval")) {
+    auto d = parseInterval(vm["event-retry-interval"].as<std::string>());
+    if (!d || d->count() == 0) return fail("--event-retry-interval takes a time such as 500ms, 5s or 1m");
+    ev.retryInterval = *d;
+  }
+  if (vm.count("event-policy")) {
+    auto p = events::parseFailurePolicy(vm["event-policy"].as<std::string>());
+    if (!p) return fail("--event-policy takes terminate, suspend or retry-forever");
+    ev.onFailure = *p;
+  }
+  if (vm.count("event-queue-limit")) {
+    unsigned limit = vm["event-queue-limit"].as<unsigned>();
+    if (limit < 1 || limit > 10000) return fail("--event-queue-limit must be 1..10000");
+    ev.maxPending = limit;
+  }
+  if (vm.count("event-timeout")) {
+    auto d = parseInterval(vm["event-timeout"].as<std::string>());
+    if (!d || d->count() == 0) return fail("--event-timeout takes a time such as 500ms, 5s or 1m");
+    ev.attemptTimeout = *d;
+  }
+  if (vm.count("event-subscribers")) {
+    unsigned n = vm["event-subscribers"].as<unsigned>();
+    if (n < 1 || n > 64) return fail("--event-subscribers must be 1..64");
+    ev.maxSubscriptions = n;
   }
   return result;
 }

@@ -2,11 +2,14 @@
 // in the config file, in that order of precedence over the embedded defaults (docs/configuration.md).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "firmware/events/subscription.h"
 
 namespace mesim::app {
 
@@ -32,7 +35,11 @@ struct Config {
   std::string powerHook;                     // command run on every host power change
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;  // set explicitly: re-applied on every start
+  events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
 };
+
+// "250ms", "5s", "2m" or a bare number of seconds; nullopt if malformed.
+std::optional<std::chrono::milliseconds> parseInterval(const std::string& text);
 
 struct ParseResult {
   enum class Action { Run, Help, Version, Error } action = Action::Run;

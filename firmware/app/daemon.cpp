@@ -19,7 +19,11 @@
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
 #include "firmware/core/firmware_clock.h"
+#include "firmware/events/alert.h"
+#include "firmware/events/event_delivery.h"
 #include "firmware/hbm/hbm_engine.h"
+#include "firmware/lme/lme_client.h"
+#include "firmware/lme/local_stream_peer.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "hostif/fuse/fuse_front_end.h"
@@ -28,6 +32,7 @@
 #include "hostif/link/socket_link.h"
 #include "hostif/preload/preload_server.h"
 #include "wsman/cim/power_hook.h"
+#include "wsman/eventing/http_event_transport.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
 
@@ -37,6 +42,35 @@ namespace fs = std::filesystem;
 using boost::asio::local::stream_protocol;
 
 namespace {
+// "a=1&b=x%20y" of a control API target -> (name, value) pairs, in order.
+std::vector<std::pair<std::string, std::string>> queryParams(const std::string& target) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto q = target.find('?');
+  if (q == std::string::npos) return out;
+  auto decode = [](std::string_view s) {
+    std::string r;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') r += ' ';
+      else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        r += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      } else r += s[i];
+    }
+    return r;
+  };
+  std::string_view rest = std::string_view(target).substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto part = rest.substr(0, amp);
+    auto eq = part.find('=');
+    out.emplace_back(decode(part.substr(0, eq)), eq == std::string_view::npos ? "" : decode(part.substr(eq + 1)));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
 std::string createDirectory(const fs::path& dir, fs::perms perms) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -78,6 +112,13 @@ class Daemon::Impl {
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiFixGuid));
     engine_->addClient(clients::makeAmthiClient(*platform_));
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
+    // LME/APF: channels from LMS reach the WS-Man server as local connections (firmware/lme/README.md).
+    auto toWsman = [this](std::uint32_t port, stream_protocol::socket socket) {
+      if (!wsmanHttp_ || port != lme::kPortHttp) return false;  // 16993 needs a local TLS entry point in wsman/http
+      wsmanHttp_->serveLocal(std::move(socket), "lms");
+      return true;
+    };
+    engine_->addClient(std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman)));
 
     if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatal(err);
     if (auto err = startWsman(); !err.empty()) return fatal(err);
@@ -108,6 +149,13 @@ class Daemon::Impl {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, clock_);
     if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook));
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
+    // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
+    eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
+    eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *eventTransport_, config_.stateDir,
+                                                             config_.eventDelivery);
+    if (auto err = eventDelivery_->start(); !err.empty()) return "event subscriptions: " + err;
+    eventDelivery_->attach(alertBus_);
+    wsmanService_->setEventDelivery(eventDelivery_.get());
     if (config_.httpPort < 0 && config_.httpsPort < 0) return "";
     wsman::http::WsmanHttpOptions options;
     options.listenAddress = config_.listenAddress;
@@ -258,6 +306,7 @@ class Daemon::Impl {
                                       : ControlResponse{503, "text/plain", "starting\n"};
     }
     if (target == "/status" && method == "GET") return {200, "application/json", statusJson()};
+    if (method == "POST" && (target == "/events/raise" || target.rfind("/events/raise?", 0) == 0)) return raiseAlert(target);
     if (method == "POST" && target == "/faults/firmware-reset") {
       engine_->reset("requested through the control API");
       return {200, "application/json", "{\"done\":\"firmware-reset\"}\n"};
@@ -272,6 +321,63 @@ class Daemon::Impl {
       return {200, "application/json", "{\"done\":\"host-reset\"}\n"};
     }
     return {404, "application/json", "{\"error\":\"no such endpoint\"}\n"};
+  }
+
+  // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a
+  // firmware feature would raise it, for QA without a watchdog.
+  ControlResponse raiseAlert(const std::string& target) {
+    events::Alert alert;
+    alert.time = clock_.now();
+    for (auto& [name, value] : queryParams(target)) {
+      if (name == "messageId") alert.messageId = value;
+      else if (name == "arg") alert.messageArguments.push_back(value);
+      else if (name == "category") alert.category = value;
+      else if (name == "message") alert.message = value;
+      else if (name == "severity" && !value.empty() && value.size() < 6 && value.find_first_not_of("0123456789") == std::string::npos)
+        alert.perceivedSeverity = static_cast<std::uint16_t>(std::stoul(value));
+      else return {400, "application/json", "{\"error\":\"unknown or bad parameter " + name + "\"}\n"};
+    }
+    if (alert.messageId.empty()) return {400, "application/json", "{\"error\":\"messageId is required\"}\n"};
+    alertBus_.publish(alert);
+    boost::json::object out;
+    out["raised"] = alert.messageId;
+    if (eventDelivery_) out["last_indication"] = eventDelivery_->stats().lastIndication;
+    return {200, "application/json", boost::json::serialize(out) + "\n"};
+  }
+
+  boost::json::object eventsJson() {
+    boost::json::object ev;
+    const auto& policy = eventDelivery_->policy();
+    ev["policy"] = {{"retries", policy.retries},
+                    {"retry_interval_ms", policy.retryInterval.count()},
+                    {"on_failure", events::toString(policy.onFailure)},
+                    {"queue_limit", policy.maxPending},
+                    {"timeout_ms", policy.attemptTimeout.count()}};
+    const auto& st = eventDelivery_->stats();
+    ev["raised"] = st.raised;
+    ev["delivered"] = st.delivered;
+    ev["failed_attempts"] = st.failedAttempts;
+    ev["terminated"] = st.terminated;
+    ev["expired"] = st.expired;
+    ev["store_errors"] = st.storeErrors;
+    ev["last_indication"] = st.lastIndication;
+    boost::json::array subs;
+    for (const auto& s : eventDelivery_->subscriptions()) {
+      boost::json::object o{{"id", s.subscription.id},
+                            {"filter", s.subscription.filter},
+                            {"notify_to", s.subscription.notifyTo},
+                            {"mode", s.subscription.mode == events::DeliveryMode::PushWithAck ? "PushWithAck" : "Push"},
+                            {"pending", s.pending},
+                            {"suspended", s.suspended},
+                            {"in_flight", s.inFlight},
+                            {"failures", s.failures},
+                            {"last_error", s.lastError},
+                            {"delivered", s.delivered},
+                            {"dropped", s.dropped}};
+      subs.push_back(std::move(o));
+    }
+    ev["subscriptions"] = std::move(subs);
+    return ev;
   }
 
   std::string statusJson() {
@@ -305,6 +411,7 @@ class Daemon::Impl {
       h["preload"] = preload_ != nullptr;
       status["host"] = h;
     }
+    if (eventDelivery_) status["events"] = eventsJson();
     return boost::json::serialize(status) + "\n";
   }
 
@@ -351,6 +458,9 @@ class Daemon::Impl {
   std::unique_ptr<platform::PlatformModel> platform_;
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
+  events::AlertBus alertBus_;
+  std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
+  std::unique_ptr<events::EventDelivery> eventDelivery_;
   std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
   std::unique_ptr<firmware::HbmEngine> engine_;
   std::unique_ptr<host::MeiHost> host_;

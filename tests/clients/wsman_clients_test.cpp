@@ -197,6 +197,21 @@ TEST_F(WsmanClients, MeshCentralStackOverHttp) { runMeshCentral(daemon_.httpPort
 
 TEST_F(WsmanClients, MeshCentralStackOverTls) { runMeshCentral(daemon_.httpsPort(), true); }
 
+// MeshCentral's Subscribe/UnSubscribe (amt-wsman.js ExecSubscribe/ExecUnSubscribe) and an alert delivered to a
+// receiver that checks Digest and answers the Ack (meshcentral_events.js).
+TEST_F(WsmanClients, MeshCentralEventSubscription) {
+  for (bool tls : {false, true}) {
+    auto r = run("node " + quote((kClientsDir / "meshcentral_events.js").string()) + " " +
+                 std::to_string(tls ? daemon_.httpsPort() : daemon_.httpPort()) + " admin " + quote(kPassword) +
+                 (tls ? " 1 " : " 0 ") + std::to_string(daemon_.controlPort()));
+    EXPECT_EQ(r.exitCode, 0) << r.output << "\n--- daemon log ---\n" << daemon_.log();
+    for (const char* step : {"OK Subscribe", "OK Enum events panel", "OK Event received and parsed by amt-xml.js",
+                             "OK ReferenceParameters echoed", "OK UnSubscribe", "OK Enum after UnSubscribe"})
+      EXPECT_NE(r.output.find(step), std::string::npos) << step << " missing:\n" << r.output;
+    std::cout << r.output;
+  }
+}
+
 struct ManifestEntry {
   std::string cls, resourceUri, get, items;
 };

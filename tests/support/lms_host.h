@@ -130,7 +130,6 @@ class LmsHost {
   // Tears everything down like LMS's de-init: sockets, listeners, MEI.
   void stop() {
     stopping_ = true;
-    std::vector<std::thread> threads;
     {
       std::lock_guard lock(mutex_);
       for (auto& [port, l] : listeners_) ::shutdown(l.fd, SHUT_RDWR);
@@ -138,21 +137,20 @@ class LmsHost {
       cv_.notify_all();
     }
     if (rx_.joinable()) rx_.join();
+    std::vector<std::thread> threads;
     {
       std::lock_guard lock(mutex_);
       for (auto& [port, l] : listeners_) threads.push_back(std::move(l.thread));
       for (auto& [id, c] : channels_) threads.push_back(std::move(c->thread));
+      for (auto& t : finished_) threads.push_back(std::move(t));
+      finished_.clear();
     }
     for (auto& t : threads)
       if (t.joinable()) t.join();
     std::lock_guard lock(mutex_);
     for (auto& [port, l] : listeners_) ::close(l.fd);
-    for (auto& [id, c] : channels_) ::close(c->fd);
     listeners_.clear();
     channels_.clear();
-    for (auto& t : finished_)
-      if (t.joinable()) t.join();
-    finished_.clear();
     if (transport_) transport_->close();
     transport_.reset();
   }
@@ -204,7 +202,12 @@ class LmsHost {
 
  private:
   enum class ChannelState { Opening, Open, WaitingClose };
+  // The socket lives as long as the channel: its fd number is the host's channel id, so it must not be
+  // reused while either side may still name it (a thread or the ME's late CHANNEL_CLOSE).
   struct Channel {
+    ~Channel() {
+      if (fd >= 0) ::close(fd);
+    }
     int fd = -1;
     std::uint32_t hostId = 0;
     std::uint32_t meId = 0;
@@ -212,7 +215,8 @@ class LmsHost {
     std::uint32_t rxOutstanding = 0;  // bytes received, not yet adjusted
     std::uint32_t unadjusted = 0;
     ChannelState state = ChannelState::Opening;
-    bool event = false;  // ME-opened port-0 channel
+    bool closed = false;  // both sides closed
+    bool event = false;  // ME-opened port-0 channel, no client thread
     std::string eventBuffer;
     std::thread thread;
   };
@@ -352,12 +356,12 @@ class LmsHost {
     return true;
   }
   bool on(const apf::ChannelWindowAdjust& m) {
-    auto c = findByMeId(m.recipientChannel);
+    auto c = findOpen(m.recipientChannel);
     if (c) c->txWindow += m.bytesToAdd;
     return true;
   }
   bool on(apf::ChannelData& m) {
-    auto c = findByMeId(m.recipientChannel);
+    auto c = findOpen(m.recipientChannel);
     if (!c) return true;
     if (m.data.size() > apf::kLmsMaxDataPayload) {
       ++oversizedData_;  // LMS drops it silently, with no adjust
@@ -381,15 +385,12 @@ class LmsHost {
     return true;
   }
   bool on(const apf::ChannelClose& m) {
-    for (auto it = channels_.begin(); it != channels_.end(); ++it) {
-      if (it->second->meId != m.recipientChannel || it->second->state == ChannelState::Opening) continue;
-      if (it->second->state == ChannelState::Open) writeMeiLocked(apf::encode(apf::ChannelClose{it->second->meId}));
-      ::shutdown(it->second->fd, SHUT_RDWR);
-      it->second->state = ChannelState::WaitingClose;
-      closeChannelLocked(it);
-      return true;
-    }
-    return true;  // unknown ids are ignored
+    auto it = channels_.find(m.recipientChannel);
+    if (it == channels_.end() || it->second->state == ChannelState::Opening) return true;  // unknown: ignored
+    if (it->second->state == ChannelState::Open) writeMeiLocked(apf::encode(apf::ChannelClose{it->second->meId}));
+    it->second->state = ChannelState::WaitingClose;
+    closeChannelLocked(it);
+    return true;
   }
   bool on(const apf::ChannelOpen& m) {
     if (m.channelType != apf::kDirectTcpip) return true;  // ignored without a reply
@@ -405,7 +406,7 @@ class LmsHost {
     c->state = ChannelState::Open;
     c->event = true;
     channels_[c->hostId] = c;
-    writeMeiLocked(apf::encode(apf::ChannelOpenConfirmation{c->hostId, m.senderChannel, options_.window, 0xFFFFFFFF}));
+    writeMeiLocked(apf::encode(apf::ChannelOpenConfirmation{m.senderChannel, c->hostId, options_.window, 0xFFFFFFFF}));
     return true;
   }
   bool on(const apf::Disconnect& m) {
@@ -447,18 +448,19 @@ class LmsHost {
     return true;
   }
 
-  std::shared_ptr<Channel> findByMeId(std::uint32_t meId) {
-    for (auto& [id, c] : channels_)
-      if (c->meId == meId && c->state != ChannelState::Opening) return c;
-    return nullptr;
+  // Messages from the ME name the host's own channel id as their recipient.
+  std::shared_ptr<Channel> findOpen(std::uint32_t hostId) {
+    auto it = channels_.find(hostId);
+    return it == channels_.end() || it->second->state == ChannelState::Opening ? nullptr : it->second;
   }
 
-  // Frees a channel once both sides closed (its client thread is joined later).
+  // Frees a channel once both sides closed; its client thread is joined later and the fd closes with the
+  // last reference.
   void closeChannelLocked(std::map<std::uint32_t, std::shared_ptr<Channel>>::iterator it) {
     auto c = it->second;
+    c->closed = true;
+    ::shutdown(c->fd, SHUT_RDWR);
     if (c->thread.joinable()) finished_.push_back(std::move(c->thread));
-    ::close(c->fd);
-    c->fd = -1;
     channels_.erase(it);
   }
 
@@ -496,10 +498,10 @@ class LmsHost {
       {
         std::unique_lock lock(mutex_);
         cv_.wait_for(lock, options_.pollInterval, [&] {
-          return stopping_ || c->fd < 0 || c->state == ChannelState::WaitingClose ||
+          return stopping_ || c->closed || c->state == ChannelState::WaitingClose ||
                  (c->state == ChannelState::Open && c->txWindow > 0);
         });
-        if (stopping_ || c->fd < 0 || c->state == ChannelState::WaitingClose) return;
+        if (stopping_ || c->closed || c->state == ChannelState::WaitingClose) return;
         if (c->state != ChannelState::Open || c->txWindow == 0) continue;
         want = std::min<std::size_t>(c->txWindow, buffer.size());
       }
@@ -507,7 +509,7 @@ class LmsHost {
       if (::poll(&p, 1, static_cast<int>(options_.pollInterval.count())) == 0) continue;
       ssize_t n = ::recv(c->fd, buffer.data(), want, 0);
       std::lock_guard lock(mutex_);
-      if (c->fd < 0 || c->state != ChannelState::Open) return;
+      if (c->closed || c->state != ChannelState::Open) return;
       if (n <= 0) {
         // Client EOF: CHANNEL_CLOSE, then WAITING_CLOSE until the ME's close arrives (§2.6).
         writeMeiLocked(apf::encode(apf::ChannelClose{c->meId}));

@@ -91,7 +91,11 @@ void registerGeneralSettings(ClassRegistry& r) {
                   P("PresenceNotificationInterval", T::UInt32), P("PrivacyLevel", T::UInt32),
                   W("RmcpPingResponseEnabled", T::Boolean), W("SharedFQDN", T::Boolean),
                   P("ThunderboltDockEnabled", T::UInt32), W("WsmanOnlyMode", T::Boolean)};
-  c.enumerate = [](CimContext& ctx) { return std::vector<Instance>{generalSettings(ctx)}; };
+  c.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;  // not {generalSettings(ctx)}: an initializer list would copy the instance
+    out.push_back(generalSettings(ctx));
+    return out;
+  };
   c.put = putGeneralSettings;
   r.add(std::move(c));
 }

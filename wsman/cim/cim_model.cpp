@@ -181,6 +181,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerRemoteAccess(r);
   registerIeee8021x(r);
   registerHttpProxy(r);
+  registerEventSubscriptions(r);
   return r;
 }
 

@@ -68,5 +68,12 @@ void registerTlsAndCertificates(ClassRegistry& r);
 void registerRemoteAccess(ClassRegistry& r);
 void registerIeee8021x(ClassRegistry& r);
 void registerHttpProxy(ClassRegistry& r);
+void registerEventSubscriptions(ClassRegistry& r);
+
+// The subscription a CIM_FilterCollectionSubscription or CIM_ListenerDestinationWSManagement instance stands for
+// (0 if none); event_subscriptions.cpp.
+std::uint32_t subscriptionIdOf(const Instance& instance);
+// The CIM_FilterCollectionSubscription EPR of subscription `s` (the SubscriptionManager of a SubscribeResponse).
+EndpointReference subscriptionRef(const events::Subscription& s);
 
 }  // namespace mesim::wsman::cim

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "firmware/core/firmware_clock.h"
+#include "firmware/events/event_delivery.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/cim/cim_value.h"
@@ -52,6 +53,7 @@ struct CimContext {
   CimRuntime& runtime;
   std::string user;
   bool local = false;
+  events::EventDelivery* events = nullptr;  // WS-Eventing subscriptions; null when the daemon delivers no events
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }

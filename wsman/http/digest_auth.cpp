@@ -7,6 +7,7 @@
 #include <array>
 #include <cctype>
 #include <cstdlib>
+#include <memory>
 
 #include "firmware/platform/credentials.h"
 #include "hostif/link/log.h"
@@ -141,9 +142,15 @@ std::optional<DigestCredentials> parseDigestAuthorization(std::string_view h) {
 }
 
 std::string md5Hex(std::string_view data) {
+  // EVP_md5() makes OpenSSL 3 look the algorithm up in its provider store (locks) on every digest, and
+  // EVP_Digest allocates a context each time: fetch once, and keep one context per thread.
+  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr) != 1) {
+  if (!md5 || !ctx || EVP_DigestInit_ex(ctx.get(), md5, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
     MESIM_LOG(Error, kLog, "MD5 unavailable in OpenSSL; Digest authentication cannot work");
     std::abort();
   }

@@ -15,12 +15,18 @@ std::string httpDate(core::FirmwareClock::time_point t) {
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const std::time_t seconds = static_cast<std::time_t>(core::unixSeconds(t));
+  // Every response carries a Date: format each second once (per thread).
+  thread_local std::time_t cachedSeconds = -1;
+  thread_local std::string cached;
+  if (seconds == cachedSeconds && !cached.empty()) return cached;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buf[40];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7], tm.tm_mday,
                 kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  cachedSeconds = seconds;
+  cached = buf;
+  return cached;
 }
 
 const std::string& unauthorizedPage() {
@@ -49,9 +55,19 @@ const std::string& unauthorizedPage() {
 }
 
 std::string chunked(std::string_view body, std::size_t chunkSize) {
-  chunkSize = std::clamp<std::size_t>(chunkSize, 1, 0xFFFF);
   std::string out;
-  out.reserve(body.size() + (body.size() / chunkSize + 2) * 8);
+  out.reserve(body.size() + chunkedOverhead(body.size(), chunkSize));
+  appendChunked(out, body, chunkSize);
+  return out;
+}
+
+std::size_t chunkedOverhead(std::size_t bodySize, std::size_t chunkSize) {
+  chunkSize = std::clamp<std::size_t>(chunkSize, 1, 0xFFFF);
+  return (bodySize + chunkSize - 1) / chunkSize * 8 + 5;  // "XXXX\r\n" + "\r\n" a chunk, "0\r\n\r\n"
+}
+
+void appendChunked(std::string& out, std::string_view body, std::size_t chunkSize) {
+  chunkSize = std::clamp<std::size_t>(chunkSize, 1, 0xFFFF);
   char size[8];
   while (!body.empty()) {
     const std::size_t n = std::min(chunkSize, body.size());
@@ -60,7 +76,6 @@ std::string chunked(std::string_view body, std::size_t chunkSize) {
     body.remove_prefix(n);
   }
   out.append("0\r\n\r\n");
-  return out;
 }
 
 std::string errorPage(unsigned status, std::string_view reason, std::string_view detail) {

@@ -22,6 +22,9 @@ const std::string& unauthorizedPage();
 
 // `body` as chunks of at most `chunkSize` bytes, sizes as 4 upper-case hex digits, then the last chunk.
 std::string chunked(std::string_view body, std::size_t chunkSize = kChunkSize);
+// The same, appended to `out`; chunkedOverhead() is what it adds beyond the body's own bytes.
+void appendChunked(std::string& out, std::string_view body, std::size_t chunkSize = kChunkSize);
+std::size_t chunkedOverhead(std::size_t bodySize, std::size_t chunkSize = kChunkSize);
 
 // A short HTML page for an error this layer answers itself (400, 404, 405, 408, 413, 431, 500, 503).
 std::string errorPage(unsigned status, std::string_view reason, std::string_view detail);

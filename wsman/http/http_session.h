@@ -73,7 +73,11 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
         stream_(std::move(stream)),
         info_(std::move(info)),
         admission_(admission),
-        timer_(stream_.get_executor()) {}
+        timer_(stream_.get_executor()) {
+    // Beast reads at most the buffer's free capacity (512 bytes at first): with room for a whole typical
+    // request (1-3 KiB of SOAP), one read takes a request instead of several.
+    buffer_.reserve(kReadBufferBytes);
+  }
 
   ~HttpSession() override {
     core_->detach(id_);
@@ -313,11 +317,21 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   }
 
   // ---- writing
-  std::shared_ptr<std::string> serialize(const bhttp::response_header<>& h, std::string_view body = {}) {
-    std::ostringstream os;
-    os << h;
-    auto wire = std::make_shared<std::string>(os.str());
-    wire->append(body);
+  // The same bytes as `std::ostream << h` (Beast's own header writer), then the body (as chunks when
+  // `chunk`), built in one string.
+  std::shared_ptr<std::string> serialize(const bhttp::response_header<>& h, std::string_view body = {},
+                                         bool chunk = false) {
+    bhttp::fields::writer headerWriter(h, h.version(), h.result_int());
+    const auto buffers = headerWriter.get();
+    const std::size_t headerSize = asio::buffer_size(buffers);
+    auto wire = std::make_shared<std::string>();
+    wire->reserve(headerSize + body.size() + (chunk ? chunkedOverhead(body.size()) : 0));
+    wire->resize(headerSize);
+    asio::buffer_copy(asio::buffer(wire->data(), wire->size()), buffers);
+    if (chunk)
+      appendChunked(*wire, body);
+    else
+      wire->append(body);
     return wire;
   }
 
@@ -339,7 +353,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     else
       h.set(bhttp::field::content_length, std::to_string(response.body.size()));
     if (!keepAlive_) h.set(bhttp::field::connection, "close");
-    write(serialize(h, http11 ? chunked(response.body) : response.body), keepAlive_ ? After::Read : After::Close);
+    write(serialize(h, response.body, http11), keepAlive_ ? After::Read : After::Close);
   }
 
   // AMT's 401, header for header (spec §2.1); then the connection closes, as on AMT.
@@ -435,6 +449,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   }
 
   static constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+  static constexpr std::size_t kReadBufferBytes = 8 * 1024;
 
   std::shared_ptr<ServerCore> core_;
   Stream stream_;

@@ -5,6 +5,8 @@
 #include <variant>
 
 #include "hostif/link/log.h"
+#include "wsman/cim/cim_util.h"
+#include "wsman/eventing/subscribe_request.h"
 #include "wsman/ops/enumeration_contexts.h"
 #include "wsman/ops/instance_xml.h"
 #include "wsman/soap/namespaces.h"
@@ -66,7 +68,7 @@ class WsmanService::Impl {
     const soap::Request& req = *parsed.request;
     if (req.isIdentify()) return {200, identifyResponse()};
 
-    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local};
+    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_};
     std::variant<std::string, Fault> outcome = dispatch(req, ctx);
     if (auto* f = std::get_if<Fault>(&outcome)) {
       MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> " << soap::faultName(f->code));
@@ -80,6 +82,7 @@ class WsmanService::Impl {
   }
 
   const cim::ClassRegistry& registry() const { return registry_; }
+  void setEventDelivery(events::EventDelivery* events) { events_ = events; }
   const std::string& optInCode() const { return runtime_.optInCode; }
   std::size_t openContexts() const { return contexts_.size(); }
 
@@ -125,6 +128,9 @@ class WsmanService::Impl {
     if (h.action == action::kCreate) return create(req, *cls, ctx);
     if (h.action == action::kDelete) return remove(req, *cls, ctx);
     if (h.action == action::kEnumerate) return enumerate(req, *cls, ctx);
+    if (h.action == eventing::action::kSubscribe) return subscribe(req, *cls, ctx);
+    if (h.action == eventing::action::kUnsubscribe) return unsubscribe(req, *cls, ctx);
+    if (h.action == eventing::action::kRenew) return renew(req, *cls, ctx);
     const std::string prefix = cls->resourceUri() + "/";
     if (h.action.size() > prefix.size() && h.action.compare(0, prefix.size(), prefix) == 0)
       return invoke(req, *cls, h.action.substr(prefix.size()), ctx);
@@ -345,6 +351,69 @@ class WsmanService::Impl {
     return w.finish();
   }
 
+  // ---- WS-Eventing the AMT way (spec/wsman.md §1.6): Subscribe on a CIM_FilterCollection instance; Renew and
+  // Unsubscribe on the CIM_FilterCollectionSubscription that SubscribeResponse names as SubscriptionManager.
+  static void addExpires(soap::ResponseWriter& w, pugi::xml_node parent, const std::optional<events::TimePoint>& expires) {
+    if (expires) w.add(parent, ns::kEventing, "Expires", cim::cimDatetime(core::unixSeconds(*expires)));
+  }
+
+  Outcome subscribe(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    if (cls.name != "CIM_FilterCollection" || !ctx.events) return fault(FaultCode::ActionNotSupported);
+    auto chosen = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&chosen)) return *f;
+    auto parsed = eventing::parseSubscribe(req, clock_.now());
+    if (auto* f = std::get_if<Fault>(&parsed)) return *f;
+    auto& request = std::get<eventing::SubscribeRequest>(parsed);
+    events::Subscription s;
+    s.filter = std::get<cim::ServedInstance>(chosen).instance.str("InstanceID");
+    s.notifyTo = std::move(request.notifyTo);
+    s.mode = request.mode;
+    s.referenceParameters = std::move(request.referenceParameters);
+    s.username = std::move(request.username);
+    s.password = std::move(request.password);
+    s.expires = request.expires;
+    auto made = ctx.events->subscribe(s);
+    if (auto* e = std::get_if<events::SubscribeError>(&made))
+      return *e == events::SubscribeError::LimitReached
+                 ? fault(FaultCode::InternalError, {},
+                         "The maximum number of event subscribers (" + std::to_string(ctx.events->policy().maxSubscriptions) +
+                             ") is reached.")
+                 : fault(FaultCode::InternalError);
+    s.id = std::get<std::uint32_t>(made);
+    soap::ResponseWriter w(std::string(eventing::action::kSubscribe) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    auto response = w.add(w.body(), ns::kEventing, "SubscribeResponse");
+    w.addEprContent(w.add(response, ns::kEventing, "SubscriptionManager"), cim::subscriptionRef(s));
+    addExpires(w, response, s.expires);
+    return w.finish();
+  }
+
+  Outcome unsubscribe(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    if (cls.name != "CIM_FilterCollectionSubscription" || !ctx.events) return fault(FaultCode::ActionNotSupported);
+    auto chosen = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&chosen)) return *f;
+    auto& si = std::get<cim::ServedInstance>(chosen);
+    if (auto f = si.cls->remove(ctx, si.instance)) return *f;
+    soap::ResponseWriter w(std::string(eventing::action::kUnsubscribe) + "Response", req.header.messageId,
+                           nextMessageId(), req.header.resourceUri);
+    return w.finish();
+  }
+
+  Outcome renew(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+    if (cls.name != "CIM_FilterCollectionSubscription" || !ctx.events) return fault(FaultCode::ActionNotSupported);
+    auto chosen = select(req.header, cls, ctx);
+    if (auto* f = std::get_if<Fault>(&chosen)) return *f;
+    auto expires = eventing::parseRenew(req, clock_.now());
+    if (auto* f = std::get_if<Fault>(&expires)) return *f;
+    auto& at = std::get<std::optional<events::TimePoint>>(expires);
+    if (!ctx.events->renew(cim::subscriptionIdOf(std::get<cim::ServedInstance>(chosen).instance), at))
+      return fault(FaultCode::InvalidSelectors, soap::detail::kInvalidValue);
+    soap::ResponseWriter w(std::string(eventing::action::kRenew) + "Response", req.header.messageId, nextMessageId(),
+                           req.header.resourceUri);
+    addExpires(w, w.add(w.body(), ns::kEventing, "RenewResponse"), at);
+    return w.finish();
+  }
+
   Outcome invoke(const soap::Request& req, const cim::ClassDef& cls, const std::string& methodName,
                  cim::CimContext& ctx) {
     const cim::MethodDef* method = cls.method(methodName);
@@ -385,6 +454,7 @@ class WsmanService::Impl {
   WsmanOptions options_;
   cim::ClassRegistry registry_;
   cim::CimRuntime runtime_;
+  events::EventDelivery* events_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
 };
@@ -403,6 +473,7 @@ bool WsmanService::isIdentify(std::string_view body) {
 }
 
 const cim::ClassRegistry& WsmanService::registry() const { return impl_->registry(); }
+void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setEventDelivery(events); }
 const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 

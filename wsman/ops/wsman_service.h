@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "firmware/core/firmware_clock.h"
+#include "firmware/events/event_delivery.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/cim/class_registry.h"
@@ -47,6 +48,9 @@ class WsmanService {
   // True if `body` is a WS-Man Identify request (no Action, body wsmid:Identify): HTTP may answer it
   // without authentication, as AMT does.
   static bool isIdentify(std::string_view body);
+
+  // Subscribe/Renew/Unsubscribe and the subscription classes work on `events` (ActionNotSupported while null).
+  void setEventDelivery(events::EventDelivery* events);
 
   const cim::ClassRegistry& registry() const;
   // The user-consent code currently "shown on the host's screen" (empty when none), for tests and QA.

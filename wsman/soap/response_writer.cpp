@@ -12,13 +12,6 @@ namespace {
 constexpr std::string_view kFixed[] = {ns::kEnvelope, ns::kAddressing, ns::kWsman,
                                        ns::kTrust,    ns::kWsse,       ns::kCimBinding};
 
-std::string qualified(const std::string& prefix, std::string_view local) {
-  std::string out = prefix;
-  out.push_back(':');
-  out.append(local);
-  return out;
-}
-
 struct StringWriter : pugi::xml_writer {
   std::string out;
   void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
@@ -61,13 +54,17 @@ std::string ResponseWriter::prefix(std::string_view uri) {
 }
 
 pugi::xml_node ResponseWriter::add(pugi::xml_node parent, std::string_view ns, std::string_view local) {
-  return parent.append_child(qualified(prefix(ns), local).c_str());
+  // One reused buffer for "prefix:local": pugixml copies the name, and this runs for every element written.
+  name_ = prefix(ns);
+  name_.push_back(':');
+  name_.append(local);
+  return parent.append_child(name_.c_str());
 }
 
 pugi::xml_node ResponseWriter::add(pugi::xml_node parent, std::string_view ns, std::string_view local,
                                    std::string_view text) {
   auto n = add(parent, ns, local);
-  n.text().set(std::string(text).c_str());
+  n.text().set(text.data(), text.size());
   return n;
 }
 

@@ -45,6 +45,7 @@ class ResponseWriter {
   pugi::xml_node header_;
   pugi::xml_node body_;
   std::vector<std::pair<std::string, std::string>> bound_;  // uri -> prefix
+  std::string name_;                                        // add()'s scratch "prefix:local"
 };
 
 }  // namespace mesim::wsman::soap

@@ -1,0 +1,93 @@
+#include "firmware/lme/lme_client.h"
+
+#include "firmware/lme/lms_event.h"
+#include "hostif/link/log.h"
+
+namespace mesim::lme {
+
+const hbm::Guid kLmeGuid = *hbm::Guid::parse("6733A4DB-0476-4E7B-B3AF-BCFC29BEE7A7");
+
+LmeClient::LmeClient(platform::PlatformModel& platform, ChannelPeerFactory forwarded, LmeOptions options)
+    : platform_(platform), forwarded_(std::move(forwarded)), options_(options) {}
+
+hbm::ClientProperties LmeClient::properties() const {
+  hbm::ClientProperties props;
+  props.uuid = kLmeGuid;
+  props.protocolVersion = 1;
+  props.maxConnections = options_.maxConnections;
+  props.fixedAddress = 0;
+  props.flags = 0;
+  props.maxMsgLength = options_.maxMessageLength;
+  return props;
+}
+
+ApfSessionOptions LmeClient::sessionOptions() const {
+  ApfSessionOptions o;
+  o.uuid = apf::uuidToWire(platform_.uuid());
+  // AMT_TLSSettingData index 1 is the local (LMS) interface.
+  o.tlsOnLocalPorts = platform_.state().tls[1].enabled;
+  o.maxMessageLength = options_.maxMessageLength;
+  o.channelWindow = options_.channelWindow;
+  o.maxChannels = options_.maxChannels;
+  return o;
+}
+
+void LmeClient::onConnect(const std::shared_ptr<firmware::ClientConnection>& connection) {
+  auto session = std::make_shared<ApfSession>(connection, sessionOptions(), forwarded_);
+  if (auto old = sessions_.find(connection->id()); old != sessions_.end()) old->second->end();
+  sessions_[connection->id()] = session;
+  ++sessionsStarted_;
+  session->start();
+}
+
+void LmeClient::onMessage(const std::shared_ptr<firmware::ClientConnection>& connection, hbm::ByteView message) {
+  auto it = sessions_.find(connection->id());
+  if (it == sessions_.end()) return;
+  auto session = it->second;  // the message may end it
+  session->onHostMessage(message);
+}
+
+void LmeClient::onDisconnect(const std::shared_ptr<firmware::ClientConnection>& connection) {
+  auto it = sessions_.find(connection->id());
+  if (it == sessions_.end()) return;
+  auto session = std::move(it->second);
+  sessions_.erase(it);
+  session->end();
+  channelsOpenedClosed_ += session->stats().channelsOpened;
+  protocolErrorsClosed_ += session->stats().protocolErrors;
+}
+
+std::size_t LmeClient::sendUserNotification(const UserNotification& notification) {
+  std::size_t sent = 0;
+  for (auto& [id, session] : sessions_) {
+    if (session->state() != ApfSession::State::Established) continue;
+    auto peer = std::make_shared<BufferPeer>(makeLmsEventRequest(notification));
+    if (session->openDirectChannel("127.0.0.1", 0, peer)) ++sent;
+  }
+  eventsSent_ += sent;
+  if (sent) MESIM_LOG(Info, "lme", "user notification " << notification.messageId << " to " << sent << " session(s)");
+  return sent;
+}
+
+LmeClient::Stats LmeClient::stats() const {
+  Stats s;
+  s.sessions = sessions_.size();
+  s.sessionsStarted = sessionsStarted_;
+  s.channelsOpened = channelsOpenedClosed_;
+  s.protocolErrors = protocolErrorsClosed_;
+  s.eventsSent = eventsSent_;
+  for (auto& [id, session] : sessions_) {
+    if (session->state() == ApfSession::State::Established) ++s.established;
+    s.channels += session->openChannels();
+    s.channelsOpened += session->stats().channelsOpened;
+    s.protocolErrors += session->stats().protocolErrors;
+  }
+  return s;
+}
+
+std::shared_ptr<ApfSession> LmeClient::session(std::uint64_t connectionId) const {
+  auto it = sessions_.find(connectionId);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+}  // namespace mesim::lme

@@ -1,0 +1,38 @@
+// The bridge from a forwarded-tcpip channel to the WS-Man server inside the process: a connected pair of
+// Unix stream sockets, one end served by the WS-Man HTTP server as a *local* connection
+// (WsmanHttpServer::serveLocal), the other pumped by the channel. firmware/lme knows nothing of wsman: the
+// daemon passes the LocalStreamServer that hands the socket over.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include "firmware/lme/channel_peer.h"
+
+namespace mesim::lme {
+
+// Takes the server end of a channel to `port`; false if nothing serves that port (the channel is refused).
+using LocalStreamServer = std::function<bool(std::uint32_t port, boost::asio::local::stream_protocol::socket socket)>;
+
+class LocalStreamPeer final : public ChannelPeer, public std::enable_shared_from_this<LocalStreamPeer> {
+ public:
+  explicit LocalStreamPeer(boost::asio::local::stream_protocol::socket socket) : socket_(std::move(socket)) {}
+  ~LocalStreamPeer() override { close(); }
+
+  void read(std::size_t maxBytes, ReadHandler handler) override;
+  void write(Bytes data, WriteHandler handler) override;
+  void close() override;
+
+ private:
+  boost::asio::local::stream_protocol::socket socket_;
+  std::array<std::uint8_t, 16 * 1024> buffer_{};
+  bool closed_ = false;
+};
+
+ChannelPeerFactory makeLocalStreamFactory(boost::asio::io_context& io, LocalStreamServer server);
+
+}  // namespace mesim::lme

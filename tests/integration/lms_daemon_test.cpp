@@ -1,0 +1,130 @@
+// Local software reaching AMT through LMS (spec/apf.md §2): the real daemon, an LMS-like APF host on its FUSE
+// dev/mei0 forwarding local TCP clients, and WS-Man with Digest through that path answered exactly as on the
+// network port; the redirection port refused cleanly; the pool of 8 channels.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/lms_host.h"
+#include "tests/support/wsman_digest_client.h"
+
+namespace mesim::test {
+namespace {
+
+// The answers differ only in their own MessageID (a fresh uuid per answer) and the Date-like fields.
+std::string normalize(std::string body) {
+  static const std::regex messageId("<([a-zA-Z0-9]+:)?MessageID>[^<]*</([a-zA-Z0-9]+:)?MessageID>");
+  return std::regex_replace(body, messageId, "<MessageID/>");
+}
+
+// Connects, sends nothing, and reports whether the host closed the socket within the timeout.
+bool closedByHost(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return false;
+  }
+  pollfd p{fd, POLLIN, 0};
+  bool closed = false;
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+    char c;
+    closed = ::recv(fd, &c, 1, 0) <= 0;
+  }
+  ::close(fd);
+  return closed;
+}
+
+class LmsDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access("/dev/fuse", R_OK | W_OK) != 0) GTEST_SKIP() << "no usable /dev/fuse here";
+    ASSERT_TRUE(daemon.start({"--fuse", "on"})) << daemon.log();
+    host = std::make_unique<LmsHost>([this] { return std::make_unique<FdMeiTransport>(daemon.meiDevice().string()); });
+    ASSERT_EQ(host->start(), 0);
+    lmsPort = host->localPort(16992);
+    ASSERT_NE(lmsPort, 0) << daemon.log();
+  }
+  void TearDown() override {
+    if (host) host->stop();
+    if (HasFailure()) std::cerr << daemon.log();
+  }
+
+  DaemonProcess daemon;
+  std::unique_ptr<LmsHost> host;
+  std::uint16_t lmsPort = 0;
+};
+
+TEST_F(LmsDaemonTest, HandshakeForwards16992And623) {
+  EXPECT_NE(host->localPort(623), 0);
+  EXPECT_EQ(host->maxMsgLength(), 4096u);
+  std::lock_guard lock(host->mutex());
+  EXPECT_EQ(host->forwardedPorts(), (std::vector<std::uint32_t>{623, 16992}));
+  EXPECT_FALSE(host->deinitialized());
+}
+
+TEST_F(LmsDaemonTest, WsmanThroughLmsAnswersAsTheNetworkPort) {
+  WsmanDigestClient viaLms(lmsPort), viaNetwork(daemon.httpPort());
+  for (const std::string& body : {wsmanIdentify(), wsmanGetGeneralSettings("7")}) {
+    auto local = viaLms.post(body);
+    auto remote = viaNetwork.post(body);
+    ASSERT_EQ(local.status, 200u) << local.error << local.body;
+    ASSERT_EQ(remote.status, 200u) << remote.error << remote.body;
+    EXPECT_EQ(normalize(local.body), normalize(remote.body));
+  }
+  // Several requests on the same keep-alive channel, and a wrong password refused the same way.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(viaLms.post(wsmanGetGeneralSettings(std::to_string(i))).status, 200u);
+  WsmanDigestClient wrongLocal(lmsPort, "admin", "nope"), wrongRemote(daemon.httpPort(), "admin", "nope");
+  EXPECT_EQ(wrongLocal.post(wsmanGetGeneralSettings()).status, 401u);
+  EXPECT_EQ(wrongRemote.post(wsmanGetGeneralSettings()).status, 401u);
+}
+
+TEST_F(LmsDaemonTest, RedirectionPortIsRefusedCleanly) {
+  std::uint16_t redirection = host->localPort(623);
+  ASSERT_NE(redirection, 0);
+  EXPECT_TRUE(closedByHost(redirection));
+  ASSERT_TRUE(host->waitFor([&] { return host->openFailures() == 1 && host->openChannels() == 0; }));
+  WsmanDigestClient client(lmsPort);
+  EXPECT_EQ(client.post(wsmanGetGeneralSettings()).status, 200u);  // the session carries on
+}
+
+TEST_F(LmsDaemonTest, PoolOfEightChannelsThenResourceShortage) {
+  std::vector<std::unique_ptr<WsmanDigestClient>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<WsmanDigestClient>(lmsPort));
+    ASSERT_EQ(clients.back()->post(wsmanIdentify()).status, 200u) << "channel " << i;
+  }
+  EXPECT_TRUE(closedByHost(lmsPort));  // the 9th: OPEN_FAILURE, LMS closes the socket
+  ASSERT_TRUE(host->waitFor([&] { return host->openFailures() == 1; }));
+  clients.front()->close();  // frees a slot once both CHANNEL_CLOSEs went
+  ASSERT_TRUE(host->waitFor([&] { return host->openChannels() == 7; }));
+  WsmanDigestClient again(lmsPort);
+  EXPECT_EQ(again.post(wsmanGetGeneralSettings()).status, 200u);
+}
+
+TEST_F(LmsDaemonTest, HostReconnectsGetACleanSession) {
+  for (int i = 0; i < 5; ++i) {
+    host->stop();
+    ASSERT_EQ(host->start(), 0);
+    std::uint16_t port = host->localPort(16992);
+    ASSERT_NE(port, 0);
+    WsmanDigestClient client(port);
+    EXPECT_EQ(client.post(wsmanGetGeneralSettings()).status, 200u);
+  }
+  host->stop();
+  // Every MEI connection is gone on the firmware side.
+  std::string status;
+  for (int i = 0; i < 100; ++i) {
+    status = daemon.get("/status");
+    if (status.find("\"connections\":0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(status.find("\"connections\":0"), std::string::npos) << status;
+}
+
+}  // namespace
+}  // namespace mesim::test

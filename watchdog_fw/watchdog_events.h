@@ -1,0 +1,65 @@
+// What a watchdog raises (ARCHITECTURE.md "Crash alert"): a 21-byte AMT_MessageLog record (spec/wsman.md §3.6),
+// an alert on the AlertBus for every subscriber, and the IPS_WatchDogAction host reset through the host power
+// state machine. Raised events are queued and written on the next turn of the loop, so many expiries in one
+// timer pass (10,000 watchdogs expiring together) cost one platform write, not one each.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "firmware/events/alert.h"
+#include "firmware/platform/event_records.h"
+#include "firmware/platform/host_power.h"
+#include "firmware/platform/platform_model.h"
+
+namespace mesim::watchdog {
+
+class WatchdogEvents {
+ public:
+  // `power` and `alerts` may be null (no reset action possible / nobody listens).
+  WatchdogEvents(boost::asio::io_context& io, platform::PlatformModel& platform, const core::FirmwareClock& clock,
+                 platform::HostPowerStateMachine* power, events::AlertBus* alerts);
+  ~WatchdogEvents();
+  WatchdogEvents(const WatchdogEvents&) = delete;
+  WatchdogEvents& operator=(const WatchdogEvents&) = delete;
+
+  void setPower(platform::HostPowerStateMachine* power) { power_ = power; }
+  void setAlertBus(events::AlertBus* alerts) { alerts_ = alerts; }
+
+  // Queues a message-log record (time-stamped now) and, if `alert.messageId` is set, an alert.
+  void raise(const platform::MessageLogEvent& record, events::Alert alert);
+  // Queues a host reset (CIM code 10, master bus reset) with an iAMT0070 alert; `why` goes to the log.
+  void resetHost(std::string why);
+  // Writes and publishes what is queued now (the loop does it by itself; tests call it).
+  void flush();
+
+  struct Stats {
+    std::uint64_t records = 0;
+    std::uint64_t alerts = 0;
+    std::uint64_t resets = 0;
+    std::uint64_t writeFailures = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  void schedule();
+
+  boost::asio::io_context& io_;
+  platform::PlatformModel& platform_;
+  const core::FirmwareClock& clock_;
+  platform::HostPowerStateMachine* power_;
+  events::AlertBus* alerts_;
+  std::vector<std::vector<std::uint8_t>> records_;
+  std::vector<events::Alert> pendingAlerts_;
+  std::vector<std::string> resets_;
+  bool flushPosted_ = false;
+  Stats stats_;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace mesim::watchdog

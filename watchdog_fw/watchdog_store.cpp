@@ -1,0 +1,169 @@
+#include "watchdog_fw/watchdog_store.h"
+
+#include <boost/json.hpp>
+
+#include "firmware/core/atomic_file.h"
+#include "hostif/link/log.h"
+
+namespace mesim::watchdog {
+namespace json = boost::json;
+namespace {
+
+std::string hex(const platform::AgentGuid& g) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (auto b : g) {
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+bool unhex(std::string_view text, platform::AgentGuid& out) {
+  if (text.size() != 32) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < 16; ++i) {
+    int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+template <class T>
+bool number(const json::object& o, const char* key, T& out) {
+  auto* v = o.if_contains(key);
+  if (!v) return true;  // absent: keep the default
+  if (!v->is_int64() && !v->is_uint64()) return false;
+  auto n = v->is_int64() ? static_cast<std::uint64_t>(v->as_int64()) : v->as_uint64();
+  if (v->is_int64() && v->as_int64() < 0) return false;
+  out = static_cast<T>(n);
+  return static_cast<std::uint64_t>(out) == n;
+}
+
+bool boolean(const json::object& o, const char* key, bool& out) {
+  auto* v = o.if_contains(key);
+  if (!v) return true;
+  if (!v->is_bool()) return false;
+  out = v->as_bool();
+  return true;
+}
+
+}  // namespace
+
+std::string toJson(const WatchdogStoreData& d) {
+  json::object root;
+  root["amtOperational"] = d.amtOperational;
+  root["heciExpirationAction"] = d.actions.heciExpirationAction;
+  root["agentPresenceExpirationAction"] = d.actions.agentPresenceExpirationAction;
+  root["timeout"] = d.actions.timeout;
+  root["reArmReset"] = d.actions.reArmReset;
+  root["nextActionId"] = d.nextActionId;
+  json::array agents;
+  for (const auto& a : d.agents) {
+    json::array actions;
+    for (const auto& x : a.actions)
+      actions.push_back({{"id", x.id}, {"oldStates", x.oldStates}, {"newStates", x.newStates},
+                         {"eventOnTransition", x.eventOnTransition}, {"actionSd", x.actionSd}, {"actionEac", x.actionEac}});
+    agents.push_back({{"guid", hex(a.guid)}, {"startupInterval", a.startupInterval}, {"timeoutInterval", a.timeoutInterval},
+                      {"description", a.description}, {"actions", std::move(actions)}});
+  }
+  root["agents"] = std::move(agents);
+  return json::serialize(root) + "\n";
+}
+
+bool fromJson(const std::string& text, WatchdogStoreData& out, std::string& error) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    error = "not a JSON object";
+    return false;
+  }
+  const auto& o = v.as_object();
+  WatchdogStoreData d;
+  bool ok = boolean(o, "amtOperational", d.amtOperational) && number(o, "heciExpirationAction", d.actions.heciExpirationAction) &&
+            number(o, "agentPresenceExpirationAction", d.actions.agentPresenceExpirationAction) &&
+            number(o, "timeout", d.actions.timeout) && boolean(o, "reArmReset", d.actions.reArmReset) &&
+            number(o, "nextActionId", d.nextActionId);
+  if (auto* agents = o.if_contains("agents"); ok && agents) {
+    if (!agents->is_array()) ok = false;
+    for (std::size_t i = 0; ok && i < agents->as_array().size(); ++i) {
+      const auto& av = agents->as_array()[i];
+      if (!av.is_object()) {
+        ok = false;
+        break;
+      }
+      const auto& a = av.as_object();
+      StoredAgent s;
+      auto* guid = a.if_contains("guid");
+      ok = guid && guid->is_string() && unhex(guid->as_string(), s.guid) && number(a, "startupInterval", s.startupInterval) &&
+           number(a, "timeoutInterval", s.timeoutInterval);
+      if (auto* desc = a.if_contains("description"); ok && desc) {
+        if (desc->is_string()) s.description = std::string(desc->as_string());
+        else ok = false;
+      }
+      if (auto* actions = a.if_contains("actions"); ok && actions) {
+        if (!actions->is_array()) ok = false;
+        for (std::size_t j = 0; ok && j < actions->as_array().size(); ++j) {
+          const auto& xv = actions->as_array()[j];
+          if (!xv.is_object()) {
+            ok = false;
+            break;
+          }
+          const auto& x = xv.as_object();
+          platform::AgentPresenceAction act;
+          ok = number(x, "id", act.id) && number(x, "oldStates", act.oldStates) && number(x, "newStates", act.newStates) &&
+               boolean(x, "eventOnTransition", act.eventOnTransition) && number(x, "actionSd", act.actionSd) &&
+               number(x, "actionEac", act.actionEac);
+          s.actions.push_back(act);
+        }
+      }
+      d.agents.push_back(std::move(s));
+    }
+  }
+  if (!ok) {
+    error = "a field has the wrong type or range";
+    return false;
+  }
+  out = std::move(d);
+  return true;
+}
+
+std::unique_ptr<WatchdogStore> WatchdogStore::open(const std::filesystem::path& stateDir, std::string& error) {
+  if (stateDir.empty()) return std::unique_ptr<WatchdogStore>(new WatchdogStore({}, {}));
+  auto file = stateDir / kFileName;
+  std::string text;
+  WatchdogStoreData data;
+  if (auto ec = core::readFile(file, text)) {
+    if (ec != std::errc::no_such_file_or_directory) {
+      error = file.string() + ": " + ec.message();
+      return nullptr;
+    }
+  } else if (!fromJson(text, data, error)) {
+    error = file.string() + ": " + error;
+    return nullptr;
+  }
+  return std::unique_ptr<WatchdogStore>(new WatchdogStore(std::move(file), std::move(data)));
+}
+
+bool WatchdogStore::update(const std::function<void(WatchdogStoreData&)>& change) {
+  if (file_.empty()) {  // in memory: nothing can fail, no copy needed
+    change(data_);
+    return true;
+  }
+  WatchdogStoreData next = data_;
+  change(next);
+  if (auto ec = core::writeFileAtomic(file_, toJson(next))) {
+    MESIM_LOG(Error, "watchdog", "cannot write " << file_.string() << ": " << ec.message());
+    return false;
+  }
+  data_ = std::move(next);
+  return true;
+}
+
+}  // namespace mesim::watchdog

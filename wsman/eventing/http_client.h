@@ -1,0 +1,44 @@
+// A small HTTP/1.1 POST client for outgoing WS-Man traffic (event delivery to subscribers, tests): http or https,
+// one request per connection, Digest (MD5, qop=auth) answered when the server challenges and credentials are
+// given, one real-time deadline for the whole exchange (ARCHITECTURE.md: network timeouts use real time).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+namespace mesim::wsman::eventing {
+
+struct HttpPostRequest {
+  std::string url;  // http://host[:port]/path or https://...
+  std::string body;
+  std::string contentType = "application/soap+xml; charset=UTF-8";
+  std::string username;  // Digest credentials; empty = never answer a challenge
+  std::string password;
+  std::chrono::milliseconds timeout{5000};
+};
+
+struct HttpPostResult {
+  std::string error;  // "" when an HTTP response was read (whatever its status)
+  unsigned status = 0;
+  std::string body;
+};
+
+// A client TLS context. Peer certificates are not verified: a subscriber's certificate is whatever its
+// operator made, and mesim has no provisioned trusted-root store to check it against.
+std::shared_ptr<boost::asio::ssl::context> makeTlsClientContext();
+
+// Starts the POST on `io`; `done` is called once, later, on `io`.
+void httpPost(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls, HttpPostRequest request,
+              std::function<void(HttpPostResult)> done);
+
+// The Authorization value answering the Digest challenge `wwwAuthenticate` for a request (RFC 7616, MD5);
+// "" if the challenge is not a usable Digest one.
+std::string digestAuthorization(std::string_view wwwAuthenticate, std::string_view method, std::string_view uri,
+                                std::string_view username, std::string_view password, std::string_view cnonce);
+
+}  // namespace mesim::wsman::eventing

@@ -1,0 +1,36 @@
+#include "wsman/eventing/http_event_transport.h"
+
+#include <random>
+
+#include "wsman/eventing/alert_indication.h"
+#include "wsman/eventing/http_client.h"
+#include "wsman/soap/response_writer.h"
+
+namespace mesim::wsman::eventing {
+
+HttpEventTransport::HttpEventTransport(boost::asio::io_context& io)
+    : io_(io), tls_(makeTlsClientContext()), nextMessage_(std::random_device{}() & 0xFFFFFFFFull) {
+  nextMessage_ = (nextMessage_ << 16) | (std::random_device{}() & 0xFFFF);
+}
+
+void HttpEventTransport::send(const events::Subscription& subscription, const events::QueuedAlert& alert,
+                              std::chrono::milliseconds timeout, Done done) {
+  std::string messageId = soap::amtMessageId(nextMessage_++ & 0xFFFFFFFFFFFFull);
+  HttpPostRequest request;
+  request.url = subscription.notifyTo;
+  request.body = writeAlertIndication(subscription, alert, messageId);
+  request.username = subscription.username;
+  request.password = subscription.password;
+  request.timeout = timeout;
+  ++sent_;
+  const bool ackRequested = subscription.mode == events::DeliveryMode::PushWithAck;
+  httpPost(io_, tls_, std::move(request),
+           [done = std::move(done), messageId, ackRequested](HttpPostResult result) {
+             if (!result.error.empty()) return done(std::move(result.error));
+             if (result.status < 200 || result.status > 299) return done("HTTP " + std::to_string(result.status));
+             if (ackRequested && !isAckFor(result.body, messageId)) return done("no Ack for " + messageId);
+             done("");
+           });
+}
+
+}  // namespace mesim::wsman::eventing
