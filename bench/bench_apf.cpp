@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
   std::printf("WS-Man Get AMT_GeneralSettings, %d sequential requests on one keep-alive connection, Digest\n", requests);
   if (::access("/dev/fuse", R_OK | W_OK) == 0) {
     test::DaemonProcess daemon;
-    if (daemon.start({"--fuse", "on", "--log-level", "warn"})) {
+    if (daemon.start({"--fuse", "on"})) {
       test::LmsHost host([&] { return std::make_unique<test::FdMeiTransport>(daemon.meiDevice().string()); });
       std::vector<Latency> rows;
       rows.push_back(measureGets("daemon: network port (TCP)", daemon.httpPort(), requests));
@@ -227,6 +227,13 @@ int main(int argc, char** argv) {
     if (host.start() == 0) {
       rows.push_back(measureGets("in-process: LMS path (MeiFile, window 1024)", host.localPort(16992), requests));
       host.stop();
+    }
+    test::LmsHostOptions wide;
+    wide.window = 65536;
+    test::LmsHost wideHost(machine.transports(), wide);
+    if (wideHost.start() == 0) {
+      rows.push_back(measureGets("in-process: LMS path (MeiFile, window 64 KiB)", wideHost.localPort(16992), requests));
+      wideHost.stop();
     }
     printLatency(rows, rows[0]);
   }

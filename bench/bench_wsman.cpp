@@ -609,9 +609,7 @@ class LoadRun {
         }
         completed(st, t0, Clock::now(), requests);
       }
-      if constexpr (kTls) {
-        // No close_notify round trip: just close, as many clients do.
-      }
+      // No TLS close_notify round trip: just close, as many clients do.
       boost::system::error_code ignored;
       stream->lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
       stream->lowest_layer().close(ignored);

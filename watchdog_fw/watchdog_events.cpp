@@ -1,6 +1,5 @@
 #include "watchdog_fw/watchdog_events.h"
 
-#include <boost/asio/post.hpp>
 
 #include "hostif/link/log.h"
 
@@ -9,7 +8,7 @@ namespace mesim::watchdog {
 WatchdogEvents::WatchdogEvents(boost::asio::io_context& io, platform::PlatformModel& platform,
                                const core::FirmwareClock& clock, platform::HostPowerStateMachine* power,
                                events::AlertBus* alerts)
-    : io_(io), platform_(platform), clock_(clock), power_(power), alerts_(alerts) {}
+    : io_(io), platform_(platform), clock_(clock), power_(power), alerts_(alerts), batch_(io) {}
 
 WatchdogEvents::~WatchdogEvents() = default;
 
@@ -31,13 +30,15 @@ void WatchdogEvents::resetHost(std::string why) {
 void WatchdogEvents::schedule() {
   if (flushPosted_) return;
   flushPosted_ = true;
-  boost::asio::post(io_, [this, alive = std::weak_ptr<char>(alive_)] {
-    if (!alive.expired()) flush();
+  batch_.expires_after(kBatchWindow);
+  batch_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) flush();  // aborted only when this object is destroyed: touch nothing then
   });
 }
 
 void WatchdogEvents::flush() {
   flushPosted_ = false;
+  batch_.cancel();
   if (!records_.empty()) {
     auto records = std::move(records_);
     records_.clear();

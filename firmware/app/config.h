@@ -35,6 +35,7 @@ struct Config {
   std::string powerHook;                     // command run on every host power change
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;  // set explicitly: re-applied on every start
+  unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
   events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
 };
 

@@ -19,6 +19,7 @@
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
 #include "firmware/core/firmware_clock.h"
+#include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/alert.h"
 #include "firmware/events/event_delivery.h"
 #include "firmware/hbm/hbm_engine.h"
@@ -28,6 +29,7 @@
 #include "firmware/platform/platform_model.h"
 #include "hostif/fuse/fuse_front_end.h"
 #include "hostif/host/mei_host.h"
+#include "hostif/host/mei_wdt.h"
 #include "hostif/link/log.h"
 #include "hostif/link/socket_link.h"
 #include "hostif/preload/preload_server.h"
@@ -35,6 +37,7 @@
 #include "wsman/eventing/http_event_transport.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
+#include "watchdog_fw/watchdog_feature.h"
 
 namespace mesim::app {
 
@@ -118,7 +121,19 @@ class Daemon::Impl {
       wsmanHttp_->serveLocal(std::move(socket), "lms");
       return true;
     };
-    engine_->addClient(std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman)));
+    auto lmeClient = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman));
+    engine_->addClient(lmeClient);
+    // Watchdog (watchdog_fw/README.md): the WD client, agent-presence watchdogs, timers on the firmware clock.
+    timers_ = std::make_unique<core::FirmwareTimerQueue>(io_, clock_);
+    watchdog::WatchdogFeatureOptions watchdogOptions;
+    watchdogOptions.stateDir = config_.stateDir;
+    watchdog_ = watchdog::WatchdogFeature::create(io_, *timers_, *platform_, nullptr, &alertBus_, watchdogOptions, error);
+    if (!watchdog_) return fatal("watchdog state: " + error);
+    engine_->addClient(watchdog_->client());
+    // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
+    alertBus_.subscribe([lmeClient](const events::Alert& a) {
+      lmeClient->sendUserNotification({a.messageId, a.messageArguments.empty() ? "" : a.messageArguments[0], a.message, ""});
+    });
 
     if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatal(err);
     if (auto err = startWsman(); !err.empty()) return fatal(err);
@@ -148,6 +163,7 @@ class Daemon::Impl {
   std::string startWsman() {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, clock_);
     if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook));
+    watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
@@ -156,6 +172,7 @@ class Daemon::Impl {
     if (auto err = eventDelivery_->start(); !err.empty()) return "event subscriptions: " + err;
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
+    wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     if (config_.httpPort < 0 && config_.httpsPort < 0) return "";
     wsman::http::WsmanHttpOptions options;
     options.listenAddress = config_.listenAddress;
@@ -226,7 +243,11 @@ class Daemon::Impl {
   void startFrontEnds() {
     frontEndsStarted_ = true;
     if (config_.fuse != FuseMode::Off) {
-      fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs");
+      host::MeiWdtOptions wdtOptions;  // the host's iamt_wdt behind dev/watchdog0
+      wdtOptions.minTimeout = config_.watchdogMinTimeout;
+      wdt_ = std::make_unique<host::MeiWdt>(io_, *host_, wdtOptions);
+      wdt_->start();
+      fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs", wdt_.get());
       if (auto err = fuse_->start(); !err.empty()) {
         fuse_.reset();
         if (config_.fuse == FuseMode::On) return fatalWhileRunning("FUSE: " + err);
@@ -399,6 +420,20 @@ class Daemon::Impl {
     fw["messages_out"] = es.messagesOut;
     fw["flow_control_violations"] = es.flowControlViolations;
     status["firmware"] = fw;
+    if (watchdog_) {
+      auto& os = watchdog_->osWatchdog();
+      const auto& ev = watchdog_->events().stats();
+      boost::json::object wd;
+      wd["os_state"] = watchdog::toString(os.state());
+      wd["os_timeout"] = os.timeout();
+      wd["os_expiries"] = os.expiries();
+      wd["agents"] = watchdog_->agentPresence().watchdogs().size();
+      wd["records"] = ev.records;
+      wd["alerts"] = ev.alerts;
+      wd["resets"] = ev.resets;
+      if (wdt_) wd["host_wdt"] = host::toString(wdt_->state());
+      status["watchdog"] = wd;
+    }
     if (host_) {
       auto hs = host_->stats();
       boost::json::object h;
@@ -421,6 +456,7 @@ class Daemon::Impl {
     shuttingDown_ = true;
     MESIM_LOG(Info, "mesim", "shutting down (" << why << ")");
     signals_.cancel();
+    if (wdt_) wdt_->stop();
     if (host_) host_->stop();
     // Unmounting waits for FUSE workers, which may be waiting on this loop: do it off-loop.
     std::thread([this] {
@@ -459,11 +495,14 @@ class Daemon::Impl {
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   events::AlertBus alertBus_;
+  std::unique_ptr<core::FirmwareTimerQueue> timers_;
+  std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
   std::unique_ptr<events::EventDelivery> eventDelivery_;
   std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
   std::unique_ptr<firmware::HbmEngine> engine_;
   std::unique_ptr<host::MeiHost> host_;
+  std::unique_ptr<host::MeiWdt> wdt_;
   std::unique_ptr<fuse::FuseFrontEnd> fuse_;
   std::unique_ptr<preload::PreloadServer> preload_;
   std::unique_ptr<stream_protocol::acceptor> driverAcceptor_;

@@ -73,8 +73,7 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
 
   // The host's CHANNEL_CLOSE: echoed unless the ME closed first; the caller frees the id.
   void onHostClose() {
-    if (state_ == State::Open || state_ == State::Opening)
-      session_.send(apf::ChannelClose{hostId_});  // echo (§2.6)
+    if (state_ == State::Open) session_.send(apf::ChannelClose{hostId_});  // echo (§2.6)
     shutdown();
   }
 
@@ -121,9 +120,15 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
       self->toPeerBytes_ -= size;
       self->session_.bufferedFromHost(-static_cast<std::ptrdiff_t>(size));
       if (!ok) return self->closeFromMe();
-      // Grant the window back as the peer takes the bytes (LMS adjusts after each socket write, §2.5).
-      self->meWindow_ += static_cast<std::uint32_t>(size);
-      if (size > 0) self->session_.send(apf::ChannelWindowAdjust{self->hostId_, static_cast<std::uint32_t>(size)});
+      // Grant the window back as the peer takes the bytes, once half of it is used (the MPS style, §2.5): the
+      // host never runs dry, and a small request costs no extra MEI message before its answer.
+      self->unadjusted_ += size;
+      if (self->unadjusted_ > 0 && self->unadjusted_ >= self->session_.options_.channelWindow / 2) {
+        auto bytes = static_cast<std::uint32_t>(std::min<std::size_t>(self->unadjusted_, 0xFFFFFFFFu));
+        self->unadjusted_ -= bytes;
+        self->meWindow_ += bytes;
+        self->session_.send(apf::ChannelWindowAdjust{self->hostId_, bytes});
+      }
       self->writeToPeer();
     });
   }
@@ -171,6 +176,7 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
   std::uint32_t hostId_ = 0;
   std::uint32_t hostWindow_ = 0;  // bytes the ME may still send
   std::uint32_t meWindow_ = 0;    // bytes the host may still send
+  std::size_t unadjusted_ = 0;    // taken by the peer, not yet granted back
   std::deque<Bytes> toPeer_;
   std::size_t toPeerBytes_ = 0;
   bool writing_ = false;

@@ -85,9 +85,4 @@ LmeClient::Stats LmeClient::stats() const {
   return s;
 }
 
-std::shared_ptr<ApfSession> LmeClient::session(std::uint64_t connectionId) const {
-  auto it = sessions_.find(connectionId);
-  return it == sessions_.end() ? nullptr : it->second;
-}
-
 }  // namespace mesim::lme

@@ -57,8 +57,6 @@ class LmeClient final : public firmware::FirmwareClient {
   std::size_t sendUserNotification(const UserNotification& notification);
 
   Stats stats() const;
-  // The session of a connection (tests); null if none.
-  std::shared_ptr<ApfSession> session(std::uint64_t connectionId) const;
 
  private:
   ApfSessionOptions sessionOptions() const;

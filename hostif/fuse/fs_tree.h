@@ -8,7 +8,7 @@
 
 namespace mesim::fuse {
 
-enum class NodeKind { Directory, MeiDevice, SysfsAttribute };
+enum class NodeKind { Directory, MeiDevice, WatchdogDevice, SysfsAttribute };
 enum class SysfsAttribute { None, FwStatus, FwVer, HbmVer, HbmVerDrv, DevState, Trc, Kind, TxQueueLimit };
 
 struct Node {
@@ -38,6 +38,7 @@ inline constexpr std::array kNodes{
     Node{13, 7, "trc", NodeKind::SysfsAttribute, 0444, SysfsAttribute::Trc},
     Node{14, 7, "kind", NodeKind::SysfsAttribute, 0444, SysfsAttribute::Kind},
     Node{15, 7, "tx_queue_limit", NodeKind::SysfsAttribute, 0644, SysfsAttribute::TxQueueLimit},
+    Node{16, 2, "watchdog0", NodeKind::WatchdogDevice, 0600},  // iamt_wdt (host::MeiWdt), if the daemon has one
 };
 
 constexpr const Node* findNode(std::uint64_t ino) {

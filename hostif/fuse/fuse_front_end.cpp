@@ -127,8 +127,8 @@ std::optional<unsigned> parseSysfsUnsigned(std::string_view text) {
 
 class FuseFrontEnd::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint)
-      : io_(io), host_(host), mountPoint_(std::move(mountPoint)), uid_(::geteuid()), gid_(::getegid()),
+  Impl(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint, host::MeiWdt* watchdog)
+      : io_(io), host_(host), watchdog_(watchdog), mountPoint_(std::move(mountPoint)), uid_(::geteuid()), gid_(::getegid()),
         startTime_(::time(nullptr)) {}
 
   std::string start();
@@ -187,10 +187,16 @@ class FuseFrontEnd::Impl : public std::enable_shared_from_this<Impl> {
   void poll(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi, fuse_pollhandle* ph);
 
   void openDevice(fuse_req_t req, int flags);
+  // dev/watchdog0: the watchdog core's file operations over host::MeiWdt.
+  void openWatchdog(fuse_req_t req);
+  void writeWatchdog(fuse_req_t req, const char* buf, std::size_t size);
+  void releaseWatchdog();
+  void ioctlWatchdog(fuse_req_t req, unsigned cmd, const void* in, std::size_t inSize, std::size_t outSize);
   void connect(fuse_req_t req, host::FileId file, const std::uint8_t* in, std::size_t size, bool withVtag);
 
   boost::asio::io_context& io_;
   host::MeiHost& host_;
+  host::MeiWdt* const watchdog_;
   const std::filesystem::path mountPoint_;
   const uid_t uid_;
   const gid_t gid_;
@@ -333,7 +339,7 @@ std::string FuseFrontEnd::Impl::start() {
     serving_ = true;
   }
   for (int i = 0; i < kWorkerThreads; ++i) workers_.emplace_back([this] { serve(); });
-  MESIM_LOG(Info, kLog, "serving dev/mei0 and sys/class/mei/mei0 on " << mountPoint_.string() << " (" << options << ")");
+  MESIM_LOG(Info, kLog, "serving dev/mei0" << (watchdog_ ? ", dev/watchdog0" : "") << " and sys/class/mei/mei0 on " << mountPoint_.string() << " (" << options << ")");
   return {};
 }
 
@@ -543,6 +549,9 @@ void FuseFrontEnd::Impl::open(fuse_req_t req, fuse_ino_t ino, const fuse_file_in
     case NodeKind::MeiDevice:
       openDevice(req, fi->flags);
       return;
+    case NodeKind::WatchdogDevice:
+      openWatchdog(req);
+      return;
   }
 }
 
@@ -577,6 +586,7 @@ void FuseFrontEnd::Impl::read(fuse_req_t req, fuse_ino_t ino, std::size_t size, 
     });
     return;
   }
+  if (node->kind == NodeKind::WatchdogDevice) return (void)fuse_reply_err(req, EINVAL);  // no read in the core
   if (node->kind != NodeKind::MeiDevice) return (void)fuse_reply_err(req, EISDIR);
 
   const auto file = static_cast<host::FileId>(fi->fh);
@@ -608,6 +618,7 @@ void FuseFrontEnd::Impl::write(fuse_req_t req, fuse_ino_t ino, const char* buf, 
     });
     return;
   }
+  if (node->kind == NodeKind::WatchdogDevice) return writeWatchdog(req, buf, size);
   if (node->kind != NodeKind::MeiDevice) return (void)fuse_reply_err(req, EISDIR);
 
   const auto file = static_cast<host::FileId>(fi->fh);
@@ -640,12 +651,15 @@ void FuseFrontEnd::Impl::release(fuse_req_t req, fuse_ino_t ino, const fuse_file
     forgetFile(file);
     onLoop([this, file] { host_.close(file, [] {}); });
   }
+  if (node && node->kind == NodeKind::WatchdogDevice) releaseWatchdog();
   fuse_reply_err(req, 0);
 }
 
 void FuseFrontEnd::Impl::ioctl(fuse_req_t req, fuse_ino_t ino, unsigned cmd, const fuse_file_info* fi,
                                unsigned flags, const void* in, std::size_t inSize, std::size_t outSize) {
   const Node* node = findNode(ino);
+  if (node && node->kind == NodeKind::WatchdogDevice && !(flags & FUSE_IOCTL_DIR))
+    return ioctlWatchdog(req, cmd, in, inSize, outSize);
   if (!node || node->kind != NodeKind::MeiDevice || (flags & FUSE_IOCTL_DIR)) return (void)fuse_reply_err(req, ENOTTY);
   const auto file = static_cast<host::FileId>(fi->fh);
   const auto* bytes = static_cast<const std::uint8_t*>(in);
@@ -709,6 +723,99 @@ void FuseFrontEnd::Impl::connect(fuse_req_t req, host::FileId file, const std::u
     if (withVtag) host_.connectVtag(file, guid, vtag, std::move(done));
     else host_.connect(file, guid, std::move(done));
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// dev/watchdog0 (drivers/watchdog/watchdog_dev.c over host::MeiWdt)
+
+void FuseFrontEnd::Impl::openWatchdog(fuse_req_t req) {
+  if (!watchdog_) return (void)fuse_reply_err(req, ENODEV);
+  auto pending = track(req, false);
+  onLoop([this, pending] {
+    if (const int err = watchdog_->open()) return pending->replyErr(err);
+    if (pending->reply([](fuse_req_t r) { return replyOpen(r, 0, kDeviceOpenFlags); }) != 0)
+      watchdog_->release([] {});  // the opener is gone: no release will come
+  });
+}
+
+void FuseFrontEnd::Impl::writeWatchdog(fuse_req_t req, const char* buf, std::size_t size) {
+  auto pending = track(req, true);
+  onLoop([this, pending, data = std::string(buf, size)] {
+    watchdog_->write(data, [pending](ssize_t result) {
+      if (result < 0) return pending->replyErr(static_cast<int>(-result));
+      pending->reply([result](fuse_req_t r) { return fuse_reply_write(r, static_cast<std::size_t>(result)); });
+    });
+  });
+}
+
+void FuseFrontEnd::Impl::releaseWatchdog() {
+  if (watchdog_) onLoop([this] { watchdog_->release([] {}); });
+}
+
+void FuseFrontEnd::Impl::ioctlWatchdog(fuse_req_t req, unsigned cmd, const void* in, std::size_t inSize,
+                                       std::size_t outSize) {
+  const auto replyInt = [](const std::shared_ptr<PendingRequest>& pending, int value) {
+    pending->replyIoctl(&value, sizeof value);
+  };
+  auto pending = track(req, false);
+  switch (cmd) {
+    case uapi::kWdiocGetSupport:
+      if (outSize < sizeof(host::WatchdogInfo)) return pending->replyErr(EFAULT);
+      return onLoop([this, pending] {
+        const host::WatchdogInfo info = watchdog_->info();
+        pending->replyIoctl(&info, sizeof info);
+      });
+    case uapi::kWdiocGetStatus:
+    case uapi::kWdiocGetBootStatus:
+      if (outSize < sizeof(int)) return pending->replyErr(EFAULT);
+      return onLoop([this, pending, cmd, replyInt] {
+        replyInt(pending, cmd == uapi::kWdiocGetStatus ? static_cast<int>(watchdog_->status()) : 0);
+      });
+    case uapi::kWdiocKeepalive:
+      return onLoop([this, pending, replyInt] {
+        // The core ignores the argument and callers pass 0 (Debian's watchdog does): copy nothing back.
+        watchdog_->keepalive([pending](int err) {
+          if (err) return pending->replyErr(err);
+          pending->replyIoctl(nullptr, 0);
+        });
+      });
+    case uapi::kWdiocSetTimeout: {
+      if (inSize < sizeof(int) || outSize < sizeof(int)) return pending->replyErr(EFAULT);
+      int seconds = 0;
+      std::memcpy(&seconds, in, sizeof seconds);
+      return onLoop([this, pending, seconds, replyInt] {
+        watchdog_->setTimeout(seconds, [pending, replyInt](int err, int timeout) {
+          if (err) return pending->replyErr(err);
+          replyInt(pending, timeout);
+        });
+      });
+    }
+    case uapi::kWdiocGetTimeout:
+      if (outSize < sizeof(int)) return pending->replyErr(EFAULT);
+      return onLoop([this, pending, replyInt] { replyInt(pending, watchdog_->timeout()); });
+    case uapi::kWdiocGetTimeLeft:
+      if (outSize < sizeof(int)) return pending->replyErr(EFAULT);
+      return onLoop([this, pending, replyInt] {
+        int left = 0;
+        if (const int err = watchdog_->timeLeft(left)) return pending->replyErr(err);
+        replyInt(pending, left);
+      });
+    case uapi::kWdiocSetOptions:
+      // _IOR although the kernel reads the argument: FUSE copies nothing in, so the option is unknown here.
+      if (inSize < sizeof(int)) return pending->replyErr(EINVAL);
+      {
+        int options = 0;
+        std::memcpy(&options, in, sizeof options);
+        return onLoop([this, pending, options, replyInt] {
+          watchdog_->setOptions(options, [pending, replyInt](int err) {
+            if (err) return pending->replyErr(err);
+            replyInt(pending, 0);
+          });
+        });
+      }
+    default:
+      return pending->replyErr(ENOTTY);
+  }
 }
 
 void FuseFrontEnd::Impl::poll(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi, fuse_pollhandle* ph) {
@@ -777,8 +884,9 @@ fuse_lowlevel_ops FuseFrontEnd::Impl::operations() {
 
 // ---------------------------------------------------------------------------------------------
 
-FuseFrontEnd::FuseFrontEnd(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint)
-    : impl_(std::make_shared<Impl>(io, host, std::move(mountPoint))) {}
+FuseFrontEnd::FuseFrontEnd(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint,
+                           host::MeiWdt* watchdog)
+    : impl_(std::make_shared<Impl>(io, host, std::move(mountPoint), watchdog)) {}
 
 FuseFrontEnd::~FuseFrontEnd() {
   impl_->stop();

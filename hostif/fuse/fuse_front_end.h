@@ -16,12 +16,15 @@
 #include <boost/asio/io_context.hpp>
 
 #include "hostif/host/mei_host.h"
+#include "hostif/host/mei_wdt.h"
 
 namespace mesim::fuse {
 
 class FuseFrontEnd {
  public:
-  FuseFrontEnd(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint);
+  // `watchdog` (optional) serves dev/watchdog0 with the Linux watchdog API; without it the node is ENODEV.
+  FuseFrontEnd(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint,
+               host::MeiWdt* watchdog = nullptr);
   ~FuseFrontEnd();  // stop()
   FuseFrontEnd(const FuseFrontEnd&) = delete;
   FuseFrontEnd& operator=(const FuseFrontEnd&) = delete;

@@ -36,4 +36,16 @@ static_assert(kIoctlNotifySet == _IOW('H', 0x02, std::uint32_t));
 static_assert(kIoctlNotifyGet == _IOR('H', 0x03, std::uint32_t));
 static_assert(kIoctlConnectClientVtag == _IOWR('H', 0x04, ConnectClientVtagData));
 
+// The Linux watchdog API (include/uapi/linux/watchdog.h), all restricted ioctls FUSE passes through.
+constexpr unsigned kWdiocGetSupport = _IOR('W', 0, char[40]);  // struct watchdog_info
+constexpr unsigned kWdiocGetStatus = _IOR('W', 1, int);
+constexpr unsigned kWdiocGetBootStatus = _IOR('W', 2, int);
+constexpr unsigned kWdiocSetOptions = _IOR('W', 4, int);
+constexpr unsigned kWdiocKeepalive = _IOR('W', 5, int);
+constexpr unsigned kWdiocSetTimeout = _IOWR('W', 6, int);
+constexpr unsigned kWdiocGetTimeout = _IOR('W', 7, int);
+constexpr unsigned kWdiocGetTimeLeft = _IOR('W', 10, int);
+static_assert(kWdiocGetSupport == 0x80285700 && kWdiocKeepalive == 0x80045705 && kWdiocSetTimeout == 0xC0045706 &&
+              kWdiocGetTimeLeft == 0x8004570A);
+
 }  // namespace mesim::fuse::uapi

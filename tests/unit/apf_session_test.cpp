@@ -330,14 +330,18 @@ TEST_F(ApfSessionTest, HostDataReachesThePeerAndWindowIsGrantedBack) {
   auto id = openChannel(5);
   Bytes request(1500, 'x');
   host(ChannelData{id, request});
-  EXPECT_EQ(peers[0]->written, request);
+  Bytes all = request;
+  EXPECT_EQ(peers[0]->written, all);
   EXPECT_TRUE(sent().empty());  // no adjust before the peer took the bytes
+  peers[0]->completeWrites();
+  EXPECT_TRUE(sent().empty());  // nor before half the 4096-byte window is used
+  host(ChannelData{id, Bytes(600, 'y')});
   peers[0]->completeWrites();
   auto out = sent();
   ASSERT_EQ(out.size(), 1u);
   auto& adjust = std::get<ChannelWindowAdjust>(out[0]);
   EXPECT_EQ(adjust.recipientChannel, 5u);
-  EXPECT_EQ(adjust.bytesToAdd, 1500u);
+  EXPECT_EQ(adjust.bytesToAdd, 2100u);
   EXPECT_EQ(session->stats().windowViolations, 0u);
 }
 

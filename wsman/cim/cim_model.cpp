@@ -182,6 +182,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerIeee8021x(r);
   registerHttpProxy(r);
   registerEventSubscriptions(r);
+  registerAgentPresence(r);
   return r;
 }
 

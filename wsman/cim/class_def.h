@@ -13,6 +13,7 @@
 
 #include "firmware/core/firmware_clock.h"
 #include "firmware/events/event_delivery.h"
+#include "firmware/platform/agent_presence.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/cim/cim_value.h"
@@ -54,6 +55,7 @@ struct CimContext {
   std::string user;
   bool local = false;
   events::EventDelivery* events = nullptr;  // WS-Eventing subscriptions; null when the daemon delivers no events
+  platform::AgentPresence* agentPresence = nullptr;  // watchdog_fw; null: the watchdog classes have no instances
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }

@@ -68,7 +68,7 @@ class WsmanService::Impl {
     const soap::Request& req = *parsed.request;
     if (req.isIdentify()) return {200, identifyResponse()};
 
-    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_};
+    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_};
     std::variant<std::string, Fault> outcome = dispatch(req, ctx);
     if (auto* f = std::get_if<Fault>(&outcome)) {
       MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> " << soap::faultName(f->code));
@@ -83,6 +83,7 @@ class WsmanService::Impl {
 
   const cim::ClassRegistry& registry() const { return registry_; }
   void setEventDelivery(events::EventDelivery* events) { events_ = events; }
+  void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
   const std::string& optInCode() const { return runtime_.optInCode; }
   std::size_t openContexts() const { return contexts_.size(); }
 
@@ -455,6 +456,7 @@ class WsmanService::Impl {
   cim::ClassRegistry registry_;
   cim::CimRuntime runtime_;
   events::EventDelivery* events_ = nullptr;
+  platform::AgentPresence* agentPresence_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
 };
@@ -474,6 +476,7 @@ bool WsmanService::isIdentify(std::string_view body) {
 
 const cim::ClassRegistry& WsmanService::registry() const { return impl_->registry(); }
 void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setEventDelivery(events); }
+void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { impl_->setAgentPresence(agentPresence); }
 const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 

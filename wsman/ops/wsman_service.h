@@ -51,6 +51,8 @@ class WsmanService {
 
   // Subscribe/Renew/Unsubscribe and the subscription classes work on `events` (ActionNotSupported while null).
   void setEventDelivery(events::EventDelivery* events);
+  // The agent-presence watchdogs and IPS_WatchDogAction (watchdog_fw); their classes are empty while null.
+  void setAgentPresence(platform::AgentPresence* agentPresence);
 
   const cim::ClassRegistry& registry() const;
   // The user-consent code currently "shown on the host's screen" (empty when none), for tests and QA.

@@ -1,0 +1,129 @@
+// End to end through the real daemon: a heartbeat loop on the FUSE dev/watchdog0 (host mei_wdt model ->
+// HBM -> WD firmware client -> OS watchdog on the firmware clock). Killing the loop must raise the OS-hang
+// event and its alert within timeout + 1 s; closing with the magic 'V' must not.
+#include <gtest/gtest.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+
+#include <boost/json.hpp>
+
+#include "tests/support/daemon_process.h"
+
+namespace mesim::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct WatchdogStatus {
+  std::uint64_t expiries = 0, alerts = 0, records = 0;
+  std::string osState, hostWdt;
+};
+
+WatchdogStatus watchdogStatus(DaemonProcess& d) {
+  WatchdogStatus s;
+  std::string r = d.get("/status");
+  if (r.rfind("200 ", 0) != 0) return s;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(r.substr(4), ec);
+  if (ec || !v.is_object() || !v.as_object().contains("watchdog")) return s;
+  auto& w = v.at("watchdog").as_object();
+  s.expiries = w.at("os_expiries").to_number<std::uint64_t>();
+  s.alerts = w.at("alerts").to_number<std::uint64_t>();
+  s.records = w.at("records").to_number<std::uint64_t>();
+  s.osState = std::string(w.at("os_state").as_string());
+  if (w.contains("host_wdt")) s.hostWdt = std::string(w.at("host_wdt").as_string());
+  return s;
+}
+
+pid_t spawn(std::vector<std::string> args) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+class WatchdogDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access("/dev/fuse", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/fuse";
+    ASSERT_TRUE(daemon.start({"--fuse", "on", "--watchdog-min-timeout", "1"})) << daemon.log();
+    device = (daemon.runtimeDir() / "dev" / "watchdog0").string();
+    ASSERT_TRUE(daemon.waitForLog("iamt_wdt registered", 5s)) << daemon.log();
+  }
+  DaemonProcess daemon;
+  std::string device;
+};
+
+TEST_F(WatchdogDaemon, KilledHeartbeatLoopRaisesTheAlertWithinTimeoutPlusOneSecond) {
+  constexpr int kTimeout = 2;
+  pid_t loop = spawn({MESIM_WDT_HEARTBEAT, device, std::to_string(kTimeout), "300"});
+  ASSERT_GT(loop, 0);
+  std::this_thread::sleep_for(3500ms);  // longer than the timeout: the heartbeats keep it alive
+  auto alive = watchdogStatus(daemon);
+  EXPECT_EQ(alive.osState, "running") << daemon.log();
+  EXPECT_EQ(alive.expiries, 0u);
+  EXPECT_EQ(alive.hostWdt, "RUNNING");
+
+  ASSERT_EQ(::kill(loop, SIGKILL), 0);  // the watchdog daemon dies; the kernel's release pings once more
+  const auto killedAt = Clock::now();
+  int status = 0;
+  ::waitpid(loop, &status, 0);
+  WatchdogStatus after;
+  while (Clock::now() - killedAt < std::chrono::seconds(kTimeout + 3)) {
+    after = watchdogStatus(daemon);
+    if (after.expiries > 0 && after.alerts > 0) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killedAt);
+  ASSERT_EQ(after.expiries, 1u) << daemon.log();
+  EXPECT_GE(after.alerts, 1u);
+  EXPECT_EQ(after.records, 1u);
+  EXPECT_LE(elapsed, std::chrono::seconds(kTimeout + 1)) << elapsed.count() << " ms";
+  EXPECT_GE(elapsed, std::chrono::seconds(kTimeout) - 400ms) << elapsed.count() << " ms";  // not before its time
+  RecordProperty("expiry_after_kill_ms", static_cast<int>(elapsed.count()));
+}
+
+TEST_F(WatchdogDaemon, MagicCloseStopsTheFirmwareTimer) {
+  pid_t loop = spawn({MESIM_WDT_HEARTBEAT, device, "1", "200", "magic", "5"});
+  int status = 0;
+  ASSERT_EQ(::waitpid(loop, &status, 0), loop);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << daemon.log();
+  std::this_thread::sleep_for(2500ms);
+  auto s = watchdogStatus(daemon);
+  EXPECT_EQ(s.osState, "idle") << daemon.log();
+  EXPECT_EQ(s.expiries, 0u);
+}
+
+TEST_F(WatchdogDaemon, OneOpenerAndTheWatchdogIoctls) {
+  int fd = ::open(device.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  EXPECT_LT(::open(device.c_str(), O_WRONLY), 0);
+  EXPECT_EQ(errno, EBUSY);
+  int t = 0;
+  EXPECT_EQ(::ioctl(fd, 0xC0045706 /* WDIOC_SETTIMEOUT */, &(t = 70000)), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(::ioctl(fd, 0xC0045706, &(t = 30)), 0);
+  EXPECT_EQ(t, 30);
+  EXPECT_EQ(::ioctl(fd, 0x80045707 /* WDIOC_GETTIMEOUT */, &t), 0);
+  EXPECT_EQ(t, 30);
+  EXPECT_EQ(::ioctl(fd, 0x8004570A /* WDIOC_GETTIMELEFT */, &t), 0);
+  EXPECT_GT(t, 25);
+  EXPECT_EQ(::ioctl(fd, 0x80045799, &t), -1);
+  EXPECT_EQ(errno, ENOTTY);
+  char buf[4];
+  EXPECT_EQ(::read(fd, buf, sizeof buf), -1);
+  EXPECT_EQ(::write(fd, "V", 1), 1);
+  ::close(fd);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(watchdogStatus(daemon).osState, "idle");
+}
+
+}  // namespace
+}  // namespace mesim::test
