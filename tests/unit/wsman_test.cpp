@@ -7,6 +7,7 @@
 
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/amthi_codec.h"
+#include "firmware/platform/credentials.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_json.h"
 #include "tests/unit/firmware_test_support.h"
@@ -627,6 +628,46 @@ TEST_F(WsmanTest, OptInFlow) {
   EXPECT_EQ(first(get(uri)->env, "OptInState"), "3");
   EXPECT_EQ(call0("CancelOptIn"), "0");
   EXPECT_EQ(first(get(uri)->env, "OptInState"), "0");
+}
+
+TEST_F(WsmanTest, AclUsersAreManagedThroughTheAuthorizationService) {
+  const std::string uri = kAmt + "AMT_AuthorizationService";
+  auto invoke = [&](const std::string& method, const std::string& args = {}) {
+    return ok(amtRequest(uri + "/" + method, uri, 1,
+                         "<h:" + method + "_INPUT xmlns:h=\"" + uri + "\">" + args + "</h:" + method + "_INPUT>"));
+  };
+  // MD5("operator:<realm>:Secret1!") base64, as consoles send it
+  const std::string ha1 = platform::digestHa1("operator", model->digestRealm(), "Secret1!");
+  std::vector<std::uint8_t> raw;
+  for (std::size_t i = 0; i < ha1.size(); i += 2) raw.push_back(static_cast<std::uint8_t>(std::stoul(ha1.substr(i, 2), nullptr, 16)));
+  const std::string digest = cim::base64Encode(raw);
+  auto add = invoke("AddUserAclEntryEx", "<h:DigestUsername>operator</h:DigestUsername><h:DigestPassword>" + digest +
+                                             "</h:DigestPassword><h:AccessPermission>2</h:AccessPermission>"
+                                             "<h:Realms>3</h:Realms><h:Realms>5</h:Realms>");
+  ASSERT_EQ(first(add->env, "ReturnValue"), "0");
+  const std::string handle = first(add->env, "Handle");
+  ASSERT_EQ(model->state().aclUsers.size(), 1u);
+  EXPECT_EQ(model->state().aclUsers[0].ha1, ha1) << "only the digest hash is stored";
+  // the same name again is a duplicate; the admin's name too
+  EXPECT_EQ(first(invoke("AddUserAclEntryEx", "<h:DigestUsername>operator</h:DigestUsername><h:DigestPassword>" + digest +
+                                                  "</h:DigestPassword>")->env, "ReturnValue"), "2058");
+  EXPECT_EQ(first(invoke("AddUserAclEntryEx", "<h:DigestUsername>admin</h:DigestUsername><h:DigestPassword>" + digest +
+                                                  "</h:DigestPassword>")->env, "ReturnValue"), "2058");
+  auto listed = invoke("EnumerateUserAclEntries", "<h:StartIndex>1</h:StartIndex>");
+  EXPECT_EQ(first(listed->env, "TotalCount"), "1");
+  EXPECT_EQ(first(listed->env, "Handles"), handle);
+  auto got = invoke("GetUserAclEntryEx", "<h:Handle>" + handle + "</h:Handle>");
+  EXPECT_EQ(first(got->env, "DigestUsername"), "operator");
+  EXPECT_EQ(all(got->env, "Realms").size(), 2u);
+  EXPECT_EQ(first(invoke("SetAclEnabledState", "<h:Handle>" + handle + "</h:Handle><h:Enabled>false</h:Enabled>")->env,
+                  "ReturnValue"), "0");
+  EXPECT_FALSE(model->state().aclUsers[0].enabled);
+  EXPECT_EQ(first(invoke("UpdateUserAclEntryEx", "<h:Handle>" + handle + "</h:Handle><h:DigestUsername>operator2</h:DigestUsername>"
+                                                 "<h:DigestPassword>" + digest + "</h:DigestPassword>")->env, "ReturnValue"), "0");
+  EXPECT_EQ(model->state().aclUsers[0].user, "operator2");
+  EXPECT_EQ(first(invoke("GetUserAclEntryEx", "<h:Handle>999</h:Handle>")->env, "ReturnValue"), "2053");
+  EXPECT_EQ(first(invoke("RemoveUserAclEntry", "<h:Handle>" + handle + "</h:Handle>")->env, "ReturnValue"), "0");
+  EXPECT_TRUE(model->state().aclUsers.empty());
 }
 
 TEST_F(WsmanTest, MaxEnvelopeSizeLimitsTheResponse) {
