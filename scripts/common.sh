@@ -30,11 +30,11 @@ ensure_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Builds with ccache kept inside the checkout's .cache so repeated runs are fast.
+# Builds a preset; CMake picks up ccache when it is installed (its cache lives in the user's home, so
+# fresh clones on the same machine build fast).
 configure_and_build() {
   local preset="$1"
   shift
-  export CCACHE_DIR="${CCACHE_DIR:-$MESIM_ROOT/.cache/ccache}"
   cmake --preset "$preset" -S "$MESIM_ROOT" >/dev/null
   cmake --build --preset "$preset" -j "$(nproc)" "$@"
 }
