@@ -9,6 +9,8 @@
 #include <boost/json.hpp>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/event_subscriber.h"
+#include "tests/support/wsman_digest_client.h"
 
 namespace mesim::test {
 namespace {
@@ -88,6 +90,40 @@ TEST_F(WatchdogDaemon, KilledHeartbeatLoopRaisesTheAlertWithinTimeoutPlusOneSeco
   EXPECT_LE(elapsed, std::chrono::seconds(kTimeout + 1)) << elapsed.count() << " ms";
   EXPECT_GE(elapsed, std::chrono::seconds(kTimeout) - 400ms) << elapsed.count() << " ms";  // not before its time
   RecordProperty("expiry_after_kill_ms", static_cast<int>(elapsed.count()));
+}
+
+// The whole crash-alert flow: heartbeats on dev/watchdog0 stop, and a WS-Eventing subscriber (PushWithAck)
+// receives the alert within timeout + 1 s.
+TEST_F(WatchdogDaemon, KilledHeartbeatLoopAlertReachesASubscriberWithinTimeoutPlusOneSecond) {
+  constexpr int kTimeout = 2;
+  EventSubscriber subscriber;
+  const std::string cim = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
+  std::string subscribe = wsmanEnvelope(
+      "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe", cim + "CIM_FilterCollection",
+      "<e:Subscribe xmlns:e=\"http://schemas.xmlsoap.org/ws/2004/08/eventing\"><e:Delivery Mode=\""
+      "http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck\"><e:NotifyTo><a:Address>" + subscriber.url() +
+      "</a:Address></e:NotifyTo></e:Delivery></e:Subscribe>");
+  // the selector goes in the header, after ResourceURI
+  subscribe.replace(subscribe.find("</w:ResourceURI>") + 16, 0,
+                    "<w:SelectorSet><w:Selector Name=\"InstanceID\">Intel(r) AMT:All</w:Selector></w:SelectorSet>");
+  WsmanDigestClient client(daemon.httpPort());
+  auto subscribed = client.post(subscribe);
+  ASSERT_EQ(subscribed.status, 200u) << subscribed.error << subscribed.body;
+
+  pid_t loop = spawn({MESIM_WDT_HEARTBEAT, device, std::to_string(kTimeout), "300"});
+  ASSERT_GT(loop, 0);
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(subscriber.count(), 0u) << "no alert while the heartbeats go on";
+  ASSERT_EQ(::kill(loop, SIGKILL), 0);
+  const auto killedAt = Clock::now();
+  int status = 0;
+  ::waitpid(loop, &status, 0);
+  ASSERT_TRUE(subscriber.waitFor(1, std::chrono::seconds(kTimeout + 3))) << daemon.log();
+  const auto received = subscriber.received().front();
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(received.at - killedAt);
+  EXPECT_LE(latency, std::chrono::seconds(kTimeout + 1)) << latency.count() << " ms";
+  EXPECT_NE(received.body.find("CIM_AlertIndication"), std::string::npos) << received.body;
+  RecordProperty("alert_received_after_kill_ms", static_cast<int>(latency.count()));
 }
 
 TEST_F(WatchdogDaemon, MagicCloseStopsTheFirmwareTimer) {
