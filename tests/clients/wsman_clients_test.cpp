@@ -212,6 +212,19 @@ TEST_F(WsmanClients, MeshCentralEventSubscription) {
   }
 }
 
+// The agent-presence watchdog as MeshCentral/meshcmd drive it: Create, AddAction, RegisterAgent, AssertPresence
+// with sequence numbers, expiry when the heartbeats stop, the 21-byte record decoded by MeshCentral, Delete.
+TEST_F(WsmanClients, MeshCentralAgentPresenceWatchdog) {
+  auto r = run("node " + quote((kClientsDir / "meshcentral_agent_presence.js").string()) + " " +
+               std::to_string(daemon_.httpPort()) + " admin " + quote(kPassword) + " 0");
+  EXPECT_EQ(r.exitCode, 0) << r.output << "\n--- daemon log ---\n" << daemon_.log();
+  for (const char* step : {"OK Create AMT_AgentPresenceWatchdog", "OK RegisterAgent", "OK AssertPresence x3",
+                           "OK Running while asserted", "OK Expired after the heartbeats stop",
+                           "OK Agent watchdog event in the message log", "OK Delete", "OK Gone after Delete"})
+    EXPECT_NE(r.output.find(step), std::string::npos) << step << " missing:\n" << r.output;
+  std::cout << r.output;
+}
+
 struct ManifestEntry {
   std::string cls, resourceUri, get, items;
 };
