@@ -30,11 +30,12 @@ ensure_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Builds a preset; CMake picks up ccache when it is installed (its cache lives in the user's home, so
-# fresh clones on the same machine build fast).
+# Builds a preset; CMake picks up ccache when it is installed. Its cache lives in the user's home and paths
+# are taken relative to the checkout, so a fresh clone anywhere on the same machine builds from the cache.
 configure_and_build() {
   local preset="$1"
   shift
+  export CCACHE_BASEDIR="$MESIM_ROOT" CCACHE_NOHASHDIR=true
   cmake --preset "$preset" -S "$MESIM_ROOT" >/dev/null
   cmake --build --preset "$preset" -j "$(nproc)" "$@"
 }
