@@ -1,3 +1,4 @@
+#include "firmware/core/xml_text.h"
 #include "firmware/lme/lms_event.h"
 
 #include <algorithm>
@@ -5,25 +6,6 @@
 #include "firmware/lme/lme_client.h"
 
 namespace mesim::lme {
-
-namespace {
-
-std::string xmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 Bytes makeLmsEventRequest(const UserNotification& n) {
   std::string body =
@@ -46,10 +28,10 @@ Bytes makeLmsEventRequest(const UserNotification& n) {
       "Name=\"Intel(r) AMT\"</g:AlertingManagedElement>"
       "<g:IndicationFilterName>Intel(r) AMT:User Notification</g:IndicationFilterName>";
   if (!n.indicationTime.empty())
-    body += "<g:IndicationTime><h:Datetime>" + xmlEscape(n.indicationTime) + "</h:Datetime></g:IndicationTime>";
-  body += "<g:Message>" + xmlEscape(n.message) + "</g:Message>";
-  body += "<g:MessageArguments>" + xmlEscape(n.messageArguments) + "</g:MessageArguments>";
-  body += "<g:MessageID>" + xmlEscape(n.messageId) + "</g:MessageID>";
+    body += "<g:IndicationTime><h:Datetime>" + core::xmlEscape(n.indicationTime) + "</h:Datetime></g:IndicationTime>";
+  body += "<g:Message>" + core::xmlEscape(n.message) + "</g:Message>";
+  body += "<g:MessageArguments>" + core::xmlEscape(n.messageArguments) + "</g:MessageArguments>";
+  body += "<g:MessageID>" + core::xmlEscape(n.messageId) + "</g:MessageID>";
   body +=
       "<g:OwningEntity>Intel(r) AMT</g:OwningEntity>"
       "<g:PerceivedSeverity>2</g:PerceivedSeverity>"

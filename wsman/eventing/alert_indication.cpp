@@ -1,3 +1,4 @@
+#include "firmware/core/xml_text.h"
 #include "wsman/eventing/alert_indication.h"
 
 #include <ctime>
@@ -13,21 +14,6 @@ namespace mesim::wsman::eventing {
 namespace {
 
 namespace ns = soap::ns;
-
-std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // "2017-01-31T15:40:09.000Z" (the capture's IndicationTime).
 std::string indicationTime(events::TimePoint t) {
@@ -45,7 +31,7 @@ void property(std::string& out, std::string_view name, std::string_view value) {
   out += "<g:";
   out += name;
   out += '>';
-  out += escape(value);
+  out += core::xmlEscape(value);
   out += "</g:";
   out += name;
   out += '>';
@@ -87,7 +73,7 @@ std::string writeAlertIndication(const events::Subscription& subscription, const
   out += "<b:Action a:mustUnderstand=\"true\">";
   out += action::kEvent;
   out += "</b:Action><b:MessageID>";
-  out += escape(messageId);
+  out += core::xmlEscape(messageId);
   out += "</b:MessageID><c:ResourceURI>";
   out += soap::kCimSchema;
   out += "CIM_AlertIndication</c:ResourceURI>";
@@ -132,11 +118,11 @@ std::string writeAck(std::string_view messageId) {
   out += "\"><a:Header><b:To>";
   out += soap::kAnonymous;
   out += "</b:To><b:RelatesTo>";
-  out += escape(messageId);
+  out += core::xmlEscape(messageId);
   out += "</b:RelatesTo><b:Action a:mustUnderstand=\"true\">";
   out += action::kAck;
   out += "</b:Action><b:MessageID>uuid:ack-";
-  out += escape(messageId);
+  out += core::xmlEscape(messageId);
   out += "</b:MessageID></a:Header><a:Body></a:Body></a:Envelope>";
   return out;
 }
