@@ -117,7 +117,9 @@ class Daemon::Impl {
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
     // LME/APF: channels from LMS reach the WS-Man server as local connections (firmware/lme/README.md).
     auto toWsman = [this](std::uint32_t port, stream_protocol::socket socket) {
-      if (!wsmanHttp_ || port != lme::kPortHttp) return false;  // 16993 needs a local TLS entry point in wsman/http
+      if (!wsmanHttp_) return false;
+      if (port == lme::kPortHttps) return wsmanHttp_->serveLocalTls(std::move(socket), "lms");
+      if (port != lme::kPortHttp) return false;
       wsmanHttp_->serveLocal(std::move(socket), "lms");
       return true;
     };

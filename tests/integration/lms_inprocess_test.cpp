@@ -3,6 +3,7 @@
 // malformed input from the host, 100 reconnects without leaks, and an event delivered over a ME-opened channel.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <future>
 #include <regex>
 
@@ -58,6 +59,33 @@ TEST_F(LmsInProcessTest, WsmanThroughLmsAnswersAsTheNetworkPort) {
   std::lock_guard lock(host->mutex());
   EXPECT_EQ(host->windowViolations(), 0u);
   EXPECT_EQ(host->oversizedData(), 0u);
+}
+
+// With TLS on local ports the ME forwards 16993 and 664; a TLS client through LMS reaches WS-Man over TLS.
+TEST_F(LmsInProcessTest, TlsOnLocalPortsServesWsmanOverTlsThroughLms) {
+  ASSERT_EQ(machine.machine.run([&] {
+    return machine.platform->update([](platform::PlatformState& s) { s.tls[1].enabled = true; });
+  }), platform::ChangeResult::Ok);
+  host = std::make_unique<LmsHost>(machine.transports());
+  ASSERT_EQ(host->start(), 0);
+  const std::uint16_t tlsPort = host->localPort(16993);
+  ASSERT_NE(tlsPort, 0) << "16993 was not forwarded";
+  const std::string request = (machine.dir.path() / "get.xml").string();
+  {
+    std::ofstream out(request);
+    out << wsmanGetGeneralSettings("7");
+  }
+  std::string cmd = "curl -sk --max-time 10 --digest -u admin:P@ssw0rd -H 'Content-Type: application/soap+xml;charset=UTF-8' "
+                    "--data-binary @" + request + " -w '\\n%{http_code}' https://127.0.0.1:" + std::to_string(tlsPort) +
+                    "/wsman 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  ::pclose(p);
+  EXPECT_EQ(out.substr(out.size() - 3), "200") << out;
+  EXPECT_NE(out.find("AMT_GeneralSettings"), std::string::npos) << out;
 }
 
 TEST_F(LmsInProcessTest, StalledWindowRecovers) {

@@ -53,7 +53,7 @@ class LmsMachine {
     service = std::make_unique<wsman::ops::WsmanService>(*platform, clock, *power);
     wsman::http::WsmanHttpOptions o;
     o.httpPort = 0;
-    o.httpsPort = -1;
+    o.httpsPort = 0;  // a certificate for LMS channels to 16993 ("TLS on local ports")
     o.stateDir = dir.path();
     o.clock = &clock;
     http = std::make_unique<wsman::http::WsmanHttpServer>(machine.io, *platform, o);
@@ -64,7 +64,9 @@ class LmsMachine {
     });
     if (auto err = http->start(); !err.empty()) throw std::runtime_error(err);
     if (!peers) {
+      // as firmware/app/daemon.cpp wires it
       peers = lme::makeLocalStreamFactory(machine.io, [this](std::uint32_t port, auto socket) {
+        if (port == lme::kPortHttps) return http->serveLocalTls(std::move(socket), "lms");
         if (port != lme::kPortHttp) return false;
         http->serveLocal(std::move(socket), "lms");
         return true;

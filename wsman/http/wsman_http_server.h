@@ -58,6 +58,19 @@ class WsmanHttpServer {
     serveStream(std::move(stream), std::move(info));
   }
 
+  // The same over TLS with the server's certificate, for LMS channels to 16993 ("TLS on local ports").
+  // False when no TLS listener is configured (there is no certificate to serve).
+  template <class AsyncStream>
+  bool serveLocalTls(AsyncStream stream, std::string name = "local") {
+    if (!core_->tls) return false;
+    detail::ConnectionInfo info;
+    info.peerAddress = std::move(name);
+    info.local = true;
+    info.tls = true;
+    serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(stream), *core_->tls), std::move(info));
+    return true;
+  }
+
   // Same, with the connection described by the caller (tests, fuzzing).
   template <class AsyncStream>
   void serveStream(AsyncStream stream, detail::ConnectionInfo info) {
