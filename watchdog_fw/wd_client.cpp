@@ -21,14 +21,7 @@ WatchdogClient::WatchdogClient(platform::PlatformModel& platform, WatchdogStore&
 WatchdogClient::~WatchdogClient() { platform_.unsubscribe(observer_); }
 
 hbm::ClientProperties WatchdogClient::properties() const {
-  hbm::ClientProperties props;
-  props.uuid = kWatchdogGuid;
-  props.protocolVersion = options_.protocolVersion;
-  props.maxConnections = options_.maxConnections;
-  props.fixedAddress = 0;
-  props.flags = 0;
-  props.maxMsgLength = options_.maxMessageLength;
-  return props;
+  return firmware::dynamicClientProperties(kWatchdogGuid, options_.protocolVersion, options_.maxConnections, options_.maxMessageLength);
 }
 
 bool WatchdogClient::notRequired() const {

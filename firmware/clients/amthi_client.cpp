@@ -41,14 +41,7 @@ AmthiClient::AmthiClient(platform::PlatformModel& platform, AmthiOptions options
     : platform_(platform), options_(options) {}
 
 hbm::ClientProperties AmthiClient::properties() const {
-  hbm::ClientProperties props;
-  props.uuid = kAmthiGuid;
-  props.protocolVersion = kProtocolVersion;
-  props.maxConnections = options_.maxConnections;
-  props.fixedAddress = 0;
-  props.flags = 0;
-  props.maxMsgLength = options_.maxMessageLength;
-  return props;
+  return firmware::dynamicClientProperties(kAmthiGuid, kProtocolVersion, options_.maxConnections, options_.maxMessageLength);
 }
 
 void AmthiClient::onMessage(const std::shared_ptr<firmware::ClientConnection>& connection, ByteView message) {

@@ -24,14 +24,7 @@ MkhiClient::MkhiClient(platform::PlatformModel& platform, hbm::Guid guid, MkhiOp
     : platform_(platform), guid_(guid), options_(options), name_(guid == kMkhiFixGuid ? "MKHI-fix" : "MKHI") {}
 
 hbm::ClientProperties MkhiClient::properties() const {
-  hbm::ClientProperties props;
-  props.uuid = guid_;
-  props.protocolVersion = kProtocolVersion;
-  props.maxConnections = options_.maxConnections;
-  props.fixedAddress = 0;
-  props.flags = 0;
-  props.maxMsgLength = options_.maxMessageLength;
-  return props;
+  return firmware::dynamicClientProperties(guid_, kProtocolVersion, options_.maxConnections, options_.maxMessageLength);
 }
 
 void MkhiClient::onMessage(const std::shared_ptr<firmware::ClientConnection>& connection, ByteView message) {

@@ -31,6 +31,17 @@ class ClientConnection {
   virtual std::uint64_t id() const = 0;  // unique for the engine's lifetime
 };
 
+// The properties of an ordinary (dynamic-address, multi-buffer) firmware client.
+inline hbm::ClientProperties dynamicClientProperties(const hbm::Guid& uuid, std::uint8_t protocolVersion,
+                                                     std::uint8_t maxConnections, std::uint32_t maxMsgLength) {
+  hbm::ClientProperties props;
+  props.uuid = uuid;
+  props.protocolVersion = protocolVersion;
+  props.maxConnections = maxConnections;
+  props.maxMsgLength = maxMsgLength;
+  return props;
+}
+
 class FirmwareClient {
  public:
   virtual ~FirmwareClient() = default;

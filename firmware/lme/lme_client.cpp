@@ -11,14 +11,7 @@ LmeClient::LmeClient(platform::PlatformModel& platform, ChannelPeerFactory forwa
     : platform_(platform), forwarded_(std::move(forwarded)), options_(options) {}
 
 hbm::ClientProperties LmeClient::properties() const {
-  hbm::ClientProperties props;
-  props.uuid = kLmeGuid;
-  props.protocolVersion = 1;
-  props.maxConnections = options_.maxConnections;
-  props.fixedAddress = 0;
-  props.flags = 0;
-  props.maxMsgLength = options_.maxMessageLength;
-  return props;
+  return firmware::dynamicClientProperties(kLmeGuid, 1, options_.maxConnections, options_.maxMessageLength);
 }
 
 ApfSessionOptions LmeClient::sessionOptions() const {
