@@ -113,9 +113,36 @@ struct Throughput {
   std::string note;
 };
 
+// Through the APF host on the firmware's loop: what the ME side costs per byte.
+Throughput bulkThroughLoopHost(std::uint32_t window, std::size_t bytes) {
+  Throughput r;
+  r.path = "host on the loop, window " + std::to_string(window) + " B";
+  boost::asio::io_context* io = nullptr;
+  test::LmsMachine machine([&io, bytes](std::uint32_t) -> std::shared_ptr<lme::ChannelPeer> {
+    return std::make_shared<SourcePeer>(*io, bytes);
+  });
+  io = &machine.machine.io;
+  auto host = machine.startLoopHost(window);
+  if (!host) return {r.path, 0, "FAILED: connect"};
+  int fd = connectLoopback(machine.machine.run([&] { return host->localPort(16992); }));
+  if (fd < 0) return {r.path, 0, "FAILED: local connect"};
+  auto start = Clock::now();
+  std::size_t got = drain(fd);
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  ::close(fd);
+  auto stats = machine.machine.run([&] { return host->stats(); });
+  machine.stopLoopHost(host);
+  if (got != bytes) r.note = "FAILED: got " + std::to_string(got) + " of " + std::to_string(bytes) + " bytes";
+  if (stats.windowViolations + stats.oversizedData)
+    r.note += " window violations: " + std::to_string(stats.windowViolations + stats.oversizedData);
+  r.mbPerSecond = static_cast<double>(got) / (1 << 20) / seconds;
+  return r;
+}
+
+// Through the threaded LMS-like host (LMS's own model: an RX thread, a thread per client, blocking MEI calls).
 Throughput bulkThroughLms(std::uint32_t window, std::size_t bytes) {
   Throughput r;
-  r.path = "LMS path, host window " + std::to_string(window) + " B";
+  r.path = "threaded LMS-like host, window " + std::to_string(window) + " B";
   std::unique_ptr<test::LmsMachine> machine;
   boost::asio::io_context* io = nullptr;
   machine = std::make_unique<test::LmsMachine>([&io, bytes](std::uint32_t) -> std::shared_ptr<lme::ChannelPeer> {
@@ -180,13 +207,13 @@ Throughput bulkOverTcp(std::size_t bytes) {
 }
 
 void printLatency(const std::vector<Latency>& rows, const Latency& reference) {
-  std::printf("  %-44s %10s %10s %10s %9s\n", "path", "p50 us", "p99 us", "req/s", "p50 ratio");
+  std::printf("  %-52s %10s %10s %10s %9s\n", "path", "p50 us", "p99 us", "req/s", "p50 ratio");
   for (auto& r : rows) {
     if (!r.note.empty()) {
-      std::printf("  %-44s %s\n", r.path.c_str(), r.note.c_str());
+      std::printf("  %-52s %s\n", r.path.c_str(), r.note.c_str());
       continue;
     }
-    std::printf("  %-44s %10.1f %10.1f %10.0f %8.2fx\n", r.path.c_str(), r.p50, r.p99, r.perSecond,
+    std::printf("  %-52s %10.1f %10.1f %10.0f %8.2fx\n", r.path.c_str(), r.p50, r.p99, r.perSecond,
                 reference.p50 > 0 ? r.p50 / reference.p50 : 0.0);
   }
 }
@@ -221,30 +248,39 @@ int main(int argc, char** argv) {
   }
   {
     test::LmsMachine machine;
-    test::LmsHost host(machine.transports());
     std::vector<Latency> rows;
     rows.push_back(measureGets("in-process: network port (TCP)", machine.networkPort(), requests));
-    if (host.start() == 0) {
-      rows.push_back(measureGets("in-process: LMS path (MeiFile, window 1024)", host.localPort(16992), requests));
-      host.stop();
+    for (std::uint32_t window : {1024u, 65536u}) {
+      auto loopHost = machine.startLoopHost(window);
+      std::string path = "in-process: LMS path, host on the loop, window " + std::string(window == 1024 ? "1024" : "64 KiB");
+      if (!loopHost) {
+        rows.push_back({path, 0, 0, 0, "FAILED: cannot connect to LME"});
+        continue;
+      }
+      rows.push_back(measureGets(path, machine.machine.run([&] { return loopHost->localPort(16992); }), requests));
+      machine.stopLoopHost(loopHost);
     }
-    test::LmsHostOptions wide;
-    wide.window = 65536;
-    test::LmsHost wideHost(machine.transports(), wide);
-    if (wideHost.start() == 0) {
-      rows.push_back(measureGets("in-process: LMS path (MeiFile, window 64 KiB)", wideHost.localPort(16992), requests));
-      wideHost.stop();
+    for (std::uint32_t window : {1024u, 65536u}) {
+      test::LmsHostOptions options;
+      options.window = window;
+      test::LmsHost host(machine.transports(), options);
+      std::string path = "in-process: LMS path, threaded host, window " + std::string(window == 1024 ? "1024" : "64 KiB");
+      if (host.start() == 0) {
+        rows.push_back(measureGets(path, host.localPort(16992), requests));
+        host.stop();
+      }
     }
     printLatency(rows, rows[0]);
   }
   std::printf("  target: LMS-path latency within 2x of the network path\n\n");
 
   const std::size_t bytes = bulkMiB << 20;
-  std::printf("Bulk ME -> host through one channel, %zu MiB, in-process host model (MeiFile), LMS-like host\n", bulkMiB);
-  std::vector<Throughput> rows{bulkOverTcp(bytes), bulkThroughLms(1024, bytes), bulkThroughLms(65536, bytes)};
-  std::printf("  %-44s %10s %10s\n", "path", "MB/s", "vs TCP");
+  std::printf("Bulk ME -> host through one channel, %zu MiB, in-process host model, LMS-like hosts\n", bulkMiB);
+  std::vector<Throughput> rows{bulkOverTcp(bytes), bulkThroughLoopHost(1024, bytes), bulkThroughLoopHost(65536, bytes),
+                               bulkThroughLms(1024, bytes), bulkThroughLms(65536, bytes)};
+  std::printf("  %-52s %10s %10s\n", "path", "MB/s", "vs TCP");
   for (auto& r : rows)
-    std::printf("  %-44s %10.1f %9.3fx %s\n", r.path.c_str(), r.mbPerSecond,
+    std::printf("  %-52s %10.1f %9.3fx %s\n", r.path.c_str(), r.mbPerSecond,
                 rows[0].mbPerSecond > 0 ? r.mbPerSecond / rows[0].mbPerSecond : 0.0, r.note.c_str());
   std::printf("  target: >= 20 MB/s with the 1024-byte window\n");
   return 0;

@@ -61,6 +61,32 @@ TEST_F(LmsInProcessTest, WsmanThroughLmsAnswersAsTheNetworkPort) {
   EXPECT_EQ(host->oversizedData(), 0u);
 }
 
+// The APF host on the firmware's own loop (the benchmark's LMS path) behaves as LmsHost: the same answers as
+// the network port, several requests on one keep-alive channel, the window respected, and its channels freed.
+TEST_F(LmsInProcessTest, LoopHostAnswersAsTheNetworkPort) {
+  auto loopHost = machine.startLoopHost(1024);
+  ASSERT_TRUE(loopHost);
+  std::uint16_t port = machine.machine.run([&] { return loopHost->localPort(16992); });
+  {
+    WsmanDigestClient viaLms(port), viaNetwork(machine.networkPort());
+    for (int i = 0; i < 20; ++i) {
+      auto local = viaLms.post(wsmanGetGeneralSettings(std::to_string(i)));
+      auto remote = viaNetwork.post(wsmanGetGeneralSettings(std::to_string(i)));
+      ASSERT_EQ(local.status, 200u) << local.error;
+      ASSERT_EQ(remote.status, 200u) << remote.error;
+      ASSERT_GT(local.body.size(), 1024u);  // the answer needs more than one window
+      EXPECT_EQ(normalize(local.body), normalize(remote.body));
+    }
+  }
+  auto stats = machine.machine.run([&] { return loopHost->stats(); });
+  EXPECT_EQ(stats.windowViolations, 0u);
+  EXPECT_EQ(stats.oversizedData, 0u);
+  EXPECT_FALSE(stats.down);
+  EXPECT_TRUE(settles(1, 0, 0));  // both clients closed: no channel or WS-Man connection left
+  machine.stopLoopHost(loopHost);
+  EXPECT_TRUE(settles(0, 0, 0));
+}
+
 // With TLS on local ports the ME forwards 16993 and 664; a TLS client through LMS reaches WS-Man over TLS.
 TEST_F(LmsInProcessTest, TlsOnLocalPortsServesWsmanOverTlsThroughLms) {
   ASSERT_EQ(machine.machine.run([&] {

@@ -13,6 +13,7 @@
 #include "hostif/client/mei_file.h"
 #include "tests/support/inprocess_platform.h"
 #include "tests/support/lms_host.h"
+#include "tests/support/loop_lms_host.h"
 #include "tests/unit/firmware_test_support.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
@@ -84,6 +85,23 @@ class LmsMachine {
   LmsHost::TransportFactory transports() {
     return [this] { return std::make_unique<MeiFileTransport>(machine.io, *machine.host); };
   }
+  // An LMS-like host on the machine's own loop, connected and forwarding 16992; nullptr if it did not get there.
+  std::shared_ptr<LoopLmsHost> startLoopHost(std::uint32_t window = 1024) {
+    auto host = std::make_shared<LoopLmsHost>(machine.io, *machine.host, window);
+    auto connected = std::make_shared<std::promise<int>>();
+    machine.run([&] { host->start([connected](int err) { connected->set_value(err); }); });
+    if (connected->get_future().get() != 0) return nullptr;
+    for (int i = 0; i < 500; ++i) {
+      if (machine.run([&] { return host->localPort(lme::kPortHttp); }) != 0) return host;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    machine.run([&] { host->stop(); });
+    return nullptr;
+  }
+  void stopLoopHost(const std::shared_ptr<LoopLmsHost>& host) {
+    machine.run([&] { host->stop(); });
+  }
+
   // Reads on the loop thread.
   lme::LmeClient::Stats lmeStats() { return machine.run([this] { return lme->stats(); }); }
   std::size_t wsmanConnections() { return machine.run([this] { return http->activeConnections(); }); }
