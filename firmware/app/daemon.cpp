@@ -123,8 +123,8 @@ class Daemon::Impl {
       wsmanHttp_->serveLocal(std::move(socket), "lms");
       return true;
     };
-    auto lmeClient = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman));
-    engine_->addClient(lmeClient);
+    lme_ = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman));
+    engine_->addClient(lme_);
     // Watchdog (watchdog_fw/README.md): the WD client, agent-presence watchdogs, timers on the firmware clock.
     timers_ = std::make_unique<core::FirmwareTimerQueue>(io_, clock_);
     watchdog::WatchdogFeatureOptions watchdogOptions;
@@ -133,8 +133,8 @@ class Daemon::Impl {
     if (!watchdog_) return fatal("watchdog state: " + error);
     engine_->addClient(watchdog_->client());
     // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
-    alertBus_.subscribe([lmeClient](const events::Alert& a) {
-      lmeClient->sendUserNotification({a.messageId, a.messageArguments.empty() ? "" : a.messageArguments[0], a.message, ""});
+    alertBus_.subscribe([lme = lme_](const events::Alert& a) {
+      lme->sendUserNotification({a.messageId, a.messageArguments.empty() ? "" : a.messageArguments[0], a.message, ""});
     });
 
     if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatal(err);
@@ -448,6 +448,18 @@ class Daemon::Impl {
       h["preload"] = preload_ != nullptr;
       status["host"] = h;
     }
+    if (lme_) {
+      auto ls = lme_->stats();
+      boost::json::object l;
+      l["sessions"] = ls.sessions;
+      l["established"] = ls.established;
+      l["channels"] = ls.channels;
+      l["sessions_started"] = ls.sessionsStarted;
+      l["channels_opened"] = ls.channelsOpened;
+      l["protocol_errors"] = ls.protocolErrors;
+      l["events_sent"] = ls.eventsSent;
+      status["lme"] = l;
+    }
     if (eventDelivery_) status["events"] = eventsJson();
     return boost::json::serialize(status) + "\n";
   }
@@ -506,6 +518,7 @@ class Daemon::Impl {
   std::unique_ptr<host::MeiHost> host_;
   std::unique_ptr<host::MeiWdt> wdt_;
   std::unique_ptr<fuse::FuseFrontEnd> fuse_;
+  std::shared_ptr<lme::LmeClient> lme_;
   std::unique_ptr<preload::PreloadServer> preload_;
   std::unique_ptr<stream_protocol::acceptor> driverAcceptor_;
   std::shared_ptr<link::Endpoint> driverLink_;

@@ -13,11 +13,16 @@ namespace {
 // Replies from the loop usually come within microseconds; spinning that long before sleeping saves
 // the cost of a futex sleep and wake-up on each call, which dominates a blocking round trip.
 template <typename T>
-T getSoon(std::future<T>& future) {
+bool spinUntilReady(const std::future<T>& future) {
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-  while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
-         std::chrono::steady_clock::now() < until) {
+  while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    if (std::chrono::steady_clock::now() >= until) return false;
   }
+  return true;
+}
+template <typename T>
+T getSoon(std::future<T>& future) {
+  spinUntilReady(future);
   return future.get();
 }
 }  // namespace
@@ -108,7 +113,7 @@ ssize_t MeiFile::read(std::span<std::uint8_t> buffer, bool nonblocking, std::opt
                          [result](int err, hbm::Bytes data) { result->set_value({err, std::move(data)}); });
   });
   bool timedOut = false;
-  if (timeout && future.wait_for(*timeout) == std::future_status::timeout) {
+  if (timeout && !spinUntilReady(future) && future.wait_for(*timeout) == std::future_status::timeout) {
     timedOut = true;
     boost::asio::post(io_, [this, ticket] { host_.cancel(*ticket); });
   }

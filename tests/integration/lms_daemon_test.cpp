@@ -83,6 +83,20 @@ TEST_F(LmsDaemonTest, WsmanThroughLmsAnswersAsTheNetworkPort) {
   EXPECT_EQ(wrongRemote.post(wsmanGetGeneralSettings()).status, 401u);
 }
 
+// /status shows the LMS session and its channels, for a QA pipeline checking that LMS attached.
+TEST_F(LmsDaemonTest, StatusReportsTheLmeSession) {
+  auto status = daemon.get("/status");
+  EXPECT_NE(status.find("\"lme\":{\"sessions\":1,\"established\":1,\"channels\":0"), std::string::npos) << status;
+  WsmanDigestClient viaLms(lmsPort);
+  ASSERT_EQ(viaLms.post(wsmanGetGeneralSettings()).status, 200u);
+  status = daemon.get("/status");
+  EXPECT_NE(status.find("\"channels\":1,"), std::string::npos) << status;  // the keep-alive channel
+  static const std::regex opened(R"("channels_opened":(\d+))");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(status, m, opened)) << status;
+  EXPECT_GE(std::stoi(m[1]), 2);  // the 401's channel, then this one
+}
+
 TEST_F(LmsDaemonTest, RedirectionPortIsRefusedCleanly) {
   std::uint16_t redirection = host->localPort(623);
   ASSERT_NE(redirection, 0);
