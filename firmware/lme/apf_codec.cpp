@@ -2,83 +2,15 @@
 
 #include <type_traits>
 
+#include "firmware/core/byte_io.h"
+
 namespace mesim::lme::apf {
 
 namespace {
 
-class Writer {
- public:
-  explicit Writer(Bytes& out) : out_(out) {}
-  Writer& u8(std::uint8_t v) {
-    out_.push_back(v);
-    return *this;
-  }
-  Writer& u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
-  Writer& u32(std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) out_.push_back(static_cast<std::uint8_t>(v >> shift));
-    return *this;
-  }
-  Writer& bytes(ByteView v) {
-    out_.insert(out_.end(), v.begin(), v.end());
-    return *this;
-  }
-  Writer& string(std::string_view s) {
-    u32(static_cast<std::uint32_t>(s.size()));
-    out_.insert(out_.end(), s.begin(), s.end());
-    return *this;
-  }
-  Writer& data(ByteView v) { return u32(static_cast<std::uint32_t>(v.size())).bytes(v); }
-  Writer& zeros(std::size_t n) {
-    out_.insert(out_.end(), n, 0);
-    return *this;
-  }
-
- private:
-  Bytes& out_;
-};
-
-// Reads past the end clear ok() and yield zero/empty, so a decoder checks once at the end. Lengths are
-// checked against what is left before anything is allocated.
-class Reader {
- public:
-  explicit Reader(ByteView in) : in_(in) {}
-  bool ok() const { return ok_; }
-  std::size_t remaining() const { return ok_ ? in_.size() - pos_ : 0; }
-  std::uint8_t u8() { return take(1) ? in_[pos_ - 1] : 0; }
-  std::uint16_t u16() { return take(2) ? static_cast<std::uint16_t>(in_[pos_ - 2] << 8 | in_[pos_ - 1]) : 0; }
-  std::uint32_t u32() {
-    if (!take(4)) return 0;
-    const std::uint8_t* p = &in_[pos_ - 4];
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-  }
-  ByteView bytes(std::size_t n) { return take(n) ? in_.subspan(pos_ - n, n) : ByteView{}; }
-  Bytes data() {
-    ByteView v = bytes(u32());
-    return Bytes(v.begin(), v.end());
-  }
-  std::string string() {
-    ByteView v = bytes(u32());
-    return std::string(v.begin(), v.end());
-  }
-  Bytes rest() {
-    ByteView v = bytes(remaining());
-    return Bytes(v.begin(), v.end());
-  }
-
- private:
-  bool take(std::size_t n) {
-    if (!ok_ || in_.size() - pos_ < n) {
-      ok_ = false;
-      return false;
-    }
-    pos_ += n;
-    return true;
-  }
-
-  ByteView in_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
-};
+// APF is big-endian (spec/apf.md §1).
+using Writer = core::ByteWriter<core::order::big>;
+using Reader = core::ByteReader<core::order::big>;
 
 constexpr std::uint8_t code(MessageType t) { return static_cast<std::uint8_t>(t); }
 
