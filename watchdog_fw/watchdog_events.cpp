@@ -8,7 +8,7 @@ namespace mesim::watchdog {
 WatchdogEvents::WatchdogEvents(boost::asio::io_context& io, platform::PlatformModel& platform,
                                const core::FirmwareClock& clock, platform::HostPowerStateMachine* power,
                                events::AlertBus* alerts)
-    : io_(io), platform_(platform), clock_(clock), power_(power), alerts_(alerts), batch_(io) {}
+    : platform_(platform), clock_(clock), power_(power), alerts_(alerts), batch_(io) {}
 
 WatchdogEvents::~WatchdogEvents() = default;
 

@@ -52,7 +52,6 @@ class WatchdogEvents {
  private:
   void schedule();
 
-  boost::asio::io_context& io_;
   platform::PlatformModel& platform_;
   const core::FirmwareClock& clock_;
   platform::HostPowerStateMachine* power_;
