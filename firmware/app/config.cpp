@@ -55,6 +55,7 @@ po::options_description describe() {
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]")
+    ("loop-spin-us", po::value<unsigned>(), "microseconds the firmware loop keeps polling after its last event before it sleeps, 0..10000 [50]")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
     ("event-retries", po::value<unsigned>(), "WS-Eventing: delivery attempts after the first before --event-policy applies [5]")
     ("event-retry-interval", po::value<std::string>(), "WS-Eventing: time between attempts, e.g. 500ms, 5s, 1m [5s]")
@@ -191,6 +192,10 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
   if (vm.count("admin-password")) {
     c.adminPassword = vm["admin-password"].as<std::string>();
     c.adminPasswordGiven = true;
+  }
+  if (vm.count("loop-spin-us")) {
+    c.loopSpin = std::chrono::microseconds(vm["loop-spin-us"].as<unsigned>());
+    if (c.loopSpin > std::chrono::microseconds(10000)) return fail("--loop-spin-us must be 0..10000");
   }
   if (vm.count("watchdog-min-timeout")) {
     c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();

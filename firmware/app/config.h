@@ -35,6 +35,9 @@ struct Config {
   std::string powerHook;                     // command run on every host power change
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;  // set explicitly: re-applied on every start
+  // The loop polls this long after its last event before sleeping: a sleeping thread's wake-up (a halted vCPU)
+  // costs more than a request's work, and the next call of a busy client usually comes within it.
+  std::chrono::microseconds loopSpin{50};
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
   events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
 };

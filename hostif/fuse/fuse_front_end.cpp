@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -22,11 +20,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
 #include "hostif/fuse/fs_tree.h"
@@ -38,7 +36,7 @@ namespace {
 
 constexpr const char* kLog = "fuse";
 constexpr double kAttrTimeout = 1.0;
-constexpr int kWorkerThreads = 2;   // handlers never block, so two are plenty
+constexpr int kRequestsPerTurn = 16;  // then other work on the loop gets its turn
 constexpr off_t kSysfsSize = 4096;  // what sysfs reports for every attribute
 constexpr decltype(statfs::f_type) kFuseSuperMagic = 0x65735546;  // FUSE_SUPER_MAGIC
 
@@ -152,7 +150,8 @@ class FuseFrontEnd::Impl : public std::enable_shared_from_this<Impl> {
   static void onInterrupt(fuse_req_t req, void* data) { static_cast<Impl*>(data)->interrupt(req); }
 
   std::string prepareMountPoint();
-  void serve();
+  void awaitRequests(std::shared_ptr<boost::asio::posix::stream_descriptor> watch);
+  bool serveReadyRequests();
 
   // Runs `work` on the loop unless the host was detached (then `work` is dropped, and with it any
   // PendingRequest it holds, which answers EIO).
@@ -172,7 +171,7 @@ class FuseFrontEnd::Impl : public std::enable_shared_from_this<Impl> {
 
   struct stat statOf(const Node& node) const;
 
-  // ---- operations (on FUSE worker threads) ----
+  // ---- operations (on the loop, called by libfuse while it processes a request) ----
   void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
   void getattr(fuse_req_t req, fuse_ino_t ino);
   void setattr(fuse_req_t req, fuse_ino_t ino, int toSet);
@@ -205,12 +204,20 @@ class FuseFrontEnd::Impl : public std::enable_shared_from_this<Impl> {
 
   mutable std::mutex lifecycleMutex_;  // serialises start() and stop()
   fuse_session* session_ = nullptr;
-  int wakeFd_ = -1;  // eventfd that ends the workers' poll
+  // The loop waits on a duplicate of the session's fd. stop(), from any thread, points the duplicate at /dev/null
+  // (dup3), so the device's last fd closes with the session and the kernel aborts the connection, while the
+  // number stays valid for the loop's descriptor object, which alone may close it.
+  std::shared_ptr<boost::asio::posix::stream_descriptor> watch_;
+  int watchFd_ = -1;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connectionLost_{false};
-  std::vector<std::thread> workers_;
+  // Held by the loop while it reads and processes requests and by stop() while it ends that, so the session is
+  // never destroyed under a request; the loop never blocks while holding it.
+  std::mutex requestsMutex_;
+  bool takingRequests_ = false;
+  fuse_buf buf_{};
 
-  // Guards what follows and every reply sent off a worker thread: after stop() nothing is sent.
+  // Guards what follows and every reply sent from stop()'s thread: after stop() nothing is sent.
   std::mutex mutex_;
   bool serving_ = false;
   std::unordered_map<fuse_req_t, PendingRequest*> pending_;
@@ -320,66 +327,80 @@ std::string FuseFrontEnd::Impl::start() {
            " (needs root or fusermount3; a container needs --cap-add SYS_ADMIN)";
   }
 
-  // Workers poll the device together with wakeFd_, so stop() can end them without a request or a
-  // signal (fuse_session_loop_mt cannot be woken by fuse_session_exit alone).
+  // The loop reads requests when the device is readable (no FUSE threads: a call costs the caller one
+  // hand-off to the loop and one back, as a syscall on a real driver would).
   const int fd = fuse_session_fd(session_);
   const int fdFlags = ::fcntl(fd, F_GETFL);
-  wakeFd_ = ::eventfd(0, EFD_CLOEXEC);
-  if (fdFlags < 0 || ::fcntl(fd, F_SETFL, fdFlags | O_NONBLOCK) != 0 || wakeFd_ < 0) {
+  if (fdFlags < 0 || ::fcntl(fd, F_SETFL, fdFlags | O_NONBLOCK) != 0 ||
+      (watchFd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
     const std::string why = std::strerror(errno);
-    if (wakeFd_ >= 0) ::close(wakeFd_);
-    wakeFd_ = -1;
     fuse_session_unmount(session_);
     fuse_session_destroy(session_);
     session_ = nullptr;
-    return "setting up the FUSE workers failed: " + why;
+    return "setting up the FUSE device failed: " + why;
+  }
+  {
+    std::lock_guard lock(requestsMutex_);
+    takingRequests_ = true;
   }
   {
     std::lock_guard lock(mutex_);
     serving_ = true;
   }
-  for (int i = 0; i < kWorkerThreads; ++i) workers_.emplace_back([this] { serve(); });
+  watch_ = std::make_shared<boost::asio::posix::stream_descriptor>(io_, watchFd_);
+  boost::asio::post(io_, [self = shared_from_this(), watch = watch_] { self->awaitRequests(watch); });
   MESIM_LOG(Info, kLog, "serving dev/mei0" << (watchdog_ ? ", dev/watchdog0" : "") << " and sys/class/mei/mei0 on " << mountPoint_.string() << " (" << options << ")");
   return {};
 }
 
-void FuseFrontEnd::Impl::serve() {
-  sigset_t all;  // signals belong to the application's threads, not to FUSE workers
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+void FuseFrontEnd::Impl::awaitRequests(std::shared_ptr<boost::asio::posix::stream_descriptor> watch) {
+  watch->async_wait(boost::asio::posix::descriptor_base::wait_read,
+                    [self = shared_from_this(), watch](const boost::system::error_code& ec) {
+                      if (!ec && self->serveReadyRequests()) self->awaitRequests(watch);
+                    });
+}
 
-  fuse_buf buf{};
-  const int fd = fuse_session_fd(session_);
-  while (!fuse_session_exited(session_)) {
-    std::array<pollfd, 2> fds{{{fd, POLLIN, 0}, {wakeFd_, POLLIN, 0}}};
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      MESIM_LOG(Error, kLog, "poll on /dev/fuse: " << std::strerror(errno));
-      break;
-    }
-    if (fds[1].revents) break;
-    const int res = fuse_session_receive_buf(session_, &buf);
-    if (res == -EAGAIN || res == -EINTR) continue;  // another worker took it
-    if (res <= 0) {  // 0: the session ended (stop(), or ENODEV when unmounted from outside)
+// On the loop: the requests waiting on the device, a bounded number per turn. False once the session is over.
+bool FuseFrontEnd::Impl::serveReadyRequests() {
+  std::lock_guard lock(requestsMutex_);
+  if (!takingRequests_) return false;
+  for (int i = 0; i < kRequestsPerTurn; ++i) {
+    const int res = fuse_session_receive_buf(session_, &buf_);
+    if (res == -EAGAIN || res == -EINTR) return true;
+    if (res <= 0) {  // 0: the session ended (ENODEV when unmounted or aborted from outside)
       if (res < 0) MESIM_LOG(Error, kLog, "reading /dev/fuse: " << std::strerror(-res));
       else if (!stopping_ && !connectionLost_.exchange(true))
         MESIM_LOG(Warn, kLog, mountPoint_.string() << " was unmounted or aborted from outside");
-      break;
+      takingRequests_ = false;
+      return false;
     }
-    fuse_session_process_buf(session_, &buf);
+    fuse_session_process_buf(session_, &buf_);
   }
-  std::free(buf.mem);
+  return true;
 }
 
 void FuseFrontEnd::Impl::stop() {
   std::lock_guard lifecycle(lifecycleMutex_);
   if (!session_) return;
   stopping_ = true;
-  fuse_session_exit(session_);
-  const std::uint64_t one = 1;
-  if (::write(wakeFd_, &one, sizeof one) != sizeof one) MESIM_LOG(Error, kLog, "eventfd: " << std::strerror(errno));
-  for (std::thread& worker : workers_) worker.join();
-  workers_.clear();
+  {
+    std::lock_guard lock(requestsMutex_);  // a batch the loop is processing ends first
+    takingRequests_ = false;
+    fuse_session_exit(session_);
+    std::free(buf_.mem);
+    buf_ = {};
+  }
+  const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devNull < 0 || ::dup3(devNull, watchFd_, O_CLOEXEC) < 0)
+    MESIM_LOG(Error, kLog, "cannot release the loop's FUSE fd: " << std::strerror(errno) << "; clients may hang");
+  if (devNull >= 0) ::close(devNull);
+  watchFd_ = -1;
+  auto cancel = [watch = std::move(watch_)] {
+    boost::system::error_code ignored;
+    watch->cancel(ignored);
+  };
+  if (io_.get_executor().running_in_this_thread()) cancel();
+  else boost::asio::post(io_, std::move(cancel));
 
   std::vector<host::FileId> stillOpen;
   {
@@ -403,8 +424,6 @@ void FuseFrontEnd::Impl::stop() {
   session_ = nullptr;
   stopping_ = false;
   connectionLost_ = false;
-  ::close(wakeFd_);
-  wakeFd_ = -1;
   closeHostFiles(std::move(stillOpen));
   MESIM_LOG(Info, kLog, "unmounted " << mountPoint_.string());
 }
@@ -419,7 +438,7 @@ void FuseFrontEnd::Impl::closeHostFiles(std::vector<host::FileId> files) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bookkeeping shared by workers and the loop
+// Bookkeeping shared by the loop and stop()
 
 std::shared_ptr<FuseFrontEnd::Impl::PendingRequest> FuseFrontEnd::Impl::track(fuse_req_t req, bool interruptible) {
   auto pending = std::make_shared<PendingRequest>(shared_from_this(), req);

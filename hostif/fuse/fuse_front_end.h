@@ -1,12 +1,14 @@
 // dev/mei0 and /sys/class/mei/mei0 served from a FUSE mount (ARCHITECTURE.md, "Facts about the FUSE
-// device"; spec/mei.md §1). Every call maps 1:1 onto host::MeiHost on its io_context. FUSE threads
-// never wait for the loop or the firmware: a request that has to wait is answered later from the
-// loop's callback, and a FUSE interrupt (a signal in the caller) cancels it with EINTR.
+// device"; spec/mei.md §1). Every call maps 1:1 onto host::MeiHost on its io_context. The loop itself reads
+// /dev/fuse when it is readable and processes the requests (no FUSE threads), so a client's call costs one
+// hand-off to the loop and one back. Nothing here blocks the loop: a request that has to wait is answered later
+// from the host's callback, and a FUSE interrupt (a signal in the caller) cancels it with EINTR. The loop must
+// never itself make a syscall on the mount.
 //
-// Threading: start() and stop() may be called from any thread, including the io_context's own
-// (a signal handler's shutdown); neither waits for the loop. The io_context and the host must
-// outlive this object, which should be destroyed on the loop's thread or while the loop is not
-// running; callbacks the loop runs after that no longer touch the host.
+// Threading: start() and stop() may be called from any thread, including the io_context's own (a signal
+// handler's shutdown); neither waits for the loop beyond the batch of requests it may be processing. The
+// io_context and the host must outlive this object, which should be destroyed on the loop's thread or while the
+// loop is not running; callbacks the loop runs after that no longer touch the host.
 #pragma once
 
 #include <filesystem>
@@ -32,8 +34,8 @@ class FuseFrontEnd {
   // Mounts (creating the directory if needed) and starts serving. "" on success, else why not
   // (no usable /dev/fuse, stale mount, mount refused).
   std::string start();
-  // Answers whatever is still waiting with ENODEV, unmounts and joins the FUSE threads; closes the
-  // host files that were still open. Idempotent; never waits for the loop or a client.
+  // Answers whatever is still waiting with ENODEV and unmounts; closes the host files that were still open.
+  // Idempotent; never waits for a client.
   void stop();
 
   // Mounted and serving (false after stop() or once the connection was aborted from outside).

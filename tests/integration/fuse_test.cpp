@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -428,6 +430,48 @@ TEST_F(FuseTest, StopAnswersParkedCallsAndUnmounts) {
   }
   EXPECT_EQ(openFiles, 0u);
   EXPECT_EQ(frontEnd->start(), "");
+  Fd again(openDev());
+  ASSERT_GE(again.get(), 0);
+  ASSERT_EQ(connect(again.get(), test::kEchoGuid), 0);
+  EXPECT_EQ(writeText(again.get(), "again"), 5);
+  EXPECT_EQ(readText(again.get()), "again");
+}
+
+// The daemon's shutdown stops FUSE from a thread of its own while the loop keeps running (and may be reading
+// /dev/fuse): parked calls still end, and a client busy with requests meanwhile gets answers or errors, never a hang.
+TEST_F(FuseTest, StopFromAnotherThreadWhileTheLoopServesEndsEveryCall) {
+  Fd parked(openDev());
+  ASSERT_GE(parked.get(), 0);
+  ASSERT_EQ(connect(parked.get(), test::kEchoGuid), 0);
+  Background reader(*frontEnd, [&] {
+    char buf[64];
+    return sysResult(::read(parked.get(), buf, sizeof buf));
+  });
+  Fd busy(openDev());
+  ASSERT_GE(busy.get(), 0);
+  ASSERT_EQ(connect(busy.get(), test::kEchoGuid), 0);
+  std::atomic<bool> stopped{false};
+  Background chatter(*frontEnd, [&] {
+    long roundTrips = 0;
+    while (writeText(busy.get(), "ping") == 4 && readText(busy.get()) == "ping") ++roundTrips;
+    return stopped ? roundTrips : -1;
+  });
+  std::this_thread::sleep_for(200ms);
+  ASSERT_FALSE(reader.finished());
+  ASSERT_FALSE(chatter.finished());
+  std::thread stopper([&] {
+    stopped = true;
+    frontEnd->stop();
+  });
+  stopper.join();
+  EXPECT_FALSE(frontEnd->running());
+  const auto read = reader.wait(5s);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_LT(*read, 0);
+  const auto trips = chatter.wait(5s);
+  ASSERT_TRUE(trips.has_value()) << "a client inside a call when the mount went away hangs";
+  EXPECT_GT(*trips, 0);
+  ASSERT_EQ(frontEnd->start(), "");  // and the mount comes back
   Fd again(openDev());
   ASSERT_GE(again.get(), 0);
   ASSERT_EQ(connect(again.get(), test::kEchoGuid), 0);
