@@ -19,6 +19,7 @@
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
 #include "firmware/core/firmware_clock.h"
+#include "firmware/core/spinning_loop.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/alert.h"
 #include "firmware/events/event_delivery.h"
@@ -150,32 +151,11 @@ class Daemon::Impl {
     } else {
       startHostSide();
     }
-    runLoop();
+    core::runSpinning(io_, config_.loopSpin);
     return exitCode_;
   }
 
  private:
-  // The loop polls for --loop-spin-us after its last handler before it sleeps: on a VM the wake-up of a sleeping
-  // thread (a halted vCPU) costs tens of microseconds, more than a request's own work, and a client's next call
-  // usually comes within that window.
-  void runLoop() {
-    using Clock = std::chrono::steady_clock;
-    const auto spin = config_.loopSpin;
-    if (spin.count() == 0) {
-      io_.run();
-      return;
-    }
-    auto lastWork = Clock::now();
-    while (!io_.stopped()) {
-      if (io_.poll() > 0) {
-        lastWork = Clock::now();
-      } else if (Clock::now() - lastWork >= spin) {
-        io_.run_one();
-        lastWork = Clock::now();
-      }
-    }
-  }
-
   int fatal(const std::string& message) {
     MESIM_LOG(Error, "mesim", message);
     cleanup();

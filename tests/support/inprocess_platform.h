@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "firmware/core/spinning_loop.h"
 #include "firmware/hbm/hbm_engine.h"
 #include "hostif/host/mei_host.h"
 
@@ -49,7 +50,7 @@ class InProcessMachine {
       if (s == host::DevState::Enabled) std::call_once(*once, [&] { enabled->set_value(); });
     });
     auto future = enabled->get_future();
-    thread_ = std::thread([this] { io.run(); });
+    thread_ = std::thread([this] { core::runSpinning(io, loopSpin); });
     run([this] { host->start(); });
     return future.wait_for(timeout) == std::future_status::ready;
   }
@@ -62,6 +63,7 @@ class InProcessMachine {
     thread_.join();
   }
 
+  std::chrono::microseconds loopSpin{50};  // as the daemon's default --loop-spin-us
   boost::asio::io_context io;
   firmware::HbmEngine engine;
   std::shared_ptr<link::Endpoint> firmwareLink;
