@@ -19,8 +19,11 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
               std::atomic<std::uint32_t>::is_always_lock_free);
 
 // 0, or -1 with errno (EINTR on a signal, EAGAIN when the word already changed).
+// With a timeout, so a signal handler ends the wait with EINTR even under SA_RESTART (signal(7)), as the
+// kernel's mei_read ends with EINTR whenever a signal is pending. ETIMEDOUT just means "look again".
 long futexWait(std::atomic<std::uint32_t>* word, std::uint32_t seen) {
-  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+  const timespec oneHour{3600, 0};
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, seen, &oneHour, nullptr, 0);
 }
 
 void futexWakeAll(std::atomic<std::uint32_t>* word) {
@@ -171,8 +174,11 @@ int Channel::waitReply(int fd, Waiter& waiter, bool interruptible) {
     if (receiver && head == Head::Empty) {
       receiving_ = true;
       lock.unlock();
+      // poll, not a blocking recv: poll is never restarted, so a signal ends the wait with EINTR even under
+      // SA_RESTART, as a signal does a blocking mei read.
       PacketHeader ignored;
-      ssize_t n = recv(fd, &ignored, sizeof ignored, MSG_PEEK);  // blocks until a packet arrives
+      pollfd ready{fd, POLLIN, 0};
+      ssize_t n = libc().poll(&ready, 1, -1) < 0 ? -1 : recv(fd, &ignored, sizeof ignored, MSG_PEEK | MSG_DONTWAIT);
       int err = errno;
       lock.lock();
       receiving_ = false;

@@ -6,7 +6,8 @@
 // The receiver takes the head packet and hands it to whoever waits for it; the others take only
 // their own packets, so none is taken from under the receiver's recv. A PollEvent for a thread
 // blocked in poll() stays in the socket for that thread, whose poll() it wakes.
-// Both waits are interrupted by signals like the kernel's, and restarted under SA_RESTART.
+// Both waits end on a signal even under SA_RESTART, as the kernel's mei_read returns EINTR whenever a signal is
+// pending.
 #pragma once
 
 #include <pthread.h>

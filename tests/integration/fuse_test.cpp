@@ -305,9 +305,13 @@ TEST_F(FuseTest, ShortReadGetsTheRestOnTheNextRead) {
   EXPECT_EQ(readText(fd.get(), 100), "second");
 }
 
-TEST_F(FuseTest, SignalEndsABlockedReadWithEintr) {
+// mei_read returns -EINTR whenever a signal is pending, so SA_RESTART does not restart it: both ways give EINTR.
+class FuseSignalTest : public FuseTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(FuseSignalTest, SignalEndsABlockedReadWithEintr) {
   struct sigaction action {};
-  action.sa_handler = ignoreSignal;  // no SA_RESTART
+  action.sa_handler = ignoreSignal;
+  action.sa_flags = GetParam() ? SA_RESTART : 0;
   struct sigaction previous {};
   ASSERT_EQ(::sigaction(SIGUSR1, &action, &previous), 0);
 
@@ -330,6 +334,8 @@ TEST_F(FuseTest, SignalEndsABlockedReadWithEintr) {
   EXPECT_EQ(writeText(fd.get(), "after"), 5);
   EXPECT_EQ(readText(fd.get()), "after");
 }
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutSaRestart, FuseSignalTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "SaRestart" : "NoSaRestart"; });
 
 TEST_F(FuseTest, WriteIsNotHeldUpByAReadParkedOnTheSameFd) {
   // LMS: one thread blocks in read forever, another writes requests on the same fd.
