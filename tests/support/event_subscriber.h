@@ -87,10 +87,12 @@ class EventSubscriber {
       for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
     }
     cv_.notify_all();
-    boost::system::error_code ignored;
+    // shutdown() ends the blocking accept; the acceptor object is closed only once its thread is gone (Asio
+    // objects are not shared between threads).
     ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
-    acceptor_.close(ignored);
     if (acceptThread_.joinable()) acceptThread_.join();
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
     std::vector<std::thread> threads;
     {
       std::lock_guard lock(mutex_);
