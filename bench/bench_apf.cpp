@@ -113,62 +113,62 @@ struct Throughput {
   std::string note;
 };
 
-// Through the APF host on the firmware's loop: what the ME side costs per byte.
-Throughput bulkThroughLoopHost(std::uint32_t window, std::size_t bytes) {
-  Throughput r;
-  r.path = "host on the loop, window " + std::to_string(window) + " B";
-  boost::asio::io_context* io = nullptr;
-  test::LmsMachine machine([&io, bytes](std::uint32_t) -> std::shared_ptr<lme::ChannelPeer> {
-    return std::make_shared<SourcePeer>(*io, bytes);
+// A machine whose channels are in-memory sources of `bytes` bytes instead of WS-Man connections.
+std::unique_ptr<test::LmsMachine> bulkMachine(std::size_t bytes) {
+  auto io = std::make_shared<boost::asio::io_context*>(nullptr);
+  auto machine = std::make_unique<test::LmsMachine>([io, bytes](std::uint32_t) -> std::shared_ptr<lme::ChannelPeer> {
+    return std::make_shared<SourcePeer>(**io, bytes);
   });
-  io = &machine.machine.io;
-  auto host = machine.startLoopHost(window);
-  if (!host) return {r.path, 0, "FAILED: connect"};
-  int fd = connectLoopback(machine.machine.run([&] { return host->localPort(16992); }));
-  if (fd < 0) return {r.path, 0, "FAILED: local connect"};
+  *io = &machine->machine.io;
+  return machine;
+}
+
+// Reads one channel to its end through the host's local port.
+Throughput drainChannel(std::string path, std::uint16_t port, std::size_t bytes) {
+  int fd = connectLoopback(port);
+  if (fd < 0) return {std::move(path), 0, "FAILED: local connect"};
   auto start = Clock::now();
   std::size_t got = drain(fd);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   ::close(fd);
-  auto stats = machine.machine.run([&] { return host->stats(); });
-  machine.stopLoopHost(host);
+  Throughput r{std::move(path), static_cast<double>(got) / (1 << 20) / seconds, ""};
   if (got != bytes) r.note = "FAILED: got " + std::to_string(got) + " of " + std::to_string(bytes) + " bytes";
-  if (stats.windowViolations + stats.oversizedData)
-    r.note += " window violations: " + std::to_string(stats.windowViolations + stats.oversizedData);
-  r.mbPerSecond = static_cast<double>(got) / (1 << 20) / seconds;
+  return r;
+}
+
+void noteViolations(Throughput& r, std::uint64_t violations) {
+  if (violations) r.note += " window violations: " + std::to_string(violations);
+}
+
+// Through the APF host on the firmware's loop: what the ME side costs per byte.
+Throughput bulkThroughLoopHost(std::uint32_t window, std::size_t bytes) {
+  std::string path = "host on the loop, window " + std::to_string(window) + " B";
+  auto machine = bulkMachine(bytes);
+  auto host = machine->startLoopHost(window);
+  if (!host) return {path, 0, "FAILED: connect"};
+  Throughput r = drainChannel(path, machine->machine.run([&] { return host->localPort(16992); }), bytes);
+  auto stats = machine->machine.run([&] { return host->stats(); });
+  machine->stopLoopHost(host);
+  noteViolations(r, stats.windowViolations + stats.oversizedData);
   return r;
 }
 
 // Through the threaded LMS-like host (LMS's own model: an RX thread, a thread per client, blocking MEI calls).
 Throughput bulkThroughLms(std::uint32_t window, std::size_t bytes) {
-  Throughput r;
-  r.path = "threaded LMS-like host, window " + std::to_string(window) + " B";
-  std::unique_ptr<test::LmsMachine> machine;
-  boost::asio::io_context* io = nullptr;
-  machine = std::make_unique<test::LmsMachine>([&io, bytes](std::uint32_t) -> std::shared_ptr<lme::ChannelPeer> {
-    return std::make_shared<SourcePeer>(*io, bytes);
-  });
-  io = &machine->machine.io;
+  std::string path = "threaded LMS-like host, window " + std::to_string(window) + " B";
+  auto machine = bulkMachine(bytes);
   test::LmsHostOptions options;
   options.window = window;
   test::LmsHost host(machine->transports(), options);
-  if (host.start() != 0) return {r.path, 0, "FAILED: connect"};
-  std::uint16_t port = host.localPort(16992);
-  int fd = connectLoopback(port);
-  if (fd < 0) return {r.path, 0, "FAILED: local connect"};
-  auto start = Clock::now();
-  std::size_t got = drain(fd);
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  ::close(fd);
+  if (host.start() != 0) return {path, 0, "FAILED: connect"};
+  Throughput r = drainChannel(path, host.localPort(16992), bytes);
   std::uint64_t violations;
   {
     std::lock_guard lock(host.mutex());
     violations = host.windowViolations() + host.oversizedData();
   }
   host.stop();
-  if (got != bytes) r.note = "FAILED: got " + std::to_string(got) + " of " + std::to_string(bytes) + " bytes";
-  if (violations) r.note += " window violations: " + std::to_string(violations);
-  r.mbPerSecond = static_cast<double>(got) / (1 << 20) / seconds;
+  noteViolations(r, violations);
   return r;
 }
 

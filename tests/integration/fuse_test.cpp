@@ -133,6 +133,14 @@ class FuseTest : public ::testing::Test {
     if (out) *out = data;
     return r;
   }
+  // A newly opened file connects to the echo client and echoes: the mount serves (after a restart).
+  void expectAFreshFileEchoes() {
+    Fd again(openDev());
+    ASSERT_GE(again.get(), 0);
+    ASSERT_EQ(connect(again.get(), test::kEchoGuid), 0);
+    EXPECT_EQ(writeText(again.get(), "again"), 5);
+    EXPECT_EQ(readText(again.get()), "again");
+  }
   long writeText(int fd, const std::string& text) { return sysResult(::write(fd, text.data(), text.size())); }
   std::string readText(int fd, std::size_t size = 2048) {
     std::string buf(size, '\0');
@@ -436,11 +444,7 @@ TEST_F(FuseTest, StopAnswersParkedCallsAndUnmounts) {
   }
   EXPECT_EQ(openFiles, 0u);
   EXPECT_EQ(frontEnd->start(), "");
-  Fd again(openDev());
-  ASSERT_GE(again.get(), 0);
-  ASSERT_EQ(connect(again.get(), test::kEchoGuid), 0);
-  EXPECT_EQ(writeText(again.get(), "again"), 5);
-  EXPECT_EQ(readText(again.get()), "again");
+  expectAFreshFileEchoes();
 }
 
 // The daemon's shutdown stops FUSE from a thread of its own while the loop keeps running (and may be reading
@@ -478,11 +482,7 @@ TEST_F(FuseTest, StopFromAnotherThreadWhileTheLoopServesEndsEveryCall) {
   ASSERT_TRUE(trips.has_value()) << "a client inside a call when the mount went away hangs";
   EXPECT_GT(*trips, 0);
   ASSERT_EQ(frontEnd->start(), "");  // and the mount comes back
-  Fd again(openDev());
-  ASSERT_GE(again.get(), 0);
-  ASSERT_EQ(connect(again.get(), test::kEchoGuid), 0);
-  EXPECT_EQ(writeText(again.get(), "again"), 5);
-  EXPECT_EQ(readText(again.get()), "again");
+  expectAFreshFileEchoes();
 }
 
 TEST_F(FuseTest, AStaleMountIsClearedByTheNextStart) {
