@@ -278,30 +278,46 @@ TEST_F(DaemonTest, CProgramThroughThePreloadLibrary) {
   EXPECT_NE(out2.find("provisioning_state=2"), std::string::npos) << out2;
 }
 
+// Runs mesim to its exit: exit code and everything it printed.
+std::pair<int, std::string> runMesim(const std::string& args) {
+  std::string cmd = mesimBinary().string() + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  int status = ::pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
 TEST(DaemonCli, HelpVersionAndBadFlags) {
-  auto run = [](const std::string& args) {
-    std::string cmd = mesimBinary().string() + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    int status = ::pclose(p);
-    return std::make_pair(WEXITSTATUS(status), out);
-  };
-  auto [helpCode, help] = run("--help");
+  auto [helpCode, help] = runMesim("--help");
   EXPECT_EQ(helpCode, 0);
   for (const char* option : {"--state-dir", "--runtime-dir", "--config", "--log-level", "--control-port", "--mei-dev",
                              "--hbm-listen"})
     EXPECT_NE(help.find(option), std::string::npos) << option;
-  auto [versionCode, version] = run("--version");
+  auto [versionCode, version] = runMesim("--version");
   EXPECT_EQ(versionCode, 0);
   EXPECT_EQ(version.rfind("mesim ", 0), 0u);
-  auto [badCode, bad] = run("--no-such-flag");
+  auto [badCode, bad] = runMesim("--no-such-flag");
   EXPECT_EQ(badCode, 2);
   EXPECT_NE(bad.find("no-such-flag"), std::string::npos);
-  auto [levelCode, level] = run("--log-level loud");
+  auto [levelCode, level] = runMesim("--log-level loud");
   EXPECT_EQ(levelCode, 2);
   EXPECT_NE(level.find("log level"), std::string::npos);
+}
+
+// --loop-spin-us: out of range or not a number is a clear start-up error; 0 (a loop that sleeps at once) serves.
+TEST(DaemonCli, LoopSpinIsCheckedAndZeroServes) {
+  auto [tooLongCode, tooLong] = runMesim("--loop-spin-us 20000");
+  EXPECT_EQ(tooLongCode, 2);
+  EXPECT_NE(tooLong.find("--loop-spin-us must be 0..10000"), std::string::npos) << tooLong;
+  auto [wordCode, word] = runMesim("--loop-spin-us soon");
+  EXPECT_EQ(wordCode, 2);
+  EXPECT_NE(word.find("loop-spin-us"), std::string::npos) << word;
+
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.start({"--loop-spin-us", "0"})) << daemon.log();
+  EXPECT_EQ(daemon.get("/healthz"), "200 ok\n");  // answered by the loop
 }
 
 TEST(DaemonConfig, EnvironmentAndConfigFileApply) {
