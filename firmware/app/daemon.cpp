@@ -12,6 +12,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include "firmware/app/control_server.h"
@@ -267,7 +268,29 @@ class Daemon::Impl {
       preload_ = std::make_unique<preload::PreloadServer>(io_, *host_, config_.runtimeDir / "preload.sock");
       if (auto err = preload_->start(); !err.empty()) return fatalWhileRunning("preload socket: " + err);
     }
-    markReady();
+    markReadyWhenSettled();
+  }
+
+  // Ready once the host side has settled as a booted kernel leaves it: the bus fixup has filled sysfs fw_ver and
+  // closed its connection, and iamt_wdt has registered dev/watchdog0 (or found no watchdog client). A client that
+  // starts at "ready" then sees a stable device. A firmware that never answers delays ready by kSettleLimit.
+  void markReadyWhenSettled() {
+    static constexpr auto kSettleLimit = std::chrono::seconds(2);
+    auto waiting = std::make_shared<int>(wdt_ ? 2 : 1);
+    auto settled = [this, waiting] {
+      if (--*waiting == 0 && !ready_) {
+        settleTimer_.cancel();
+        markReady();
+      }
+    };
+    settleTimer_.expires_after(kSettleLimit);
+    settleTimer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || ready_) return;
+      MESIM_LOG(Warn, "mesim", "the host side did not settle within 2 s; ready anyway");
+      markReady();
+    });
+    host_->whenFixupDone(settled);
+    if (wdt_) wdt_->whenProbed(settled);
   }
 
   void linkIntoRuntimeDir(const std::string& name) {
@@ -487,6 +510,7 @@ class Daemon::Impl {
   }
 
   void cleanup() {
+    settleTimer_.cancel();
     if (preload_) preload_->stop();
     control_.stop();
     if (wsmanHttp_) wsmanHttp_->stop();
@@ -520,6 +544,7 @@ class Daemon::Impl {
   std::unique_ptr<host::MeiWdt> wdt_;
   std::unique_ptr<fuse::FuseFrontEnd> fuse_;
   std::shared_ptr<lme::LmeClient> lme_;
+  boost::asio::steady_timer settleTimer_{io_};
   std::unique_ptr<preload::PreloadServer> preload_;
   std::unique_ptr<stream_protocol::acceptor> driverAcceptor_;
   std::shared_ptr<link::Endpoint> driverLink_;

@@ -7,6 +7,8 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -101,6 +103,12 @@ class MeiHost::Impl {
       }
       reset("timeout waiting for the firmware");
     });
+  }
+
+  // See MeiHost::whenFixupDone.
+  void whenFixupDone(std::function<void()> done) {
+    if (!fixupRunning_) return done();
+    fixupWaiters_.push_back(std::move(done));
   }
 
   void setState(DevState state) {
@@ -728,23 +736,29 @@ class MeiHost::Impl {
     stage_ = Stage::Enabled;
     stageTimer_.cancel();
     consecutiveResets_ = 0;
+    fixupRunning_ = true;  // before the state callbacks, which may ask whenFixupDone()
     setState(DevState::Enabled);
     runFirmwareVersionFixup();
+  }
+
+  void finishFixup() {
+    fixupRunning_ = false;
+    for (auto& done : std::exchange(fixupWaiters_, {})) done();
   }
 
   // The kernel's bus fixup: connect to the MKHI fix client, send the OS version (no reply) and
   // ask GET_FW_VERSION for sysfs fw_ver (spec §2.4 step 5, §5).
   void runFirmwareVersionFixup() {
     auto client = std::find_if(clients_.begin(), clients_.end(), [](const MeClient& c) { return c.props.uuid == kMkhiFixGuid; });
-    if (client == clients_.end()) return;
+    if (client == clients_.end()) return finishFixup();
     FileId id;
-    if (open(id) != 0) return;
+    if (open(id) != 0) return finishFixup();
     File* file = find(id);
     file->internal = true;
     connect(id, kMkhiFixGuid, [this, id](int err, const hbm::ClientProperties&) {
       File* f = find(id);
-      if (!f) return;
-      if (err) return close(id, [] {});
+      if (!f) return finishFixup();
+      if (err) return close(id, [this] { finishFixup(); });
       // OS version: rule FeatureID 0x10, Linux (os_type 2)
       Bytes osVersion{0x03, 0x06, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x08, 0, 0, 0, 0, 2, 6, 1, 0};
       write(id, osVersion, true, [](ssize_t) {});
@@ -753,7 +767,7 @@ class MeiHost::Impl {
       read(id, f->props.maxMsgLength, false, [this, id, timer](int readErr, Bytes data) {
         timer->cancel();
         if (!readErr) parseFirmwareVersion(data);
-        close(id, [] {});
+        close(id, [this] { finishFixup(); });
       });
       timer->async_wait([this, id](boost::system::error_code ec) {
         if (ec) return;
@@ -909,6 +923,8 @@ class MeiHost::Impl {
   hbm::Reassembler reassembler_;
   hbm::ReadyInfo registers_;
   std::vector<FwVersionBlock> fwVersions_;
+  bool fixupRunning_ = false;
+  std::vector<std::function<void()>> fixupWaiters_;
   std::map<FileId, std::unique_ptr<File>> files_;
   std::bitset<256> hostAddresses_{1};  // address 0 is the bus
   FileId nextFileId_ = 1;
@@ -929,6 +945,7 @@ DevState MeiHost::state() const { return impl_->state_; }
 void MeiHost::onStateChange(std::function<void(DevState)> callback) {
   impl_->stateCallbacks_.push_back(std::move(callback));
 }
+void MeiHost::whenFixupDone(std::function<void()> done) { impl_->whenFixupDone(std::move(done)); }
 hbm::Version MeiHost::negotiatedVersion() const { return impl_->negotiated_; }
 std::vector<MeClient> MeiHost::clients() const { return impl_->clients_; }
 int MeiHost::open(FileId& out) { return impl_->open(out); }

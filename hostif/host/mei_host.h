@@ -66,6 +66,9 @@ class MeiHost {
   DevState state() const;
   // Called on every dev_state change (sysfs_notify in the kernel).
   void onStateChange(std::function<void(DevState)> callback);
+  // `done` once the bus fixup that follows ENABLED (MKHI fix client: OS version, GET_FW_VERSION for sysfs fw_ver)
+  // has finished, at once if none is running; its connection is closed by then.
+  void whenFixupDone(std::function<void()> done);
   hbm::Version negotiatedVersion() const;
   std::vector<MeClient> clients() const;
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "hostif/link/log.h"
 
@@ -70,6 +71,17 @@ void MeiWdt::stop() {
   state_ = State::Absent;
 }
 
+void MeiWdt::whenProbed(std::function<void()> done) {
+  if (probed_) return done();
+  probeWaiters_.push_back(std::move(done));
+}
+
+void MeiWdt::probeSettled() {
+  if (probed_) return;
+  probed_ = true;
+  for (auto& done : std::exchange(probeWaiters_, {})) done();
+}
+
 void MeiWdt::closeFile() {
   ++generation_;
   if (fileOpen_) host_.close(file_, [] {});
@@ -95,6 +107,7 @@ void MeiWdt::probe() {
   ++stats_.probes;
   if (const int err = host_.open(file_)) {
     MESIM_LOG(Debug, kLog, "open: " << std::strerror(err) << "; retrying");
+    probeSettled();
     return retryLater();
   }
   fileOpen_ = true;
@@ -105,6 +118,7 @@ void MeiWdt::probe() {
     if (err) {
       MESIM_LOG(Info, kLog, "no watchdog client (" << std::strerror(err) << ")");
       closeFile();
+      probeSettled();
       if (err != ENOTTY) retryLater();
       return;
     }
@@ -201,6 +215,7 @@ void MeiWdt::registerDevice(bool yes) {
   if (registered_ == yes) return;
   registered_ = yes;
   if (yes) MESIM_LOG(Info, kLog, "iamt_wdt registered (protocol version " << int(protocolVersion_) << ")");
+  if (yes) probeSettled();
   if (!yes) opened_ = false;  // the watchdog core drops the device under its opener
   if (onRegistration_) onRegistration_(yes);
 }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
@@ -62,6 +63,9 @@ class MeiWdt {
   void stop();   // disconnect; the firmware timer is left as it is
   State state() const { return state_; }
   bool registered() const { return registered_; }
+  // `done` once the first probe has settled: the device registered, or the firmware has no watchdog client or
+  // refused the connection (re-probing goes on in the background). At once if that already happened.
+  void whenProbed(std::function<void()> done);
   // Called when registration changes (the device appears or goes away).
   void onRegistration(std::function<void(bool)> callback) { onRegistration_ = std::move(callback); }
 
@@ -96,6 +100,7 @@ class MeiWdt {
   void sendStop(ErrCallback done);
   void send(hbm::Bytes message, ErrCallback done);
   void completePing(int err);
+  void probeSettled();
 
   boost::asio::io_context& io_;
   MeiHost& host_;
@@ -112,6 +117,8 @@ class MeiWdt {
   boost::asio::steady_timer retry_;
   std::deque<ErrCallback> pendingPings_;
   std::function<void(bool)> onRegistration_;
+  bool probed_ = false;  // the first probe settled (whenProbed)
+  std::vector<std::function<void()>> probeWaiters_;
 
   // watchdog core state
   bool opened_ = false;

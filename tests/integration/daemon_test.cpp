@@ -173,6 +173,20 @@ int statusNumber(const std::string& status, const std::string& key) {
   return std::stoi(m[1]);
 }
 
+// "ready" comes once the host side has settled: the bus fixup's connection is closed (only iamt_wdt's stays) and
+// dev/watchdog0 is registered, so the first /status a client reads is the steady state.
+TEST_F(DaemonTest, ReadyMeansTheHostSideHasSettled) {
+  const std::string status = daemon.get("/status");
+  EXPECT_EQ(statusNumber(status, "connections"), 1) << status;
+  EXPECT_NE(status.find("\"host_wdt\":\"IDLE\""), std::string::npos) << status;
+  const int pending = statusNumber(status, "pending_calls");
+  std::this_thread::sleep_for(300ms);
+  const std::string later = daemon.get("/status");
+  EXPECT_EQ(statusNumber(later, "connections"), 1) << later;
+  EXPECT_EQ(statusNumber(later, "pending_calls"), pending) << "nothing changes on an idle daemon after ready\n"
+                                                            << status << later;
+}
+
 TEST_F(DaemonTest, SixtyFourConcurrentShortLivedConnectionsLeaveNothingBehind) {
   // The daemon's own long-lived connections (the host watchdog driver's) are the baseline.
   const std::string before = daemon.get("/status");

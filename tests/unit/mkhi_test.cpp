@@ -2,10 +2,12 @@
 // spec/mei.md §5 and what LMS's Configurator needs to start port forwarding (spec/apf.md §4).
 #include <gtest/gtest.h>
 
+#include <future>
 #include <random>
 
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
+#include "tests/support/inprocess_platform.h"
 #include "tests/unit/firmware_test_support.h"
 
 namespace mesim::clients {
@@ -101,6 +103,36 @@ TEST_F(MkhiTest, FwVersionFollowsThePlatform) {
   EXPECT_EQ(le16(r, 4), 0);
   EXPECT_EQ(le16(r, 8), 2026);
   EXPECT_EQ(le16(r, 10), 5);
+}
+
+// The host model's bus fixup asks the fix client for the firmware version. whenFixupDone() fires once sysfs fw_ver
+// is filled and the fixup's connection is closed, not at ENABLED itself, and at once afterwards.
+TEST_F(MkhiTest, HostBusFixupReadsTheVersionAndSaysWhenItIsDone) {
+  test::InProcessMachine machine;
+  machine.engine.addClient(makeMkhiClient(*model, kMkhiFixGuid));
+  auto done = std::make_shared<std::promise<std::pair<std::string, std::size_t>>>();
+  bool doneAtEnabled = false;
+  machine.host->onStateChange([&, done](host::DevState state) {
+    if (state != host::DevState::Enabled) return;
+    auto called = std::make_shared<bool>(false);
+    machine.host->whenFixupDone([&machine, called, done] {
+      *called = true;
+      done->set_value({machine.host->sysfsFwVer(), machine.engine.stats().connections});
+    });
+    doneAtEnabled = *called;
+  });
+  ASSERT_TRUE(machine.start());
+  auto settled = done->get_future();
+  ASSERT_EQ(settled.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto [fwVer, connections] = settled.get();
+  EXPECT_FALSE(doneAtEnabled);
+  EXPECT_EQ(fwVer.rfind("0:16.1.", 0), 0u) << fwVer;
+  EXPECT_EQ(connections, 0u) << "the fixup's connection is closed by then";
+  EXPECT_TRUE(machine.run([&] {
+    auto atOnce = std::make_shared<bool>(false);
+    machine.host->whenFixupDone([atOnce] { *atOnce = true; });
+    return *atOnce;
+  }));
 }
 
 TEST_F(MkhiTest, GetMkhiVersion) {

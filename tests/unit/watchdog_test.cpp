@@ -3,6 +3,7 @@
 // raises (spec/wsman.md §3.6 record, alert, reset action), and the agent-presence state machine (§3.5).
 #include <gtest/gtest.h>
 
+#include <future>
 #include <random>
 
 #include <boost/asio/io_context.hpp>
@@ -10,6 +11,8 @@
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/alert.h"
 #include "firmware/platform/host_power.h"
+#include "hostif/host/mei_wdt.h"
+#include "tests/support/inprocess_platform.h"
 #include "tests/unit/firmware_test_support.h"
 #include "watchdog_fw/watchdog_feature.h"
 
@@ -439,6 +442,52 @@ TEST_F(WatchdogTest, DefinitionsSurviveARestart) {
   ASSERT_EQ(list[0].actions.size(), 1u);
   EXPECT_EQ(list[0].actions[0].newStates, st::kExpired);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The host's iamt_wdt (host::MeiWdt) probing this client over HBM
+
+// whenProbed() fires once the first probe settled: with the WD client, after dev/watchdog0 registered; without it,
+// once the connect was refused. Never at start() itself.
+class MeiWdtProbeTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(MeiWdtProbeTest, WhenProbedFiresOnceTheFirstProbeSettled) {
+  const bool withClient = GetParam();
+  test::LogThreshold quiet{log::Level::Warn};
+  test::TempDir dir{"wdprobe"};
+  std::string error;
+  auto platform = platform::PlatformModel::open(dir.path(), {}, error);
+  ASSERT_TRUE(platform) << error;
+  core::SystemFirmwareClock clock;
+  test::InProcessMachine machine;
+  core::FirmwareTimerQueue timers{machine.io, clock};
+  WatchdogFeatureOptions options;
+  options.stateDir = dir.path();
+  auto feature = WatchdogFeature::create(machine.io, timers, *platform, nullptr, nullptr, options, error);
+  ASSERT_TRUE(feature) << error;
+  if (withClient) machine.engine.addClient(feature->client());
+  ASSERT_TRUE(machine.start());
+
+  std::unique_ptr<host::MeiWdt> wdt;
+  auto probed = std::make_shared<std::promise<bool>>();
+  const bool atOnce = machine.run([&] {
+    wdt = std::make_unique<host::MeiWdt>(machine.io, *machine.host);
+    wdt->start();
+    auto called = std::make_shared<bool>(false);
+    wdt->whenProbed([called, &wdt, probed] {
+      *called = true;
+      probed->set_value(wdt->registered());
+    });
+    return *called;
+  });
+  EXPECT_FALSE(atOnce);
+  auto settled = probed->get_future();
+  ASSERT_EQ(settled.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(settled.get(), withClient);
+  machine.run([&] { wdt.reset(); });
+  machine.shutdown();
+}
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutTheClient, MeiWdtProbeTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "WdClient" : "NoWdClient"; });
 
 }  // namespace
 }  // namespace mesim::watchdog
