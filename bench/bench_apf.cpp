@@ -18,7 +18,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/lms_machine.h"
 #include "tests/support/wsman_digest_client.h"

@@ -9,7 +9,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "firmware/core/firmware_timer_queue.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "tests/unit/firmware_test_support.h"
 #include "watchdog_fw/watchdog_feature.h"
 

@@ -5,7 +5,7 @@
 
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/host_power.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::watchdog {
 

@@ -1,6 +1,6 @@
 #include "watchdog_fw/os_watchdog.h"
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::watchdog {
 

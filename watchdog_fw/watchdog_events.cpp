@@ -1,7 +1,7 @@
 #include "watchdog_fw/watchdog_events.h"
 
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::watchdog {
 

@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 
 #include "firmware/core/atomic_file.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::watchdog {
 namespace json = boost::json;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::watchdog {
 

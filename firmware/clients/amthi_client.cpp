@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "firmware/clients/client_guids.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::clients {
 

@@ -1,7 +1,7 @@
 #include "firmware/clients/mkhi_client.h"
 
 #include "firmware/clients/client_guids.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::clients {
 

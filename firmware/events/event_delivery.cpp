@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::events {
 namespace {

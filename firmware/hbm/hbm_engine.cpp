@@ -2,7 +2,7 @@
 
 #include <deque>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::firmware {
 

@@ -4,7 +4,7 @@
 #include <limits>
 #include <utility>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::lme {
 

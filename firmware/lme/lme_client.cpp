@@ -1,7 +1,7 @@
 #include "firmware/lme/lme_client.h"
 
 #include "firmware/lme/lms_event.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::lme {
 

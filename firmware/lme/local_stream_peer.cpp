@@ -4,7 +4,7 @@
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/write.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::lme {
 

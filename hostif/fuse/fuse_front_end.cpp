@@ -29,7 +29,7 @@
 
 #include "hostif/fuse/fs_tree.h"
 #include "hostif/fuse/mei_uapi.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::fuse {
 namespace {

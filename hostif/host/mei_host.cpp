@@ -13,7 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::host {
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <utility>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::host {
 namespace {

@@ -6,7 +6,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::link {
 namespace {

@@ -17,7 +17,7 @@
 #include <system_error>
 #include <vector>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "hostif/preload/preload_protocol.h"
 
 namespace mesim::preload {

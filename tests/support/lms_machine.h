@@ -65,7 +65,7 @@ class LmsMachine {
     });
     if (auto err = http->start(); !err.empty()) throw std::runtime_error(err);
     if (!peers) {
-      // as firmware/app/daemon.cpp wires it
+      // as app/daemon.cpp wires it
       peers = lme::makeLocalStreamFactory(machine.io, [this](std::uint32_t port, auto socket) {
         if (port == lme::kPortHttps) return http->serveLocalTls(std::move(socket), "lms");
         if (port != lme::kPortHttp) return false;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "firmware/hbm/firmware_client.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::test {
 

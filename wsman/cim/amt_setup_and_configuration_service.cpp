@@ -1,7 +1,7 @@
 // AMT_SetupAndConfigurationService: provisioning state, Unprovision, CommitChanges, SetMEBxPassword,
 // GetUuid. Provisioning state and UUID are the platform model's, so AMTHI sees the same (spec/mei.md §4).
 #include "firmware/platform/event_records.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 

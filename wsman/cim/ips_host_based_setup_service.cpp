@@ -7,7 +7,7 @@
 
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/event_records.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 

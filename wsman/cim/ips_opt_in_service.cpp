@@ -4,7 +4,7 @@
 #include <string>
 
 #include "firmware/platform/credentials.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 extern char** environ;
 

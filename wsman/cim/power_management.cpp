@@ -2,7 +2,7 @@
 // platform's HostPowerStateMachine; CIM_AssociatedPowerManagementService (a CIM_ServiceAvailableToElement,
 // which MeshCentral enumerates to poll PowerState) and IPS_PowerManagementService report it.
 #include "firmware/platform/host_power.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 

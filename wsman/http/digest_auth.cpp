@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "firmware/platform/credentials.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::wsman::http {
 namespace {

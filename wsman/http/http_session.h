@@ -35,7 +35,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "wsman/http/http_responses.h"
 #include "wsman/http/server_core.h"
 

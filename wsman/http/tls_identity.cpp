@@ -13,7 +13,7 @@
 #include <system_error>
 
 #include "firmware/core/atomic_file.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::wsman::http {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <boost/asio/ssl/stream.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "wsman/http/tls_identity.h"
 
 namespace mesim::wsman::http {

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <variant>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "wsman/cim/cim_util.h"
 #include "wsman/eventing/subscribe_request.h"
 #include "wsman/ops/enumeration_contexts.h"

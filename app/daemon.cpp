@@ -1,4 +1,4 @@
-#include "firmware/app/daemon.h"
+#include "app/daemon.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
-#include "firmware/app/control_server.h"
+#include "app/control_server.h"
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
@@ -32,7 +32,7 @@
 #include "hostif/fuse/fuse_front_end.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
-#include "hostif/link/log.h"
+#include "common/log.h"
 #include "hostif/link/socket_link.h"
 #include "hostif/preload/preload_server.h"
 #include "wsman/cim/power_hook.h"

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "firmware/app/config.h"
+#include "app/config.h"
 
 namespace mesim::app {
 

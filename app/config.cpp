@@ -1,4 +1,4 @@
-#include "firmware/app/config.h"
+#include "app/config.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::app {
 

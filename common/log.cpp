@@ -1,4 +1,4 @@
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 #include <chrono>
 #include <cstdio>
@@ -40,7 +40,7 @@ bool parseLevel(std::string_view text, Level& out) {
   return false;
 }
 
-void write(Level level, std::string_view component, std::string_view message) {
+void write(const Context& context, Level level, std::string_view component, std::string_view message) {
   // Wall-clock time for humans reading logs; firmware logic uses the firmware clock.
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
@@ -50,7 +50,9 @@ void write(Level level, std::string_view component, std::string_view message) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
   std::lock_guard lock(g_writeMutex);
-  std::fprintf(stderr, "%s.%03dZ %-5s %.*s: %.*s\n", stamp, static_cast<int>(millis), levelName(level),
+  auto device = context.device();
+  std::fprintf(stderr, "%s.%03dZ %-5s %s%.*s%s%.*s: %.*s\n", stamp, static_cast<int>(millis), levelName(level),
+               device.empty() ? "" : "[", static_cast<int>(device.size()), device.data(), device.empty() ? "" : "] ",
                static_cast<int>(component.size()), component.data(), static_cast<int>(message.size()),
                message.data());
 }

@@ -1,10 +1,10 @@
-#include "firmware/app/control_server.h"
+#include "app/control_server.h"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "hostif/link/log.h"
+#include "common/log.h"
 
 namespace mesim::app {
 

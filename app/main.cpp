@@ -2,8 +2,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "firmware/app/config.h"
-#include "firmware/app/daemon.h"
+#include "app/config.h"
+#include "app/daemon.h"
 
 extern char** environ;
 
