@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log.h"
 #include "firmware/platform/platform_state.h"
 
 namespace mesim::platform {
@@ -48,6 +49,9 @@ class PlatformModel {
   // --- reading ---
   const PlatformState& state() const { return state_; }
   const std::filesystem::path& filePath() const { return file_; }
+  // The device this platform belongs to, for log lines; firmware features log through it.
+  const log::Context& logContext() const { return log_; }
+  void setLogContext(log::Context context) { log_ = std::move(context); }
   // Why the last change returned StorageError (empty after a success).
   const std::string& lastError() const { return lastError_; }
   const std::array<std::uint8_t, 16>& uuid() const { return state_.uuid; }
@@ -105,6 +109,7 @@ class PlatformModel {
   std::string lastError_;
   std::map<std::size_t, Observer> observers_;
   std::size_t nextToken_ = 1;
+  log::Context log_;
 };
 
 }  // namespace mesim::platform
