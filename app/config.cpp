@@ -7,6 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include <boost/asio/ip/address_v4.hpp>
 #include <boost/program_options.hpp>
 
 #include "common/log.h"
@@ -31,18 +36,32 @@ std::filesystem::path defaultRuntimeDir() {
 
 namespace {
 
-po::options_description describe() {
-  po::options_description d("Options (each also MESIM_<NAME> in the environment and <name> in the config file)");
+// Options of the process as a whole.
+po::options_description describeProcess() {
+  po::options_description d("Process (each also MESIM_<NAME> in the environment and <name> in the config file)");
   // clang-format off
   d.add_options()
     ("help,h", "print this help and exit")
     ("version", "print the version and exit")
-    ("config", po::value<std::string>(), "config file (key = value lines, # comments)")
-    ("state-dir", po::value<std::string>(), "simulated platform state [/var/lib/mesim as root, else $XDG_STATE_HOME/mesim]")
-    ("runtime-dir", po::value<std::string>(), "sockets and the FUSE mount [/run/mesim as root, else $XDG_RUNTIME_DIR/mesim]")
+    ("config", po::value<std::string>(), "config file (key = value lines, # comments, [device.NAME] sections)")
     ("log-level", po::value<std::string>(), "trace, debug, info, warn, error or off [info]")
     ("control-address", po::value<std::string>(), "control API address [127.0.0.1]")
     ("control-port", po::value<unsigned>(), "control API port; 0 picks a free one [16990]")
+    ("loop-spin-us", po::value<unsigned>(), "microseconds the firmware loop keeps polling after its last event before it sleeps, 0..10000 [50]")
+    ("name", po::value<std::string>(), "name of the default device, in log lines and /devices/NAME routes [default]")
+    ("fleet", po::value<unsigned>(), "also run N devices alike (fleet-0001...), 0..10000, each with its own state, WS-Man on its own loopback address, no FUSE [0]")
+    ("fleet-address", po::value<std::string>(), "IPv4 address of the first fleet device's WS-Man listeners; the next ones count up [127.1.0.1]");
+  // clang-format on
+  return d;
+}
+
+// Options of one device: the default device takes them at the top level, others in [device.NAME] sections.
+po::options_description describeDevice() {
+  po::options_description d("Device (at the top level for the default device, in [device.NAME] sections for more)");
+  // clang-format off
+  d.add_options()
+    ("state-dir", po::value<std::string>(), "simulated platform state [/var/lib/mesim as root, else $XDG_STATE_HOME/mesim; STATE/devices/NAME for more devices]")
+    ("runtime-dir", po::value<std::string>(), "sockets and the FUSE mount [/run/mesim as root, else $XDG_RUNTIME_DIR/mesim; RUNTIME/devices/NAME for more]")
     ("mei-dev", po::value<std::string>(), "also make this path (e.g. /dev/mei0) lead to the FUSE device")
     ("hbm-listen", po::value<std::string>(), "unix:PATH - serve raw HBM to an external host driver instead of the built-in one")
     ("fuse", po::value<std::string>(), "auto, on or off: mount dev/mei0 and sysfs with FUSE [auto]")
@@ -55,7 +74,6 @@ po::options_description describe() {
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]")
-    ("loop-spin-us", po::value<unsigned>(), "microseconds the firmware loop keeps polling after its last event before it sleeps, 0..10000 [50]")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
     ("event-retries", po::value<unsigned>(), "WS-Eventing: delivery attempts after the first before --event-policy applies [5]")
     ("event-retry-interval", po::value<std::string>(), "WS-Eventing: time between attempts, e.g. 500ms, 5s, 1m [5s]")
@@ -81,6 +99,125 @@ bool parseOnOff(const std::string& text, bool& out) {
   return false;
 }
 
+bool validDeviceName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  return name != "." && name != "..";
+}
+
+// Applies the device options present in `vm` to `c`; "" or the error.
+std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
+  if (vm.count("state-dir")) c.stateDir = vm["state-dir"].as<std::string>();
+  if (vm.count("runtime-dir")) c.runtimeDir = vm["runtime-dir"].as<std::string>();
+  if (vm.count("mei-dev")) c.meiDev = vm["mei-dev"].as<std::string>();
+  if (vm.count("hbm-listen")) {
+    std::string value = vm["hbm-listen"].as<std::string>();
+    if (value.rfind("unix:", 0) != 0 || value.size() <= 5) return "--hbm-listen takes unix:PATH";
+    c.hbmListen = value.substr(5);
+  }
+  if (vm.count("fuse")) {
+    std::string value = vm["fuse"].as<std::string>();
+    bool on = false;
+    if (value == "auto")
+      c.fuse = FuseMode::Auto;
+    else if (parseOnOff(value, on))
+      c.fuse = on ? FuseMode::On : FuseMode::Off;
+    else
+      return "--fuse takes auto, on or off";
+  }
+  if (vm.count("preload") && !parseOnOff(vm["preload"].as<std::string>(), c.preload)) return "--preload takes on or off";
+  if (vm.count("buffer-slots")) {
+    unsigned slots = vm["buffer-slots"].as<unsigned>();
+    if (slots < 16 || slots > 128) return "--buffer-slots must be 16..128 (bus messages fit one fragment)";
+    c.bufferSlots = slots;
+  }
+  if (vm.count("listen")) c.listenAddress = vm["listen"].as<std::string>();
+  auto port = [&](const char* name, int& out) {
+    if (!vm.count(name)) return true;
+    int value = vm[name].as<int>();
+    if (value > 65535) return false;
+    out = value < 0 ? -1 : value;
+    return true;
+  };
+  if (!port("http-port", c.httpPort)) return "--http-port out of range";
+  if (!port("https-port", c.httpsPort)) return "--https-port out of range";
+  if (vm.count("tls-cert")) c.tlsCert = vm["tls-cert"].as<std::string>();
+  if (vm.count("tls-key")) c.tlsKey = vm["tls-key"].as<std::string>();
+  if (c.tlsCert.has_value() != c.tlsKey.has_value()) return "--tls-cert and --tls-key go together";
+  if (vm.count("power-hook")) c.powerHook = vm["power-hook"].as<std::string>();
+  if (vm.count("admin-password")) {
+    c.adminPassword = vm["admin-password"].as<std::string>();
+    c.adminPasswordGiven = true;
+  }
+  if (vm.count("watchdog-min-timeout")) {
+    c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();
+    if (c.watchdogMinTimeout < 1 || c.watchdogMinTimeout > 65535) return "--watchdog-min-timeout must be 1..65535";
+  }
+  auto& ev = c.eventDelivery;
+  if (vm.count("event-retries")) ev.retries = vm["event-retries"].as<unsigned>();
+  if (vm.count("event-retry-interval")) {
+    auto d = parseInterval(vm["event-retry-interval"].as<std::string>());
+    if (!d || d->count() == 0) return "--event-retry-interval takes a time such as 500ms, 5s or 1m";
+    ev.retryInterval = *d;
+  }
+  if (vm.count("event-policy")) {
+    auto p = events::parseFailurePolicy(vm["event-policy"].as<std::string>());
+    if (!p) return "--event-policy takes terminate, suspend or retry-forever";
+    ev.onFailure = *p;
+  }
+  if (vm.count("event-queue-limit")) {
+    unsigned limit = vm["event-queue-limit"].as<unsigned>();
+    if (limit < 1 || limit > 10000) return "--event-queue-limit must be 1..10000";
+    ev.maxPending = limit;
+  }
+  if (vm.count("event-timeout")) {
+    auto d = parseInterval(vm["event-timeout"].as<std::string>());
+    if (!d || d->count() == 0) return "--event-timeout takes a time such as 500ms, 5s or 1m";
+    ev.attemptTimeout = *d;
+  }
+  if (vm.count("event-subscribers")) {
+    unsigned n = vm["event-subscribers"].as<unsigned>();
+    if (n < 1 || n > 64) return "--event-subscribers must be 1..64";
+    ev.maxSubscriptions = n;
+  }
+  return "";
+}
+
+// A device besides the default one starts as a copy of it, with its own dirs and without the default's
+// host-global paths (mei-dev, hbm-listen).
+DeviceConfig derivedDevice(const DeviceConfig& base, const std::string& name) {
+  DeviceConfig c = base;
+  c.name = name;
+  c.stateDir = base.stateDir / "devices" / name;
+  c.runtimeDir = base.runtimeDir / "devices" / name;
+  c.meiDev.reset();
+  c.hbmListen.reset();
+  return c;
+}
+
+// Two devices may not share a directory, a socket path or a listening address and port.
+std::string checkDistinct(const std::vector<DeviceConfig>& devices) {
+  std::map<std::string, std::string> claimed;  // what -> device
+  auto claim = [&](const std::string& what, const std::string& device) -> std::string {
+    auto [it, fresh] = claimed.emplace(what, device);
+    if (fresh || it->second == device) return "";
+    return "devices " + it->second + " and " + device + " both use " + what;
+  };
+  for (const auto& d : devices) {
+    std::string err;
+    if (err.empty()) err = claim("the name " + d.name, d.name);
+    if (err.empty()) err = claim("state dir " + d.stateDir.lexically_normal().string(), d.name);
+    if (err.empty()) err = claim("runtime dir " + d.runtimeDir.lexically_normal().string(), d.name);
+    if (err.empty() && d.meiDev) err = claim("mei-dev " + d.meiDev->string(), d.name);
+    if (err.empty() && d.hbmListen) err = claim("hbm-listen " + d.hbmListen->string(), d.name);
+    if (err.empty() && d.httpPort > 0) err = claim(d.listenAddress + ":" + std::to_string(d.httpPort), d.name);
+    if (err.empty() && d.httpsPort > 0) err = claim(d.listenAddress + ":" + std::to_string(d.httpsPort), d.name);
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::optional<std::chrono::milliseconds> parseInterval(const std::string& text) {
@@ -97,33 +234,52 @@ std::optional<std::chrono::milliseconds> parseInterval(const std::string& text) 
 
 ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
   ParseResult result;
-  auto description = describe();
+  auto processOptions = describeProcess();
+  auto deviceOptions = describeDevice();
+  po::options_description all;
+  all.add(processOptions).add(deviceOptions);
   po::variables_map vm;
+  // [device.NAME] sections of the config file, in the order they appear: NAME -> "key = value" lines.
+  std::vector<std::pair<std::string, std::string>> sections;
+  auto fail = [&](std::string why) {
+    result.action = ParseResult::Action::Error;
+    result.message = std::move(why);
+    return result;
+  };
   try {
-    po::store(po::parse_command_line(argc, argv, description), vm);
-    po::store(po::parse_environment(description, [&](const std::string& env) { return envNameToOption(env, description); }),
-              vm);
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    po::store(po::parse_environment(all, [&](const std::string& env) { return envNameToOption(env, all); }), vm);
     (void)environ;
     if (vm.count("config")) {
       std::ifstream in(vm["config"].as<std::string>());
-      if (!in) {
-        result.action = ParseResult::Action::Error;
-        result.message = "cannot read config file " + vm["config"].as<std::string>();
-        return result;
+      if (!in) return fail("cannot read config file " + vm["config"].as<std::string>());
+      auto parsed = po::parse_config_file(in, all, true);
+      for (const auto& option : parsed.options) {
+        if (!option.unregistered) continue;
+        // "device.NAME.key": NAME may not hold dots, so the key is what follows the second dot.
+        const std::string& key = option.string_key;
+        auto firstDot = key.find('.');
+        auto secondDot = firstDot == std::string::npos ? std::string::npos : key.find('.', firstDot + 1);
+        if (key.rfind("device.", 0) != 0 || secondDot == std::string::npos)
+          return fail("unknown option '" + key + "' in " + vm["config"].as<std::string>());
+        std::string name = key.substr(firstDot + 1, secondDot - firstDot - 1);
+        std::string line = key.substr(secondDot + 1) + " = " + (option.value.empty() ? "" : option.value.front()) + "\n";
+        auto it = std::find_if(sections.begin(), sections.end(), [&](auto& s) { return s.first == name; });
+        if (it == sections.end()) sections.emplace_back(name, line);
+        else it->second += line;
       }
-      po::store(po::parse_config_file(in, description, false), vm);
+      po::store(parsed, vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    result.action = ParseResult::Action::Error;
-    result.message = e.what();
-    return result;
+    return fail(e.what());
   }
   if (vm.count("help")) {
     std::ostringstream text;
     text << "mesim " << MESIM_VERSION << " - a simulated Intel ME / AMT platform\n\n"
          << "Usage: mesim [options]\n\n"
-         << description << "\nGET http://127.0.0.1:16990/healthz answers 200 once every front end is up.\n";
+         << processOptions << "\n" << deviceOptions
+         << "\nGET http://127.0.0.1:16990/healthz answers 200 once every device is up.\n";
     result.action = ParseResult::Action::Help;
     result.message = text.str();
     return result;
@@ -133,15 +289,7 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
     result.message = std::string("mesim ") + MESIM_VERSION + "\n";
     return result;
   }
-  auto fail = [&](std::string why) {
-    result.action = ParseResult::Action::Error;
-    result.message = std::move(why);
-    return result;
-  };
   Config& c = result.config;
-  c.stateDir = vm.count("state-dir") ? std::filesystem::path(vm["state-dir"].as<std::string>()) : defaultStateDir();
-  c.runtimeDir =
-      vm.count("runtime-dir") ? std::filesystem::path(vm["runtime-dir"].as<std::string>()) : defaultRuntimeDir();
   if (vm.count("config")) c.configFile = vm["config"].as<std::string>();
   if (vm.count("log-level")) c.logLevel = vm["log-level"].as<std::string>();
   log::Level level;
@@ -152,82 +300,52 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
     if (port > 65535) return fail("control port out of range");
     c.controlPort = static_cast<std::uint16_t>(port);
   }
-  if (vm.count("mei-dev")) c.meiDev = vm["mei-dev"].as<std::string>();
-  if (vm.count("hbm-listen")) {
-    std::string value = vm["hbm-listen"].as<std::string>();
-    if (value.rfind("unix:", 0) != 0 || value.size() <= 5) return fail("--hbm-listen takes unix:PATH");
-    c.hbmListen = value.substr(5);
-  }
-  if (vm.count("fuse")) {
-    std::string value = vm["fuse"].as<std::string>();
-    bool on = false;
-    if (value == "auto")
-      c.fuse = FuseMode::Auto;
-    else if (parseOnOff(value, on))
-      c.fuse = on ? FuseMode::On : FuseMode::Off;
-    else
-      return fail("--fuse takes auto, on or off");
-  }
-  if (vm.count("preload") && !parseOnOff(vm["preload"].as<std::string>(), c.preload))
-    return fail("--preload takes on or off");
-  if (vm.count("buffer-slots")) {
-    unsigned slots = vm["buffer-slots"].as<unsigned>();
-    if (slots < 16 || slots > 128) return fail("--buffer-slots must be 16..128 (bus messages fit one fragment)");
-    c.bufferSlots = slots;
-  }
-  if (vm.count("listen")) c.listenAddress = vm["listen"].as<std::string>();
-  auto port = [&](const char* name, int& out) {
-    if (!vm.count(name)) return true;
-    int value = vm[name].as<int>();
-    if (value > 65535) return false;
-    out = value < 0 ? -1 : value;
-    return true;
-  };
-  if (!port("http-port", c.httpPort)) return fail("--http-port out of range");
-  if (!port("https-port", c.httpsPort)) return fail("--https-port out of range");
-  if (vm.count("tls-cert")) c.tlsCert = vm["tls-cert"].as<std::string>();
-  if (vm.count("tls-key")) c.tlsKey = vm["tls-key"].as<std::string>();
-  if (c.tlsCert.has_value() != c.tlsKey.has_value()) return fail("--tls-cert and --tls-key go together");
-  if (vm.count("power-hook")) c.powerHook = vm["power-hook"].as<std::string>();
-  if (vm.count("admin-password")) {
-    c.adminPassword = vm["admin-password"].as<std::string>();
-    c.adminPasswordGiven = true;
-  }
   if (vm.count("loop-spin-us")) {
     c.loopSpin = std::chrono::microseconds(vm["loop-spin-us"].as<unsigned>());
     if (c.loopSpin > std::chrono::microseconds(10000)) return fail("--loop-spin-us must be 0..10000");
   }
-  if (vm.count("watchdog-min-timeout")) {
-    c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();
-    if (c.watchdogMinTimeout < 1 || c.watchdogMinTimeout > 65535) return fail("--watchdog-min-timeout must be 1..65535");
+
+  DeviceConfig base;
+  base.stateDir = defaultStateDir();
+  base.runtimeDir = defaultRuntimeDir();
+  if (vm.count("name")) base.name = vm["name"].as<std::string>();
+  if (!validDeviceName(base.name)) return fail("--name '" + base.name + "': use 1..64 letters, digits, '-', '_' or '.'");
+  if (auto err = applyDeviceOptions(vm, base); !err.empty()) return fail(err);
+  c.devices.push_back(base);
+
+  for (const auto& [name, lines] : sections) {
+    if (!validDeviceName(name)) return fail("[device." + name + "]: use 1..64 letters, digits, '-' or '_' in a device name");
+    DeviceConfig device = derivedDevice(base, name);
+    po::variables_map sectionVm;
+    try {
+      std::istringstream in(lines);
+      po::store(po::parse_config_file(in, deviceOptions, false), sectionVm);
+      po::notify(sectionVm);
+    } catch (const po::error& e) {
+      return fail("[device." + name + "]: " + e.what());
+    }
+    if (auto err = applyDeviceOptions(sectionVm, device); !err.empty()) return fail("[device." + name + "]: " + err);
+    c.devices.push_back(std::move(device));
   }
-  auto& ev = c.eventDelivery;
-  if (vm.count("event-retries")) ev.retries = vm["event-retries"].as<unsigned>();
-  if (vm.count("event-retry-interval")) {
-    auto d = parseInterval(vm["event-retry-interval"].as<std::string>());
-    if (!d || d->count() == 0) return fail("--event-retry-interval takes a time such as 500ms, 5s or 1m");
-    ev.retryInterval = *d;
+
+  if (vm.count("fleet")) {
+    unsigned count = vm["fleet"].as<unsigned>();
+    if (count > 10000) return fail("--fleet must be 0..10000");
+    std::string first = vm.count("fleet-address") ? vm["fleet-address"].as<std::string>() : "127.1.0.1";
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address_v4(first, ec);
+    if (ec) return fail("--fleet-address takes an IPv4 address, not '" + first + "'");
+    if (address.to_uint() > 0xFFFFFFFFu - count) return fail("--fleet-address: " + first + " leaves no room for " + std::to_string(count) + " devices");
+    for (unsigned i = 0; i < count; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "fleet-%04u", i + 1);
+      DeviceConfig device = derivedDevice(base, name);
+      device.fuse = FuseMode::Off;  // a mount per device is for devices declared one by one
+      device.listenAddress = boost::asio::ip::address_v4(address.to_uint() + i).to_string();
+      c.devices.push_back(std::move(device));
+    }
   }
-  if (vm.count("event-policy")) {
-    auto p = events::parseFailurePolicy(vm["event-policy"].as<std::string>());
-    if (!p) return fail("--event-policy takes terminate, suspend or retry-forever");
-    ev.onFailure = *p;
-  }
-  if (vm.count("event-queue-limit")) {
-    unsigned limit = vm["event-queue-limit"].as<unsigned>();
-    if (limit < 1 || limit > 10000) return fail("--event-queue-limit must be 1..10000");
-    ev.maxPending = limit;
-  }
-  if (vm.count("event-timeout")) {
-    auto d = parseInterval(vm["event-timeout"].as<std::string>());
-    if (!d || d->count() == 0) return fail("--event-timeout takes a time such as 500ms, 5s or 1m");
-    ev.attemptTimeout = *d;
-  }
-  if (vm.count("event-subscribers")) {
-    unsigned n = vm["event-subscribers"].as<unsigned>();
-    if (n < 1 || n > 64) return fail("--event-subscribers must be 1..64");
-    ev.maxSubscriptions = n;
-  }
+  if (auto err = checkDistinct(c.devices); !err.empty()) return fail(err);
   return result;
 }
 

@@ -1,5 +1,6 @@
-// The daemon's options: each one a command-line flag, a MESIM_* environment variable and a key
-// in the config file, in that order of precedence over the embedded defaults (docs/configuration.md).
+// The process's options and the devices it holds. Each option is a command-line flag, a MESIM_* environment
+// variable and a key in the config file, in that order of precedence over the embedded defaults; the file may also
+// declare more devices in `[device.NAME]` sections, and `--fleet N` adds N alike (docs/configuration.md).
 #pragma once
 
 #include <chrono>
@@ -15,13 +16,11 @@ namespace mesim::app {
 
 enum class FuseMode { Auto, On, Off };
 
-struct Config {
+// One simulated AMT platform: where it keeps its state, how its host side is served, where it listens.
+struct DeviceConfig {
+  std::string name = "default";  // names its log lines and its control routes (/devices/NAME/...)
   std::filesystem::path stateDir;
   std::filesystem::path runtimeDir;
-  std::optional<std::filesystem::path> configFile;
-  std::string logLevel = "info";
-  std::string controlAddress = "127.0.0.1";
-  std::uint16_t controlPort = 16990;
   std::optional<std::filesystem::path> meiDev;     // e.g. /dev/mei0: a symlink to the FUSE node
   std::optional<std::filesystem::path> hbmListen;  // unix:PATH given: raw HBM for an external driver
   FuseMode fuse = FuseMode::Auto;
@@ -32,14 +31,24 @@ struct Config {
   int httpsPort = 16993;
   std::optional<std::filesystem::path> tlsCert;  // user-supplied PEM certificate and key for 16993
   std::optional<std::filesystem::path> tlsKey;
-  std::string powerHook;                     // command run on every host power change
+  std::string powerHook;  // command run on every host power change
   std::string adminPassword = "P@ssw0rd";
-  bool adminPasswordGiven = false;  // set explicitly: re-applied on every start
+  bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
+  unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
+  events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
+};
+
+// What is process-wide: logging, the control API, the loop; and the devices (the first one is the default, the
+// one today's command lines and the control API's unprefixed routes address).
+struct Config {
+  std::optional<std::filesystem::path> configFile;
+  std::string logLevel = "info";
+  std::string controlAddress = "127.0.0.1";
+  std::uint16_t controlPort = 16990;
   // The loop polls this long after its last event before sleeping: a sleeping thread's wake-up (a halted vCPU)
   // costs more than a request's work, and the next call of a busy client usually comes within it.
   std::chrono::microseconds loopSpin{50};
-  unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
-  events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
+  std::vector<DeviceConfig> devices;
 };
 
 // "250ms", "5s", "2m" or a bare number of seconds; nullopt if malformed.

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "app/config.h"
-#include "app/daemon.h"
+#include "app/process_shell.h"
 
 extern char** environ;
 
@@ -21,6 +21,6 @@ int main(int argc, char** argv) {
       return 2;
     case mesim::app::ParseResult::Action::Run: break;
   }
-  mesim::app::Daemon daemon(std::move(parsed.config));
-  return daemon.run();
+  mesim::app::ProcessShell shell(std::move(parsed.config));
+  return shell.run();
 }

@@ -1,0 +1,497 @@
+#include "app/device.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/log.h"
+#include "firmware/clients/amthi_client.h"
+#include "firmware/clients/client_guids.h"
+#include "firmware/clients/mkhi_client.h"
+#include "firmware/core/firmware_clock.h"
+#include "firmware/core/firmware_timer_queue.h"
+#include "firmware/events/event_delivery.h"
+#include "firmware/hbm/hbm_engine.h"
+#include "firmware/lme/lme_client.h"
+#include "firmware/lme/local_stream_peer.h"
+#include "firmware/platform/host_power.h"
+#include "firmware/platform/platform_model.h"
+#include "hostif/fuse/fuse_front_end.h"
+#include "hostif/host/mei_host.h"
+#include "hostif/host/mei_wdt.h"
+#include "hostif/link/socket_link.h"
+#include "hostif/preload/preload_server.h"
+#include "watchdog_fw/watchdog_feature.h"
+#include "wsman/cim/power_hook.h"
+#include "wsman/eventing/http_event_transport.h"
+#include "wsman/http/wsman_http_server.h"
+#include "wsman/ops/wsman_service.h"
+
+namespace mesim::app {
+
+namespace fs = std::filesystem;
+using boost::asio::local::stream_protocol;
+
+namespace {
+Result<> createDirectory(const fs::path& dir, fs::perms perms) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
+  fs::permissions(dir, perms, ec);
+  return {};
+}
+}  // namespace
+
+class Device::Impl {
+ public:
+  Impl(boost::asio::io_context& io, DeviceConfig config)
+      : io_(io), config_(std::move(config)), log_(config_.name) {}
+
+  const log::Context& logContext() const { return log_; }
+
+  Result<> start(Callbacks callbacks) {
+    callbacks_ = std::move(callbacks);
+    started_ = std::chrono::steady_clock::now();
+    if (auto r = createDirectory(config_.stateDir, fs::perms::owner_all); !r) return r;
+    if (auto r = createDirectory(config_.runtimeDir, fs::perms::owner_all | fs::perms::group_read |
+                                                         fs::perms::group_exec | fs::perms::others_read |
+                                                         fs::perms::others_exec);
+        !r)
+      return r;
+
+    platform::PlatformDefaults defaults;
+    defaults.adminPassword = config_.adminPassword;
+    defaults.forceAdminPassword = config_.adminPasswordGiven;
+    std::string error;
+    platform_ = platform::PlatformModel::open(config_.stateDir, defaults, error);
+    if (!platform_) return fail("platform state: " + error);
+    platform_->setLogContext(log_);
+
+    firmware::HbmEngineOptions engineOptions;
+    engineOptions.bufferSlots = config_.bufferSlots;
+    engine_ = std::make_unique<firmware::HbmEngine>(io_, engineOptions);
+    engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiFixGuid));
+    engine_->addClient(clients::makeAmthiClient(*platform_));
+    engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
+    // LME/APF: channels from LMS reach the WS-Man server as local connections (firmware/lme/README.md).
+    auto toWsman = [this](std::uint32_t port, stream_protocol::socket socket) {
+      if (!wsmanHttp_) return false;
+      if (port == lme::kPortHttps) return wsmanHttp_->serveLocalTls(std::move(socket), "lms");
+      if (port != lme::kPortHttp) return false;
+      wsmanHttp_->serveLocal(std::move(socket), "lms");
+      return true;
+    };
+    lme_ = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman));
+    engine_->addClient(lme_);
+    // Watchdog (watchdog_fw/README.md): the WD client, agent-presence watchdogs, timers on the firmware clock.
+    timers_ = std::make_unique<core::FirmwareTimerQueue>(io_, clock_);
+    watchdog::WatchdogFeatureOptions watchdogOptions;
+    watchdogOptions.stateDir = config_.stateDir;
+    watchdog_ = watchdog::WatchdogFeature::create(io_, *timers_, *platform_, nullptr, &alertBus_, watchdogOptions, error);
+    if (!watchdog_) return fail("watchdog state: " + error);
+    engine_->addClient(watchdog_->client());
+    // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
+    alertBus_.subscribe([lme = lme_](const events::Alert& a) {
+      lme->sendUserNotification({a.messageId, a.messageArguments.empty() ? "" : a.messageArguments[0], a.message, ""});
+    });
+
+    if (auto r = startWsman(); !r) return r;
+    if (config_.hbmListen) {
+      if (auto r = listenForDriver(*config_.hbmListen); !r) return r;
+      boost::asio::post(io_, [this] { markReady(); });
+    } else {
+      startHostSide();
+    }
+    return {};
+  }
+
+  void stop(std::function<void()> done) {
+    if (stopping_) return;
+    stopping_ = true;
+    settleTimer_.cancel();
+    if (wdt_) wdt_->stop();
+    if (host_) host_->stop();
+    if (!fuse_) {
+      cleanup();
+      boost::asio::post(io_, std::move(done));
+      return;
+    }
+    // Unmounting may exec fusermount3: off the loop, which goes on answering meanwhile.
+    std::thread([this, done = std::move(done)]() mutable {
+      fuse_->stop();
+      boost::asio::post(io_, [this, done = std::move(done)] {
+        cleanup();
+        done();
+      });
+    }).detach();
+  }
+
+  const DeviceConfig& config() const { return config_; }
+  bool ready() const { return ready_; }
+
+  std::string whereabouts() const {
+    std::vector<std::string> where;
+    if (config_.hbmListen) where.push_back("HBM driver socket " + config_.hbmListen->string());
+    if (fuse_) {
+      where.push_back("device " + (config_.runtimeDir / "dev" / "mei0").string());
+      where.push_back("sysfs " + (config_.runtimeDir / "sys" / "class" / "mei" / "mei0").string());
+    }
+    if (meiDevLink_) where.push_back("also " + meiDevLink_->string());
+    if (preload_) where.push_back("preload socket " + (config_.runtimeDir / "preload.sock").string());
+    if (wsmanHttp_) {
+      auto ports = wsmanHttp_->ports();
+      if (ports.http) where.push_back("WS-Man http://" + config_.listenAddress + ":" + std::to_string(ports.http) + "/wsman");
+      if (ports.https) where.push_back("https://" + config_.listenAddress + ":" + std::to_string(ports.https) + "/wsman");
+    }
+    where.push_back("state " + config_.stateDir.string());
+    std::string text;
+    for (auto& part : where) text += (text.empty() ? "" : ", ") + part;
+    return text;
+  }
+
+  std::uint64_t raiseAlert(events::Alert alert) {
+    alert.time = clock_.now();
+    alertBus_.publish(alert);
+    return eventDelivery_ ? eventDelivery_->stats().lastIndication : 0;
+  }
+  void firmwareReset(const std::string& why) { engine_->reset(why); }
+  void meStop() { engine_->requestStop(0); }
+  bool hostReset(const std::string& why) {
+    if (!host_) return false;
+    host_->reset(why);
+    return true;
+  }
+
+  boost::json::object eventsJson() const {
+    boost::json::object ev;
+    const auto& policy = eventDelivery_->policy();
+    ev["policy"] = {{"retries", policy.retries},
+                    {"retry_interval_ms", policy.retryInterval.count()},
+                    {"on_failure", events::toString(policy.onFailure)},
+                    {"queue_limit", policy.maxPending},
+                    {"timeout_ms", policy.attemptTimeout.count()}};
+    const auto& st = eventDelivery_->stats();
+    ev["raised"] = st.raised;
+    ev["delivered"] = st.delivered;
+    ev["failed_attempts"] = st.failedAttempts;
+    ev["terminated"] = st.terminated;
+    ev["expired"] = st.expired;
+    ev["store_errors"] = st.storeErrors;
+    ev["last_indication"] = st.lastIndication;
+    boost::json::array subs;
+    for (const auto& s : eventDelivery_->subscriptions()) {
+      boost::json::object o{{"id", s.subscription.id},
+                            {"filter", s.subscription.filter},
+                            {"notify_to", s.subscription.notifyTo},
+                            {"mode", s.subscription.mode == events::DeliveryMode::PushWithAck ? "PushWithAck" : "Push"},
+                            {"pending", s.pending},
+                            {"suspended", s.suspended},
+                            {"in_flight", s.inFlight},
+                            {"failures", s.failures},
+                            {"last_error", s.lastError},
+                            {"delivered", s.delivered},
+                            {"dropped", s.dropped}};
+      subs.push_back(std::move(o));
+    }
+    ev["subscriptions"] = std::move(subs);
+    return ev;
+  }
+
+  boost::json::object status() const {
+    boost::json::object status;
+    status["name"] = config_.name;
+    if (ready_) status["ready_ms"] = readyAfter_.count();
+    status["ready"] = ready_;
+    status["uptime_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+    status["state_dir"] = config_.stateDir.string();
+    status["runtime_dir"] = config_.runtimeDir.string();
+    auto es = engine_->stats();
+    boost::json::object fw;
+    fw["hbm_state"] = engine_->state() == firmware::HbmEngine::State::Started ? "started"
+                      : engine_->state() == firmware::HbmEngine::State::Stopped ? "stopped"
+                                                                                : "waiting";
+    fw["connections"] = es.connections;
+    fw["resets"] = es.resets;
+    fw["messages_in"] = es.messagesIn;
+    fw["messages_out"] = es.messagesOut;
+    fw["flow_control_violations"] = es.flowControlViolations;
+    status["firmware"] = fw;
+    if (watchdog_) {
+      auto& os = watchdog_->osWatchdog();
+      const auto& ev = watchdog_->events().stats();
+      boost::json::object wd;
+      wd["os_state"] = watchdog::toString(os.state());
+      wd["os_timeout"] = os.timeout();
+      wd["os_expiries"] = os.expiries();
+      wd["agents"] = watchdog_->agentPresence().watchdogs().size();
+      wd["records"] = ev.records;
+      wd["alerts"] = ev.alerts;
+      wd["resets"] = ev.resets;
+      if (wdt_) wd["host_wdt"] = host::toString(wdt_->state());
+      status["watchdog"] = wd;
+    }
+    if (host_) {
+      auto hs = host_->stats();
+      boost::json::object h;
+      h["dev_state"] = host::devStateName(host_->state());
+      h["open_files"] = hs.openFiles;
+      h["connected_files"] = hs.connectedFiles;
+      h["pending_calls"] = hs.pendingCalls;
+      h["resets"] = hs.resets;
+      h["fuse"] = fuse_ != nullptr;
+      h["preload"] = preload_ != nullptr;
+      status["host"] = h;
+    }
+    if (lme_) {
+      auto ls = lme_->stats();
+      boost::json::object l;
+      l["sessions"] = ls.sessions;
+      l["established"] = ls.established;
+      l["channels"] = ls.channels;
+      l["sessions_started"] = ls.sessionsStarted;
+      l["channels_opened"] = ls.channelsOpened;
+      l["protocol_errors"] = ls.protocolErrors;
+      l["events_sent"] = ls.eventsSent;
+      status["lme"] = l;
+    }
+    if (eventDelivery_) status["events"] = eventsJson();
+    return status;
+  }
+
+ private:
+  // ---- WS-Management on 16992/16993 over the same platform model
+  Result<> startWsman() {
+    power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, clock_);
+    if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook));
+    watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
+    wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
+    // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
+    eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
+    eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *eventTransport_, config_.stateDir,
+                                                             config_.eventDelivery);
+    if (auto err = eventDelivery_->start(); !err.empty()) return fail("event subscriptions: " + err);
+    eventDelivery_->attach(alertBus_);
+    wsmanService_->setEventDelivery(eventDelivery_.get());
+    wsmanService_->setAgentPresence(&watchdog_->agentPresence());
+    if (config_.httpPort < 0 && config_.httpsPort < 0) return {};
+    wsman::http::WsmanHttpOptions options;
+    options.listenAddress = config_.listenAddress;
+    options.httpPort = config_.httpPort;
+    options.httpsPort = config_.httpsPort;
+    options.stateDir = config_.stateDir;
+    if (config_.tlsCert) options.tlsCertFile = *config_.tlsCert;
+    if (config_.tlsKey) options.tlsKeyFile = *config_.tlsKey;
+    options.clock = &clock_;
+    wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
+    wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
+    wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
+      auto result = wsmanService_->handle(request.body, {request.user, request.local});
+      reply({result.httpStatus, std::move(result.body)});
+    });
+    if (auto err = wsmanHttp_->start(); !err.empty()) return fail("WS-Man: " + err);
+    return {};
+  }
+
+  // ---- external host driver on a socket (docs/hbm-link.md)
+  Result<> listenForDriver(const fs::path& path) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    boost::system::error_code bec;
+    driverAcceptor_ = std::make_unique<stream_protocol::acceptor>(io_);
+    driverAcceptor_->open(stream_protocol(), bec);
+    if (!bec) driverAcceptor_->bind(stream_protocol::endpoint(path.string()), bec);
+    if (!bec) driverAcceptor_->listen(1, bec);
+    if (bec) return fail("cannot listen for an HBM driver on " + path.string() + ": " + bec.message());
+    hbmSocketPath_ = path;
+    acceptDriver();
+    return {};
+  }
+
+  void acceptDriver() {
+    driverAcceptor_->async_accept([this](boost::system::error_code ec, stream_protocol::socket socket) {
+      if (ec) return;
+      MESIM_LOG(Info, "mesim", "external HBM driver connected");
+      auto endpoint = link::makeSocketEndpoint(std::move(socket));
+      std::weak_ptr<link::Endpoint> weak = endpoint;
+      endpoint->onDown([this, weak] {
+        if (driverLink_ == weak.lock()) {
+          engine_->detach();
+          driverLink_.reset();
+        }
+      });
+      if (driverLink_) driverLink_->close();
+      driverLink_ = endpoint;
+      engine_->attach(endpoint);
+      acceptDriver();
+    });
+  }
+
+  // ---- built-in host model and its front ends
+  void startHostSide() {
+    auto link = link::makeInProcessLink(io_);
+    engine_->attach(link.firmware);
+    host::HostOptions hostOptions;
+    hostOptions.bufferSlots = config_.bufferSlots;
+    host_ = std::make_unique<host::MeiHost>(io_, link.host, hostOptions);
+    host_->onStateChange([this](host::DevState state) {
+      MESIM_LOG(Debug, "mesim", "dev_state " << host::devStateName(state));
+      if (state == host::DevState::Enabled && !frontEndsStarted_) startFrontEnds();
+    });
+    host_->start();
+  }
+
+  void startFrontEnds() {
+    frontEndsStarted_ = true;
+    if (config_.fuse != FuseMode::Off) {
+      host::MeiWdtOptions wdtOptions;  // the host's iamt_wdt behind dev/watchdog0
+      wdtOptions.minTimeout = config_.watchdogMinTimeout;
+      wdt_ = std::make_unique<host::MeiWdt>(io_, *host_, wdtOptions);
+      wdt_->start();
+      fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs", wdt_.get());
+      if (auto err = fuse_->start(); !err.empty()) {
+        fuse_.reset();
+        if (config_.fuse == FuseMode::On) return fatalWhileRunning("FUSE: " + err);
+        MESIM_LOG(Warn, "mesim", "FUSE unavailable (" << err << "); dev/mei0 is served through the preload socket only");
+      } else {
+        linkIntoRuntimeDir("dev");
+        linkIntoRuntimeDir("sys");
+        if (config_.meiDev) {
+          if (auto r = linkMeiDev(*config_.meiDev); !r) return fatalWhileRunning(r.error().message);
+        }
+      }
+    }
+    if (config_.preload) {
+      preload_ = std::make_unique<preload::PreloadServer>(io_, *host_, config_.runtimeDir / "preload.sock");
+      if (auto err = preload_->start(); !err.empty()) return fatalWhileRunning("preload socket: " + err);
+    }
+    markReadyWhenSettled();
+  }
+
+  // Ready once the host side has settled as a booted kernel leaves it: the bus fixup has filled sysfs fw_ver and
+  // closed its connection, and iamt_wdt has registered dev/watchdog0 (or found no watchdog client). A client that
+  // starts at "ready" then sees a stable device. A firmware that never answers delays ready by kSettleLimit.
+  void markReadyWhenSettled() {
+    static constexpr auto kSettleLimit = std::chrono::seconds(2);
+    auto waiting = std::make_shared<int>(wdt_ ? 2 : 1);
+    auto settled = [this, waiting] {
+      if (--*waiting == 0 && !ready_) {
+        settleTimer_.cancel();
+        markReady();
+      }
+    };
+    settleTimer_.expires_after(kSettleLimit);
+    settleTimer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || ready_) return;
+      MESIM_LOG(Warn, "mesim", "the host side did not settle within 2 s; ready anyway");
+      markReady();
+    });
+    host_->whenFixupDone(settled);
+    if (wdt_) wdt_->whenProbed(settled);
+  }
+
+  void linkIntoRuntimeDir(const std::string& name) {
+    std::error_code ec;
+    auto path = config_.runtimeDir / name;
+    if (fs::is_symlink(path, ec)) fs::remove(path, ec);
+    fs::create_directory_symlink(fs::path("fs") / name, path, ec);
+    if (ec) MESIM_LOG(Warn, "mesim", "cannot link " << path.string() << ": " << ec.message());
+    else runtimeLinks_.push_back(path);
+  }
+
+  Result<> linkMeiDev(const fs::path& path) {
+    std::error_code ec;
+    auto target = config_.runtimeDir / "fs" / "dev" / "mei0";
+    if (fs::is_symlink(path, ec)) {
+      fs::remove(path, ec);  // a stale link from an earlier run
+    } else if (fs::exists(path, ec)) {
+      return fail(path.string() + " exists and is not a link (a real MEI device?); not replacing it");
+    }
+    fs::create_symlink(target, path, ec);
+    if (ec) return fail("cannot create " + path.string() + ": " + ec.message());
+    meiDevLink_ = path;
+    return {};
+  }
+
+  void fatalWhileRunning(const std::string& message) {
+    if (callbacks_.failed) callbacks_.failed(message);
+  }
+
+  void markReady() {
+    if (ready_ || stopping_) return;
+    ready_ = true;
+    readyAfter_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+    if (callbacks_.ready) callbacks_.ready();
+  }
+
+  void cleanup() {
+    settleTimer_.cancel();
+    if (preload_) preload_->stop();
+    if (wsmanHttp_) wsmanHttp_->stop();
+    if (driverAcceptor_) {
+      boost::system::error_code ignored;
+      driverAcceptor_->close(ignored);
+    }
+    if (driverLink_) driverLink_->close();
+    std::error_code ec;
+    if (hbmSocketPath_) fs::remove(*hbmSocketPath_, ec);
+    for (auto& link : runtimeLinks_) fs::remove(link, ec);
+    if (meiDevLink_) fs::remove(*meiDevLink_, ec);
+  }
+
+  boost::asio::io_context& io_;
+  DeviceConfig config_;
+  log::Context log_;
+  Callbacks callbacks_;
+  core::SystemFirmwareClock clock_;
+  std::unique_ptr<platform::PlatformModel> platform_;
+  std::unique_ptr<platform::HostPowerStateMachine> power_;
+  std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
+  events::AlertBus alertBus_;
+  std::unique_ptr<core::FirmwareTimerQueue> timers_;
+  std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
+  std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
+  std::unique_ptr<events::EventDelivery> eventDelivery_;
+  std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
+  std::unique_ptr<firmware::HbmEngine> engine_;
+  std::unique_ptr<host::MeiHost> host_;
+  std::unique_ptr<host::MeiWdt> wdt_;
+  std::unique_ptr<fuse::FuseFrontEnd> fuse_;
+  std::shared_ptr<lme::LmeClient> lme_;
+  boost::asio::steady_timer settleTimer_{io_};
+  std::unique_ptr<preload::PreloadServer> preload_;
+  std::unique_ptr<stream_protocol::acceptor> driverAcceptor_;
+  std::shared_ptr<link::Endpoint> driverLink_;
+  std::optional<fs::path> hbmSocketPath_;
+  std::optional<fs::path> meiDevLink_;
+  std::vector<fs::path> runtimeLinks_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::milliseconds readyAfter_{0};
+  bool frontEndsStarted_ = false;
+  bool ready_ = false;
+  bool stopping_ = false;
+};
+
+Device::Device(boost::asio::io_context& io, DeviceConfig config) : impl_(std::make_unique<Impl>(io, std::move(config))) {}
+Device::~Device() = default;
+Result<> Device::start(Callbacks callbacks) { return impl_->start(std::move(callbacks)); }
+void Device::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
+const std::string& Device::name() const { return impl_->config().name; }
+const DeviceConfig& Device::config() const { return impl_->config(); }
+bool Device::ready() const { return impl_->ready(); }
+std::string Device::whereabouts() const { return impl_->whereabouts(); }
+boost::json::object Device::status() const { return impl_->status(); }
+std::uint64_t Device::raiseAlert(events::Alert alert) { return impl_->raiseAlert(std::move(alert)); }
+void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); }
+void Device::meStop() { impl_->meStop(); }
+bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
+
+}  // namespace mesim::app

@@ -1,0 +1,59 @@
+// One simulated AMT platform: its platform model and state dir, firmware clock, HBM engine and firmware clients,
+// features (WS-Man, watchdog, events, LME), host side (host model, FUSE mount, preload socket, HBM link) and
+// listeners. An object like any other: a process may create thousands on one io_context, and destroying one leaves
+// the others untouched. Everything it does runs on the io_context it was given; it owns no thread and no signal.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
+
+#include "app/config.h"
+#include "common/result.h"
+#include "firmware/events/alert.h"
+
+namespace mesim::app {
+
+class Device {
+ public:
+  struct Callbacks {
+    std::function<void()> ready;                       // the host side has settled: clients may start
+    std::function<void(const std::string&)> failed;    // a fatal error after start() (e.g. FUSE required)
+  };
+
+  Device(boost::asio::io_context& io, DeviceConfig config);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  // Opens the state and starts the listeners; what may fail before the device serves anything fails here.
+  // `callbacks` run later, on the loop.
+  Result<> start(Callbacks callbacks);
+  // Stops serving; `done` runs on the loop once the FUSE mount is gone (unmounting may take a while, off the loop).
+  void stop(std::function<void()> done);
+
+  const std::string& name() const;
+  const DeviceConfig& config() const;
+  bool ready() const;
+  // Where it can be reached, for the ready line: "device .../dev/mei0, ..., WS-Man http://...".
+  std::string whereabouts() const;
+  boost::json::object status() const;
+
+  // --- control (QA faults and events) ---
+  // Publishes `alert` as a firmware feature would (its time is set from the device's clock); returns the newest
+  // IndicationIdentifier number handed out.
+  std::uint64_t raiseAlert(events::Alert alert);
+  void firmwareReset(const std::string& why);
+  void meStop();
+  // False if the device has no built-in host model (--hbm-listen).
+  bool hostReset(const std::string& why);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mesim::app

@@ -1,0 +1,234 @@
+#include "app/process_shell.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "app/control_server.h"
+#include "app/device.h"
+#include "common/log.h"
+#include "firmware/core/spinning_loop.h"
+
+namespace mesim::app {
+
+namespace {
+ControlResponse jsonResponse(unsigned status, const boost::json::value& body) {
+  return {status, "application/json", boost::json::serialize(body) + "\n"};
+}
+ControlResponse jsonError(unsigned status, const std::string& why) {
+  return jsonResponse(status, boost::json::object{{"error", why}});
+}
+}  // namespace
+
+class ProcessShell::Impl {
+ public:
+  explicit Impl(Config config)
+      : config_(std::move(config)),
+        signals_(io_, SIGINT, SIGTERM),
+        control_(io_, [this](auto&&... a) { return handleControl(a...); }) {}
+
+  int run() {
+    started_ = std::chrono::steady_clock::now();
+    log::Level level = log::Level::Info;
+    log::parseLevel(config_.logLevel, level);
+    log::setThreshold(level);
+    raiseFileLimit();
+
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+      if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
+    });
+    if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatalAtStart(err);
+    for (const auto& deviceConfig : config_.devices) {
+      auto device = std::make_unique<Device>(io_, deviceConfig);
+      Device* raw = device.get();
+      devices_.push_back(std::move(device));
+      byName_[raw->name()] = raw;
+      auto started = raw->start({[this, raw] { deviceReady(*raw); },
+                                 [this, raw](const std::string& why) { deviceFailed(*raw, why); }});
+      if (!started) return fatalAtStart(deviceLabel(*raw) + started.error().message);
+    }
+    core::runSpinning(io_, config_.loopSpin);
+    return exitCode_;
+  }
+
+ private:
+  // Each device holds a handful of sockets and files; a fleet of them outgrows the usual soft limit of 1024.
+  static void raiseFileLimit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+      limit.rlim_cur = limit.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+
+  std::string deviceLabel(const Device& device) const {
+    return devices_.size() > 1 || config_.devices.size() > 1 ? "device " + device.name() + ": " : "";
+  }
+  Device& defaultDevice() { return *devices_.front(); }
+
+  // A device that could not start: the others that did are stopped too, the process exits 1.
+  int fatalAtStart(const std::string& message) {
+    MESIM_LOG(Error, "mesim", message);
+    exitCode_ = 1;
+    beginShutdown("fatal error");
+    core::runSpinning(io_, config_.loopSpin);  // the devices already started stop on the loop
+    return exitCode_;
+  }
+
+  void deviceFailed(Device& device, const std::string& why) {
+    MESIM_LOG(Error, "mesim", deviceLabel(device) << why);
+    exitCode_ = 1;
+    beginShutdown("fatal error");
+  }
+
+  void deviceReady(Device& device) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+    std::string control = "control http://" + config_.controlAddress + ":" + std::to_string(control_.port());
+    if (config_.devices.size() == 1) {
+      MESIM_LOG(Info, "mesim", "ready in " << ms << " ms: " << device.whereabouts() << ", " << control);
+      allReady_ = true;
+      return;
+    }
+    // Each device's line names it (its own context); the process's line comes once all are up.
+    log::Context context(device.name());
+    if (log::Level::Info >= log::threshold())
+      log::write(context, log::Level::Info, "mesim", "device ready in " + std::to_string(ms) + " ms: " + device.whereabouts());
+    if (++readyCount_ == devices_.size()) {
+      allReady_ = true;
+      MESIM_LOG(Info, "mesim", "ready in " << ms << " ms: " << devices_.size() << " devices (default "
+                                           << defaultDevice().name() << "), " << control);
+    }
+  }
+
+  // ---- control API: /devices/NAME/... addresses a device; the same routes without the prefix address the default.
+  ControlResponse handleControl(const std::string& method, const std::string& target, const std::string&) {
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) return jsonError(400, "bad request target");
+    boost::urls::url_view url = *parsed;
+    std::vector<std::string> path;
+    for (auto segment : url.segments()) path.push_back(segment);
+
+    if (path.size() == 1 && path[0] == "healthz") {
+      if (method != "GET" && method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+      return allReady_ && !shuttingDown_ ? ControlResponse{200, "text/plain", "ok\n"}
+                                         : ControlResponse{503, "text/plain", "starting\n"};
+    }
+    if (path.size() == 1 && path[0] == "devices") {
+      if (method != "GET") return jsonError(405, "method not allowed");
+      boost::json::array list;
+      for (const auto& d : devices_)
+        list.push_back({{"name", d->name()}, {"ready", d->ready()}, {"state_dir", d->config().stateDir.string()}});
+      return jsonResponse(200, boost::json::object{{"default", defaultDevice().name()}, {"devices", std::move(list)}});
+    }
+    Device* device = &defaultDevice();
+    if (!path.empty() && path[0] == "devices") {
+      if (path.size() < 2) return jsonError(404, "no such endpoint");
+      auto it = byName_.find(path[1]);
+      if (it == byName_.end()) return jsonError(404, "no device named '" + path[1] + "'");
+      device = it->second;
+      path.erase(path.begin(), path.begin() + 2);
+    }
+    // Form-style decoding ('+' is a space), as the old hand-written decoder did and curl --data-urlencode expects.
+    return handleDeviceControl(*device, method, path, url.params(boost::urls::encoding_opts(true, false, false)));
+  }
+
+  ControlResponse handleDeviceControl(Device& device, const std::string& method, const std::vector<std::string>& path,
+                                      boost::urls::params_view params) {
+    std::string route;
+    for (auto& p : path) route += "/" + p;
+    if (route == "/healthz") {
+      if (method != "GET" && method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+      return device.ready() && !shuttingDown_ ? ControlResponse{200, "text/plain", "ok\n"}
+                                              : ControlResponse{503, "text/plain", "starting\n"};
+    }
+    if (route == "/status" && method == "GET") {
+      auto status = device.status();
+      status["version"] = MESIM_VERSION;
+      status["devices"] = devices_.size();
+      return jsonResponse(200, status);
+    }
+    if (method != "POST") return jsonError(404, "no such endpoint");
+    if (route == "/events/raise") return raiseAlert(device, params);
+    if (route == "/faults/firmware-reset") {
+      device.firmwareReset("requested through the control API");
+      return jsonResponse(200, boost::json::object{{"done", "firmware-reset"}});
+    }
+    if (route == "/faults/me-stop") {
+      device.meStop();
+      return jsonResponse(200, boost::json::object{{"done", "me-stop"}});
+    }
+    if (route == "/faults/host-reset") {
+      if (!device.hostReset("requested through the control API"))
+        return jsonError(409, "no built-in host model (--hbm-listen)");
+      return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
+    }
+    return jsonError(404, "no such endpoint");
+  }
+
+  // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a
+  // firmware feature would raise it, for QA without a watchdog.
+  ControlResponse raiseAlert(Device& device, boost::urls::params_view params) {
+    events::Alert alert;
+    for (auto param : params) {
+      const std::string& name = param.key;
+      const std::string& value = param.value;
+      if (name == "messageId") alert.messageId = value;
+      else if (name == "arg") alert.messageArguments.push_back(value);
+      else if (name == "category") alert.category = value;
+      else if (name == "message") alert.message = value;
+      else if (name == "severity" && !value.empty() && value.size() < 6 &&
+               value.find_first_not_of("0123456789") == std::string::npos)
+        alert.perceivedSeverity = static_cast<std::uint16_t>(std::stoul(value));
+      else return jsonError(400, "unknown or bad parameter " + name);
+    }
+    if (alert.messageId.empty()) return jsonError(400, "messageId is required");
+    auto lastIndication = device.raiseAlert(alert);
+    return jsonResponse(200, boost::json::object{{"raised", alert.messageId}, {"last_indication", lastIndication}});
+  }
+
+  // ---- shutdown: every device stops (FUSE unmounts off the loop), then the loop ends.
+  void beginShutdown(const std::string& why) {
+    if (shuttingDown_) return;
+    shuttingDown_ = true;
+    MESIM_LOG(Info, "mesim", "shutting down (" << why << ")");
+    signals_.cancel();
+    stopsPending_ = devices_.size() + 1;
+    for (auto& device : devices_) device->stop([this] { deviceStopped(); });
+    deviceStopped();
+  }
+
+  void deviceStopped() {
+    if (--stopsPending_ != 0) return;
+    control_.stop();
+    io_.stop();
+    MESIM_LOG(Info, "mesim", "stopped");
+  }
+
+  Config config_;
+  boost::asio::io_context io_{1};
+  boost::asio::signal_set signals_;
+  ControlServer control_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::map<std::string, Device*, std::less<>> byName_;
+  std::chrono::steady_clock::time_point started_;
+  std::size_t readyCount_ = 0;
+  std::size_t stopsPending_ = 0;
+  bool allReady_ = false;
+  bool shuttingDown_ = false;
+  int exitCode_ = 0;
+};
+
+ProcessShell::ProcessShell(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+ProcessShell::~ProcessShell() = default;
+int ProcessShell::run() { return impl_->run(); }
+
+}  // namespace mesim::app

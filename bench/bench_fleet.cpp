@@ -1,0 +1,136 @@
+// Many devices in one process (issue 9 item 7): the real `mesim` started with --fleet N-1 (FUSE off, each device on
+// its own loopback address), time from exec to the process's "ready" line and the process's idle RSS, for 1, 100
+// and 1,000 devices, on a fresh state dir (first start: state files and a TLS key per device) and again on the
+// state it left (restart). The 1-device row of each kind is the reference; the per-extra-device columns are
+// (row - reference) / (devices - 1). Targets: <= 1 MB and <= 5 ms per extra device. Prints a table.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+fs::path makeTempDir(const std::string& tag) {
+  std::string pattern = (fs::temp_directory_path() / ("mesim-" + tag + "-XXXXXX")).string();
+  char* made = ::mkdtemp(pattern.data());
+  return made ? fs::path(made) : fs::path();
+}
+
+long rssKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+struct Run {
+  double readyMs = -1;
+  double rssMiB = -1;
+};
+
+// Starts mesim with `devices` devices on `dir`, waits for the process's ready line, lets it idle for a second,
+// reads its RSS and stops it.
+Run runFleet(const fs::path& dir, unsigned devices) {
+  int pipeFds[2];
+  if (::pipe2(pipeFds, O_CLOEXEC) != 0) return {};
+  std::vector<std::string> args{std::string(MESIM_BUILD_DIR) + "/bin/mesim", "--state-dir", (dir / "state").string(),
+                                "--runtime-dir", (dir / "run").string(), "--control-port", "0", "--http-port", "0",
+                                "--https-port", "0", "--fuse", "off", "--fleet", std::to_string(devices - 1)};
+  auto start = Clock::now();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(pipeFds[1], 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(pipeFds[1]);
+  Run run;
+  std::string log;
+  char buf[65536];
+  ssize_t n;
+  // The process's own ready line (the devices' lines say "device ready").
+  const std::string marker = "mesim: ready in ";
+  while ((n = ::read(pipeFds[0], buf, sizeof buf)) > 0) {
+    log.append(buf, static_cast<std::size_t>(n));
+    auto at = log.find(marker);
+    if (at != std::string::npos && log.find('\n', at) != std::string::npos) {
+      run.readyMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      break;
+    }
+    if (log.size() > (1u << 20)) log.erase(0, log.size() - 4096);
+  }
+  if (run.readyMs < 0) std::fprintf(stderr, "mesim did not get ready:\n%s\n", log.c_str());
+  // Drain the log meanwhile so the daemon never blocks on a full pipe.
+  std::thread drain([fd = pipeFds[0]] {
+    char sink[4096];
+    while (::read(fd, sink, sizeof sink) > 0) {
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  long kib = rssKiB(pid);
+  if (kib >= 0) run.rssMiB = static_cast<double>(kib) / 1024.0;
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  drain.join();
+  ::close(pipeFds[0]);
+  return run;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<unsigned> sizes{1, 100, 1000};
+  if (argc > 1) {
+    sizes = {1};
+    for (int i = 1; i < argc; ++i) sizes.push_back(static_cast<unsigned>(std::atoi(argv[i])));
+  }
+  // Each device holds a few sockets; the daemon raises its own soft limit, this only makes sure the hard one allows.
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  std::printf("bench_fleet: mesim with N devices in one process (FUSE off); fd limit %llu\n",
+              static_cast<unsigned long long>(limit.rlim_max));
+  std::printf("%-8s %-8s %12s %16s %10s %16s\n", "start", "devices", "ready (ms)", "ms/extra device", "RSS (MiB)",
+              "MiB/extra device");
+  std::vector<fs::path> dirs;
+  for (std::size_t i = 0; i < sizes.size(); ++i) dirs.push_back(makeTempDir("fleet"));
+  for (int pass = 0; pass < 2; ++pass) {
+    const char* kind = pass == 0 ? "first" : "restart";
+    Run reference;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      Run run = runFleet(dirs[i], sizes[i]);
+      if (sizes[i] == 1) reference = run;
+      if (sizes[i] == 1) {
+        std::printf("%-8s %-8u %12.1f %16s %10.1f %16s\n", kind, sizes[i], run.readyMs, "(reference)", run.rssMiB,
+                    "(reference)");
+      } else {
+        double extra = sizes[i] - 1.0;
+        std::printf("%-8s %-8u %12.1f %16.2f %10.1f %16.3f\n", kind, sizes[i], run.readyMs,
+                    (run.readyMs - reference.readyMs) / extra, run.rssMiB, (run.rssMiB - reference.rssMiB) / extra);
+      }
+      std::fflush(stdout);
+    }
+  }
+  std::printf("targets: <= 5 ms and <= 1 MiB per extra device\n");
+  for (auto& d : dirs) {
+    std::error_code ec;
+    fs::remove_all(d, ec);
+  }
+  return 0;
+}
