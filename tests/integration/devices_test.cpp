@@ -180,7 +180,7 @@ TEST_F(TwoDevices, AFullStateDirOnOneLeavesTheOtherWorking) {
   EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
 }
 
-TEST(DeviceConfig, ClashesAndBadNamesAreClearErrors) {
+TEST(DevicesCli, ClashesAndBadNamesAreClearErrors) {
   auto dir = makeTempDir("devcfg");
   auto run = [&](const std::string& conf, const std::string& args = "") {
     std::ofstream(dir / "c.conf") << conf;

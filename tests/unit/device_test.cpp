@@ -1,0 +1,197 @@
+// app::Device as an object (issue 9): several on one io_context, created and destroyed any number of times in one
+// process, each stopping without disturbing the others; and the config that declares them ([device.NAME], --fleet).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "app/config.h"
+#include "app/device.h"
+#include "tests/unit/firmware_test_support.h"
+
+namespace mesim::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+DeviceConfig deviceIn(const std::filesystem::path& dir, const std::string& name) {
+  DeviceConfig c;
+  c.name = name;
+  c.stateDir = dir / name / "state";
+  c.runtimeDir = dir / name / "run";
+  c.fuse = FuseMode::Off;
+  c.preload = false;
+  c.httpPort = 0;
+  c.httpsPort = -1;  // no TLS key to make: keeps the test fast
+  return c;
+}
+
+// Runs `io` until `done()` or a deadline; false on the deadline.
+bool runUntil(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (io.stopped()) io.restart();  // it ran out of work (a device stopped): new work may come
+    io.run_for(5ms);
+  }
+  return true;
+}
+
+// An HTTP port that accepts a connection and answers a request (any answer) is serving.
+bool answersHttp(boost::asio::io_context& io, std::uint16_t port) {
+  boost::asio::ip::tcp::socket socket(io);
+  bool answered = false, finished = false;
+  std::string request = "GET /wsman HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  auto buffer = std::make_shared<std::array<char, 64>>();
+  socket.async_connect({boost::asio::ip::make_address("127.0.0.1"), port}, [&](boost::system::error_code ec) {
+    if (ec) return void(finished = true);
+    boost::asio::async_write(socket, boost::asio::buffer(request), [&](boost::system::error_code wec, std::size_t) {
+      if (wec) return void(finished = true);
+      socket.async_read_some(boost::asio::buffer(*buffer), [&](boost::system::error_code rec, std::size_t n) {
+        answered = !rec && n > 0;
+        finished = true;
+      });
+    });
+  });
+  runUntil(io, [&] { return finished; }, 3s);
+  return answered;
+}
+
+std::uint16_t httpPortOf(const Device& device) {
+  auto where = device.whereabouts();
+  auto at = where.find("WS-Man http://127.0.0.1:");
+  if (at == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::stoi(where.substr(at + 24)));
+}
+
+TEST(Device, TwoOnOneLoopAreIndependentAndOneCanGo) {
+  test::TempDir dir{"device"};
+  boost::asio::io_context io;
+  auto a = std::make_unique<Device>(io, deviceIn(dir.path(), "a"));
+  auto b = std::make_unique<Device>(io, deviceIn(dir.path(), "b"));
+  ASSERT_TRUE(a->start({}));
+  ASSERT_TRUE(b->start({}));
+  ASSERT_TRUE(runUntil(io, [&] { return a->ready() && b->ready(); }));
+  EXPECT_EQ(a->status()["name"], "a");
+  EXPECT_NE(a->status()["firmware"].as_object()["hbm_state"], "");
+
+  events::Alert alert;
+  alert.messageId = "iAMT0005";
+  a->raiseAlert(alert);
+  EXPECT_EQ(a->status()["events"].as_object()["raised"], 1);
+  EXPECT_EQ(b->status()["events"].as_object()["raised"], 0);
+
+  auto portB = httpPortOf(*b);
+  ASSERT_NE(portB, 0);
+  bool stopped = false;
+  a->stop([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
+  a.reset();  // destroying one leaves the other serving
+  EXPECT_TRUE(answersHttp(io, portB));
+  EXPECT_TRUE(b->ready());
+}
+
+TEST(Device, CreatedAndDestroyedManyTimesInOneProcess) {
+  test::TempDir dir{"device-again"};
+  boost::asio::io_context io;
+  for (int round = 0; round < 20; ++round) {
+    auto device = std::make_unique<Device>(io, deviceIn(dir.path(), "again"));
+    ASSERT_TRUE(device->start({})) << round;
+    ASSERT_TRUE(runUntil(io, [&] { return device->ready(); })) << round;
+    bool stopped = false;
+    device->stop([&] { stopped = true; });
+    ASSERT_TRUE(runUntil(io, [&] { return stopped; })) << round;
+  }
+  // The same state dir served every round: the platform kept its identity.
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "again" / "state" / "platform.json"));
+}
+
+TEST(Device, AStateItCannotUseIsAnErrorAtStart) {
+  test::TempDir dir{"device-bad"};
+  auto config = deviceIn(dir.path(), "bad");
+  std::filesystem::create_directories(config.stateDir);
+  { std::ofstream(config.stateDir / "platform.json") << "{ not json"; }
+  boost::asio::io_context io;
+  Device device(io, config);
+  auto started = device.start({});
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().message.find("platform.json"), std::string::npos) << started.error().message;
+}
+
+ParseResult parse(std::vector<std::string> args, const std::string& configText = "") {
+  static int serial = 0;
+  auto file = std::filesystem::temp_directory_path() / ("mesim-config-test-" + std::to_string(::getpid()) + "-" +
+                                                        std::to_string(serial++) + ".conf");
+  if (!configText.empty()) {
+    std::ofstream(file) << configText;
+    args.insert(args.begin(), {"--config", file.string()});
+  }
+  args.insert(args.begin(), "mesim");
+  std::vector<const char*> argv;
+  for (auto& a : args) argv.push_back(a.c_str());
+  char* noEnvironment[] = {nullptr};
+  auto result = parseConfig(static_cast<int>(argv.size()), argv.data(), noEnvironment);
+  std::filesystem::remove(file);
+  return result;
+}
+
+TEST(DeviceConfig, OneDefaultDeviceFromTodaysCommandLine) {
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "1234"});
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  ASSERT_EQ(r.config.devices.size(), 1u);
+  EXPECT_EQ(r.config.devices[0].name, "default");
+  EXPECT_EQ(r.config.devices[0].stateDir, "/s");
+  EXPECT_EQ(r.config.devices[0].httpPort, 1234);
+}
+
+TEST(DeviceConfig, SectionsInheritTheDefaultsAndGetTheirOwnDirs) {
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--name", "lab1", "--mei-dev", "/dev/mei0"},
+                 "admin-password = Secret1!\n[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\n");
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  ASSERT_EQ(r.config.devices.size(), 2u);
+  const auto& lab2 = r.config.devices[1];
+  EXPECT_EQ(r.config.devices[0].name, "lab1");
+  EXPECT_EQ(lab2.name, "lab2");
+  EXPECT_EQ(lab2.stateDir, std::filesystem::path("/s/devices/lab2"));
+  EXPECT_EQ(lab2.runtimeDir, std::filesystem::path("/r/devices/lab2"));
+  EXPECT_EQ(lab2.httpPort, 17992);
+  EXPECT_EQ(lab2.adminPassword, "Secret1!");
+  EXPECT_FALSE(lab2.meiDev) << "a host-global path is the default device's alone";
+}
+
+TEST(DeviceConfig, AFleetCountsUpItsAddresses) {
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--fleet", "3", "--fleet-address", "127.1.0.254"});
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  ASSERT_EQ(r.config.devices.size(), 4u);
+  EXPECT_EQ(r.config.devices[1].name, "fleet-0001");
+  EXPECT_EQ(r.config.devices[1].listenAddress, "127.1.0.254");
+  EXPECT_EQ(r.config.devices[3].listenAddress, "127.1.1.0");
+  EXPECT_EQ(r.config.devices[3].fuse, FuseMode::Off);
+  EXPECT_EQ(r.config.devices[3].httpPort, 16992) << "each fleet device has the standard ports on its own address";
+}
+
+TEST(DeviceConfig, ClashesAndBadSectionsAreErrors) {
+  auto clash = parse({"--state-dir", "/s", "--runtime-dir", "/r"}, "[device.b]\nfuse = off\n");
+  EXPECT_EQ(clash.action, ParseResult::Action::Error);
+  EXPECT_NE(clash.message.find("both use 127.0.0.1:16992"), std::string::npos) << clash.message;
+  auto sameDir = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "0", "--https-port", "0"},
+                       "[device.b]\nstate-dir = /s\n");
+  EXPECT_EQ(sameDir.action, ParseResult::Action::Error);
+  EXPECT_NE(sameDir.message.find("state dir"), std::string::npos) << sameDir.message;
+  auto badValue = parse({"--http-port", "0", "--https-port", "0"}, "[device.b]\nbuffer-slots = 3\n");
+  EXPECT_EQ(badValue.action, ParseResult::Action::Error);
+  EXPECT_NE(badValue.message.find("[device.b]"), std::string::npos) << badValue.message;
+  auto badName = parse({"--name", "a b"});
+  EXPECT_EQ(badName.action, ParseResult::Action::Error);
+}
+
+}  // namespace
+}  // namespace mesim::app
