@@ -52,8 +52,8 @@ Result<> createDirectory(const fs::path& dir, fs::perms perms) {
 
 class Device::Impl {
  public:
-  Impl(boost::asio::io_context& io, DeviceConfig config)
-      : io_(io), config_(std::move(config)), log_(config_.name) {}
+  Impl(boost::asio::io_context& io, DeviceConfig config, Services services)
+      : io_(io), config_(std::move(config)), services_(std::move(services)), log_(config_.name) {}
 
   const log::Context& logContext() const { return log_; }
 
@@ -103,10 +103,19 @@ class Device::Impl {
       lme->sendUserNotification({a.messageId, a.messageArguments.empty() ? "" : a.messageArguments[0], a.message, ""});
     });
 
+    // Ready once each part has settled: the host side (or the driver socket) and the TLS identity.
+    pendingParts_ = 1;
     if (auto r = startWsman(); !r) return r;
+    if (wsmanHttp_) {
+      ++pendingParts_;
+      wsmanHttp_->whenTlsReady([this](const std::string& error) {
+        if (!error.empty()) return fatalWhileRunning("WS-Man: " + error);
+        partSettled();
+      });
+    }
     if (config_.hbmListen) {
       if (auto r = listenForDriver(*config_.hbmListen); !r) return r;
-      boost::asio::post(io_, [this] { markReady(); });
+      boost::asio::post(io_, [this] { partSettled(); });
     } else {
       startHostSide();
     }
@@ -291,6 +300,7 @@ class Device::Impl {
     if (config_.tlsCert) options.tlsCertFile = *config_.tlsCert;
     if (config_.tlsKey) options.tlsKeyFile = *config_.tlsKey;
     options.clock = &clock_;
+    options.runBlocking = services_.runBlocking;
     wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
     wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
     wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
@@ -383,16 +393,18 @@ class Device::Impl {
     static constexpr auto kSettleLimit = std::chrono::seconds(2);
     auto waiting = std::make_shared<int>(wdt_ ? 2 : 1);
     auto settled = [this, waiting] {
-      if (--*waiting == 0 && !ready_) {
+      if (--*waiting == 0 && !hostSettled_) {
         settleTimer_.cancel();
-        markReady();
+        hostSettled_ = true;
+        partSettled();
       }
     };
     settleTimer_.expires_after(kSettleLimit);
     settleTimer_.async_wait([this](boost::system::error_code ec) {
-      if (ec || ready_) return;
+      if (ec || hostSettled_) return;
       MESIM_LOG(Warn, "mesim", "the host side did not settle within 2 s; ready anyway");
-      markReady();
+      hostSettled_ = true;
+      partSettled();
     });
     host_->whenFixupDone(settled);
     if (wdt_) wdt_->whenProbed(settled);
@@ -425,6 +437,10 @@ class Device::Impl {
     if (callbacks_.failed) callbacks_.failed(message);
   }
 
+  void partSettled() {
+    if (--pendingParts_ == 0) markReady();
+  }
+
   void markReady() {
     if (ready_ || stopping_) return;
     ready_ = true;
@@ -449,6 +465,7 @@ class Device::Impl {
 
   boost::asio::io_context& io_;
   DeviceConfig config_;
+  Services services_;
   log::Context log_;
   Callbacks callbacks_;
   core::SystemFirmwareClock clock_;
@@ -475,12 +492,15 @@ class Device::Impl {
   std::vector<fs::path> runtimeLinks_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::milliseconds readyAfter_{0};
+  int pendingParts_ = 0;
+  bool hostSettled_ = false;
   bool frontEndsStarted_ = false;
   bool ready_ = false;
   bool stopping_ = false;
 };
 
-Device::Device(boost::asio::io_context& io, DeviceConfig config) : impl_(std::make_unique<Impl>(io, std::move(config))) {}
+Device::Device(boost::asio::io_context& io, DeviceConfig config, Services services)
+    : impl_(std::make_unique<Impl>(io, std::move(config), std::move(services))) {}
 Device::~Device() = default;
 Result<> Device::start(Callbacks callbacks) { return impl_->start(std::move(callbacks)); }
 void Device::stop(std::function<void()> done) { impl_->stop(std::move(done)); }

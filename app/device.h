@@ -24,7 +24,13 @@ class Device {
     std::function<void(const std::string&)> failed;    // a fatal error after start() (e.g. FUSE required)
   };
 
-  Device(boost::asio::io_context& io, DeviceConfig config);
+  // What the process lends its devices.
+  struct Services {
+    // Runs a blocking job (e.g. making a TLS key) off the loop; unset: on the loop.
+    std::function<void(std::function<void()> job)> runBlocking;
+  };
+
+  Device(boost::asio::io_context& io, DeviceConfig config, Services services = {});
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;

@@ -4,11 +4,15 @@
 
 #include <chrono>
 #include <csignal>
+#include <algorithm>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -47,8 +51,10 @@ class ProcessShell::Impl {
       if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
     });
     if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatalAtStart(err);
+    Device::Services services;
+    services.runBlocking = [this](std::function<void()> job) { boost::asio::post(blocking_, std::move(job)); };
     for (const auto& deviceConfig : config_.devices) {
-      auto device = std::make_unique<Device>(io_, deviceConfig);
+      auto device = std::make_unique<Device>(io_, deviceConfig, services);
       Device* raw = device.get();
       devices_.push_back(std::move(device));
       byName_[raw->name()] = raw;
@@ -215,6 +221,8 @@ class ProcessShell::Impl {
 
   Config config_;
   boost::asio::io_context io_{1};
+  // Blocking work of the devices (TLS keys on first start), off the loop; joined before the devices go.
+  boost::asio::thread_pool blocking_{std::max(1u, std::thread::hardware_concurrency())};
   boost::asio::signal_set signals_;
   ControlServer control_;
   std::vector<std::unique_ptr<Device>> devices_;

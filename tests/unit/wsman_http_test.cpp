@@ -872,6 +872,49 @@ TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept
   EXPECT_EQ(digestAgain, digest);
 }
 
+// With runBlocking the key is made off the loop: start() returns with the TLS port open at once, the loop keeps
+// serving plain HTTP meanwhile, and TLS is served once whenTlsReady() fired; a broken pair is reported there.
+TEST_F(LoopbackTest, TheKeyIsMadeOffTheLoopAndTlsServesOnceReady) {
+  std::vector<std::thread> workers;
+  options_.httpsPort = 0;
+  options_.runBlocking = [&](std::function<void()> job) { workers.emplace_back(std::move(job)); };
+  ASSERT_EQ(server().start(), "");
+  EXPECT_NE(server().ports().https, 0);
+  ASSERT_EQ(workers.size(), 1u) << "the key is made on the worker, not in start()";
+  std::optional<std::string> outcome;
+  server().whenTlsReady([&](const std::string& error) { outcome = error; });
+  ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }, 30'000ms));
+  EXPECT_EQ(*outcome, "");
+  EXPECT_EQ(platform_->state().amtCertHash.size(), 32u);
+  const auto port = server().ports().https;
+  std::string answer;
+  runClient([&] {
+    asio::io_context cio;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.set_verify_mode(asio::ssl::verify_none);
+    asio::ssl::stream<tcp::socket> s(cio, ctx);
+    s.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    beast::error_code ec;
+    s.handshake(asio::ssl::stream_base::client, ec);
+    answer = ec ? "handshake: " + ec.message() : "ok";
+  });
+  EXPECT_EQ(answer, "ok");
+  for (auto& w : workers) w.join();
+  workers.clear();
+
+  // A pair that cannot be used: start() succeeds (the TLS port is open), whenTlsReady() says why.
+  server_->stop();
+  settle();
+  server_.reset();
+  ASSERT_FALSE(core::writeFileAtomic(dir_.path() / wsman::http::kTlsKeyFile, "not a key"));
+  ASSERT_EQ(server().start(), "");
+  std::optional<std::string> failure;
+  server().whenTlsReady([&](const std::string& error) { failure = error; });
+  ASSERT_TRUE(runUntil([&] { return failure.has_value(); }, 30'000ms));
+  EXPECT_NE(failure->find("TLS certificate"), std::string::npos) << *failure;
+  for (auto& w : workers) w.join();
+}
+
 TEST_F(LoopbackTest, BrokenTlsFilesAreAnErrorNotOverwritten) {
   options_.httpsPort = 0;
   ASSERT_FALSE(core::writeFileAtomic(dir_.path() / wsman::http::kTlsKeyFile, "not a key"));

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "firmware/core/firmware_clock.h"
@@ -30,6 +31,9 @@ struct WsmanHttpOptions {
   std::string amtVersion;                 // for "Server:"; empty = the platform's firmware code version
   DigestOptions digest;
   const core::FirmwareClock* clock = nullptr;  // nonce expiry, back-off, audit times, Date; null = system clock
+  // Runs a blocking job off the loop (making the TLS key on first start: tens of milliseconds of CPU that would
+  // stall every device on the loop). Unset: the job runs on the loop, inside start().
+  std::function<void(std::function<void()> job)> runBlocking;
 };
 
 struct WsmanHttpStats {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
 #include "common/log.h"
@@ -79,7 +80,10 @@ void ServerCore::abortAll() {
 WsmanHttpServer::WsmanHttpServer(asio::io_context& io, platform::PlatformModel& platform, WsmanHttpOptions options)
     : core_(std::make_shared<detail::ServerCore>(io, platform, std::move(options))), http_(io), https_(io), retry_(io) {}
 
-WsmanHttpServer::~WsmanHttpServer() { stop(); }
+WsmanHttpServer::~WsmanHttpServer() {
+  *self_ = nullptr;
+  stop();
+}
 
 void WsmanHttpServer::setHandler(WsmanHandler handler) { core_->handler = std::move(handler); }
 
@@ -93,8 +97,11 @@ std::string WsmanHttpServer::start() {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(o.listenAddress, ec);
   if (ec) return "bad WS-Man listen address '" + o.listenAddress + "'";
-  if (o.httpsPort >= 0) {
-    if (auto err = setUpTls(); !err.empty()) return err;
+  const bool tlsInline = o.httpsPort >= 0 && !o.runBlocking;
+  if (tlsInline) {
+    std::string error;
+    auto identity = loadOrCreateTlsIdentity(tlsSource(), error);
+    if (auto err = useTlsIdentity(identity, error); !err.empty()) return err;
   }
   if (o.httpPort >= 0) {
     if (auto err = listen(http_, address, o.httpPort, "HTTP"); !err.empty()) return stop(), err;
@@ -105,14 +112,46 @@ std::string WsmanHttpServer::start() {
   started_ = true;
   core_->stopped = false;
   if (http_.is_open()) accept(http_, false);
-  if (https_.is_open()) accept(https_, true);
+  if (o.httpsPort < 0 || tlsInline) {
+    tlsSettled("");
+  } else {
+    // Off the loop: loading is quick, but making a key is not. The TLS listener accepts once it is done.
+    auto& io = core_->io;
+    o.runBlocking([source = tlsSource(), self = self_, &io] {
+      std::string error;
+      auto identity = loadOrCreateTlsIdentity(source, error);
+      asio::post(io, [self, identity = std::move(identity), error = std::move(error)] {
+        if (*self == nullptr) return;  // the server is gone
+        auto& server = **self;
+        if (server.core_->stopped) return;
+        auto err = server.useTlsIdentity(identity, error);
+        server.tlsSettled(err);
+      });
+    });
+  }
   const auto p = ports();
   MESIM_LOG(Info, kLog, "WS-Man listening on " << o.listenAddress << (p.http ? " http:" + std::to_string(p.http) : "")
                                                << (p.https ? " https:" + std::to_string(p.https) : ""));
   return "";
 }
 
-std::string WsmanHttpServer::setUpTls() {
+void WsmanHttpServer::whenTlsReady(std::function<void(const std::string& error)> done) {
+  if (tlsOutcome_) {
+    asio::post(core_->io, [done = std::move(done), outcome = *tlsOutcome_] { done(outcome); });
+    return;
+  }
+  tlsWaiters_.push_back(std::move(done));
+}
+
+void WsmanHttpServer::tlsSettled(const std::string& error) {
+  tlsOutcome_ = error;
+  if (error.empty() && https_.is_open()) accept(https_, true);
+  if (!error.empty()) MESIM_LOG(Error, kLog, error);
+  auto waiters = std::move(tlsWaiters_);
+  for (auto& waiter : waiters) waiter(error);
+}
+
+TlsIdentitySource WsmanHttpServer::tlsSource() const {
   const auto& o = core_->options;
   auto& platform = core_->platform;
   TlsIdentitySource source;
@@ -125,10 +164,13 @@ std::string WsmanHttpServer::setUpTls() {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(o.listenAddress, ec);
   if (!ec && !address.is_unspecified() && !address.is_loopback()) source.ipAddresses.push_back(address.to_string());
+  return source;
+}
 
+std::string WsmanHttpServer::useTlsIdentity(const std::optional<TlsIdentity>& identity, const std::string& loadError) {
+  auto& platform = core_->platform;
+  if (!identity) return "TLS certificate: " + loadError;
   std::string error;
-  auto identity = loadOrCreateTlsIdentity(source, error);
-  if (!identity) return "TLS certificate: " + error;
   core_->tls = makeTlsServerContext(*identity, error);
   if (!core_->tls) return error;
   // StartConfigurationHBased reports this hash (platform_state.h: amtCertHash).

@@ -10,7 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -20,6 +23,7 @@
 #include "firmware/platform/platform_model.h"
 #include "wsman/http/http_session.h"
 #include "wsman/http/server_core.h"
+#include "wsman/http/tls_identity.h"
 #include "wsman/http/wsman_http_options.h"
 #include "wsman/http/wsman_request.h"
 
@@ -41,8 +45,13 @@ class WsmanHttpServer {
   void setHandler(WsmanHandler handler);
   void setAnonymousPredicate(AnonymousPredicate predicate);
 
-  // Makes or loads the TLS certificate (https enabled) and opens the listeners. "" on success, else why not.
+  // Opens the listeners and makes or loads the TLS certificate (https enabled). "" on success, else why not.
+  // With options.runBlocking the certificate is made off the loop: the TLS listener is open at once but accepts
+  // only once it exists; whenTlsReady() tells when.
   std::string start();
+  // `done` runs on the loop once the TLS identity is in place ("" ) or could not be made (why); at once (posted)
+  // if it already is, or if there is no TLS listener.
+  void whenTlsReady(std::function<void(const std::string& error)> done);
   // Closes the listeners and every open connection. Idempotent; also done by the destructor.
   void stop();
   WsmanHttpPorts ports() const;
@@ -86,7 +95,9 @@ class WsmanHttpServer {
  private:
   std::string listen(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::address& address, int port,
                      const char* what);
-  std::string setUpTls();
+  TlsIdentitySource tlsSource() const;
+  std::string useTlsIdentity(const std::optional<TlsIdentity>& identity, const std::string& error);
+  void tlsSettled(const std::string& error);
   void accept(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
   void startSession(boost::asio::ip::tcp::socket socket, bool tls);
 
@@ -95,6 +106,10 @@ class WsmanHttpServer {
   boost::asio::ip::tcp::acceptor https_;
   boost::asio::steady_timer retry_;
   bool started_ = false;
+  std::optional<std::string> tlsOutcome_;  // set once the TLS identity is settled: "" or why it failed
+  std::vector<std::function<void(const std::string&)>> tlsWaiters_;
+  // Cleared by the destructor: a key made off the loop after the server is gone is dropped.
+  std::shared_ptr<WsmanHttpServer*> self_ = std::make_shared<WsmanHttpServer*>(this);
 };
 
 }  // namespace mesim::wsman::http
