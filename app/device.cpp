@@ -351,6 +351,7 @@ class Device::Impl {
     engine_->attach(link.firmware);
     host::HostOptions hostOptions;
     hostOptions.bufferSlots = config_.bufferSlots;
+    hostOptions.log = log_;
     host_ = std::make_unique<host::MeiHost>(io_, link.host, hostOptions);
     host_->onStateChange([this](host::DevState state) {
       MESIM_LOG(Debug, "mesim", "dev_state " << host::devStateName(state));

@@ -21,6 +21,7 @@
 #include "app/device.h"
 #include "common/log.h"
 #include "firmware/core/spinning_loop.h"
+#include "hostif/fuse/fuse_front_end.h"
 
 namespace mesim::app {
 
@@ -46,6 +47,7 @@ class ProcessShell::Impl {
     log::parseLevel(config_.logLevel, level);
     log::setThreshold(level);
     raiseFileLimit();
+    fuse::installProcessLogging();  // libfuse's one log hook, for every device's mount
 
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");

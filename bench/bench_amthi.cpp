@@ -3,6 +3,7 @@
 // socketpair ping-pong between two threads: what the machine does for one message each way).
 // Run by hand: build/bin/bench_amthi [round-trips]
 #include <fcntl.h>
+#include <linux/mei.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -174,7 +175,7 @@ Result deviceLoop(const std::string& label, const char* path, int count) {
   if (fd < 0) return {label, 0, 0, 0, std::string("open: ") + strerror(errno)};
   std::uint8_t data[16];
   std::memcpy(data, kAmthiGuid, 16);
-  if (ioctl(fd, 0xC0104801, data) != 0) {
+  if (ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, data) != 0) {
     close(fd);
     return {label, 0, 0, 0, std::string("connect: ") + strerror(errno)};
   }

@@ -1,14 +1,14 @@
-// dev/mei0 and /sys/class/mei/mei0 served from a FUSE mount (ARCHITECTURE.md, "Facts about the FUSE
-// device"; spec/mei.md §1). Every call maps 1:1 onto host::MeiHost on its io_context. The loop itself reads
-// /dev/fuse when it is readable and processes the requests (no FUSE threads), so a client's call costs one
-// hand-off to the loop and one back. Nothing here blocks the loop: a request that has to wait is answered later
-// from the host's callback, and a FUSE interrupt (a signal in the caller) cancels it with EINTR. The loop must
-// never itself make a syscall on the mount.
+// dev/mei0, its sysfs attributes (sys/class/mei/mei0/*) and dev/watchdog0 served from a FUSE mount
+// (ARCHITECTURE.md, "Facts about the FUSE device"; spec/mei.md §1). Made of a FuseMount (mount, session, reading
+// /dev/fuse on the loop), a MeiNode (dev/mei0 and sysfs onto host::MeiHost) and a WatchdogNode (dev/watchdog0
+// onto host::MeiWdt). Every request is processed on the loop, without locks; a request that has to wait is
+// answered later from the host's callback, and a FUSE interrupt (a signal in the caller) cancels it with EINTR.
+// The loop must never itself make a syscall on the mount.
 //
 // Threading: start() and stop() may be called from any thread, including the io_context's own (a signal
-// handler's shutdown); neither waits for the loop beyond the batch of requests it may be processing. The
-// io_context and the host must outlive this object, which should be destroyed on the loop's thread or while the
-// loop is not running; callbacks the loop runs after that no longer touch the host.
+// handler's shutdown), one at a time. Off the loop, stop() hands its part to the loop and waits for it (the loop
+// must be running then, or stopped), then unmounts on the calling thread. The io_context and the host must
+// outlive this object, which must be stopped (the destructor does it) before the host goes.
 #pragma once
 
 #include <filesystem>
@@ -21,6 +21,11 @@
 #include "hostif/host/mei_wdt.h"
 
 namespace mesim::fuse {
+
+// Sends libfuse's own messages to mesim's log (and lets start() quote its last error). libfuse has one log hook
+// per process, so the process shell calls this once, before the first start(); without it libfuse writes to
+// stderr and start()'s errors carry less detail.
+void installProcessLogging();
 
 class FuseFrontEnd {
  public:
@@ -35,16 +40,19 @@ class FuseFrontEnd {
   // (no usable /dev/fuse, stale mount, mount refused).
   std::string start();
   // Answers whatever is still waiting with ENODEV and unmounts; closes the host files that were still open.
-  // Idempotent; never waits for a client.
+  // Idempotent; never waits for a client. Requests the loop has not read by then end with the connection's
+  // abort (an error for the caller, never a hang).
   void stop();
 
   // Mounted and serving (false after stop() or once the connection was aborted from outside).
   bool running() const;
   const std::filesystem::path& mountPoint() const;
+  // Serves one host's device: log lines name it.
+  const log::Context& logContext() const;
 
  private:
   class Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace mesim::fuse

@@ -1,7 +1,9 @@
 // The host's side of the link: a user-space model of the Linux mei driver (spec/mei.md §1.2, §2).
 // It runs HBM over a link::Endpoint and gives each open file its own client connection with the
 // kernel driver's errno, blocking and poll semantics. Front ends (FUSE, preload server, the
-// in-process client) translate their calls into these.
+// in-process client) translate their calls into these. Cut along the kernel's lines: HbmBus (hbm.c: bus
+// lifecycle, enumeration), HostClients (client.c: the per-file state machine), BusFixup (bus-fixup.c); this
+// class joins them and formats sysfs.
 //
 // Threading: every method must be called on the io_context the host was built with; completion
 // callbacks run there too. Front ends on other threads post into it.
@@ -14,34 +16,16 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 
+#include "hostif/host/host_types.h"
 #include "hostif/link/hbm_wire.h"
 #include "hostif/link/link.h"
 
 namespace mesim::host {
-
-enum class DevState { Initializing, InitClients, Enabled, Resetting, Disabled, PowerDown, PowerUp };
-const char* devStateName(DevState state);
-
-using FileId = std::uint32_t;
-using Ticket = std::uint64_t;  // identifies a blocked call, for cancelling it (signal → EINTR)
-
-struct HostOptions {
-  std::uint32_t bufferSlots = hbm::kDefaultBufferSlots;  // circular buffer depth for fragmentation
-  unsigned txQueueLimit = 50;                              // per-file queued writes before EAGAIN/block
-  std::chrono::milliseconds connectTimeout{15000};         // MEI_CL_CONNECT_TIMEOUT
-  std::chrono::milliseconds startTimeout{2000};            // HOST_START / enumeration replies
-  unsigned maxResets = 3;                                   // consecutive resets before DISABLED
-};
-
-// Information from enumeration, one per firmware client.
-struct MeClient {
-  std::uint8_t meAddr = 0;
-  hbm::ClientProperties props;
-};
 
 class MeiHost {
  public:
@@ -115,6 +99,9 @@ class MeiHost {
     unsigned resets = 0;
   };
   Stats stats() const;
+
+  // Names this host's device in its log lines (HostOptions::log).
+  const log::Context& logContext() const;
 
  private:
   class Impl;

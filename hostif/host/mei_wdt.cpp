@@ -329,8 +329,8 @@ int MeiWdt::timeLeft(int& seconds) const {
 
 std::uint32_t MeiWdt::status() {
   std::uint32_t s = 0;
-  if (expectClose_) s |= wdiof::kMagicClose;
-  if (keepaliveSeen_) s |= wdiof::kKeepalivePing;
+  if (expectClose_) s |= WDIOF_MAGICCLOSE;
+  if (keepaliveSeen_) s |= WDIOF_KEEPALIVEPING;
   keepaliveSeen_ = false;
   return s;
 }
@@ -355,10 +355,10 @@ void MeiWdt::setOptions(int options, ErrCallback done) {
   done(EINVAL);
 }
 
-WatchdogInfo MeiWdt::info() const {
-  WatchdogInfo i{};
-  i.options = wdiof::kKeepalivePing | wdiof::kSetTimeout | wdiof::kAlarmOnly;
-  i.firmwareVersion = protocolVersion_;  // wd_info.firmware_version = mei_cldev_ver()
+watchdog_info MeiWdt::info() const {
+  watchdog_info i{};
+  i.options = WDIOF_KEEPALIVEPING | WDIOF_SETTIMEOUT | WDIOF_ALARMONLY;
+  i.firmware_version = protocolVersion_;  // wd_info.firmware_version = mei_cldev_ver()
   std::memcpy(i.identity, "iamt_wdt", 8);
   return i;
 }

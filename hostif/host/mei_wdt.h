@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <linux/watchdog.h>
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
@@ -32,21 +33,6 @@ struct MeiWdtOptions {
   unsigned maxTimeout = 65535; // MEI_WDT_MAX_TIMEOUT
   std::chrono::milliseconds retry{1000};  // re-probe after the firmware went away (reset, no client yet)
 };
-
-// struct watchdog_info (include/uapi/linux/watchdog.h).
-struct WatchdogInfo {
-  std::uint32_t options;
-  std::uint32_t firmwareVersion;
-  std::uint8_t identity[32];
-};
-static_assert(sizeof(WatchdogInfo) == 40);
-
-namespace wdiof {
-inline constexpr std::uint32_t kSetTimeout = 0x0080;
-inline constexpr std::uint32_t kMagicClose = 0x0100;
-inline constexpr std::uint32_t kAlarmOnly = 0x0400;
-inline constexpr std::uint32_t kKeepalivePing = 0x8000;
-}  // namespace wdiof
 
 class MeiWdt {
  public:
@@ -79,7 +65,7 @@ class MeiWdt {
   int timeLeft(int& seconds) const;                    // host-side estimate from the last acknowledged ping
   std::uint32_t status();                              // WDIOF_MAGICCLOSE / WDIOF_KEEPALIVEPING
   void setOptions(int options, ErrCallback done);      // WDIOS_DISABLECARD 1, WDIOS_ENABLECARD 2
-  WatchdogInfo info() const;
+  watchdog_info info() const;
 
   struct Stats {
     std::uint64_t pings = 0;
@@ -87,6 +73,8 @@ class MeiWdt {
     std::uint64_t probes = 0;
   };
   const Stats& stats() const { return stats_; }
+  // The watchdog belongs to its host's device: log lines name it.
+  const log::Context& logContext() const { return host_.logContext(); }
 
  private:
   void probe();

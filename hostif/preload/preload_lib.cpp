@@ -299,8 +299,8 @@ int deviceConnect(int fd, Channel& channel, void* arg, bool vtag) {
   if (!arg) return static_cast<int>(fail(EFAULT));
   Channel::Request request{vtag ? Op::ConnectVtag : Op::Connect};
   request.data = arg;
-  request.length = vtag ? sizeof(ConnectVtag) : 16;
-  MeiClient client;
+  request.length = vtag ? sizeof(mei_connect_client_vtag) : sizeof(mei_connect_client_data::in_client_uuid);
+  mei_client client;
   request.out = &client;
   request.outCapacity = sizeof client;
   Reply reply;
@@ -320,11 +320,11 @@ int deviceIoctl(int fd, Channel& channel, unsigned long request, void* arg) {
     case FIOCLEX:
     case FIONCLEX:
       return libc().ioctl(fd, request, arg);
-    case kIoctlConnectClient:
+    case IOCTL_MEI_CONNECT_CLIENT:
       return deviceConnect(fd, channel, arg, false);
-    case kIoctlConnectClientVtag:
+    case IOCTL_MEI_CONNECT_CLIENT_VTAG:
       return deviceConnect(fd, channel, arg, true);
-    case kIoctlNotifySet: {
+    case IOCTL_MEI_NOTIFY_SET: {
       if (!arg) return static_cast<int>(fail(EFAULT));
       std::uint32_t enable;
       std::memcpy(&enable, arg, sizeof enable);
@@ -334,7 +334,7 @@ int deviceIoctl(int fd, Channel& channel, unsigned long request, void* arg) {
       if (reply.result < 0) return static_cast<int>(fail(-reply.result));
       return 0;
     }
-    case kIoctlNotifyGet: {
+    case IOCTL_MEI_NOTIFY_GET: {
       if (!arg) return static_cast<int>(fail(EFAULT));
       Channel::Request call{Op::NotifyGet, static_cast<std::uint16_t>(channel.nonblocking() ? kNonBlocking : 0)};
       call.interruptible = true;

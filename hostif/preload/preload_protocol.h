@@ -10,6 +10,8 @@
 // The first request must be Open; after Close's reply the daemon ends the session.
 #pragma once
 
+#include <linux/mei.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -21,8 +23,8 @@ constexpr std::size_t kMaxData = 64 * 1024;  // largest payload; bigger reads ar
 enum class Op : std::uint16_t {
   Open = 1,         // arg: kProtocolVersion. result 0, -ENODEV or -EMFILE
   Close = 2,        // answered once the host closed the file (disconnect done)
-  Connect = 3,      // payload: 16-byte GUID. reply payload: MeiClient
-  ConnectVtag = 4,  // payload: ConnectVtag (20 bytes). reply payload: MeiClient
+  Connect = 3,      // payload: 16-byte GUID. reply payload: mei_client
+  ConnectVtag = 4,  // payload: mei_connect_client_vtag. reply payload: mei_client
   NotifySet = 5,    // arg: enable (0/1)
   NotifyGet = 6,    // flags: kNonBlocking. reply arg: the event (1)
   Write = 7,        // flags: kNonBlocking; payload: one message. result: bytes accepted
@@ -46,25 +48,8 @@ static_assert(sizeof(PacketHeader) == 16);
 
 constexpr std::size_t kMaxPacket = sizeof(PacketHeader) + kMaxData;
 
-// struct mei_client (spec/mei.md §1.1)
-struct MeiClient {
-  std::uint32_t maxMsgLength = 0;
-  std::uint8_t protocolVersion = 0;
-  std::uint8_t reserved[3] = {};
-};
-static_assert(sizeof(MeiClient) == 8);
-
-// struct mei_connect_client_vtag
-struct ConnectVtag {
-  std::uint8_t guid[16] = {};
-  std::uint8_t vtag = 0;
-  std::uint8_t reserved[3] = {};
-};
-static_assert(sizeof(ConnectVtag) == 20);
-
-constexpr unsigned long kIoctlConnectClient = 0xC0104801;
-constexpr unsigned long kIoctlNotifySet = 0x40044802;
-constexpr unsigned long kIoctlNotifyGet = 0x80044803;
-constexpr unsigned long kIoctlConnectClientVtag = 0xC0144804;
+// Connect and ConnectVtag carry the kernel's own structs (<linux/mei.h>, spec/mei.md §1.1): the GUID of
+// struct mei_connect_client_data, or struct mei_connect_client_vtag; their reply payload is struct mei_client.
+static_assert(sizeof(mei_client) == 8 && sizeof(mei_connect_client_vtag) == 20);
 
 }  // namespace mesim::preload

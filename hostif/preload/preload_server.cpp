@@ -94,6 +94,7 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
 
   void start() { receive(); }
   void shutdown() { end("daemon stopping"); }
+  const log::Context& logContext() const { return host_.logContext(); }
   void detach() { server_ = nullptr; }
 
  private:
@@ -215,7 +216,7 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
         if (payload.size() != sizeof(hbm::Guid::bytes)) return "GUID must be 16 bytes";
         break;
       case Op::ConnectVtag:
-        if (payload.size() != sizeof(ConnectVtag)) return "payload must be 20 bytes";
+        if (payload.size() != sizeof(mei_connect_client_vtag)) return "payload must be 20 bytes";
         break;
       case Op::Write:
         break;
@@ -308,20 +309,20 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   void handleConnectVtag(const PacketHeader& h, hbm::ByteView payload) {
-    ConnectVtag data;
+    mei_connect_client_vtag data{};
     std::memcpy(&data, payload.data(), sizeof data);
     hbm::Guid guid;
-    std::memcpy(guid.bytes.data(), data.guid, guid.bytes.size());
+    std::memcpy(guid.bytes.data(), data.in_client_uuid.b, guid.bytes.size());
     track(h);
     host_.connectVtag(file_, guid, data.vtag, connectDone(h));
   }
 
   host::MeiHost::ConnectCallback connectDone(const PacketHeader& h) {
     return [self = shared_from_this(), h](int err, const hbm::ClientProperties& props) {
-      MeiClient client;
+      mei_client client{};
       if (err == 0) {
-        client.maxMsgLength = props.maxMsgLength;
-        client.protocolVersion = props.protocolVersion;
+        client.max_msg_length = props.maxMsgLength;
+        client.protocol_version = props.protocolVersion;
       }
       auto bytes = reinterpret_cast<const std::uint8_t*>(&client);
       self->complete(h, -err, 0, err == 0 ? hbm::ByteView(bytes, sizeof client) : hbm::ByteView());

@@ -33,6 +33,8 @@ class PreloadServer {
   const std::filesystem::path& socketPath() const { return path_; }
   // Live sessions (accepted connections whose host file is not yet released).
   std::size_t sessionCount() const { return sessions_.size(); }
+  // Serves one host's device: log lines name it.
+  const log::Context& logContext() const { return host_.logContext(); }
 
  private:
   class Session;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <linux/mei.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -30,7 +31,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr unsigned long kConnect = 0xC0104801;
 const std::uint8_t kAmthiGuid[16] = {0x28, 0x00, 0xf8, 0x12, 0xb7, 0xb4, 0x2d, 0x4b,
                                      0xac, 0xa8, 0x46, 0xe0, 0xff, 0x65, 0x81, 0x4c};
 
@@ -53,7 +53,7 @@ int openAmthi(const std::string& path, std::uint32_t* maxMsgLength = nullptr) {
   if (fd < 0) return -errno;
   std::uint8_t data[16];
   std::memcpy(data, kAmthiGuid, 16);
-  if (::ioctl(fd, kConnect, data) != 0) {
+  if (::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, data) != 0) {
     int err = errno;
     ::close(fd);
     return -err;
@@ -131,15 +131,15 @@ TEST_F(DaemonTest, ErrnoCasesThroughFuse) {
   EXPECT_EQ(::read(fd, buf, sizeof buf), -1);
   EXPECT_EQ(errno, ENODEV);
   std::uint8_t unknown[16] = {1, 2, 3};
-  EXPECT_EQ(::ioctl(fd, kConnect, unknown), -1);
+  EXPECT_EQ(::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, unknown), -1);
   EXPECT_EQ(errno, ENOTTY);
   EXPECT_EQ(::ioctl(fd, 0xC0104899, unknown), -1);
   EXPECT_EQ(errno, ENOTTY);
   std::uint8_t guid[16];
   std::memcpy(guid, kAmthiGuid, 16);
-  ASSERT_EQ(::ioctl(fd, kConnect, guid), 0);
+  ASSERT_EQ(::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, guid), 0);
   std::memcpy(guid, kAmthiGuid, 16);
-  EXPECT_EQ(::ioctl(fd, kConnect, guid), -1);
+  EXPECT_EQ(::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, guid), -1);
   EXPECT_EQ(errno, EBUSY);
   std::vector<std::uint8_t> big(5000, 0);
   EXPECT_EQ(::write(fd, big.data(), big.size()), -1);
@@ -159,7 +159,7 @@ TEST_F(DaemonTest, ErrnoCasesThroughFuse) {
   int rc = -1;
   for (int i = 0; i < 200 && rc != 0; ++i) {
     std::memcpy(guid, kAmthiGuid, 16);
-    rc = ::ioctl(fd, kConnect, guid);
+    rc = ::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, guid);
     if (rc != 0) std::this_thread::sleep_for(5ms);
   }
   ASSERT_EQ(rc, 0) << strerror(errno);

@@ -1,6 +1,7 @@
 // dev/mei0 and sysfs through a real FUSE mount, driven with plain syscalls on real file descriptors
 // (spec/mei.md §1): the host model and the HBM engine with an echo client behind it.
 #include <fcntl.h>
+#include <linux/mei.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,7 +30,6 @@
 #include <vector>
 
 #include "hostif/fuse/fuse_front_end.h"
-#include "hostif/fuse/mei_uapi.h"
 #include "tests/support/inprocess_platform.h"
 #include "tests/support/test_clients.h"
 
@@ -90,6 +90,7 @@ class FuseTest : public ::testing::Test {
     echo = std::make_shared<test::EchoClient>(512, 8);
     machine.engine.addClient(echo);
     ASSERT_TRUE(machine.start());
+    installProcessLogging();  // the process shell's job, once; repeating it is harmless
 
     char dir[] = "/tmp/mesim-fuse-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);
@@ -126,10 +127,10 @@ class FuseTest : public ::testing::Test {
   int openDev(int flags = O_RDWR) { return ::open(dev.c_str(), flags | O_CLOEXEC); }
 
   // IOCTL_MEI_CONNECT_CLIENT: 0 or -errno; `out` receives the 16-byte struct as the caller sees it.
-  long connect(int fd, const hbm::Guid& guid, uapi::ConnectClientData* out = nullptr) {
-    uapi::ConnectClientData data{};
-    std::memcpy(data.bytes, guid.bytes.data(), sizeof data.bytes);
-    const long r = sysResult(::ioctl(fd, uapi::kIoctlConnectClient, &data));
+  long connect(int fd, const hbm::Guid& guid, mei_connect_client_data* out = nullptr) {
+    mei_connect_client_data data{};
+    std::memcpy(data.in_client_uuid.b, guid.bytes.data(), sizeof data.in_client_uuid.b);
+    const long r = sysResult(::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, &data));
     if (out) *out = data;
     return r;
   }
@@ -234,13 +235,12 @@ TEST_F(FuseTest, TxQueueLimitIsWritable) {
 TEST_F(FuseTest, ConnectReturnsClientPropertiesAndEchoes) {
   Fd fd(openDev());
   ASSERT_GE(fd.get(), 0) << std::strerror(errno);
-  uapi::ConnectClientData data{};
+  mei_connect_client_data data{};
   ASSERT_EQ(connect(fd.get(), test::kEchoGuid, &data), 0);
-  uapi::MeiClient client{};
-  std::memcpy(&client, data.bytes, sizeof client);
-  EXPECT_EQ(client.maxMsgLength, 512u);
-  EXPECT_EQ(client.protocolVersion, 3);
-  EXPECT_EQ(0, std::memcmp(data.bytes + 8, test::kEchoGuid.bytes.data() + 8, 8)) << "bytes 8..15 keep the GUID";
+  EXPECT_EQ(data.out_client_properties.max_msg_length, 512u);
+  EXPECT_EQ(data.out_client_properties.protocol_version, 3);
+  EXPECT_EQ(0, std::memcmp(data.in_client_uuid.b + 8, test::kEchoGuid.bytes.data() + 8, 8))
+      << "bytes 8..15 keep the GUID";
 
   EXPECT_EQ(writeText(fd.get(), "ping"), 4);
   EXPECT_EQ(readText(fd.get()), "ping");
@@ -255,10 +255,10 @@ TEST_F(FuseTest, ErrnoCases) {
   EXPECT_EQ(sysResult(::ioctl(fd.get(), _IOR('H', 0x09, std::uint32_t), nullptr)), -ENOTTY) << "unknown ioctl";
   EXPECT_EQ(sysResult(::ioctl(fd.get(), _IO('H', 0x0a))), -ENOTTY) << "ioctl without a size";
 
-  uapi::ConnectClientVtagData vtag{};
-  std::memcpy(vtag.uuid, test::kEchoGuid.bytes.data(), 16);
-  vtag.vtag = 1;
-  EXPECT_EQ(sysResult(::ioctl(fd.get(), uapi::kIoctlConnectClientVtag, &vtag)), -EOPNOTSUPP)
+  mei_connect_client_data_vtag vtag{};
+  std::memcpy(vtag.connect.in_client_uuid.b, test::kEchoGuid.bytes.data(), 16);
+  vtag.connect.vtag = 1;
+  EXPECT_EQ(sysResult(::ioctl(fd.get(), IOCTL_MEI_CONNECT_CLIENT_VTAG, &vtag)), -EOPNOTSUPP)
       << "the 20-byte ioctl reaches the host model; the echo client has no vtag support";
 
   ASSERT_EQ(connect(fd.get(), test::kEchoGuid), 0);
@@ -392,16 +392,16 @@ TEST_F(FuseTest, NotifySetAndGet) {
   ASSERT_GE(fd.get(), 0);
   ASSERT_EQ(connect(fd.get(), test::kEchoGuid), 0);
   std::uint32_t enable = 1;
-  ASSERT_EQ(sysResult(::ioctl(fd.get(), uapi::kIoctlNotifySet, &enable)), 0);
+  ASSERT_EQ(sysResult(::ioctl(fd.get(), IOCTL_MEI_NOTIFY_SET, &enable)), 0);
   EXPECT_TRUE(machine.run([&] { return echo->notifyEnabled; }));
   std::uint32_t event = 0;
-  EXPECT_EQ(sysResult(::ioctl(fd.get(), uapi::kIoctlNotifyGet, &event)), -EAGAIN) << "opened O_NONBLOCK, no event";
+  EXPECT_EQ(sysResult(::ioctl(fd.get(), IOCTL_MEI_NOTIFY_GET, &event)), -EAGAIN) << "opened O_NONBLOCK, no event";
 
   ASSERT_EQ(::fcntl(fd.get(), F_SETFL, 0), 0);
   EXPECT_EQ(writeText(fd.get(), "NOTIFY"), 6);  // also tells the front end the fd is blocking now
   Background getter(*frontEnd, [&] {
     std::uint32_t value = 0;
-    const long r = sysResult(::ioctl(fd.get(), uapi::kIoctlNotifyGet, &value));
+    const long r = sysResult(::ioctl(fd.get(), IOCTL_MEI_NOTIFY_GET, &value));
     return r == 0 ? static_cast<long>(value) : r;
   });
   EXPECT_EQ(getter.wait(5s), std::optional<long>(1));
@@ -521,6 +521,36 @@ TEST_F(FuseTest, ALiveMountIsNotMountedOver) {
   EXPECT_NE(second.start().find("already a live FUSE mount"), std::string::npos);
   EXPECT_FALSE(second.running());
   EXPECT_EQ(readFile(sys / "kind"), "mei\n");
+}
+
+// Several devices in one process: a second front end on another mount point, on the same loop, serves its own
+// dev/mei0; stopping it leaves the first one serving.
+TEST_F(FuseTest, TwoMountsServeSideBySide) {
+  char dir[] = "/tmp/mesim-fuse-second-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::filesystem::path secondDir = dir;
+  {
+    FuseFrontEnd second(machine.io, *machine.host, secondDir);
+    ASSERT_EQ(second.start(), "");
+    EXPECT_TRUE(second.running());
+    Fd viaSecond(::open((secondDir / "dev/mei0").c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_GE(viaSecond.get(), 0);
+    ASSERT_EQ(connect(viaSecond.get(), test::kEchoGuid), 0);
+    Fd viaFirst(openDev());
+    ASSERT_GE(viaFirst.get(), 0);
+    ASSERT_EQ(connect(viaFirst.get(), test::kEchoGuid), 0);
+    EXPECT_EQ(writeText(viaSecond.get(), "second"), 6);
+    EXPECT_EQ(writeText(viaFirst.get(), "first"), 5);
+    EXPECT_EQ(readText(viaFirst.get()), "first");
+    EXPECT_EQ(readText(viaSecond.get()), "second");
+    EXPECT_EQ(readFile(secondDir / "sys/class/mei/mei0/kind"), "mei\n");
+    second.stop();
+    EXPECT_FALSE(second.running());
+    EXPECT_TRUE(frontEnd->running());
+    EXPECT_EQ(readText(viaSecond.get()).rfind("errno:", 0), 0u) << "the stopped mount's file fails";
+  }
+  expectAFreshFileEchoes();
+  ::rmdir(secondDir.c_str());
 }
 
 }  // namespace

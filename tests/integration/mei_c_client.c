@@ -28,21 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* include/uapi/linux/mei.h */
-#define IOCTL_MEI_CONNECT_CLIENT 0xC0104801UL
-#define IOCTL_MEI_NOTIFY_SET 0x40044802UL
-#define IOCTL_MEI_NOTIFY_GET 0x80044803UL
-#define IOCTL_MEI_CONNECT_CLIENT_VTAG 0xC0144804UL
-
-struct mei_client {
-  uint32_t max_msg_length;
-  uint8_t protocol_version;
-  uint8_t reserved[3];
-};
-union mei_connect_client_data {
-  uint8_t in_client_uuid[16];
-  struct mei_client out_client_properties;
-};
+#include <linux/mei.h>
 
 static const char* g_device;
 static int g_failures;
@@ -114,9 +100,9 @@ static int openDevice(int flags) { return open(g_device, O_RDWR | O_CLOEXEC | fl
 
 /* 0 or errno; fills the client properties. */
 static int connectClient(int fd, const uint8_t guid[16], struct mei_client* props) {
-  union mei_connect_client_data data;
+  struct mei_connect_client_data data;
   memset(&data, 0, sizeof data);
-  memcpy(data.in_client_uuid, guid, 16);
+  memcpy(data.in_client_uuid.b, guid, 16);
   if (ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, &data) != 0) return errno;
   if (props) *props = data.out_client_properties;
   return 0;
@@ -496,10 +482,11 @@ static int cmdAmthiErrnoCases(void) {
   check(err == ENOTTY, "connect-unknown-guid-ENOTTY", errnoName(err));
   n = result(ioctl(fd, _IO('H', 0x7f), 0));
   check(n == -ENOTTY, "unknown-ioctl-ENOTTY", errnoName((int)-n));
-  uint8_t vtag[20] = {0};
-  memcpy(vtag, amthi, 16);
-  vtag[16] = 1;
-  n = result(ioctl(fd, IOCTL_MEI_CONNECT_CLIENT_VTAG, vtag));
+  struct mei_connect_client_data_vtag vtag;
+  memset(&vtag, 0, sizeof vtag);
+  memcpy(vtag.connect.in_client_uuid.b, amthi, 16);
+  vtag.connect.vtag = 1;
+  n = result(ioctl(fd, IOCTL_MEI_CONNECT_CLIENT_VTAG, &vtag));
   check(n == -EOPNOTSUPP, "connect-vtag-EOPNOTSUPP", errnoName((int)-n));
 
   struct mei_client props;

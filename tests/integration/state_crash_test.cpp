@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <linux/mei.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -57,7 +58,7 @@ TEST(StateCrash, KillNineWhileWritingLeavesALoadableState) {
       int fd = ::open(daemon.meiDevice().c_str(), O_RDWR);
       std::uint8_t guid[16];
       std::memcpy(guid, kAmthiGuid, 16);
-      if (fd < 0 || ::ioctl(fd, 0xC0104801, guid) != 0) return;
+      if (fd < 0 || ::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, guid) != 0) return;
       for (int i = 0; !stop; ++i) {
         auto request = setHostFqdn("host-" + std::to_string(round) + "-" + std::to_string(i) + ".crash.test");
         if (::write(fd, request.data(), request.size()) < 0) break;

@@ -2,6 +2,7 @@
 // HBM -> WD firmware client -> OS watchdog on the firmware clock). Killing the loop must raise the OS-hang
 // event and its alert within timeout + 1 s; closing with the magic 'V' must not.
 #include <gtest/gtest.h>
+#include <linux/watchdog.h>
 #include <sys/ioctl.h>
 
 #include <cstring>
@@ -175,13 +176,13 @@ TEST_F(WatchdogDaemon, OneOpenerAndTheWatchdogIoctls) {
   EXPECT_LT(::open(device.c_str(), O_WRONLY), 0);
   EXPECT_EQ(errno, EBUSY);
   int t = 0;
-  EXPECT_EQ(::ioctl(fd, 0xC0045706 /* WDIOC_SETTIMEOUT */, &(t = 70000)), -1);
+  EXPECT_EQ(::ioctl(fd, WDIOC_SETTIMEOUT, &(t = 70000)), -1);
   EXPECT_EQ(errno, EINVAL);
-  EXPECT_EQ(::ioctl(fd, 0xC0045706, &(t = 30)), 0);
+  EXPECT_EQ(::ioctl(fd, WDIOC_SETTIMEOUT, &(t = 30)), 0);
   EXPECT_EQ(t, 30);
-  EXPECT_EQ(::ioctl(fd, 0x80045707 /* WDIOC_GETTIMEOUT */, &t), 0);
+  EXPECT_EQ(::ioctl(fd, WDIOC_GETTIMEOUT, &t), 0);
   EXPECT_EQ(t, 30);
-  EXPECT_EQ(::ioctl(fd, 0x8004570A /* WDIOC_GETTIMELEFT */, &t), 0);
+  EXPECT_EQ(::ioctl(fd, WDIOC_GETTIMELEFT, &t), 0);
   EXPECT_GT(t, 25);
   EXPECT_EQ(::ioctl(fd, 0x80045799, &t), -1);
   EXPECT_EQ(errno, ENOTTY);

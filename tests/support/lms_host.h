@@ -8,6 +8,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/mei.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -58,7 +59,7 @@ class FdMeiTransport : public MeiTransport {
     // LME GUID 6733A4DB-0476-4E7B-B3AF-BCFC29BEE7A7 in uuid_le order.
     std::uint8_t data[16] = {0xDB, 0xA4, 0x33, 0x67, 0x76, 0x04, 0x7B, 0x4E,
                              0xB3, 0xAF, 0xBC, 0xFC, 0x29, 0xBE, 0xE7, 0xA7};
-    if (::ioctl(fd_, 0xC0104801, data) != 0) {
+    if (::ioctl(fd_, IOCTL_MEI_CONNECT_CLIENT, data) != 0) {
       int err = errno;
       close();
       return err;

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <thread>
 
 #include "hostif/client/mei_file.h"
+#include "hostif/host/bus_fixup.h"
 #include "tests/support/inprocess_platform.h"
 #include "tests/support/test_clients.h"
 
@@ -273,6 +275,76 @@ TEST_F(HostModelTest, FsyncWaitsForQueuedWrites) {
   machine.run([&] { echo->last->resumeReceive(); });
   EXPECT_EQ(synced.get(), 0);
   EXPECT_EQ(readText(f), "queued");
+}
+
+// Several devices in one process: a second firmware and host model on the same loop, with a log context of its
+// own, serve their files independently; resetting one leaves the other's connections alone.
+TEST_F(HostModelTest, TwoHostsOnOneLoopAreIndependent) {
+  auto secondEcho = std::make_shared<test::EchoClient>(256, 1);
+  std::unique_ptr<firmware::HbmEngine> secondEngine;
+  std::unique_ptr<MeiHost> secondHost;
+  HostOptions secondOptions = options();
+  secondOptions.log = log::Context("mei1");
+  machine.run([&] {
+    secondEngine = std::make_unique<firmware::HbmEngine>(machine.io);
+    secondEngine->addClient(secondEcho);
+    auto link = link::makeInProcessLink(machine.io);
+    secondEngine->attach(link.firmware);
+    secondHost = std::make_unique<MeiHost>(machine.io, link.host, secondOptions);
+    secondHost->start();
+  });
+  for (int i = 0; i < 200 && machine.run([&] { return secondHost->state(); }) != DevState::Enabled; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(machine.run([&] { return secondHost->state(); }), DevState::Enabled);
+  EXPECT_EQ(secondHost->logContext().device(), "mei1");
+  EXPECT_EQ(machine.host->logContext().device(), "") << "the default is the process's context";
+
+  MeiFile first(machine.io, *machine.host);
+  MeiFile second(machine.io, *secondHost);
+  ASSERT_EQ(first.open(), 0);
+  ASSERT_EQ(second.open(), 0);
+  hbm::ClientProperties firstProps, secondProps;
+  ASSERT_EQ(first.connect(test::kEchoGuid, &firstProps), 0);
+  ASSERT_EQ(second.connect(test::kEchoGuid, &secondProps), 0);
+  EXPECT_EQ(firstProps.maxMsgLength, 1024u);
+  EXPECT_EQ(secondProps.maxMsgLength, 256u);
+  EXPECT_EQ(writeText(first, "one"), 3);
+  EXPECT_EQ(writeText(second, "two"), 3);
+  EXPECT_EQ(readText(second), "two");
+  EXPECT_EQ(readText(first), "one");
+
+  machine.run([&] { secondHost->reset("test"); });
+  std::vector<std::uint8_t> buf(16);
+  EXPECT_EQ(second.read(buf, false, 2000ms), -ENODEV) << "the reset host's file is disconnected";
+  EXPECT_EQ(writeText(first, "still"), 5);
+  EXPECT_EQ(readText(first), "still") << "the other host is untouched";
+  EXPECT_EQ(machine.run([&] { return machine.host->stats().resets; }), 0u);
+  EXPECT_EQ(machine.run([&] { return secondHost->stats().resets; }), 1u);
+
+  second.close();
+  machine.run([&] {
+    secondHost.reset();
+    secondEngine.reset();
+  });
+}
+
+// bus-fixup.c's GET_FW_VERSION answer as sysfs fw_ver shows it (spec §2.4, §5).
+TEST(BusFixup, FirmwareVersionReplyBecomesThreeSysfsLines) {
+  const hbm::Bytes reply{0xFF, 0x82, 0x00, 0x00,                           // MKHI GEN, GET_FW_VERSION response
+                         0x05, 0x00, 0x10, 0x09, 0x2C, 0x06, 0x03, 0x00,   // code: 9:16.5.3.1580
+                         0x01, 0x00, 0x02, 0x03, 0x04, 0x00, 0x05, 0x00};  // NFTP: 3:2.1.5.4
+  const auto blocks = parseFwVersionReply(reply);
+  ASSERT_TRUE(blocks.has_value());
+  ASSERT_EQ(blocks->size(), 2u);
+  EXPECT_EQ(formatFwVer(*blocks), "9:16.5.3.1580\n3:2.1.5.4\n0:0.0.0.0\n") << "a missing block reads as zeros";
+  EXPECT_EQ(formatFwVer({}), "0:0.0.0.0\n0:0.0.0.0\n0:0.0.0.0\n");
+}
+
+TEST(BusFixup, AnythingButAGetFwVersionReplyIsIgnored) {
+  EXPECT_FALSE(parseFwVersionReply({0xFF, 0x82, 0x00, 0x00}).has_value()) << "too short";
+  EXPECT_FALSE(parseFwVersionReply(hbm::Bytes(12, 0)).has_value()) << "not MKHI GEN";
+  hbm::Bytes failed{0xFF, 0x82, 0x00, 0x8D, 0, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_FALSE(parseFwVersionReply(failed).has_value()) << "a failure status";
 }
 
 }  // namespace
