@@ -76,8 +76,8 @@ std::optional<std::vector<std::uint8_t>> base64Decode(std::string_view text) {
   return out;
 }
 
-std::string uuidText(const Uuid& uuid) {
-  const std::string hex = toHex(uuid);
+std::string uuidText(const Uuid& uuid, LetterCase letters) {
+  const std::string hex = toHex(uuid, letters);
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
          hex.substr(20);
 }

@@ -25,8 +25,9 @@ std::string base64Encode(std::span<const std::uint8_t> bytes);
 std::optional<std::vector<std::uint8_t>> base64Decode(std::string_view text);
 
 using Uuid = std::array<std::uint8_t, 16>;
-// Lower-case 8-4-4-4-12 of the bytes in order (RFC 4122 order: platform.json, PlatformModel::uuidString).
-std::string uuidText(const Uuid& uuid);
+// 8-4-4-4-12 of the bytes in order: lower case for RFC 4122 order (platform.json, PlatformModel::uuidString);
+// GUID text in the mixed-endian form is uuidText(uuidToMixedEndian(u), LetterCase::Upper).
+std::string uuidText(const Uuid& uuid, LetterCase letters = LetterCase::Lower);
 // 8-4-4-4-12 hex digits, either case.
 std::optional<Uuid> parseUuid(std::string_view text);
 // The mixed-endian (Microsoft GUID / SMBIOS) order: the first three groups byte-swapped. AMTHI GetUUID and APF

@@ -48,6 +48,7 @@ TEST(TextCodecs, UuidTextKeepsByteOrderAndTheMixedEndianFormSwapsThreeGroups) {
   EXPECT_FALSE(parseUuid("01234567-89ab-cdef-1032-547698badcfg"));
   EXPECT_EQ(toHex(uuidToMixedEndian(u), LetterCase::Upper), "67452301AB89EFCD1032547698BADCFE");
   EXPECT_EQ(uuidToMixedEndian(uuidToMixedEndian(u)), u);
+  EXPECT_EQ(uuidText(uuidToMixedEndian(u), LetterCase::Upper), "67452301-AB89-EFCD-1032-547698BADCFE");
 }
 
 TEST(TextCodecs, MacWithEitherSeparator) {
