@@ -1,8 +1,8 @@
 #include "watchdog_fw/agent_presence_service.h"
 
 #include <algorithm>
-#include <cstdio>
 
+#include "common/text_codecs.h"
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/host_power.h"
 #include "common/log.h"
@@ -41,10 +41,7 @@ bool validMask(std::uint16_t mask) { return mask != 0 && (mask & ~st::kAny) == 0
 }  // namespace
 
 std::string agentGuidText(const AgentGuid& g) {
-  char out[40];
-  std::snprintf(out, sizeof out, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", g[3], g[2], g[1],
-                g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
-  return out;
+  return text::uuidText(text::uuidToMixedEndian(g), text::LetterCase::Upper);
 }
 
 const char* agentStateName(std::uint16_t state) {

@@ -1,7 +1,10 @@
 #include "watchdog_fw/watchdog_store.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
+#include "common/text_codecs.h"
 #include "firmware/core/atomic_file.h"
 #include "common/log.h"
 
@@ -9,29 +12,10 @@ namespace mesim::watchdog {
 namespace json = boost::json;
 namespace {
 
-std::string hex(const platform::AgentGuid& g) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (auto b : g) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
-
 bool unhex(std::string_view text, platform::AgentGuid& out) {
-  if (text.size() != 32) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < 16; ++i) {
-    int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
+  const auto bytes = text::fromHex(text);
+  if (!bytes || bytes->size() != out.size()) return false;
+  std::copy(bytes->begin(), bytes->end(), out.begin());
   return true;
 }
 
@@ -70,7 +54,7 @@ std::string toJson(const WatchdogStoreData& d) {
     for (const auto& x : a.actions)
       actions.push_back({{"id", x.id}, {"oldStates", x.oldStates}, {"newStates", x.newStates},
                          {"eventOnTransition", x.eventOnTransition}, {"actionSd", x.actionSd}, {"actionEac", x.actionEac}});
-    agents.push_back({{"guid", hex(a.guid)}, {"startupInterval", a.startupInterval}, {"timeoutInterval", a.timeoutInterval},
+    agents.push_back({{"guid", text::toHex(a.guid)}, {"startupInterval", a.startupInterval}, {"timeoutInterval", a.timeoutInterval},
                       {"description", a.description}, {"actions", std::move(actions)}});
   }
   root["agents"] = std::move(agents);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "common/text_codecs.h"
 #include "firmware/clients/byte_io.h"
 
 namespace mesim::clients::amthi {
@@ -523,9 +524,7 @@ std::optional<Fqdn> decodeFqdn(ByteView payload) {
   });
 }
 
-AmtUuid uuidToWire(const std::array<std::uint8_t, 16>& u) {
-  return {u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]};
-}
+AmtUuid uuidToWire(const std::array<std::uint8_t, 16>& u) { return text::uuidToMixedEndian(u); }
 
 Bytes encode(const LocalSystemAccount& v) {
   Bytes out;

@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "common/text_codecs.h"
 #include "firmware/core/byte_io.h"
 
 namespace mesim::lme::apf {
@@ -287,8 +288,6 @@ std::optional<std::size_t> frameLength(ByteView prefix) {
   return prefix.size() - d.trailingBytes;
 }
 
-std::array<std::uint8_t, 16> uuidToWire(const std::array<std::uint8_t, 16>& u) {
-  return {u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]};
-}
+std::array<std::uint8_t, 16> uuidToWire(const std::array<std::uint8_t, 16>& u) { return text::uuidToMixedEndian(u); }
 
 }  // namespace mesim::lme::apf

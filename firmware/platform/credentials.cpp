@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <span>
+
+#include "common/text_codecs.h"
 
 namespace mesim::platform {
 namespace {
@@ -45,7 +48,7 @@ std::string digestHa1(std::string_view user, std::string_view realm, std::string
     std::fputs("mesim: MD5 unavailable in OpenSSL; cannot hash the admin password\n", stderr);
     std::abort();
   }
-  return toHex(digest, length);
+  return text::toHex(std::span(digest, length));
 }
 
 void randomBytes(std::uint8_t* out, std::size_t size) {
@@ -66,7 +69,7 @@ std::array<std::uint8_t, 16> randomUuid() {
 std::string randomDigestRealm() {
   std::uint8_t bytes[16];
   randomBytes(bytes, sizeof bytes);
-  return "Digest:" + toHex(bytes, sizeof bytes, true);
+  return "Digest:" + text::toHex(bytes, text::LetterCase::Upper);
 }
 
 std::string randomLocalSystemUser() {
@@ -89,37 +92,6 @@ std::string randomPassword(std::size_t length) {
     }
   }
   return out;
-}
-
-std::string toHex(const std::uint8_t* data, std::size_t size, bool upper) {
-  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(digits[data[i] >> 4]);
-    out.push_back(digits[data[i] & 0x0F]);
-  }
-  return out;
-}
-
-bool fromHex(std::string_view text, std::vector<std::uint8_t>& out) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  if (text.size() % 2 != 0) return false;
-  std::vector<std::uint8_t> bytes;
-  bytes.reserve(text.size() / 2);
-  for (std::size_t i = 0; i < text.size(); i += 2) {
-    int hi = nibble(text[i]);
-    int lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    bytes.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
-  }
-  out = std::move(bytes);
-  return true;
 }
 
 }  // namespace mesim::platform

@@ -20,8 +20,4 @@ std::string randomDigestRealm();            // "Digest:" + 32 upper-case hex dig
 std::string randomLocalSystemUser();        // "$$OsAdmin" + 23 random letters/digits (32 characters)
 std::string randomPassword(std::size_t length);  // letters, digits and symbols, at least one of each kind
 
-std::string toHex(const std::uint8_t* data, std::size_t size, bool upper = false);
-// Decodes an even-length hex string; false on any other character.
-bool fromHex(std::string_view text, std::vector<std::uint8_t>& out);
-
 }  // namespace mesim::platform

@@ -5,769 +5,709 @@
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
+#include <utility>
 
-#include "firmware/platform/credentials.h"
+#include "common/text_codecs.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Small vocabularies
+// The field lists: the only place that names a persisted field. Each runs with a Writer or a Reader.
 // ---------------------------------------------------------------------------------------------
 
-const char* provisioningName(ProvisioningState s) {
-  switch (s) {
-    case ProvisioningState::Pre: return "pre";
-    case ProvisioningState::In: return "in";
-    case ProvisioningState::Post: return "post";
-  }
-  return "?";
+// How a value is spelled when its type alone does not say.
+enum class Format { Plain, Uuid, HexWord, Ipv4 };
+enum class Need { Optional, Required };
+
+template <class S, class T>
+concept Is = std::same_as<std::remove_const_t<S>, T>;
+
+template <class V, Is<CodeVersion> S>
+void fields(V& v, S& s) {
+  v("description", s.description, Format::Plain, Need::Required);
+  v("version", s.version, Format::Plain, Need::Required);
 }
 
-const char* controlModeName(ControlMode m) {
-  switch (m) {
-    case ControlMode::None: return "none";
-    case ControlMode::Client: return "client";
-    case ControlMode::Admin: return "admin";
-  }
-  return "?";
+template <class V, Is<FirmwareInfo> S>
+void fields(V& v, S& s) {
+  v("code", s.code);
+  v("recovery", s.recovery);
+  v("fitc", s.fitc);
+  v("biosVersion", s.biosVersion);
+  v("codeVersions", s.codeVersions);
+  v("capabilities", s.capabilities, Format::HexWord);
+  v("fwUpdateState", s.fwUpdateState);
+  v("platformType", s.platformType, Format::HexWord);
+  v("featuresEnabled", s.featuresEnabled, Format::HexWord);
+  v("featuresAvailable", s.featuresAvailable, Format::HexWord);
 }
 
-const char* hashName(HashAlgorithm a) {
-  switch (a) {
-    case HashAlgorithm::Md5: return "md5";
-    case HashAlgorithm::Sha1: return "sha1";
-    case HashAlgorithm::Sha256: return "sha256";
-    case HashAlgorithm::Sha384: return "sha384";
-  }
-  return "?";
+template <class V, Is<LanInterface> S>
+void fields(V& v, S& s) {
+  v("present", s.present);
+  v("enabled", s.enabled);
+  v("linkUp", s.linkUp);
+  v("dhcpEnabled", s.dhcpEnabled);
+  v("dhcpMode", s.dhcpMode);
+  v("mac", s.mac);
+  v("ipv4", s.ipv4, Format::Ipv4);
 }
 
-std::string hexWord(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08" PRIX32, v);
-  return buf;
+template <class V, Is<FeatureStates> S>
+void fields(V& v, S& s) {
+  v("solEnabled", s.solEnabled);
+  v("iderEnabled", s.iderEnabled);
+  v("kvmEnabled", s.kvmEnabled);
+  v("webUiEnabled", s.webUiEnabled);
+  v("systemDefenseActive", s.systemDefenseActive);
+  v("eacEnabled", s.eacEnabled);
+  v("solSessionOpen", s.solSessionOpen);
+  v("iderSessionOpen", s.iderSessionOpen);
+  v("kvmSessionActive", s.kvmSessionActive);
 }
 
-std::string uuidText(const std::array<std::uint8_t, 16>& u) {
-  std::string hex = toHex(u.data(), u.size());
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
-         hex.substr(20);
+template <class V, Is<RemoteAccessStatus> S>
+void fields(V& v, S& s) {
+  v("networkStatus", s.networkStatus);
+  v("connectionStatus", s.connectionStatus);
+  v("trigger", s.trigger);
+  v("mpsHostname", s.mpsHostname);
+  v("userInitiatedConnectionRequested", s.userInitiatedConnectionRequested);
 }
 
-std::string macText(const MacAddress& mac) {
-  std::string out;
-  for (std::size_t i = 0; i < mac.size(); ++i) {
-    if (i) out.push_back(':');
-    out += toHex(&mac[i], 1);
-  }
-  return out;
+template <class V, Is<CertHashEntry> S>
+void fields(V& v, S& s) {
+  v("handle", s.handle, Format::Plain, Need::Required);
+  v("name", s.name);
+  v("algorithm", s.algorithm);
+  v("hash", s.hash, Format::Plain, Need::Required);
+  v("isDefault", s.isDefault);
+  v("isActive", s.isActive);
 }
 
-std::string ipv4Text(std::uint32_t ip) {
-  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." + std::to_string((ip >> 8) & 0xFF) +
-         "." + std::to_string(ip & 0xFF);
+template <class V, Is<EnterpriseAccess> S>
+void fields(V& v, S& s) {
+  v("flags", s.flags);
+  v("hostIp", s.hostIp);
+  v("access", s.access);
 }
 
-bool parseUuid(std::string_view text, std::array<std::uint8_t, 16>& out) {
-  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') return false;
-  std::string hex;
-  for (char c : text)
-    if (c != '-') hex.push_back(c);
-  std::vector<std::uint8_t> bytes;
-  if (!fromHex(hex, bytes) || bytes.size() != 16) return false;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  return true;
+template <class V, Is<HostBasedSetup> S>
+void fields(V& v, S& s) {
+  v("serverHashAlgorithm", s.serverHashAlgorithm);
+  v("serverCertHash", s.serverCertHash);
+  v("hostVpnEnabled", s.hostVpnEnabled);
+  v("dnsSuffixes", s.dnsSuffixes);
 }
 
-bool parseMac(std::string_view text, MacAddress& out) {
-  if (text.size() != 17) return false;
-  std::string hex;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (i % 3 == 2) {
-      if (text[i] != ':' && text[i] != '-') return false;
-    } else {
-      hex.push_back(text[i]);
-    }
-  }
-  std::vector<std::uint8_t> bytes;
-  if (!fromHex(hex, bytes) || bytes.size() != 6) return false;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  return true;
+template <class V, Is<LocalSystemAccount> S>
+void fields(V& v, S& s) {
+  v("user", s.user, Format::Plain, Need::Required);
+  v("password", s.password, Format::Plain, Need::Required);
 }
 
-bool parseIpv4(std::string_view text, std::uint32_t& out) {
-  std::uint32_t value = 0;
-  int parts = 0;
-  std::size_t pos = 0;
-  while (parts < 4) {
-    std::size_t end = text.find('.', pos);
-    if (end == std::string_view::npos) end = text.size();
-    auto part = text.substr(pos, end - pos);
-    if (part.empty() || part.size() > 3) return false;
-    unsigned octet = 0;
-    for (char c : part) {
-      if (c < '0' || c > '9') return false;
-      octet = octet * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (octet > 255) return false;
-    value = value << 8 | octet;
-    ++parts;
-    pos = end + 1;
-    if (end == text.size()) break;
-  }
-  if (parts != 4 || pos <= text.size()) return false;
-  out = value;
-  return true;
+template <class V, Is<AdminAccount> S>
+void fields(V& v, S& s) {
+  v("user", s.user);
+  v("ha1", s.ha1, Format::Plain, Need::Required);
+}
+
+template <class V, Is<AclUser> S>
+void fields(V& v, S& s) {
+  v("handle", s.handle);
+  v("user", s.user, Format::Plain, Need::Required);
+  v("ha1", s.ha1, Format::Plain, Need::Required);
+  v("access", s.access);
+  v("realms", s.realms);
+  v("enabled", s.enabled);
+}
+
+template <class V, Is<HostPower> S>
+void fields(V& v, S& s) {
+  v("powerState", s.powerState);
+  v("requestedPowerState", s.requestedPowerState);
+  v("osPowerSavingState", s.osPowerSavingState);
+}
+
+template <class V, Is<BootSettings> S>
+void fields(V& v, S& s) {
+  v("biosPause", s.biosPause);
+  v("biosSetup", s.biosSetup);
+  v("useSol", s.useSol);
+  v("useIder", s.useIder);
+  v("useSafeMode", s.useSafeMode);
+  v("reflashBios", s.reflashBios);
+  v("lockKeyboard", s.lockKeyboard);
+  v("lockPowerButton", s.lockPowerButton);
+  v("lockResetButton", s.lockResetButton);
+  v("lockSleepButton", s.lockSleepButton);
+  v("userPasswordBypass", s.userPasswordBypass);
+  v("forcedProgressEvents", s.forcedProgressEvents);
+  v("enforceSecureBoot", s.enforceSecureBoot);
+  v("bootMediaIndex", s.bootMediaIndex);
+  v("iderBootDevice", s.iderBootDevice);
+  v("firmwareVerbosity", s.firmwareVerbosity);
+  v("configurationRole", s.configurationRole);
+  v("bootConfigActive", s.bootConfigActive);
+  v("bootOrder", s.bootOrder);
+}
+
+template <class V, Is<OptInSettings> S>
+void fields(V& v, S& s) {
+  v("optInRequired", s.optInRequired);
+  v("optInState", s.optInState);
+  v("optInCodeTimeout", s.optInCodeTimeout);
+  v("optInDisplayTimeout", s.optInDisplayTimeout);
+  v("canModifyOptInPolicy", s.canModifyOptInPolicy);
+}
+
+template <class V, Is<RedirectionSettings> S>
+void fields(V& v, S& s) {
+  v("enabledState", s.enabledState);
+  v("listenerEnabled", s.listenerEnabled);
+  v("kvmEnabledState", s.kvmEnabledState);
+  v("kvmRequestedState", s.kvmRequestedState);
+  v("is5900PortEnabled", s.is5900PortEnabled);
+  v("optInPolicy", s.optInPolicy);
+  v("sessionTimeout", s.sessionTimeout);
+  v("defaultScreen", s.defaultScreen);
+}
+
+template <class V, Is<GeneralSettingsExtra> S>
+void fields(V& v, S& s) {
+  v("amtNetworkEnabled", s.amtNetworkEnabled);
+  v("pingResponseEnabled", s.pingResponseEnabled);
+  v("rmcpPingResponseEnabled", s.rmcpPingResponseEnabled);
+  v("wsmanOnlyMode", s.wsmanOnlyMode);
+  v("idleWakeTimeout", s.idleWakeTimeout);
+  v("preferredAddressFamily", s.preferredAddressFamily);
+  v("privacyLevel", s.privacyLevel);
+  v("dhcpSyncRequiresHostname", s.dhcpSyncRequiresHostname);
+  v("ddnsUpdateByDhcpServerEnabled", s.ddnsUpdateByDhcpServerEnabled);
+}
+
+template <class V, Is<TlsSettings> S>
+void fields(V& v, S& s) {
+  v("enabled", s.enabled);
+  v("mutualAuthentication", s.mutualAuthentication);
+  v("acceptNonSecureConnections", s.acceptNonSecureConnections);
+  v("trustedCn", s.trustedCn);
+}
+
+template <class V, Is<StoredCertificate> S>
+void fields(V& v, S& s) {
+  v("instanceId", s.instanceId, Format::Plain, Need::Required);
+  v("x509", s.x509);
+  v("trustedRoot", s.trustedRoot);
+}
+
+template <class V, Is<MpsServer> S>
+void fields(V& v, S& s) {
+  v("name", s.name, Format::Plain, Need::Required);
+  v("accessInfo", s.accessInfo);
+  v("infoFormat", s.infoFormat);
+  v("port", s.port);
+  v("authMethod", s.authMethod);
+  v("username", s.username);
+  v("commonName", s.commonName);
+}
+
+template <class V, Is<RemoteAccessPolicyRule> S>
+void fields(V& v, S& s) {
+  v("policyRuleName", s.policyRuleName, Format::Plain, Need::Required);
+  v("trigger", s.trigger);
+  v("tunnelLifeTime", s.tunnelLifeTime);
+  v("extendedData", s.extendedData);
+  v("mpsNames", s.mpsNames);
+}
+
+template <class V, Is<HttpProxy> S>
+void fields(V& v, S& s) {
+  v("name", s.name, Format::Plain, Need::Required);
+  v("accessInfo", s.accessInfo);
+  v("infoFormat", s.infoFormat);
+  v("port", s.port);
+  v("networkDnsSuffix", s.networkDnsSuffix);
+}
+
+template <class V, Is<EventLogs> S>
+void fields(V& v, S& s) {
+  v("messageLog", s.messageLog);
+  v("auditLog", s.auditLog);
+}
+
+// platform.json groups PlatformState's own fields by topic. The logs are not here: they have their own files.
+template <class V, Is<PlatformState> S>
+void fields(V& v, S& s) {
+  v.group("identity", Need::Required, [&](V& g) {
+    g("uuid", s.uuid, Format::Uuid, Need::Required);
+    g("digestRealm", s.digestRealm, Format::Plain, Need::Required);
+  });
+  v("firmware", s.firmware);
+  v.group("provisioning", Need::Optional, [&](V& g) {
+    g("state", s.provisioningState);
+    g("controlMode", s.controlMode);
+    g("ztcEnabled", s.ztcEnabled);
+    g("tlsEnabled", s.tlsEnabled);
+    g("hostBasedSetup", s.hostBasedSetup);
+    g("amtCertHashAlgorithm", s.amtCertHashAlgorithm);
+    g("amtCertHash", s.amtCertHash);
+  });
+  v.group("accounts", Need::Required, [&](V& g) {
+    g("admin", s.admin, Format::Plain, Need::Required);
+    g("localSystem", s.localSystemAccount, Format::Plain, Need::Required);
+    g("aclUsers", s.aclUsers);
+  });
+  v.group("network", Need::Optional, [&](V& g) {
+    g("hostName", s.hostName);
+    g("domainName", s.domainName);
+    g("pkiDnsSuffix", s.pkiDnsSuffix);
+    g("dnsSuffixList", s.dnsSuffixList);
+    g("sharedFqdn", s.sharedFqdn);
+    g("ddnsUpdateEnabled", s.ddnsUpdateEnabled);
+    g("ddnsUpdateInterval", s.ddnsUpdateInterval);
+    g("ddnsTtl", s.ddnsTtl);
+    g("hostFqdn", s.hostFqdn);
+    g("wired", s.wired);
+    g("wireless", s.wireless);
+    g("hostVpnEnabled", s.hostVpnEnabled);
+    g("enterpriseAccess", s.enterpriseAccess);
+  });
+  v("features", s.features);
+  v("remoteAccess", s.remoteAccess);
+  v.group("host", Need::Optional, [&](V& g) {
+    g("lastResetReason", s.lastHostResetReason);
+    g("lastResetTimestamp", s.lastHostResetTimestamp);
+    g("powerPolicy", s.powerPolicy);
+    g("lastMeResetType", s.lastMeResetType);
+  });
+  v("certHashes", s.certHashes);
+  v("hostPower", s.hostPower);
+  v("boot", s.boot);
+  v("optIn", s.optIn);
+  v("redirection", s.redirection);
+  v("generalSettings", s.general);
+  v.group("tls", Need::Optional, [&](V& g) {
+    g("remote", s.tls[0]);
+    g("local", s.tls[1]);
+  });
+  v.group("certificates", Need::Optional, [&](V& g) {
+    g("nextHandle", s.nextCertificateHandle);
+    g("items", s.certificates);
+  });
+  v.group("remoteAccessConfig", Need::Optional, [&](V& g) {
+    g("mpsServers", s.mpsServers);
+    g("policies", s.remoteAccessPolicies);
+    g("userInitiatedConnectionState", s.userInitiatedConnectionState);
+  });
+  v("httpProxies", s.httpProxies);
+  v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading: every field goes through one of these, which record the first error with its path.
+// Names of the enumerations
 // ---------------------------------------------------------------------------------------------
 
-class Reader {
- public:
-  Reader(std::string& error, bool& defaulted) : error_(error), defaulted_(defaulted) {}
-  bool ok() const { return error_.empty(); }
-
-  // The member `key` of `obj`, or null (then `defaulted` is set unless `required`, which is an error).
-  const json::value* member(const json::object* obj, std::string_view key, const std::string& path, bool required) {
-    if (!ok()) return nullptr;
-    const json::value* v = obj ? obj->if_contains(key) : nullptr;
-    if (!v || v->is_null()) {
-      if (required)
-        fail(path, "is missing");
-      else
-        defaulted_ = true;
-      return nullptr;
-    }
-    return v;
-  }
-
-  const json::object* object(const json::object* obj, std::string_view key, const std::string& path,
-                             bool required = false) {
-    const json::value* v = member(obj, key, path, required);
-    if (!v) return nullptr;
-    if (!v->is_object()) return fail(path, "must be an object"), nullptr;
-    return &v->get_object();
-  }
-
-  const json::array* array(const json::object* obj, std::string_view key, const std::string& path) {
-    const json::value* v = member(obj, key, path, false);
-    if (!v) return nullptr;
-    if (!v->is_array()) return fail(path, "must be an array"), nullptr;
-    return &v->get_array();
-  }
-
-  void boolean(const json::object* obj, std::string_view key, const std::string& path, bool& out) {
-    const json::value* v = member(obj, key, path, false);
-    if (!v) return;
-    if (!v->is_bool()) return fail(path, "must be true or false");
-    out = v->get_bool();
-  }
-
-  void string(const json::object* obj, std::string_view key, const std::string& path, std::string& out,
-              bool required = false) {
-    const json::value* v = member(obj, key, path, required);
-    if (!v) return;
-    if (!v->is_string()) return fail(path, "must be a string");
-    out = std::string(v->get_string());
-  }
-
-  template <class T>
-  void unsignedInt(const json::object* obj, std::string_view key, const std::string& path, T& out) {
-    const json::value* v = member(obj, key, path, false);
-    if (!v) return;
-    std::uint64_t value = 0;
-    if (v->is_uint64()) {
-      value = v->get_uint64();
-    } else if (v->is_int64() && v->get_int64() >= 0) {
-      value = static_cast<std::uint64_t>(v->get_int64());
-    } else if (v->is_string()) {  // "0x00001482" for bit fields
-      std::string_view s = v->get_string();
-      if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-        return fail(path, "must be a number or a 0x-prefixed hex string");
-      std::vector<std::uint8_t> bytes;
-      std::string digits(s.substr(2));
-      if (digits.size() % 2) digits.insert(digits.begin(), '0');
-      if (!fromHex(digits, bytes)) return fail(path, "is not valid hex");
-      for (auto b : bytes) value = value << 8 | b;
-    } else {
-      return fail(path, "must be a non-negative integer");
-    }
-    if (value > std::numeric_limits<T>::max()) return fail(path, "is out of range");
-    out = static_cast<T>(value);
-  }
-
-  void strings(const json::object* obj, std::string_view key, const std::string& path, std::vector<std::string>& out) {
-    const json::array* arr = array(obj, key, path);
-    if (!arr) return;
-    std::vector<std::string> values;
-    for (const auto& item : *arr) {
-      if (!item.is_string()) return fail(path, "must hold only strings");
-      values.emplace_back(item.get_string());
-    }
-    out = std::move(values);
-  }
-
-  void hexBytes(const json::object* obj, std::string_view key, const std::string& path, std::vector<std::uint8_t>& out) {
-    std::string text;
-    bool had = false;
-    if (const json::value* v = member(obj, key, path, false)) {
-      if (!v->is_string()) return fail(path, "must be a hex string");
-      text = std::string(v->get_string());
-      had = true;
-    }
-    if (!had) return;
-    if (!fromHex(text, out)) fail(path, "is not valid hex");
-  }
-
-  void hashAlgorithm(const json::object* obj, std::string_view key, const std::string& path, HashAlgorithm& out) {
-    std::string name;
-    const json::value* v = member(obj, key, path, false);
-    if (!v) return;
-    if (!v->is_string()) return fail(path, "must be md5, sha1, sha256 or sha384");
-    name = std::string(v->get_string());
-    for (auto a : {HashAlgorithm::Md5, HashAlgorithm::Sha1, HashAlgorithm::Sha256, HashAlgorithm::Sha384}) {
-      if (name == hashName(a)) {
-        out = a;
-        return;
-      }
-    }
-    fail(path, "must be md5, sha1, sha256 or sha384");
-  }
-
-  void provisioning(const json::object* obj, std::string_view key, const std::string& path, ProvisioningState& out) {
-    std::string name = provisioningName(out);
-    string(obj, key, path, name);
-    for (auto s : {ProvisioningState::Pre, ProvisioningState::In, ProvisioningState::Post}) {
-      if (name == provisioningName(s)) {
-        out = s;
-        return;
-      }
-    }
-    fail(path, "must be pre, in or post");
-  }
-
-  void controlMode(const json::object* obj, std::string_view key, const std::string& path, ControlMode& out) {
-    std::string name = controlModeName(out);
-    string(obj, key, path, name);
-    for (auto m : {ControlMode::None, ControlMode::Client, ControlMode::Admin}) {
-      if (name == controlModeName(m)) {
-        out = m;
-        return;
-      }
-    }
-    fail(path, "must be none, client or admin");
-  }
-
-  void version(const json::object* obj, std::string_view key, const std::string& path, FirmwareVersion& out) {
-    std::string text;
-    const json::value* v = member(obj, key, path, false);
-    if (!v) return;
-    if (!v->is_string()) return fail(path, "must be a \"major.minor.hotfix.build\" string");
-    text = std::string(v->get_string());
-    unsigned parts[4];
-    char tail;
-    if (std::sscanf(text.c_str(), "%u.%u.%u.%u%c", &parts[0], &parts[1], &parts[2], &parts[3], &tail) != 4)
-      return fail(path, "must be a \"major.minor.hotfix.build\" string");
-    for (unsigned p : parts)
-      if (p > 0xFFFF) return fail(path, "has a part above 65535");
-    out = {static_cast<std::uint16_t>(parts[0]), static_cast<std::uint16_t>(parts[1]),
-           static_cast<std::uint16_t>(parts[2]), static_cast<std::uint16_t>(parts[3])};
-  }
-
-  void lan(const json::object* obj, std::string_view key, const std::string& path, LanInterface& out) {
-    const json::object* o = object(obj, key, path);
-    if (!o) return;
-    boolean(o, "present", path + ".present", out.present);
-    boolean(o, "enabled", path + ".enabled", out.enabled);
-    boolean(o, "linkUp", path + ".linkUp", out.linkUp);
-    boolean(o, "dhcpEnabled", path + ".dhcpEnabled", out.dhcpEnabled);
-    unsignedInt(o, "dhcpMode", path + ".dhcpMode", out.dhcpMode);
-    std::string mac = macText(out.mac);
-    string(o, "mac", path + ".mac", mac);
-    if (ok() && !parseMac(mac, out.mac)) fail(path + ".mac", "must look like 02:11:22:33:44:55");
-    std::string ip = ipv4Text(out.ipv4);
-    string(o, "ipv4", path + ".ipv4", ip);
-    if (ok() && !parseIpv4(ip, out.ipv4)) fail(path + ".ipv4", "must be a dotted IPv4 address");
-  }
-
-  void signedInt(const json::object* obj, std::string_view key, const std::string& path, std::int64_t& out) {
-    const json::value* v = member(obj, key, path, false);
-    if (!v) return;
-    if (v->is_int64()) {
-      out = v->get_int64();
-    } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      out = static_cast<std::int64_t>(v->get_uint64());
-    } else {
-      fail(path, "must be an integer");
-    }
-  }
-
-  // A list of hex strings (log records).
-  void hexList(const json::object* obj, std::string_view key, const std::string& path,
-               std::vector<std::vector<std::uint8_t>>& out) {
-    const json::array* arr = array(obj, key, path);
-    if (!arr) return;
-    std::vector<std::vector<std::uint8_t>> values;
-    for (const auto& item : *arr) {
-      std::vector<std::uint8_t> bytes;
-      if (!item.is_string() || !fromHex(item.get_string(), bytes)) return fail(path, "must hold only hex strings");
-      values.push_back(std::move(bytes));
-    }
-    out = std::move(values);
-  }
-
-  // Each element of the array `key` through `each(object, path)`; a non-object element is an error.
-  template <class F>
-  void objects(const json::object* obj, std::string_view key, const std::string& path, F each) {
-    const json::array* arr = array(obj, key, path);
-    if (!arr) return;
-    for (std::size_t i = 0; i < arr->size() && ok(); ++i) {
-      std::string itemPath = path + "[" + std::to_string(i) + "]";
-      if (!(*arr)[i].is_object()) return fail(itemPath, "must be an object");
-      each(&(*arr)[i].get_object(), itemPath);
-    }
-  }
-
-  void tls(const json::object* obj, std::string_view key, const std::string& path, TlsSettings& out) {
-    const json::object* o = object(obj, key, path);
-    if (!o) return;
-    boolean(o, "enabled", path + ".enabled", out.enabled);
-    boolean(o, "mutualAuthentication", path + ".mutualAuthentication", out.mutualAuthentication);
-    boolean(o, "acceptNonSecureConnections", path + ".acceptNonSecureConnections", out.acceptNonSecureConnections);
-    strings(o, "trustedCn", path + ".trustedCn", out.trustedCn);
-  }
-
-  void fail(const std::string& path, const std::string& what) {
-    if (ok()) error_ = path + " " + what;
-  }
-
- private:
-  std::string& error_;
-  bool& defaulted_;
+template <class E>
+struct EnumName {
+  E value;
+  const char* name;
 };
+constexpr EnumName<ProvisioningState> kProvisioningNames[] = {
+    {ProvisioningState::Pre, "pre"}, {ProvisioningState::In, "in"}, {ProvisioningState::Post, "post"}};
+constexpr EnumName<ControlMode> kControlModeNames[] = {
+    {ControlMode::None, "none"}, {ControlMode::Client, "client"}, {ControlMode::Admin, "admin"}};
+constexpr EnumName<HashAlgorithm> kHashNames[] = {{HashAlgorithm::Md5, "md5"},
+                                                  {HashAlgorithm::Sha1, "sha1"},
+                                                  {HashAlgorithm::Sha256, "sha256"},
+                                                  {HashAlgorithm::Sha384, "sha384"}};
+constexpr EnumName<AclAccess> kAclAccessNames[] = {{AclAccess::LocalOnly, "local"},
+                                                   {AclAccess::NetworkOnly, "network"},
+                                                   {AclAccess::LocalAndNetwork, "localAndNetwork"}};
+
+const auto& namesOf(ProvisioningState) { return kProvisioningNames; }
+const auto& namesOf(ControlMode) { return kControlModeNames; }
+const auto& namesOf(HashAlgorithm) { return kHashNames; }
+const auto& namesOf(AclAccess) { return kAclAccessNames; }
+
+template <class E>
+concept NamedEnum = requires(E e) { namesOf(e); };
+
+template <NamedEnum E>
+const char* enumName(E value) {
+  for (const auto& n : namesOf(value))
+    if (n.value == value) return n.name;
+  return "?";
+}
 
 // ---------------------------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------------------------
 
-json::object lanJson(const LanInterface& lan) {
-  return {{"present", lan.present},     {"enabled", lan.enabled},   {"linkUp", lan.linkUp},
-          {"dhcpEnabled", lan.dhcpEnabled}, {"dhcpMode", lan.dhcpMode}, {"mac", macText(lan.mac)},
-          {"ipv4", ipv4Text(lan.ipv4)}};
-}
+class Writer {
+ public:
+  Writer(json::object& out, std::string path) : out_(out), path_(std::move(path)) {}
 
-json::array stringsJson(const std::vector<std::string>& values) {
-  json::array arr;
-  for (const auto& v : values) arr.emplace_back(v);
-  return arr;
-}
-
-json::array hexListJson(const std::vector<std::vector<std::uint8_t>>& records) {
-  json::array arr;
-  for (const auto& r : records) arr.emplace_back(toHex(r.data(), r.size()));
-  return arr;
-}
-
-json::object tlsJson(const TlsSettings& t) {
-  return {{"enabled", t.enabled},
-          {"mutualAuthentication", t.mutualAuthentication},
-          {"acceptNonSecureConnections", t.acceptNonSecureConnections},
-          {"trustedCn", stringsJson(t.trustedCn)}};
-}
-
-// The WS-Man-facing parts (spec/wsman.md §3), added after schema 1 first shipped: all optional on reading.
-void addWsmanJson(const PlatformState& s, json::object& root) {
-  const auto& b = s.boot;
-  const auto& o = s.optIn;
-  const auto& r = s.redirection;
-  const auto& g = s.general;
-  root["hostPower"] = {{"powerState", s.hostPower.powerState},
-                       {"requestedPowerState", s.hostPower.requestedPowerState},
-                       {"osPowerSavingState", s.hostPower.osPowerSavingState}};
-  root["boot"] = {{"biosPause", b.biosPause},
-                  {"biosSetup", b.biosSetup},
-                  {"useSol", b.useSol},
-                  {"useIder", b.useIder},
-                  {"useSafeMode", b.useSafeMode},
-                  {"reflashBios", b.reflashBios},
-                  {"lockKeyboard", b.lockKeyboard},
-                  {"lockPowerButton", b.lockPowerButton},
-                  {"lockResetButton", b.lockResetButton},
-                  {"lockSleepButton", b.lockSleepButton},
-                  {"userPasswordBypass", b.userPasswordBypass},
-                  {"forcedProgressEvents", b.forcedProgressEvents},
-                  {"enforceSecureBoot", b.enforceSecureBoot},
-                  {"bootMediaIndex", b.bootMediaIndex},
-                  {"iderBootDevice", b.iderBootDevice},
-                  {"firmwareVerbosity", b.firmwareVerbosity},
-                  {"configurationRole", b.configurationRole},
-                  {"bootConfigActive", b.bootConfigActive},
-                  {"bootOrder", stringsJson(b.bootOrder)}};
-  root["optIn"] = {{"optInRequired", o.optInRequired},
-                   {"optInState", o.optInState},
-                   {"optInCodeTimeout", o.optInCodeTimeout},
-                   {"optInDisplayTimeout", o.optInDisplayTimeout},
-                   {"canModifyOptInPolicy", o.canModifyOptInPolicy}};
-  root["redirection"] = {{"enabledState", r.enabledState},
-                         {"listenerEnabled", r.listenerEnabled},
-                         {"kvmEnabledState", r.kvmEnabledState},
-                         {"kvmRequestedState", r.kvmRequestedState},
-                         {"is5900PortEnabled", r.is5900PortEnabled},
-                         {"optInPolicy", r.optInPolicy},
-                         {"sessionTimeout", r.sessionTimeout},
-                         {"defaultScreen", r.defaultScreen}};
-  root["generalSettings"] = {{"amtNetworkEnabled", g.amtNetworkEnabled},
-                             {"pingResponseEnabled", g.pingResponseEnabled},
-                             {"rmcpPingResponseEnabled", g.rmcpPingResponseEnabled},
-                             {"wsmanOnlyMode", g.wsmanOnlyMode},
-                             {"idleWakeTimeout", g.idleWakeTimeout},
-                             {"preferredAddressFamily", g.preferredAddressFamily},
-                             {"privacyLevel", g.privacyLevel},
-                             {"dhcpSyncRequiresHostname", g.dhcpSyncRequiresHostname},
-                             {"ddnsUpdateByDhcpServerEnabled", g.ddnsUpdateByDhcpServerEnabled}};
-  root["tls"] = {{"remote", tlsJson(s.tls[0])}, {"local", tlsJson(s.tls[1])}};
-  json::array certs;
-  for (const auto& c : s.certificates)
-    certs.emplace_back(json::object{{"instanceId", c.instanceId}, {"x509", c.x509}, {"trustedRoot", c.trustedRoot}});
-  json::array mps;
-  for (const auto& m : s.mpsServers)
-    mps.emplace_back(json::object{{"name", m.name},
-                                  {"accessInfo", m.accessInfo},
-                                  {"infoFormat", m.infoFormat},
-                                  {"port", m.port},
-                                  {"authMethod", m.authMethod},
-                                  {"username", m.username},
-                                  {"commonName", m.commonName}});
-  json::array rules;
-  for (const auto& p : s.remoteAccessPolicies)
-    rules.emplace_back(json::object{{"policyRuleName", p.policyRuleName},
-                                    {"trigger", p.trigger},
-                                    {"tunnelLifeTime", p.tunnelLifeTime},
-                                    {"extendedData", p.extendedData},
-                                    {"mpsNames", stringsJson(p.mpsNames)}});
-  json::array proxies;
-  for (const auto& p : s.httpProxies)
-    proxies.emplace_back(json::object{{"name", p.name},
-                                      {"accessInfo", p.accessInfo},
-                                      {"infoFormat", p.infoFormat},
-                                      {"port", p.port},
-                                      {"networkDnsSuffix", p.networkDnsSuffix}});
-  root["certificates"] = {{"nextHandle", s.nextCertificateHandle}, {"items", std::move(certs)}};
-  root["remoteAccessConfig"] = {{"mpsServers", std::move(mps)},
-                                {"policies", std::move(rules)},
-                                {"userInitiatedConnectionState", s.userInitiatedConnectionState}};
-  root["httpProxies"] = std::move(proxies);
-  root["time"] = {{"amtClockOffset", s.amtClockOffset}};
-  root["logs"] = {{"messageLog", hexListJson(s.logs.messageLog)}, {"auditLog", hexListJson(s.logs.auditLog)}};
-}
-
-const char* aclAccessName(AclAccess a) {
-  switch (a) {
-    case AclAccess::LocalOnly: return "local";
-    case AclAccess::NetworkOnly: return "network";
-    case AclAccess::LocalAndNetwork: return "localAndNetwork";
-  }
-  return "?";
-}
-
-json::array aclUsersJson(const std::vector<AclUser>& users) {
-  json::array arr;
-  for (const auto& u : users) {
-    json::array realms;
-    for (auto realm : u.realms) realms.emplace_back(realm);
-    arr.emplace_back(json::object{{"handle", u.handle},
-                                  {"user", u.user},
-                                  {"ha1", u.ha1},
-                                  {"access", aclAccessName(u.access)},
-                                  {"realms", std::move(realms)},
-                                  {"enabled", u.enabled}});
-  }
-  return arr;
-}
-
-json::value toJson(const PlatformState& s) {
-  json::array codeVersions;
-  for (const auto& cv : s.firmware.codeVersions)
-    codeVersions.emplace_back(json::object{{"description", cv.description}, {"version", cv.version}});
-
-  json::value hbs = nullptr;
-  if (s.hostBasedSetup) {
-    const auto& h = *s.hostBasedSetup;
-    hbs = json::object{{"serverHashAlgorithm", hashName(h.serverHashAlgorithm)},
-                       {"serverCertHash", toHex(h.serverCertHash.data(), h.serverCertHash.size())},
-                       {"hostVpnEnabled", h.hostVpnEnabled},
-                       {"dnsSuffixes", stringsJson(h.dnsSuffixes)}};
+  template <class T>
+  void operator()(std::string_view key, const T& value, Format format = Format::Plain, Need = Need::Optional) {
+    out_[key] = encode(value, format, path_ + std::string(key));
   }
 
-  json::array hashes;
-  for (const auto& e : s.certHashes) {
-    hashes.emplace_back(json::object{{"handle", e.handle},
-                                     {"name", e.name},
-                                     {"algorithm", hashName(e.algorithm)},
-                                     {"hash", toHex(e.hash.data(), e.hash.size())},
-                                     {"isDefault", e.isDefault},
-                                     {"isActive", e.isActive}});
+  template <class F>
+  void group(std::string_view key, Need, F each) {
+    json::object inner;
+    Writer g(inner, path_ + std::string(key) + ".");
+    each(g);
+    out_[key] = std::move(inner);
   }
 
-  const auto& f = s.features;
-  const auto& ra = s.remoteAccess;
-  json::object root{
-      {"schema", kPlatformSchema},
-      {"identity", {{"uuid", uuidText(s.uuid)}, {"digestRealm", s.digestRealm}}},
-      {"firmware",
-       {{"code", s.firmware.code.toString()},
-        {"recovery", s.firmware.recovery.toString()},
-        {"fitc", s.firmware.fitc.toString()},
-        {"biosVersion", s.firmware.biosVersion},
-        {"codeVersions", std::move(codeVersions)},
-        {"capabilities", hexWord(s.firmware.capabilities)},
-        {"fwUpdateState", s.firmware.fwUpdateState},
-        {"platformType", hexWord(s.firmware.platformType)},
-        {"featuresEnabled", hexWord(s.firmware.featuresEnabled)},
-        {"featuresAvailable", hexWord(s.firmware.featuresAvailable)}}},
-      {"provisioning",
-       {{"state", provisioningName(s.provisioningState)},
-        {"controlMode", controlModeName(s.controlMode)},
-        {"ztcEnabled", s.ztcEnabled},
-        {"tlsEnabled", s.tlsEnabled},
-        {"hostBasedSetup", std::move(hbs)},
-        {"amtCertHashAlgorithm", hashName(s.amtCertHashAlgorithm)},
-        {"amtCertHash", toHex(s.amtCertHash.data(), s.amtCertHash.size())}}},
-      {"accounts",
-       {{"admin", {{"user", s.admin.user}, {"ha1", s.admin.ha1}}},
-        {"localSystem", {{"user", s.localSystemAccount.user}, {"password", s.localSystemAccount.password}}},
-        {"aclUsers", aclUsersJson(s.aclUsers)}}},
-      {"network",
-       {{"hostName", s.hostName},
-        {"domainName", s.domainName},
-        {"pkiDnsSuffix", s.pkiDnsSuffix},
-        {"dnsSuffixList", stringsJson(s.dnsSuffixList)},
-        {"sharedFqdn", s.sharedFqdn},
-        {"ddnsUpdateEnabled", s.ddnsUpdateEnabled},
-        {"ddnsUpdateInterval", s.ddnsUpdateInterval},
-        {"ddnsTtl", s.ddnsTtl},
-        {"hostFqdn", s.hostFqdn},
-        {"wired", lanJson(s.wired)},
-        {"wireless", lanJson(s.wireless)},
-        {"hostVpnEnabled", s.hostVpnEnabled},
-        {"enterpriseAccess",
-         {{"flags", s.enterpriseAccess.flags},
-          {"hostIp", toHex(s.enterpriseAccess.hostIp.data(), s.enterpriseAccess.hostIp.size())},
-          {"access", s.enterpriseAccess.access}}}}},
-      {"features",
-       {{"solEnabled", f.solEnabled},
-        {"iderEnabled", f.iderEnabled},
-        {"kvmEnabled", f.kvmEnabled},
-        {"webUiEnabled", f.webUiEnabled},
-        {"systemDefenseActive", f.systemDefenseActive},
-        {"eacEnabled", f.eacEnabled},
-        {"solSessionOpen", f.solSessionOpen},
-        {"iderSessionOpen", f.iderSessionOpen},
-        {"kvmSessionActive", f.kvmSessionActive}}},
-      {"remoteAccess",
-       {{"networkStatus", ra.networkStatus},
-        {"connectionStatus", ra.connectionStatus},
-        {"trigger", ra.trigger},
-        {"mpsHostname", ra.mpsHostname},
-        {"userInitiatedConnectionRequested", ra.userInitiatedConnectionRequested}}},
-      {"host",
-       {{"lastResetReason", s.lastHostResetReason},
-        {"lastResetTimestamp", s.lastHostResetTimestamp},
-        {"powerPolicy", s.powerPolicy},
-        {"lastMeResetType", s.lastMeResetType}}},
-      {"certHashes", std::move(hashes)},
-  };
-  addWsmanJson(s, root);
-  return root;
-}
+  template <class T>
+  static json::value encodeStruct(const T& value, const std::string& path) {
+    json::object obj;
+    Writer w(obj, path.empty() ? path : path + ".");
+    fields(w, value);
+    return obj;
+  }
+
+ private:
+  static json::value encode(bool value, Format, const std::string&) { return value; }
+  static json::value encode(std::int64_t value, Format, const std::string&) { return value; }
+
+  template <std::unsigned_integral T>
+    requires(!std::same_as<T, bool>)
+  static json::value encode(T value, Format format, const std::string&) {
+    if (format == Format::Ipv4) return json::string(text::ipv4Text(static_cast<std::uint32_t>(value)));
+    if (format == Format::HexWord) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "0x%08" PRIX32, static_cast<std::uint32_t>(value));
+      return json::string(buf);
+    }
+    return value;
+  }
+
+  static json::value encode(const std::string& value, Format, const std::string& path) {
+    // Boost.JSON's serializer passes invalid UTF-8 through and its parser then refuses the whole file.
+    if (!text::isValidUtf8(value)) throw std::invalid_argument(path + " is not valid UTF-8");
+    return json::string(value);
+  }
+
+  template <NamedEnum E>
+  static json::value encode(E value, Format, const std::string&) {
+    return json::string(enumName(value));
+  }
+
+  static json::value encode(const FirmwareVersion& value, Format, const std::string&) {
+    return json::string(value.toString());
+  }
+  static json::value encode(const MacAddress& value, Format, const std::string&) {
+    return json::string(text::macText(value));
+  }
+  static json::value encode(const std::array<std::uint8_t, 16>& value, Format format, const std::string&) {
+    return json::string(format == Format::Uuid ? text::uuidText(value) : text::toHex(value));
+  }
+  static json::value encode(const std::vector<std::uint8_t>& value, Format, const std::string&) {
+    return json::string(text::toHex(value));
+  }
+
+  template <class T>
+  static json::value encode(const std::optional<T>& value, Format format, const std::string& path) {
+    return value ? encode(*value, format, path) : json::value(nullptr);
+  }
+
+  template <class T>
+  static json::value encode(const std::vector<T>& values, Format format, const std::string& path) {
+    json::array arr;
+    for (std::size_t i = 0; i < values.size(); ++i)
+      arr.push_back(encode(values[i], format, path + "[" + std::to_string(i) + "]"));
+    return arr;
+  }
+
+  template <PersistedStruct T>
+  static json::value encode(const T& value, Format, const std::string& path) {
+    return encodeStruct(value, path);
+  }
+
+  json::object& out_;
+  std::string path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reading: a missing field keeps the value already in the target (the fallback) and marks the state
+// defaulted; the first error is kept with the field's path.
+// ---------------------------------------------------------------------------------------------
+
+struct ReadStatus {
+  std::string error;
+  bool defaulted = false;
+  bool ok() const { return error.empty(); }
+  void fail(const std::string& path, const std::string& what) {
+    if (ok()) error = path + " " + what;
+  }
+};
+
+class Reader {
+ public:
+  Reader(const json::object& in, std::string path, ReadStatus& status) : in_(in), path_(std::move(path)), st_(status) {}
+
+  template <class T>
+  void operator()(std::string_view key, T& out, Format format = Format::Plain, Need need = Need::Optional) {
+    const std::string path = path_ + std::string(key);
+    const json::value* v = member(key, path, need, IsOptional<T>::value);
+    if (v) decode(*v, out, format, path);
+    else if constexpr (IsOptional<T>::value) out.reset();
+  }
+
+  template <class F>
+  void group(std::string_view key, Need need, F each) {
+    const std::string path = path_ + std::string(key);
+    const json::value* v = member(key, path, need, false);
+    if (!v) return;
+    if (!v->is_object()) return st_.fail(path, "must be an object");
+    Reader g(v->get_object(), path + ".", st_);
+    each(g);
+  }
+
+  template <class T>
+  static void decodeStruct(const json::value& v, T& out, const std::string& path, ReadStatus& st) {
+    if (!v.is_object()) return st.fail(path, "must be an object");
+    Reader r(v.get_object(), path.empty() ? path : path + ".", st);
+    fields(r, out);
+  }
+
+ private:
+  template <class T>
+  struct IsOptional : std::false_type {};
+  template <class T>
+  struct IsOptional<std::optional<T>> : std::true_type {};
+
+  // The member `key`, or null: then the state is defaulted, or it is an error if `need` is Required. An
+  // optional member may be absent or null without either.
+  const json::value* member(std::string_view key, const std::string& path, Need need, bool nullable) {
+    if (!st_.ok()) return nullptr;
+    const json::value* v = in_.if_contains(key);
+    if (v && !v->is_null()) return v;
+    if (nullable) return nullptr;
+    if (need == Need::Required)
+      st_.fail(path, "is missing");
+    else
+      st_.defaulted = true;
+    return nullptr;
+  }
+
+  void decode(const json::value& v, bool& out, Format, const std::string& path) {
+    if (!v.is_bool()) return st_.fail(path, "must be true or false");
+    out = v.get_bool();
+  }
+
+  void decode(const json::value& v, std::int64_t& out, Format, const std::string& path) {
+    if (v.is_int64()) {
+      out = v.get_int64();
+    } else if (v.is_uint64() &&
+               v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      out = static_cast<std::int64_t>(v.get_uint64());
+    } else {
+      st_.fail(path, "must be an integer");
+    }
+  }
+
+  template <std::unsigned_integral T>
+    requires(!std::same_as<T, bool>)
+  void decode(const json::value& v, T& out, Format format, const std::string& path) {
+    if (format == Format::Ipv4) {
+      const auto ip = v.is_string() ? text::parseIpv4(v.get_string()) : std::nullopt;
+      if (!ip) return st_.fail(path, "must be a dotted IPv4 address");
+      out = static_cast<T>(*ip);
+      return;
+    }
+    std::uint64_t value = 0;
+    if (v.is_uint64()) {
+      value = v.get_uint64();
+    } else if (v.is_int64() && v.get_int64() >= 0) {
+      value = static_cast<std::uint64_t>(v.get_int64());
+    } else if (v.is_string()) {  // "0x00001482" for bit fields
+      std::string_view s = v.get_string();
+      if (s.size() < 3 || s.size() > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return st_.fail(path, "must be a number or a 0x-prefixed hex string");
+      std::string digits(s.substr(2));
+      if (digits.size() % 2) digits.insert(digits.begin(), '0');
+      const auto bytes = text::fromHex(digits);
+      if (!bytes) return st_.fail(path, "is not valid hex");
+      for (auto b : *bytes) value = value << 8 | b;
+    } else {
+      return st_.fail(path, "must be a non-negative integer");
+    }
+    if (value > std::numeric_limits<T>::max()) return st_.fail(path, "is out of range");
+    out = static_cast<T>(value);
+  }
+
+  void decode(const json::value& v, std::string& out, Format, const std::string& path) {
+    if (!v.is_string()) return st_.fail(path, "must be a string");
+    out = std::string(v.get_string());
+  }
+
+  template <NamedEnum E>
+  void decode(const json::value& v, E& out, Format, const std::string& path) {
+    std::string choices;
+    for (const auto& n : namesOf(out)) {
+      if (v.is_string() && v.get_string() == n.name) {
+        out = n.value;
+        return;
+      }
+      choices += choices.empty() ? n.name : std::string(", ") + n.name;
+    }
+    st_.fail(path, "must be one of " + choices);
+  }
+
+  void decode(const json::value& v, FirmwareVersion& out, Format, const std::string& path) {
+    const char* kWhat = "must be a \"major.minor.hotfix.build\" string";
+    if (!v.is_string()) return st_.fail(path, kWhat);
+    const std::string text(v.get_string());
+    unsigned parts[4];
+    char tail;
+    if (std::sscanf(text.c_str(), "%u.%u.%u.%u%c", &parts[0], &parts[1], &parts[2], &parts[3], &tail) != 4)
+      return st_.fail(path, kWhat);
+    for (unsigned p : parts)
+      if (p > 0xFFFF) return st_.fail(path, "has a part above 65535");
+    out = {static_cast<std::uint16_t>(parts[0]), static_cast<std::uint16_t>(parts[1]),
+           static_cast<std::uint16_t>(parts[2]), static_cast<std::uint16_t>(parts[3])};
+  }
+
+  void decode(const json::value& v, MacAddress& out, Format, const std::string& path) {
+    const auto mac = v.is_string() ? text::parseMac(v.get_string()) : std::nullopt;
+    if (!mac) return st_.fail(path, "must look like 02:11:22:33:44:55");
+    out = *mac;
+  }
+
+  void decode(const json::value& v, std::array<std::uint8_t, 16>& out, Format format, const std::string& path) {
+    if (format == Format::Uuid) {
+      const auto uuid = v.is_string() ? text::parseUuid(v.get_string()) : std::nullopt;
+      if (!uuid) return st_.fail(path, "must be a UUID like 8-4-4-4-12 hex digits");
+      out = *uuid;
+      return;
+    }
+    const auto bytes = v.is_string() ? text::fromHex(v.get_string()) : std::nullopt;
+    if (!bytes || bytes->size() != out.size()) return st_.fail(path, "must be 16 bytes (32 hex digits)");
+    std::copy(bytes->begin(), bytes->end(), out.begin());
+  }
+
+  void decode(const json::value& v, std::vector<std::uint8_t>& out, Format, const std::string& path) {
+    if (!v.is_string()) return st_.fail(path, "must be a hex string");
+    auto bytes = text::fromHex(v.get_string());
+    if (!bytes) return st_.fail(path, "is not valid hex");
+    out = std::move(*bytes);
+  }
+
+  template <class T>
+  void decode(const json::value& v, std::optional<T>& out, Format format, const std::string& path) {
+    T value{};
+    decode(v, value, format, path);
+    out = std::move(value);
+  }
+
+  // Elements start from their defaults, not from the fallback's elements.
+  template <class T>
+  void decode(const json::value& v, std::vector<T>& out, Format format, const std::string& path) {
+    if (!v.is_array()) return st_.fail(path, "must be an array");
+    std::vector<T> values;
+    for (std::size_t i = 0; i < v.get_array().size() && st_.ok(); ++i) {
+      T item{};
+      decode(v.get_array()[i], item, format, path + "[" + std::to_string(i) + "]");
+      values.push_back(std::move(item));
+    }
+    if (st_.ok()) out = std::move(values);
+  }
+
+  template <PersistedStruct T>
+  void decode(const json::value& v, T& out, Format, const std::string& path) {
+    decodeStruct(v, out, path, st_);
+  }
+
+  const json::object& in_;
+  std::string path_;
+  ReadStatus& st_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Indented output (Boost.JSON 1.81 serializes on one line only)
+// ---------------------------------------------------------------------------------------------
 
 void prettyPrint(const json::value& v, std::string& out, int indent) {
   auto newline = [&](int level) {
     out.push_back('\n');
     out.append(static_cast<std::size_t>(level) * 2, ' ');
   };
-  switch (v.kind()) {
-    case json::kind::object: {
-      const auto& obj = v.get_object();
-      if (obj.empty()) {
-        out += "{}";
-        return;
-      }
-      out.push_back('{');
-      bool first = true;
-      for (const auto& kv : obj) {
-        if (!first) out.push_back(',');
-        first = false;
-        newline(indent + 1);
-        out += json::serialize(json::value(kv.key()));
-        out += ": ";
-        prettyPrint(kv.value(), out, indent + 1);
-      }
-      newline(indent);
-      out.push_back('}');
-      return;
+  if (v.is_object() && !v.get_object().empty()) {
+    out.push_back('{');
+    bool first = true;
+    for (const auto& kv : v.get_object()) {
+      if (!std::exchange(first, false)) out.push_back(',');
+      newline(indent + 1);
+      out += json::serialize(json::value(kv.key())) + ": ";
+      prettyPrint(kv.value(), out, indent + 1);
     }
-    case json::kind::array: {
-      const auto& arr = v.get_array();
-      if (arr.empty()) {
-        out += "[]";
-        return;
-      }
-      out.push_back('[');
-      bool first = true;
-      for (const auto& item : arr) {
-        if (!first) out.push_back(',');
-        first = false;
-        newline(indent + 1);
-        prettyPrint(item, out, indent + 1);
-      }
-      newline(indent);
-      out.push_back(']');
-      return;
+    newline(indent);
+    out.push_back('}');
+  } else if (v.is_array() && !v.get_array().empty()) {
+    out.push_back('[');
+    bool first = true;
+    for (const auto& item : v.get_array()) {
+      if (!std::exchange(first, false)) out.push_back(',');
+      newline(indent + 1);
+      prettyPrint(item, out, indent + 1);
     }
-    default:
-      out += json::serialize(v);
-  }
-}
-
-void readWsmanState(Reader& r, const json::object* top, PlatformState& s) {
-  const json::object* hp = r.object(top, "hostPower", "hostPower");
-  r.unsignedInt(hp, "powerState", "hostPower.powerState", s.hostPower.powerState);
-  r.unsignedInt(hp, "requestedPowerState", "hostPower.requestedPowerState", s.hostPower.requestedPowerState);
-  r.unsignedInt(hp, "osPowerSavingState", "hostPower.osPowerSavingState", s.hostPower.osPowerSavingState);
-
-  const json::object* b = r.object(top, "boot", "boot");
-  auto& bs = s.boot;
-  r.boolean(b, "biosPause", "boot.biosPause", bs.biosPause);
-  r.boolean(b, "biosSetup", "boot.biosSetup", bs.biosSetup);
-  r.boolean(b, "useSol", "boot.useSol", bs.useSol);
-  r.boolean(b, "useIder", "boot.useIder", bs.useIder);
-  r.boolean(b, "useSafeMode", "boot.useSafeMode", bs.useSafeMode);
-  r.boolean(b, "reflashBios", "boot.reflashBios", bs.reflashBios);
-  r.boolean(b, "lockKeyboard", "boot.lockKeyboard", bs.lockKeyboard);
-  r.boolean(b, "lockPowerButton", "boot.lockPowerButton", bs.lockPowerButton);
-  r.boolean(b, "lockResetButton", "boot.lockResetButton", bs.lockResetButton);
-  r.boolean(b, "lockSleepButton", "boot.lockSleepButton", bs.lockSleepButton);
-  r.boolean(b, "userPasswordBypass", "boot.userPasswordBypass", bs.userPasswordBypass);
-  r.boolean(b, "forcedProgressEvents", "boot.forcedProgressEvents", bs.forcedProgressEvents);
-  r.boolean(b, "enforceSecureBoot", "boot.enforceSecureBoot", bs.enforceSecureBoot);
-  r.unsignedInt(b, "bootMediaIndex", "boot.bootMediaIndex", bs.bootMediaIndex);
-  r.unsignedInt(b, "iderBootDevice", "boot.iderBootDevice", bs.iderBootDevice);
-  r.unsignedInt(b, "firmwareVerbosity", "boot.firmwareVerbosity", bs.firmwareVerbosity);
-  r.unsignedInt(b, "configurationRole", "boot.configurationRole", bs.configurationRole);
-  r.boolean(b, "bootConfigActive", "boot.bootConfigActive", bs.bootConfigActive);
-  r.strings(b, "bootOrder", "boot.bootOrder", bs.bootOrder);
-
-  const json::object* o = r.object(top, "optIn", "optIn");
-  r.unsignedInt(o, "optInRequired", "optIn.optInRequired", s.optIn.optInRequired);
-  r.unsignedInt(o, "optInState", "optIn.optInState", s.optIn.optInState);
-  r.unsignedInt(o, "optInCodeTimeout", "optIn.optInCodeTimeout", s.optIn.optInCodeTimeout);
-  r.unsignedInt(o, "optInDisplayTimeout", "optIn.optInDisplayTimeout", s.optIn.optInDisplayTimeout);
-  r.unsignedInt(o, "canModifyOptInPolicy", "optIn.canModifyOptInPolicy", s.optIn.canModifyOptInPolicy);
-
-  const json::object* rd = r.object(top, "redirection", "redirection");
-  auto& rs = s.redirection;
-  r.unsignedInt(rd, "enabledState", "redirection.enabledState", rs.enabledState);
-  r.boolean(rd, "listenerEnabled", "redirection.listenerEnabled", rs.listenerEnabled);
-  r.unsignedInt(rd, "kvmEnabledState", "redirection.kvmEnabledState", rs.kvmEnabledState);
-  r.unsignedInt(rd, "kvmRequestedState", "redirection.kvmRequestedState", rs.kvmRequestedState);
-  r.boolean(rd, "is5900PortEnabled", "redirection.is5900PortEnabled", rs.is5900PortEnabled);
-  r.boolean(rd, "optInPolicy", "redirection.optInPolicy", rs.optInPolicy);
-  r.unsignedInt(rd, "sessionTimeout", "redirection.sessionTimeout", rs.sessionTimeout);
-  r.unsignedInt(rd, "defaultScreen", "redirection.defaultScreen", rs.defaultScreen);
-
-  const json::object* g = r.object(top, "generalSettings", "generalSettings");
-  auto& gs = s.general;
-  r.unsignedInt(g, "amtNetworkEnabled", "generalSettings.amtNetworkEnabled", gs.amtNetworkEnabled);
-  r.boolean(g, "pingResponseEnabled", "generalSettings.pingResponseEnabled", gs.pingResponseEnabled);
-  r.boolean(g, "rmcpPingResponseEnabled", "generalSettings.rmcpPingResponseEnabled", gs.rmcpPingResponseEnabled);
-  r.boolean(g, "wsmanOnlyMode", "generalSettings.wsmanOnlyMode", gs.wsmanOnlyMode);
-  r.unsignedInt(g, "idleWakeTimeout", "generalSettings.idleWakeTimeout", gs.idleWakeTimeout);
-  r.unsignedInt(g, "preferredAddressFamily", "generalSettings.preferredAddressFamily", gs.preferredAddressFamily);
-  r.unsignedInt(g, "privacyLevel", "generalSettings.privacyLevel", gs.privacyLevel);
-  r.unsignedInt(g, "dhcpSyncRequiresHostname", "generalSettings.dhcpSyncRequiresHostname", gs.dhcpSyncRequiresHostname);
-  r.boolean(g, "ddnsUpdateByDhcpServerEnabled", "generalSettings.ddnsUpdateByDhcpServerEnabled",
-            gs.ddnsUpdateByDhcpServerEnabled);
-
-  const json::object* t = r.object(top, "tls", "tls");
-  r.tls(t, "remote", "tls.remote", s.tls[0]);
-  r.tls(t, "local", "tls.local", s.tls[1]);
-
-  const json::object* c = r.object(top, "certificates", "certificates");
-  r.unsignedInt(c, "nextHandle", "certificates.nextHandle", s.nextCertificateHandle);
-  if (c && c->contains("items")) {
-    std::vector<StoredCertificate> certs;
-    r.objects(c, "items", "certificates.items", [&](const json::object* e, const std::string& path) {
-      StoredCertificate cert;
-      r.string(e, "instanceId", path + ".instanceId", cert.instanceId, true);
-      r.string(e, "x509", path + ".x509", cert.x509);
-      r.boolean(e, "trustedRoot", path + ".trustedRoot", cert.trustedRoot);
-      certs.push_back(std::move(cert));
-    });
-    s.certificates = std::move(certs);
-  }
-
-  const json::object* ra = r.object(top, "remoteAccessConfig", "remoteAccessConfig");
-  if (ra && ra->contains("mpsServers")) {
-    std::vector<MpsServer> servers;
-    r.objects(ra, "mpsServers", "remoteAccessConfig.mpsServers", [&](const json::object* e, const std::string& path) {
-      MpsServer m;
-      r.string(e, "name", path + ".name", m.name, true);
-      r.string(e, "accessInfo", path + ".accessInfo", m.accessInfo);
-      r.unsignedInt(e, "infoFormat", path + ".infoFormat", m.infoFormat);
-      r.unsignedInt(e, "port", path + ".port", m.port);
-      r.unsignedInt(e, "authMethod", path + ".authMethod", m.authMethod);
-      r.string(e, "username", path + ".username", m.username);
-      r.string(e, "commonName", path + ".commonName", m.commonName);
-      servers.push_back(std::move(m));
-    });
-    s.mpsServers = std::move(servers);
-  }
-  if (ra && ra->contains("policies")) {
-    std::vector<RemoteAccessPolicyRule> rules;
-    r.objects(ra, "policies", "remoteAccessConfig.policies", [&](const json::object* e, const std::string& path) {
-      RemoteAccessPolicyRule p;
-      r.string(e, "policyRuleName", path + ".policyRuleName", p.policyRuleName, true);
-      r.unsignedInt(e, "trigger", path + ".trigger", p.trigger);
-      r.unsignedInt(e, "tunnelLifeTime", path + ".tunnelLifeTime", p.tunnelLifeTime);
-      r.string(e, "extendedData", path + ".extendedData", p.extendedData);
-      r.strings(e, "mpsNames", path + ".mpsNames", p.mpsNames);
-      rules.push_back(std::move(p));
-    });
-    s.remoteAccessPolicies = std::move(rules);
-  }
-  r.unsignedInt(ra, "userInitiatedConnectionState", "remoteAccessConfig.userInitiatedConnectionState",
-                s.userInitiatedConnectionState);
-
-  if (top->contains("httpProxies")) {
-    std::vector<HttpProxy> proxies;
-    r.objects(top, "httpProxies", "httpProxies", [&](const json::object* e, const std::string& path) {
-      HttpProxy p;
-      r.string(e, "name", path + ".name", p.name, true);
-      r.string(e, "accessInfo", path + ".accessInfo", p.accessInfo);
-      r.unsignedInt(e, "infoFormat", path + ".infoFormat", p.infoFormat);
-      r.unsignedInt(e, "port", path + ".port", p.port);
-      r.string(e, "networkDnsSuffix", path + ".networkDnsSuffix", p.networkDnsSuffix);
-      proxies.push_back(std::move(p));
-    });
-    s.httpProxies = std::move(proxies);
+    newline(indent);
+    out.push_back(']');
   } else {
-    r.array(top, "httpProxies", "httpProxies");  // marks the state as defaulted
+    out += json::serialize(v);
   }
-
-  const json::object* tm = r.object(top, "time", "time");
-  r.signedInt(tm, "amtClockOffset", "time.amtClockOffset", s.amtClockOffset);
-
-  const json::object* logs = r.object(top, "logs", "logs");
-  r.hexList(logs, "messageLog", "logs.messageLog", s.logs.messageLog);
-  r.hexList(logs, "auditLog", "logs.auditLog", s.logs.auditLog);
 }
 
 }  // namespace
+
+template <PersistedStruct T>
+void tag_invoke(json::value_from_tag, json::value& out, const T& value) {
+  out = Writer::encodeStruct(value, "");
+}
+
+template <PersistedStruct T>
+T tag_invoke(json::value_to_tag<T>, const json::value& in) {
+  T out{};
+  ReadStatus status;
+  Reader::decodeStruct(in, out, "", status);
+  if (!status.ok()) throw std::invalid_argument(status.error);
+  return out;
+}
+
+#define MESIM_PERSISTED(T)                                                      \
+  template void tag_invoke<T>(json::value_from_tag, json::value&, const T&); \
+  template T tag_invoke<T>(json::value_to_tag<T>, const json::value&);
+MESIM_PERSISTED(FirmwareInfo)
+MESIM_PERSISTED(CodeVersion)
+MESIM_PERSISTED(LanInterface)
+MESIM_PERSISTED(FeatureStates)
+MESIM_PERSISTED(RemoteAccessStatus)
+MESIM_PERSISTED(CertHashEntry)
+MESIM_PERSISTED(EnterpriseAccess)
+MESIM_PERSISTED(HostBasedSetup)
+MESIM_PERSISTED(LocalSystemAccount)
+MESIM_PERSISTED(AdminAccount)
+MESIM_PERSISTED(AclUser)
+MESIM_PERSISTED(HostPower)
+MESIM_PERSISTED(BootSettings)
+MESIM_PERSISTED(OptInSettings)
+MESIM_PERSISTED(RedirectionSettings)
+MESIM_PERSISTED(GeneralSettingsExtra)
+MESIM_PERSISTED(TlsSettings)
+MESIM_PERSISTED(StoredCertificate)
+MESIM_PERSISTED(MpsServer)
+MESIM_PERSISTED(RemoteAccessPolicyRule)
+MESIM_PERSISTED(HttpProxy)
+MESIM_PERSISTED(EventLogs)
+MESIM_PERSISTED(PlatformState)
+#undef MESIM_PERSISTED
 
 std::size_t hashLength(HashAlgorithm alg) {
   switch (alg) {
@@ -784,222 +724,56 @@ std::string FirmwareVersion::toString() const {
          std::to_string(build);
 }
 
-std::string serializeState(const PlatformState& state) {
+Result<std::string> serializeState(const PlatformState& state) {
+  json::value root;
+  try {
+    root = json::value_from(state);
+  } catch (const std::invalid_argument& e) {
+    return fail(e.what());
+  }
+  // "schema" first, as a reader of the file expects it.
+  json::object withSchema{{"schema", kPlatformSchema}};
+  for (auto& kv : root.get_object()) withSchema.emplace(kv.key(), std::move(kv.value()));
   std::string out;
-  prettyPrint(toJson(state), out, 0);
+  prettyPrint(withSchema, out, 0);
   out.push_back('\n');
-  return out;
+  return {boost::system::in_place_value, std::move(out)};  // result<string> does not convert from a string
 }
 
-bool parseState(std::string_view text, const PlatformState& fallback, PlatformState& out, bool& defaulted,
-                std::string& error) {
-  error.clear();
-  defaulted = false;
+Result<ParsedState> parseState(std::string_view text, const PlatformState& fallback) {
   json::error_code ec;
   json::value root = json::parse(text, ec);
-  if (ec) {
-    error = "not valid JSON: " + ec.message();
-    return false;
+  if (ec) return fail("not valid JSON: " + ec.message());
+  if (!root.is_object()) return fail("the top level must be a JSON object");
+  const json::object& top = root.get_object();
+
+  const json::value* schema = top.if_contains("schema");
+  if (!schema) return fail("schema is missing");
+  if (!schema->is_int64() || schema->get_int64() < 1 || schema->get_int64() > kPlatformSchema)
+    return fail("schema is " + json::serialize(*schema) + ", this mesim reads 1 to " +
+                std::to_string(kPlatformSchema) + " (a state written by a newer mesim?)");
+
+  ParsedState parsed{fallback, false, false};
+  parsed.state.hostBasedSetup.reset();
+  ReadStatus status;
+  Reader reader(top, "", status);
+  fields(reader, parsed.state);
+  if (schema->get_int64() == 1 && top.contains("logs")) {
+    reader("logs", parsed.state.logs);
+    parsed.logsInside = true;
   }
-  if (!root.is_object()) {
-    error = "the top level must be a JSON object";
-    return false;
-  }
-  const json::object* top = &root.get_object();
-  Reader r(error, defaulted);
-
-  if (const json::value* v = r.member(top, "schema", "schema", true)) {
-    if (!v->is_int64() || v->get_int64() != kPlatformSchema)
-      r.fail("schema", "must be " + std::to_string(kPlatformSchema) + " (a state written by another mesim version?)");
-  }
-
-  PlatformState s = fallback;
-  s.hostBasedSetup.reset();
-
-  const json::object* id = r.object(top, "identity", "identity", true);
-  std::string uuid;
-  r.string(id, "uuid", "identity.uuid", uuid, true);
-  if (r.ok() && !parseUuid(uuid, s.uuid)) r.fail("identity.uuid", "must be a UUID like 8-4-4-4-12 hex digits");
-  r.string(id, "digestRealm", "identity.digestRealm", s.digestRealm, true);
-
-  const json::object* fw = r.object(top, "firmware", "firmware");
-  r.version(fw, "code", "firmware.code", s.firmware.code);
-  r.version(fw, "recovery", "firmware.recovery", s.firmware.recovery);
-  r.version(fw, "fitc", "firmware.fitc", s.firmware.fitc);
-  r.string(fw, "biosVersion", "firmware.biosVersion", s.firmware.biosVersion);
-  if (const json::array* arr = r.array(fw, "codeVersions", "firmware.codeVersions")) {
-    std::vector<CodeVersion> versions;
-    for (std::size_t i = 0; i < arr->size() && r.ok(); ++i) {
-      std::string path = "firmware.codeVersions[" + std::to_string(i) + "]";
-      if (!(*arr)[i].is_object()) {
-        r.fail(path, "must be an object");
-        break;
-      }
-      CodeVersion cv;
-      r.string(&(*arr)[i].get_object(), "description", path + ".description", cv.description, true);
-      r.string(&(*arr)[i].get_object(), "version", path + ".version", cv.version, true);
-      versions.push_back(std::move(cv));
-    }
-    s.firmware.codeVersions = std::move(versions);
-  }
-  r.unsignedInt(fw, "capabilities", "firmware.capabilities", s.firmware.capabilities);
-  r.unsignedInt(fw, "fwUpdateState", "firmware.fwUpdateState", s.firmware.fwUpdateState);
-  r.unsignedInt(fw, "platformType", "firmware.platformType", s.firmware.platformType);
-  r.unsignedInt(fw, "featuresEnabled", "firmware.featuresEnabled", s.firmware.featuresEnabled);
-  r.unsignedInt(fw, "featuresAvailable", "firmware.featuresAvailable", s.firmware.featuresAvailable);
-
-  const json::object* prov = r.object(top, "provisioning", "provisioning");
-  r.provisioning(prov, "state", "provisioning.state", s.provisioningState);
-  r.controlMode(prov, "controlMode", "provisioning.controlMode", s.controlMode);
-  r.boolean(prov, "ztcEnabled", "provisioning.ztcEnabled", s.ztcEnabled);
-  r.boolean(prov, "tlsEnabled", "provisioning.tlsEnabled", s.tlsEnabled);
-  if (prov && prov->if_contains("hostBasedSetup") && !prov->at("hostBasedSetup").is_null()) {
-    const json::object* h = r.object(prov, "hostBasedSetup", "provisioning.hostBasedSetup");
-    HostBasedSetup setup;
-    r.hashAlgorithm(h, "serverHashAlgorithm", "provisioning.hostBasedSetup.serverHashAlgorithm",
-                    setup.serverHashAlgorithm);
-    r.hexBytes(h, "serverCertHash", "provisioning.hostBasedSetup.serverCertHash", setup.serverCertHash);
-    r.boolean(h, "hostVpnEnabled", "provisioning.hostBasedSetup.hostVpnEnabled", setup.hostVpnEnabled);
-    r.strings(h, "dnsSuffixes", "provisioning.hostBasedSetup.dnsSuffixes", setup.dnsSuffixes);
-    s.hostBasedSetup = std::move(setup);
-  }
-  r.hashAlgorithm(prov, "amtCertHashAlgorithm", "provisioning.amtCertHashAlgorithm", s.amtCertHashAlgorithm);
-  r.hexBytes(prov, "amtCertHash", "provisioning.amtCertHash", s.amtCertHash);
-
-  const json::object* acc = r.object(top, "accounts", "accounts", true);
-  const json::object* admin = r.object(acc, "admin", "accounts.admin", true);
-  r.string(admin, "user", "accounts.admin.user", s.admin.user);
-  r.string(admin, "ha1", "accounts.admin.ha1", s.admin.ha1, true);
-  const json::object* lsa = r.object(acc, "localSystem", "accounts.localSystem", true);
-  r.string(lsa, "user", "accounts.localSystem.user", s.localSystemAccount.user, true);
-  r.string(lsa, "password", "accounts.localSystem.password", s.localSystemAccount.password, true);
-  if (acc && acc->contains("aclUsers")) {
-    std::vector<AclUser> users;
-    r.objects(acc, "aclUsers", "accounts.aclUsers", [&](const json::object* e, const std::string& path) {
-      AclUser u;
-      r.unsignedInt(e, "handle", path + ".handle", u.handle);
-      r.string(e, "user", path + ".user", u.user, true);
-      r.string(e, "ha1", path + ".ha1", u.ha1, true);
-      std::string access = aclAccessName(u.access);
-      r.string(e, "access", path + ".access", access);
-      bool known = false;
-      for (auto a : {AclAccess::LocalOnly, AclAccess::NetworkOnly, AclAccess::LocalAndNetwork}) {
-        if (access == aclAccessName(a)) {
-          u.access = a;
-          known = true;
-        }
-      }
-      if (!known) r.fail(path + ".access", "must be local, network or localAndNetwork");
-      if (const json::array* realms = r.array(e, "realms", path + ".realms")) {
-        for (const auto& realm : *realms) {
-          std::uint64_t value = std::numeric_limits<std::uint64_t>::max();
-          if (realm.is_uint64()) value = realm.get_uint64();
-          if (realm.is_int64() && realm.get_int64() >= 0) value = static_cast<std::uint64_t>(realm.get_int64());
-          if (value > std::numeric_limits<std::uint32_t>::max()) {
-            r.fail(path + ".realms", "must hold only realm numbers");
-            break;
-          }
-          u.realms.push_back(static_cast<std::uint32_t>(value));
-        }
-      }
-      r.boolean(e, "enabled", path + ".enabled", u.enabled);
-      users.push_back(std::move(u));
-    });
-    s.aclUsers = std::move(users);
-  } else {
-    r.array(acc, "aclUsers", "accounts.aclUsers");  // marks the state as defaulted
-  }
-
-  const json::object* net = r.object(top, "network", "network");
-  r.string(net, "hostName", "network.hostName", s.hostName);
-  r.string(net, "domainName", "network.domainName", s.domainName);
-  r.string(net, "pkiDnsSuffix", "network.pkiDnsSuffix", s.pkiDnsSuffix);
-  r.strings(net, "dnsSuffixList", "network.dnsSuffixList", s.dnsSuffixList);
-  r.boolean(net, "sharedFqdn", "network.sharedFqdn", s.sharedFqdn);
-  r.boolean(net, "ddnsUpdateEnabled", "network.ddnsUpdateEnabled", s.ddnsUpdateEnabled);
-  r.unsignedInt(net, "ddnsUpdateInterval", "network.ddnsUpdateInterval", s.ddnsUpdateInterval);
-  r.unsignedInt(net, "ddnsTtl", "network.ddnsTtl", s.ddnsTtl);
-  r.string(net, "hostFqdn", "network.hostFqdn", s.hostFqdn);
-  r.lan(net, "wired", "network.wired", s.wired);
-  r.lan(net, "wireless", "network.wireless", s.wireless);
-  r.boolean(net, "hostVpnEnabled", "network.hostVpnEnabled", s.hostVpnEnabled);
-  if (const json::object* ea = r.object(net, "enterpriseAccess", "network.enterpriseAccess")) {
-    r.unsignedInt(ea, "flags", "network.enterpriseAccess.flags", s.enterpriseAccess.flags);
-    std::vector<std::uint8_t> ip(s.enterpriseAccess.hostIp.begin(), s.enterpriseAccess.hostIp.end());
-    r.hexBytes(ea, "hostIp", "network.enterpriseAccess.hostIp", ip);
-    if (r.ok() && ip.size() != 16) r.fail("network.enterpriseAccess.hostIp", "must be 16 bytes (32 hex digits)");
-    if (r.ok()) std::copy(ip.begin(), ip.end(), s.enterpriseAccess.hostIp.begin());
-    r.boolean(ea, "access", "network.enterpriseAccess.access", s.enterpriseAccess.access);
-  }
-
-  const json::object* feat = r.object(top, "features", "features");
-  r.boolean(feat, "solEnabled", "features.solEnabled", s.features.solEnabled);
-  r.boolean(feat, "iderEnabled", "features.iderEnabled", s.features.iderEnabled);
-  r.boolean(feat, "kvmEnabled", "features.kvmEnabled", s.features.kvmEnabled);
-  r.boolean(feat, "webUiEnabled", "features.webUiEnabled", s.features.webUiEnabled);
-  r.boolean(feat, "systemDefenseActive", "features.systemDefenseActive", s.features.systemDefenseActive);
-  r.boolean(feat, "eacEnabled", "features.eacEnabled", s.features.eacEnabled);
-  r.boolean(feat, "solSessionOpen", "features.solSessionOpen", s.features.solSessionOpen);
-  r.boolean(feat, "iderSessionOpen", "features.iderSessionOpen", s.features.iderSessionOpen);
-  r.boolean(feat, "kvmSessionActive", "features.kvmSessionActive", s.features.kvmSessionActive);
-
-  const json::object* ra = r.object(top, "remoteAccess", "remoteAccess");
-  r.unsignedInt(ra, "networkStatus", "remoteAccess.networkStatus", s.remoteAccess.networkStatus);
-  r.unsignedInt(ra, "connectionStatus", "remoteAccess.connectionStatus", s.remoteAccess.connectionStatus);
-  r.unsignedInt(ra, "trigger", "remoteAccess.trigger", s.remoteAccess.trigger);
-  r.string(ra, "mpsHostname", "remoteAccess.mpsHostname", s.remoteAccess.mpsHostname);
-  r.boolean(ra, "userInitiatedConnectionRequested", "remoteAccess.userInitiatedConnectionRequested",
-            s.remoteAccess.userInitiatedConnectionRequested);
-
-  const json::object* host = r.object(top, "host", "host");
-  r.unsignedInt(host, "lastResetReason", "host.lastResetReason", s.lastHostResetReason);
-  r.unsignedInt(host, "lastResetTimestamp", "host.lastResetTimestamp", s.lastHostResetTimestamp);
-  r.string(host, "powerPolicy", "host.powerPolicy", s.powerPolicy);
-  r.unsignedInt(host, "lastMeResetType", "host.lastMeResetType", s.lastMeResetType);
-
-  if (const json::array* arr = r.array(top, "certHashes", "certHashes")) {
-    std::vector<CertHashEntry> entries;
-    for (std::size_t i = 0; i < arr->size() && r.ok(); ++i) {
-      std::string path = "certHashes[" + std::to_string(i) + "]";
-      if (!(*arr)[i].is_object()) {
-        r.fail(path, "must be an object");
-        break;
-      }
-      const json::object* e = &(*arr)[i].get_object();
-      CertHashEntry entry;
-      if (!e->contains("handle") || !e->contains("hash")) {
-        r.fail(path, "needs at least handle and hash");
-        break;
-      }
-      r.unsignedInt(e, "handle", path + ".handle", entry.handle);
-      r.string(e, "name", path + ".name", entry.name);
-      r.hashAlgorithm(e, "algorithm", path + ".algorithm", entry.algorithm);
-      r.hexBytes(e, "hash", path + ".hash", entry.hash);
-      r.boolean(e, "isDefault", path + ".isDefault", entry.isDefault);
-      r.boolean(e, "isActive", path + ".isActive", entry.isActive);
-      entries.push_back(std::move(entry));
-    }
-    s.certHashes = std::move(entries);
-  }
-
-  readWsmanState(r, top, s);
-
-  if (!r.ok()) return false;
-  if (!validateState(s, error)) return false;
-  out = std::move(s);
-  return true;
+  if (!status.ok()) return fail(status.error);
+  if (auto valid = validateState(parsed.state); !valid) return valid.error();
+  parsed.defaulted = status.defaulted;
+  return parsed;
 }
 
-bool validateState(const PlatformState& s, std::string& error) {
-  auto fail = [&](std::string what) {
-    error = std::move(what);
-    return false;
-  };
-  std::vector<std::uint8_t> bytes;
-  if (s.digestRealm.size() != 39 || s.digestRealm.rfind("Digest:", 0) != 0 || !fromHex(s.digestRealm.substr(7), bytes))
+Result<> validateState(const PlatformState& s) {
+  auto isHex = [](std::string_view text) { return text::fromHex(text).has_value(); };
+  if (s.digestRealm.size() != 39 || s.digestRealm.rfind("Digest:", 0) != 0 || !isHex(s.digestRealm.substr(7)))
     return fail("identity.digestRealm must be \"Digest:\" followed by 32 hex digits");
   if (s.admin.user.empty()) return fail("accounts.admin.user must not be empty");
-  if (s.admin.ha1.size() != 32 || !fromHex(s.admin.ha1, bytes)) return fail("accounts.admin.ha1 must be 32 hex digits");
+  if (s.admin.ha1.size() != 32 || !isHex(s.admin.ha1)) return fail("accounts.admin.ha1 must be 32 hex digits");
   if (s.localSystemAccount.user.empty() || s.localSystemAccount.user.size() > 32)
     return fail("accounts.localSystem.user must have 1 to 32 characters");
   if (s.localSystemAccount.password.empty() || s.localSystemAccount.password.size() > 32)
@@ -1010,7 +784,7 @@ bool validateState(const PlatformState& s, std::string& error) {
     if (u.handle == 0) return fail(path + ".handle must not be 0");
     if (u.user.empty() || u.user.size() > 32) return fail(path + ".user must have 1 to 32 characters");
     if (u.user == s.admin.user) return fail(path + ".user must not be the admin's name");
-    if (u.ha1.size() != 32 || !fromHex(u.ha1, bytes)) return fail(path + ".ha1 must be 32 hex digits");
+    if (u.ha1.size() != 32 || !isHex(u.ha1)) return fail(path + ".ha1 must be 32 hex digits");
     for (std::size_t j = 0; j < i; ++j) {
       if (s.aclUsers[j].handle == u.handle) return fail(path + ".handle duplicates another entry");
       if (s.aclUsers[j].user == u.user) return fail(path + ".user duplicates another entry");
@@ -1033,7 +807,7 @@ bool validateState(const PlatformState& s, std::string& error) {
   if (s.certHashes.size() > 23) return fail("certHashes has more than 23 entries");
   if (s.logs.messageLog.size() > EventLogs::kMaxMessageLogRecords) return fail("logs.messageLog has too many records");
   for (const auto& rec : s.logs.messageLog)
-    if (rec.size() != 21) return fail("logs.messageLog records must be 21 bytes");
+    if (rec.size() != EventLogs::kMessageLogRecordSize) return fail("logs.messageLog records must be 21 bytes");
   if (s.logs.auditLog.size() > EventLogs::kMaxAuditLogRecords) return fail("logs.auditLog has too many records");
   for (std::size_t i = 0; i < s.certHashes.size(); ++i) {
     const auto& e = s.certHashes[i];
@@ -1044,7 +818,7 @@ bool validateState(const PlatformState& s, std::string& error) {
       if (s.certHashes[j].handle == e.handle)
         return fail("certHashes[" + std::to_string(i) + "].handle duplicates another entry");
   }
-  return true;
+  return {};
 }
 
 }  // namespace mesim::platform

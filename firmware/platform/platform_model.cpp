@@ -4,6 +4,7 @@
 
 #include <system_error>
 
+#include "common/text_codecs.h"
 #include "firmware/core/atomic_file.h"
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/platform_json.h"
@@ -113,20 +114,10 @@ PlatformState makeInitialState(const PlatformDefaults& d) {
     e.handle = handle++;
     e.name = root.name;
     e.algorithm = HashAlgorithm::Sha256;
-    fromHex(root.sha256, e.hash);
+    e.hash = text::fromHex(root.sha256).value();
     s.certHashes.push_back(std::move(e));
   }
   return s;
-}
-
-// Temp files of writes that a kill cut short (core::writeFileAtomic names them ".<file>.tmp.<pid>.<n>").
-// One process owns a state dir, so none of them is still being written.
-void removeStaleTempFiles(const std::filesystem::path& stateDir) {
-  const std::string prefix = std::string(".") + PlatformModel::kFileName + ".tmp.";
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(stateDir, ec)) {
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(entry.path(), ec);
-  }
 }
 
 }  // namespace
@@ -141,46 +132,20 @@ const char* toString(ChangeResult result) {
   return "?";
 }
 
-PlatformModel::PlatformModel(std::filesystem::path file, PlatformState state)
-    : file_(std::move(file)), state_(std::move(state)) {}
+PlatformModel::PlatformModel(StateStore store, PlatformState state)
+    : store_(std::move(store)), state_(std::move(state)) {}
 
 std::unique_ptr<PlatformModel> PlatformModel::open(const std::filesystem::path& stateDir,
                                                    const PlatformDefaults& defaults, std::string& error) {
   error.clear();
-  std::error_code ec;
-  std::filesystem::create_directories(stateDir, ec);
-  if (ec) {
-    error = "cannot create state dir " + stateDir.string() + ": " + ec.message();
+  StateStore store(stateDir);
+  auto loaded = store.load(makeInitialState(defaults));
+  if (!loaded) {
+    error = loaded.error().message;
     return nullptr;
   }
-  const auto file = stateDir / kFileName;
-  removeStaleTempFiles(stateDir);
-  PlatformState fallback = makeInitialState(defaults);
-
-  std::string text;
-  ec = core::readFile(file, text);
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    error = "cannot read " + file.string() + ": " + ec.message();
-    return nullptr;
-  }
-
-  std::unique_ptr<PlatformModel> model;
-  bool needsWrite = false;
-  if (ec) {  // first start
-    model.reset(new PlatformModel(file, std::move(fallback)));
-    needsWrite = true;
-  } else {
-    PlatformState loaded;
-    bool defaulted = false;
-    std::string why;
-    if (!parseState(text, fallback, loaded, defaulted, why)) {
-      error = file.string() + " is not a usable mesim platform state (" + why +
-              "); fix or remove it to start with a new platform";
-      return nullptr;
-    }
-    model.reset(new PlatformModel(file, std::move(loaded)));
-    needsWrite = defaulted;  // fields added since the file was written get stored once
-  }
+  std::unique_ptr<PlatformModel> model(new PlatformModel(std::move(store), std::move(loaded->state)));
+  bool needsWrite = loaded->needsSave;  // first start, fields added since the file was written, or schema 1
 
   if (defaults.forceAdminPassword) {
     auto ha1 = digestHa1(model->state_.admin.user, model->state_.digestRealm, defaults.adminPassword);
@@ -189,22 +154,25 @@ std::unique_ptr<PlatformModel> PlatformModel::open(const std::filesystem::path& 
       needsWrite = true;
     }
   }
-  if (needsWrite && !model->persist(model->state_, error)) return nullptr;
+  if (needsWrite) {
+    auto text = serializeState(model->state_);
+    auto saved = text ? model->store_.save(model->state_, *text) : Result<>(text.error());
+    if (!saved) {
+      error = saved.error().message;
+      return nullptr;
+    }
+  }
   return model;
 }
 
-bool PlatformModel::persist(const PlatformState& state, std::string& error) const {
-  if (auto ec = core::writeFileAtomic(file_, serializeState(state))) {
-    error = "cannot write " + file_.string() + ": " + ec.message();
-    return false;
-  }
-  return true;
-}
-
 ChangeResult PlatformModel::commit(PlatformState next) {
-  std::string why;
-  if (!validateState(next, why)) return ChangeResult::InvalidParameter;
-  if (!persist(next, lastError_)) return ChangeResult::StorageError;
+  if (!validateState(next)) return ChangeResult::InvalidParameter;
+  auto text = serializeState(next);
+  if (!text) return ChangeResult::InvalidParameter;  // text that is not UTF-8
+  if (auto saved = store_.save(next, *text); !saved) {
+    lastError_ = saved.error().message;
+    return ChangeResult::StorageError;
+  }
   lastError_.clear();
   state_ = std::move(next);
   // A copy: an observer may subscribe or unsubscribe while being notified.
@@ -213,11 +181,7 @@ ChangeResult PlatformModel::commit(PlatformState next) {
   return ChangeResult::Ok;
 }
 
-std::string PlatformModel::uuidString() const {
-  std::string hex = toHex(state_.uuid.data(), state_.uuid.size());
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
-         hex.substr(20);
-}
+std::string PlatformModel::uuidString() const { return text::uuidText(state_.uuid); }
 
 const CertHashEntry* PlatformModel::findCertHash(std::uint32_t handle) const {
   for (const auto& e : state_.certHashes)
@@ -279,8 +243,7 @@ ChangeResult PlatformModel::setAdminPassword(std::string_view password) {
 }
 
 ChangeResult PlatformModel::setAdminPasswordHash(std::string_view ha1Hex) {
-  std::vector<std::uint8_t> bytes;
-  if (ha1Hex.size() != 32 || !fromHex(ha1Hex, bytes)) return ChangeResult::InvalidParameter;
+  if (ha1Hex.size() != 32 || !text::fromHex(ha1Hex)) return ChangeResult::InvalidParameter;
   PlatformState next = state_;
   next.admin.ha1.clear();
   for (char c : ha1Hex) next.admin.ha1.push_back(static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c));

@@ -1,6 +1,6 @@
-// The one source of truth for the simulated platform (ARCHITECTURE.md). Persisted as JSON in the state
-// dir (`platform.json`), created on first start and reused after. Every change is written atomically
-// (core::writeFileAtomic) before it becomes visible, so kill -9 at any instant leaves a loadable file.
+// The one source of truth for the simulated platform (ARCHITECTURE.md). Persisted in the state dir by a
+// StateStore (`platform.json` and the two log files), created on first start and reused after. Every change
+// is on disk before it becomes visible, so kill -9 at any instant leaves a loadable state.
 // Single-threaded: use it from the event loop only. No singletons: one instance per simulated device.
 #pragma once
 
@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "firmware/platform/platform_state.h"
+#include "firmware/platform/state_store.h"
 
 namespace mesim::platform {
 
@@ -36,10 +37,11 @@ const char* toString(ChangeResult result);
 
 class PlatformModel {
  public:
-  static constexpr const char* kFileName = "platform.json";
+  static constexpr const char* kFileName = StateStore::kPlatformFile;
 
-  // Loads `stateDir/platform.json`, or creates it (and the dir) on first start. A file that exists but
-  // cannot be read or parsed is an error (`error` says why); it is never overwritten silently.
+  // Loads `stateDir/platform.json` and the logs, or creates them (and the dir) on first start. A file that
+  // exists but cannot be read or parsed is an error (`error` names it and what to do); it is never
+  // overwritten silently. A schema-1 platform.json (logs inside) is migrated.
   static std::unique_ptr<PlatformModel> open(const std::filesystem::path& stateDir, const PlatformDefaults& defaults,
                                              std::string& error);
 
@@ -48,14 +50,14 @@ class PlatformModel {
 
   // --- reading ---
   const PlatformState& state() const { return state_; }
-  const std::filesystem::path& filePath() const { return file_; }
+  const std::filesystem::path& filePath() const { return store_.platformFile(); }
   // The device this platform belongs to, for log lines; firmware features log through it.
   const log::Context& logContext() const { return log_; }
   void setLogContext(log::Context context) { log_ = std::move(context); }
   // Why the last change returned StorageError (empty after a success).
   const std::string& lastError() const { return lastError_; }
   const std::array<std::uint8_t, 16>& uuid() const { return state_.uuid; }
-  std::string uuidString() const;  // lower-case 8-4-4-4-12
+  std::string uuidString() const;  // text::uuidText: lower-case 8-4-4-4-12
   const std::string& digestRealm() const { return state_.digestRealm; }
   const FirmwareInfo& firmware() const { return state_.firmware; }
   ProvisioningState provisioningState() const { return state_.provisioningState; }
@@ -76,6 +78,7 @@ class PlatformModel {
   bool verifyAdminPassword(std::string_view password) const;
 
   // --- changing (each persists first, then notifies subscribers) ---
+  // Text that is not valid UTF-8 is InvalidParameter (platform.json must always parse again).
   // Back to pre-provisioning. InvalidState in admin control mode (AMTHI may not undo ACM; rpc-go).
   ChangeResult unprovision();
   // Host-based setup begins: pre -> in. InvalidState unless pre-provisioned.
@@ -100,11 +103,10 @@ class PlatformModel {
   void unsubscribe(std::size_t token);
 
  private:
-  PlatformModel(std::filesystem::path file, PlatformState state);
+  PlatformModel(StateStore store, PlatformState state);
   ChangeResult commit(PlatformState next);
-  bool persist(const PlatformState& state, std::string& error) const;
 
-  std::filesystem::path file_;
+  StateStore store_;
   PlatformState state_;
   std::string lastError_;
   std::map<std::size_t, Observer> observers_;

@@ -237,11 +237,13 @@ struct HttpProxy {
   std::string networkDnsSuffix;
 };
 
-// AMT_MessageLog / AMT_AuditLog record stores (spec/wsman.md §3.6); oldest first.
+// AMT_MessageLog / AMT_AuditLog record stores (spec/wsman.md §3.6); oldest first. Persisted apart from
+// platform.json, in append-only files (state_store.h).
 struct EventLogs {
   std::vector<std::vector<std::uint8_t>> messageLog;  // 21-byte records, at most kMaxMessageLogRecords
   std::vector<std::vector<std::uint8_t>> auditLog;    // variable-length records, at most kMaxAuditLogRecords
   static constexpr std::size_t kMaxMessageLogRecords = 390;
+  static constexpr std::size_t kMessageLogRecordSize = 21;
   static constexpr std::size_t kMaxAuditLogRecords = 1024;
 };
 

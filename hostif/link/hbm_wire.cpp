@@ -1,44 +1,20 @@
 #include "hostif/link/hbm_wire.h"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "common/text_codecs.h"
 
 namespace mesim::hbm {
 
+// Fields 1-3 are stored little-endian (uuid_le): the mixed-endian form of the text's bytes.
 std::optional<Guid> Guid::parse(std::string_view text) {
-  // 8-4-4-4-12 hex digits; fields 1-3 stored little-endian (uuid_le), the rest as written.
-  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') return std::nullopt;
-  std::array<std::uint8_t, 16> be{};
-  std::size_t out = 0;
-  for (std::size_t i = 0; i < text.size();) {
-    if (text[i] == '-') {
-      ++i;
-      continue;
-    }
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    int hi = hex(text[i]), lo = i + 1 < text.size() ? hex(text[i + 1]) : -1;
-    if (hi < 0 || lo < 0 || out >= 16) return std::nullopt;
-    be[out++] = static_cast<std::uint8_t>(hi << 4 | lo);
-    i += 2;
-  }
-  if (out != 16) return std::nullopt;
-  Guid g;
-  const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-  for (int i = 0; i < 16; ++i) g.bytes[i] = be[order[i]];
-  return g;
+  const auto inTextOrder = text::parseUuid(text);
+  if (!inTextOrder) return std::nullopt;
+  return Guid{text::uuidToMixedEndian(*inTextOrder)};
 }
 
 std::string Guid::toString() const {
-  const auto& b = bytes;
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", b[3], b[2], b[1],
-                b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return buf;
+  return text::uuidText(text::uuidToMixedEndian(bytes), text::LetterCase::Upper);
 }
 
 std::uint32_t MsgHeader::pack() const {

@@ -15,7 +15,12 @@
 
 #include "firmware/core/atomic_file.h"
 #include "firmware/core/firmware_clock.h"
+#include <boost/json.hpp>
+
+#include "common/text_codecs.h"
 #include "firmware/platform/credentials.h"
+#include "firmware/platform/event_records.h"
+#include "firmware/platform/platform_json.h"
 #include "firmware/platform/platform_model.h"
 #include "tests/unit/firmware_test_support.h"
 
@@ -292,6 +297,7 @@ TEST(PlatformModel, OpenRemovesTempFilesOfInterruptedWrites) {
   test::TempDir dir;
   { auto model = openOk(dir.path()); }
   spit(dir.path() / ".platform.json.tmp.4242.0", "{ half a write");
+  spit(dir.path() / ".audit-log.hex.tmp.4242.1", "0010");
   spit(dir.path() / "other-file", "kept");
   auto model = openOk(dir.path());
   EXPECT_EQ(entriesOf(dir.path()), (std::vector<std::string>{"other-file", "platform.json"}));
@@ -450,6 +456,217 @@ TEST(PlatformModel, AdminPasswordChangesVerify) {
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   ASSERT_EQ(model->setAdminPasswordHash(upper), ChangeResult::Ok);
   EXPECT_TRUE(model->verifyAdminPassword("Third$3"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// StateStore: platform.json without the logs, the logs in append-only files
+// ------------------------------------------------------------------------------------------------
+
+std::vector<std::string> linesOf(const fs::path& file) {
+  std::vector<std::string> lines;
+  std::string text = slurp(file), line;
+  for (char c : text) {
+    if (c == '\n') lines.push_back(std::exchange(line, {}));
+    else line.push_back(c);
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> hexOf(const platform::LogRecords& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) out.push_back(text::toHex(r));
+  return out;
+}
+
+std::vector<std::uint8_t> auditRecord(std::uint32_t timestamp) {
+  platform::AuditInitiator who;
+  who.user = "admin";
+  return platform::makeAuditRecord(platform::audit::kSecurityAdmin, 23, who, timestamp);
+}
+
+ChangeResult appendAudit(PlatformModel& model, std::uint32_t timestamp) {
+  return model.update([&](platform::PlatformState& s) { platform::appendAuditRecord(s, auditRecord(timestamp)); });
+}
+
+ino_t inodeOf(const fs::path& file) {
+  struct stat st {};
+  EXPECT_EQ(::stat(file.c_str(), &st), 0);
+  return st.st_ino;
+}
+
+// tests/data/platform-schema1.json was written by the release before this store (logs inside platform.json).
+TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
+  test::TempDir dir;
+  const std::string original = slurp(fs::path(MESIM_TEST_DATA_DIR) / "platform-schema1.json");
+  spit(dir.path() / "platform.json", original);
+  auto model = openOk(dir.path(), PlatformDefaults{.adminPassword = "other", .hostName = "fallback"});
+  ASSERT_TRUE(model);
+
+  // Every field survives: the rewritten file is the original minus the logs, at schema 2.
+  auto expected = boost::json::parse(original).as_object();
+  const auto logs = expected.at("logs").as_object();
+  expected.erase("logs");
+  expected["schema"] = 2;
+  const auto rewritten = boost::json::parse(slurp(dir.path() / "platform.json"));
+  EXPECT_EQ(rewritten, boost::json::value(expected)) << slurp(dir.path() / "platform.json");
+
+  // Typed values, spot-checked through the model.
+  const auto& s = model->state();
+  EXPECT_EQ(model->uuidString(), "12345678-9abc-4def-8123-456789abcdef");
+  EXPECT_EQ(s.provisioningState, ProvisioningState::In);
+  ASSERT_TRUE(s.hostBasedSetup);
+  EXPECT_EQ(s.hostBasedSetup->serverCertHash, std::vector<std::uint8_t>(48, 0xAB));
+  ASSERT_EQ(s.aclUsers.size(), 1u);
+  EXPECT_EQ(s.aclUsers[0].realms, (std::vector<std::uint32_t>{3, 5, 24}));
+  EXPECT_EQ(s.aclUsers[0].access, platform::AclAccess::NetworkOnly);
+  EXPECT_EQ(text::macText(s.wired.mac), "02:11:22:33:44:55");
+  EXPECT_EQ(s.wired.ipv4, 0x0A000105u);
+  EXPECT_EQ(s.enterpriseAccess.hostIp[0], 0xFE);
+  EXPECT_EQ(s.firmware.biosVersion, "BIOS.\xC3\xBC");
+  EXPECT_EQ(s.hostName, "mesim");  // from the file, not from the defaults
+  EXPECT_EQ(s.amtClockOffset, -42);
+  EXPECT_EQ(s.httpProxies.at(0).port, 8080u);
+  EXPECT_TRUE(model->verifyAdminPassword("P@ssw0rd"));
+
+  // Every log record survives, now in its own file.
+  std::vector<std::string> audit, messages;
+  for (const auto& r : logs.at("auditLog").as_array()) audit.emplace_back(r.as_string());
+  for (const auto& r : logs.at("messageLog").as_array()) messages.emplace_back(r.as_string());
+  ASSERT_EQ(audit.size(), 3u);
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(hexOf(s.logs.auditLog), audit);
+  EXPECT_EQ(hexOf(s.logs.messageLog), messages);
+  EXPECT_EQ(linesOf(dir.path() / "audit-log.hex"), audit);
+  EXPECT_EQ(linesOf(dir.path() / "message-log.hex"), messages);
+
+  model.reset();
+  auto again = openOk(dir.path());
+  EXPECT_EQ(hexOf(again->state().logs.auditLog), audit);
+  EXPECT_EQ(hexOf(again->state().logs.messageLog), messages);
+}
+
+TEST(StateStore, AppendingARecordDoesNotRewritePlatformJson) {
+  test::TempDir dir;
+  auto model = openOk(dir.path());
+  const auto platformJson = dir.path() / "platform.json";
+  const std::string before = slurp(platformJson);
+  const ino_t inode = inodeOf(platformJson);
+  for (std::uint32_t t = 1; t <= 3; ++t) ASSERT_EQ(appendAudit(*model, t), ChangeResult::Ok);
+  EXPECT_EQ(inodeOf(platformJson), inode);  // an atomic rewrite would have renamed a new file over it
+  EXPECT_EQ(slurp(platformJson), before);
+  EXPECT_EQ(before.find("auditLog"), std::string::npos);
+  EXPECT_EQ(linesOf(dir.path() / "audit-log.hex"), hexOf(model->state().logs.auditLog));
+  EXPECT_EQ(linesOf(dir.path() / "audit-log.hex").size(), 3u);
+}
+
+TEST(StateStore, TornLastLineIsDroppedOnLoad) {
+  test::TempDir dir;
+  std::vector<std::string> kept;
+  {
+    auto model = openOk(dir.path());
+    for (std::uint32_t t = 1; t <= 2; ++t) ASSERT_EQ(appendAudit(*model, t), ChangeResult::Ok);
+    kept = hexOf(model->state().logs.auditLog);
+  }
+  std::ofstream(dir.path() / "audit-log.hex", std::ios::app) << text::toHex(auditRecord(3)).substr(0, 9);
+  auto model = openOk(dir.path());
+  ASSERT_TRUE(model);
+  EXPECT_EQ(hexOf(model->state().logs.auditLog), kept);
+  ASSERT_EQ(appendAudit(*model, 4), ChangeResult::Ok);  // lands on a line of its own
+  kept.push_back(text::toHex(auditRecord(4)));
+  EXPECT_EQ(linesOf(dir.path() / "audit-log.hex"), kept);
+}
+
+TEST(StateStore, CorruptLogLineStopsStartUpNamingTheFile) {
+  test::TempDir dir;
+  { auto model = openOk(dir.path()); }
+  spit(dir.path() / "message-log.hex", "not hex\n" + text::toHex(std::vector<std::uint8_t>(21, 1)) + "\n");
+  std::string error;
+  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  EXPECT_NE(error.find("message-log.hex line 1"), std::string::npos) << error;
+  EXPECT_EQ(error.find("state dir"), std::string::npos) << error;  // only that file is at fault
+}
+
+TEST(StateStore, LogsKeepTheirCapacityAcrossAppendsCompactionAndRestart) {
+  test::TempDir dir;
+  constexpr std::size_t kMax = platform::EventLogs::kMaxMessageLogRecords;
+  std::vector<std::string> newest;
+  {
+    auto model = openOk(dir.path());
+    for (std::uint32_t t = 0; t < 2 * kMax + 10; ++t) {
+      ASSERT_EQ(model->update([&](platform::PlatformState& s) {
+        platform::appendMessageLogRecord(s, platform::makeMessageLogRecord({}, t));
+      }), ChangeResult::Ok);
+    }
+    ASSERT_EQ(model->state().logs.messageLog.size(), kMax);
+    newest = hexOf(model->state().logs.messageLog);
+    EXPECT_EQ(newest.back(), text::toHex(platform::makeMessageLogRecord({}, 2 * kMax + 9)));
+    EXPECT_LE(linesOf(dir.path() / "message-log.hex").size(), 2 * kMax);  // compacted on the way
+  }
+  auto model = openOk(dir.path());
+  EXPECT_EQ(hexOf(model->state().logs.messageLog), newest);
+  // A change that is no continuation (a cleared log) rewrites the file.
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.logs.messageLog.clear(); }), ChangeResult::Ok);
+  EXPECT_TRUE(linesOf(dir.path() / "message-log.hex").empty());
+}
+
+TEST(StateStore, TextThatIsNotUtf8IsRefusedAndNeverWritten) {
+  test::TempDir dir;
+  auto model = openOk(dir.path());
+  const std::string before = slurp(model->filePath());
+  const std::string bad = "\xFF\xFE";
+  EXPECT_EQ(model->setHostFqdn(bad), ChangeResult::InvalidParameter);
+  EXPECT_EQ(model->update([&](platform::PlatformState& s) { s.remoteAccess.mpsHostname = bad; }),
+            ChangeResult::InvalidParameter);
+  EXPECT_EQ(model->update([&](platform::PlatformState& s) { s.certificates.push_back({"id", bad, false}); }),
+            ChangeResult::InvalidParameter);
+  EXPECT_EQ(model->hostFqdn(), "");
+  EXPECT_EQ(slurp(model->filePath()), before);
+
+  platform::PlatformState state = model->state();
+  state.boot.bootOrder = {"ok", bad};
+  auto text = platform::serializeState(state);
+  ASSERT_FALSE(text);
+  EXPECT_NE(text.error().message.find("boot.bootOrder[1]"), std::string::npos) << text.error().message;
+  // What is written always parses back.
+  state.boot.bootOrder = {"ok", "gr\xC3\xBC\xC3\x9F"};
+  auto parsed = platform::parseState(platform::serializeState(state).value(), state);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->state.boot.bootOrder, state.boot.bootOrder);
+}
+
+TEST(StateStore, UnknownSchemaStopsStartUpWithAClearError) {
+  test::TempDir dir;
+  std::string text;
+  {
+    auto model = openOk(dir.path());
+    text = slurp(model->filePath());
+  }
+  text.replace(text.find("\"schema\": 2"), 11, "\"schema\": 7");
+  spit(dir.path() / "platform.json", text);
+  std::string error;
+  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  EXPECT_NE(error.find((dir.path() / "platform.json").string()), std::string::npos) << error;
+  EXPECT_NE(error.find("schema is 7"), std::string::npos) << error;
+  EXPECT_NE(error.find("move it aside"), std::string::npos) << error;
+  EXPECT_EQ(slurp(dir.path() / "platform.json"), text);
+}
+
+TEST(StateStore, StructsConvertWithBoostJsonValueFromAndValueTo) {
+  platform::LanInterface lan;
+  lan.mac = {0x02, 1, 2, 3, 4, 5};
+  lan.ipv4 = 0x01020304;
+  lan.dhcpMode = 2;
+  const auto jv = boost::json::value_from(lan);
+  EXPECT_EQ(jv.at("mac"), "02:01:02:03:04:05");
+  EXPECT_EQ(jv.at("ipv4"), "1.2.3.4");
+  const auto back = boost::json::value_to<platform::LanInterface>(jv);
+  EXPECT_EQ(back.mac, lan.mac);
+  EXPECT_EQ(back.ipv4, lan.ipv4);
+  EXPECT_EQ(back.dhcpMode, 2);
+  auto wrong = jv;
+  wrong.as_object()["ipv4"] = "1.2.3";
+  EXPECT_THROW(boost::json::value_to<platform::LanInterface>(wrong), std::invalid_argument);
 }
 
 }  // namespace

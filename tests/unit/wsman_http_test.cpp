@@ -20,6 +20,7 @@
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/text_codecs.h"
 #include "firmware/core/atomic_file.h"
 #include "firmware/core/firmware_clock.h"
 #include "firmware/platform/credentials.h"
@@ -835,7 +836,7 @@ TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept
       unsigned int n = 0;
       X509_digest(peer, EVP_sha256(), d, &n);
       X509_free(peer);
-      peerCertDigest = platform::toHex(d, n);
+      peerCertDigest = text::toHex(std::span(d, n));
       asio::write(s, asio::buffer(raw));
       beast::flat_buffer buf;
       Response res;
@@ -849,7 +850,7 @@ TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept
   auto first = request(nullptr, 0, post(kEnvelope), digest);
   ASSERT_EQ(first.rfind("401 ", 0), 0u) << first;
   EXPECT_EQ(platform_->state().amtCertHash.size(), 32u);
-  EXPECT_EQ(digest, platform::toHex(platform_->state().amtCertHash.data(), 32));
+  EXPECT_EQ(digest, text::toHex(platform_->state().amtCertHash));
   const auto nonce = nonceOf(first);
   // MeshCentral's suites: static RSA key exchange with AES over TLS 1.2 (spec §2.1).
   auto second = request("AES128-GCM-SHA256:AES128-SHA", TLS1_2_VERSION,

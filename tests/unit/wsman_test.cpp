@@ -679,23 +679,20 @@ TEST_F(WsmanTest, MaxEnvelopeSizeLimitsTheResponse) {
 
 TEST_F(WsmanTest, OlderPlatformFilesLoadWithDefaults) {
   // A state written before the WS-Man fields existed: drop them and reload.
-  std::string text = platform::serializeState(model->state());
+  std::string text = platform::serializeState(model->state()).value();
   for (const char* key : {"hostPower", "boot", "optIn", "redirection", "generalSettings", "tls", "certificates",
-                          "remoteAccessConfig", "httpProxies", "time", "logs"}) {
+                          "remoteAccessConfig", "httpProxies", "time"}) {
     auto at = text.find(std::string("\"") + key + "\":");
     ASSERT_NE(at, std::string::npos) << key;
   }
-  platform::PlatformState parsed;
-  bool defaulted = false;
-  std::string error;
   // Keep only the schema-1 sections.
   auto cut = text.find(",\n  \"hostPower\"");
   ASSERT_NE(cut, std::string::npos);
   std::string old = text.substr(0, cut) + "\n}\n";
-  ASSERT_TRUE(platform::parseState(old, model->state(), parsed, defaulted, error)) << error;
-  EXPECT_TRUE(defaulted);
-  EXPECT_EQ(parsed.hostPower.powerState, 2u);
-  EXPECT_TRUE(parsed.logs.auditLog.empty());
+  auto parsed = platform::parseState(old, model->state());
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_TRUE(parsed->defaulted);
+  EXPECT_EQ(parsed->state.hostPower.powerState, 2u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "firmware/platform/credentials.h"
+#include "common/text_codecs.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -34,7 +35,7 @@ std::uint32_t readAclEntry(CimContext& ctx, const Arguments& in, platform::AclUs
   for (auto& u : ctx.platform.state().aclUsers)
     if (u.user == name && u.handle != self) return status::kDuplicate;
   user.user = name;
-  user.ha1 = platform::toHex(ha1.data(), ha1.size());
+  user.ha1 = text::toHex(ha1);
   user.access = static_cast<platform::AclAccess>(access);
   user.realms.clear();
   if (auto it = in.find("Realms"); it != in.end()) {
@@ -166,7 +167,7 @@ void registerAuthorization(ClassRegistry& r) {
            return MethodResult::status(status::kInvalidParameter);
          auto result = ctx.platform.update([&](platform::PlatformState& s) {
            s.admin.user = user;
-           s.admin.ha1 = platform::toHex(ha1.data(), ha1.size());
+           s.admin.ha1 = text::toHex(ha1);
          });
          return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : status::kInternalError);
        }}};

@@ -1,7 +1,5 @@
 // AMT_EthernetPortSettings: instance 0 = the wired LAN, 1 = wireless (spec/wsman.md §3.4).
-#include <cstdio>
-
-#include "firmware/platform/credentials.h"
+#include "common/text_codecs.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -12,29 +10,6 @@ using T = PropType;
 constexpr const char* kWiredId = "Intel(r) AMT Ethernet Port Settings 0";
 constexpr const char* kWirelessId = "Intel(r) AMT Ethernet Port Settings 1";
 
-std::string macText(const platform::MacAddress& mac) {
-  std::string out;
-  for (std::size_t i = 0; i < mac.size(); ++i) {
-    if (i) out.push_back('-');
-    out += platform::toHex(&mac[i], 1);
-  }
-  return out;
-}
-
-std::string ipText(std::uint32_t ip) {
-  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." + std::to_string((ip >> 8) & 0xFF) +
-         "." + std::to_string(ip & 0xFF);
-}
-
-bool parseIp(const std::string& text, std::uint32_t& out) {
-  unsigned a, b, c, d;
-  char tail;
-  if (std::sscanf(text.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 || c > 255 || d > 255)
-    return false;
-  out = a << 24 | b << 16 | c << 8 | d;
-  return true;
-}
-
 Instance port(const platform::LanInterface& lan, const char* id, bool wireless) {
   Instance i;
   const std::uint32_t gateway = lan.ipv4 ? (lan.ipv4 & 0xFFFFFF00u) | 1 : 0;
@@ -44,13 +19,15 @@ Instance port(const platform::LanInterface& lan, const char* id, bool wireless) 
       .setBool("IpSyncEnabled", true)
       .setBool("LinkIsUp", lan.linkUp)
       .set("LinkPolicy", Value::numbers(wireless ? std::vector<std::uint32_t>{1, 14, 16} : std::vector<std::uint32_t>{1, 14}))
-      .set("MACAddress", macText(lan.mac))
+      .set("MACAddress", text::macText(lan.mac, '-'))
       .setNum("PhysicalConnectionType", wireless ? 3 : 0)
       .setBool("SharedDynamicIP", true)
       .setBool("SharedMAC", true)
       .setBool("SharedStaticIp", false);
   if (lan.ipv4) {
-    i.set("DefaultGateway", ipText(gateway)).set("IPAddress", ipText(lan.ipv4)).set("PrimaryDNS", ipText(gateway));
+    i.set("DefaultGateway", text::ipv4Text(gateway))
+        .set("IPAddress", text::ipv4Text(lan.ipv4))
+        .set("PrimaryDNS", text::ipv4Text(gateway));
     i.set("SubnetMask", "255.255.255.0");
   }
   if (wireless) i.setNum("LinkControl", 2).setNum("LinkPreference", 2).setNum("WLANLinkProtectionLevel", 1);
@@ -63,7 +40,11 @@ ChangeFault putPort(CimContext& ctx, const Instance& current, const Arguments& i
   std::string ip;
   std::uint32_t address = 0;
   const bool hasDhcp = argBool(in, "DHCPEnabled", dhcp);
-  if (argString(in, "IPAddress", ip) && !parseIp(ip, address)) return invalidParameter("IPAddress is not an IPv4 address.");
+  if (argString(in, "IPAddress", ip)) {
+    const auto parsed = text::parseIpv4(ip);
+    if (!parsed) return invalidParameter("IPAddress is not an IPv4 address.");
+    address = *parsed;
+  }
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
     auto& lan = wireless ? s.wireless : s.wired;
     if (hasDhcp) lan.dhcpEnabled = dhcp;

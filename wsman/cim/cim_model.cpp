@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "wsman/cim/class_registry.h"
+#include "common/text_codecs.h"
 #include "wsman/cim/cim_util.h"
 
 namespace mesim::wsman::cim {
@@ -228,55 +229,13 @@ std::string cimDatetime(std::int64_t unixSeconds) {
   return buf;
 }
 
-namespace {
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-int b64Index(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-}  // namespace
-
-std::string base64Encode(const std::vector<std::uint8_t>& data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < data.size(); i += 3) {
-    std::uint32_t v = std::uint32_t{data[i]} << 16;
-    if (i + 1 < data.size()) v |= std::uint32_t{data[i + 1]} << 8;
-    if (i + 2 < data.size()) v |= data[i + 2];
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(i + 1 < data.size() ? kB64[(v >> 6) & 63] : '=');
-    out.push_back(i + 2 < data.size() ? kB64[v & 63] : '=');
-  }
-  return out;
-}
+std::string base64Encode(const std::vector<std::uint8_t>& data) { return text::base64Encode(data); }
 
 bool base64Decode(std::string_view text, std::vector<std::uint8_t>& out) {
-  out.clear();
-  std::uint32_t acc = 0;
-  int bits = 0;
-  std::size_t pad = 0;
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '=') {
-      ++pad;
-      continue;
-    }
-    if (pad) return false;  // data after padding
-    int idx = b64Index(c);
-    if (idx < 0) return false;
-    acc = (acc << 6) | static_cast<std::uint32_t>(idx);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>(acc >> bits));
-    }
-  }
-  return pad <= 2;
+  auto bytes = text::base64Decode(text);
+  if (!bytes) return false;
+  out = std::move(*bytes);
+  return true;
 }
 
 ChangeFault changeFault(platform::ChangeResult result) {

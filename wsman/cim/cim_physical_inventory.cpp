@@ -2,7 +2,7 @@
 // CIM_Chassis and CIM_Card), CIM_Chip (base of CIM_PhysicalMemory), CIM_Processor, CIM_BIOSElement,
 // CIM_MediaAccessDevice, CIM_SystemPackaging (base of CIM_ComputerSystemPackage). A tight family:
 // fixed values of one simulated desktop, with identity taken from the platform model.
-#include "firmware/platform/credentials.h"
+#include "common/text_codecs.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -15,15 +15,13 @@ constexpr const char* kModel = "Simulated AMT Desktop";
 
 std::string serialOf(CimContext& ctx, std::size_t offset) {
   const auto& u = ctx.platform.uuid();
-  return platform::toHex(u.data() + offset, 6, true);
+  return text::toHex(std::span(u).subspan(offset, 6), text::LetterCase::Upper);
 }
 
 // AMT reports PlatformGUID in SMBIOS byte order (MeshCentral's guidToStr swaps it back).
 std::string platformGuid(CimContext& ctx) {
   const auto& u = ctx.platform.uuid();
-  std::uint8_t wire[16] = {u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6]};
-  std::copy(u.begin() + 8, u.end(), wire + 8);
-  return platform::toHex(wire, 16, true);
+  return text::toHex(text::uuidToMixedEndian(u), text::LetterCase::Upper);
 }
 
 std::vector<std::string> physicalKeys() { return {"CreationClassName", "Tag"}; }

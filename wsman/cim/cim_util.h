@@ -39,6 +39,7 @@ EndpointReference instanceIdRef(Schema schema, const std::string& className, con
 // "2024-01-31T15:40:09Z" for Unix seconds.
 std::string cimDatetime(std::int64_t unixSeconds);
 
+// common/text_codecs' base64 in the shape the CIM argument helpers use.
 std::string base64Encode(const std::vector<std::uint8_t>& data);
 bool base64Decode(std::string_view text, std::vector<std::uint8_t>& out);
 

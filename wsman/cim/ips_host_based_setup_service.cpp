@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "firmware/platform/credentials.h"
+#include "common/text_codecs.h"
 #include "firmware/platform/event_records.h"
 #include "common/log.h"
 #include "wsman/cim/class_registry.h"
@@ -58,8 +59,7 @@ bool readPassword(const Arguments& in, std::string& ha1) {
   std::uint64_t type = 0;
   if (!argUint(in, "NetAdminPassEncryptionType", type) || type != 2) return false;
   if (!argString(in, "NetworkAdminPassword", ha1) || ha1.size() != 32) return false;
-  std::vector<std::uint8_t> bytes;
-  return platform::fromHex(ha1, bytes);
+  return text::fromHex(ha1).has_value();
 }
 
 MethodResult finishSetup(CimContext& ctx, const std::string& ha1, ControlMode mode) {

@@ -9,8 +9,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "firmware/platform/credentials.h"
 #include "common/log.h"
+#include "common/text_codecs.h"
+#include "firmware/platform/credentials.h"
 
 namespace mesim::wsman::http {
 namespace {
@@ -46,17 +47,6 @@ std::string printable(std::string_view s) {
   for (char c : s.substr(0, 64)) out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
   if (s.size() > 64) out += "...";
   return out;
-}
-
-std::string base64NoPad(const std::uint8_t* data, std::size_t size) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i + 2 < size; i += 3) {
-    const std::uint32_t v = static_cast<std::uint32_t>(data[i]) << 16 | static_cast<std::uint32_t>(data[i + 1]) << 8 |
-                            data[i + 2];
-    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kAlphabet[(v >> shift) & 0x3F]);
-  }
-  return out;  // callers pass a multiple of 3 bytes, so there is never padding
 }
 
 }  // namespace
@@ -154,7 +144,7 @@ std::string md5Hex(std::string_view data) {
     MESIM_LOG(Error, kLog, "MD5 unavailable in OpenSSL; Digest authentication cannot work");
     std::abort();
   }
-  return platform::toHex(digest, length);
+  return text::toHex(std::span(digest, length));
 }
 
 std::string digestResponse(std::string_view ha1, std::string_view nonce, std::string_view nc, std::string_view cnonce,
@@ -173,7 +163,7 @@ std::string digestResponse(std::string_view ha1, std::string_view nonce, std::st
 std::string NonceStore::issue(TimePoint now) {
   std::uint8_t raw[24];
   platform::randomBytes(raw, sizeof raw);
-  std::string nonce = base64NoPad(raw, sizeof raw);
+  std::string nonce = text::base64Encode(raw);  // 24 bytes: no padding
   entries_[nonce] = Entry{now, 0};
   order_.push_back(nonce);
   while (order_.size() > capacity_) {
