@@ -15,7 +15,7 @@
 #include "firmware/events/delivery_queue.h"
 #include "firmware/events/event_delivery.h"
 #include "firmware/events/event_store.h"
-#include "tests/support/daemon_process.h"
+#include "tests/unit/firmware_test_support.h"
 
 namespace mesim::events {
 namespace {
@@ -139,21 +139,8 @@ TEST(FilterCollections, AllTakesEverythingOthersTheirCategory) {
   EXPECT_FALSE(filterMatches("Intel(r) AMT:", a));
 }
 
-class TempDir {
- public:
-  TempDir() : path_(test::makeTempDir("events")) {}
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 TEST(EventStore, RoundTripsSubscriptionsQueuesAndTheCounter) {
-  TempDir dir;
+  test::TempDir dir{"events"};
   EventStore store(dir.path() / "events");
   Subscription s;
   s.id = 7;
@@ -205,7 +192,7 @@ TEST(EventStore, RoundTripsSubscriptionsQueuesAndTheCounter) {
 }
 
 TEST(EventStore, MissingFilesAreAnEmptyStateAndGarbageIsAnError) {
-  TempDir dir;
+  test::TempDir dir{"events"};
   EventStore store(dir.path() / "events");
   StoredEvents loaded;
   std::string error;
@@ -266,7 +253,7 @@ class EventDeliveryTest : public ::testing::Test {
     run();
   }
 
-  TempDir dir;
+  test::TempDir dir{"events"};
   boost::asio::io_context io;
   core::ManualFirmwareClock clock{TimePoint(std::chrono::seconds(1'700'000'000))};
   FakeTransport transport;
@@ -398,6 +385,15 @@ TEST_F(EventDeliveryTest, ExpiresAndLimit) {
   clock.advance(31s);
   EXPECT_EQ(d->subscriptions().size(), 1u);
   EXPECT_EQ(d->stats().expired, 1u);
+}
+
+TEST_F(EventDeliveryTest, LinesNameTheDevice) {
+  EventDelivery d(io, clock, transport, dir.path(), policy(0, FailurePolicy::Suspend), log::Context("dev-a"));
+  ASSERT_EQ(d.start(), "");
+  d.attach(bus);
+  subscribe(d);
+  auto lines = test::capturedLog(log::Level::Debug, [&] { raise(); });
+  EXPECT_NE(lines.find("[dev-a] events: alert iAMT0005 for 1 subscriber(s)"), std::string::npos) << lines;
 }
 
 TEST(ListenerNames, RoundTrip) {

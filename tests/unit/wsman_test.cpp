@@ -403,6 +403,14 @@ TEST_F(WsmanTest, MalformedRequestsFault) {
   EXPECT_FALSE(soap::parseDuration("PT"));
 }
 
+TEST_F(WsmanTest, LinesNameThePlatformsDevice) {
+  model->setLogContext(log::Context("dev-a"));
+  auto request = amtRequest(kTransfer + "Get", kAmt + "AMT_GeneralSettings", 0, "");
+  auto lines = test::capturedLog(log::Level::Debug, [&] { EXPECT_EQ(call(request).httpStatus, 200u); });
+  EXPECT_NE(lines.find("[dev-a] "), std::string::npos) << lines;
+  EXPECT_NE(lines.find("AMT_GeneralSettings -> 200"), std::string::npos) << lines;
+}
+
 TEST_F(WsmanTest, IdentifyNeedsNoActionAndIsRecognised) {
   const std::string identify =
       "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
