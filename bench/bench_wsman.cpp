@@ -49,6 +49,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/wsman_messages.h"
 #include "wsman/http/tls_identity.h"
 
 namespace {
@@ -93,14 +94,7 @@ std::string md5Hex(std::string_view data) {
 
 // wsman-messages 5.x framing (spec/wsman.md §1.2), MessageID a growing integer.
 std::string envelope(const std::string& action, const std::string& uri, std::uint64_t messageId, const std::string& body) {
-  return "<?xml version=\"1.0\" encoding=\"utf-8\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\" "
-         "xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
-         "xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Header><a:Action>" +
-         action + "</a:Action><a:To>/wsman</a:To><w:ResourceURI>" + uri + "</w:ResourceURI><a:MessageID>" +
-         std::to_string(messageId) +
-         "</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</"
-         "a:Address></a:ReplyTo><w:OperationTimeout>PT60S</w:OperationTimeout></Header><Body>" +
-         body + "</Body></Envelope>";
+  return mesim::test::wsmanEnvelope(action, uri, body, std::to_string(messageId));
 }
 
 std::string getRequest(std::uint64_t id) { return envelope(kTransfer + "Get", kAmt + "AMT_GeneralSettings", id, ""); }
