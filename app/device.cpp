@@ -77,6 +77,7 @@ class Device::Impl {
 
     firmware::HbmEngineOptions engineOptions;
     engineOptions.bufferSlots = config_.bufferSlots;
+    engineOptions.log = log_;
     engine_ = std::make_unique<firmware::HbmEngine>(io_, engineOptions);
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiFixGuid));
     engine_->addClient(clients::makeAmthiClient(*platform_));
@@ -89,7 +90,7 @@ class Device::Impl {
       wsmanHttp_->serveLocal(std::move(socket), "lms");
       return true;
     };
-    lme_ = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman));
+    lme_ = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman, log_));
     engine_->addClient(lme_);
     // Watchdog (watchdog_fw/README.md): the WD client, agent-presence watchdogs, timers on the firmware clock.
     timers_ = std::make_unique<core::FirmwareTimerQueue>(io_, clock_);
@@ -280,13 +281,13 @@ class Device::Impl {
   // ---- WS-Management on 16992/16993 over the same platform model
   Result<> startWsman() {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, clock_);
-    if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook));
+    if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook, log_));
     watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
     eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *eventTransport_, config_.stateDir,
-                                                             config_.eventDelivery);
+                                                             config_.eventDelivery, log_);
     if (auto err = eventDelivery_->start(); !err.empty()) return fail("event subscriptions: " + err);
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());

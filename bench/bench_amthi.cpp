@@ -187,14 +187,6 @@ Result deviceLoop(const std::string& label, const char* path, int count) {
   return r;
 }
 
-long rssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 Result viaPreload(const std::string& self, const mesim::test::DaemonProcess& daemon, int count) {
   int out[2];
   if (pipe(out) != 0) return {"preload", 0, 0, 0, "pipe failed"};
@@ -272,13 +264,13 @@ int main(int argc, char** argv) {
     results.push_back({"FUSE dev/mei0", 0, 0, 0, "daemon did not start: " + daemon.log()});
   } else {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    idle = rssKb(daemon.pid());
+    idle = mesim::test::rssKb(daemon.pid());
     if (std::filesystem::exists(daemon.meiDevice()))
       results.push_back(deviceLoop("FUSE dev/mei0", daemon.meiDevice().c_str(), count));
     else
       results.push_back({"FUSE dev/mei0", 0, 0, 0, "no FUSE on this machine"});
     results.push_back(viaPreload(argv[0], daemon, count));
-    after = rssKb(daemon.pid());
+    after = mesim::test::rssKb(daemon.pid());
     daemon.stop();
   }
   // The same two paths with the loop sleeping as soon as it is idle: what --loop-spin-us buys.

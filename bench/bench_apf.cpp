@@ -85,19 +85,6 @@ class SourcePeer : public lme::ChannelPeer, public std::enable_shared_from_this<
   bool closed_ = false;
 };
 
-int connectLoopback(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Reads until EOF; returns bytes.
 std::size_t drain(int fd) {
   std::vector<char> buf(1 << 16);
@@ -125,7 +112,7 @@ std::unique_ptr<test::LmsMachine> bulkMachine(std::size_t bytes) {
 
 // Reads one channel to its end through the host's local port.
 Throughput drainChannel(std::string path, std::uint16_t port, std::size_t bytes) {
-  int fd = connectLoopback(port);
+  int fd = mesim::test::connectLoopback(port);
   if (fd < 0) return {std::move(path), 0, "FAILED: local connect"};
   auto start = Clock::now();
   std::size_t got = drain(fd);
@@ -195,7 +182,7 @@ Throughput bulkOverTcp(std::size_t bytes) {
     }
     ::close(fd);
   });
-  int fd = connectLoopback(ntohs(addr.sin_port));
+  int fd = mesim::test::connectLoopback(ntohs(addr.sin_port));
   auto start = Clock::now();
   std::size_t got = drain(fd);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -148,7 +148,7 @@ Percentiles barePost(bool tls, int n, double& perSecond) {
     boost::asio::io_context io;
     wsman::eventing::HttpPostRequest r;
     r.url = sub.url();
-    r.body = wsman::eventing::writeAlertIndication(s, q, "uuid:" + std::to_string(i));
+    r.body = wsman::eventing::writeAlertIndication(s, q, "uuid:" + std::to_string(i)).value();
     if (tls) {
       r.username = "bench";
       r.password = "pw";

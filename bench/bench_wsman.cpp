@@ -49,6 +49,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/wsman_messages.h"
 #include "wsman/http/tls_identity.h"
 
 namespace {
@@ -93,14 +94,7 @@ std::string md5Hex(std::string_view data) {
 
 // wsman-messages 5.x framing (spec/wsman.md §1.2), MessageID a growing integer.
 std::string envelope(const std::string& action, const std::string& uri, std::uint64_t messageId, const std::string& body) {
-  return "<?xml version=\"1.0\" encoding=\"utf-8\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\" "
-         "xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
-         "xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Header><a:Action>" +
-         action + "</a:Action><a:To>/wsman</a:To><w:ResourceURI>" + uri + "</w:ResourceURI><a:MessageID>" +
-         std::to_string(messageId) +
-         "</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</"
-         "a:Address></a:ReplyTo><w:OperationTimeout>PT60S</w:OperationTimeout></Header><Body>" +
-         body + "</Body></Envelope>";
+  return mesim::test::wsmanEnvelope(action, uri, body, std::to_string(messageId));
 }
 
 std::string getRequest(std::uint64_t id) { return envelope(kTransfer + "Get", kAmt + "AMT_GeneralSettings", id, ""); }
@@ -139,14 +133,6 @@ std::string between(std::string_view text, std::string_view open, char close) {
   at += open.size();
   auto end = text.find(close, at);
   return end == std::string_view::npos ? std::string() : std::string(text.substr(at, end - at));
-}
-
-long rssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
 }
 
 // utime + stime of a process, in seconds.
@@ -392,7 +378,7 @@ class LoadRun {
     r.tls = ph_.tls;
     r.mesim = ph_.mesim;
     r.connections = ph_.connections;
-    r.rssBeforeKb = ph_.serverPid > 0 ? rssKb(ph_.serverPid) : -1;
+    r.rssBeforeKb = ph_.serverPid > 0 ? mesim::test::rssKb(ph_.serverPid) : -1;
 
     start_ = Clock::now();
     measureFrom_ = start_ + seconds(ph_.totalOps ? 0 : ph_.warmup);
@@ -435,7 +421,7 @@ class LoadRun {
       r.serverCpuShare = (serverCpuEnd_ - serverCpuStart_) / window;
     }
     if (window > 0) r.clientCpuShare = (clientCpuEnd_ - clientCpuStart_) / window;
-    r.rssAfterKb = ph_.serverPid > 0 ? rssKb(ph_.serverPid) : -1;
+    r.rssAfterKb = ph_.serverPid > 0 ? mesim::test::rssKb(ph_.serverPid) : -1;
     r.rss = std::move(rss_);
     return r;
   }
@@ -459,7 +445,7 @@ class LoadRun {
       std::lock_guard lock(sampleMutex_);
       serverCpuStart_ = ph_.serverPid > 0 ? cpuSeconds(ph_.serverPid) : -1;
       clientCpuStart_ = selfCpuSeconds();
-      if (ph_.sampleEvery && ph_.serverPid > 0) rss_.push_back({0, rssKb(ph_.serverPid), 0});
+      if (ph_.sampleEvery && ph_.serverPid > 0) rss_.push_back({0, mesim::test::rssKb(ph_.serverPid), 0});
     }
     if (ph_.totalOps) co_return;  // the last completion samples the end
     timer.expires_at(stopAt_);
@@ -482,7 +468,7 @@ class LoadRun {
       const auto done = completedOps_.fetch_add(1) + 1;
       if (ph_.sampleEvery && done % ph_.sampleEvery == 0 && ph_.serverPid > 0) {
         std::lock_guard lock(sampleMutex_);
-        rss_.push_back({done, rssKb(ph_.serverPid), std::chrono::duration<double>(t1 - start_).count()});
+        rss_.push_back({done, mesim::test::rssKb(ph_.serverPid), std::chrono::duration<double>(t1 - start_).count()});
       }
       if (done == ph_.totalOps) sampleEnd(t1);
       return;
@@ -754,7 +740,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const long idleRss = rssKb(daemon.pid());
+  const long idleRss = mesim::test::rssKb(daemon.pid());
 
   auto mesimPhase = [&](std::string label, bool tls, Op op) {
     Phase p;
@@ -818,7 +804,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "running %s ...\n", p.label.c_str());
     results.push_back(LoadRun(p, o.threads).run());
   };
-  const long beforeRss = rssKb(daemon.pid());
+  const long beforeRss = mesim::test::rssKb(daemon.pid());
   runPhase(mesimPhase("mesim HTTP Get", false, Op::Get));
   if (nginxError.empty()) runPhase(nginxPhase("nginx HTTP (same-size body)", false));
   runPhase(mesimPhase("mesim TLS Get", true, Op::Get));
@@ -826,7 +812,7 @@ int main(int argc, char** argv) {
   runPhase(mesimPhase("mesim HTTP Enumerate+Pull", false, Op::EnumeratePull));
   runPhase(mesimPhase("mesim TLS Enumerate+Pull", true, Op::EnumeratePull));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const long afterRss = rssKb(daemon.pid());
+  const long afterRss = mesim::test::rssKb(daemon.pid());
   nginx.stop();
 
   printTable(results, o, getBody.size(), nginxNote, loadBefore, loadAverage());

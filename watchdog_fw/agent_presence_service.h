@@ -48,6 +48,8 @@ class AgentPresenceService final : public platform::AgentPresence {
   // The host's power changed (the service also follows the platform model by itself).
   void hostPowerChanged();
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   struct Agent {
     StoredAgent def;  // a copy of the stored definition: expiry must not search the store

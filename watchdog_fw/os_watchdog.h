@@ -39,6 +39,8 @@ class OsWatchdog {
   // Called right after each expiry (tests, the daemon's status).
   void onExpired(std::function<void()> callback) { onExpired_ = std::move(callback); }
 
+  const log::Context& logContext() const { return events_.logContext(); }
+
  private:
   void expire();
 

@@ -49,6 +49,8 @@ class WatchdogEvents {
   };
   const Stats& stats() const { return stats_; }
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   void schedule();
 

@@ -9,7 +9,7 @@ std::unique_ptr<WatchdogFeature> WatchdogFeature::create(boost::asio::io_context
                                                          std::string& error) {
   std::unique_ptr<WatchdogFeature> f(new WatchdogFeature());
   f->platform_ = &platform;
-  f->store_ = WatchdogStore::open(options.stateDir, error);
+  f->store_ = WatchdogStore::open(options.stateDir, error, platform.logContext());
   if (!f->store_) return nullptr;
   f->events_ = std::make_unique<WatchdogEvents>(io, platform, timers.clock(), power, alerts);
   WatchdogStore* store = f->store_.get();

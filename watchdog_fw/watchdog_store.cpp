@@ -118,8 +118,9 @@ bool fromJson(const std::string& text, WatchdogStoreData& out, std::string& erro
   return true;
 }
 
-std::unique_ptr<WatchdogStore> WatchdogStore::open(const std::filesystem::path& stateDir, std::string& error) {
-  if (stateDir.empty()) return std::unique_ptr<WatchdogStore>(new WatchdogStore({}, {}));
+std::unique_ptr<WatchdogStore> WatchdogStore::open(const std::filesystem::path& stateDir, std::string& error,
+                                                   log::Context log) {
+  if (stateDir.empty()) return std::unique_ptr<WatchdogStore>(new WatchdogStore({}, {}, std::move(log)));
   auto file = stateDir / kFileName;
   std::string text;
   WatchdogStoreData data;
@@ -132,7 +133,7 @@ std::unique_ptr<WatchdogStore> WatchdogStore::open(const std::filesystem::path& 
     error = file.string() + ": " + error;
     return nullptr;
   }
-  return std::unique_ptr<WatchdogStore>(new WatchdogStore(std::move(file), std::move(data)));
+  return std::unique_ptr<WatchdogStore>(new WatchdogStore(std::move(file), std::move(data), std::move(log)));
 }
 
 bool WatchdogStore::update(const std::function<void(WatchdogStoreData&)>& change) {

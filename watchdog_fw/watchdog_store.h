@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "firmware/platform/agent_presence.h"
 
 namespace mesim::watchdog {
@@ -35,17 +36,23 @@ class WatchdogStore {
   static constexpr const char* kFileName = "watchdog.json";
 
   // Loads `stateDir/watchdog.json` (defaults when missing). An empty `stateDir` keeps everything in memory
-  // (tests, benchmarks). A file that exists but cannot be parsed is an error, never overwritten.
-  static std::unique_ptr<WatchdogStore> open(const std::filesystem::path& stateDir, std::string& error);
+  // (tests, benchmarks). A file that exists but cannot be parsed is an error, never overwritten. `log` is the
+  // device its log lines name.
+  static std::unique_ptr<WatchdogStore> open(const std::filesystem::path& stateDir, std::string& error,
+                                             log::Context log = {});
 
   const WatchdogStoreData& data() const { return data_; }
   // All-or-nothing: `change` edits a copy, kept only if it was written. False (and logged) otherwise.
   bool update(const std::function<void(WatchdogStoreData&)>& change);
 
+  const log::Context& logContext() const { return log_; }
+
  private:
-  WatchdogStore(std::filesystem::path file, WatchdogStoreData data) : file_(std::move(file)), data_(std::move(data)) {}
+  WatchdogStore(std::filesystem::path file, WatchdogStoreData data, log::Context log)
+      : file_(std::move(file)), data_(std::move(data)), log_(std::move(log)) {}
   std::filesystem::path file_;
   WatchdogStoreData data_;
+  log::Context log_;
 };
 
 // JSON form (exposed for tests).

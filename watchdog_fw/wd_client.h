@@ -49,6 +49,8 @@ class WatchdogClient final : public firmware::FirmwareClient {
   // Re-evaluates NOT_REQUIRED and notifies the connections if it changed (called on platform changes).
   void checkRequired();
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   platform::PlatformModel& platform_;
   WatchdogStore& store_;

@@ -32,6 +32,8 @@ class AmthiClient final : public firmware::FirmwareClient {
   // (malformed ones an error status) because the host blocks on its read until one comes.
   hbm::Bytes respond(hbm::ByteView request);
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   hbm::Bytes dispatch(amthi::Command command, hbm::ByteView payload);
   hbm::Bytes unprovision(hbm::ByteView payload);

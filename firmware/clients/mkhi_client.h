@@ -34,6 +34,8 @@ class MkhiClient final : public firmware::FirmwareClient {
   // commands answer result INVALID_COMMAND (0x8D), wrong sizes SIZE_ERROR (0x05), unknown rules NOT_FOUND (0x81).
   std::optional<hbm::Bytes> respond(hbm::ByteView request);
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   hbm::Bytes getRule(std::uint8_t command, hbm::ByteView payload);
 

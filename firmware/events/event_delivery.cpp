@@ -37,8 +37,14 @@ struct EventDelivery::Session {
 };
 
 EventDelivery::EventDelivery(boost::asio::io_context& io, const core::FirmwareClock& clock, EventTransport& transport,
-                             std::filesystem::path stateDir, DeliveryPolicy policy)
-    : io_(io), clock_(clock), transport_(transport), store_(stateDir / "events"), policy_(policy), expiryTimer_(io) {}
+                             std::filesystem::path stateDir, DeliveryPolicy policy, log::Context log)
+    : io_(io),
+      clock_(clock),
+      transport_(transport),
+      store_(stateDir / "events"),
+      policy_(policy),
+      expiryTimer_(io),
+      log_(std::move(log)) {}
 
 EventDelivery::~EventDelivery() {
   if (bus_) bus_->unsubscribe(busToken_);

@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/log.h"
 #include "firmware/core/firmware_clock.h"
 #include "firmware/events/alert.h"
 #include "firmware/events/delivery_queue.h"
@@ -64,8 +65,9 @@ enum class SubscribeError { LimitReached, StorageError };
 
 class EventDelivery {
  public:
+  // `log` is the device its log lines name.
   EventDelivery(boost::asio::io_context& io, const core::FirmwareClock& clock, EventTransport& transport,
-                std::filesystem::path stateDir, DeliveryPolicy policy);
+                std::filesystem::path stateDir, DeliveryPolicy policy, log::Context log = {});
   ~EventDelivery();
   EventDelivery(const EventDelivery&) = delete;
   EventDelivery& operator=(const EventDelivery&) = delete;
@@ -86,6 +88,8 @@ class EventDelivery {
   const DeliveryStats& stats() const { return stats_; }
   // Re-evaluates every timer against the firmware clock (after it was set by hand).
   void poke();
+
+  const log::Context& logContext() const { return log_; }
 
  private:
   struct Session;
@@ -112,6 +116,7 @@ class EventDelivery {
   AlertBus* bus_ = nullptr;
   std::size_t busToken_ = 0;
   DeliveryStats stats_;
+  log::Context log_;
 };
 
 // Name of the CIM_ListenerDestinationWSManagement of subscription `id`, and back (0 if not one of ours).

@@ -12,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/log.h"
 #include "firmware/hbm/firmware_client.h"
 #include "hostif/link/hbm_wire.h"
 #include "hostif/link/link.h"
@@ -22,6 +23,7 @@ struct HbmEngineOptions {
   std::uint32_t bufferSlots = hbm::kDefaultBufferSlots;  // circular-buffer depth used for fragmentation
   // HFSTS1..6 as a healthy AMT 16 corporate ME reports them (normal working state, init complete).
   hbm::ReadyInfo registers{{0x94000245, 0x09F10506, 0x00000020, 0x00004000, 0x00041F03, 0xC7E003CB}, 0};
+  log::Context log;  // the device its log lines name
 };
 
 class HbmEngine {
@@ -56,6 +58,8 @@ class HbmEngine {
   State state() const { return state_; }
   hbm::Version negotiatedVersion() const { return negotiated_; }
   Stats stats() const;
+
+  const log::Context& logContext() const { return options_.log; }
 
  private:
   class Connection;

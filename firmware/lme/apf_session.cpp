@@ -33,6 +33,8 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
   Channel(ApfSession& session, std::uint32_t id, std::shared_ptr<ChannelPeer> peer)
       : session_(session), id_(id), peer_(std::move(peer)) {}
 
+  const log::Context& logContext() const { return session_.logContext(); }
+
   // Host window known (OPEN from the host, or CONFIRMATION of the ME's OPEN): data may flow.
   void open(std::uint32_t hostId, std::uint32_t hostWindow) {
     hostId_ = hostId;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "firmware/hbm/firmware_client.h"
 #include "firmware/lme/apf_codec.h"
 #include "firmware/lme/channel_peer.h"
@@ -38,6 +39,7 @@ struct ApfSessionOptions {
   bool authenticate = false;
   std::string authUser;
   std::optional<std::string> authPassword;  // method "password" if set, else "none"
+  log::Context log;                         // the device its log lines name
 };
 
 class ApfSession : public std::enable_shared_from_this<ApfSession> {
@@ -93,6 +95,8 @@ class ApfSession : public std::enable_shared_from_this<ApfSession> {
   // Ports the host accepted tcpip-forward for, in order.
   const std::vector<std::uint32_t>& forwardedPorts() const { return forwarded_; }
   std::uint32_t maxDataPayload() const;
+
+  const log::Context& logContext() const { return options_.log; }
 
  private:
   class Channel;

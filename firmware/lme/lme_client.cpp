@@ -22,6 +22,7 @@ ApfSessionOptions LmeClient::sessionOptions() const {
   o.maxMessageLength = options_.maxMessageLength;
   o.channelWindow = options_.channelWindow;
   o.maxChannels = options_.maxChannels;
+  o.log = platform_.logContext();
   return o;
 }
 

@@ -58,6 +58,8 @@ class LmeClient final : public firmware::FirmwareClient {
 
   Stats stats() const;
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   ApfSessionOptions sessionOptions() const;
 

@@ -1,42 +1,22 @@
-#include "firmware/core/xml_text.h"
 #include "firmware/lme/lms_event.h"
 
 #include <algorithm>
 
+#include "firmware/events/alert_indication.h"
 #include "firmware/lme/lme_client.h"
 
 namespace mesim::lme {
 
 Bytes makeLmsEventRequest(const UserNotification& n) {
-  std::string body =
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-      "<a:Envelope xmlns:a=\"http://www.w3.org/2003/05/soap-envelope\""
-      " xmlns:b=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\""
-      " xmlns:c=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\""
-      " xmlns:g=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication\""
-      " xmlns:h=\"http://schemas.dmtf.org/wbem/wscim/1/common\">"
-      "<a:Header>"
-      "<b:To>http://localhost:0/</b:To>"
-      "<b:ReplyTo><b:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</b:Address></b:ReplyTo>"
-      "<b:Action a:mustUnderstand=\"true\">http://schemas.dmtf.org/wbem/wsman/1/wsman/Event</b:Action>"
-      "<c:ResourceURI>http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication</c:ResourceURI>"
-      "</a:Header>"
-      "<a:Body><g:CIM_AlertIndication>"
-      "<g:AlertType>8</g:AlertType>"
-      "<g:AlertingElementFormat>2</g:AlertingElementFormat>"
-      "<g:AlertingManagedElement>Interop:CIM_ComputerSystem.CreationClassName=\"CIM_ComputerSystem\","
-      "Name=\"Intel(r) AMT\"</g:AlertingManagedElement>"
-      "<g:IndicationFilterName>Intel(r) AMT:User Notification</g:IndicationFilterName>";
-  if (!n.indicationTime.empty())
-    body += "<g:IndicationTime><h:Datetime>" + core::xmlEscape(n.indicationTime) + "</h:Datetime></g:IndicationTime>";
-  body += "<g:Message>" + core::xmlEscape(n.message) + "</g:Message>";
-  body += "<g:MessageArguments>" + core::xmlEscape(n.messageArguments) + "</g:MessageArguments>";
-  body += "<g:MessageID>" + core::xmlEscape(n.messageId) + "</g:MessageID>";
-  body +=
-      "<g:OwningEntity>Intel(r) AMT</g:OwningEntity>"
-      "<g:PerceivedSeverity>2</g:PerceivedSeverity>"
-      "<g:SystemName>Intel(r) AMT</g:SystemName>"
-      "</g:CIM_AlertIndication></a:Body></a:Envelope>";
+  events::Alert alert;
+  alert.messageId = n.messageId;
+  alert.messageArguments = {n.messageArguments};  // one element, even empty: LMS looks for it
+  alert.message = n.message;
+  alert.indicationFilterName = "Intel(r) AMT:User Notification";
+  events::AlertEnvelopeHeader header;
+  header.to = "http://localhost:0/";
+  // Without reference parameters the envelope cannot fail.
+  std::string body = events::writeAlertIndication(header, alert, {std::nullopt, n.indicationTime}).value();
   std::string request = "POST / HTTP/1.1\r\nHost: localhost:0\r\nUser-Agent: Intel(R) AMT Agent\r\n"
                         "Content-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: " +
                         std::to_string(body.size()) + "\r\n\r\n" + body;

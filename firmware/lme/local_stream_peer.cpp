@@ -41,8 +41,9 @@ void LocalStreamPeer::close() {
   socket_.close(ignored);
 }
 
-ChannelPeerFactory makeLocalStreamFactory(boost::asio::io_context& io, LocalStreamServer server) {
-  return [&io, server = std::move(server)](std::uint32_t port) -> std::shared_ptr<ChannelPeer> {
+ChannelPeerFactory makeLocalStreamFactory(boost::asio::io_context& io, LocalStreamServer server, log::Context log) {
+  return [&io, server = std::move(server), device = std::move(log)](std::uint32_t port) -> std::shared_ptr<ChannelPeer> {
+    auto logContext = [&device] { return device; };  // MESIM_LOG names the device
     stream_protocol::socket ours(io), theirs(io);
     boost::system::error_code ec;
     boost::asio::local::connect_pair(ours, theirs, ec);

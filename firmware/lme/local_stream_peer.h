@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 
+#include "common/log.h"
 #include "firmware/lme/channel_peer.h"
 
 namespace mesim::lme {
@@ -33,6 +34,7 @@ class LocalStreamPeer final : public ChannelPeer, public std::enable_shared_from
   bool closed_ = false;
 };
 
-ChannelPeerFactory makeLocalStreamFactory(boost::asio::io_context& io, LocalStreamServer server);
+// `log` is the device its log lines name.
+ChannelPeerFactory makeLocalStreamFactory(boost::asio::io_context& io, LocalStreamServer server, log::Context log = {});
 
 }  // namespace mesim::lme

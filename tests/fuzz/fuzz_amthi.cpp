@@ -5,20 +5,14 @@
 
 #include "firmware/clients/amthi_client.h"
 #include "firmware/platform/platform_model.h"
-#include "tests/unit/firmware_test_support.h"
+#include "tests/fuzz/fuzz_platform.h"
 
 namespace {
 
-struct Fixture {
-  Fixture() : quiet(mesim::log::Level::Off) {
-    std::string error;
-    platform = mesim::platform::PlatformModel::open(dir.path(), {}, error);
-    if (!platform) std::abort();
+struct Fixture : mesim::test::FuzzPlatform {
+  Fixture() : FuzzPlatform("fuzz-amthi") {
     client = mesim::clients::makeAmthiClient(*platform);
   }
-  mesim::test::LogThreshold quiet;
-  mesim::test::TempDir dir{"fuzz-amthi"};
-  std::unique_ptr<mesim::platform::PlatformModel> platform;
   std::unique_ptr<mesim::firmware::FirmwareClient> client;
 };
 

@@ -4,21 +4,15 @@
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
 #include "firmware/platform/platform_model.h"
-#include "tests/unit/firmware_test_support.h"
+#include "tests/fuzz/fuzz_platform.h"
 
 namespace {
 
-struct Fixture {
-  Fixture() : quiet(mesim::log::Level::Off) {
-    std::string error;
-    platform = mesim::platform::PlatformModel::open(dir.path(), {}, error);
-    if (!platform) std::abort();
+struct Fixture : mesim::test::FuzzPlatform {
+  Fixture() : FuzzPlatform("fuzz-mkhi") {
     mkhi = mesim::clients::makeMkhiClient(*platform, mesim::clients::kMkhiGuid);
     fix = mesim::clients::makeMkhiClient(*platform, mesim::clients::kMkhiFixGuid);
   }
-  mesim::test::LogThreshold quiet;
-  mesim::test::TempDir dir{"fuzz-mkhi"};
-  std::unique_ptr<mesim::platform::PlatformModel> platform;
   std::unique_ptr<mesim::firmware::FirmwareClient> mkhi;
   std::unique_ptr<mesim::firmware::FirmwareClient> fix;
 };

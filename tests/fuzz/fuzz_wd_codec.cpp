@@ -5,25 +5,20 @@
 #include <boost/asio/io_context.hpp>
 
 #include "firmware/core/firmware_timer_queue.h"
-#include "tests/unit/firmware_test_support.h"
+#include "tests/fuzz/fuzz_platform.h"
 #include "watchdog_fw/watchdog_feature.h"
 
 namespace {
 
-struct Fixture {
-  Fixture() : quiet(mesim::log::Level::Off) {
+struct Fixture : mesim::test::FuzzPlatform {
+  Fixture() : FuzzPlatform("fuzz-wd") {
     std::string error;
-    platform = mesim::platform::PlatformModel::open(dir.path(), {}, error);
-    if (!platform) std::abort();
     feature = mesim::watchdog::WatchdogFeature::create(io, timers, *platform, nullptr, nullptr, {}, error);
     if (!feature) std::abort();
   }
-  mesim::test::LogThreshold quiet;
-  mesim::test::TempDir dir{"fuzz-wd"};
   boost::asio::io_context io;
   mesim::core::ManualFirmwareClock clock;
   mesim::core::FirmwareTimerQueue timers{io, clock};
-  std::unique_ptr<mesim::platform::PlatformModel> platform;
   std::unique_ptr<mesim::watchdog::WatchdogFeature> feature;
 };
 

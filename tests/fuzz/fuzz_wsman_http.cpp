@@ -10,17 +10,14 @@
 #include <boost/beast/_experimental/test/stream.hpp>
 
 #include "firmware/platform/platform_model.h"
-#include "tests/unit/firmware_test_support.h"
+#include "tests/fuzz/fuzz_platform.h"
 #include "wsman/http/digest_auth.h"
 #include "wsman/http/wsman_http_server.h"
 
 namespace {
 
-struct Fixture {
-  Fixture() : quiet(mesim::log::Level::Off) {
-    std::string error;
-    platform = mesim::platform::PlatformModel::open(dir.path(), {}, error);
-    if (!platform) std::abort();
+struct Fixture : mesim::test::FuzzPlatform {
+  Fixture() : FuzzPlatform("fuzz-wsman-http") {
     mesim::wsman::http::WsmanHttpOptions options;
     options.httpPort = -1;
     options.httpsPort = -1;
@@ -34,10 +31,7 @@ struct Fixture {
     });
     server->setAnonymousPredicate([](std::string_view body) { return body.find("Identify") != std::string_view::npos; });
   }
-  mesim::test::LogThreshold quiet;
-  mesim::test::TempDir dir{"fuzz-wsman-http"};
   boost::asio::io_context io;
-  std::unique_ptr<mesim::platform::PlatformModel> platform;
   std::unique_ptr<mesim::wsman::http::WsmanHttpServer> server;
 };
 

@@ -6,23 +6,17 @@
 #include <pugixml.hpp>
 
 #include "firmware/platform/host_power.h"
-#include "tests/unit/firmware_test_support.h"
+#include "tests/fuzz/fuzz_platform.h"
 #include "wsman/ops/wsman_service.h"
 
 namespace {
 
-struct Fixture {
-  Fixture() : quiet(mesim::log::Level::Off) {
-    std::string error;
-    platform = mesim::platform::PlatformModel::open(dir.path(), {}, error);
-    if (!platform) std::abort();
+struct Fixture : mesim::test::FuzzPlatform {
+  Fixture() : FuzzPlatform("fuzz-wsman") {
     power = std::make_unique<mesim::platform::HostPowerStateMachine>(*platform, clock);
     service = std::make_unique<mesim::wsman::ops::WsmanService>(*platform, clock, *power);
   }
-  mesim::test::LogThreshold quiet;
-  mesim::test::TempDir dir{"fuzz-wsman"};
   mesim::core::ManualFirmwareClock clock{mesim::core::FirmwareClock::time_point{std::chrono::seconds(1700000000)}};
-  std::unique_ptr<mesim::platform::PlatformModel> platform;
   std::unique_ptr<mesim::platform::HostPowerStateMachine> power;
   std::unique_ptr<mesim::wsman::ops::WsmanService> service;
 };

@@ -71,6 +71,9 @@ const std::string kPush = "http://schemas.xmlsoap.org/ws/2004/08/eventing/Delive
 
 class EventsDaemonTest : public ::testing::Test {
  protected:
+  // A port a subscriber listened on a moment ago: a subscriber that is down, to be started there later.
+  static std::uint16_t downSubscriberPort() { return EventSubscriber().port(); }
+
   bool start(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"--fuse", "off", "--preload", "off", "--admin-password", kPassword,
                                   "--event-retry-interval", "100ms"};
@@ -156,11 +159,7 @@ TEST_F(EventsDaemonTest, SubscribeShowsTheClassesAndUnsubscribeRemovesThem) {
 
 TEST_F(EventsDaemonTest, PushWithAckWithTheSubscriberDownThenUpDeliversExactlyOnce) {
   ASSERT_TRUE(start({"--event-policy", "retry-forever"}));
-  std::uint16_t port;
-  {
-    EventSubscriber reserve;
-    port = reserve.port();
-  }
+  const std::uint16_t port = downSubscriberPort();
   subscribe("http://127.0.0.1:" + std::to_string(port) + "/events", kPushWithAck);
   raise("iAMT0005");
   // A few failed attempts, visible in the status.
@@ -188,11 +187,7 @@ TEST_F(EventsDaemonTest, PushWithAckWithTheSubscriberDownThenUpDeliversExactlyOn
 
 TEST_F(EventsDaemonTest, PendingAlertsAreDeliveredAfterARestart) {
   ASSERT_TRUE(start({"--event-policy", "retry-forever"}));
-  std::uint16_t port;
-  {
-    EventSubscriber reserve;
-    port = reserve.port();
-  }
+  const std::uint16_t port = downSubscriberPort();
   subscribe("http://127.0.0.1:" + std::to_string(port) + "/events", kPushWithAck);
   raise("iAMT0004");
   raise("iAMT0005");

@@ -20,15 +20,8 @@ std::string normalize(std::string body) {
 
 // Connects, sends nothing, and reports whether the host closed the socket within the timeout.
 bool closedByHost(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return false;
-  }
+  int fd = connectLoopback(port);
+  if (fd < 0) return false;
   pollfd p{fd, POLLIN, 0};
   bool closed = false;
   if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {

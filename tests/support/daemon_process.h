@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -30,17 +31,34 @@ inline std::filesystem::path makeTempDir(const std::string& tag) {
   return made ? std::filesystem::path(made) : std::filesystem::path();
 }
 
-// A minimal HTTP/1.1 GET/POST to 127.0.0.1:port; returns "STATUS BODY" or "" on failure.
-inline std::string httpRequest(std::uint16_t port, const std::string& method, const std::string& target) {
+// A blocking TCP socket connected to 127.0.0.1:port, or -1.
+inline int connectLoopback(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    return "";
+    return -1;
   }
+  return fd;
+}
+
+// VmRSS of a process in KiB, or -1.
+inline long rssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// A minimal HTTP/1.1 GET/POST to 127.0.0.1:port; returns "STATUS BODY" or "" on failure.
+inline std::string httpRequest(std::uint16_t port, const std::string& method, const std::string& target) {
+  int fd = connectLoopback(port);
+  if (fd < 0) return "";
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
   if (::write(fd, request.data(), request.size()) < 0) {
     ::close(fd);

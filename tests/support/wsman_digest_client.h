@@ -18,6 +18,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "tests/support/wsman_messages.h"
+
 namespace mesim::test {
 
 inline std::string md5Hex(std::string_view data) {
@@ -31,19 +33,6 @@ inline std::string md5Hex(std::string_view data) {
     out[2 * i + 1] = kHex[digest[i] & 0xF];
   }
   return out;
-}
-
-// wsman-messages framing; `messageId` fixed so two answers can be compared byte for byte.
-inline std::string wsmanEnvelope(const std::string& action, const std::string& resourceUri, const std::string& body = "",
-                                 const std::string& messageId = "1") {
-  return "<?xml version=\"1.0\" encoding=\"utf-8\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\" "
-         "xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
-         "xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Header><a:Action>" +
-         action + "</a:Action><a:To>/wsman</a:To><w:ResourceURI>" + resourceUri + "</w:ResourceURI><a:MessageID>" +
-         messageId +
-         "</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</"
-         "a:Address></a:ReplyTo><w:OperationTimeout>PT60S</w:OperationTimeout></Header><Body>" +
-         body + "</Body></Envelope>";
 }
 
 inline std::string wsmanGetGeneralSettings(const std::string& messageId = "1") {

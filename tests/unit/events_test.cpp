@@ -9,10 +9,13 @@
 #include <boost/asio/post.hpp>
 
 #include "firmware/core/atomic_file.h"
+#include <pugixml.hpp>
+
+#include "firmware/events/alert_indication.h"
 #include "firmware/events/delivery_queue.h"
 #include "firmware/events/event_delivery.h"
 #include "firmware/events/event_store.h"
-#include "tests/support/daemon_process.h"
+#include "tests/unit/firmware_test_support.h"
 
 namespace mesim::events {
 namespace {
@@ -136,21 +139,8 @@ TEST(FilterCollections, AllTakesEverythingOthersTheirCategory) {
   EXPECT_FALSE(filterMatches("Intel(r) AMT:", a));
 }
 
-class TempDir {
- public:
-  TempDir() : path_(test::makeTempDir("events")) {}
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 TEST(EventStore, RoundTripsSubscriptionsQueuesAndTheCounter) {
-  TempDir dir;
+  test::TempDir dir{"events"};
   EventStore store(dir.path() / "events");
   Subscription s;
   s.id = 7;
@@ -202,7 +192,7 @@ TEST(EventStore, RoundTripsSubscriptionsQueuesAndTheCounter) {
 }
 
 TEST(EventStore, MissingFilesAreAnEmptyStateAndGarbageIsAnError) {
-  TempDir dir;
+  test::TempDir dir{"events"};
   EventStore store(dir.path() / "events");
   StoredEvents loaded;
   std::string error;
@@ -263,7 +253,7 @@ class EventDeliveryTest : public ::testing::Test {
     run();
   }
 
-  TempDir dir;
+  test::TempDir dir{"events"};
   boost::asio::io_context io;
   core::ManualFirmwareClock clock{TimePoint(std::chrono::seconds(1'700'000'000))};
   FakeTransport transport;
@@ -397,11 +387,106 @@ TEST_F(EventDeliveryTest, ExpiresAndLimit) {
   EXPECT_EQ(d->stats().expired, 1u);
 }
 
+TEST_F(EventDeliveryTest, LinesNameTheDevice) {
+  EventDelivery d(io, clock, transport, dir.path(), policy(0, FailurePolicy::Suspend), log::Context("dev-a"));
+  ASSERT_EQ(d.start(), "");
+  d.attach(bus);
+  subscribe(d);
+  auto lines = test::capturedLog(log::Level::Debug, [&] { raise(); });
+  EXPECT_NE(lines.find("[dev-a] events: alert iAMT0005 for 1 subscriber(s)"), std::string::npos) << lines;
+}
+
 TEST(ListenerNames, RoundTrip) {
   EXPECT_EQ(listenerName(3), "Intel(r) AMT:Subscription Manager 3");
   EXPECT_EQ(listenerId(listenerName(3)), 3u);
   EXPECT_EQ(listenerId("Intel(r) AMT:Subscription Manager x"), 0u);
   EXPECT_EQ(listenerId("other"), 0u);
+}
+
+std::vector<std::string> childNames(pugi::xml_node node) {
+  std::vector<std::string> names;
+  for (auto child : node.children()) names.emplace_back(child.name());
+  return names;
+}
+
+TEST(AlertIndicationEnvelope, EscapesWhatItCarries) {
+  Alert alert;
+  alert.messageId = "iAMT0005";
+  alert.message = "a<b & \"c\" > d";
+  alert.messageArguments = {"<x>", "&"};
+  alert.indicationFilterName = "F&G";
+  AlertEnvelopeHeader header;
+  header.messageId = "uuid:<1>&";
+  auto text = writeAlertIndication(header, alert, {7, "T<1>"});
+  ASSERT_TRUE(text) << text.error().message;
+  EXPECT_NE(text->find("<g:Message>a&lt;b &amp; \"c\" &gt; d</g:Message>"), std::string::npos) << *text;
+  EXPECT_NE(text->find("<g:MessageArguments>&lt;x&gt;</g:MessageArguments><g:MessageArguments>&amp;</g:MessageArguments>"),
+            std::string::npos)
+      << *text;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(text->c_str())) << *text;
+  auto env = doc.document_element();
+  EXPECT_STREQ(env.child("a:Header").child_value("b:MessageID"), "uuid:<1>&");
+  auto body = env.child("a:Body").child("g:CIM_AlertIndication");
+  EXPECT_STREQ(body.child_value("g:Message"), "a<b & \"c\" > d");
+  EXPECT_STREQ(body.child_value("g:IndicationFilterName"), "F&G");
+  EXPECT_STREQ(body.child("g:IndicationTime").child_value("h:Datetime"), "T<1>");
+}
+
+TEST(AlertIndicationEnvelope, HasAmtsShape) {
+  Alert alert;
+  alert.messageId = "iAMT0005";
+  alert.messageArguments = {"1"};
+  AlertEnvelopeHeader header;
+  header.messageId = "uuid:1";
+  header.ackRequested = true;
+  header.referenceParameters = "<m:arg xmlns:m=\"http://x.com\">node-7</m:arg><m:other xmlns:m=\"http://x.com\"/>";
+  auto text = writeAlertIndication(header, alert, {2950234687, cimDatetime(TimePoint(std::chrono::milliseconds(1485877209000)))});
+  ASSERT_TRUE(text) << text.error().message;
+  EXPECT_EQ(text->rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?><a:Envelope xmlns:a=\"http://www.w3.org/2003/05/soap-envelope\"", 0),
+            0u)
+      << *text;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(text->c_str())) << *text;
+  auto env = doc.document_element();
+  EXPECT_STREQ(env.name(), "a:Envelope");
+  EXPECT_STREQ(env.attribute("xmlns:g").value(), "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication");
+  EXPECT_STREQ(env.attribute("xmlns:h").value(), "http://schemas.dmtf.org/wbem/wscim/1/common");
+  EXPECT_EQ(childNames(env), (std::vector<std::string>{"a:Header", "a:Body"}));
+  EXPECT_EQ(childNames(env.child("a:Header")),
+            (std::vector<std::string>{"b:To", "b:ReplyTo", "c:AckRequested", "b:Action", "b:MessageID", "c:ResourceURI",
+                                      "m:arg", "m:other"}));
+  EXPECT_STREQ(env.child("a:Header").child("b:Action").attribute("a:mustUnderstand").value(), "true");
+  EXPECT_EQ(childNames(env.child("a:Body")), (std::vector<std::string>{"g:CIM_AlertIndication"}));
+  auto indication = env.child("a:Body").child("g:CIM_AlertIndication");
+  EXPECT_EQ(childNames(indication),
+            (std::vector<std::string>{"g:AlertType", "g:AlertingElementFormat", "g:AlertingManagedElement",
+                                      "g:IndicationFilterName", "g:IndicationIdentifier", "g:IndicationTime", "g:Message",
+                                      "g:MessageArguments", "g:MessageID", "g:OtherAlertingElementFormat",
+                                      "g:OtherSeverity", "g:OwningEntity", "g:PerceivedSeverity", "g:ProbableCause",
+                                      "g:SystemName"}));
+  EXPECT_STREQ(indication.child_value("g:IndicationIdentifier"), "Intel(r):2950234687");
+  EXPECT_STREQ(indication.child("g:IndicationTime").child_value("h:Datetime"), "2017-01-31T15:40:09.000Z");
+  // Empty elements keep their end tag: MeshCentral's parser loses `<x/>`.
+  EXPECT_NE(text->find("<m:other xmlns:m=\"http://x.com\"></m:other>"), std::string::npos) << *text;
+  EXPECT_NE(text->find("<g:Message></g:Message>"), std::string::npos) << *text;
+}
+
+TEST(AlertIndicationEnvelope, OmitsWhatLmsEventsDoNotCarry) {
+  Alert alert;
+  AlertEnvelopeHeader header;
+  header.to = "http://localhost:0/";
+  auto text = writeAlertIndication(header, alert, {});
+  ASSERT_TRUE(text) << text.error().message;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(text->c_str())) << *text;
+  auto env = doc.document_element();
+  EXPECT_EQ(childNames(env.child("a:Header")),
+            (std::vector<std::string>{"b:To", "b:ReplyTo", "b:Action", "c:ResourceURI"}));
+  EXPECT_STREQ(env.child("a:Header").child_value("b:To"), "http://localhost:0/");
+  auto indication = env.child("a:Body").child("g:CIM_AlertIndication");
+  EXPECT_FALSE(indication.child("g:IndicationIdentifier"));
+  EXPECT_FALSE(indication.child("g:IndicationTime"));
 }
 
 }  // namespace

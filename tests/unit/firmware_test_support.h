@@ -1,8 +1,10 @@
-// Helpers for firmware-side unit tests: a ClientConnection that records what a client sends, and a
-// temporary state dir removed at the end of the test.
+// Helpers for firmware-side unit tests: a ClientConnection that records what a client sends, a temporary state
+// dir removed at the end of the test, and the log's threshold set for a scope or the lines a call writes.
 #pragma once
 
 #include <stdlib.h>
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <memory>
@@ -58,6 +60,15 @@ class LogThreshold {
  private:
   log::Level previous_;
 };
+
+// The log lines `run` writes (to stderr) with the threshold at `level`.
+template <class Run>
+std::string capturedLog(log::Level level, Run&& run) {
+  LogThreshold threshold(level);
+  testing::internal::CaptureStderr();
+  run();
+  return testing::internal::GetCapturedStderr();
+}
 
 class TempDir {
  public:

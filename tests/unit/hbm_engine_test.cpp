@@ -5,6 +5,7 @@
 
 #include "firmware/hbm/hbm_engine.h"
 #include "tests/support/test_clients.h"
+#include "tests/unit/firmware_test_support.h"
 
 namespace mesim::firmware {
 namespace {
@@ -273,6 +274,15 @@ TEST_F(HbmEngineTest, HostStopAndMeStop) {
   EXPECT_EQ(link->take()[0].payload, (Bytes{0x82, 0, 0, 0}));
   EXPECT_EQ(engine.state(), HbmEngine::State::Stopped);
   EXPECT_EQ(echo->disconnects, 1);
+}
+
+TEST(HbmEngineLog, LinesNameTheDevice) {
+  boost::asio::io_context io;
+  HbmEngineOptions options;
+  options.log = log::Context("dev-a");
+  HbmEngine engine(io, options);
+  auto lines = test::capturedLog(log::Level::Warn, [&] { engine.reset("test"); });
+  EXPECT_NE(lines.find("[dev-a] hbm: firmware reset: test"), std::string::npos) << lines;
 }
 
 }  // namespace

@@ -322,6 +322,13 @@ TEST_F(WatchdogTest, MalformedMessagesNeverCrashAndStartGetsAnAnswer) {
   }
 }
 
+TEST_F(WatchdogTest, LinesNameThePlatformsDevice) {
+  platform->setLogContext(log::Context("dev-a"));
+  auto c = connect();
+  auto lines = test::capturedLog(log::Level::Info, [&] { send(c, wd::encodeStart(10)); });
+  EXPECT_NE(lines.find("[dev-a] watchdog: OS watchdog armed for 10 s"), std::string::npos) << lines;
+}
+
 TEST_F(WatchdogTest, LeavingS0DisarmsTheOsWatchdog) {
   auto c = connect();
   send(c, wd::encodeStart(10));

@@ -120,7 +120,8 @@ events::QueuedAlert watchdogExpired(std::uint64_t n) {
 
 TEST(AlertIndication, EnvelopeAsInTheCapture) {
   auto text = writeAlertIndication(subscription("http://h/", events::DeliveryMode::PushWithAck), watchdogExpired(2950234687),
-                                   "uuid:00000000-8086-8086-8086-000000128538");
+                                   "uuid:00000000-8086-8086-8086-000000128538")
+                  .value();
   for (const char* part :
        {"<b:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</b:To>", "<c:AckRequested></c:AckRequested>",
         "<b:Action a:mustUnderstand=\"true\">http://schemas.dmtf.org/wbem/wsman/1/wsman/Event</b:Action>",
@@ -128,8 +129,8 @@ TEST(AlertIndication, EnvelopeAsInTheCapture) {
         "<c:ResourceURI>http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication</c:ResourceURI>"
         "<m:arg xmlns:m=\"http://x.com\">node-7</m:arg></a:Header>",
         "<g:AlertType>8</g:AlertType><g:AlertingElementFormat>2</g:AlertingElementFormat>",
-        "<g:AlertingManagedElement>Interop:CIM_ComputerSystem.CreationClassName=&quot;CIM_ComputerSystem&quot;,Name=&quot;"
-        "Intel(r) AMT&quot;</g:AlertingManagedElement><g:IndicationFilterName>Intel(r) AMT:AllEvents</g:IndicationFilterName>"
+        "<g:AlertingManagedElement>Interop:CIM_ComputerSystem.CreationClassName=\"CIM_ComputerSystem\",Name=\""
+        "Intel(r) AMT\"</g:AlertingManagedElement><g:IndicationFilterName>Intel(r) AMT:AllEvents</g:IndicationFilterName>"
         "<g:IndicationIdentifier>Intel(r):2950234687</g:IndicationIdentifier><g:IndicationTime><h:Datetime>"
         "2017-01-31T15:40:09.000Z</h:Datetime></g:IndicationTime><g:Message></g:Message>"
         "<g:MessageArguments>03020100-0504-0706-0809-0a0b0c0d0e0f</g:MessageArguments><g:MessageID>iAMT0005</g:MessageID>"
@@ -140,7 +141,16 @@ TEST(AlertIndication, EnvelopeAsInTheCapture) {
   pugi::xml_document doc;
   EXPECT_TRUE(doc.load_string(text.c_str())) << "well-formed";
   auto push = writeAlertIndication(subscription("http://h/", events::DeliveryMode::Push), watchdogExpired(1), "x");
-  EXPECT_EQ(push.find("AckRequested"), std::string::npos);
+  ASSERT_TRUE(push);
+  EXPECT_EQ(push->find("AckRequested"), std::string::npos);
+}
+
+TEST(AlertIndication, ReferenceParametersThatAreNotXmlAreAnError) {
+  auto s = subscription("http://h/", events::DeliveryMode::Push);
+  s.referenceParameters = "<m:arg>unclosed";
+  auto text = writeAlertIndication(s, watchdogExpired(1), "x");
+  ASSERT_FALSE(text);
+  EXPECT_NE(text.error().message.find("reference parameters"), std::string::npos) << text.error().message;
 }
 
 TEST(AlertIndication, AckMustRelateToTheEvent) {

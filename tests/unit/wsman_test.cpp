@@ -10,6 +10,7 @@
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_json.h"
+#include "tests/support/wsman_messages.h"
 #include "tests/unit/firmware_test_support.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -30,18 +31,10 @@ const std::string kIps = "http://intel.com/wbem/wscim/1/ips-schema/1/";
 const std::string kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
 const std::string kEnum = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
 
-// Exactly what wsman-messages 5.x writes (WSMan.ts createHeader/createBody).
+// What wsman-messages 5.x writes, with a numeric MessageID.
 std::string amtRequest(const std::string& action, const std::string& uri, int messageId, const std::string& body,
                        const std::string& selectors = {}) {
-  return "<?xml version=\"1.0\" encoding=\"utf-8\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\" "
-         "xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
-         "xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Header><a:Action>" +
-         action + "</a:Action><a:To>/wsman</a:To><w:ResourceURI>" + uri + "</w:ResourceURI><a:MessageID>" +
-         std::to_string(messageId) +
-         "</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</"
-         "a:Address></a:ReplyTo><w:OperationTimeout>PT60S</w:OperationTimeout>" +
-         (selectors.empty() ? "" : "<w:SelectorSet>" + selectors + "</w:SelectorSet>") + "</Header><Body>" + body +
-         "</Body></Envelope>";
+  return test::wsmanEnvelope(action, uri, body, std::to_string(messageId), selectors);
 }
 
 std::string selector(const std::string& name, const std::string& value) {
@@ -401,6 +394,14 @@ TEST_F(WsmanTest, MalformedRequestsFault) {
   EXPECT_EQ(soap::parseDuration("PT60.000S")->count(), 60000);
   EXPECT_EQ(soap::parseDuration("P1DT1M")->count(), 86460000);
   EXPECT_FALSE(soap::parseDuration("PT"));
+}
+
+TEST_F(WsmanTest, LinesNameThePlatformsDevice) {
+  model->setLogContext(log::Context("dev-a"));
+  auto request = amtRequest(kTransfer + "Get", kAmt + "AMT_GeneralSettings", 0, "");
+  auto lines = test::capturedLog(log::Level::Debug, [&] { EXPECT_EQ(call(request).httpStatus, 200u); });
+  EXPECT_NE(lines.find("[dev-a] "), std::string::npos) << lines;
+  EXPECT_NE(lines.find("AMT_GeneralSettings -> 200"), std::string::npos) << lines;
 }
 
 TEST_F(WsmanTest, IdentifyNeedsNoActionAndIsRecognised) {

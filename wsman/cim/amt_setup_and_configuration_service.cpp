@@ -47,6 +47,7 @@ MethodResult unprovision(CimContext& ctx, const Instance&, const Arguments& in) 
                                                              ctx.initiator(), now));
   });
   if (result != platform::ChangeResult::Ok) return MethodResult::status(status::kInternalError);
+  auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
   MESIM_LOG(Info, "wsman", "unprovisioned by " << (ctx.user.empty() ? "local" : ctx.user));
   return MethodResult::status(status::kSuccess);
 }

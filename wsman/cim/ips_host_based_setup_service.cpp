@@ -78,6 +78,7 @@ MethodResult finishSetup(CimContext& ctx, const std::string& ha1, ControlMode mo
   ctx.runtime.certChain.clear();
   ctx.runtime.certChainComplete = false;
   ctx.runtime.configurationNonce.clear();
+  auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
   MESIM_LOG(Info, "wsman", "provisioned in " << (mode == ControlMode::Admin ? "admin" : "client") << " control mode");
   return MethodResult::status(0);
 }

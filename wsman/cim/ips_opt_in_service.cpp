@@ -34,6 +34,7 @@ MethodResult startOptIn(CimContext& ctx, const Instance&, const Arguments&) {
   char code[8];
   std::snprintf(code, sizeof code, "%06u", n);
   ctx.runtime.optInCode = code;
+  auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
   MESIM_LOG(Info, "wsman", "user consent code shown on the host screen: " << code);
   return setOptInState(ctx, kDisplayed);
 }

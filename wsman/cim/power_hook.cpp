@@ -13,8 +13,9 @@ extern char** environ;
 
 namespace mesim::wsman::cim {
 
-platform::HostPowerStateMachine::Hook makeCommandPowerHook(std::string command) {
-  return [command = std::move(command)](const platform::PowerChange& change) {
+platform::HostPowerStateMachine::Hook makeCommandPowerHook(std::string command, log::Context log) {
+  return [command = std::move(command), device = std::move(log)](const platform::PowerChange& change) {
+    auto logContext = [&device] { return device; };  // MESIM_LOG names the device
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
       if (std::strncmp(*e, "MESIM_POWER_", 12) != 0) env.emplace_back(*e);
@@ -32,7 +33,8 @@ platform::HostPowerStateMachine::Hook makeCommandPowerHook(std::string command) 
       return;
     }
     // Reap off the loop thread; the exit status is only logged.
-    std::thread([pid, cmd = command] {
+    std::thread([pid, cmd = command, device] {
+      auto logContext = [&device] { return device; };
       int status = 0;
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }

@@ -4,12 +4,13 @@
 
 #include <string>
 
+#include "common/log.h"
 #include "firmware/platform/host_power.h"
 
 namespace mesim::wsman::cim {
 
 // A hook for HostPowerStateMachine::setHook that starts `/bin/sh -c command` (posix_spawn) and reaps it
-// on a detached thread; failures are logged, never reported to the WS-Man client.
-platform::HostPowerStateMachine::Hook makeCommandPowerHook(std::string command);
+// on a detached thread; failures are logged (naming `log`'s device), never reported to the WS-Man client.
+platform::HostPowerStateMachine::Hook makeCommandPowerHook(std::string command, log::Context log = {});
 
 }  // namespace mesim::wsman::cim

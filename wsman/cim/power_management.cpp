@@ -28,6 +28,7 @@ MethodResult requestPowerStateChange(CimContext& ctx, const Instance&, const Arg
   if (!targetsHost(in)) return MethodResult::status(status::kInvalidParameter);
   auto before = ctx.power.state();
   auto result = ctx.power.request(static_cast<std::uint32_t>(code), ctx.initiator());
+  auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
   MESIM_LOG(Info, "wsman", "RequestPowerStateChange(" << code << ") in state " << before << ": "
                                                       << static_cast<std::uint32_t>(result));
   return MethodResult::status(static_cast<std::uint32_t>(result));

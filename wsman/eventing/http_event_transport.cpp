@@ -16,9 +16,11 @@ HttpEventTransport::HttpEventTransport(boost::asio::io_context& io)
 void HttpEventTransport::send(const events::Subscription& subscription, const events::QueuedAlert& alert,
                               std::chrono::milliseconds timeout, Done done) {
   std::string messageId = soap::amtMessageId(nextMessage_++ & 0xFFFFFFFFFFFFull);
+  auto envelope = writeAlertIndication(subscription, alert, messageId);
+  if (!envelope) return done(std::move(envelope.error().message));
   HttpPostRequest request;
   request.url = subscription.notifyTo;
-  request.body = writeAlertIndication(subscription, alert, messageId);
+  request.body = std::move(*envelope);
   request.username = subscription.username;
   request.password = subscription.password;
   request.timeout = timeout;

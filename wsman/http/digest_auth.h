@@ -167,6 +167,8 @@ class DigestAuthenticator {
   const DigestOptions& options() const { return options_; }
   std::size_t nonceCount() const { return nonces_.size(); }
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   struct Account {
     std::string ha1;

@@ -102,6 +102,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     closeSocket();
   }
 
+  const log::Context& logContext() const { return core_->platform.logContext(); }
+
  private:
   using tcp = boost::asio::ip::tcp;
   using Clock = std::chrono::steady_clock;
@@ -139,16 +141,18 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   // ---- TLS
   void handshake() {
     arm(core_->options.headerTimeout, Phase::Handshake);
-    stream_.async_handshake(asio::ssl::stream_base::server, cancellable([s = self()](const beast::error_code& ec) {
-                              s->disarm();
-                              if (s->timedOut_) ++s->core_->stats.timeouts;
-                              if (ec || s->timedOut_) {
-                                MESIM_LOG(Debug, "wsman-http", "TLS handshake with " << s->info_.peerAddress
-                                                                                     << " failed: " << ec.message());
-                                return s->closeSocket();
-                              }
-                              s->readHeader();
-                            }));
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            cancellable([s = self()](const beast::error_code& ec) { s->onHandshake(ec); }));
+  }
+
+  void onHandshake(const beast::error_code& ec) {
+    disarm();
+    if (timedOut_) ++core_->stats.timeouts;
+    if (ec || timedOut_) {
+      MESIM_LOG(Debug, "wsman-http", "TLS handshake with " << info_.peerAddress << " failed: " << ec.message());
+      return closeSocket();
+    }
+    readHeader();
   }
 
   // ---- reading
@@ -302,7 +306,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     };
     auto pending = std::make_shared<PendingReply>();
     pending->session = self();
-    WsmanReply reply = [pending](WsmanResponse response) {
+    WsmanReply reply = [pending, device = logContext()](WsmanResponse response) {
+      auto logContext = [&device] { return device; };  // MESIM_LOG names the device; the session may be gone
       if (pending->answered) {
         MESIM_LOG(Warn, "wsman-http", "WS-Man handler answered a request twice; the second answer is dropped");
         return;

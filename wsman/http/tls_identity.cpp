@@ -162,6 +162,7 @@ std::optional<TlsIdentity> createSelfSignedIdentity(const TlsIdentitySource& sou
 }
 
 std::optional<TlsIdentity> loadOrCreateTlsIdentity(const TlsIdentitySource& source, std::string& error) {
+  auto logContext = [&source] { return source.log; };  // MESIM_LOG names the source's device
   error.clear();
   TlsIdentity identity;
   if (!source.certFile.empty() || !source.keyFile.empty()) {

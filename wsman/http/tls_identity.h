@@ -12,6 +12,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "common/log.h"
+
 namespace mesim::wsman::http {
 
 inline constexpr const char* kTlsKeyFile = "tls-key.pem";
@@ -24,6 +26,7 @@ struct TlsIdentitySource {
   std::string commonName;              // subject CN of a generated certificate (the platform FQDN)
   std::vector<std::string> dnsNames;   // subjectAltName DNS entries
   std::vector<std::string> ipAddresses;  // subjectAltName IP entries
+  log::Context log;                      // the device its log lines name
 };
 
 struct TlsIdentity {

@@ -161,6 +161,7 @@ TlsIdentitySource WsmanHttpServer::tlsSource() const {
   source.commonName = platform.fqdn();
   source.dnsNames = {platform.fqdn(), "localhost"};
   source.ipAddresses = {"127.0.0.1", "::1"};
+  source.log = platform.logContext();
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(o.listenAddress, ec);
   if (!ec && !address.is_unspecified() && !address.is_loopback()) source.ipAddresses.push_back(address.to_string());

@@ -92,6 +92,8 @@ class WsmanHttpServer {
   const DigestStats& digestStats() const { return core_->auth.stats(); }
   std::size_t activeConnections() const { return core_->serving(); }
 
+  const log::Context& logContext() const { return core_->platform.logContext(); }
+
  private:
   std::string listen(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::address& address, int port,
                      const char* what);

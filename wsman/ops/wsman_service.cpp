@@ -87,6 +87,8 @@ class WsmanService::Impl {
   const std::string& optInCode() const { return runtime_.optInCode; }
   std::size_t openContexts() const { return contexts_.size(); }
 
+  const log::Context& logContext() const { return platform_.logContext(); }
+
  private:
   using Outcome = std::variant<std::string, Fault>;
 

@@ -1,0 +1,23 @@
+// WS-Man requests framed exactly as wsman-messages 5.x writes them (WSMan.ts createHeader/createBody,
+// spec/wsman.md §1.2), for tests and benchmarks. No I/O.
+#pragma once
+
+#include <string>
+
+namespace mesim::test {
+
+// `messageId` fixed by default so two answers can be compared byte for byte; `selectors` are w:Selector elements.
+inline std::string wsmanEnvelope(const std::string& action, const std::string& resourceUri, const std::string& body = "",
+                                 const std::string& messageId = "1", const std::string& selectors = "") {
+  return "<?xml version=\"1.0\" encoding=\"utf-8\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\" "
+         "xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
+         "xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Header><a:Action>" +
+         action + "</a:Action><a:To>/wsman</a:To><w:ResourceURI>" + resourceUri + "</w:ResourceURI><a:MessageID>" +
+         messageId +
+         "</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</"
+         "a:Address></a:ReplyTo><w:OperationTimeout>PT60S</w:OperationTimeout>" +
+         (selectors.empty() ? "" : "<w:SelectorSet>" + selectors + "</w:SelectorSet>") + "</Header><Body>" + body +
+         "</Body></Envelope>";
+}
+
+}  // namespace mesim::test
