@@ -18,22 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kPowerUri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService";
 const std::string kGeneralUri = "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings";
-
-std::string requestPowerStateChange(int state) {
-  const std::string epr =
-      "<Address xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">http://schemas.xmlsoap.org/ws/2004/08/"
-      "addressing</Address><ReferenceParameters xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">"
-      "<ResourceURI xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">http://schemas.dmtf.org/wbem/wscim/1/"
-      "cim-schema/2/CIM_ComputerSystem</ResourceURI><SelectorSet xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/"
-      "wsman.xsd\"><Selector Name=\"CreationClassName\">CIM_ComputerSystem</Selector><Selector Name=\"Name\">"
-      "ManagedSystem</Selector></SelectorSet></ReferenceParameters>";
-  return wsmanEnvelope(kPowerUri + "/RequestPowerStateChange", kPowerUri,
-                       "<h:RequestPowerStateChange_INPUT xmlns:h=\"" + kPowerUri + "\"><h:PowerState>" +
-                           std::to_string(state) + "</h:PowerState><h:ManagedElement>" + epr +
-                           "</h:ManagedElement></h:RequestPowerStateChange_INPUT>");
-}
 
 std::string putHostName(const std::string& host) {
   return wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Put", kGeneralUri,
@@ -133,11 +118,11 @@ TEST_F(TwoDevices, ACrashAlertAFirmwareResetAndAPowerChangeStayOnTheirDevice) {
   EXPECT_GT(status("a")["firmware"].as_object()["resets"].as_int64(), 0);
 
   WsmanDigestClient a(portA_), b(portB_);
-  auto off = a.post(requestPowerStateChange(8));
+  auto off = a.post(wsmanRequestPowerStateChange(8));
   ASSERT_EQ(off.status, 200u) << off.error;
   EXPECT_NE(off.body.find("<g:ReturnValue>0</g:ReturnValue>"), std::string::npos) << off.body;
   // b is still on: asking it to power on is refused as "already there"; b's hook never ran.
-  auto onB = b.post(requestPowerStateChange(2));
+  auto onB = b.post(wsmanRequestPowerStateChange(2));
   ASSERT_EQ(onB.status, 200u);
   EXPECT_EQ(onB.body.find("<g:ReturnValue>0</g:ReturnValue>"), std::string::npos) << onB.body;
   for (int i = 0; i < 200 && slurp(dir_ / "power-a.txt").empty(); ++i) std::this_thread::sleep_for(10ms);

@@ -13,22 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kPowerUri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService";
-
-std::string requestPowerStateChange(int state) {
-  const std::string epr =
-      "<Address xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">http://schemas.xmlsoap.org/ws/2004/08/"
-      "addressing</Address><ReferenceParameters xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">"
-      "<ResourceURI xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">http://schemas.dmtf.org/wbem/wscim/1/"
-      "cim-schema/2/CIM_ComputerSystem</ResourceURI><SelectorSet xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/"
-      "wsman.xsd\"><Selector Name=\"CreationClassName\">CIM_ComputerSystem</Selector><Selector Name=\"Name\">"
-      "ManagedSystem</Selector></SelectorSet></ReferenceParameters>";
-  return wsmanEnvelope(kPowerUri + "/RequestPowerStateChange", kPowerUri,
-                       "<h:RequestPowerStateChange_INPUT xmlns:h=\"" + kPowerUri + "\"><h:PowerState>" +
-                           std::to_string(state) + "</h:PowerState><h:ManagedElement>" + epr +
-                           "</h:ManagedElement></h:RequestPowerStateChange_INPUT>");
-}
-
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -42,12 +26,12 @@ TEST(PowerHook, RunsOnEveryChangeWithTheStates) {
                             "echo \"$MESIM_POWER_OLD $MESIM_POWER_NEW $MESIM_POWER_REQUEST\" >> " + record.string()}))
       << daemon.log();
   WsmanDigestClient client(daemon.httpPort());
-  auto off = client.post(requestPowerStateChange(8));  // Off-Soft
+  auto off = client.post(wsmanRequestPowerStateChange(8));  // Off-Soft
   ASSERT_EQ(off.status, 200u) << off.error << off.body;
   EXPECT_NE(off.body.find("<g:ReturnValue>0</g:ReturnValue>"), std::string::npos) << off.body;
-  auto on = client.post(requestPowerStateChange(2));
+  auto on = client.post(wsmanRequestPowerStateChange(2));
   ASSERT_EQ(on.status, 200u) << on.error << on.body;
-  auto again = client.post(requestPowerStateChange(2));  // already on: refused with a ReturnValue, no hook run
+  auto again = client.post(wsmanRequestPowerStateChange(2));  // already on: refused with a ReturnValue, no hook run
   EXPECT_EQ(again.status, 200u);
   EXPECT_EQ(again.body.find("<g:ReturnValue>0</g:ReturnValue>"), std::string::npos) << again.body;
   std::string changes;

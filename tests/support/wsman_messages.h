@@ -20,4 +20,20 @@ inline std::string wsmanEnvelope(const std::string& action, const std::string& r
          "</Body></Envelope>";
 }
 
+// CIM_PowerManagementService.RequestPowerStateChange of the managed system to `state` (2 on, 8 off-soft, ...).
+inline std::string wsmanRequestPowerStateChange(int state) {
+  const std::string uri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService";
+  const std::string epr =
+      "<Address xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">http://schemas.xmlsoap.org/ws/2004/08/"
+      "addressing</Address><ReferenceParameters xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">"
+      "<ResourceURI xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">http://schemas.dmtf.org/wbem/wscim/1/"
+      "cim-schema/2/CIM_ComputerSystem</ResourceURI><SelectorSet xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/"
+      "wsman.xsd\"><Selector Name=\"CreationClassName\">CIM_ComputerSystem</Selector><Selector Name=\"Name\">"
+      "ManagedSystem</Selector></SelectorSet></ReferenceParameters>";
+  return wsmanEnvelope(uri + "/RequestPowerStateChange", uri,
+                       "<h:RequestPowerStateChange_INPUT xmlns:h=\"" + uri + "\"><h:PowerState>" +
+                           std::to_string(state) + "</h:PowerState><h:ManagedElement>" + epr +
+                           "</h:ManagedElement></h:RequestPowerStateChange_INPUT>");
+}
+
 }  // namespace mesim::test
