@@ -331,7 +331,7 @@ class Device::Impl {
     driverAcceptor_->async_accept([this](boost::system::error_code ec, stream_protocol::socket socket) {
       if (ec) return;
       MESIM_LOG(Info, "mesim", "external HBM driver connected");
-      auto endpoint = link::makeSocketEndpoint(std::move(socket));
+      auto endpoint = link::makeSocketEndpoint(std::move(socket), log_);
       std::weak_ptr<link::Endpoint> weak = endpoint;
       endpoint->onDown([this, weak] {
         if (driverLink_ == weak.lock()) {

@@ -15,7 +15,8 @@ using boost::asio::local::stream_protocol;
 
 class SocketEndpoint : public Endpoint, public std::enable_shared_from_this<SocketEndpoint> {
  public:
-  explicit SocketEndpoint(stream_protocol::socket socket) : socket_(std::move(socket)) {}
+  SocketEndpoint(stream_protocol::socket socket, log::Context log) : socket_(std::move(socket)), log_(std::move(log)) {}
+  const log::Context& logContext() const { return log_; }
 
   void start() { readHeader(); }
 
@@ -80,12 +81,13 @@ class SocketEndpoint : public Endpoint, public std::enable_shared_from_this<Sock
   FrameHandler frameHandler_;
   DownHandler downHandler_;
   bool down_ = false;
+  log::Context log_;
 };
 
 }  // namespace
 
-std::shared_ptr<Endpoint> makeSocketEndpoint(stream_protocol::socket socket) {
-  auto endpoint = std::make_shared<SocketEndpoint>(std::move(socket));
+std::shared_ptr<Endpoint> makeSocketEndpoint(stream_protocol::socket socket, log::Context log) {
+  auto endpoint = std::make_shared<SocketEndpoint>(std::move(socket), std::move(log));
   endpoint->start();
   return endpoint;
 }

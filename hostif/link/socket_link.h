@@ -6,12 +6,13 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 
+#include "common/log.h"
 #include "hostif/link/link.h"
 
 namespace mesim::link {
 
 // Wraps a connected socket. Malformed framing cannot occur (the header carries the length),
-// so the only failure is the socket closing, reported through onDown.
-std::shared_ptr<Endpoint> makeSocketEndpoint(boost::asio::local::stream_protocol::socket socket);
+// so the only failure is the socket closing, reported through onDown. `log`: the device its lines name.
+std::shared_ptr<Endpoint> makeSocketEndpoint(boost::asio::local::stream_protocol::socket socket, log::Context log = {});
 
 }  // namespace mesim::link
