@@ -377,26 +377,26 @@ void HostClients::startDisconnect(File& file) {
   bus_.sendBus(hbm::encodeConnect(Command::ClientDisconnect, {file.meAddr, file.hostAddr}));
 }
 
-void HostClients::setConnected(File& file) {
-  file.state = FileState::Connected;
+// A new connection, or none: nothing queued either way, no credit, no notification.
+void HostClients::clearTraffic(File& file) {
   file.rx.clear();
   file.rxOffset = 0;
   file.rxCredit = false;
   file.tx.clear();
-  file.txCredits = file.props.fixedAddress ? 1 : 0;
   file.notifyEnabled = false;
   file.notifyPending = false;
+}
+
+void HostClients::setConnected(File& file) {
+  file.state = FileState::Connected;
+  clearTraffic(file);
+  file.txCredits = file.props.fixedAddress ? 1 : 0;
 }
 
 // The firmware disconnected the client, or the device reset: every call now fails with ENODEV.
 void HostClients::setDisconnected(File& file) {
   file.state = FileState::Disconnected;
-  file.rx.clear();
-  file.rxOffset = 0;
-  file.rxCredit = false;
-  file.tx.clear();
-  file.notifyEnabled = false;
-  file.notifyPending = false;
+  clearTraffic(file);
   failWaiters(file, ENODEV);
   wakeFile(file);
 }

@@ -28,11 +28,11 @@ namespace mesim::host {
 
 class HostClients {
  public:
-  using ErrCallback = std::function<void(int err)>;                        // 0 or a positive errno
-  using ConnectCallback = std::function<void(int err, const hbm::ClientProperties& props)>;
-  using ReadCallback = std::function<void(int err, hbm::Bytes data)>;      // err 0: data is the chunk
-  using WriteCallback = std::function<void(ssize_t result)>;               // bytes accepted or -errno
-  using NotifyGetCallback = std::function<void(int err, std::uint32_t event)>;
+  using ErrCallback = host::ErrCallback;
+  using ConnectCallback = host::ConnectCallback;
+  using ReadCallback = host::ReadCallback;
+  using WriteCallback = host::WriteCallback;
+  using NotifyGetCallback = host::NotifyGetCallback;
 
   HostClients(boost::asio::io_context& io, HbmBus& bus, const HostOptions& options);
   ~HostClients();
@@ -94,6 +94,7 @@ class HostClients {
   void endControl(File& file);
   void controlTimedOut(File& file);
   void startDisconnect(File& file);
+  void clearTraffic(File& file);
   void setConnected(File& file);
   void setDisconnected(File& file);
   void failWaiters(File& file, int err);

@@ -3,6 +3,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+
+#include <sys/types.h>
 
 #include "common/log.h"
 #include "hostif/link/hbm_wire.h"
@@ -13,6 +16,13 @@ enum class DevState { Initializing, InitClients, Enabled, Resetting, Disabled, P
 const char* devStateName(DevState state);
 
 using FileId = std::uint32_t;
+
+// Completions of the calls a host client can wait on (MeiHost and HostClients share them).
+using ErrCallback = std::function<void(int err)>;                        // 0 or a positive errno
+using ConnectCallback = std::function<void(int err, const hbm::ClientProperties& props)>;
+using ReadCallback = std::function<void(int err, hbm::Bytes data)>;      // err 0: data is the chunk
+using WriteCallback = std::function<void(ssize_t result)>;               // bytes accepted or -errno
+using NotifyGetCallback = std::function<void(int err, std::uint32_t event)>;
 using Ticket = std::uint64_t;  // identifies a blocked call, for cancelling it (signal → EINTR)
 
 struct HostOptions {

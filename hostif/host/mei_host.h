@@ -29,11 +29,11 @@ namespace mesim::host {
 
 class MeiHost {
  public:
-  using ErrCallback = std::function<void(int err)>;                        // 0 or a positive errno
-  using ConnectCallback = std::function<void(int err, const hbm::ClientProperties& props)>;
-  using ReadCallback = std::function<void(int err, hbm::Bytes data)>;      // err 0: data is the chunk
-  using WriteCallback = std::function<void(ssize_t result)>;               // bytes accepted or -errno
-  using NotifyGetCallback = std::function<void(int err, std::uint32_t event)>;
+  using ErrCallback = host::ErrCallback;
+  using ConnectCallback = host::ConnectCallback;
+  using ReadCallback = host::ReadCallback;
+  using WriteCallback = host::WriteCallback;
+  using NotifyGetCallback = host::NotifyGetCallback;
 
   MeiHost(boost::asio::io_context& io, std::shared_ptr<link::Endpoint> link, HostOptions options = {});
   ~MeiHost();
