@@ -80,7 +80,12 @@ class Device::Impl {
     engineOptions.log = log_;
     engine_ = std::make_unique<firmware::HbmEngine>(io_, engineOptions);
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiFixGuid));
-    engine_->addClient(clients::makeAmthiClient(*platform_));
+    clients::AmthiOptions amthiOptions;
+    amthiOptions.whenCertificateExists = [this](std::function<void()> then) {
+      if (!wsmanHttp_) return then();
+      wsmanHttp_->withTlsIdentity([then = std::move(then)](const std::string&) { then(); });
+    };
+    engine_->addClient(clients::makeAmthiClient(*platform_, std::move(amthiOptions)));
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
     // LME/APF: channels from LMS reach the WS-Man server as local connections (firmware/lme/README.md).
     auto toWsman = [this](std::uint32_t port, stream_protocol::socket socket) {
@@ -104,12 +109,13 @@ class Device::Impl {
       lme->sendUserNotification({a.messageId, a.messageArguments.empty() ? "" : a.messageArguments[0], a.message, ""});
     });
 
-    // Ready once each part has settled: the host side (or the driver socket) and the TLS identity.
+    // Ready once each part has settled: the host side (or the driver socket) and the TLS identity (loaded, or to
+    // be made on first use).
     pendingParts_ = 1;
     if (auto r = startWsman(); !r) return r;
     if (wsmanHttp_) {
       ++pendingParts_;
-      wsmanHttp_->whenTlsReady([this](const std::string& error) {
+      wsmanHttp_->whenTlsSettled([this](const std::string& error) {
         if (!error.empty()) return fatalWhileRunning("WS-Man: " + error);
         partSettled();
       });
@@ -302,6 +308,7 @@ class Device::Impl {
     if (config_.tlsKey) options.tlsKeyFile = *config_.tlsKey;
     options.clock = &clock_;
     options.runBlocking = services_.runBlocking;
+    options.makeTlsIdentityOnFirstUse = true;  // a fleet starts without making a key per device
     wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
     wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
     wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {

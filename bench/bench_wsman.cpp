@@ -224,9 +224,8 @@ class Nginx {
     source.commonName = "localhost";
     source.dnsNames = {"localhost"};
     source.ipAddresses = {"127.0.0.1"};
-    std::string error;
-    auto identity = mesim::wsman::http::createSelfSignedIdentity(source, error);
-    if (!identity) return "certificate: " + error;
+    auto identity = mesim::wsman::http::createSelfSignedIdentity(source);
+    if (!identity) return "certificate: " + identity.error().message;
     std::ofstream(dir_ / "cert.pem") << identity->certificatePem;
     std::ofstream(dir_ / "key.pem") << identity->privateKeyPem;
 

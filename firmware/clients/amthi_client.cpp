@@ -45,6 +45,18 @@ hbm::ClientProperties AmthiClient::properties() const {
 }
 
 void AmthiClient::onMessage(const std::shared_ptr<firmware::ClientConnection>& connection, ByteView message) {
+  const auto header = amthi::readHeader(message);
+  if (options_.whenCertificateExists && header && header->command == amthi::code(Command::StartConfigurationHBased) &&
+      platform_.state().amtCertHash.empty()) {
+    // The answer carries the certificate's hash: wait for the certificate, taking no further request meanwhile
+    // so that answers stay in order.
+    connection->pauseReceive();
+    options_.whenCertificateExists([this, connection, request = Bytes(message.begin(), message.end())] {
+      connection->send(respond(request));
+      connection->resumeReceive();
+    });
+    return;
+  }
   connection->send(respond(message));
 }
 
@@ -317,8 +329,8 @@ Bytes AmthiClient::amtState(ByteView payload) {
   return ok(Command::GetAmtState, amthi::encode(state));
 }
 
-std::unique_ptr<firmware::FirmwareClient> makeAmthiClient(platform::PlatformModel& platform) {
-  return std::make_unique<AmthiClient>(platform);
+std::unique_ptr<firmware::FirmwareClient> makeAmthiClient(platform::PlatformModel& platform, AmthiOptions options) {
+  return std::make_unique<AmthiClient>(platform, std::move(options));
 }
 
 }  // namespace mesim::clients

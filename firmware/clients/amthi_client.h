@@ -2,6 +2,7 @@
 // persists the changes they make. One request, one response, per connection, in order.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "firmware/clients/amthi_codec.h"
@@ -16,6 +17,9 @@ struct AmthiOptions {
   std::uint8_t maxConnections = 128;
   // rpc-go decodes fixed-size structs from a max_msg_length buffer: GetCiraLog needs 2797 bytes.
   std::uint32_t maxMessageLength = 4096;
+  // Runs `then` once the platform's TLS certificate exists, making it if need be (a device makes it on first
+  // use, and StartConfigurationHBased reports its hash). Unset: the stored hash is reported as it is.
+  std::function<void(std::function<void()> then)> whenCertificateExists;
 };
 
 class AmthiClient final : public firmware::FirmwareClient {
@@ -52,6 +56,6 @@ class AmthiClient final : public firmware::FirmwareClient {
   AmthiOptions options_;
 };
 
-std::unique_ptr<firmware::FirmwareClient> makeAmthiClient(platform::PlatformModel& platform);
+std::unique_ptr<firmware::FirmwareClient> makeAmthiClient(platform::PlatformModel& platform, AmthiOptions options = {});
 
 }  // namespace mesim::clients

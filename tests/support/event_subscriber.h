@@ -67,9 +67,10 @@ class EventSubscriber {
     if (options_.tls) {
       wsman::http::TlsIdentitySource source;
       source.commonName = "subscriber.test";
-      std::string error;
-      auto id = wsman::http::createSelfSignedIdentity(source, error);
-      if (id) tls_ = wsman::http::makeTlsServerContext(*id, error);
+      auto id = wsman::http::createSelfSignedIdentity(source);
+      if (id) {
+        if (auto context = wsman::http::makeTlsServerContext(*id)) tls_ = *context;
+      }
     }
     acceptor_.open(tcp::v4());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));

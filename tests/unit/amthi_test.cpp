@@ -509,6 +509,43 @@ TEST_F(AmthiTest, StartAndStopHostBasedConfiguration) {
   expectStatus(Command::StopConfiguration, Status::InvalidAmtMode);  // not in-provisioning
 }
 
+// A device makes its TLS certificate on first use: StartConfigurationHBased waits for it (taking no other request
+// meanwhile) and then reports its hash.
+TEST_F(AmthiTest, StartConfigurationHBasedWaitsForTheCertificate) {
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+    s.provisioningState = ProvisioningState::Pre;
+    s.controlMode = ControlMode::None;
+    s.amtCertHash.clear();
+  }), platform::ChangeResult::Ok);
+  std::vector<std::function<void()>> waiting;
+  AmthiOptions options;
+  options.whenCertificateExists = [&](std::function<void()> then) { waiting.push_back(std::move(then)); };
+  client = std::make_unique<AmthiClient>(*model, options);
+
+  amthi::StartConfigurationHBasedRequest req;
+  req.serverHashAlgorithm = 2;
+  auto connection = std::make_shared<test::RecordingConnection>();
+  client->onConnect(connection);
+  client->onMessage(connection, amthi::makeRequest(amthi::code(Command::StartConfigurationHBased), amthi::encode(req)));
+  EXPECT_TRUE(connection->sent.empty()) << "no answer before the certificate exists";
+  EXPECT_TRUE(connection->paused) << "no further request while one waits";
+  ASSERT_EQ(waiting.size(), 1u);
+
+  ASSERT_EQ(model->setAmtCertificateHash(platform::HashAlgorithm::Sha256, std::vector<std::uint8_t>(32, 0x5A)),
+            platform::ChangeResult::Ok);
+  waiting.front()();
+  ASSERT_EQ(connection->sent.size(), 1u);
+  EXPECT_FALSE(connection->paused);
+  Bytes p = expectResponse(connection->sent.front(), Command::StartConfigurationHBased, Status::Success, 65);
+  EXPECT_EQ(Bytes(p.begin() + 1, p.begin() + 33), Bytes(32, 0x5A));
+
+  // With the hash known, the answer comes at once.
+  expectStatus(Command::StopConfiguration, Status::Success);
+  auto sent = test::exchange(*client, amthi::makeRequest(amthi::code(Command::StartConfigurationHBased), amthi::encode(req)));
+  EXPECT_EQ(sent.size(), 1u);
+  EXPECT_EQ(waiting.size(), 1u);
+}
+
 TEST_F(AmthiTest, StorageFailureAnswersInternalError) {
   std::filesystem::remove(model->filePath());
   std::filesystem::create_directory(model->filePath());

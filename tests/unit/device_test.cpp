@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -112,6 +114,47 @@ TEST(Device, CreatedAndDestroyedManyTimesInOneProcess) {
   }
   // The same state dir served every round: the platform kept its identity.
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "again" / "state" / "platform.json"));
+}
+
+// A device is ready without a TLS key (a fleet starts in milliseconds); its first TLS handshake makes the key off
+// the loop, and the pair is kept in its state dir.
+TEST(Device, TheTlsKeyIsMadeOnFirstUse) {
+  test::TempDir dir{"device-tls"};
+  boost::asio::io_context io;
+  std::vector<std::thread> blocking;
+  Device::Services services;
+  services.runBlocking = [&](std::function<void()> job) { blocking.emplace_back(std::move(job)); };
+  auto config = deviceIn(dir.path(), "tls");
+  config.httpsPort = 0;
+  auto device = std::make_unique<Device>(io, config, services);
+  ASSERT_TRUE(device->start({}));
+  ASSERT_TRUE(runUntil(io, [&] { return device->ready(); }, 10s));
+  const auto keyFile = config.stateDir / "tls-key.pem";
+  EXPECT_FALSE(std::filesystem::exists(keyFile));
+
+  const auto where = device->whereabouts();
+  const auto at = where.find("https://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << where;
+  const auto port = static_cast<std::uint16_t>(std::stoi(where.substr(at + 18)));
+  std::string answer;
+  std::thread client([&] {
+    boost::asio::io_context cio;
+    boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_client);
+    ctx.set_verify_mode(boost::asio::ssl::verify_none);
+    boost::asio::ssl::stream<boost::asio::ip::tcp::socket> s(cio, ctx);
+    boost::system::error_code ec;
+    s.next_layer().connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port), ec);
+    if (!ec) s.handshake(boost::asio::ssl::stream_base::client, ec);
+    answer = ec ? "handshake: " + ec.message() : "ok";
+  });
+  runUntil(io, [&] { return !answer.empty(); }, 30s);
+  client.join();
+  EXPECT_EQ(answer, "ok");
+  EXPECT_TRUE(std::filesystem::exists(keyFile));
+  bool stopped = false;
+  device->stop([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
+  for (auto& t : blocking) t.join();
 }
 
 TEST(Device, AStateItCannotUseIsAnErrorAtStart) {

@@ -874,7 +874,7 @@ TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept
 }
 
 // With runBlocking the key is made off the loop: start() returns with the TLS port open at once, the loop keeps
-// serving plain HTTP meanwhile, and TLS is served once whenTlsReady() fired; a broken pair is reported there.
+// serving plain HTTP meanwhile, and TLS is served once whenTlsSettled() fired; a broken pair is reported there.
 TEST_F(LoopbackTest, TheKeyIsMadeOffTheLoopAndTlsServesOnceReady) {
   std::vector<std::thread> workers;
   options_.httpsPort = 0;
@@ -883,7 +883,7 @@ TEST_F(LoopbackTest, TheKeyIsMadeOffTheLoopAndTlsServesOnceReady) {
   EXPECT_NE(server().ports().https, 0);
   ASSERT_EQ(workers.size(), 1u) << "the key is made on the worker, not in start()";
   std::optional<std::string> outcome;
-  server().whenTlsReady([&](const std::string& error) { outcome = error; });
+  server().whenTlsSettled([&](const std::string& error) { outcome = error; });
   ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }, 30'000ms));
   EXPECT_EQ(*outcome, "");
   EXPECT_EQ(platform_->state().amtCertHash.size(), 32u);
@@ -903,17 +903,73 @@ TEST_F(LoopbackTest, TheKeyIsMadeOffTheLoopAndTlsServesOnceReady) {
   for (auto& w : workers) w.join();
   workers.clear();
 
-  // A pair that cannot be used: start() succeeds (the TLS port is open), whenTlsReady() says why.
+  // A pair that cannot be used: start() succeeds (the TLS port is open), whenTlsSettled() says why.
   server_->stop();
   settle();
   server_.reset();
   ASSERT_FALSE(core::writeFileAtomic(dir_.path() / wsman::http::kTlsKeyFile, "not a key"));
   ASSERT_EQ(server().start(), "");
   std::optional<std::string> failure;
-  server().whenTlsReady([&](const std::string& error) { failure = error; });
+  server().whenTlsSettled([&](const std::string& error) { failure = error; });
   ASSERT_TRUE(runUntil([&] { return failure.has_value(); }, 30'000ms));
   EXPECT_NE(failure->find("TLS certificate"), std::string::npos) << *failure;
   for (auto& w : workers) w.join();
+}
+
+// On first use: start() settles at once without a key; the first TLS handshake waits while the key is made off
+// the loop, then succeeds; the pair is written and its hash stored; a restart loads it without making another.
+TEST_F(LoopbackTest, OnFirstUseTheKeyIsMadeByTheFirstHandshake) {
+  std::vector<std::thread> workers;
+  options_.httpsPort = 0;
+  options_.makeTlsIdentityOnFirstUse = true;
+  options_.runBlocking = [&](std::function<void()> job) { workers.emplace_back(std::move(job)); };
+  ASSERT_EQ(server().start(), "");
+  std::optional<std::string> settled;
+  server().whenTlsSettled([&](const std::string& error) { settled = error; });
+  ASSERT_TRUE(runUntil([&] { return settled.has_value(); }, 30'000ms));
+  EXPECT_EQ(*settled, "");
+  ASSERT_EQ(workers.size(), 1u) << "loading only";
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / wsman::http::kTlsKeyFile)) << "no key before first use";
+  EXPECT_TRUE(platform_->state().amtCertHash.empty());
+
+  const auto port = server().ports().https;
+  std::string answer;
+  std::thread client([&] {
+    asio::io_context cio;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.set_verify_mode(asio::ssl::verify_none);
+    asio::ssl::stream<tcp::socket> s(cio, ctx);
+    s.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    beast::error_code ec;
+    s.handshake(asio::ssl::stream_base::client, ec);
+    answer = ec ? "handshake: " + ec.message() : "ok";
+  });
+  ASSERT_TRUE(runUntil([&] { return workers.size() == 2; }, 30'000ms)) << "the handshake asks for the key";
+  ASSERT_TRUE(runUntil([&] { return !answer.empty(); }, 30'000ms));
+  client.join();
+  EXPECT_EQ(answer, "ok");
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / wsman::http::kTlsKeyFile));
+  EXPECT_EQ(platform_->state().amtCertHash.size(), 32u);
+  const auto hash = platform_->state().amtCertHash;
+
+  // withTlsIdentity() now answers at once, and a restart loads the pair without making another.
+  std::optional<std::string> inPlace;
+  server().withTlsIdentity([&](const std::string& error) { inPlace = error; });
+  ASSERT_TRUE(runUntil([&] { return inPlace.has_value(); }, 30'000ms));
+  EXPECT_EQ(*inPlace, "");
+  server_->stop();
+  settle();
+  server_.reset();
+  for (auto& w : workers) w.join();
+  workers.clear();
+  ASSERT_EQ(server().start(), "");
+  std::optional<std::string> reloaded;
+  server().withTlsIdentity([&](const std::string& error) { reloaded = error; });
+  ASSERT_TRUE(runUntil([&] { return reloaded.has_value(); }, 30'000ms));
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(*reloaded, "");
+  EXPECT_EQ(workers.size(), 1u) << "loaded, not made again";
+  EXPECT_EQ(platform_->state().amtCertHash, hash);
 }
 
 TEST_F(LoopbackTest, BrokenTlsFilesAreAnErrorNotOverwritten) {
@@ -930,9 +986,8 @@ TEST_F(LoopbackTest, BrokenTlsFilesAreAnErrorNotOverwritten) {
 TEST_F(LoopbackTest, UserSuppliedCertificateIsUsed) {
   wsman::http::TlsIdentitySource src;
   src.commonName = "user.example.com";
-  std::string error;
-  auto identity = wsman::http::createSelfSignedIdentity(src, error);
-  ASSERT_TRUE(identity) << error;
+  auto identity = wsman::http::createSelfSignedIdentity(src);
+  ASSERT_TRUE(identity) << identity.error().message;
   ASSERT_FALSE(core::writeFileAtomic(dir_.path() / "my-cert.pem", identity->certificatePem));
   ASSERT_FALSE(core::writeFileAtomic(dir_.path() / "my-key.pem", identity->privateKeyPem));
   options_.httpsPort = 0;

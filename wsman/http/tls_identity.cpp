@@ -80,19 +80,19 @@ std::optional<std::vector<std::uint8_t>> sha256OfCertificate(X509* cert) {
 }
 
 // Parses and cross-checks a PEM pair; fills `identity.sha256`. `what` names the files in messages.
-bool checkPair(TlsIdentity& identity, const std::string& what, std::string& error) {
+Result<> checkPair(TlsIdentity& identity, const std::string& what) {
   Bio certBio = memoryBio(identity.certificatePem);
   Cert cert(PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr));
-  if (!cert) return error = what + ": no PEM certificate (" + opensslError() + ")", false;
+  if (!cert) return fail(what + ": no PEM certificate (" + opensslError() + ")");
   Bio keyBio = memoryBio(identity.privateKeyPem);
   Pkey key(PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr));
-  if (!key) return error = what + ": no unencrypted PEM private key (" + opensslError() + ")", false;
+  if (!key) return fail(what + ": no unencrypted PEM private key (" + opensslError() + ")");
   if (X509_check_private_key(cert.get(), key.get()) != 1)
-    return error = what + ": the private key does not belong to the certificate", false;
+    return fail(what + ": the private key does not belong to the certificate");
   auto hash = sha256OfCertificate(cert.get());
-  if (!hash) return error = what + ": cannot hash the certificate (" + opensslError() + ")", false;
+  if (!hash) return fail(what + ": cannot hash the certificate (" + opensslError() + ")");
   identity.sha256 = std::move(*hash);
-  return true;
+  return {};
 }
 
 bool fileExists(const fs::path& p) {
@@ -113,9 +113,9 @@ void removeStaleTempFiles(const fs::path& dir) {
 
 }  // namespace
 
-std::optional<TlsIdentity> createSelfSignedIdentity(const TlsIdentitySource& source, std::string& error) {
+Result<TlsIdentity> createSelfSignedIdentity(const TlsIdentitySource& source) {
   Pkey key(EVP_RSA_gen(2048));
-  if (!key) return error = "cannot generate an RSA-2048 key: " + opensslError(), std::nullopt;
+  if (!key) return fail("cannot generate an RSA-2048 key: " + opensslError());
 
   Cert cert(X509_new());
   std::unique_ptr<BIGNUM, BnFree> serial(BN_new());
@@ -143,40 +143,39 @@ std::optional<TlsIdentity> createSelfSignedIdentity(const TlsIdentitySource& sou
        addExtension(cert.get(), NID_subject_key_identifier, "hash") &&
        (altNames.empty() || addExtension(cert.get(), NID_subject_alt_name, altNames)) &&
        X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
-  if (!ok) return error = "cannot make a self-signed certificate: " + opensslError(), std::nullopt;
+  if (!ok) return fail("cannot make a self-signed certificate: " + opensslError());
 
   Bio keyOut(BIO_new(BIO_s_mem()));
   Bio certOut(BIO_new(BIO_s_mem()));
   if (!keyOut || !certOut || PEM_write_bio_PrivateKey(keyOut.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
       PEM_write_bio_X509(certOut.get(), cert.get()) != 1)
-    return error = "cannot encode the TLS key pair as PEM: " + opensslError(), std::nullopt;
+    return fail("cannot encode the TLS key pair as PEM: " + opensslError());
 
   TlsIdentity identity;
   identity.privateKeyPem = bioText(keyOut.get());
   identity.certificatePem = bioText(certOut.get());
   identity.created = true;
   auto hash = sha256OfCertificate(cert.get());
-  if (!hash) return error = "cannot hash the new certificate: " + opensslError(), std::nullopt;
+  if (!hash) return fail("cannot hash the new certificate: " + opensslError());
   identity.sha256 = std::move(*hash);
   return identity;
 }
 
-std::optional<TlsIdentity> loadOrCreateTlsIdentity(const TlsIdentitySource& source, std::string& error) {
+Result<std::optional<TlsIdentity>> loadTlsIdentity(const TlsIdentitySource& source) {
   auto logContext = [&source] { return source.log; };  // MESIM_LOG names the source's device
-  error.clear();
   TlsIdentity identity;
   if (!source.certFile.empty() || !source.keyFile.empty()) {
     if (source.certFile.empty() || source.keyFile.empty())
-      return error = "a TLS certificate file needs its key file and the other way round", std::nullopt;
+      return fail("a TLS certificate file needs its key file and the other way round");
     if (auto ec = core::readFile(source.certFile, identity.certificatePem))
-      return error = "cannot read " + source.certFile.string() + ": " + ec.message(), std::nullopt;
+      return fail("cannot read " + source.certFile.string() + ": " + ec.message());
     if (auto ec = core::readFile(source.keyFile, identity.privateKeyPem))
-      return error = "cannot read " + source.keyFile.string() + ": " + ec.message(), std::nullopt;
-    if (!checkPair(identity, source.certFile.string() + " / " + source.keyFile.string(), error)) return std::nullopt;
-    return identity;
+      return fail("cannot read " + source.keyFile.string() + ": " + ec.message());
+    if (auto r = checkPair(identity, source.certFile.string() + " / " + source.keyFile.string()); !r) return r.error();
+    return std::optional(std::move(identity));
   }
 
-  if (source.stateDir.empty()) return error = "no state dir for the TLS certificate", std::nullopt;
+  if (source.stateDir.empty()) return fail("no state dir for the TLS certificate");
   const fs::path keyPath = source.stateDir / kTlsKeyFile;
   const fs::path certPath = source.stateDir / kTlsCertFile;
   removeStaleTempFiles(source.stateDir);
@@ -184,34 +183,47 @@ std::optional<TlsIdentity> loadOrCreateTlsIdentity(const TlsIdentitySource& sour
   const bool haveCert = fileExists(certPath);
   if (haveKey && haveCert) {
     if (auto ec = core::readFile(certPath, identity.certificatePem))
-      return error = "cannot read " + certPath.string() + ": " + ec.message(), std::nullopt;
+      return fail("cannot read " + certPath.string() + ": " + ec.message());
     if (auto ec = core::readFile(keyPath, identity.privateKeyPem))
-      return error = "cannot read " + keyPath.string() + ": " + ec.message(), std::nullopt;
-    if (!checkPair(identity, certPath.string(), error)) {
-      error += "; fix or remove " + keyPath.string() + " and " + certPath.string() + " to make a new pair";
-      return std::nullopt;
-    }
-    return identity;
+      return fail("cannot read " + keyPath.string() + ": " + ec.message());
+    if (auto r = checkPair(identity, certPath.string()); !r)
+      return fail(r.error().message + "; fix or remove " + keyPath.string() + " and " + certPath.string() +
+                  " to make a new pair");
+    return std::optional(std::move(identity));
   }
   if (haveKey || haveCert)
     MESIM_LOG(Warn, kLog, "only one of " << kTlsKeyFile << " and " << kTlsCertFile << " in " << source.stateDir.string()
-                                         << " (an interrupted first start?); making a new pair");
+                                         << " (an interrupted first start?); a new pair will replace it");
+  return std::optional<TlsIdentity>();
+}
 
-  auto created = createSelfSignedIdentity(source, error);
-  if (!created) return std::nullopt;
+Result<TlsIdentity> createTlsIdentity(const TlsIdentitySource& source) {
+  auto logContext = [&source] { return source.log; };
+  if (source.stateDir.empty()) return fail("no state dir for the TLS certificate");
+  const fs::path keyPath = source.stateDir / kTlsKeyFile;
+  const fs::path certPath = source.stateDir / kTlsCertFile;
+  auto created = createSelfSignedIdentity(source);
+  if (!created) return created;
   // Key first: a kill between the writes leaves a half pair, which the next start replaces.
   if (auto ec = core::writeFileAtomic(keyPath, created->privateKeyPem, fs::perms::owner_read | fs::perms::owner_write))
-    return error = "cannot write " + keyPath.string() + ": " + ec.message(), std::nullopt;
+    return fail("cannot write " + keyPath.string() + ": " + ec.message());
   if (auto ec = core::writeFileAtomic(certPath, created->certificatePem,
                                       fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                                           fs::perms::others_read))
-    return error = "cannot write " + certPath.string() + ": " + ec.message(), std::nullopt;
+    return fail("cannot write " + certPath.string() + ": " + ec.message());
   MESIM_LOG(Info, kLog, "made a self-signed RSA-2048 TLS certificate for '" << source.commonName << "' in "
                                                                             << certPath.string());
   return created;
 }
 
-std::shared_ptr<boost::asio::ssl::context> makeTlsServerContext(const TlsIdentity& identity, std::string& error) {
+Result<TlsIdentity> loadOrCreateTlsIdentity(const TlsIdentitySource& source) {
+  auto loaded = loadTlsIdentity(source);
+  if (!loaded) return loaded.error();
+  if (*loaded) return std::move(**loaded);
+  return createTlsIdentity(source);
+}
+
+Result<std::shared_ptr<boost::asio::ssl::context>> makeTlsServerContext(const TlsIdentity& identity) {
   namespace ssl = boost::asio::ssl;
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   boost::system::error_code ec;
@@ -221,11 +233,11 @@ std::shared_ptr<boost::asio::ssl::context> makeTlsServerContext(const TlsIdentit
   SSL_CTX* native = context->native_handle();
   if (!ec && SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) ec = boost::asio::error::invalid_argument;
   if (!ec && SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) ec = boost::asio::error::invalid_argument;
-  if (ec) return error = "cannot configure TLS: " + opensslError(), nullptr;
+  if (ec) return fail("cannot configure TLS: " + opensslError());
   SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   context->use_certificate_chain(boost::asio::buffer(identity.certificatePem), ec);
   if (!ec) context->use_private_key(boost::asio::buffer(identity.privateKeyPem), ssl::context::pem, ec);
-  if (ec) return error = "cannot load the TLS certificate or key: " + ec.message(), nullptr;
+  if (ec) return fail("cannot load the TLS certificate or key: " + ec.message());
   return context;
 }
 

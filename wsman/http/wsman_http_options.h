@@ -31,9 +31,12 @@ struct WsmanHttpOptions {
   std::string amtVersion;                 // for "Server:"; empty = the platform's firmware code version
   DigestOptions digest;
   const core::FirmwareClock* clock = nullptr;  // nonce expiry, back-off, audit times, Date; null = system clock
-  // Runs a blocking job off the loop (making the TLS key on first start: tens of milliseconds of CPU that would
-  // stall every device on the loop). Unset: the job runs on the loop, inside start().
+  // Runs a blocking job off the loop (making the TLS key: tens of milliseconds of CPU that would stall every
+  // device on the loop). Unset: the job runs on the loop.
   std::function<void(std::function<void()> job)> runBlocking;
+  // Make the TLS key when something first needs it (a TLS handshake, withTlsIdentity()) instead of at start:
+  // a fleet of devices starts in milliseconds, and devices nobody reaches over TLS never pay for a key.
+  bool makeTlsIdentityOnFirstUse = false;
 };
 
 struct WsmanHttpStats {

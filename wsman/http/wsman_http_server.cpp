@@ -98,10 +98,18 @@ std::string WsmanHttpServer::start() {
   const auto address = asio::ip::make_address(o.listenAddress, ec);
   if (ec) return "bad WS-Man listen address '" + o.listenAddress + "'";
   const bool tlsInline = o.httpsPort >= 0 && !o.runBlocking;
+  tlsState_ = TlsState::Loading;
   if (tlsInline) {
-    std::string error;
-    auto identity = loadOrCreateTlsIdentity(tlsSource(), error);
-    if (auto err = useTlsIdentity(identity, error); !err.empty()) return err;
+    auto loaded = loadTlsIdentity(tlsSource());
+    if (!loaded) return "TLS certificate: " + loaded.error().message;
+    if (!*loaded && !o.makeTlsIdentityOnFirstUse) {
+      auto made = createTlsIdentity(tlsSource());
+      if (!made) return "TLS certificate: " + made.error().message;
+      loaded = std::optional(std::move(*made));
+    }
+    if (*loaded) {
+      if (auto err = useTlsIdentity(**loaded); !err.empty()) return err;
+    }
   }
   if (o.httpPort >= 0) {
     if (auto err = listen(http_, address, o.httpPort, "HTTP"); !err.empty()) return stop(), err;
@@ -112,20 +120,28 @@ std::string WsmanHttpServer::start() {
   started_ = true;
   core_->stopped = false;
   if (http_.is_open()) accept(http_, false);
-  if (o.httpsPort < 0 || tlsInline) {
-    tlsSettled("");
+  if (https_.is_open()) accept(https_, true);  // handshakes wait for the certificate where need be
+  if (o.httpsPort < 0) {
+    tlsState_ = TlsState::Failed;
+    tlsError_ = "there is no TLS listener";
+  } else if (tlsInline) {
+    tlsLoaded(std::optional<TlsIdentity>());  // in place or absent already
   } else {
-    // Off the loop: loading is quick, but making a key is not. The TLS listener accepts once it is done.
+    // Off the loop: loading is quick, but making a key is not.
     auto& io = core_->io;
-    o.runBlocking([source = tlsSource(), self = self_, &io] {
-      std::string error;
-      auto identity = loadOrCreateTlsIdentity(source, error);
-      asio::post(io, [self, identity = std::move(identity), error = std::move(error)] {
+    o.runBlocking([source = tlsSource(), onFirstUse = o.makeTlsIdentityOnFirstUse, self = self_, &io] {
+      auto loaded = loadTlsIdentity(source);
+      if (loaded && !*loaded && !onFirstUse) {
+        auto made = createTlsIdentity(source);
+        if (made)
+          loaded = std::optional(std::move(*made));
+        else
+          loaded = made.error();
+      }
+      asio::post(io, [self, loaded = std::move(loaded)]() mutable {
         if (*self == nullptr) return;  // the server is gone
         auto& server = **self;
-        if (server.core_->stopped) return;
-        auto err = server.useTlsIdentity(identity, error);
-        server.tlsSettled(err);
+        if (!server.core_->stopped) server.tlsLoaded(std::move(loaded));
       });
     });
   }
@@ -135,19 +151,72 @@ std::string WsmanHttpServer::start() {
   return "";
 }
 
-void WsmanHttpServer::whenTlsReady(std::function<void(const std::string& error)> done) {
-  if (tlsOutcome_) {
-    asio::post(core_->io, [done = std::move(done), outcome = *tlsOutcome_] { done(outcome); });
-    return;
+void WsmanHttpServer::tlsLoaded(Result<std::optional<TlsIdentity>> loaded) {
+  std::string settled;
+  if (!loaded)
+    settled = "TLS certificate: " + loaded.error().message;
+  else if (*loaded)
+    settled = useTlsIdentity(**loaded);
+  if (!settled.empty()) {
+    MESIM_LOG(Error, kLog, settled);
+    tlsState_ = TlsState::Failed;
+    tlsError_ = settled;
+  } else {
+    tlsState_ = core_->tls ? TlsState::InPlace : TlsState::Absent;
   }
-  tlsWaiters_.push_back(std::move(done));
+  auto waiters = std::move(settledWaiters_);
+  for (auto& waiter : waiters) waiter(settled);
+  if (tlsState_ == TlsState::Absent && !identityWaiters_.empty()) return makeTlsIdentity();
+  if (tlsState_ != TlsState::Absent) tlsIdentityOutcome(tlsState_ == TlsState::InPlace ? "" : tlsError_);
 }
 
-void WsmanHttpServer::tlsSettled(const std::string& error) {
-  tlsOutcome_ = error;
-  if (error.empty() && https_.is_open()) accept(https_, true);
-  if (!error.empty()) MESIM_LOG(Error, kLog, error);
-  auto waiters = std::move(tlsWaiters_);
+void WsmanHttpServer::whenTlsSettled(std::function<void(const std::string& error)> done) {
+  if (tlsState_ == TlsState::Loading) return settledWaiters_.push_back(std::move(done));
+  // Without a TLS listener there is nothing to settle.
+  std::string outcome = tlsState_ == TlsState::Failed && core_->options.httpsPort >= 0 ? tlsError_ : "";
+  asio::post(core_->io, [done = std::move(done), outcome = std::move(outcome)] { done(outcome); });
+}
+
+void WsmanHttpServer::withTlsIdentity(std::function<void(const std::string& error)> done) {
+  if (tlsState_ == TlsState::InPlace || tlsState_ == TlsState::Failed) {
+    asio::post(core_->io, [done = std::move(done), outcome = tlsState_ == TlsState::Failed ? tlsError_ : ""] {
+      done(outcome);
+    });
+    return;
+  }
+  identityWaiters_.push_back(std::move(done));
+  if (tlsState_ == TlsState::Absent) makeTlsIdentity();
+}
+
+void WsmanHttpServer::makeTlsIdentity() {
+  tlsState_ = TlsState::Making;
+  const auto& o = core_->options;
+  MESIM_LOG(Info, kLog, "making the TLS certificate on first use");
+  auto finish = [this](Result<TlsIdentity> made) {
+    std::string error = made ? useTlsIdentity(*made) : "TLS certificate: " + made.error().message;
+    tlsState_ = error.empty() ? TlsState::InPlace : TlsState::Failed;
+    tlsError_ = error;
+    if (!error.empty()) MESIM_LOG(Error, kLog, error);
+    tlsIdentityOutcome(error);
+  };
+  if (!o.runBlocking) {
+    auto made = createTlsIdentity(tlsSource());
+    asio::post(core_->io, [this, self = self_, made = std::move(made), finish]() mutable {
+      if (*self != nullptr && !core_->stopped) finish(std::move(made));
+    });
+    return;
+  }
+  auto& io = core_->io;
+  o.runBlocking([source = tlsSource(), self = self_, &io, finish] {
+    auto made = createTlsIdentity(source);
+    asio::post(io, [self, made = std::move(made), finish]() mutable {
+      if (*self != nullptr && !(*self)->core_->stopped) finish(std::move(made));
+    });
+  });
+}
+
+void WsmanHttpServer::tlsIdentityOutcome(const std::string& error) {
+  auto waiters = std::move(identityWaiters_);
   for (auto& waiter : waiters) waiter(error);
 }
 
@@ -168,16 +237,15 @@ TlsIdentitySource WsmanHttpServer::tlsSource() const {
   return source;
 }
 
-std::string WsmanHttpServer::useTlsIdentity(const std::optional<TlsIdentity>& identity, const std::string& loadError) {
+std::string WsmanHttpServer::useTlsIdentity(const TlsIdentity& identity) {
   auto& platform = core_->platform;
-  if (!identity) return "TLS certificate: " + loadError;
-  std::string error;
-  core_->tls = makeTlsServerContext(*identity, error);
-  if (!core_->tls) return error;
+  auto context = makeTlsServerContext(identity);
+  if (!context) return context.error().message;
+  core_->tls = std::move(*context);
   // StartConfigurationHBased reports this hash (platform_state.h: amtCertHash).
-  if (platform.state().amtCertHash != identity->sha256 ||
+  if (platform.state().amtCertHash != identity.sha256 ||
       platform.state().amtCertHashAlgorithm != platform::HashAlgorithm::Sha256) {
-    if (auto r = platform.setAmtCertificateHash(platform::HashAlgorithm::Sha256, identity->sha256);
+    if (auto r = platform.setAmtCertificateHash(platform::HashAlgorithm::Sha256, identity.sha256);
         r != platform::ChangeResult::Ok)
       MESIM_LOG(Warn, kLog, "cannot store the TLS certificate hash: " << platform::toString(r));
   }
@@ -209,6 +277,8 @@ void WsmanHttpServer::stop() {
   https_.close(ignored);
   retry_.cancel();
   core_->abortAll();
+  identityWaiters_.clear();  // their sockets close; nobody is told
+  heldHandshakes_ = 0;
   started_ = false;
 }
 
@@ -253,6 +323,18 @@ void WsmanHttpServer::startSession(tcp::socket socket, bool tls) {
   info.peerAddress = address.to_string();
   info.tls = tls;
   socket.set_option(tcp::no_delay(true), ec);
+  if (tls && !core_->tls) {
+    // No certificate yet: the handshake waits for it, up to the connection cap.
+    const auto cap = core_->options.maxConnections;
+    if (cap != 0 && heldHandshakes_ >= cap) return;  // closes
+    ++heldHandshakes_;
+    auto held = std::make_shared<tcp::socket>(std::move(socket));
+    withTlsIdentity([this, held, info = std::move(info)](const std::string& error) mutable {
+      if (heldHandshakes_ > 0) --heldHandshakes_;
+      if (error.empty()) serveStream(asio::ssl::stream<tcp::socket>(std::move(*held), *core_->tls), std::move(info));
+    });
+    return;
+  }
   if (tls)
     serveStream(asio::ssl::stream<tcp::socket>(std::move(socket), *core_->tls), std::move(info));
   else

@@ -45,13 +45,18 @@ class WsmanHttpServer {
   void setHandler(WsmanHandler handler);
   void setAnonymousPredicate(AnonymousPredicate predicate);
 
-  // Opens the listeners and makes or loads the TLS certificate (https enabled). "" on success, else why not.
-  // With options.runBlocking the certificate is made off the loop: the TLS listener is open at once but accepts
-  // only once it exists; whenTlsReady() tells when.
+  // Opens the listeners and loads the TLS certificate, making it unless options.makeTlsIdentityOnFirstUse
+  // (https enabled). "" on success, else why not. With options.runBlocking loading and making happen off the
+  // loop: the TLS listener accepts at once and its handshakes wait for the certificate; whenTlsSettled() tells
+  // when loading is over.
   std::string start();
-  // `done` runs on the loop once the TLS identity is in place ("" ) or could not be made (why); at once (posted)
-  // if it already is, or if there is no TLS listener.
-  void whenTlsReady(std::function<void(const std::string& error)> done);
+  // `done` runs on the loop once TLS can be served: the certificate is loaded, made, or (on first use) known to
+  // be absent (""), or a file could not be used (why). At once (posted) if that is settled already or there is
+  // no TLS listener.
+  void whenTlsSettled(std::function<void(const std::string& error)> done);
+  // `done` runs on the loop once the certificate is in place (""), making it now if it is still to be made, or
+  // when it cannot be (why). Not run if the server stops first.
+  void withTlsIdentity(std::function<void(const std::string& error)> done);
   // Closes the listeners and every open connection. Idempotent; also done by the destructor.
   void stop();
   WsmanHttpPorts ports() const;
@@ -67,16 +72,24 @@ class WsmanHttpServer {
     serveStream(std::move(stream), std::move(info));
   }
 
-  // The same over TLS with the server's certificate, for LMS channels to 16993 ("TLS on local ports").
-  // False when no TLS listener is configured (there is no certificate to serve).
+  // The same over TLS with the server's certificate, for LMS channels to 16993 ("TLS on local ports"); the
+  // handshake waits until the certificate is in place. False when no TLS listener is configured.
   template <class AsyncStream>
   bool serveLocalTls(AsyncStream stream, std::string name = "local") {
-    if (!core_->tls) return false;
+    if (core_->options.httpsPort < 0) return false;
     detail::ConnectionInfo info;
     info.peerAddress = std::move(name);
     info.local = true;
     info.tls = true;
-    serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(stream), *core_->tls), std::move(info));
+    if (core_->tls) {
+      serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(stream), *core_->tls), std::move(info));
+      return true;
+    }
+    auto held = std::make_shared<AsyncStream>(std::move(stream));  // std::function needs a copyable capture
+    withTlsIdentity([this, held, info = std::move(info)](const std::string& error) mutable {
+      if (error.empty())
+        serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(*held), *core_->tls), std::move(info));
+    });
     return true;
   }
 
@@ -98,8 +111,10 @@ class WsmanHttpServer {
   std::string listen(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::address& address, int port,
                      const char* what);
   TlsIdentitySource tlsSource() const;
-  std::string useTlsIdentity(const std::optional<TlsIdentity>& identity, const std::string& error);
-  void tlsSettled(const std::string& error);
+  std::string useTlsIdentity(const TlsIdentity& identity);
+  void tlsLoaded(Result<std::optional<TlsIdentity>> loaded);
+  void makeTlsIdentity();
+  void tlsIdentityOutcome(const std::string& error);
   void accept(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
   void startSession(boost::asio::ip::tcp::socket socket, bool tls);
 
@@ -108,8 +123,13 @@ class WsmanHttpServer {
   boost::asio::ip::tcp::acceptor https_;
   boost::asio::steady_timer retry_;
   bool started_ = false;
-  std::optional<std::string> tlsOutcome_;  // set once the TLS identity is settled: "" or why it failed
-  std::vector<std::function<void(const std::string&)>> tlsWaiters_;
+  // The certificate's life: loading (start), absent (made on first use), making, in place, or failed.
+  enum class TlsState { Loading, Absent, Making, InPlace, Failed };
+  TlsState tlsState_ = TlsState::Loading;
+  std::string tlsError_;                                              // why, once Failed
+  std::vector<std::function<void(const std::string&)>> settledWaiters_;  // whenTlsSettled()
+  std::vector<std::function<void(const std::string&)>> identityWaiters_;  // withTlsIdentity()
+  std::size_t heldHandshakes_ = 0;  // accepted TLS sockets waiting for the certificate
   // Cleared by the destructor: a key made off the loop after the server is gone is dropped.
   std::shared_ptr<WsmanHttpServer*> self_ = std::make_shared<WsmanHttpServer*>(this);
 };
