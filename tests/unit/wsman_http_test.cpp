@@ -542,6 +542,21 @@ TEST_F(WsmanHttpTest, IdentifyNeedsNoCredentials) {
   EXPECT_EQ(requests_[0].user, "");
 }
 
+TEST_F(WsmanHttpTest, TheOsAdminAccountLogsInFromTheHostOnly) {
+  // GetLocalSystemAccount's user and password: LMS's own WS-Man clients log in with them (spec/apf.md).
+  const auto& os = platform_->localSystemAccount();
+  ASSERT_EQ(os.user.rfind("$$OsAdmin", 0), 0u) << os.user;
+  const auto nonce = freshNonce();
+  auto& local = connect(/*local=*/true);
+  EXPECT_EQ(exchange(local, post(kEnvelope, authorization(os.user, os.password, realm(), nonce, 1))).result_int(), 200u);
+  EXPECT_EQ(requests_.back().user, os.user);
+  EXPECT_TRUE(requests_.back().local);
+  auto& network = connect();
+  EXPECT_EQ(exchange(network, post(kEnvelope, authorization(os.user, os.password, realm(), nonce, 2))).result_int(), 401u);
+  auto& wrong = connect(/*local=*/true);
+  EXPECT_EQ(exchange(wrong, post(kEnvelope, authorization(os.user, "not-it", realm(), nonce, 3))).result_int(), 401u);
+}
+
 TEST_F(WsmanHttpTest, AclUsersAuthenticateByAccessPermission) {
   ASSERT_EQ(platform_->update([&](platform::PlatformState& s) {
     platform::AclUser net;

@@ -262,6 +262,9 @@ std::string DigestAuthenticator::challenge(bool stale) {
 
 std::optional<DigestAuthenticator::Account> DigestAuthenticator::findAccount(std::string_view user, bool local) const {
   if (user == platform_.admin().user) return Account{platform_.admin().ha1, true};
+  // The OS admin account (AMTHI GetLocalSystemAccount) logs in from the host only, as LMS's own clients do.
+  const auto& os = platform_.localSystemAccount();
+  if (local && user == os.user) return Account{md5Hex(os.user + ":" + platform_.digestRealm() + ":" + os.password), true};
   for (const auto& acl : platform_.state().aclUsers) {
     if (acl.user != user) continue;
     const bool channelAllowed = local ? acl.access != platform::AclAccess::NetworkOnly
