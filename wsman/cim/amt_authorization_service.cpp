@@ -7,6 +7,7 @@
 #include "common/text_codecs.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
+#include "wsman/cim/realms.h"
 
 namespace mesim::wsman::cim {
 
@@ -27,6 +28,7 @@ std::uint32_t readAclEntry(CimContext& ctx, const Arguments& in, platform::AclUs
   std::vector<std::uint8_t> ha1;
   std::uint64_t access = static_cast<std::uint64_t>(platform::AclAccess::LocalAndNetwork);
   if (!argString(in, "DigestUsername", name) || name.empty() || name.size() > 32) return status::kInvalidParameter;
+  if (name.starts_with("$$")) return status::kInvalidParameter;  // AMT's own local accounts ($$OsAdmin) are named so
   if (!argString(in, "DigestPassword", digest) || !base64Decode(digest, ha1) || ha1.size() != 16)
     return status::kInvalidPassword;
   if (in.count("AccessPermission") && (!argUint(in, "AccessPermission", access) || access > 2))
@@ -42,7 +44,7 @@ std::uint32_t readAclEntry(CimContext& ctx, const Arguments& in, platform::AclUs
     for (auto& item : it->second.items) {
       std::uint32_t realm = 0;
       auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), realm);
-      if (ec != std::errc() || end != item.data() + item.size()) return status::kInvalidRealm;
+      if (ec != std::errc() || end != item.data() + item.size() || !assignableRealm(realm)) return status::kInvalidRealm;
       user.realms.push_back(realm);
     }
   }

@@ -1,6 +1,7 @@
 #include "wsman/ops/wsman_service.h"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 #include <variant>
 
@@ -9,6 +10,7 @@
 #include "wsman/eventing/subscribe_request.h"
 #include "wsman/ops/enumeration_contexts.h"
 #include "wsman/ops/instance_xml.h"
+#include "wsman/ops/realm_table.h"
 #include "wsman/soap/namespaces.h"
 #include "wsman/soap/response_writer.h"
 #include "wsman/soap/xml_ns.h"
@@ -69,7 +71,8 @@ class WsmanService::Impl {
     if (req.isIdentify()) return {200, identifyResponse()};
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_};
-    std::variant<std::string, Fault> outcome = dispatch(req, ctx);
+    const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
+    std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms);
     if (auto* f = std::get_if<Fault>(&outcome)) {
       MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> " << soap::faultName(f->code));
       return faultResult(*f, req.header.messageId);
@@ -120,12 +123,44 @@ class WsmanService::Impl {
     return out.str();
   }
 
-  Outcome dispatch(const soap::Request& req, cim::CimContext& ctx) {
+  // The operation the action `requested` asks of `cls` (`method` set for a class method); nullopt when the class
+  // has no such action (ActionNotSupported, whoever asks).
+  static std::optional<Operation> operationOf(const std::string& requested, const cim::ClassDef& cls,
+                                              std::string& method) {
+    if (requested == action::kGet || requested == action::kEnumerate) return Operation::Read;
+    if (requested == action::kPut) return Operation::Put;
+    if (requested == action::kCreate) return Operation::Create;
+    if (requested == action::kDelete) return Operation::Delete;
+    if (requested == eventing::action::kSubscribe) return Operation::Subscribe;
+    if (requested == eventing::action::kUnsubscribe) return Operation::Unsubscribe;
+    if (requested == eventing::action::kRenew) return Operation::Renew;
+    const std::string prefix = cls.resourceUri() + "/";
+    if (requested.size() <= prefix.size() || requested.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    method = requested.substr(prefix.size());
+    if (!cls.method(method)) return std::nullopt;
+    return Operation::Invoke;
+  }
+
+  // AccessDenied unless the caller holds one of the realms the table names for the operation (realm_table.h).
+  std::optional<Fault> authorize(const std::string& className, Operation op, const std::string& method,
+                                 const cim::CimContext& ctx, cim::RealmSet realms) {
+    if (requiredRealms(className, op, method).intersects(realms)) return std::nullopt;
+    MESIM_LOG(Info, kLog, "access denied: " << (ctx.user.empty() ? "(anonymous)" : ctx.user) << " holds no realm for "
+                                            << operationName(op) << " " << className << (method.empty() ? "" : ".")
+                                            << method);
+    return fault(FaultCode::AccessDenied);
+  }
+
+  Outcome dispatch(const soap::Request& req, cim::CimContext& ctx, cim::RealmSet realms) {
     const auto& h = req.header;
-    if (h.action == action::kPull) return pull(req);
-    if (h.action == action::kRelease) return release(req);
+    if (h.action == action::kPull) return pull(req, ctx, realms);
+    if (h.action == action::kRelease) return release(req, ctx, realms);
     const cim::ClassDef* cls = registry_.byUri(h.resourceUri);
     if (!cls) return fault(FaultCode::DestinationUnreachable);
+    std::string method;
+    const std::optional<Operation> op = operationOf(h.action, *cls, method);
+    if (!op) return fault(FaultCode::ActionNotSupported);
+    if (auto denied = authorize(cls->name, *op, method, ctx, realms)) return *denied;
     if (h.action == action::kGet) return get(req, *cls, ctx);
     if (h.action == action::kPut) return put(req, *cls, ctx);
     if (h.action == action::kCreate) return create(req, *cls, ctx);
@@ -134,10 +169,14 @@ class WsmanService::Impl {
     if (h.action == eventing::action::kSubscribe) return subscribe(req, *cls, ctx);
     if (h.action == eventing::action::kUnsubscribe) return unsubscribe(req, *cls, ctx);
     if (h.action == eventing::action::kRenew) return renew(req, *cls, ctx);
-    const std::string prefix = cls->resourceUri() + "/";
-    if (h.action.size() > prefix.size() && h.action.compare(0, prefix.size(), prefix) == 0)
-      return invoke(req, *cls, h.action.substr(prefix.size()), ctx);
-    return fault(FaultCode::ActionNotSupported);
+    return invoke(req, *cls, method, ctx);
+  }
+
+  // Pull and Release need what reading the enumerated class needs.
+  std::optional<Fault> authorizeEnumeration(const EnumerationContext& context, const cim::CimContext& ctx,
+                                            cim::RealmSet realms) {
+    const cim::ClassDef* cls = registry_.byUri(context.resourceUri);
+    return authorize(cls ? cls->name : std::string(), Operation::Read, {}, ctx, realms);
   }
 
   // The instance the selectors name; a singleton needs none (MeshCentral sends none, spec/wsman.md §1.2).
@@ -316,12 +355,13 @@ class WsmanService::Impl {
     return w.finish();
   }
 
-  Outcome pull(const soap::Request& req) {
+  Outcome pull(const soap::Request& req, const cim::CimContext& ctx, cim::RealmSet realms) {
     auto p = req.payload;
     if (!p || !soap::is(p, ns::kEnumeration, "Pull")) return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Pull.");
     const std::string id = soap::text(soap::child(p, ns::kEnumeration, "EnumerationContext"));
     EnumerationContext* context = contexts_.find(id);
     if (!context) return fault(FaultCode::InvalidEnumerationContext);
+    if (auto denied = authorizeEnumeration(*context, ctx, realms)) return *denied;
     const std::uint64_t maxElements = readCount(soap::child(p, ns::kEnumeration, "MaxElements"), 1);
     const std::uint64_t maxCharacters = readCount(soap::child(p, ns::kEnumeration, "MaxCharacters"), 0);
     if (maxElements == 0) return fault(FaultCode::InvalidParameter, {}, "MaxElements must be at least 1.");
@@ -343,12 +383,15 @@ class WsmanService::Impl {
     return w.finish();
   }
 
-  Outcome release(const soap::Request& req) {
+  Outcome release(const soap::Request& req, const cim::CimContext& ctx, cim::RealmSet realms) {
     auto r = req.payload;
     if (!r || !soap::is(r, ns::kEnumeration, "Release"))
       return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Release.");
-    if (!contexts_.release(soap::text(soap::child(r, ns::kEnumeration, "EnumerationContext"))))
-      return fault(FaultCode::InvalidEnumerationContext);
+    const std::string id = soap::text(soap::child(r, ns::kEnumeration, "EnumerationContext"));
+    const EnumerationContext* context = contexts_.find(id);
+    if (!context) return fault(FaultCode::InvalidEnumerationContext);
+    if (auto denied = authorizeEnumeration(*context, ctx, realms)) return *denied;
+    contexts_.release(id);
     soap::ResponseWriter w(std::string(action::kRelease) + "Response", req.header.messageId, nextMessageId(),
                            req.header.resourceUri);
     return w.finish();

@@ -1,0 +1,212 @@
+// The class and method to realm table. Sources: the AMT SDK's realm descriptions (Redirection: redirection and its
+// settings; PT Administration: ACL, TLS, provisioning, network and power settings; Hardware Asset: inventory;
+// Remote Control: power and boot; Event Manager: alert subscriptions; Event Log Reader; Audit Log; Agent Presence
+// Local (the agent's heartbeats) and Remote (registering agents and actions); Network Time; General Info: reading
+// settings without the right to change them; Local System: the host OS's services, $$OsAdmin's realm), and each
+// class's "Used in features" in the SDK's WS-Management Class Reference.
+// Reads (Get/Enumerate) of settings are General Info's as well as their feature's; changes are their feature's.
+// A holder of PT Administration holds every realm (realms.h), so "admin only" rows name PT Administration alone.
+#include "wsman/ops/realm_table.h"
+
+#include <array>
+
+namespace mesim::wsman::ops {
+namespace {
+
+using cim::Realm;
+using cim::RealmSet;
+using Op = Operation;
+
+constexpr RealmSet kAdminOnly{Realm::PtAdministration};
+constexpr RealmSet kGeneralInfo{Realm::GeneralInfo};
+constexpr RealmSet kHardwareAsset{Realm::HardwareAsset};
+constexpr RealmSet kRemoteControl{Realm::RemoteControl};
+constexpr RealmSet kReadRemoteControl{Realm::RemoteControl, Realm::GeneralInfo};
+constexpr RealmSet kRedirection{Realm::Redirection};
+constexpr RealmSet kReadRedirection{Realm::Redirection, Realm::GeneralInfo};
+constexpr RealmSet kUserConsent{Realm::Redirection, Realm::RemoteControl};  // consent precedes KVM, IDE-R and boot
+constexpr RealmSet kLocalSystem{Realm::LocalSystem};
+constexpr RealmSet kNetworkTime{Realm::NetworkTime, Realm::LocalSystem};  // LMS syncs the clock as $$OsAdmin
+constexpr RealmSet kEventManager{Realm::EventManager};
+constexpr RealmSet kEventLogReader{Realm::EventLogReader};
+constexpr RealmSet kAuditLog{Realm::AuditLog};
+constexpr RealmSet kAgentLocal{Realm::AgentPresenceLocal};
+constexpr RealmSet kAgentRemote{Realm::AgentPresenceRemote};
+constexpr RealmSet kAgentAny{Realm::AgentPresenceRemote, Realm::AgentPresenceLocal};
+
+constexpr std::array kRules = std::to_array<RealmRule>({
+    // Settings, provisioning and identity
+    {"AMT_GeneralSettings", Op::Read, {}, kGeneralInfo},
+    {"AMT_GeneralSettings", Op::Put, {}, kAdminOnly},
+    {"AMT_SetupAndConfigurationService", Op::Read, {}, kGeneralInfo},
+    {"AMT_SetupAndConfigurationService", Op::Invoke, "Unprovision", kAdminOnly},
+    {"AMT_SetupAndConfigurationService", Op::Invoke, "PartialUnprovision", kAdminOnly},
+    {"AMT_SetupAndConfigurationService", Op::Invoke, "CommitChanges", kAdminOnly},
+    {"AMT_SetupAndConfigurationService", Op::Invoke, "SetMEBxPassword", kAdminOnly},
+    {"AMT_SetupAndConfigurationService", Op::Invoke, "GetUuid", kGeneralInfo},
+    {"IPS_HostBasedSetupService", Op::Read, {}, {Realm::GeneralInfo, Realm::LocalSystem}},
+    {"IPS_HostBasedSetupService", Op::Invoke, "Setup", kLocalSystem},
+    {"IPS_HostBasedSetupService", Op::Invoke, "AdminSetup", kLocalSystem},
+    {"IPS_HostBasedSetupService", Op::Invoke, "UpgradeClientToAdmin", kLocalSystem},
+    {"IPS_HostBasedSetupService", Op::Invoke, "AddNextCertInChain", kLocalSystem},
+    {"CIM_SoftwareIdentity", Op::Read, {}, {Realm::GeneralInfo, Realm::HardwareAsset}},
+    {"CIM_ComputerSystem", Op::Read, {}, {Realm::GeneralInfo, Realm::HardwareAsset, Realm::RemoteControl}},
+
+    // Hardware inventory
+    {"CIM_PhysicalPackage", Op::Read, {}, kHardwareAsset},
+    {"CIM_Chassis", Op::Read, {}, kHardwareAsset},
+    {"CIM_Card", Op::Read, {}, kHardwareAsset},
+    {"CIM_BIOSElement", Op::Read, {}, kHardwareAsset},
+    {"CIM_Chip", Op::Read, {}, kHardwareAsset},
+    {"CIM_PhysicalMemory", Op::Read, {}, kHardwareAsset},
+    {"CIM_Processor", Op::Read, {}, kHardwareAsset},
+    {"CIM_MediaAccessDevice", Op::Read, {}, kHardwareAsset},
+    {"CIM_SystemPackaging", Op::Read, {}, kHardwareAsset},
+    {"CIM_ComputerSystemPackage", Op::Read, {}, kHardwareAsset},
+
+    // Power and boot
+    {"CIM_PowerManagementService", Op::Read, {}, kReadRemoteControl},
+    {"CIM_PowerManagementService", Op::Invoke, "RequestPowerStateChange", kRemoteControl},
+    {"CIM_ServiceAvailableToElement", Op::Read, {}, kReadRemoteControl},
+    {"CIM_AssociatedPowerManagementService", Op::Read, {}, kReadRemoteControl},
+    {"IPS_PowerManagementService", Op::Read, {}, kReadRemoteControl},
+    {"IPS_PowerManagementService", Op::Invoke, "RequestOSPowerSavingStateChange", kRemoteControl},
+    {"AMT_BootSettingData", Op::Read, {}, kReadRemoteControl},
+    {"AMT_BootSettingData", Op::Put, {}, kRemoteControl},
+    {"AMT_BootCapabilities", Op::Read, {}, kReadRemoteControl},
+    {"CIM_BootSourceSetting", Op::Read, {}, kReadRemoteControl},
+    {"CIM_BootConfigSetting", Op::Read, {}, kReadRemoteControl},
+    {"CIM_BootConfigSetting", Op::Invoke, "ChangeBootOrder", kRemoteControl},
+    {"CIM_BootService", Op::Read, {}, kReadRemoteControl},
+    {"CIM_BootService", Op::Invoke, "SetBootConfigRole", kRemoteControl},
+    {"CIM_BootService", Op::Invoke, "RequestStateChange", kRemoteControl},
+
+    // Network (LMS keeps the shared IP and the link preference in step as $$OsAdmin)
+    {"AMT_EthernetPortSettings", Op::Read, {}, kGeneralInfo},
+    {"AMT_EthernetPortSettings", Op::Put, {}, kLocalSystem},
+    {"AMT_EthernetPortSettings", Op::Invoke, "SetLinkPreference", kLocalSystem},
+    {"IPS_IEEE8021xSettings", Op::Read, {}, kGeneralInfo},
+    {"IPS_HTTPProxyService", Op::Read, {}, kGeneralInfo},
+    {"IPS_HTTPProxyService", Op::Invoke, "AddProxyAccessPoint", kAdminOnly},
+    {"IPS_HTTPProxyAccessPoint", Op::Read, {}, kGeneralInfo},
+    {"IPS_HTTPProxyAccessPoint", Op::Delete, {}, kAdminOnly},
+
+    // Redirection and user consent
+    {"AMT_RedirectionService", Op::Read, {}, kReadRedirection},
+    {"AMT_RedirectionService", Op::Put, {}, kRedirection},
+    {"AMT_RedirectionService", Op::Invoke, "RequestStateChange", kRedirection},
+    {"CIM_KVMRedirectionSAP", Op::Read, {}, kReadRedirection},
+    {"CIM_KVMRedirectionSAP", Op::Invoke, "RequestStateChange", kRedirection},
+    {"IPS_KVMRedirectionSettingData", Op::Read, {}, kReadRedirection},
+    {"IPS_KVMRedirectionSettingData", Op::Put, {}, kRedirection},
+    {"IPS_OptInService", Op::Read, {}, {Realm::GeneralInfo, Realm::Redirection, Realm::RemoteControl}},
+    {"IPS_OptInService", Op::Put, {}, kAdminOnly},  // the consent policy
+    {"IPS_OptInService", Op::Invoke, "StartOptIn", kUserConsent},
+    {"IPS_OptInService", Op::Invoke, "SendOptInCode", kUserConsent},
+    {"IPS_OptInService", Op::Invoke, "CancelOptIn", kUserConsent},
+
+    // Time
+    {"AMT_TimeSynchronizationService", Op::Read, {}, {Realm::GeneralInfo, Realm::NetworkTime}},
+    {"AMT_TimeSynchronizationService", Op::Invoke, "GetLowAccuracyTimeSynch", kNetworkTime},
+    {"AMT_TimeSynchronizationService", Op::Invoke, "SetHighAccuracyTimeSynch", kNetworkTime},
+
+    // Access control: every change and every look at the ACL is the administrator's
+    {"AMT_AuthorizationService", Op::Read, {}, kGeneralInfo},
+    {"AMT_AuthorizationService", Op::Invoke, "GetAdminAclEntry", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "GetAdminAclEntryStatus", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "GetAdminNetAclEntryStatus", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "EnumerateUserAclEntries", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "AddUserAclEntryEx", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "UpdateUserAclEntryEx", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "GetUserAclEntryEx", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "RemoveUserAclEntry", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "GetAclEnabledState", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "SetAclEnabledState", kAdminOnly},
+    {"AMT_AuthorizationService", Op::Invoke, "SetAdminAclEntryEx", kAdminOnly},
+
+    // TLS, certificates and remote access (CIRA): security administration
+    {"AMT_TLSSettingData", Op::Read, {}, kGeneralInfo},
+    {"AMT_TLSSettingData", Op::Put, {}, kAdminOnly},
+    {"AMT_PublicKeyCertificate", Op::Read, {}, kGeneralInfo},
+    {"AMT_PublicKeyCertificate", Op::Delete, {}, kAdminOnly},
+    {"AMT_PublicKeyManagementService", Op::Read, {}, kGeneralInfo},
+    {"AMT_PublicKeyManagementService", Op::Invoke, "AddTrustedRootCertificate", kAdminOnly},
+    {"AMT_PublicKeyManagementService", Op::Invoke, "AddCertificate", kAdminOnly},
+    {"AMT_RemoteAccessService", Op::Read, {}, kGeneralInfo},
+    {"AMT_RemoteAccessService", Op::Invoke, "AddMpServer", kAdminOnly},
+    {"AMT_RemoteAccessService", Op::Invoke, "AddRemoteAccessPolicyRule", kAdminOnly},
+    {"AMT_ManagementPresenceRemoteSAP", Op::Read, {}, kGeneralInfo},
+    {"AMT_ManagementPresenceRemoteSAP", Op::Delete, {}, kAdminOnly},
+    {"AMT_RemoteAccessPolicyRule", Op::Read, {}, kGeneralInfo},
+    {"AMT_RemoteAccessPolicyRule", Op::Delete, {}, kAdminOnly},
+    {"AMT_UserInitiatedConnectionService", Op::Read, {}, kGeneralInfo},
+    {"AMT_UserInitiatedConnectionService", Op::Invoke, "RequestStateChange", kAdminOnly},
+
+    // Logs
+    {"AMT_MessageLog", Op::Read, {}, kEventLogReader},
+    {"AMT_MessageLog", Op::Invoke, "PositionToFirstRecord", kEventLogReader},
+    {"AMT_MessageLog", Op::Invoke, "GetRecords", kEventLogReader},
+    {"AMT_AuditLog", Op::Read, {}, kAuditLog},
+    {"AMT_AuditLog", Op::Invoke, "ReadRecords", kAuditLog},
+
+    // Alerts (WS-Eventing)
+    {"CIM_FilterCollection", Op::Read, {}, kEventManager},
+    {"CIM_FilterCollection", Op::Subscribe, {}, kEventManager},
+    {"CIM_ListenerDestination", Op::Read, {}, kEventManager},
+    {"CIM_ListenerDestinationWSManagement", Op::Read, {}, kEventManager},
+    {"CIM_ListenerDestinationWSManagement", Op::Delete, {}, kEventManager},
+    {"CIM_FilterCollectionSubscription", Op::Read, {}, kEventManager},
+    {"CIM_FilterCollectionSubscription", Op::Delete, {}, kEventManager},
+    {"CIM_FilterCollectionSubscription", Op::Unsubscribe, {}, kEventManager},
+    {"CIM_FilterCollectionSubscription", Op::Renew, {}, kEventManager},
+
+    // Agent presence: the agent reports (local), the console registers and sets actions (remote)
+    {"AMT_AgentPresenceWatchdog", Op::Read, {}, kAgentAny},
+    {"AMT_AgentPresenceWatchdog", Op::Create, {}, kAgentRemote},
+    {"AMT_AgentPresenceWatchdog", Op::Delete, {}, kAgentRemote},
+    {"AMT_AgentPresenceWatchdog", Op::Invoke, "RegisterAgent", kAgentLocal},
+    {"AMT_AgentPresenceWatchdog", Op::Invoke, "AssertPresence", kAgentLocal},
+    {"AMT_AgentPresenceWatchdog", Op::Invoke, "AssertShutdown", kAgentLocal},
+    {"AMT_AgentPresenceWatchdog", Op::Invoke, "AddAction", kAgentRemote},
+    {"AMT_AgentPresenceWatchdog", Op::Invoke, "DeleteAllActions", kAgentRemote},
+    {"AMT_AgentPresenceWatchdogAction", Op::Read, {}, kAgentRemote},
+    {"AMT_AgentPresenceWatchdogAction", Op::Invoke, "GetActionEac", kAgentRemote},
+    {"AMT_StateTransitionCondition", Op::Read, {}, kAgentRemote},
+    {"CIM_ConcreteDependency", Op::Read, {}, kAgentRemote},
+    {"AMT_AgentPresenceService", Op::Read, {}, kAgentAny},
+    {"AMT_AgentPresenceCapabilities", Op::Read, {}, kAgentAny},
+    {"IPS_WatchDogAction", Op::Read, {}, kAgentRemote},
+    {"IPS_WatchDogAction", Op::Put, {}, kAgentRemote},
+});
+
+}  // namespace
+
+std::string_view operationName(Operation op) {
+  switch (op) {
+    case Operation::Read: return "Read";
+    case Operation::Put: return "Put";
+    case Operation::Create: return "Create";
+    case Operation::Delete: return "Delete";
+    case Operation::Subscribe: return "Subscribe";
+    case Operation::Unsubscribe: return "Unsubscribe";
+    case Operation::Renew: return "Renew";
+    case Operation::Invoke: return "Invoke";
+  }
+  return "?";
+}
+
+std::span<const RealmRule> realmRules() { return kRules; }
+
+const RealmRule* findRealmRule(std::string_view className, Operation op, std::string_view method) {
+  for (const auto& rule : kRules)
+    if (rule.operation == op && rule.className == className && (op != Operation::Invoke || rule.method == method))
+      return &rule;
+  return nullptr;
+}
+
+cim::RealmSet requiredRealms(std::string_view className, Operation op, std::string_view method) {
+  const RealmRule* rule = findRealmRule(className, op, method);
+  return rule ? rule->realms : kUnlistedRealms;
+}
+
+}  // namespace mesim::wsman::ops
