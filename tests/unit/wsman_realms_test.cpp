@@ -10,8 +10,8 @@
 #include "firmware/platform/host_power.h"
 #include "tests/support/wsman_messages.h"
 #include "tests/unit/firmware_test_support.h"
-#include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
+#include "wsman/cim/class_registry.h"
 #include "wsman/cim/realms.h"
 #include "wsman/ops/realm_table.h"
 #include "wsman/ops/wsman_service.h"
@@ -116,29 +116,37 @@ class RealmDevice {
         requests.push_back(test::wsmanEnvelope(kEnum + "Enumerate", uri, "<Enumerate xmlns=\"" + kEnumNs + "\"/>"));
         for (const char* step : {"Pull", "Release"}) {
           // Opened by the caller when it may, else by the admin (who may not read an auditor's log).
-          const std::string enumerate = test::wsmanEnvelope(kEnum + "Enumerate", uri, "<Enumerate xmlns=\"" + kEnumNs + "\"/>");
+          const std::string enumerate =
+              test::wsmanEnvelope(kEnum + "Enumerate", uri, "<Enumerate xmlns=\"" + kEnumNs + "\"/>");
           std::string context = enumerationContextOf(call(enumerate, user, local).body);
           if (context.empty()) context = enumerationContextOf(call(enumerate, "admin").body);
           EXPECT_FALSE(context.empty()) << s.className;
           requests.push_back(test::wsmanEnvelope(kEnum + step, uri,
-                                                 "<" + std::string(step) + " xmlns=\"" + kEnumNs + "\"><EnumerationContext>" +
-                                                     context + "</EnumerationContext></" + step + ">"));
+                                                 "<" + std::string(step) + " xmlns=\"" + kEnumNs +
+                                                     "\"><EnumerationContext>" + context + "</EnumerationContext></" +
+                                                     step + ">"));
         }
         break;
       }
       case Operation::Put:
-        requests.push_back(test::wsmanEnvelope(kTransfer + "Put", uri, "<h:" + s.className + " xmlns:h=\"" + uri + "\"/>"));
+        requests.push_back(
+            test::wsmanEnvelope(kTransfer + "Put", uri, "<h:" + s.className + " xmlns:h=\"" + uri + "\"/>"));
         break;
       case Operation::Create:
-        requests.push_back(test::wsmanEnvelope(kTransfer + "Create", uri, "<h:" + s.className + " xmlns:h=\"" + uri + "\"/>"));
+        requests.push_back(
+            test::wsmanEnvelope(kTransfer + "Create", uri, "<h:" + s.className + " xmlns:h=\"" + uri + "\"/>"));
         break;
       case Operation::Delete: requests.push_back(test::wsmanEnvelope(kTransfer + "Delete", uri)); break;
-      case Operation::Subscribe: requests.push_back(test::wsmanEnvelope(kEventing + "Subscribe", uri, "<Subscribe/>")); break;
-      case Operation::Unsubscribe: requests.push_back(test::wsmanEnvelope(kEventing + "Unsubscribe", uri, "<Unsubscribe/>")); break;
+      case Operation::Subscribe:
+        requests.push_back(test::wsmanEnvelope(kEventing + "Subscribe", uri, "<Subscribe/>"));
+        break;
+      case Operation::Unsubscribe:
+        requests.push_back(test::wsmanEnvelope(kEventing + "Unsubscribe", uri, "<Unsubscribe/>"));
+        break;
       case Operation::Renew: requests.push_back(test::wsmanEnvelope(kEventing + "Renew", uri, "<Renew/>")); break;
       case Operation::Invoke:
-        requests.push_back(test::wsmanEnvelope(uri + "/" + s.method, uri,
-                                               "<h:" + s.method + "_INPUT xmlns:h=\"" + uri + "\"/>"));
+        requests.push_back(
+            test::wsmanEnvelope(uri + "/" + s.method, uri, "<h:" + s.method + "_INPUT xmlns:h=\"" + uri + "\"/>"));
         break;
     }
     int denied = 0;
@@ -160,7 +168,8 @@ void expectEnforced(RealmDevice& device, const std::string& user, bool local, Re
   for (const auto& s : servedOperations(device.service->registry())) {
     const bool permitted = ops::requiredRealms(s.className, s.op, s.method).intersects(holds);
     auto [denied, sent] = device.attempt(s, user, local);
-    EXPECT_EQ(denied, permitted ? 0 : sent) << who << ": " << describe(s) << (permitted ? " must pass" : " must be denied");
+    EXPECT_EQ(denied, permitted ? 0 : sent)
+        << who << ": " << describe(s) << (permitted ? " must pass" : " must be denied");
   }
 }
 
@@ -225,10 +234,11 @@ TEST(WsmanRealms, TheOsAdminHasTheLocalSystemRealmsOnLocalRequestsOnly) {
   expectEnforced(device, osAdmin, true, expected, "OS admin, local");
   expectEnforced(device, osAdmin, false, {}, "OS admin, network");
   // Before provisioning (or after unprovisioning) it may administer storage as well.
-  ASSERT_EQ(device.model->update([](platform::PlatformState& s) {
+  auto unprovisioned = device.model->update([](platform::PlatformState& s) {
     s.provisioningState = platform::ProvisioningState::Pre;
     s.controlMode = platform::ControlMode::None;
-  }), platform::ChangeResult::Ok);
+  });
+  ASSERT_EQ(unprovisioned, platform::ChangeResult::Ok);
   EXPECT_TRUE(cim::callerRealms(*device.model, osAdmin, true).has(Realm::StorageAdmin));
 }
 
@@ -255,7 +265,9 @@ TEST(WsmanRealms, StoredRealmsNoAclEntryCanHoldAreIgnored) {
 
 // The rows that say what the AMT SDK says, by name.
 TEST(WsmanRealms, TheTableFollowsTheSdk) {
-  auto needs = [](const char* cls, Operation op, const char* method = "") { return ops::requiredRealms(cls, op, method); };
+  auto needs = [](const char* cls, Operation op, const char* method = "") {
+    return ops::requiredRealms(cls, op, method);
+  };
   const RealmSet redirectionOnly{Realm::Redirection};
   // Redirection: enabling redirection and its settings; nothing of the ACL or of the admin's account.
   EXPECT_TRUE(needs("AMT_RedirectionService", Operation::Invoke, "RequestStateChange").intersects(redirectionOnly));
@@ -267,18 +279,21 @@ TEST(WsmanRealms, TheTableFollowsTheSdk) {
     }
   }
   // Security administration: provisioning, TLS, general settings.
-  EXPECT_EQ(needs("AMT_SetupAndConfigurationService", Operation::Invoke, "Unprovision"), RealmSet{Realm::PtAdministration});
+  EXPECT_EQ(needs("AMT_SetupAndConfigurationService", Operation::Invoke, "Unprovision"),
+            RealmSet{Realm::PtAdministration});
   EXPECT_EQ(needs("AMT_TLSSettingData", Operation::Put), RealmSet{Realm::PtAdministration});
   EXPECT_EQ(needs("AMT_GeneralSettings", Operation::Put), RealmSet{Realm::PtAdministration});
   EXPECT_TRUE(needs("AMT_GeneralSettings", Operation::Read).has(Realm::GeneralInfo));
   // Remote Control: power and boot. Hardware Asset: inventory. Event Manager: subscriptions.
-  EXPECT_EQ(needs("CIM_PowerManagementService", Operation::Invoke, "RequestPowerStateChange"), RealmSet{Realm::RemoteControl});
+  EXPECT_EQ(needs("CIM_PowerManagementService", Operation::Invoke, "RequestPowerStateChange"),
+            RealmSet{Realm::RemoteControl});
   EXPECT_EQ(needs("AMT_BootSettingData", Operation::Put), RealmSet{Realm::RemoteControl});
   EXPECT_EQ(needs("CIM_Processor", Operation::Read), RealmSet{Realm::HardwareAsset});
   EXPECT_EQ(needs("CIM_FilterCollection", Operation::Subscribe), RealmSet{Realm::EventManager});
   // Host-based setup is the OS admin's (Local System); the agent's heartbeats are Agent Presence Local's.
   EXPECT_EQ(needs("IPS_HostBasedSetupService", Operation::Invoke, "Setup"), RealmSet{Realm::LocalSystem});
-  EXPECT_EQ(needs("AMT_AgentPresenceWatchdog", Operation::Invoke, "AssertPresence"), RealmSet{Realm::AgentPresenceLocal});
+  EXPECT_EQ(needs("AMT_AgentPresenceWatchdog", Operation::Invoke, "AssertPresence"),
+            RealmSet{Realm::AgentPresenceLocal});
   EXPECT_EQ(needs("AMT_AgentPresenceWatchdog", Operation::Create), RealmSet{Realm::AgentPresenceRemote});
   EXPECT_EQ(needs("AMT_AuditLog", Operation::Invoke, "ReadRecords"), RealmSet{Realm::AuditLog});
   EXPECT_EQ(needs("AMT_MessageLog", Operation::Invoke, "GetRecords"), RealmSet{Realm::EventLogReader});
@@ -289,20 +304,23 @@ TEST(WsmanRealms, AclEntriesTakeOnlyRealmsAnEntryCanHold) {
   const std::string uri = device.classNamed("AMT_AuthorizationService").resourceUri();
   const std::string ha1 = platform::digestHa1("operator", device.model->digestRealm(), "Secret1!");
   std::vector<std::uint8_t> raw;
-  for (std::size_t i = 0; i < ha1.size(); i += 2) raw.push_back(static_cast<std::uint8_t>(std::stoul(ha1.substr(i, 2), nullptr, 16)));
+  for (std::size_t i = 0; i < ha1.size(); i += 2)
+    raw.push_back(static_cast<std::uint8_t>(std::stoul(ha1.substr(i, 2), nullptr, 16)));
   auto add = [&](const std::string& name, const std::string& realms) {
-    auto r = device.call(test::wsmanEnvelope(uri + "/AddUserAclEntryEx", uri,
-                                             "<h:AddUserAclEntryEx_INPUT xmlns:h=\"" + uri + "\"><h:DigestUsername>" + name +
-                                                 "</h:DigestUsername><h:DigestPassword>" + cim::base64Encode(raw) +
-                                                 "</h:DigestPassword><h:AccessPermission>2</h:AccessPermission>" + realms +
-                                                 "</h:AddUserAclEntryEx_INPUT>"),
-                         "admin");
+    auto r =
+        device.call(test::wsmanEnvelope(uri + "/AddUserAclEntryEx", uri,
+                                        "<h:AddUserAclEntryEx_INPUT xmlns:h=\"" + uri + "\"><h:DigestUsername>" + name +
+                                            "</h:DigestUsername><h:DigestPassword>" + cim::base64Encode(raw) +
+                                            "</h:DigestPassword><h:AccessPermission>2</h:AccessPermission>" + realms +
+                                            "</h:AddUserAclEntryEx_INPUT>"),
+                    "admin");
     EXPECT_EQ(r.httpStatus, 200u) << r.body;
     auto at = r.body.find("ReturnValue>");
     return at == std::string::npos ? std::string() : r.body.substr(at + 12, r.body.find('<', at) - at - 12);
   };
   for (const char* invalid : {"0", "1", "14", "15", "16", "22", "23", "25", "4294967295"})
-    EXPECT_EQ(add("operator", std::string("<h:Realms>2</h:Realms><h:Realms>") + invalid + "</h:Realms>"), "2055") << invalid;
+    EXPECT_EQ(add("operator", std::string("<h:Realms>2</h:Realms><h:Realms>") + invalid + "</h:Realms>"), "2055")
+        << invalid;
   EXPECT_TRUE(device.model->state().aclUsers.empty());
   // $$ names are AMT's own local accounts.
   EXPECT_EQ(add("$$OsAdmin", "<h:Realms>2</h:Realms>"), "36");
@@ -315,20 +333,22 @@ TEST(WsmanRealms, ARedirectionUserCannotTakeOverTheAdminAccount) {
   RealmDevice device({static_cast<std::uint32_t>(Realm::Redirection)}, /*withEntry=*/true);
   const std::string uri = device.classNamed("AMT_AuthorizationService").resourceUri();
   const std::string adminHa1 = device.model->admin().ha1;
-  auto set = device.call(test::wsmanEnvelope(uri + "/SetAdminAclEntryEx", uri,
-                                             "<h:SetAdminAclEntryEx_INPUT xmlns:h=\"" + uri +
-                                                 "\"><h:Username>admin</h:Username><h:DigestPassword>"
-                                                 "AAAAAAAAAAAAAAAAAAAAAA==</h:DigestPassword></h:SetAdminAclEntryEx_INPUT>"),
-                         "caller");
+  auto set =
+      device.call(test::wsmanEnvelope(uri + "/SetAdminAclEntryEx", uri,
+                                      "<h:SetAdminAclEntryEx_INPUT xmlns:h=\"" + uri +
+                                          "\"><h:Username>admin</h:Username><h:DigestPassword>"
+                                          "AAAAAAAAAAAAAAAAAAAAAA==</h:DigestPassword></h:SetAdminAclEntryEx_INPUT>"),
+                  "caller");
   EXPECT_EQ(set.httpStatus, 400u);
   EXPECT_NE(set.body.find(":AccessDenied</a:Value></a:Subcode>"), std::string::npos) << set.body;
   EXPECT_EQ(device.model->admin().ha1, adminHa1);
   // What the realm is for still works.
   const std::string redirection = device.classNamed("AMT_RedirectionService").resourceUri();
-  auto enable = device.call(test::wsmanEnvelope(redirection + "/RequestStateChange", redirection,
-                                                "<h:RequestStateChange_INPUT xmlns:h=\"" + redirection +
-                                                    "\"><h:RequestedState>32771</h:RequestedState></h:RequestStateChange_INPUT>"),
-                            "caller");
+  auto enable =
+      device.call(test::wsmanEnvelope(redirection + "/RequestStateChange", redirection,
+                                      "<h:RequestStateChange_INPUT xmlns:h=\"" + redirection +
+                                          "\"><h:RequestedState>32771</h:RequestedState></h:RequestStateChange_INPUT>"),
+                  "caller");
   EXPECT_EQ(enable.httpStatus, 200u) << enable.body;
 }
 

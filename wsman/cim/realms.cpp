@@ -66,8 +66,8 @@ RealmSet callerRealms(const platform::PlatformModel& platform, std::string_view 
   if (user.empty()) return {};
   if (user == platform.admin().user) return everyRealm(nullptr);
   if (local && user == platform.localSystemAccount().user) {
-    RealmSet realms{Realm::GeneralInfo,           Realm::LocalSystem,  Realm::LocalApps,     Realm::EndpointAccessControl,
-                    Realm::Storage,               Realm::HardwareAsset, Realm::EventLogReader};
+    RealmSet realms{Realm::GeneralInfo, Realm::LocalSystem,   Realm::LocalApps,     Realm::EndpointAccessControl,
+                    Realm::Storage,     Realm::HardwareAsset, Realm::EventLogReader};
     if (platform.provisioningState() == platform::ProvisioningState::Pre) realms.add(Realm::StorageAdmin);
     return realms;
   }

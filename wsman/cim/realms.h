@@ -38,14 +38,27 @@ enum class Realm : std::uint8_t {
 };
 
 // Every realm AMT defines, in number order.
-inline constexpr std::array kAllRealms{
-    Realm::Redirection,    Realm::PtAdministration,      Realm::HardwareAsset,
-    Realm::RemoteControl,  Realm::Storage,               Realm::EventManager,
-    Realm::StorageAdmin,   Realm::AgentPresenceLocal,    Realm::AgentPresenceRemote,
-    Realm::CircuitBreaker, Realm::NetworkTime,           Realm::GeneralInfo,
-    Realm::FirmwareUpdate, Realm::Eit,                   Realm::LocalApps,
-    Realm::EndpointAccessControl, Realm::EndpointAccessControlAdmin, Realm::EventLogReader,
-    Realm::AuditLog,       Realm::Acl,                   Realm::LocalSystem};
+inline constexpr std::array kAllRealms{Realm::Redirection,
+                                       Realm::PtAdministration,
+                                       Realm::HardwareAsset,
+                                       Realm::RemoteControl,
+                                       Realm::Storage,
+                                       Realm::EventManager,
+                                       Realm::StorageAdmin,
+                                       Realm::AgentPresenceLocal,
+                                       Realm::AgentPresenceRemote,
+                                       Realm::CircuitBreaker,
+                                       Realm::NetworkTime,
+                                       Realm::GeneralInfo,
+                                       Realm::FirmwareUpdate,
+                                       Realm::Eit,
+                                       Realm::LocalApps,
+                                       Realm::EndpointAccessControl,
+                                       Realm::EndpointAccessControlAdmin,
+                                       Realm::EventLogReader,
+                                       Realm::AuditLog,
+                                       Realm::Acl,
+                                       Realm::LocalSystem};
 
 class RealmSet {
  public:

@@ -12,7 +12,7 @@
 namespace mesim::wsman::ops {
 
 enum class Operation {
-  Read,    // Get, Enumerate, and the Pull and Release of an enumeration of the class
+  Read,  // Get, Enumerate, and the Pull and Release of an enumeration of the class
   Put,
   Create,
   Delete,
