@@ -441,8 +441,9 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
   bool closeAfterFlush_ = false;
 };
 
-PreloadServer::PreloadServer(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path socketPath)
-    : io_(io), host_(host), path_(std::move(socketPath)), acceptor_(io), retryTimer_(io) {}
+PreloadServer::PreloadServer(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path socketPath,
+                             FileAccess access)
+    : io_(io), host_(host), path_(std::move(socketPath)), access_(access), acceptor_(io), retryTimer_(io) {}
 
 PreloadServer::~PreloadServer() {
   stop();
@@ -473,8 +474,11 @@ std::string PreloadServer::start() {
     acceptor_.close(ec);
     return error;
   }
-  if (::chmod(path_.c_str(), 0666) != 0) {  // any local user's program may open the device, as with /dev/mei0 rules
-    MESIM_LOG(Warn, "preload", "chmod 0666 " << path_.string() << ": " << std::strerror(errno));
+  // Before listen(): until then nobody can connect, whatever mode bind() left.
+  if (auto applied = applyFileAccess(path_, access_); !applied) {
+    acceptor_.close(ec);
+    std::filesystem::remove(path_, fsEc);
+    return applied.error().message;
   }
   acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -484,7 +488,7 @@ std::string PreloadServer::start() {
     return error;
   }
   listening_ = true;
-  MESIM_LOG(Info, "preload", "listening on " << path_.string());
+  MESIM_LOG(Info, "preload", "listening on " << path_.string() << " (" << describe(access_) << ")");
   accept();
   return {};
 }
