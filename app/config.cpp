@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/program_options.hpp>
@@ -64,6 +65,10 @@ po::options_description describeDevice() {
     ("runtime-dir", po::value<std::string>(), "sockets and the FUSE mount [/run/mesim as root, else $XDG_RUNTIME_DIR/mesim; RUNTIME/devices/NAME for more]")
     ("mei-dev", po::value<std::string>(), "also make this path (e.g. /dev/mei0) lead to the FUSE device")
     ("hbm-listen", po::value<std::string>(), "unix:PATH - serve raw HBM to an external host driver instead of the built-in one")
+    ("mei-mode", po::value<std::string>(), "permission bits (octal) of dev/mei0, preload.sock and the hbm-listen socket: whoever may open them can read the OS admin account [0600; 0660 with --mei-group]")
+    ("mei-group", po::value<std::string>(), "group (name or number) owning dev/mei0, preload.sock and the hbm-listen socket; the daemon's user must be root or a member [the daemon's group]")
+    ("watchdog-mode", po::value<std::string>(), "permission bits (octal) of dev/watchdog0 [0600; 0660 with --watchdog-group]")
+    ("watchdog-group", po::value<std::string>(), "group (name or number) owning dev/watchdog0 [the daemon's group]")
     ("fuse", po::value<std::string>(), "auto, on or off: mount dev/mei0 and sysfs with FUSE [auto]")
     ("preload", po::value<std::string>(), "on or off: serve libmesim-preload.so on runtime-dir/preload.sock [on]")
     ("buffer-slots", po::value<unsigned>(), "HBM circular buffer depth in 4-byte slots, 16..128 [128]")
@@ -115,6 +120,21 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
     std::string value = vm["hbm-listen"].as<std::string>();
     if (value.rfind("unix:", 0) != 0 || value.size() <= 5) return "--hbm-listen takes unix:PATH";
     c.hbmListen = value.substr(5);
+  }
+  for (auto [modeKey, groupKey, access] : {std::tuple{"mei-mode", "mei-group", &c.meiAccess},
+                                            std::tuple{"watchdog-mode", "watchdog-group", &c.watchdogAccess}}) {
+    if (vm.count(modeKey)) {
+      auto mode = parseFileMode(vm[modeKey].as<std::string>());
+      if (!mode) return std::string("--") + modeKey + ": " + mode.error().message;
+      access->mode = *mode;
+    }
+    if (vm.count(groupKey)) {
+      auto group = resolveGroup(vm[groupKey].as<std::string>());
+      if (!group) return std::string("--") + groupKey + ": " + group.error().message;
+      access->group = *group;
+      // A group of its own is for sharing the node with it, as distributions give /dev/mei0 0660.
+      if (!vm.count(modeKey) && access->mode == FileAccess{}.mode) access->mode = 0660;
+    }
   }
   if (vm.count("fuse")) {
     std::string value = vm["fuse"].as<std::string>();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_access.h"
 #include "firmware/events/subscription.h"
 
 namespace mesim::app {
@@ -23,6 +24,9 @@ struct DeviceConfig {
   std::filesystem::path runtimeDir;
   std::optional<std::filesystem::path> meiDev;     // e.g. /dev/mei0: a symlink to the FUSE node
   std::optional<std::filesystem::path> hbmListen;  // unix:PATH given: raw HBM for an external driver
+  // Who may reach the ME from the host: dev/mei0, preload.sock and the hbm-listen socket (--mei-mode, --mei-group).
+  FileAccess meiAccess;
+  FileAccess watchdogAccess;  // dev/watchdog0 (--watchdog-mode, --watchdog-group)
   FuseMode fuse = FuseMode::Auto;
   bool preload = true;
   std::uint32_t bufferSlots = 128;

@@ -60,6 +60,10 @@ class Device::Impl {
   Result<> start(Callbacks callbacks) {
     callbacks_ = std::move(callbacks);
     started_ = std::chrono::steady_clock::now();
+    if (config_.meiAccess.grantsOthers())
+      MESIM_LOG(Warn, "mesim", "dev/mei0, preload.sock and the HBM socket are open to every local user ("
+                                   << describe(config_.meiAccess)
+                                   << "): any of them can read the OS admin account (AMTHI GetLocalSystemAccount)");
     if (auto r = createDirectory(config_.stateDir, fs::perms::owner_all); !r) return r;
     if (auto r = createDirectory(config_.runtimeDir, fs::perms::owner_all | fs::perms::group_read |
                                                          fs::perms::group_exec | fs::perms::others_read |
@@ -327,7 +331,13 @@ class Device::Impl {
     driverAcceptor_ = std::make_unique<stream_protocol::acceptor>(io_);
     driverAcceptor_->open(stream_protocol(), bec);
     if (!bec) driverAcceptor_->bind(stream_protocol::endpoint(path.string()), bec);
-    if (!bec) driverAcceptor_->listen(1, bec);
+    if (bec) return fail("cannot listen for an HBM driver on " + path.string() + ": " + bec.message());
+    // Before listen(): until then nobody can connect, whatever mode bind() left. The driver gets the whole bus.
+    if (auto applied = applyFileAccess(path, config_.meiAccess); !applied) {
+      fs::remove(path, ec);
+      return applied;
+    }
+    driverAcceptor_->listen(1, bec);
     if (bec) return fail("cannot listen for an HBM driver on " + path.string() + ": " + bec.message());
     hbmSocketPath_ = path;
     acceptDriver();
@@ -375,7 +385,8 @@ class Device::Impl {
       wdtOptions.minTimeout = config_.watchdogMinTimeout;
       wdt_ = std::make_unique<host::MeiWdt>(io_, *host_, wdtOptions);
       wdt_->start();
-      fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs", wdt_.get());
+      fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs", wdt_.get(),
+                                                   fuse::NodeAccess{config_.meiAccess, config_.watchdogAccess});
       if (auto err = fuse_->start(); !err.empty()) {
         fuse_.reset();
         if (config_.fuse == FuseMode::On) return fatalWhileRunning("FUSE: " + err);
@@ -389,7 +400,8 @@ class Device::Impl {
       }
     }
     if (config_.preload) {
-      preload_ = std::make_unique<preload::PreloadServer>(io_, *host_, config_.runtimeDir / "preload.sock");
+      preload_ = std::make_unique<preload::PreloadServer>(io_, *host_, config_.runtimeDir / "preload.sock",
+                                                          config_.meiAccess);
       if (auto err = preload_->start(); !err.empty()) return fatalWhileRunning("preload socket: " + err);
     }
     markReadyWhenSettled();

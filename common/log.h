@@ -28,6 +28,12 @@ class Context {
   std::shared_ptr<const std::string> device_;
 };
 
+// `text` as it may appear inside one log line: control characters (C0, DEL and the C1 range), bytes that are not
+// UTF-8 and backslashes become \xNN escapes, one per byte; printable UTF-8 is kept. Text from clients (a service
+// name, a path, a header) can then neither end a line and forge the next one nor drive the reader's terminal.
+std::string printable(std::string_view text);
+
+// Writes one line; the device name, component and message pass through printable() first.
 void write(const Context& context, Level level, std::string_view component, std::string_view message);
 inline void write(Level level, std::string_view component, std::string_view message) {
   write(Context(), level, component, message);

@@ -47,5 +47,8 @@ std::optional<std::uint32_t> parseIpv4(std::string_view text);
 // True if `text` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). JSON
 // writers pass other bytes through, and JSON parsers then refuse the file.
 bool isValidUtf8(std::string_view text);
+// Bytes of the well-formed UTF-8 sequence `text` starts with (1..4), or 0 if it starts with a malformed one or is
+// empty.
+std::size_t utf8SequenceLength(std::string_view text);
 
 }  // namespace mesim::text

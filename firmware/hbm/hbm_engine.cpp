@@ -45,15 +45,21 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
     pump();
   }
   void pump() {
+    bool sent = false;
     while (engine_ && !closing_ && hostCredits_ > 0 && !outbox_.empty()) {
       --hostCredits_;
       Bytes message = std::move(outbox_.front());
       outbox_.pop_front();
       engine_->sendMessage(meAddr_, hostAddr_, message);
+      sent = true;
     }
+    if (sent && outbox_.empty()) grantCredit();  // the answers are out: the next request may come
   }
+  // A client takes its next message once the host has taken its answers: an ME client has one buffer each way,
+  // so a host that writes and never reads is held by its driver's tx queue limit (EAGAIN or a blocked write)
+  // instead of the firmware queueing answers without bound.
   void grantCredit() {
-    if (!engine_ || closing_ || paused_ || fwCreditOutstanding_) return;
+    if (!engine_ || closing_ || paused_ || fwCreditOutstanding_ || !outbox_.empty()) return;
     fwCreditOutstanding_ = true;
     engine_->sendBus(hbm::encode(hbm::FlowControl{meAddr_, hostAddr_}));
   }

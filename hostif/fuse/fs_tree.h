@@ -16,7 +16,7 @@ struct Node {
   std::uint64_t parent;
   std::string_view name;
   NodeKind kind;
-  unsigned mode;  // permission bits
+  unsigned mode;  // permission bits (the device nodes' come from FuseFrontEnd's NodeAccess)
   SysfsAttribute attribute = SysfsAttribute::None;
 };
 
@@ -25,7 +25,7 @@ constexpr std::uint64_t kRootIno = 1;  // FUSE_ROOT_ID
 inline constexpr std::array kNodes{
     Node{kRootIno, kRootIno, "", NodeKind::Directory, 0755},
     Node{2, kRootIno, "dev", NodeKind::Directory, 0755},
-    Node{3, 2, "mei0", NodeKind::MeiDevice, 0666},
+    Node{3, 2, "mei0", NodeKind::MeiDevice, 0600},
     Node{4, kRootIno, "sys", NodeKind::Directory, 0755},
     Node{5, 4, "class", NodeKind::Directory, 0755},
     Node{6, 5, "mei", NodeKind::Directory, 0755},

@@ -31,12 +31,14 @@ constexpr off_t kSysfsSize = 4096;  // what sysfs reports for every attribute
 // operations from the node table and passes file operations to the node they are about.
 class FuseFrontEnd::Impl {
  public:
-  Impl(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint, host::MeiWdt* watchdog)
+  Impl(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint, host::MeiWdt* watchdog,
+       NodeAccess access)
       : host_(host),
         mount_(std::make_shared<FuseMount>(io, std::move(mountPoint), host.logContext())),
         mei_(std::make_shared<MeiNode>(host)),
         watchdog_(watchdog),
         hasWatchdog_(watchdog != nullptr),
+        access_(access),
         uid_(::geteuid()),
         gid_(::getegid()),
         startTime_(::time(nullptr)) {}
@@ -48,8 +50,13 @@ class FuseFrontEnd::Impl {
       mei_->serve();
     });
     if (!started) return started.error().message;
-    MESIM_LOG(Info, kLog, "serving dev/mei0" << (hasWatchdog_ ? ", dev/watchdog0" : "") << " and sys/class/mei/mei0 on "
-                                             << mount_->mountPoint().string());
+    MESIM_LOG(Info, kLog, "serving dev/mei0 (" << describe(access_.mei) << ")"
+                              << (hasWatchdog_ ? ", dev/watchdog0 (" + describe(access_.watchdog) + ")" : "")
+                              << " and sys/class/mei/mei0 on " << mount_->mountPoint().string());
+    const bool sharing = (access_.mei.mode & 0077) != 0 || (hasWatchdog_ && (access_.watchdog.mode & 0077) != 0);
+    if (sharing && !mount_->othersAllowed())
+      MESIM_LOG(Warn, kLog, "the device nodes' modes let other users in, but the mount admits only this user "
+                            "(allow_other needs root or user_allow_other in /etc/fuse.conf)");
     return {};
   }
 
@@ -89,6 +96,7 @@ class FuseFrontEnd::Impl {
   const std::shared_ptr<MeiNode> mei_;
   WatchdogNode watchdog_;
   const bool hasWatchdog_;
+  const NodeAccess access_;
   const uid_t uid_;
   const gid_t gid_;
   const time_t startTime_;
@@ -100,11 +108,14 @@ class FuseFrontEnd::Impl {
 
 struct stat FuseFrontEnd::Impl::statOf(const Node& node) const {
   struct stat st {};
+  const FileAccess* access = node.kind == NodeKind::MeiDevice        ? &access_.mei
+                             : node.kind == NodeKind::WatchdogDevice ? &access_.watchdog
+                                                                     : nullptr;
   st.st_ino = node.ino;
-  st.st_mode = (node.kind == NodeKind::Directory ? S_IFDIR : S_IFREG) | node.mode;
+  st.st_mode = (node.kind == NodeKind::Directory ? S_IFDIR : S_IFREG) | (access ? access->mode : node.mode);
   st.st_nlink = node.kind == NodeKind::Directory ? 2 : 1;
   st.st_uid = uid_;
-  st.st_gid = gid_;
+  st.st_gid = access && access->group ? *access->group : gid_;
   st.st_size = node.kind == NodeKind::SysfsAttribute ? kSysfsSize : 0;
   st.st_blksize = 4096;
   st.st_atime = st.st_mtime = st.st_ctime = startTime_;
@@ -263,8 +274,8 @@ fuse_lowlevel_ops FuseFrontEnd::Impl::operations() {
 // ---------------------------------------------------------------------------------------------
 
 FuseFrontEnd::FuseFrontEnd(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint,
-                           host::MeiWdt* watchdog)
-    : impl_(std::make_unique<Impl>(io, host, std::move(mountPoint), watchdog)) {}
+                           host::MeiWdt* watchdog, NodeAccess access)
+    : impl_(std::make_unique<Impl>(io, host, std::move(mountPoint), watchdog, access)) {}
 
 FuseFrontEnd::~FuseFrontEnd() { impl_->stop(); }
 

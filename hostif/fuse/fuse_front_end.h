@@ -17,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/file_access.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
 
@@ -27,11 +28,20 @@ namespace mesim::fuse {
 // stderr and start()'s errors carry less detail.
 void installProcessLogging();
 
+// Who may open the device nodes: their mode and group, 0600 and the daemon's group by default, as Linux makes
+// /dev/mei0 and /dev/watchdog0 (dev/mei0 hands any opener the OS admin account, GetLocalSystemAccount). The sysfs
+// attributes keep sysfs's modes. The kernel checks them (default_permissions); other users reach the mount only
+// when it is allow_other (FuseMount).
+struct NodeAccess {
+  FileAccess mei;       // dev/mei0
+  FileAccess watchdog;  // dev/watchdog0
+};
+
 class FuseFrontEnd {
  public:
   // `watchdog` (optional) serves dev/watchdog0 with the Linux watchdog API; without it the node is ENODEV.
   FuseFrontEnd(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path mountPoint,
-               host::MeiWdt* watchdog = nullptr);
+               host::MeiWdt* watchdog = nullptr, NodeAccess access = {});
   ~FuseFrontEnd();  // stop()
   FuseFrontEnd(const FuseFrontEnd&) = delete;
   FuseFrontEnd& operator=(const FuseFrontEnd&) = delete;

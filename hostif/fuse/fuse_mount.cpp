@@ -57,9 +57,12 @@ bool userAllowOther() {
   return false;
 }
 
-std::string mountOptions() {
+bool mayAllowOther() { return ::geteuid() == 0 || userAllowOther(); }
+
+// default_permissions: the kernel checks the nodes' modes against the caller, as for a real /dev node.
+std::string mountOptions(bool allowOther) {
   std::string options = "fsname=mesim,subtype=mesim,default_permissions";
-  if (::geteuid() == 0 || userAllowOther()) options += ",allow_other";
+  if (allowOther) options += ",allow_other";
   return options;
 }
 
@@ -110,7 +113,8 @@ Result<> FuseMount::start(const fuse_lowlevel_ops& ops, void* userdata,
   if (std::string err = prepareMountPoint(); !err.empty()) return fail(err);
 
   lastFuseError.clear();
-  std::string program = "mesim", dashO = "-o", options = mountOptions();
+  const bool allowOther = mayAllowOther();
+  std::string program = "mesim", dashO = "-o", options = mountOptions(allowOther);
   std::array<char*, 3> argv{program.data(), dashO.data(), options.data()};
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   std::shared_ptr<fuse_session> session(fuse_session_new(&args, &ops, sizeof ops, userdata),
@@ -134,6 +138,7 @@ Result<> FuseMount::start(const fuse_lowlevel_ops& ops, void* userdata,
     return fail("setting up the FUSE device failed: " + why);
   }
   mounted_ = session;
+  othersAllowed_ = allowOther;
   session_ = session.get();
   watch_ = std::make_shared<boost::asio::posix::stream_descriptor>(io_, watchFd);
   takingRequests_ = true;

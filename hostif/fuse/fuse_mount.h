@@ -42,6 +42,9 @@ class FuseMount : public std::enable_shared_from_this<FuseMount> {
   bool stop(const std::function<void()>& onLoop);
 
   bool running() const { return running_; }
+  // Mounted with allow_other (root, or user_allow_other in /etc/fuse.conf): users other than the daemon's may
+  // reach the mount at all; the nodes' modes then decide. Set by start().
+  bool othersAllowed() const { return othersAllowed_; }
   const std::filesystem::path& mountPoint() const { return mountPoint_; }
   const log::Context& logContext() const { return log_; }
 
@@ -58,6 +61,7 @@ class FuseMount : public std::enable_shared_from_this<FuseMount> {
   std::shared_ptr<fuse_session> mounted_;
   // running() is asked from other threads; everything else below is the loop's once start() posted to it.
   std::atomic<bool> running_{false};
+  bool othersAllowed_ = false;
   fuse_session* session_ = nullptr;
   // The loop waits on a duplicate of the session's fd (the descriptor object owns and closes it), so the
   // device's last fd closes with the session's own at unmount and the kernel aborts the connection.

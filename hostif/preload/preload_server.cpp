@@ -28,6 +28,11 @@ using Socket = Protocol::socket;
 
 constexpr short kAlwaysReported = POLLERR | POLLHUP | POLLNVAL;  // poll(2) reports these unasked
 constexpr std::size_t kMaxArms = 16;                             // waiting poll() calls per file
+// What one session may make the daemon hold. A program has one waiting call per thread blocked on the fd, as with
+// the kernel; a client writing packets itself could otherwise pile up blocked WRITEs (each holding its message) or
+// never take its replies.
+constexpr std::size_t kMaxWaitingCalls = 256;  // more are answered -ENOMEM
+constexpr std::size_t kMaxQueuedReplies = 64;  // then the session's requests are not read until the program reads
 
 bool makeAddress(const std::filesystem::path& path, sockaddr_un& addr, socklen_t& length) {
   const std::string& text = path.native();
@@ -124,7 +129,19 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
       malformed(std::string(opName(header.op)) + " seq " + std::to_string(header.seq) + ": " + problem);
       return;
     }
-    if (!ended_) receive();
+    if (ended_) return;
+    // Back-pressure: a program that does not take its replies is not read either (flush() resumes).
+    if (tx_.size() >= kMaxQueuedReplies) {
+      receivePaused_ = true;
+      return;
+    }
+    receive();
+  }
+
+  void resumeReceiving() {
+    if (!receivePaused_ || ended_) return;
+    receivePaused_ = false;
+    receive();
   }
 
   void sendPacket(Op op, std::uint32_t seq, std::int32_t result, std::uint32_t arg, hbm::ByteView payload) {
@@ -146,9 +163,11 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
                        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                          if (ec) {
                            self->tx_.clear();  // the receive side sees the peer go and ends the session
+                           self->resumeReceiving();
                            return;
                          }
                          self->tx_.pop_front();
+                         if (self->tx_.size() <= kMaxQueuedReplies / 2) self->resumeReceiving();
                          if (!self->tx_.empty()) {
                            self->flush();
                          } else if (self->closeAfterFlush_) {
@@ -233,6 +252,14 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
     }
     if (state_ != State::Open) {  // a racing thread of the program after CLOSE
       sendPacket(op, h.seq, op == Op::PollArm ? (POLLERR | POLLHUP) : -ENODEV, 0, {});
+      return {};
+    }
+    if (op != Op::PollArm && op != Op::Close && pending_.size() >= kMaxWaitingCalls) {
+      if (!warnedWaiting_)
+        MESIM_LOG(Warn, "preload", "session " << id_ << ": " << kMaxWaitingCalls
+                                              << " calls already wait; refusing more with ENOMEM");
+      warnedWaiting_ = true;
+      sendPacket(op, h.seq, -ENOMEM, 0, {});
       return {};
     }
 
@@ -437,12 +464,15 @@ class PreloadServer::Session : public std::enable_shared_from_this<Session> {
   std::map<std::uint32_t, PendingCall> pending_;  // by seq
   std::map<std::uint32_t, short> arms_;           // PollArm seq → requested events, not yet ready
   bool ended_ = false;
+  bool receivePaused_ = false;  // tx_ is full: requests wait in the socket until the program reads
+  bool warnedWaiting_ = false;
   bool finished_ = false;
   bool closeAfterFlush_ = false;
 };
 
-PreloadServer::PreloadServer(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path socketPath)
-    : io_(io), host_(host), path_(std::move(socketPath)), acceptor_(io), retryTimer_(io) {}
+PreloadServer::PreloadServer(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path socketPath,
+                             FileAccess access)
+    : io_(io), host_(host), path_(std::move(socketPath)), access_(access), acceptor_(io), retryTimer_(io) {}
 
 PreloadServer::~PreloadServer() {
   stop();
@@ -473,8 +503,11 @@ std::string PreloadServer::start() {
     acceptor_.close(ec);
     return error;
   }
-  if (::chmod(path_.c_str(), 0666) != 0) {  // any local user's program may open the device, as with /dev/mei0 rules
-    MESIM_LOG(Warn, "preload", "chmod 0666 " << path_.string() << ": " << std::strerror(errno));
+  // Before listen(): until then nobody can connect, whatever mode bind() left.
+  if (auto applied = applyFileAccess(path_, access_); !applied) {
+    acceptor_.close(ec);
+    std::filesystem::remove(path_, fsEc);
+    return applied.error().message;
   }
   acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -484,7 +517,7 @@ std::string PreloadServer::start() {
     return error;
   }
   listening_ = true;
-  MESIM_LOG(Info, "preload", "listening on " << path_.string());
+  MESIM_LOG(Info, "preload", "listening on " << path_.string() << " (" << describe(access_) << ")");
   accept();
   return {};
 }

@@ -14,18 +14,22 @@
 #include <set>
 #include <string>
 
+#include "common/file_access.h"
 #include "hostif/host/mei_host.h"
 
 namespace mesim::preload {
 
 class PreloadServer {
  public:
-  PreloadServer(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path socketPath);
+  // `access`: who may connect, as for dev/mei0 (0600 by default: every session can read the OS admin account).
+  PreloadServer(boost::asio::io_context& io, host::MeiHost& host, std::filesystem::path socketPath,
+                FileAccess access = {});
   ~PreloadServer();
   PreloadServer(const PreloadServer&) = delete;
   PreloadServer& operator=(const PreloadServer&) = delete;
 
-  // Binds and listens (a stale socket file is replaced; mode 0666). "" or what went wrong.
+  // Binds, gives the socket file its mode and group, then listens (a stale socket file is replaced). "" or what
+  // went wrong.
   std::string start();
   // Stops listening, ends every session (their files are closed on the host) and removes the socket file.
   void stop();
@@ -46,6 +50,7 @@ class PreloadServer {
   boost::asio::io_context& io_;
   host::MeiHost& host_;
   std::filesystem::path path_;
+  const FileAccess access_;
   Acceptor acceptor_;
   boost::asio::steady_timer retryTimer_;  // after a failed accept (EMFILE)
   std::set<std::shared_ptr<Session>> sessions_;

@@ -187,7 +187,7 @@ TEST_F(FuseTest, TreeHasTheDeviceAndTheSysfsAttributes) {
   struct stat st {};
   ASSERT_EQ(::stat(dev.c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
-  EXPECT_EQ(st.st_mode & 07777, 0666u);
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "as Linux's /dev/mei0 (tests/security/device_access_test.cpp)";
   ASSERT_EQ(::stat((sys / "fw_status").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0444u);
   ASSERT_EQ(::stat((sys / "tx_queue_limit").c_str(), &st), 0);

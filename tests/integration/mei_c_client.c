@@ -9,6 +9,8 @@
  * (tests/support/test_clients.h) mei_c_client DEVICE eintr GUID                 a signal ends a blocking read with
  * EINTR; the fd still works mei_c_client DEVICE threads GUID               one thread blocks in read/poll while another
  * writes mei_c_client DEVICE amthi-provisioning-state   AMTHI GetProvisioningState; prints "provisioning_state=N"
+ *   mei_c_client DEVICE amthi-backpressure         AMTHI requests written and never read stop at the driver's
+ *                                                  tx queue limit: EAGAIN, no POLLOUT, a blocked write ends with EINTR
  *
  * Checks print "ok NAME" or "FAIL NAME: why"; the exit status is 0 only if all passed.
  */
@@ -456,6 +458,60 @@ static int cmdAmthiProvisioningState(void) {
 
 /* The errno cases of spec/mei.md §1.2 against the real firmware: AMTHI (many connections) and
  * MKHI (one connection). Used by the daemon tests through FUSE and through the preload library. */
+/* Linux's mei_write: a file holds at most tx_queue_limit (50) messages the firmware has not taken. The AMTHI client
+   takes a request only once its last answer was read, so a program that never reads stops there. */
+static int cmdAmthiBackpressure(void) {
+  uint8_t guid[16];
+  parseGuid("12F80028-B4B7-4B2D-ACA8-46E0FF65814C", guid);
+  int fd = openDevice(O_NONBLOCK);
+  struct mei_client props;
+  if (fd < 0 || connectClient(fd, guid, &props) != 0) {
+    check(0, "open-and-connect", errnoName(errno));
+    return 1;
+  }
+  const uint8_t request[12] = {1, 1, 0, 0, 0x11, 0x00, 0x00, 0x04, 0, 0, 0, 0}; /* GetProvisioningState */
+  long accepted = 0, last = 0;
+  while (accepted < 100000 && (last = result(write(fd, request, sizeof request))) == (long)sizeof request) ++accepted;
+  char detail[96];
+  snprintf(detail, sizeof detail, "%ld writes accepted, then %s", accepted, errnoName(last < 0 ? (int)-last : 0));
+  printf("accepted=%ld\n", accepted);
+  check(last == -EAGAIN && accepted == 51, "nonblocking-writes-stop-with-EAGAIN", detail);
+
+  struct pollfd one = {fd, POLLOUT, 0};
+  check(poll(&one, 1, 200) == 0, "no-POLLOUT-at-the-limit", "");
+
+  /* A blocking write waits for room; a signal ends it with EINTR. */
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = onAlarm;
+  sigaction(SIGALRM, &action, NULL);
+  struct itimerval timer = {{0, 0}, {0, 300000}};
+  setitimer(ITIMER_REAL, &timer, NULL);
+  long started = monotonicMs();
+  long n = result(write(fd, request, sizeof request));
+  snprintf(detail, sizeof detail, "write %ld (%s) after %ld ms", n, errnoName(n < 0 ? (int)-n : 0),
+           monotonicMs() - started);
+  check(n == -EINTR && monotonicMs() - started >= 250, "blocking-write-waits-then-EINTR", detail);
+
+  /* Reading an answer lets the firmware take the next request: room for one more. */
+  uint8_t* reply = calloc(1, props.max_msg_length);
+  int pipeFds[2];
+  if (pipe(pipeFds) != 0) return 2;
+  n = pollThenRead(fd, pipeFds[0], reply, props.max_msg_length, 5000);
+  check(n == 20, "read-an-answer", errnoName(n < 0 ? (int)-n : 0));
+  one.revents = 0;
+  check(poll(&one, 1, 5000) == 1 && (one.revents & POLLOUT), "POLLOUT-after-a-read", "");
+  n = result(write(fd, request, sizeof request));
+  check(n == (long)sizeof request, "write-after-a-read", errnoName(n < 0 ? (int)-n : 0));
+  free(reply);
+  close(pipeFds[0]);
+  close(pipeFds[1]);
+  close(fd);
+  return g_failures ? 1 : 0;
+}
+
 static int cmdAmthiErrnoCases(void) {
   char detail[160];
   uint8_t buffer[4096];
@@ -607,6 +663,7 @@ int main(int argc, char** argv) {
   if (strcmp(command, "open-errno") == 0) return cmdOpenErrno();
   if (strcmp(command, "amthi-provisioning-state") == 0) return cmdAmthiProvisioningState();
   if (strcmp(command, "amthi-errno-cases") == 0) return cmdAmthiErrnoCases();
+  if (strcmp(command, "amthi-backpressure") == 0) return cmdAmthiBackpressure();
   if (!haveGuid) {
     fprintf(stderr, "%s: %s needs a GUID\n", argv[0], command);
     return 2;

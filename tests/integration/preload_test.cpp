@@ -402,7 +402,7 @@ TEST_F(PreloadTest, StartReplacesAStaleSocketAndRefusesOtherFiles) {
     PreloadServer stale(machine.io, *machine.host, stalePath);
     EXPECT_EQ(stale.start(), "");
     EXPECT_EQ(std::filesystem::status(stalePath).permissions() & std::filesystem::perms::all,
-              std::filesystem::perms(0666));
+              std::filesystem::perms(0600));
     stale.stop();
     EXPECT_FALSE(std::filesystem::exists(stalePath)) << "stop removes the socket file";
 

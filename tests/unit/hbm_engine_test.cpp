@@ -132,20 +132,43 @@ TEST_F(HbmEngineTest, ConnectEnforcesMaxConnectionsAndKnownAddresses) {
   connectHost(3);
 }
 
-TEST_F(HbmEngineTest, NoDataWithoutHostCreditAndCreditAfterEachMessage) {
+TEST_F(HbmEngineTest, NoDataWithoutHostCreditAndTheNextCreditOnceTheAnswerIsTaken) {
   startHost();
   connectHost(5);
   sendData(5, "hello");
-  auto frames = link->take();
-  ASSERT_EQ(frames.size(), 1u);  // only the new credit; the echo waits for a host credit
-  EXPECT_EQ(frames[0].payload, (Bytes{0x08, echoAddr, 5, 0, 0, 0, 0, 0}));
+  // The echo's answer waits for a host credit, and the client takes no new message while it waits.
+  EXPECT_TRUE(link->take().empty());
   link->bus(hbm::encode(hbm::FlowControl{echoAddr, 5}));
-  frames = link->take();
-  ASSERT_EQ(frames.size(), 1u);
+  auto frames = link->take();
+  ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[0].header.meAddr, echoAddr);
   EXPECT_EQ(frames[0].header.hostAddr, 5);
   EXPECT_TRUE(frames[0].header.complete);
   EXPECT_EQ(std::string(frames[0].payload.begin(), frames[0].payload.end()), "hello");
+  EXPECT_EQ(frames[1].payload, (Bytes{0x08, echoAddr, 5, 0, 0, 0, 0, 0})) << "then the next credit";
+}
+
+TEST_F(HbmEngineTest, AnAnswerTheHostHasCreditForGoesOutWithTheNextCreditAtOnce) {
+  startHost();
+  connectHost(5);
+  link->bus(hbm::encode(hbm::FlowControl{echoAddr, 5}));  // a read is waiting on the host
+  sendData(5, "hello");
+  auto frames = link->take();
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(std::string(frames[0].payload.begin(), frames[0].payload.end()), "hello");
+  EXPECT_EQ(frames[1].payload, (Bytes{0x08, echoAddr, 5, 0, 0, 0, 0, 0}));
+}
+
+// A host that writes and never reads: the firmware holds one unread answer and no more (the host driver's tx queue
+// limit does the rest), instead of answers piling up in the firmware.
+TEST_F(HbmEngineTest, AHostThatNeverReadsGetsNoSecondCredit) {
+  startHost();
+  connectHost(5);
+  sendData(5, "one");
+  EXPECT_TRUE(link->take().empty());
+  sendData(5, "two");  // without a credit: a broken driver
+  EXPECT_EQ(engine.stats().flowControlViolations, 1u);
+  EXPECT_EQ(echo->received.size(), 1u);
 }
 
 TEST_F(HbmEngineTest, HostIgnoringFlowControlIsDisconnected) {
@@ -188,11 +211,12 @@ TEST_F(HbmEngineTest, FragmentsToCircularBufferDepthAndReassembles) {
   link->take();
   link->bus(hbm::encode(hbm::FlowControl{echoAddr, 6}));
   auto frames = link->take();
-  ASSERT_EQ(frames.size(), 2u);
+  ASSERT_EQ(frames.size(), 3u);
   EXPECT_EQ(frames[0].payload.size(), 508u);
   EXPECT_FALSE(frames[0].header.complete);
   EXPECT_EQ(frames[1].payload.size(), 492u);
   EXPECT_TRUE(frames[1].header.complete);
+  EXPECT_EQ(frames[2].payload, (Bytes{0x08, echoAddr, 6, 0, 0, 0, 0, 0})) << "the answer is out: the next credit";
 }
 
 TEST_F(HbmEngineTest, MalformedFramesResetTheFirmware) {

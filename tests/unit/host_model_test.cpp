@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <future>
 #include <thread>
 
 #include "hostif/client/mei_file.h"
@@ -216,19 +217,68 @@ TEST_F(HostModelTest, BlockedReadInterruptedByCancel) {
   EXPECT_EQ(readText(f), "still works");
 }
 
-TEST_F(HostModelTest, TxQueueLimitBlocksThenEagain) {
+// The kernel's mei_write: at tx_queue_limit queued messages a non-blocking write is EAGAIN and a blocking one waits
+// (EINTR on a signal) until the queue drops below it; poll() reports POLLOUT only below it.
+TEST_F(HostModelTest, AWriterThatNeverReadsStopsAtTheTxQueueLimit) {
   MeiFile f(machine.io, *machine.host);
   ASSERT_EQ(f.open(), 0);
   ASSERT_EQ(f.connect(test::kEchoGuid), 0);
-  // Never read: the echo client cannot answer, so after its first reply the firmware
-  // stops granting credits... it grants one per consumed message, so writes drain.
-  // Stop the firmware from consuming by disconnecting the link side: detach the engine.
-  machine.run([&] { machine.engine.detach(); });
+  // Nobody reads: the echo's first answer waits in the firmware, which then grants no credit.
   int accepted = 0;
   for (int i = 0; i < 60; ++i)
     if (writeText(f, "q", true) == 1) ++accepted;
-  EXPECT_EQ(accepted, 51);  // one went out on the initial credit, 50 queued
+  EXPECT_EQ(accepted, 51) << "one went out on the connect's credit, 50 queued";
   EXPECT_EQ(writeText(f, "q", true), -EAGAIN);
+  EXPECT_EQ(f.poll(POLLOUT, 50ms), 0) << "not writable at the limit";
+  EXPECT_EQ(echo->received.size(), 1u);
+
+  auto blocked = std::async(std::launch::async, [&] { return writeText(f, "blocked"); });
+  EXPECT_EQ(blocked.wait_for(100ms), std::future_status::timeout) << "a blocking write waits";
+  EXPECT_EQ(machine.run([&] { return machine.host->stats().pendingCalls; }), 1u);
+
+  EXPECT_EQ(readText(f), "q") << "reading takes the answer: the firmware takes the next request";
+  EXPECT_EQ(blocked.get(), 7) << "and the waiting write gets into the queue";
+  EXPECT_EQ(f.poll(POLLOUT, 0ms), 0) << "which is full again";
+  EXPECT_EQ(readText(f), "q");
+  EXPECT_TRUE(f.poll(POLLOUT, 1000ms) & POLLOUT) << "one place free";
+  for (int i = 0; i < 49; ++i) EXPECT_EQ(readText(f), "q") << i;
+  EXPECT_EQ(readText(f), "blocked");
+}
+
+// The limit set through sysfs counts, and a signal ends a blocked write with EINTR (MeiHost::cancel).
+TEST_F(HostModelTest, ABlockedWriteEndsWithEintrWhenCancelled) {
+  ASSERT_EQ(machine.run([&] { return machine.host->setTxQueueLimit(30); }), 0);
+  auto connected = std::make_shared<std::promise<int>>();
+  FileId file = 0;
+  machine.run([&] {
+    ASSERT_EQ(machine.host->open(file), 0);
+    machine.host->connect(file, test::kEchoGuid,
+                          [connected](int err, const hbm::ClientProperties&) { connected->set_value(err); });
+  });
+  ASSERT_EQ(connected->get_future().get(), 0);
+  auto write = [&](bool nonblocking, std::shared_ptr<std::promise<ssize_t>> result) {
+    return machine.run([&] {
+      return machine.host->write(file, hbm::Bytes{'q'}, nonblocking, [result](ssize_t r) { result->set_value(r); });
+    });
+  };
+  for (int i = 0; i < 31; ++i) {
+    auto result = std::make_shared<std::promise<ssize_t>>();
+    write(true, result);
+    ASSERT_EQ(result->get_future().get(), 1) << i;
+  }
+  auto refused = std::make_shared<std::promise<ssize_t>>();
+  write(true, refused);
+  EXPECT_EQ(refused->get_future().get(), -EAGAIN);
+
+  auto blocked = std::make_shared<std::promise<ssize_t>>();
+  auto blockedResult = blocked->get_future();
+  const Ticket ticket = write(false, blocked);
+  ASSERT_NE(ticket, 0u) << "a blocking write at the limit waits";
+  EXPECT_EQ(blockedResult.wait_for(50ms), std::future_status::timeout);
+  machine.run([&] { machine.host->cancel(ticket); });
+  EXPECT_EQ(blockedResult.get(), -EINTR);
+  EXPECT_EQ(machine.run([&] { return machine.host->stats().pendingCalls; }), 0u);
+  machine.run([&] { machine.host->close(file, [] {}); });
 }
 
 TEST_F(HostModelTest, ConnectWithoutAnAnswerIsEfault) {

@@ -86,5 +86,16 @@ TEST(TextCodecs, Utf8AcceptsWellFormedTextOnly) {
   EXPECT_FALSE(isValidUtf8("\xE2\x28\xA1"));       // bad continuation
 }
 
+TEST(TextCodecs, Utf8SequenceLengthOfTheFirstCharacter) {
+  EXPECT_EQ(utf8SequenceLength(""), 0u);
+  EXPECT_EQ(utf8SequenceLength("ab"), 1u);
+  EXPECT_EQ(utf8SequenceLength("\xC3\xBCx"), 2u);             // ü
+  EXPECT_EQ(utf8SequenceLength("\xE2\x82\xAC"), 3u);          // €
+  EXPECT_EQ(utf8SequenceLength("\xF0\x9F\x98\x80!"), 4u);     // 😀
+  EXPECT_EQ(utf8SequenceLength("\xC3"), 0u);                  // cut short
+  EXPECT_EQ(utf8SequenceLength("\xC0\xAF"), 0u);              // overlong
+  EXPECT_EQ(utf8SequenceLength("\x80"), 0u);                  // a lone continuation byte
+}
+
 }  // namespace
 }  // namespace mesim::text
