@@ -134,36 +134,74 @@ std::optional<std::uint32_t> parseIpv4(std::string_view text) {
   return address.to_uint();
 }
 
+namespace {
+
+// Decodes the UTF-8 sequence at `text[at]`: its code point and length, or nothing if it is not well-formed
+// (overlong, a surrogate, above U+10FFFF, truncated).
+struct CodePoint {
+  std::uint32_t value;
+  std::size_t length;
+};
+std::optional<CodePoint> decodeUtf8(std::string_view text, std::size_t at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data()) + at;
+  const std::size_t left = text.size() - at;
+  const unsigned char lead = *p;
+  std::size_t length = 0;
+  std::uint32_t codePoint = 0;
+  if (lead < 0x80) return CodePoint{lead, 1};
+  if ((lead & 0xE0) == 0xC0) length = 2, codePoint = lead & 0x1F;
+  else if ((lead & 0xF0) == 0xE0) length = 3, codePoint = lead & 0x0F;
+  else if ((lead & 0xF8) == 0xF0) length = 4, codePoint = lead & 0x07;
+  else return std::nullopt;
+  if (left < length) return std::nullopt;
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return std::nullopt;
+    codePoint = codePoint << 6 | (p[i] & 0x3F);
+  }
+  static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (codePoint < kSmallest[length] || codePoint > 0x10FFFF || (codePoint >= 0xD800 && codePoint <= 0xDFFF))
+    return std::nullopt;
+  return CodePoint{codePoint, length};
+}
+
+bool isXmlChar(std::uint32_t c) {
+  return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
+         (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+}  // namespace
+
 bool isValidUtf8(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    const unsigned char lead = *p;
-    std::size_t length = 0;
-    std::uint32_t codePoint = 0;
-    if (lead < 0x80) {
-      ++p;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2, codePoint = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, codePoint = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, codePoint = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (static_cast<std::size_t>(end - p) < length) return false;
-    for (std::size_t i = 1; i < length; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      codePoint = codePoint << 6 | (p[i] & 0x3F);
-    }
-    static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (codePoint < kSmallest[length] || codePoint > 0x10FFFF || (codePoint >= 0xD800 && codePoint <= 0xDFFF))
-      return false;
-    p += length;
+  for (std::size_t at = 0; at < text.size();) {
+    auto c = decodeUtf8(text, at);
+    if (!c) return false;
+    at += c->length;
   }
   return true;
+}
+
+bool isXmlText(std::string_view text) {
+  for (std::size_t at = 0; at < text.size();) {
+    auto c = decodeUtf8(text, at);
+    if (!c || !isXmlChar(c->value)) return false;
+    at += c->length;
+  }
+  return true;
+}
+
+std::string toValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = 0; at < text.size();) {
+    if (auto c = decodeUtf8(text, at)) {
+      out.append(text.substr(at, c->length));
+      at += c->length;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      ++at;
+    }
+  }
+  return out;
 }
 
 }  // namespace mesim::text
