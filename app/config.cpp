@@ -85,7 +85,11 @@ po::options_description describeDevice() {
     ("event-policy", po::value<std::string>(), "WS-Eventing: after the last retry terminate, suspend or retry-forever [suspend]")
     ("event-queue-limit", po::value<unsigned>(), "WS-Eventing: alerts kept per subscriber; the oldest is dropped when full [64]")
     ("event-timeout", po::value<std::string>(), "WS-Eventing: limit of one delivery POST (connect to Ack) [5s]")
-    ("event-subscribers", po::value<unsigned>(), "WS-Eventing: most subscriptions at once [9, as AMT]");
+    ("event-subscribers", po::value<unsigned>(), "WS-Eventing: most subscriptions at once [9, as AMT]")
+    ("login-lockout-threshold", po::value<unsigned>(), "Digest: successive failed logins that lock a user name out; 0 never locks [10, as AMT]")
+    ("login-lockout-initial", po::value<std::string>(), "Digest: the first lockout, doubled for each further one [5s, as AMT]")
+    ("login-lockout-max", po::value<std::string>(), "Digest: the longest lockout [80s, as AMT]")
+    ("login-lockout-reset", po::value<std::string>(), "Digest: time without failures after which the back-off starts over [1h, as AMT]");
   // clang-format on
   return d;
 }
@@ -201,6 +205,19 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
     if (n < 1 || n > 64) return "--event-subscribers must be 1..64";
     ev.maxSubscriptions = n;
   }
+  auto& lockout = c.loginLockout;
+  if (vm.count("login-lockout-threshold")) lockout.threshold = vm["login-lockout-threshold"].as<unsigned>();
+  auto seconds = [&](const char* name, std::chrono::seconds& out) {
+    if (!vm.count(name)) return true;
+    auto d = parseInterval(vm[name].as<std::string>());
+    if (!d || d->count() == 0 || d->count() % 1000 != 0) return false;
+    out = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    return true;
+  };
+  if (!seconds("login-lockout-initial", lockout.initial)) return "--login-lockout-initial takes whole seconds, such as 5s or 1m";
+  if (!seconds("login-lockout-max", lockout.max)) return "--login-lockout-max takes whole seconds, such as 80s or 10m";
+  if (!seconds("login-lockout-reset", lockout.reset)) return "--login-lockout-reset takes whole seconds, such as 1h or 30m";
+  if (lockout.max < lockout.initial) return "--login-lockout-max must not be shorter than --login-lockout-initial";
   return "";
 }
 
@@ -249,6 +266,7 @@ std::optional<std::chrono::milliseconds> parseInterval(const std::string& text) 
   if (unit == "ms") return std::chrono::milliseconds(value);
   if (unit.empty() || unit == "s") return std::chrono::seconds(value);
   if (unit == "m") return std::chrono::minutes(value);
+  if (unit == "h") return std::chrono::hours(value);
   return std::nullopt;
 }
 

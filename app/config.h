@@ -17,6 +17,16 @@ namespace mesim::app {
 
 enum class FuseMode { Auto, On, Off };
 
+// AMT's login back-off (docs/configuration.md: who it protects, and that anyone who can reach the port can keep
+// a user locked out with it): `threshold` successive failures lock the name out for `initial`, doubling per
+// lockout up to `max`; `reset` without failures starts over. threshold 0 turns it off.
+struct LoginLockout {
+  unsigned threshold = 10;
+  std::chrono::seconds initial{5};
+  std::chrono::seconds max{80};
+  std::chrono::seconds reset{3600};
+};
+
 // One simulated AMT platform: where it keeps its state, how its host side is served, where it listens.
 struct DeviceConfig {
   std::string name = "default";  // names its log lines and its control routes (/devices/NAME/...)
@@ -40,6 +50,7 @@ struct DeviceConfig {
   bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
   events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
+  LoginLockout loginLockout;             // --login-lockout-*
 };
 
 // What is process-wide: logging, the control API, the loop; and the devices (the first one is the default, the
@@ -55,7 +66,7 @@ struct Config {
   std::vector<DeviceConfig> devices;
 };
 
-// "250ms", "5s", "2m" or a bare number of seconds; nullopt if malformed.
+// "250ms", "5s", "2m", "1h" or a bare number of seconds; nullopt if malformed.
 std::optional<std::chrono::milliseconds> parseInterval(const std::string& text);
 
 struct ParseResult {

@@ -63,18 +63,18 @@ ControlServer::ControlServer(boost::asio::io_context& io, Handler handler)
 
 ControlServer::~ControlServer() { stop(); }
 
-std::string ControlServer::start(const std::string& address, std::uint16_t port) {
+Result<> ControlServer::start(const std::string& address, std::uint16_t port) {
   boost::system::error_code ec;
   auto ip = boost::asio::ip::make_address(address, ec);
-  if (ec) return "bad control address '" + address + "'";
+  if (ec) return fail("bad control address '" + address + "'");
   tcp::endpoint endpoint(ip, port);
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(boost::asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
-  if (ec) return "control API cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message();
+  if (ec) return fail("control API cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
   accept();
-  return "";
+  return {};
 }
 
 void ControlServer::stop() {

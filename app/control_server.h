@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "common/result.h"
+
 namespace mesim::app {
 
 struct ControlResponse {
@@ -23,8 +25,8 @@ class ControlServer {
 
   ControlServer(boost::asio::io_context& io, Handler handler);
   ~ControlServer();
-  // "" on success, else why the port could not be bound.
-  std::string start(const std::string& address, std::uint16_t port);
+  // An error says why the port could not be bound.
+  Result<> start(const std::string& address, std::uint16_t port);
   void stop();
   std::uint16_t port() const;
 

@@ -74,9 +74,27 @@ class Device::Impl {
     platform::PlatformDefaults defaults;
     defaults.adminPassword = config_.adminPassword;
     defaults.forceAdminPassword = config_.adminPasswordGiven;
-    std::string error;
-    platform_ = platform::PlatformModel::open(config_.stateDir, defaults, error);
-    if (!platform_) return fail("platform state: " + error);
+    if (!services_.runBlocking) {
+      auto opened = platform::PlatformModel::open(config_.stateDir, defaults);
+      if (!opened) return fail("platform state: " + opened.error().message);
+      return startFeatures(std::move(*opened));
+    }
+    // A first start writes and fsyncs the state (milliseconds of waiting on the disk): off the loop, so that the
+    // devices of a fleet wait on the disk together, not one after another. The rest starts on the loop.
+    services_.runBlocking([this, alive = alive_, &io = io_, stateDir = config_.stateDir, defaults] {
+      auto opened = platform::PlatformModel::open(stateDir, defaults);  // touches nothing of `this`
+      boost::asio::post(io, [this, alive, opened = std::move(opened)]() mutable {
+        if (!*alive || stopping_) return;
+        if (!opened) return fatalWhileRunning("platform state: " + opened.error().message);
+        if (auto r = startFeatures(std::move(*opened)); !r) fatalWhileRunning(r.error().message);
+      });
+    });
+    return {};
+  }
+
+  // Everything after the platform state: the firmware, its features, the listeners, the host side.
+  Result<> startFeatures(std::unique_ptr<platform::PlatformModel> platform) {
+    platform_ = std::move(platform);
     platform_->setLogContext(log_);
 
     firmware::HbmEngineOptions engineOptions;
@@ -87,7 +105,7 @@ class Device::Impl {
     clients::AmthiOptions amthiOptions;
     amthiOptions.whenCertificateExists = [this](std::function<void()> then) {
       if (!wsmanHttp_) return then();
-      wsmanHttp_->withTlsIdentity([then = std::move(then)](const std::string&) { then(); });
+      wsmanHttp_->withTlsIdentity([then = std::move(then)](const Result<>&) { then(); });
     };
     engine_->addClient(clients::makeAmthiClient(*platform_, std::move(amthiOptions)));
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
@@ -105,8 +123,9 @@ class Device::Impl {
     timers_ = std::make_unique<core::FirmwareTimerQueue>(io_, clock_);
     watchdog::WatchdogFeatureOptions watchdogOptions;
     watchdogOptions.stateDir = config_.stateDir;
-    watchdog_ = watchdog::WatchdogFeature::create(io_, *timers_, *platform_, nullptr, &alertBus_, watchdogOptions, error);
-    if (!watchdog_) return fail("watchdog state: " + error);
+    auto watchdog = watchdog::WatchdogFeature::create(io_, *timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
+    if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
+    watchdog_ = std::move(*watchdog);
     engine_->addClient(watchdog_->client());
     // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
     alertBus_.subscribe([lme = lme_](const events::Alert& a) {
@@ -119,8 +138,8 @@ class Device::Impl {
     if (auto r = startWsman(); !r) return r;
     if (wsmanHttp_) {
       ++pendingParts_;
-      wsmanHttp_->whenTlsSettled([this](const std::string& error) {
-        if (!error.empty()) return fatalWhileRunning("WS-Man: " + error);
+      wsmanHttp_->whenTlsSettled([this](const Result<>& outcome) {
+        if (!outcome) return fatalWhileRunning("WS-Man: " + outcome.error().message);
         partSettled();
       });
     }
@@ -205,6 +224,7 @@ class Device::Impl {
     ev["terminated"] = st.terminated;
     ev["expired"] = st.expired;
     ev["store_errors"] = st.storeErrors;
+    ev["dropped_unreserved"] = st.droppedUnreserved;
     ev["last_indication"] = st.lastIndication;
     boost::json::array subs;
     for (const auto& s : eventDelivery_->subscriptions()) {
@@ -234,6 +254,7 @@ class Device::Impl {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
     status["state_dir"] = config_.stateDir.string();
     status["runtime_dir"] = config_.runtimeDir.string();
+    if (!engine_) return status;  // still opening its state
     auto es = engine_->stats();
     boost::json::object fw;
     fw["hbm_state"] = engine_->state() == firmware::HbmEngine::State::Started ? "started"
@@ -298,7 +319,7 @@ class Device::Impl {
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
     eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *eventTransport_, config_.stateDir,
                                                              config_.eventDelivery, log_);
-    if (auto err = eventDelivery_->start(); !err.empty()) return fail("event subscriptions: " + err);
+    if (auto r = eventDelivery_->start(); !r) return fail("event subscriptions: " + r.error().message);
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
@@ -313,13 +334,17 @@ class Device::Impl {
     options.clock = &clock_;
     options.runBlocking = services_.runBlocking;
     options.makeTlsIdentityOnFirstUse = true;  // a fleet starts without making a key per device
+    options.digest.lockoutThreshold = config_.loginLockout.threshold;
+    options.digest.lockoutInitial = config_.loginLockout.initial;
+    options.digest.lockoutMax = config_.loginLockout.max;
+    options.digest.lockoutReset = config_.loginLockout.reset;
     wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
     wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
     wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
       auto result = wsmanService_->handle(request.body, {request.user, request.local});
       reply({result.httpStatus, std::move(result.body)});
     });
-    if (auto err = wsmanHttp_->start(); !err.empty()) return fail("WS-Man: " + err);
+    if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
   }
 
@@ -518,6 +543,12 @@ class Device::Impl {
   bool frontEndsStarted_ = false;
   bool ready_ = false;
   bool stopping_ = false;
+  // Cleared when the device goes: a state open still running on a worker then finds nothing to start.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+ public:
+  ~Impl() { *alive_ = false; }
+  bool started() const { return engine_ != nullptr; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config, Services services)
@@ -528,6 +559,7 @@ void Device::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
 const std::string& Device::name() const { return impl_->config().name; }
 const DeviceConfig& Device::config() const { return impl_->config(); }
 bool Device::ready() const { return impl_->ready(); }
+bool Device::started() const { return impl_->started(); }
 std::string Device::whereabouts() const { return impl_->whereabouts(); }
 boost::json::object Device::status() const { return impl_->status(); }
 std::uint64_t Device::raiseAlert(events::Alert alert) { return impl_->raiseAlert(std::move(alert)); }

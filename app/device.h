@@ -35,8 +35,9 @@ class Device {
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
-  // Opens the state and starts the listeners; what may fail before the device serves anything fails here.
-  // `callbacks` run later, on the loop.
+  // Opens the state and starts the listeners. With Services::runBlocking the state is opened off the loop and the
+  // rest starts once it is open, so errors from then on (an unreadable state file among them) reach
+  // `callbacks.failed`; without, they are returned here. `callbacks` run later, on the loop.
   Result<> start(Callbacks callbacks);
   // Stops serving; `done` runs on the loop once the FUSE mount is gone (unmounting may take a while, off the loop).
   void stop(std::function<void()> done);
@@ -44,6 +45,8 @@ class Device {
   const std::string& name() const;
   const DeviceConfig& config() const;
   bool ready() const;
+  // Its state is open and its features run: status() is complete and the control calls below may be made.
+  bool started() const;
   // Where it can be reached, for the ready line: "device .../dev/mei0, ..., WS-Man http://...".
   std::string whereabouts() const;
   boost::json::object status() const;

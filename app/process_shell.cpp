@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "app/control_server.h"
 #include "app/device.h"
 #include "common/log.h"
+#include "common/text_codecs.h"
 #include "firmware/core/spinning_loop.h"
 #include "hostif/fuse/fuse_front_end.h"
 
@@ -29,8 +31,19 @@ namespace {
 ControlResponse jsonResponse(unsigned status, const boost::json::value& body) {
   return {status, "application/json", boost::json::serialize(body) + "\n"};
 }
+
+// A DMTF message identifier: a registry prefix (letters and digits, starting with a letter) and four digits.
+bool isMessageId(std::string_view id) {
+  if (id.size() < 5 || id.size() > 12 || !std::isalpha(static_cast<unsigned char>(id[0]))) return false;
+  const auto prefix = id.substr(0, id.size() - 4);
+  const auto number = id.substr(id.size() - 4);
+  return std::all_of(prefix.begin(), prefix.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }) &&
+         std::all_of(number.begin(), number.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+// `why` may quote what a client sent: made valid UTF-8 so that the answer is valid JSON.
 ControlResponse jsonError(unsigned status, const std::string& why) {
-  return jsonResponse(status, boost::json::object{{"error", why}});
+  return jsonResponse(status, boost::json::object{{"error", text::toValidUtf8(why)}});
 }
 }  // namespace
 
@@ -52,7 +65,7 @@ class ProcessShell::Impl {
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
     });
-    if (auto err = control_.start(config_.controlAddress, config_.controlPort); !err.empty()) return fatalAtStart(err);
+    if (auto r = control_.start(config_.controlAddress, config_.controlPort); !r) return fatalAtStart(r.error().message);
     Device::Services services;
     services.runBlocking = [this](std::function<void()> job) { boost::asio::post(blocking_, std::move(job)); };
     for (const auto& deviceConfig : config_.devices) {
@@ -165,6 +178,7 @@ class ProcessShell::Impl {
       return jsonResponse(200, status);
     }
     if (method != "POST") return jsonError(404, "no such endpoint");
+    if (!device.started()) return jsonError(409, "device " + device.name() + " is still starting");
     if (route == "/events/raise") return raiseAlert(device, params);
     if (route == "/faults/firmware-reset") {
       device.firmwareReset("requested through the control API");
@@ -185,10 +199,17 @@ class ProcessShell::Impl {
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a
   // firmware feature would raise it, for QA without a watchdog.
   ControlResponse raiseAlert(Device& device, boost::urls::params_view params) {
+    // Arguments end up in queue files and in CIM_AlertIndication bodies: XML text of bounded size only.
+    constexpr std::size_t kMaxValueBytes = 1024;
+    constexpr std::size_t kMaxArguments = 16;
     events::Alert alert;
     for (auto param : params) {
       const std::string& name = param.key;
       const std::string& value = param.value;
+      if (!text::isXmlText(name) || !text::isXmlText(value))
+        return jsonError(400, "parameter " + name + " holds bytes that are not UTF-8 text");
+      if (value.size() > kMaxValueBytes)
+        return jsonError(400, "parameter " + name + " is longer than " + std::to_string(kMaxValueBytes) + " bytes");
       if (name == "messageId") alert.messageId = value;
       else if (name == "arg") alert.messageArguments.push_back(value);
       else if (name == "category") alert.category = value;
@@ -199,6 +220,10 @@ class ProcessShell::Impl {
       else return jsonError(400, "unknown or bad parameter " + name);
     }
     if (alert.messageId.empty()) return jsonError(400, "messageId is required");
+    if (!isMessageId(alert.messageId))
+      return jsonError(400, "messageId must be a registry prefix and four digits, like iAMT0005 or PLAT0004");
+    if (alert.messageArguments.size() > kMaxArguments)
+      return jsonError(400, "at most " + std::to_string(kMaxArguments) + " arg parameters");
     auto lastIndication = device.raiseAlert(alert);
     return jsonResponse(200, boost::json::object{{"raised", alert.messageId}, {"last_indication", lastIndication}});
   }
@@ -223,8 +248,10 @@ class ProcessShell::Impl {
 
   Config config_;
   boost::asio::io_context io_{1};
-  // Blocking work of the devices (TLS keys on first start), off the loop; joined before the devices go.
-  boost::asio::thread_pool blocking_{std::max(1u, std::thread::hardware_concurrency())};
+  // Blocking work of the devices (opening state, TLS keys), off the loop. Jobs hold no device pointer they use
+  // off the loop, so the devices may go first. They mostly wait on the disk (a first start's fsyncs): more threads
+  // than cores, so that a fleet's devices wait together and the file system commits their writes in one go.
+  boost::asio::thread_pool blocking_{std::max(16u, std::thread::hardware_concurrency())};
   boost::asio::signal_set signals_;
   ControlServer control_;
   std::vector<std::unique_ptr<Device>> devices_;

@@ -95,9 +95,9 @@ Result referenceSocketPair(int count) {
 
 Result inProcess(int count) {
   auto stateDir = mesim::test::makeTempDir("bench-state");
-  std::string error;
-  auto platform = mesim::platform::PlatformModel::open(stateDir, {}, error);
-  if (!platform) return {"in-process", 0, 0, 0, "platform: " + error};
+  auto opened = mesim::platform::PlatformModel::open(stateDir, {});
+  if (!opened) return {"in-process", 0, 0, 0, "platform: " + opened.error().message};
+  auto platform = std::move(*opened);
   mesim::test::InProcessMachine machine;
   machine.engine.addClient(mesim::clients::makeAmthiClient(*platform));
   if (!machine.start()) return {"in-process", 0, 0, 0, "host did not enable"};
@@ -119,9 +119,9 @@ Result inProcess(int count) {
 // next request, so no thread hand-off is measured, only the host model, HBM and the AMTHI client.
 Result inProcessOnLoop(int count) {
   auto stateDir = mesim::test::makeTempDir("bench-state");
-  std::string error;
-  auto platform = mesim::platform::PlatformModel::open(stateDir, {}, error);
-  if (!platform) return {"in-process, on the loop", 0, 0, 0, "platform: " + error};
+  auto opened = mesim::platform::PlatformModel::open(stateDir, {});
+  if (!opened) return {"in-process, on the loop", 0, 0, 0, "platform: " + opened.error().message};
+  auto platform = std::move(*opened);
   mesim::test::InProcessMachine machine;
   machine.engine.addClient(mesim::clients::makeAmthiClient(*platform));
   if (!machine.start()) return {"in-process, on the loop", 0, 0, 0, "host did not enable"};

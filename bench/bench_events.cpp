@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,7 +59,8 @@ class Rig {
     events::DeliveryPolicy policy;
     policy.maxPending = maxPending;
     delivery_ = std::make_unique<events::EventDelivery>(io_, clock_, transport_, state_, policy);
-    delivery_->start();
+    if (auto started = delivery_->start(); !started)
+      throw std::runtime_error("event delivery: " + started.error().message);
     delivery_->attach(bus_);
     events::Subscription s;
     s.filter = "Intel(r) AMT:All";

@@ -31,9 +31,9 @@ int main(int argc, char** argv) {
   const int timeoutS = 2;
   log::setThreshold(log::Level::Error);
   test::TempDir dir{"bench-wd"};
-  std::string error;
-  auto platform = platform::PlatformModel::open(dir.path(), {}, error);
-  if (!platform) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
+  auto opened = platform::PlatformModel::open(dir.path(), {});
+  if (!opened) return std::fprintf(stderr, "%s\n", opened.error().message.c_str()), 1;
+  auto platform = std::move(*opened);
   boost::asio::io_context io;
   core::SystemFirmwareClock clock;
   core::FirmwareTimerQueue timers(io, clock);
@@ -41,8 +41,9 @@ int main(int argc, char** argv) {
   watchdog::WatchdogFeatureOptions options;  // no state dir: definitions in memory
   options.capabilities.maxTotalAgents = static_cast<std::uint32_t>(n);
   options.capabilities.maxTotalActions = static_cast<std::uint32_t>(n);
-  auto feature = watchdog::WatchdogFeature::create(io, timers, *platform, nullptr, &alerts, options, error);
-  if (!feature) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
+  auto created = watchdog::WatchdogFeature::create(io, timers, *platform, nullptr, &alerts, options);
+  if (!created) return std::fprintf(stderr, "%s\n", created.error().message.c_str()), 1;
+  auto feature = std::move(*created);
   auto& ap = feature->agentPresenceService();
 
   std::vector<platform::AgentGuid> guids(static_cast<std::size_t>(n));

@@ -134,41 +134,80 @@ std::optional<std::uint32_t> parseIpv4(std::string_view text) {
   return address.to_uint();
 }
 
-std::size_t utf8SequenceLength(std::string_view text) {
-  if (text.empty()) return 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+namespace {
+
+// Decodes the UTF-8 sequence at `text[at]`: its code point and length, or nothing if it is not well-formed
+// (overlong, a surrogate, above U+10FFFF, truncated).
+struct CodePoint {
+  std::uint32_t value;
+  std::size_t length;
+};
+std::optional<CodePoint> decodeUtf8(std::string_view text, std::size_t at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data()) + at;
+  const std::size_t left = text.size() - at;
   const unsigned char lead = *p;
   std::size_t length = 0;
   std::uint32_t codePoint = 0;
-  if (lead < 0x80) {
-    return 1;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2, codePoint = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, codePoint = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, codePoint = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (text.size() < length) return 0;
+  if (lead < 0x80) return CodePoint{lead, 1};
+  if ((lead & 0xE0) == 0xC0) length = 2, codePoint = lead & 0x1F;
+  else if ((lead & 0xF0) == 0xE0) length = 3, codePoint = lead & 0x0F;
+  else if ((lead & 0xF8) == 0xF0) length = 4, codePoint = lead & 0x07;
+  else return std::nullopt;
+  if (left < length) return std::nullopt;
   for (std::size_t i = 1; i < length; ++i) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
+    if ((p[i] & 0xC0) != 0x80) return std::nullopt;
     codePoint = codePoint << 6 | (p[i] & 0x3F);
   }
   static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
   if (codePoint < kSmallest[length] || codePoint > 0x10FFFF || (codePoint >= 0xD800 && codePoint <= 0xDFFF))
-    return 0;
-  return length;
+    return std::nullopt;
+  return CodePoint{codePoint, length};
+}
+
+bool isXmlChar(std::uint32_t c) {
+  return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
+         (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+}  // namespace
+
+std::size_t utf8SequenceLength(std::string_view text) {
+  if (text.empty()) return 0;
+  auto c = decodeUtf8(text, 0);
+  return c ? c->length : 0;
 }
 
 bool isValidUtf8(std::string_view text) {
-  while (!text.empty()) {
-    const std::size_t length = utf8SequenceLength(text);
-    if (length == 0) return false;
-    text.remove_prefix(length);
+  for (std::size_t at = 0; at < text.size();) {
+    auto c = decodeUtf8(text, at);
+    if (!c) return false;
+    at += c->length;
   }
   return true;
+}
+
+bool isXmlText(std::string_view text) {
+  for (std::size_t at = 0; at < text.size();) {
+    auto c = decodeUtf8(text, at);
+    if (!c || !isXmlChar(c->value)) return false;
+    at += c->length;
+  }
+  return true;
+}
+
+std::string toValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = 0; at < text.size();) {
+    if (auto c = decodeUtf8(text, at)) {
+      out.append(text.substr(at, c->length));
+      at += c->length;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      ++at;
+    }
+  }
+  return out;
 }
 
 }  // namespace mesim::text

@@ -51,4 +51,12 @@ bool isValidUtf8(std::string_view text);
 // empty.
 std::size_t utf8SequenceLength(std::string_view text);
 
+// True if `text` is valid UTF-8 of characters XML 1.0 can carry (tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD,
+// U+10000-U+10FFFF): text that may be stored and later sent in a SOAP message.
+bool isXmlText(std::string_view text);
+
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD, so that any JSON writer
+// produces a file its parser reads back.
+std::string toValidUtf8(std::string_view text);
+
 }  // namespace mesim::text

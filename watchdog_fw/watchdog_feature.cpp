@@ -2,18 +2,20 @@
 
 namespace mesim::watchdog {
 
-std::unique_ptr<WatchdogFeature> WatchdogFeature::create(boost::asio::io_context& io, core::FirmwareTimerQueue& timers,
-                                                         platform::PlatformModel& platform,
-                                                         platform::HostPowerStateMachine* power,
-                                                         events::AlertBus* alerts, const WatchdogFeatureOptions& options,
-                                                         std::string& error) {
+Result<std::unique_ptr<WatchdogFeature>> WatchdogFeature::create(boost::asio::io_context& io,
+                                                                 core::FirmwareTimerQueue& timers,
+                                                                 platform::PlatformModel& platform,
+                                                                 platform::HostPowerStateMachine* power,
+                                                                 events::AlertBus* alerts,
+                                                                 const WatchdogFeatureOptions& options) {
+  auto store = WatchdogStore::open(options.stateDir, platform.logContext());
+  if (!store) return store.error();
   std::unique_ptr<WatchdogFeature> f(new WatchdogFeature());
   f->platform_ = &platform;
-  f->store_ = WatchdogStore::open(options.stateDir, error, platform.logContext());
-  if (!f->store_) return nullptr;
+  f->store_ = std::move(*store);
   f->events_ = std::make_unique<WatchdogEvents>(io, platform, timers.clock(), power, alerts);
-  WatchdogStore* store = f->store_.get();
-  f->osWatchdog_ = std::make_unique<OsWatchdog>(timers, *f->events_, [store] { return store->data().actions; });
+  WatchdogStore* kept = f->store_.get();
+  f->osWatchdog_ = std::make_unique<OsWatchdog>(timers, *f->events_, [kept] { return kept->data().actions; });
   f->client_ = std::make_shared<WatchdogClient>(platform, *f->store_, *f->osWatchdog_, options.client);
   f->agentPresence_ =
       std::make_unique<AgentPresenceService>(timers, platform, *f->store_, *f->events_, options.capabilities);

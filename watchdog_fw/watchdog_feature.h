@@ -28,11 +28,13 @@ struct WatchdogFeatureOptions {
 
 class WatchdogFeature {
  public:
-  // `power` and `alerts` may be null. Null and `error` set if the state file cannot be read.
-  static std::unique_ptr<WatchdogFeature> create(boost::asio::io_context& io, core::FirmwareTimerQueue& timers,
-                                                 platform::PlatformModel& platform,
-                                                 platform::HostPowerStateMachine* power, events::AlertBus* alerts,
-                                                 const WatchdogFeatureOptions& options, std::string& error);
+  // `power` and `alerts` may be null. An error if the state file cannot be read.
+  static Result<std::unique_ptr<WatchdogFeature>> create(boost::asio::io_context& io,
+                                                         core::FirmwareTimerQueue& timers,
+                                                         platform::PlatformModel& platform,
+                                                         platform::HostPowerStateMachine* power,
+                                                         events::AlertBus* alerts,
+                                                         const WatchdogFeatureOptions& options);
   ~WatchdogFeature();
 
   // For HbmEngine::addClient.

@@ -61,13 +61,10 @@ std::string toJson(const WatchdogStoreData& d) {
   return json::serialize(root) + "\n";
 }
 
-bool fromJson(const std::string& text, WatchdogStoreData& out, std::string& error) {
+Result<WatchdogStoreData> fromJson(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) {
-    error = "not a JSON object";
-    return false;
-  }
+  if (ec || !v.is_object()) return fail("not a JSON object");
   const auto& o = v.as_object();
   WatchdogStoreData d;
   bool ok = boolean(o, "amtOperational", d.amtOperational) && number(o, "heciExpirationAction", d.actions.heciExpirationAction) &&
@@ -110,28 +107,22 @@ bool fromJson(const std::string& text, WatchdogStoreData& out, std::string& erro
       d.agents.push_back(std::move(s));
     }
   }
-  if (!ok) {
-    error = "a field has the wrong type or range";
-    return false;
-  }
-  out = std::move(d);
-  return true;
+  if (!ok) return fail("a field has the wrong type or range");
+  return d;
 }
 
-std::unique_ptr<WatchdogStore> WatchdogStore::open(const std::filesystem::path& stateDir, std::string& error,
-                                                   log::Context log) {
+Result<std::unique_ptr<WatchdogStore>> WatchdogStore::open(const std::filesystem::path& stateDir, log::Context log) {
   if (stateDir.empty()) return std::unique_ptr<WatchdogStore>(new WatchdogStore({}, {}, std::move(log)));
   auto file = stateDir / kFileName;
   std::string text;
   WatchdogStoreData data;
   if (auto ec = core::readFile(file, text)) {
-    if (ec != std::errc::no_such_file_or_directory) {
-      error = file.string() + ": " + ec.message();
-      return nullptr;
-    }
-  } else if (!fromJson(text, data, error)) {
-    error = file.string() + ": " + error;
-    return nullptr;
+    if (ec != std::errc::no_such_file_or_directory) return fail(file.string() + ": " + ec.message());
+  } else if (auto parsed = fromJson(text); !parsed) {
+    return fail(file.string() + ": " + parsed.error().message +
+                "; fix that file, or move it aside to start with the default watchdog settings and no agents");
+  } else {
+    data = std::move(*parsed);
   }
   return std::unique_ptr<WatchdogStore>(new WatchdogStore(std::move(file), std::move(data), std::move(log)));
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/result.h"
 #include "firmware/platform/agent_presence.h"
 
 namespace mesim::watchdog {
@@ -38,8 +39,7 @@ class WatchdogStore {
   // Loads `stateDir/watchdog.json` (defaults when missing). An empty `stateDir` keeps everything in memory
   // (tests, benchmarks). A file that exists but cannot be parsed is an error, never overwritten. `log` is the
   // device its log lines name.
-  static std::unique_ptr<WatchdogStore> open(const std::filesystem::path& stateDir, std::string& error,
-                                             log::Context log = {});
+  static Result<std::unique_ptr<WatchdogStore>> open(const std::filesystem::path& stateDir, log::Context log = {});
 
   const WatchdogStoreData& data() const { return data_; }
   // All-or-nothing: `change` edits a copy, kept only if it was written. False (and logged) otherwise.
@@ -57,6 +57,6 @@ class WatchdogStore {
 
 // JSON form (exposed for tests).
 std::string toJson(const WatchdogStoreData& data);
-bool fromJson(const std::string& text, WatchdogStoreData& out, std::string& error);
+Result<WatchdogStoreData> fromJson(const std::string& text);
 
 }  // namespace mesim::watchdog

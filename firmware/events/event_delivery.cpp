@@ -51,10 +51,10 @@ EventDelivery::~EventDelivery() {
   for (auto& [id, s] : sessions_) s->timer.cancel();
 }
 
-std::string EventDelivery::start() {
-  StoredEvents stored;
-  std::string error;
-  if (!store_.load(stored, error)) return error;
+Result<> EventDelivery::start() {
+  auto loaded = store_.load();
+  if (!loaded) return loaded.error();
+  StoredEvents& stored = *loaded;
   nextId_ = stored.nextId;
   indicationReserve_ = stored.indicationReserve;
   // Everything below the reserve may have been handed out before the restart.
@@ -73,7 +73,7 @@ std::string EventDelivery::start() {
   expireDue();
   for (auto& [id, s] : sessions_) schedule(s);
   armExpiry();
-  return "";
+  return {};
 }
 
 void EventDelivery::attach(AlertBus& bus) {
@@ -81,13 +81,15 @@ void EventDelivery::attach(AlertBus& bus) {
   busToken_ = bus.subscribe([this](const Alert& a) { publish(a); });
 }
 
-std::uint64_t EventDelivery::nextIndication() {
+std::optional<std::uint64_t> EventDelivery::nextIndication() {
   if (nextIndication_ >= indicationReserve_) {
-    indicationReserve_ = nextIndication_ + kIndicationBlock;
-    if (auto ec = store_.saveIndicationReserve(indicationReserve_)) {
+    const auto reserve = nextIndication_ + kIndicationBlock;
+    if (auto ec = store_.saveIndicationReserve(reserve)) {
       ++stats_.storeErrors;
       MESIM_LOG(Error, kLog, "cannot save the indication counter: " << ec.message());
+      return std::nullopt;
     }
+    indicationReserve_ = reserve;
   }
   stats_.lastIndication = nextIndication_;
   return nextIndication_++;
@@ -101,7 +103,14 @@ void EventDelivery::publish(const Alert& alert) {
     if (filterMatches(s->subscription.filter, alert)) targets.push_back(s);
   MESIM_LOG(Debug, kLog, "alert " << alert.messageId << " for " << targets.size() << " subscriber(s)");
   if (targets.empty()) return;
-  QueuedAlert queued{nextIndication(), alert};
+  const auto indication = nextIndication();
+  if (!indication) {
+    ++stats_.droppedUnreserved;
+    MESIM_LOG(Error, kLog, "alert " << alert.messageId << " not queued for " << targets.size()
+                                    << " subscriber(s): no identifier could be reserved");
+    return;
+  }
+  QueuedAlert queued{*indication, alert};
   for (auto& s : targets) {
     s->queue.push(queued, policy_);
     ++stats_.queued;
@@ -195,15 +204,15 @@ void EventDelivery::schedule(const std::shared_ptr<Session>& s) {
 void EventDelivery::attempt(const std::shared_ptr<Session>& s) {
   s->queue.begin();
   std::weak_ptr<Session> weak = s;
-  transport_.send(s->subscription, s->queue.head(), policy_.attemptTimeout, [this, weak](std::string error) {
-    if (auto s = weak.lock()) finished(s, std::move(error));  // else unsubscribed meanwhile
+  transport_.send(s->subscription, s->queue.head(), policy_.attemptTimeout, [this, weak](Result<> outcome) {
+    if (auto s = weak.lock()) finished(s, std::move(outcome));  // else unsubscribed meanwhile
   });
 }
 
-void EventDelivery::finished(const std::shared_ptr<Session>& s, std::string error) {
+void EventDelivery::finished(const std::shared_ptr<Session>& s, Result<> outcome) {
   const auto id = s->subscription.id;
   if (!sessions_.count(id) || sessions_[id] != s) return;
-  if (error.empty()) {
+  if (outcome) {
     s->queue.succeeded();
     ++stats_.delivered;
     saveQueue(*s);
@@ -211,6 +220,7 @@ void EventDelivery::finished(const std::shared_ptr<Session>& s, std::string erro
     return;
   }
   ++stats_.failedAttempts;
+  const std::string& error = outcome.error().message;
   MESIM_LOG(Debug, kLog, "subscription " << id << ": delivery failed: " << error);
   switch (s->queue.failed(clock_.now(), error, policy_)) {
     case DeliveryQueue::Verdict::Retry:

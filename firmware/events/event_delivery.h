@@ -30,9 +30,9 @@ namespace mesim::events {
 
 class EventTransport {
  public:
-  using Done = std::function<void(std::string error)>;
+  using Done = std::function<void(Result<> outcome)>;
   virtual ~EventTransport() = default;
-  // Sends `alert` to `subscription` and calls `done` exactly once, later, on the io_context: "" when the
+  // Sends `alert` to `subscription` and calls `done` exactly once, later, on the io_context: success when the
   // subscriber took it (and acknowledged it, for PushWithAck), else why not. Gives up after `timeout`.
   virtual void send(const Subscription& subscription, const QueuedAlert& alert, std::chrono::milliseconds timeout,
                     Done done) = 0;
@@ -58,6 +58,8 @@ struct DeliveryStats {
   std::uint64_t terminated = 0;      // subscriptions removed by the Terminate policy
   std::uint64_t expired = 0;         // subscriptions removed by their Expires
   std::uint64_t storeErrors = 0;     // state files that could not be written
+  // Alerts not queued because no identifier could be reserved durably (indications.json not written).
+  std::uint64_t droppedUnreserved = 0;
   std::uint64_t lastIndication = 0;  // the last IndicationIdentifier number handed out
 };
 
@@ -72,8 +74,8 @@ class EventDelivery {
   EventDelivery(const EventDelivery&) = delete;
   EventDelivery& operator=(const EventDelivery&) = delete;
 
-  // Loads the persisted subscribers and queues and resumes delivering them. "" or why not.
-  std::string start();
+  // Loads the persisted subscribers and queues and resumes delivering them, or says why it cannot.
+  Result<> start();
   // Publishes of `bus` reach publish() until this object is destroyed.
   void attach(AlertBus& bus);
   void publish(const Alert& alert);
@@ -93,10 +95,12 @@ class EventDelivery {
 
  private:
   struct Session;
-  std::uint64_t nextIndication();
+  // The next IndicationIdentifier number, or nothing if the reservation covering it cannot be made durable:
+  // a number handed out before it is reserved on disk could be handed out again after a crash.
+  std::optional<std::uint64_t> nextIndication();
   void schedule(const std::shared_ptr<Session>& s);
   void attempt(const std::shared_ptr<Session>& s);
-  void finished(const std::shared_ptr<Session>& s, std::string error);
+  void finished(const std::shared_ptr<Session>& s, Result<> outcome);
   bool saveQueue(const Session& s);
   bool saveSubscriptions();
   void remove(std::uint32_t id);

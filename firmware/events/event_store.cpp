@@ -97,30 +97,28 @@ std::optional<Subscription> subscriptionFrom(const json::object& o) {
   return s;
 }
 
-bool readJson(const fs::path& path, json::value& out, std::string& error) {
+// A missing file is a null value. `without` says what is lost if the user moves a broken file aside.
+Result<json::value> readJson(const fs::path& path, const std::string& without) {
   std::string text;
   if (auto ec = core::readFile(path, text)) {
-    if (ec == std::errc::no_such_file_or_directory) return true;
-    error = path.string() + ": " + ec.message();
-    return false;
+    if (ec == std::errc::no_such_file_or_directory) return json::value();
+    return fail(path.string() + ": " + ec.message());
   }
   boost::system::error_code jec;
-  out = json::parse(text, jec);
-  if (jec || !out.is_object()) {
-    error = path.string() + ": not a JSON object";
-    return false;
-  }
-  return true;
+  json::value value = json::parse(text, jec);
+  if (jec || !value.is_object())
+    return fail(path.string() + ": not a JSON object; fix that file, or move it aside to start " + without);
+  return value;
 }
 
 }  // namespace
 
-bool EventStore::load(StoredEvents& out, std::string& error) const {
-  out = {};
-  json::value subs;
-  if (!readJson(dir_ / kSubscriptionsFile, subs, error)) return false;
-  if (subs.is_object()) {
-    const auto& o = subs.get_object();
+Result<StoredEvents> EventStore::load() const {
+  StoredEvents out;
+  auto subs = readJson(dir_ / kSubscriptionsFile, "without the event subscriptions it holds");
+  if (!subs) return subs.error();
+  if (subs->is_object()) {
+    const auto& o = subs->get_object();
     out.nextId = static_cast<std::uint32_t>(std::max<std::int64_t>(num(o, "next_id", 1), 1));
     if (auto* list = o.if_contains("subscriptions"); list && list->is_array())
       for (const auto& item : list->get_array())
@@ -128,11 +126,12 @@ bool EventStore::load(StoredEvents& out, std::string& error) const {
           if (auto s = subscriptionFrom(item.get_object())) out.subscriptions.push_back(std::move(*s));
   }
   for (const auto& s : out.subscriptions) {
-    json::value q;
-    if (!readJson(dir_ / (kQueuePrefix + std::to_string(s.id) + ".json"), q, error)) return false;
+    auto q = readJson(dir_ / (kQueuePrefix + std::to_string(s.id) + ".json"),
+                      "without the alerts pending for subscription " + std::to_string(s.id));
+    if (!q) return q.error();
     DeliveryQueue::State state;
-    if (q.is_object()) {
-      const auto& o = q.get_object();
+    if (q->is_object()) {
+      const auto& o = q->get_object();
       if (auto* list = o.if_contains("pending"); list && list->is_array())
         for (const auto& item : list->get_array())
           if (item.is_object()) state.pending.push_back(alertFrom(item.get_object()));
@@ -145,10 +144,11 @@ bool EventStore::load(StoredEvents& out, std::string& error) const {
     }
     out.queues[s.id] = std::move(state);
   }
-  json::value ind;
-  if (!readJson(dir_ / kIndicationsFile, ind, error)) return false;
-  if (ind.is_object()) out.indicationReserve = static_cast<std::uint64_t>(num(ind.get_object(), "reserved_below"));
-  return true;
+  // Moving this one aside would let alert identifiers be handed out again after a restart.
+  auto ind = readJson(dir_ / kIndicationsFile, "numbering alerts from the highest identifier still queued");
+  if (!ind) return ind.error();
+  if (ind->is_object()) out.indicationReserve = static_cast<std::uint64_t>(num(ind->get_object(), "reserved_below"));
+  return out;
 }
 
 std::error_code EventStore::write(const std::string& name, const std::string& text) const {

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/result.h"
 #include "firmware/events/delivery_queue.h"
 #include "firmware/events/subscription.h"
 
@@ -27,8 +28,8 @@ class EventStore {
  public:
   explicit EventStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
-  // Reads what is there (a missing dir or file is an empty state). False, with `error`, on unreadable data.
-  bool load(StoredEvents& out, std::string& error) const;
+  // Reads what is there (a missing dir or file is an empty state). An error names an unreadable file.
+  Result<StoredEvents> load() const;
   std::error_code saveSubscriptions(const std::vector<Subscription>& subscriptions, std::uint32_t nextId) const;
   std::error_code saveQueue(std::uint32_t id, const DeliveryQueue::State& queue) const;
   std::error_code removeQueue(std::uint32_t id) const;

@@ -135,15 +135,11 @@ const char* toString(ChangeResult result) {
 PlatformModel::PlatformModel(StateStore store, PlatformState state)
     : store_(std::move(store)), state_(std::move(state)) {}
 
-std::unique_ptr<PlatformModel> PlatformModel::open(const std::filesystem::path& stateDir,
-                                                   const PlatformDefaults& defaults, std::string& error) {
-  error.clear();
+Result<std::unique_ptr<PlatformModel>> PlatformModel::open(const std::filesystem::path& stateDir,
+                                                           const PlatformDefaults& defaults) {
   StateStore store(stateDir);
   auto loaded = store.load(makeInitialState(defaults));
-  if (!loaded) {
-    error = loaded.error().message;
-    return nullptr;
-  }
+  if (!loaded) return loaded.error();
   std::unique_ptr<PlatformModel> model(new PlatformModel(std::move(store), std::move(loaded->state)));
   bool needsWrite = loaded->needsSave;  // first start, fields added since the file was written, or schema 1
 
@@ -157,10 +153,7 @@ std::unique_ptr<PlatformModel> PlatformModel::open(const std::filesystem::path& 
   if (needsWrite) {
     auto text = serializeState(model->state_);
     auto saved = text ? model->store_.save(model->state_, *text) : Result<>(text.error());
-    if (!saved) {
-      error = saved.error().message;
-      return nullptr;
-    }
+    if (!saved) return saved.error();
   }
   return model;
 }

@@ -40,10 +40,10 @@ class PlatformModel {
   static constexpr const char* kFileName = StateStore::kPlatformFile;
 
   // Loads `stateDir/platform.json` and the logs, or creates them (and the dir) on first start. A file that
-  // exists but cannot be read or parsed is an error (`error` names it and what to do); it is never
-  // overwritten silently. A schema-1 platform.json (logs inside) is migrated.
-  static std::unique_ptr<PlatformModel> open(const std::filesystem::path& stateDir, const PlatformDefaults& defaults,
-                                             std::string& error);
+  // exists but cannot be read or parsed is an error that names it and what to do; it is never overwritten
+  // silently. A schema-1 platform.json (logs inside) is migrated.
+  static Result<std::unique_ptr<PlatformModel>> open(const std::filesystem::path& stateDir,
+                                                     const PlatformDefaults& defaults);
 
   PlatformModel(const PlatformModel&) = delete;
   PlatformModel& operator=(const PlatformModel&) = delete;

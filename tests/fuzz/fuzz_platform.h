@@ -13,9 +13,9 @@ namespace mesim::test {
 
 struct FuzzPlatform {
   explicit FuzzPlatform(const std::string& tag) : dir(tag) {
-    std::string error;
-    platform = platform::PlatformModel::open(dir.path(), {}, error);
-    if (!platform) std::abort();
+    auto opened = platform::PlatformModel::open(dir.path(), {});
+    if (!opened) std::abort();
+    platform = std::move(*opened);
   }
   LogThreshold quiet{log::Level::Off};
   TempDir dir;

@@ -12,9 +12,9 @@ namespace {
 
 struct Fixture : mesim::test::FuzzPlatform {
   Fixture() : FuzzPlatform("fuzz-wd") {
-    std::string error;
-    feature = mesim::watchdog::WatchdogFeature::create(io, timers, *platform, nullptr, nullptr, {}, error);
-    if (!feature) std::abort();
+    auto created = mesim::watchdog::WatchdogFeature::create(io, timers, *platform, nullptr, nullptr, {});
+    if (!created) std::abort();
+    feature = std::move(*created);
   }
   boost::asio::io_context io;
   mesim::core::ManualFirmwareClock clock;

@@ -211,6 +211,43 @@ TEST_F(EventsDaemonTest, PendingAlertsAreDeliveredAfterARestart) {
   EXPECT_LT(b, c) << "identifiers keep increasing across the restart";
 }
 
+// #10 item 1: bytes that are not UTF-8 text never reach the state dir: a Subscribe holding them (NotifyTo,
+// ReferenceParameters, the IssuedTokens user) is refused, and so is /events/raise with them while a queue is
+// pending; the answers are valid JSON, and the daemon starts again on the same state dir.
+TEST_F(EventsDaemonTest, TextThatCannotBeStoredIsRefusedAndTheStateDirStillLoads) {
+  ASSERT_TRUE(start());
+  const std::uint16_t port = downSubscriberPort();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/events";
+  subscribe(url, kPushWithAck);  // a pending queue, for the raise below
+  raise("iAMT0005");
+  for (const auto& bad : {subscribeRequest(url + "/\xFF\xFE", kPushWithAck),
+                          subscribeRequest(url, kPushWithAck, "user\xC3", "pass"),
+                          subscribeRequest(url + "/&#x1B;[2J", kPushWithAck)}) {
+    auto r = wsman(bad);
+    EXPECT_EQ(r.status, 400u) << r.body;
+    EXPECT_NE(r.body.find("SchemaValidationError"), std::string::npos) << r.body;
+  }
+  auto withReference = subscribeRequest(url, kPushWithAck);
+  withReference.replace(withReference.find("node-42"), 7, "node\x01");
+  EXPECT_EQ(wsman(withReference).status, 400u);
+  EXPECT_EQ(events()["subscriptions"].as_array().size(), 1u);
+
+  for (const std::string target : {"/events/raise?messageId=iAMT0005&arg=%FF%FE", "/events/raise?messageId=iAMT0005&arg=%1B",
+                                   "/events/raise?messageId=%FF", "/events/raise?messageId=not-an-id"}) {
+    auto r = daemon_.post(target);
+    EXPECT_EQ(r.substr(0, 3), "400") << target << ": " << r;
+    boost::system::error_code ec;
+    auto answer = boost::json::parse(r.substr(4), ec);
+    EXPECT_FALSE(ec) << "the 400 answer is JSON: " << r;
+    EXPECT_TRUE(answer.is_object() && answer.as_object().contains("error")) << r;
+  }
+  EXPECT_EQ(subscription(0)["pending"].to_number<int>(), 1);
+
+  ASSERT_EQ(daemon_.stop(SIGTERM), 0);
+  ASSERT_TRUE(start()) << daemon_.log();
+  EXPECT_EQ(subscription(0)["pending"].to_number<int>(), 1);
+}
+
 TEST_F(EventsDaemonTest, ASubscriberThatNeverAnswersDoesNotDelayAnother) {
   ASSERT_TRUE(start({"--event-timeout", "10s"}));
   EventSubscriber silent(EventSubscriber::answering(EventSubscriber::Answer::Never));

@@ -110,9 +110,9 @@ class PreloadTest : public ::testing::Test {
     ASSERT_FALSE(dir.empty());
     echo = std::make_shared<test::EchoClient>(1024, 1);  // one connection: a second connect is EBUSY
     machine.engine.addClient(echo);
-    std::string error;
-    platform = platform::PlatformModel::open(dir / "state", {}, error);
-    ASSERT_TRUE(platform) << error;
+    auto opened = platform::PlatformModel::open(dir / "state", {});
+    ASSERT_TRUE(opened) << opened.error().message;
+    platform = std::move(*opened);
     machine.engine.addClient(std::make_shared<clients::AmthiClient>(*platform));
     ASSERT_TRUE(machine.start());
     socketPath = dir / "preload.sock";

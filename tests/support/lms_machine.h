@@ -47,9 +47,9 @@ class LmsMachine {
  public:
   // `peers` replaces the WS-Man bridge (benchmarks plug a bulk source in); by default channels reach WS-Man.
   explicit LmsMachine(lme::ChannelPeerFactory peers = nullptr, lme::LmeOptions options = {}) {
-    std::string error;
-    platform = platform::PlatformModel::open(dir.path(), {}, error);
-    if (!platform) throw std::runtime_error(error);
+    auto opened = platform::PlatformModel::open(dir.path(), {});
+    if (!opened) throw std::runtime_error(opened.error().message);
+    platform = std::move(*opened);
     power = std::make_unique<platform::HostPowerStateMachine>(*platform, clock);
     service = std::make_unique<wsman::ops::WsmanService>(*platform, clock, *power);
     wsman::http::WsmanHttpOptions o;
@@ -63,7 +63,7 @@ class LmsMachine {
       auto result = service->handle(request.body, {request.user, request.local});
       reply({result.httpStatus, std::move(result.body)});
     });
-    if (auto err = http->start(); !err.empty()) throw std::runtime_error(err);
+    if (auto started = http->start(); !started) throw std::runtime_error(started.error().message);
     if (!peers) {
       // as app/daemon.cpp wires it
       peers = lme::makeLocalStreamFactory(machine.io, [this](std::uint32_t port, auto socket) {

@@ -32,15 +32,15 @@ class AmthiTest : public ::testing::Test {
   void open(PlatformDefaults d = {}) {
     client.reset();
     model.reset();
-    std::string error;
-    model = PlatformModel::open(dir.path(), d, error);
-    ASSERT_TRUE(model) << error;
+    auto opened = PlatformModel::open(dir.path(), d);
+    ASSERT_TRUE(opened) << opened.error().message;
+    model = std::move(*opened);
     client = std::make_unique<AmthiClient>(*model);
   }
   std::unique_ptr<PlatformModel> reopen() {
-    std::string error;
-    auto again = PlatformModel::open(dir.path(), {}, error);
-    EXPECT_TRUE(again) << error;
+    auto opened = PlatformModel::open(dir.path(), {});
+    EXPECT_TRUE(opened) << opened.error().message;
+    auto again = opened ? std::move(*opened) : nullptr;
     return again;
   }
 

@@ -578,9 +578,9 @@ TEST_F(ApfSessionTest, RefusedEventChannelIsFreed) {
 // The FirmwareClient over a platform model: sessions per connection, UUID from the platform, clean teardown.
 TEST(LmeClient, PropertiesAndSessionsPerConnection) {
   test::TempDir dir("lme");
-  std::string error;
-  auto platform = platform::PlatformModel::open(dir.path(), {}, error);
-  ASSERT_TRUE(platform) << error;
+  auto opened = platform::PlatformModel::open(dir.path(), {});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto platform = std::move(*opened);
   LmeClient client(*platform, nullptr);
   auto props = client.properties();
   EXPECT_EQ(props.uuid.toString(), "6733A4DB-0476-4E7B-B3AF-BCFC29BEE7A7");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -157,6 +158,48 @@ TEST(Device, TheTlsKeyIsMadeOnFirstUse) {
   for (auto& t : blocking) t.join();
 }
 
+// With a worker the state is opened off the loop: start() returns at once, the device is not started until the
+// worker is done (status() says so, control calls wait), a state it cannot use reaches `failed`, and a device
+// destroyed meanwhile leaves the late worker nothing to touch.
+TEST(Device, WithAWorkerTheStateOpensOffTheLoop) {
+  test::TempDir dir{"device-async"};
+  boost::asio::io_context io;
+  std::vector<std::function<void()>> jobs;
+  Device::Services services;
+  services.runBlocking = [&](std::function<void()> job) { jobs.push_back(std::move(job)); };
+  auto device = std::make_unique<Device>(io, deviceIn(dir.path(), "a"), services);
+  ASSERT_TRUE(device->start({}));
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_FALSE(device->started());
+  EXPECT_FALSE(device->status().contains("firmware"));
+  auto job = std::move(jobs.front());
+  jobs.clear();
+  job();  // opens (and on this first start writes) the state, then posts the rest to the loop
+  ASSERT_TRUE(runUntil(io, [&] { return device->ready(); }, 10s));
+  EXPECT_TRUE(device->started());
+  bool stopped = false;
+  device->stop([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
+
+  auto bad = deviceIn(dir.path(), "bad");
+  std::filesystem::create_directories(bad.stateDir);
+  { std::ofstream(bad.stateDir / "platform.json") << "{ not json"; }
+  std::string failure;
+  device = std::make_unique<Device>(io, bad, services);
+  ASSERT_TRUE(device->start({nullptr, [&](const std::string& why) { failure = why; }}));
+  for (auto& j : std::exchange(jobs, {})) j();
+  ASSERT_TRUE(runUntil(io, [&] { return !failure.empty(); }, 10s));
+  EXPECT_NE(failure.find("platform.json"), std::string::npos) << failure;
+
+  device = std::make_unique<Device>(io, deviceIn(dir.path(), "gone"), services);
+  ASSERT_TRUE(device->start({}));
+  device.reset();
+  for (auto& j : std::exchange(jobs, {})) j();
+  io.restart();
+  io.poll();  // the posted rest finds the device gone
+  SUCCEED();
+}
+
 TEST(Device, AStateItCannotUseIsAnErrorAtStart) {
   test::TempDir dir{"device-bad"};
   auto config = deviceIn(dir.path(), "bad");
@@ -184,6 +227,24 @@ ParseResult parse(std::vector<std::string> args, const std::string& configText =
   auto result = parseConfig(static_cast<int>(argv.size()), argv.data(), noEnvironment);
   std::filesystem::remove(file);
   return result;
+}
+
+TEST(DeviceConfig, LoginLockoutOptions) {
+  auto r = parse({"--login-lockout-threshold", "0", "--login-lockout-initial", "2s", "--login-lockout-max", "1m",
+                  "--login-lockout-reset", "2h"});
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  const auto& lockout = r.config.devices[0].loginLockout;
+  EXPECT_EQ(lockout.threshold, 0u);
+  EXPECT_EQ(lockout.initial, std::chrono::seconds(2));
+  EXPECT_EQ(lockout.max, std::chrono::seconds(60));
+  EXPECT_EQ(lockout.reset, std::chrono::hours(2));
+  auto defaults = parse({});
+  EXPECT_EQ(defaults.config.devices[0].loginLockout.threshold, 10u);
+  auto bad = parse({"--login-lockout-initial", "500ms"});
+  EXPECT_EQ(bad.action, ParseResult::Action::Error);
+  EXPECT_EQ(bad.message, "--login-lockout-initial takes whole seconds, such as 5s or 1m");
+  bad = parse({"--login-lockout-initial", "10s", "--login-lockout-max", "5s"});
+  EXPECT_EQ(bad.message, "--login-lockout-max must not be shorter than --login-lockout-initial");
 }
 
 TEST(DeviceConfig, OneDefaultDeviceFromTodaysCommandLine) {

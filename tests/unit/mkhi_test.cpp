@@ -23,9 +23,9 @@ std::uint16_t le16(const Bytes& b, std::size_t at) { return static_cast<std::uin
 class MkhiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    model = platform::PlatformModel::open(dir.path(), {}, error);
-    ASSERT_TRUE(model) << error;
+    auto opened = platform::PlatformModel::open(dir.path(), {});
+    ASSERT_TRUE(opened) << opened.error().message;
+    model = std::move(*opened);
     client = std::make_unique<MkhiClient>(*model, kMkhiGuid);
     fix = std::make_unique<MkhiClient>(*model, kMkhiFixGuid);
   }

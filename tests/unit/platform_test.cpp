@@ -180,11 +180,16 @@ TEST(Credentials, RandomPasswordHasEveryCharacterKind) {
 // ------------------------------------------------------------------------------------------------
 
 std::unique_ptr<PlatformModel> openOk(const fs::path& dir, const PlatformDefaults& d = {}) {
-  std::string error;
-  auto model = PlatformModel::open(dir, d, error);
-  EXPECT_TRUE(model) << error;
-  EXPECT_TRUE(error.empty());
-  return model;
+  auto opened = PlatformModel::open(dir, d);
+  EXPECT_TRUE(opened) << opened.error().message;
+  return opened ? std::move(*opened) : nullptr;
+}
+
+// The message of an open that must fail.
+std::string openError(const fs::path& dir) {
+  auto opened = PlatformModel::open(dir, {});
+  EXPECT_FALSE(opened);
+  return opened ? std::string() : opened.error().message;
 }
 
 TEST(PlatformModel, FirstStartCreatesStateFile) {
@@ -307,9 +312,7 @@ TEST(PlatformModel, UnparsableFileIsAnErrorAndIsNotOverwritten) {
   test::TempDir dir;
   const std::string garbage = "{ this is not json";
   spit(dir.path() / "platform.json", garbage);
-  std::string error;
-  auto model = PlatformModel::open(dir.path(), {}, error);
-  EXPECT_FALSE(model);
+  const std::string error = openError(dir.path());
   EXPECT_NE(error.find("platform.json"), std::string::npos) << error;
   EXPECT_NE(error.find("not valid JSON"), std::string::npos) << error;
   EXPECT_EQ(slurp(dir.path() / "platform.json"), garbage);
@@ -326,16 +329,14 @@ TEST(PlatformModel, WrongFieldTypeNamesTheField) {
   ASSERT_NE(pos, std::string::npos);
   text.replace(pos, std::string("\"state\": \"post\"").size(), "\"state\": \"sideways\"");
   spit(dir.path() / "platform.json", text);
-  std::string error;
-  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  const std::string error = openError(dir.path());
   EXPECT_NE(error.find("provisioning.state"), std::string::npos) << error;
 }
 
 TEST(PlatformModel, MissingIdentityIsAnError) {
   test::TempDir dir;
   spit(dir.path() / "platform.json", R"({"schema": 1, "firmware": {}})");
-  std::string error;
-  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  const std::string error = openError(dir.path());
   EXPECT_NE(error.find("identity"), std::string::npos) << error;
 }
 
@@ -581,8 +582,7 @@ TEST(StateStore, CorruptLogLineStopsStartUpNamingTheFile) {
   test::TempDir dir;
   { auto model = openOk(dir.path()); }
   spit(dir.path() / "message-log.hex", "not hex\n" + text::toHex(std::vector<std::uint8_t>(21, 1)) + "\n");
-  std::string error;
-  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  const std::string error = openError(dir.path());
   EXPECT_NE(error.find("message-log.hex line 1"), std::string::npos) << error;
   EXPECT_EQ(error.find("state dir"), std::string::npos) << error;  // only that file is at fault
 }
@@ -644,8 +644,7 @@ TEST(StateStore, UnknownSchemaStopsStartUpWithAClearError) {
   }
   text.replace(text.find("\"schema\": 2"), 11, "\"schema\": 7");
   spit(dir.path() / "platform.json", text);
-  std::string error;
-  EXPECT_FALSE(PlatformModel::open(dir.path(), {}, error));
+  const std::string error = openError(dir.path());
   EXPECT_NE(error.find((dir.path() / "platform.json").string()), std::string::npos) << error;
   EXPECT_NE(error.find("schema is 7"), std::string::npos) << error;
   EXPECT_NE(error.find("move it aside"), std::string::npos) << error;

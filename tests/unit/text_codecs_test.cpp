@@ -97,5 +97,23 @@ TEST(TextCodecs, Utf8SequenceLengthOfTheFirstCharacter) {
   EXPECT_EQ(utf8SequenceLength("\x80"), 0u);                  // a lone continuation byte
 }
 
+TEST(TextCodecs, XmlTextRefusesWhatXmlCannotCarry) {
+  EXPECT_TRUE(isXmlText("tab\tnew line\ncr\r gr\xC3\xBC\xC3\x9F \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(isXmlText("\xFF\xFE"));
+  EXPECT_FALSE(isXmlText(std::string("nul\0", 4)));
+  EXPECT_FALSE(isXmlText("bell\x07"));
+  EXPECT_FALSE(isXmlText("esc\x1B[2J"));
+  EXPECT_FALSE(isXmlText("\xEF\xBF\xBE"));  // U+FFFE
+  EXPECT_FALSE(isXmlText("\xEF\xBF\xBF"));  // U+FFFF
+  EXPECT_TRUE(isXmlText("\xEF\xBF\xBD"));   // U+FFFD is a character
+}
+
+TEST(TextCodecs, ToValidUtf8ReplacesOnlyBadBytes) {
+  EXPECT_EQ(toValidUtf8("ok \xC3\xBC"), "ok \xC3\xBC");
+  EXPECT_EQ(toValidUtf8("a\xFF\xFE" "b"), "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  EXPECT_EQ(toValidUtf8("cut\xC3"), "cut\xEF\xBF\xBD");
+  EXPECT_TRUE(isValidUtf8(toValidUtf8("\xC0\xAF\xED\xA0\x80")));
+}
+
 }  // namespace
 }  // namespace mesim::text

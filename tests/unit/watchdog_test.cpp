@@ -134,15 +134,16 @@ TEST(WdCodec, DecodesAndRejects) {
 class WatchdogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    platform = platform::PlatformModel::open(dir.path(), {}, error);
-    ASSERT_TRUE(platform) << error;
+    auto opened = platform::PlatformModel::open(dir.path(), {});
+    ASSERT_TRUE(opened) << opened.error().message;
+    platform = std::move(*opened);
     power = std::make_unique<platform::HostPowerStateMachine>(*platform, clock);
     alertToken = alerts.subscribe([this](const events::Alert& a) { raised.push_back(a); });
     WatchdogFeatureOptions options;
     options.stateDir = dir.path();
-    feature = WatchdogFeature::create(io, timers, *platform, power.get(), &alerts, options, error);
-    ASSERT_TRUE(feature) << error;
+    auto created = WatchdogFeature::create(io, timers, *platform, power.get(), &alerts, options);
+    ASSERT_TRUE(created) << created.error().message;
+    feature = std::move(*created);
   }
 
   WatchdogClient& client() { return *feature->client(); }
@@ -289,10 +290,9 @@ TEST_F(WatchdogTest, NotRequiredWhenUnprovisionedOrDisabledAndNotified) {
   EXPECT_EQ(send(c, wd::encodeStart(120))[0][5], 0);
 
   // Persisted in watchdog.json.
-  std::string error;
-  auto reopened = WatchdogStore::open(dir.path(), error);
-  ASSERT_TRUE(reopened) << error;
-  EXPECT_TRUE(reopened->data().amtOperational);
+  auto reopened = WatchdogStore::open(dir.path());
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  EXPECT_TRUE((*reopened)->data().amtOperational);
 }
 
 TEST_F(WatchdogTest, MalformedMessagesNeverCrashAndStartGetsAnAnswer) {
@@ -437,11 +437,11 @@ TEST_F(WatchdogTest, DefinitionsSurviveARestart) {
   ASSERT_EQ(ap.addAction(kAgent, a), 0u);
   ap.registerAgent(kAgent);
   feature.reset();
-  std::string error;
   WatchdogFeatureOptions options;
   options.stateDir = dir.path();
-  feature = WatchdogFeature::create(io, timers, *platform, power.get(), &alerts, options, error);
-  ASSERT_TRUE(feature) << error;
+  auto created = WatchdogFeature::create(io, timers, *platform, power.get(), &alerts, options);
+  ASSERT_TRUE(created) << created.error().message;
+  feature = std::move(*created);
   auto list = feature->agentPresence().watchdogs();
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].description, "persisted");
@@ -461,16 +461,17 @@ TEST_P(MeiWdtProbeTest, WhenProbedFiresOnceTheFirstProbeSettled) {
   const bool withClient = GetParam();
   test::LogThreshold quiet{log::Level::Warn};
   test::TempDir dir{"wdprobe"};
-  std::string error;
-  auto platform = platform::PlatformModel::open(dir.path(), {}, error);
-  ASSERT_TRUE(platform) << error;
+  auto opened = platform::PlatformModel::open(dir.path(), {});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto platform = std::move(*opened);
   core::SystemFirmwareClock clock;
   test::InProcessMachine machine;
   core::FirmwareTimerQueue timers{machine.io, clock};
   WatchdogFeatureOptions options;
   options.stateDir = dir.path();
-  auto feature = WatchdogFeature::create(machine.io, timers, *platform, nullptr, nullptr, options, error);
-  ASSERT_TRUE(feature) << error;
+  auto created = WatchdogFeature::create(machine.io, timers, *platform, nullptr, nullptr, options);
+  ASSERT_TRUE(created) << created.error().message;
+  auto feature = std::move(*created);
   if (withClient) machine.engine.addClient(feature->client());
   ASSERT_TRUE(machine.start());
 

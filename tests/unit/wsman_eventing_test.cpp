@@ -168,12 +168,12 @@ TEST(DigestClient, AnswersTheChallenge) {
   EXPECT_EQ(digestAuthorization("Basic realm=\"r\"", "POST", "/", "u", "p", "c"), "");
 }
 
-// Delivers one alert through HttpEventTransport on its own io_context; returns the transport's verdict.
+// Delivers one alert through HttpEventTransport on its own io_context; returns the transport's verdict ("" for success).
 std::string deliver(const events::Subscription& s, std::uint64_t n = 1, std::chrono::milliseconds timeout = 3s) {
   boost::asio::io_context io;
   HttpEventTransport transport(io);
   std::string verdict = "not called";
-  transport.send(s, watchdogExpired(n), timeout, [&](std::string error) { verdict = std::move(error); });
+  transport.send(s, watchdogExpired(n), timeout, [&](Result<> outcome) { verdict = errorOf(outcome); });
   io.run();
   return verdict;
 }

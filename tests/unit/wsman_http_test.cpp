@@ -148,11 +148,11 @@ std::optional<Response> parseResponse(std::string& raw) {
 class WsmanHttpTest : public ::testing::Test {
  protected:
   WsmanHttpTest() : quiet_(log::Level::Error) {
-    std::string error;
     platform::PlatformDefaults defaults;
     defaults.adminPassword = kPassword;
-    platform_ = platform::PlatformModel::open(dir_.path(), defaults, error);
-    EXPECT_TRUE(platform_) << error;
+    auto opened = platform::PlatformModel::open(dir_.path(), defaults);
+    EXPECT_TRUE(opened) << opened.error().message;
+    if (opened) platform_ = std::move(*opened);
     options_.httpPort = -1;
     options_.httpsPort = -1;
     options_.stateDir = dir_.path();
@@ -335,6 +335,30 @@ TEST(DigestCodec, NoncesLookLikeAmtsAndAreNeverReused) {
   EXPECT_EQ(store.use("never-issued", 1, t0), Use::Stale);
 }
 
+// #10 item 6: a flood of challenges from one address forgets only that address's nonces.
+TEST(DigestCodec, AFloodFromOneAddressKeepsAnotherClientsNonce) {
+  wsman::http::NonceStore store(300s, 16, 4);
+  const wsman::http::TimePoint t0{};
+  using Use = wsman::http::NonceStore::Use;
+  const auto console = store.issue(t0, "192.0.2.10");
+  for (int i = 0; i < 5000; ++i) store.issue(t0, "198.51.100.66");
+  EXPECT_EQ(store.size(), 5u) << "4 of the flooder's and the console's";
+  EXPECT_EQ(store.use(console, 1, t0 + 1s), Use::First);
+  // Many addresses together still stay within the total: the largest holder gives way first, then the oldest.
+  std::vector<std::string> clients;
+  for (int a = 0; a < 12; ++a) clients.push_back(store.issue(t0, "203.0.113." + std::to_string(a)));
+  EXPECT_EQ(store.size(), 16u);
+  EXPECT_EQ(store.use(console, 2, t0 + 2s), Use::Again) << "the flooder's nonces went first";
+  for (int a = 12; a < 40; ++a) clients.push_back(store.issue(t0, "203.0.113." + std::to_string(a)));
+  EXPECT_EQ(store.size(), 16u);
+  EXPECT_EQ(store.use(clients.back(), 1, t0 + 2s), Use::First);
+  EXPECT_EQ(store.use(clients.front(), 1, t0 + 2s), Use::Stale) << "the oldest went";
+  // Expired nonces leave their address's list too: the address can get new ones.
+  const auto old = store.issue(t0, "192.0.2.20");
+  EXPECT_EQ(store.use(old, 1, t0 + 301s), Use::Stale);
+  EXPECT_EQ(store.use(old, 1, t0 + 1s), Use::Stale) << "forgotten";
+}
+
 TEST(HttpResponses, AmtPageChunksAndDate) {
   EXPECT_EQ(wsman::http::unauthorizedPage().size(), 693u);  // the Content-Length AMT 15 sends
   EXPECT_EQ(wsman::http::chunked("abc", 2), "0002\r\nab\r\n0001\r\nc\r\n0\r\n\r\n");
@@ -491,6 +515,51 @@ TEST_F(WsmanHttpTest, RepeatedFailuresLockTheUserOutWithGrowingBackoff) {
   EXPECT_EQ(failures, 30u);
 }
 
+// #10 item 4: malformed Digest credentials count with the unknown names, so a flood of them locks that entry and
+// stops adding audit records, instead of replacing the whole audit log; the admin is not locked by them.
+TEST_F(WsmanHttpTest, MalformedCredentialsAreThrottledLikeWrongOnes) {
+  for (int i = 0; i < 200; ++i) {
+    auto& c = connect();
+    EXPECT_EQ(exchange(c, post(kEnvelope, "Digest ,,,")).result_int(), 401u);
+  }
+  std::size_t failures = 0;
+  for (const auto& r : auditRecords()) failures += r.event == wsman::http::kEventAclAccessInvalidCredentials;
+  EXPECT_EQ(failures, 10u) << "audited until the lockout, not after";
+  EXPECT_EQ(server().digestStats().lockedOutAttempts, 190u);
+  auto& c = connect();
+  EXPECT_EQ(exchange(c, post(kEnvelope, authorization("admin", kPassword, realm(), freshNonce(), 1))).result_int(), 200u);
+}
+
+// #10 item 12: the thresholds are options; 0 turns the lockout off.
+TEST_F(WsmanHttpTest, LockoutThresholdsAreConfigurable) {
+  options_.digest.lockoutThreshold = 3;
+  options_.digest.lockoutInitial = 2s;
+  const auto nonce = freshNonce();
+  unsigned nc = 1;
+  auto attempt = [&](const char* password) {
+    auto& c = connect();
+    return exchange(c, post(kEnvelope, authorization("admin", password, realm(), nonce, nc++))).result_int();
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("wrong"), 401u);
+  EXPECT_EQ(server().digestStats().lockouts, 1u);
+  EXPECT_EQ(attempt(kPassword), 401u);
+  clock_.advance(2s);
+  EXPECT_EQ(attempt(kPassword), 200u);
+}
+
+TEST_F(WsmanHttpTest, ThresholdZeroNeverLocksOut) {
+  options_.digest.lockoutThreshold = 0;
+  const auto nonce = freshNonce();
+  unsigned nc = 1;
+  for (int i = 0; i < 30; ++i) {
+    auto& c = connect();
+    EXPECT_EQ(exchange(c, post(kEnvelope, authorization("admin", "wrong", realm(), nonce, nc++))).result_int(), 401u);
+  }
+  EXPECT_EQ(server().digestStats().lockouts, 0u);
+  auto& c = connect();
+  EXPECT_EQ(exchange(c, post(kEnvelope, authorization("admin", kPassword, realm(), nonce, nc++))).result_int(), 200u);
+}
+
 TEST_F(WsmanHttpTest, SuccessfulLoginIsAuditedOncePerNonce) {
   const auto nonce = freshNonce();
   auto& c = connect();
@@ -586,9 +655,9 @@ TEST_F(WsmanHttpTest, AclUsersAuthenticateByAccessPermission) {
   EXPECT_EQ(requests_.back().peerAddress, "lms");
 
   // The ACL survives a restart of the platform model.
-  std::string error;
-  auto reopened = platform::PlatformModel::open(dir_.path(), {}, error);
-  ASSERT_TRUE(reopened) << error;
+  auto opened = platform::PlatformModel::open(dir_.path(), {});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto reopened = std::move(*opened);
   ASSERT_EQ(reopened->state().aclUsers.size(), 2u);
   EXPECT_EQ(reopened->state().aclUsers[0].access, platform::AclAccess::NetworkOnly);
   EXPECT_FALSE(reopened->state().aclUsers[1].enabled);
@@ -753,7 +822,7 @@ class LoopbackTest : public WsmanHttpTest {
 TEST_F(LoopbackTest, SlowLorisGets408AndDoesNotBlockOthers) {
   options_.httpPort = 0;
   options_.headerTimeout = 400ms;
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   const auto port = server().ports().http;
   ASSERT_NE(port, 0);
 
@@ -789,7 +858,7 @@ TEST_F(LoopbackTest, SlowLorisGets408AndDoesNotBlockOthers) {
 TEST_F(LoopbackTest, IdleKeepAliveConnectionIsClosedQuietly) {
   options_.httpPort = 0;
   options_.headerTimeout = 200ms;
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   const auto port = server().ports().http;
   std::string got = "unset";
   runClient([&] {
@@ -804,7 +873,7 @@ TEST_F(LoopbackTest, IdleKeepAliveConnectionIsClosedQuietly) {
 TEST_F(LoopbackTest, BodyTimeoutIs408) {
   options_.httpPort = 0;
   options_.bodyTimeout = 300ms;
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   const auto port = server().ports().http;
   std::string got;
   runClient([&] {
@@ -819,7 +888,7 @@ TEST_F(LoopbackTest, BodyTimeoutIs408) {
 
 TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept) {
   options_.httpsPort = 0;
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   ASSERT_NE(server().ports().https, 0);
   const auto keyPath = dir_.path() / wsman::http::kTlsKeyFile;
   const auto certPath = dir_.path() / wsman::http::kTlsCertFile;
@@ -878,7 +947,7 @@ TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept
   server_->stop();
   settle();
   server_.reset();
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   std::string certAgain;
   ASSERT_FALSE(core::readFile(certPath, certAgain));
   EXPECT_EQ(certAgain, certPem);
@@ -894,11 +963,11 @@ TEST_F(LoopbackTest, TheKeyIsMadeOffTheLoopAndTlsServesOnceReady) {
   std::vector<std::thread> workers;
   options_.httpsPort = 0;
   options_.runBlocking = [&](std::function<void()> job) { workers.emplace_back(std::move(job)); };
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   EXPECT_NE(server().ports().https, 0);
   ASSERT_EQ(workers.size(), 1u) << "the key is made on the worker, not in start()";
   std::optional<std::string> outcome;
-  server().whenTlsSettled([&](const std::string& error) { outcome = error; });
+  server().whenTlsSettled([&](const Result<>& result) { outcome = errorOf(result); });
   ASSERT_TRUE(runUntil([&] { return outcome.has_value(); }, 30'000ms));
   EXPECT_EQ(*outcome, "");
   EXPECT_EQ(platform_->state().amtCertHash.size(), 32u);
@@ -923,9 +992,9 @@ TEST_F(LoopbackTest, TheKeyIsMadeOffTheLoopAndTlsServesOnceReady) {
   settle();
   server_.reset();
   ASSERT_FALSE(core::writeFileAtomic(dir_.path() / wsman::http::kTlsKeyFile, "not a key"));
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   std::optional<std::string> failure;
-  server().whenTlsSettled([&](const std::string& error) { failure = error; });
+  server().whenTlsSettled([&](const Result<>& result) { failure = errorOf(result); });
   ASSERT_TRUE(runUntil([&] { return failure.has_value(); }, 30'000ms));
   EXPECT_NE(failure->find("TLS certificate"), std::string::npos) << *failure;
   for (auto& w : workers) w.join();
@@ -938,9 +1007,9 @@ TEST_F(LoopbackTest, OnFirstUseTheKeyIsMadeByTheFirstHandshake) {
   options_.httpsPort = 0;
   options_.makeTlsIdentityOnFirstUse = true;
   options_.runBlocking = [&](std::function<void()> job) { workers.emplace_back(std::move(job)); };
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   std::optional<std::string> settled;
-  server().whenTlsSettled([&](const std::string& error) { settled = error; });
+  server().whenTlsSettled([&](const Result<>& result) { settled = errorOf(result); });
   ASSERT_TRUE(runUntil([&] { return settled.has_value(); }, 30'000ms));
   EXPECT_EQ(*settled, "");
   ASSERT_EQ(workers.size(), 1u) << "loading only";
@@ -969,7 +1038,7 @@ TEST_F(LoopbackTest, OnFirstUseTheKeyIsMadeByTheFirstHandshake) {
 
   // withTlsIdentity() now answers at once, and a restart loads the pair without making another.
   std::optional<std::string> inPlace;
-  server().withTlsIdentity([&](const std::string& error) { inPlace = error; });
+  server().withTlsIdentity([&](const Result<>& result) { inPlace = errorOf(result); });
   ASSERT_TRUE(runUntil([&] { return inPlace.has_value(); }, 30'000ms));
   EXPECT_EQ(*inPlace, "");
   server_->stop();
@@ -977,9 +1046,9 @@ TEST_F(LoopbackTest, OnFirstUseTheKeyIsMadeByTheFirstHandshake) {
   server_.reset();
   for (auto& w : workers) w.join();
   workers.clear();
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   std::optional<std::string> reloaded;
-  server().withTlsIdentity([&](const std::string& error) { reloaded = error; });
+  server().withTlsIdentity([&](const Result<>& result) { reloaded = errorOf(result); });
   ASSERT_TRUE(runUntil([&] { return reloaded.has_value(); }, 30'000ms));
   for (auto& w : workers) w.join();
   EXPECT_EQ(*reloaded, "");
@@ -991,7 +1060,7 @@ TEST_F(LoopbackTest, BrokenTlsFilesAreAnErrorNotOverwritten) {
   options_.httpsPort = 0;
   ASSERT_FALSE(core::writeFileAtomic(dir_.path() / wsman::http::kTlsKeyFile, "not a key"));
   ASSERT_FALSE(core::writeFileAtomic(dir_.path() / wsman::http::kTlsCertFile, "not a cert"));
-  const auto err = server().start();
+  const auto err = errorOf(server().start());
   EXPECT_NE(err.find("TLS certificate"), std::string::npos) << err;
   std::string key;
   ASSERT_FALSE(core::readFile(dir_.path() / wsman::http::kTlsKeyFile, key));
@@ -1008,18 +1077,18 @@ TEST_F(LoopbackTest, UserSuppliedCertificateIsUsed) {
   options_.httpsPort = 0;
   options_.tlsCertFile = dir_.path() / "my-cert.pem";
   options_.tlsKeyFile = dir_.path() / "my-key.pem";
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   EXPECT_EQ(platform_->state().amtCertHash, identity->sha256);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / wsman::http::kTlsKeyFile));
 }
 
 TEST_F(LoopbackTest, BusyPortIsAClearError) {
   options_.httpPort = 0;
-  ASSERT_EQ(server().start(), "");
+  ASSERT_EQ(errorOf(server().start()), "");
   WsmanHttpOptions second = options_;
   second.httpPort = server().ports().http;
   WsmanHttpServer other(io_, *platform_, second);
-  const auto err = other.start();
+  const auto err = errorOf(other.start());
   EXPECT_NE(err.find("cannot listen"), std::string::npos) << err;
 }
 

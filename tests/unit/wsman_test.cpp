@@ -108,9 +108,9 @@ std::string first(pugi::xml_node root, std::string_view local) {
 class WsmanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    model = platform::PlatformModel::open(dir.path(), {}, error);
-    ASSERT_TRUE(model) << error;
+    auto opened = platform::PlatformModel::open(dir.path(), {});
+    ASSERT_TRUE(opened) << opened.error().message;
+    model = std::move(*opened);
     power = std::make_unique<platform::HostPowerStateMachine>(*model, clock);
     power->setHook([this](const platform::PowerChange& c) { changes.push_back(c); });
     service = std::make_unique<ops::WsmanService>(*model, clock, *power);
@@ -669,6 +669,26 @@ TEST_F(WsmanTest, AclUsersAreManagedThroughTheAuthorizationService) {
   EXPECT_EQ(first(invoke("GetUserAclEntryEx", "<h:Handle>999</h:Handle>")->env, "ReturnValue"), "2053");
   EXPECT_EQ(first(invoke("RemoveUserAclEntry", "<h:Handle>" + handle + "</h:Handle>")->env, "ReturnValue"), "0");
   EXPECT_TRUE(model->state().aclUsers.empty());
+}
+
+// #10 item 1: text that cannot be stored as JSON or sent back as XML is refused at the boundary, raw or as a
+// character reference, and nothing is stored; the state dir opens again afterwards.
+TEST_F(WsmanTest, TextXmlCannotCarryIsRefusedBeforeAnythingIsStored) {
+  const std::string uri = kAmt + "AMT_AuthorizationService";
+  auto add = [&](const std::string& user) {
+    return amtRequest(uri + "/AddUserAclEntryEx", uri, 1,
+                      "<h:AddUserAclEntryEx_INPUT xmlns:h=\"" + uri + "\"><h:DigestUsername>" + user +
+                          "</h:DigestUsername><h:DigestPassword>AAAAAAAAAAAAAAAAAAAAAA==</h:DigestPassword>"
+                          "<h:Realms>3</h:Realms></h:AddUserAclEntryEx_INPUT>");
+  };
+  for (const std::string user : {"op\xFF\xFE", "op\x01", "op&#1;", "op&#x1B;[2J", "op&#xFFFE;", "op&#xD800;"})
+    expectFault(add(user), "SchemaValidationError");
+  EXPECT_TRUE(model->state().aclUsers.empty());
+  auto reopened = platform::PlatformModel::open(dir.path(), {});
+  EXPECT_TRUE(reopened) << reopened.error().message;
+  // Characters XML can carry still pass: tab and non-ASCII letters.
+  auto fine = call(add("op\tgr\xC3\xBC\xC3\x9F"));
+  EXPECT_EQ(fine.httpStatus, 200u) << fine.body;
 }
 
 TEST_F(WsmanTest, MaxEnvelopeSizeLimitsTheResponse) {

@@ -17,7 +17,7 @@ void HttpEventTransport::send(const events::Subscription& subscription, const ev
                               std::chrono::milliseconds timeout, Done done) {
   std::string messageId = soap::amtMessageId(nextMessage_++ & 0xFFFFFFFFFFFFull);
   auto envelope = writeAlertIndication(subscription, alert, messageId);
-  if (!envelope) return done(std::move(envelope.error().message));
+  if (!envelope) return done(envelope.error());
   HttpPostRequest request;
   request.url = subscription.notifyTo;
   request.body = std::move(*envelope);
@@ -28,10 +28,10 @@ void HttpEventTransport::send(const events::Subscription& subscription, const ev
   const bool ackRequested = subscription.mode == events::DeliveryMode::PushWithAck;
   httpPost(io_, tls_, std::move(request),
            [done = std::move(done), messageId, ackRequested](HttpPostResult result) {
-             if (!result.error.empty()) return done(std::move(result.error));
-             if (result.status < 200 || result.status > 299) return done("HTTP " + std::to_string(result.status));
-             if (ackRequested && !isAckFor(result.body, messageId)) return done("no Ack for " + messageId);
-             done("");
+             if (!result.error.empty()) return done(fail(std::move(result.error)));
+             if (result.status < 200 || result.status > 299) return done(fail("HTTP " + std::to_string(result.status)));
+             if (ackRequested && !isAckFor(result.body, messageId)) return done(fail("no Ack for " + messageId));
+             done({});
            });
 }
 

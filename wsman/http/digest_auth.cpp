@@ -160,24 +160,49 @@ std::string digestResponse(std::string_view ha1, std::string_view nonce, std::st
 // NonceStore
 // ------------------------------------------------------------------------------------------------
 
-std::string NonceStore::issue(TimePoint now) {
+std::string NonceStore::issue(TimePoint now, const std::string& address) {
   std::uint8_t raw[24];
   platform::randomBytes(raw, sizeof raw);
   std::string nonce = text::base64Encode(raw);  // 24 bytes: no padding
-  entries_[nonce] = Entry{now, 0};
-  order_.push_back(nonce);
-  while (order_.size() > capacity_) {
-    entries_.erase(order_.front());
-    order_.pop_front();
+  entries_[nonce] = Entry{now, 0, address, ++issued_};
+  auto mine = byAddress_.try_emplace(address).first;
+  mine->second.push_back(nonce);
+  if (mine->second.size() > perAddress_) forgetOldestOf(mine);
+  if (entries_.size() > capacity_) {
+    auto serialOf = [this](const std::string& n) { return entries_.at(n).serial; };
+    auto most = byAddress_.begin();
+    for (auto it = byAddress_.begin(); it != byAddress_.end(); ++it)
+      if (it->second.size() > most->second.size() ||
+          (it->second.size() == most->second.size() && serialOf(it->second.front()) < serialOf(most->second.front())))
+        most = it;
+    forgetOldestOf(most);
   }
   return nonce;
 }
 
+void NonceStore::forgetOldestOf(std::map<std::string, std::deque<std::string>>::iterator address) {
+  entries_.erase(address->second.front());
+  address->second.pop_front();
+  if (address->second.empty()) byAddress_.erase(address);
+}
+
+void NonceStore::forget(const std::string& nonce) {
+  auto it = entries_.find(nonce);
+  if (it == entries_.end()) return;
+  auto address = byAddress_.find(it->second.address);
+  entries_.erase(it);
+  if (address == byAddress_.end()) return;
+  auto& list = address->second;  // at most perAddress_ long
+  list.erase(std::find(list.begin(), list.end(), nonce));
+  if (list.empty()) byAddress_.erase(address);
+}
+
 NonceStore::Use NonceStore::use(std::string_view nonce, std::uint32_t nc, TimePoint now) {
-  auto it = entries_.find(std::string(nonce));
+  const std::string key(nonce);
+  auto it = entries_.find(key);
   if (it == entries_.end()) return Use::Stale;
   if (now < it->second.issued || now - it->second.issued > lifetime_) {
-    entries_.erase(it);  // its slot in order_ is dropped when it reaches the front
+    forget(key);
     return Use::Stale;
   }
   if (nc <= it->second.maxNc) return Use::Replay;
@@ -210,7 +235,8 @@ bool LoginThrottle::failure(const std::string& key, TimePoint now) {
     e.level = 0;
   }
   e.lastActivity = now;
-  if (++e.failures < std::max(1u, options_.lockoutThreshold)) return false;
+  if (options_.lockoutThreshold == 0) return false;  // turned off
+  if (++e.failures < options_.lockoutThreshold) return false;
   auto duration = options_.lockoutInitial * (1u << std::min(e.level, 16u));
   if (duration > options_.lockoutMax) duration = options_.lockoutMax;
   e.lockedUntil = now + duration;
@@ -252,11 +278,11 @@ DigestAuthenticator::DigestAuthenticator(platform::PlatformModel& platform, cons
     : platform_(platform),
       clock_(clock),
       options_(options),
-      nonces_(options.nonceLifetime, std::max<std::size_t>(1, options.maxNonces)),
+      nonces_(options.nonceLifetime, std::max<std::size_t>(1, options.maxNonces), options.maxNoncesPerAddress),
       throttle_(options) {}
 
-std::string DigestAuthenticator::challenge(bool stale) {
-  return "Digest realm=\"" + platform_.digestRealm() + "\", nonce=\"" + nonces_.issue(clock_.now()) +
+std::string DigestAuthenticator::challenge(bool stale, const std::string& peerAddress) {
+  return "Digest realm=\"" + platform_.digestRealm() + "\", nonce=\"" + nonces_.issue(clock_.now(), peerAddress) +
          "\",stale=\"" + (stale ? "true" : "false") + "\",qop=\"auth\"";
 }
 
@@ -311,6 +337,11 @@ AuthResult DigestAuthenticator::authenticate(const AuthAttempt& attempt) {
     // Another scheme (Basic, Negotiate) is a request for a Digest challenge; a broken Digest header is a failure.
     std::string_view scheme = attempt.authorization.substr(0, attempt.authorization.find(' '));
     if (!equalsIgnoreCase(scheme, "Digest")) return {AuthStatus::NoCredentials, {}};
+    // Counted with the unknown names: while they are locked out, a malformed header is refused unaudited too.
+    if (throttle_.locked({}, clock_.now())) {
+      ++stats_.lockedOutAttempts;
+      return {AuthStatus::LockedOut, {}};
+    }
     return deny(attempt, {}, {}, "malformed Authorization header");
   }
 

@@ -64,10 +64,14 @@ std::string digestResponse(std::string_view ha1, std::string_view nonce, std::st
 struct DigestOptions {
   std::chrono::seconds nonceLifetime{300};  // then stale=true; AMT: "clients must ... process ... the nonce is reset"
   std::size_t maxNonces = 1024;             // oldest forgotten first (its client gets stale=true)
+  // Nonces one client address may hold: a 401 flood from one address forgets that address's own oldest
+  // nonces, never another client's. When all addresses together are over maxNonces, the address holding most
+  // gives up its oldest (of several holding as many, the one with the oldest nonce).
+  std::size_t maxNoncesPerAddress = 256;
   // Login back-off, after Intel's description: "if ... Intel AMT detects ten successive login failures,
   // further login attempts are disallowed for a period of time. The timeout period starts at 5 seconds and
   // reaches 80 seconds during continuous attack. After one hour of no attack the backoff mechanism is reset."
-  unsigned lockoutThreshold = 10;
+  unsigned lockoutThreshold = 10;  // 0: never locked out
   std::chrono::seconds lockoutInitial{5};
   std::chrono::seconds lockoutMax{80};
   std::chrono::seconds lockoutReset{3600};
@@ -80,9 +84,10 @@ class NonceStore {
  public:
   enum class Use { First, Again, Stale, Replay };
 
-  NonceStore(std::chrono::seconds lifetime, std::size_t capacity) : lifetime_(lifetime), capacity_(capacity) {}
-  // 24 random bytes in base64: 32 characters, never '=' (the shape of AMT's nonces).
-  std::string issue(TimePoint now);
+  NonceStore(std::chrono::seconds lifetime, std::size_t capacity, std::size_t perAddress = 0)
+      : lifetime_(lifetime), capacity_(capacity), perAddress_(perAddress == 0 ? capacity : perAddress) {}
+  // 24 random bytes in base64: 32 characters, never '=' (the shape of AMT's nonces), for the client at `address`.
+  std::string issue(TimePoint now, const std::string& address = {});
   // First: valid, first use. Again: valid, nc above all earlier ones. Stale: unknown, forgotten or
   // expired. Replay: nc not above the highest seen.
   Use use(std::string_view nonce, std::uint32_t nc, TimePoint now);
@@ -92,11 +97,17 @@ class NonceStore {
   struct Entry {
     TimePoint issued;
     std::uint32_t maxNc = 0;
+    std::string address;
+    std::uint64_t serial = 0;  // issue order: among addresses holding as many, the oldest nonce goes first
   };
+  void forget(const std::string& nonce);
+  void forgetOldestOf(std::map<std::string, std::deque<std::string>>::iterator address);
   std::chrono::seconds lifetime_;
   std::size_t capacity_;
+  std::size_t perAddress_;
+  std::uint64_t issued_ = 0;
   std::unordered_map<std::string, Entry> entries_;
-  std::deque<std::string> order_;  // issue order, for eviction
+  std::map<std::string, std::deque<std::string>> byAddress_;  // each address's nonces in issue order
 };
 
 // The back-off per user name (all unknown names share one entry, so memory stays bounded).
@@ -161,7 +172,8 @@ class DigestAuthenticator {
   AuthResult authenticate(const AuthAttempt& attempt);
   // A WWW-Authenticate value with a fresh nonce, spaced exactly like AMT's:
   // Digest realm="Digest:…", nonce="…",stale="false",qop="auth"
-  std::string challenge(bool stale);
+  // Nonces are kept per client address (DigestOptions::maxNoncesPerAddress).
+  std::string challenge(bool stale, const std::string& peerAddress = {});
 
   const DigestStats& stats() const { return stats_; }
   const DigestOptions& options() const { return options_; }

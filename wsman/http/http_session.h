@@ -367,7 +367,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     bhttp::response_header<> h;
     h.version(11);
     h.result(bhttp::status::unauthorized);
-    h.set(bhttp::field::www_authenticate, core_->auth.challenge(stale));
+    h.set(bhttp::field::www_authenticate, core_->auth.challenge(stale, info_.peerAddress));
     h.set(bhttp::field::content_type, "text/html");
     h.set(bhttp::field::server, core_->serverHeader());
     h.set(bhttp::field::content_length, std::to_string(unauthorizedPage().size()));

@@ -91,31 +91,31 @@ void WsmanHttpServer::setAnonymousPredicate(AnonymousPredicate predicate) {
   core_->allowsAnonymous = std::move(predicate);
 }
 
-std::string WsmanHttpServer::start() {
-  if (started_) return "the WS-Man server is already started";
+Result<> WsmanHttpServer::start() {
+  if (started_) return fail("the WS-Man server is already started");
   const auto& o = core_->options;
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(o.listenAddress, ec);
-  if (ec) return "bad WS-Man listen address '" + o.listenAddress + "'";
+  if (ec) return fail("bad WS-Man listen address '" + o.listenAddress + "'");
   const bool tlsInline = o.httpsPort >= 0 && !o.runBlocking;
   tlsState_ = TlsState::Loading;
   if (tlsInline) {
     auto loaded = loadTlsIdentity(tlsSource());
-    if (!loaded) return "TLS certificate: " + loaded.error().message;
+    if (!loaded) return fail("TLS certificate: " + loaded.error().message);
     if (!*loaded && !o.makeTlsIdentityOnFirstUse) {
       auto made = createTlsIdentity(tlsSource());
-      if (!made) return "TLS certificate: " + made.error().message;
+      if (!made) return fail("TLS certificate: " + made.error().message);
       loaded = std::optional(std::move(*made));
     }
     if (*loaded) {
-      if (auto err = useTlsIdentity(**loaded); !err.empty()) return err;
+      if (auto r = useTlsIdentity(**loaded); !r) return r;
     }
   }
   if (o.httpPort >= 0) {
-    if (auto err = listen(http_, address, o.httpPort, "HTTP"); !err.empty()) return stop(), err;
+    if (auto r = listen(http_, address, o.httpPort, "HTTP"); !r) return stop(), r;
   }
   if (o.httpsPort >= 0) {
-    if (auto err = listen(https_, address, o.httpsPort, "HTTPS"); !err.empty()) return stop(), err;
+    if (auto r = listen(https_, address, o.httpsPort, "HTTPS"); !r) return stop(), r;
   }
   started_ = true;
   core_->stopped = false;
@@ -148,40 +148,39 @@ std::string WsmanHttpServer::start() {
   const auto p = ports();
   MESIM_LOG(Info, kLog, "WS-Man listening on " << o.listenAddress << (p.http ? " http:" + std::to_string(p.http) : "")
                                                << (p.https ? " https:" + std::to_string(p.https) : ""));
-  return "";
+  return {};
 }
 
 void WsmanHttpServer::tlsLoaded(Result<std::optional<TlsIdentity>> loaded) {
-  std::string settled;
+  Result<> settled;
   if (!loaded)
-    settled = "TLS certificate: " + loaded.error().message;
+    settled = fail("TLS certificate: " + loaded.error().message);
   else if (*loaded)
     settled = useTlsIdentity(**loaded);
-  if (!settled.empty()) {
-    MESIM_LOG(Error, kLog, settled);
+  if (!settled) {
+    MESIM_LOG(Error, kLog, settled.error().message);
     tlsState_ = TlsState::Failed;
-    tlsError_ = settled;
+    tlsError_ = settled.error().message;
   } else {
     tlsState_ = core_->tls ? TlsState::InPlace : TlsState::Absent;
   }
   auto waiters = std::move(settledWaiters_);
   for (auto& waiter : waiters) waiter(settled);
   if (tlsState_ == TlsState::Absent && !identityWaiters_.empty()) return makeTlsIdentity();
-  if (tlsState_ != TlsState::Absent) tlsIdentityOutcome(tlsState_ == TlsState::InPlace ? "" : tlsError_);
+  if (tlsState_ != TlsState::Absent) tlsIdentityOutcome(tlsState_ == TlsState::InPlace ? Result<>() : tlsFailure());
 }
 
-void WsmanHttpServer::whenTlsSettled(std::function<void(const std::string& error)> done) {
+void WsmanHttpServer::whenTlsSettled(TlsOutcome done) {
   if (tlsState_ == TlsState::Loading) return settledWaiters_.push_back(std::move(done));
   // Without a TLS listener there is nothing to settle.
-  std::string outcome = tlsState_ == TlsState::Failed && core_->options.httpsPort >= 0 ? tlsError_ : "";
+  Result<> outcome = tlsState_ == TlsState::Failed && core_->options.httpsPort >= 0 ? tlsFailure() : Result<>();
   asio::post(core_->io, [done = std::move(done), outcome = std::move(outcome)] { done(outcome); });
 }
 
-void WsmanHttpServer::withTlsIdentity(std::function<void(const std::string& error)> done) {
+void WsmanHttpServer::withTlsIdentity(TlsOutcome done) {
   if (tlsState_ == TlsState::InPlace || tlsState_ == TlsState::Failed) {
-    asio::post(core_->io, [done = std::move(done), outcome = tlsState_ == TlsState::Failed ? tlsError_ : ""] {
-      done(outcome);
-    });
+    asio::post(core_->io, [done = std::move(done),
+                           outcome = tlsState_ == TlsState::Failed ? tlsFailure() : Result<>()] { done(outcome); });
     return;
   }
   identityWaiters_.push_back(std::move(done));
@@ -193,11 +192,11 @@ void WsmanHttpServer::makeTlsIdentity() {
   const auto& o = core_->options;
   MESIM_LOG(Info, kLog, "making the TLS certificate on first use");
   auto finish = [this](Result<TlsIdentity> made) {
-    std::string error = made ? useTlsIdentity(*made) : "TLS certificate: " + made.error().message;
-    tlsState_ = error.empty() ? TlsState::InPlace : TlsState::Failed;
-    tlsError_ = error;
-    if (!error.empty()) MESIM_LOG(Error, kLog, error);
-    tlsIdentityOutcome(error);
+    Result<> outcome = made ? useTlsIdentity(*made) : fail("TLS certificate: " + made.error().message);
+    tlsState_ = outcome ? TlsState::InPlace : TlsState::Failed;
+    tlsError_ = errorOf(outcome);
+    if (!outcome) MESIM_LOG(Error, kLog, tlsError_);
+    tlsIdentityOutcome(outcome);
   };
   if (!o.runBlocking) {
     auto made = createTlsIdentity(tlsSource());
@@ -215,9 +214,9 @@ void WsmanHttpServer::makeTlsIdentity() {
   });
 }
 
-void WsmanHttpServer::tlsIdentityOutcome(const std::string& error) {
+void WsmanHttpServer::tlsIdentityOutcome(const Result<>& outcome) {
   auto waiters = std::move(identityWaiters_);
-  for (auto& waiter : waiters) waiter(error);
+  for (auto& waiter : waiters) waiter(outcome);
 }
 
 TlsIdentitySource WsmanHttpServer::tlsSource() const {
@@ -237,10 +236,10 @@ TlsIdentitySource WsmanHttpServer::tlsSource() const {
   return source;
 }
 
-std::string WsmanHttpServer::useTlsIdentity(const TlsIdentity& identity) {
+Result<> WsmanHttpServer::useTlsIdentity(const TlsIdentity& identity) {
   auto& platform = core_->platform;
   auto context = makeTlsServerContext(identity);
-  if (!context) return context.error().message;
+  if (!context) return context.error();
   core_->tls = std::move(*context);
   // StartConfigurationHBased reports this hash (platform_state.h: amtCertHash).
   if (platform.state().amtCertHash != identity.sha256 ||
@@ -249,12 +248,12 @@ std::string WsmanHttpServer::useTlsIdentity(const TlsIdentity& identity) {
         r != platform::ChangeResult::Ok)
       MESIM_LOG(Warn, kLog, "cannot store the TLS certificate hash: " << platform::toString(r));
   }
-  return "";
+  return {};
 }
 
-std::string WsmanHttpServer::listen(tcp::acceptor& acceptor, const asio::ip::address& address, int port,
-                                    const char* what) {
-  if (port > 65535) return std::string("WS-Man ") + what + " port " + std::to_string(port) + " is out of range";
+Result<> WsmanHttpServer::listen(tcp::acceptor& acceptor, const asio::ip::address& address, int port,
+                                 const char* what) {
+  if (port > 65535) return fail(std::string("WS-Man ") + what + " port " + std::to_string(port) + " is out of range");
   boost::system::error_code ec;
   const tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
   acceptor.open(endpoint.protocol(), ec);
@@ -264,10 +263,10 @@ std::string WsmanHttpServer::listen(tcp::acceptor& acceptor, const asio::ip::add
   if (ec) {
     boost::system::error_code ignored;
     acceptor.close(ignored);
-    return std::string("WS-Man ") + what + " cannot listen on " + address.to_string() + ":" + std::to_string(port) +
-           ": " + ec.message();
+    return fail(std::string("WS-Man ") + what + " cannot listen on " + address.to_string() + ":" +
+                std::to_string(port) + ": " + ec.message());
   }
-  return "";
+  return {};
 }
 
 void WsmanHttpServer::stop() {
@@ -329,9 +328,9 @@ void WsmanHttpServer::startSession(tcp::socket socket, bool tls) {
     if (cap != 0 && heldHandshakes_ >= cap) return;  // closes
     ++heldHandshakes_;
     auto held = std::make_shared<tcp::socket>(std::move(socket));
-    withTlsIdentity([this, held, info = std::move(info)](const std::string& error) mutable {
+    withTlsIdentity([this, held, info = std::move(info)](const Result<>& outcome) mutable {
       if (heldHandshakes_ > 0) --heldHandshakes_;
-      if (error.empty()) serveStream(asio::ssl::stream<tcp::socket>(std::move(*held), *core_->tls), std::move(info));
+      if (outcome) serveStream(asio::ssl::stream<tcp::socket>(std::move(*held), *core_->tls), std::move(info));
     });
     return;
   }

@@ -6,7 +6,7 @@
 //   WsmanHttpServer server(io, platform, options);
 //   server.setHandler(...);                  // the SOAP layer (wsman/soap, wsman/ops)
 //   server.setAnonymousPredicate(...);       // true for <wsmid:Identify/>
-//   if (auto err = server.start(); !err.empty()) fail(err);
+//   if (auto started = server.start(); !started) report(started.error().message);
 #pragma once
 
 #include <cstdint>
@@ -46,17 +46,19 @@ class WsmanHttpServer {
   void setAnonymousPredicate(AnonymousPredicate predicate);
 
   // Opens the listeners and loads the TLS certificate, making it unless options.makeTlsIdentityOnFirstUse
-  // (https enabled). "" on success, else why not. With options.runBlocking loading and making happen off the
-  // loop: the TLS listener accepts at once and its handshakes wait for the certificate; whenTlsSettled() tells
-  // when loading is over.
-  std::string start();
-  // `done` runs on the loop once TLS can be served: the certificate is loaded, made, or (on first use) known to
-  // be absent (""), or a file could not be used (why). At once (posted) if that is settled already or there is
+  // (https enabled), or says why it cannot. With options.runBlocking loading and making happen off the loop: the
+  // TLS listener accepts at once and its handshakes wait for the certificate; whenTlsSettled() tells when
+  // loading is over.
+  Result<> start();
+  // Told the outcome of the certificate, on the loop.
+  using TlsOutcome = std::function<void(const Result<>& outcome)>;
+  // `done` runs once TLS can be served: the certificate is loaded, made, or (on first use) known to be absent
+  // (success), or a file could not be used (the error). At once (posted) if that is settled already or there is
   // no TLS listener.
-  void whenTlsSettled(std::function<void(const std::string& error)> done);
-  // `done` runs on the loop once the certificate is in place (""), making it now if it is still to be made, or
-  // when it cannot be (why). Not run if the server stops first.
-  void withTlsIdentity(std::function<void(const std::string& error)> done);
+  void whenTlsSettled(TlsOutcome done);
+  // `done` runs once the certificate is in place (success), making it now if it is still to be made, or when it
+  // cannot be (the error). Not run if the server stops first.
+  void withTlsIdentity(TlsOutcome done);
   // Closes the listeners and every open connection. Idempotent; also done by the destructor.
   void stop();
   WsmanHttpPorts ports() const;
@@ -86,8 +88,8 @@ class WsmanHttpServer {
       return true;
     }
     auto held = std::make_shared<AsyncStream>(std::move(stream));  // std::function needs a copyable capture
-    withTlsIdentity([this, held, info = std::move(info)](const std::string& error) mutable {
-      if (error.empty())
+    withTlsIdentity([this, held, info = std::move(info)](const Result<>& outcome) mutable {
+      if (outcome)
         serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(*held), *core_->tls), std::move(info));
     });
     return true;
@@ -108,13 +110,14 @@ class WsmanHttpServer {
   const log::Context& logContext() const { return core_->platform.logContext(); }
 
  private:
-  std::string listen(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::address& address, int port,
-                     const char* what);
+  Result<> listen(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::address& address, int port,
+                  const char* what);
   TlsIdentitySource tlsSource() const;
-  std::string useTlsIdentity(const TlsIdentity& identity);
+  Result<> useTlsIdentity(const TlsIdentity& identity);
   void tlsLoaded(Result<std::optional<TlsIdentity>> loaded);
   void makeTlsIdentity();
-  void tlsIdentityOutcome(const std::string& error);
+  void tlsIdentityOutcome(const Result<>& outcome);
+  Result<> tlsFailure() const { return fail(tlsError_); }
   void accept(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
   void startSession(boost::asio::ip::tcp::socket socket, bool tls);
 
@@ -127,8 +130,8 @@ class WsmanHttpServer {
   enum class TlsState { Loading, Absent, Making, InPlace, Failed };
   TlsState tlsState_ = TlsState::Loading;
   std::string tlsError_;                                              // why, once Failed
-  std::vector<std::function<void(const std::string&)>> settledWaiters_;  // whenTlsSettled()
-  std::vector<std::function<void(const std::string&)>> identityWaiters_;  // withTlsIdentity()
+  std::vector<TlsOutcome> settledWaiters_;   // whenTlsSettled()
+  std::vector<TlsOutcome> identityWaiters_;  // withTlsIdentity()
   std::size_t heldHandshakes_ = 0;  // accepted TLS sockets waiting for the certificate
   // Cleared by the destructor: a key made off the loop after the server is gone is dropped.
   std::shared_ptr<WsmanHttpServer*> self_ = std::make_shared<WsmanHttpServer*>(this);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/text_codecs.h"
 #include "wsman/soap/namespaces.h"
 #include "wsman/soap/xml_ns.h"
 
@@ -40,6 +41,24 @@ int depthOf(pugi::xml_node n) {
     if (cur) cur = cur.next_sibling();
   }
   return best;
+}
+
+// True if every name, value and text under `doc` is XML text: character references (&#1;, &#xFFFE;) decode to
+// characters the raw-byte check never saw. Iterative, like depthOf.
+bool holdsOnlyXmlText(const pugi::xml_document& doc) {
+  pugi::xml_node cur = doc.first_child();
+  while (cur) {
+    if (!text::isXmlText(cur.value())) return false;
+    for (auto a : cur.attributes())
+      if (!text::isXmlText(a.value())) return false;
+    if (cur.first_child()) {
+      cur = cur.first_child();
+      continue;
+    }
+    while (cur && !cur.next_sibling()) cur = cur.parent();
+    if (cur) cur = cur.next_sibling();
+  }
+  return true;
 }
 
 // Headers this service acts on; anything else marked mustUnderstand is a MustUnderstand fault.
@@ -141,6 +160,11 @@ ParseResult parseRequest(std::string_view input, const ParseLimits& limits) {
   if (hasMarkupDeclaration(input))
     return failure(FaultCode::SchemaValidationError, {}, {}, "DOCTYPE and entity declarations are not accepted.");
 
+  // Text that is stored (user names, subscriber addresses, reference parameters) must be storable and sendable.
+  constexpr const char* kNotXmlText =
+      "The request holds bytes that are not UTF-8, or characters XML 1.0 does not allow.";
+  if (!text::isXmlText(input)) return failure(FaultCode::SchemaValidationError, {}, {}, kNotXmlText);
+
   Request req;
   req.doc = std::make_unique<pugi::xml_document>();
   // No parse_doctype and no custom entities: only the five predefined entities and character references.
@@ -148,6 +172,8 @@ ParseResult parseRequest(std::string_view input, const ParseLimits& limits) {
                                      pugi::encoding_utf8);
   if (!parsed) return failure(FaultCode::SchemaValidationError, {}, {}, "The request is not well-formed XML.");
   if (depthOf(*req.doc) > kMaxDepth) return failure(FaultCode::EncodingLimit);
+  if (input.find("&#") != std::string_view::npos && !holdsOnlyXmlText(*req.doc))
+    return failure(FaultCode::SchemaValidationError, {}, {}, kNotXmlText);
 
   auto env = req.doc->document_element();
   if (!is(env, ns::kEnvelope, "Envelope"))
