@@ -49,9 +49,9 @@ const hbm::Bytes kProvisioningStateRequest{1, 1, 0, 0, 0x11, 0x00, 0x00, 0x04, 0
 class AmthiMachine {
  public:
   explicit AmthiMachine(std::vector<std::shared_ptr<firmware::FirmwareClient>> more = {}) {
-    std::string error;
-    platform = platform::PlatformModel::open(dir.path() / "state", {}, error);
-    EXPECT_TRUE(platform) << error;
+    auto opened = platform::PlatformModel::open(dir.path() / "state", {});
+    EXPECT_TRUE(opened) << opened.error().message;
+    if (opened) platform = std::move(*opened);
     machine.engine.addClient(std::make_shared<clients::AmthiClient>(*platform));
     for (auto& client : more) machine.engine.addClient(client);
     EXPECT_TRUE(machine.start());

@@ -75,9 +75,9 @@ std::string enumerationContextOf(const std::string& body) {
 class RealmDevice {
  public:
   explicit RealmDevice(std::vector<std::uint32_t> realms = {}, bool withEntry = false) {
-    std::string error;
-    model = platform::PlatformModel::open(dir.path(), {}, error);
-    EXPECT_TRUE(model) << error;
+    auto opened = platform::PlatformModel::open(dir.path(), {});
+    EXPECT_TRUE(opened) << opened.error().message;
+    if (opened) model = std::move(*opened);
     power = std::make_unique<platform::HostPowerStateMachine>(*model, clock);
     service = std::make_unique<ops::WsmanService>(*model, clock, *power);
     if (withEntry) addUser("caller", std::move(realms));
