@@ -594,11 +594,20 @@ TEST_F(WsmanTest, GetUuidMatchesAmthiByteOrder) {
   EXPECT_EQ(fromWsman, fromAmthi);
 }
 
+// A self-signed EC P-256 root, DER in base64 (openssl req -x509 -newkey ec -outform DER).
+const std::string kTestRootCertificate =
+    "MIIBiTCCAS+gAwIBAgIUHn7GaQEgdIcmii+lS4OKOekJIM4wCgYIKoZIzj0EAwIwGjEYMBYGA1UEAwwPbWVzaW0gdGVzdCByb290"
+    "MB4XDTI2MTIwNjA1MDEzMloXDTM2MTIwMzA1MDEzMlowGjEYMBYGA1UEAwwPbWVzaW0gdGVzdCByb290MFkwEwYHKoZIzj0CAQYI"
+    "KoZIzj0DAQcDQgAEOZTAZNNs1e8urdn6U6TY9FoXvI/yLKf+D531mAVlSC+0w4TA6uGskpqWo+2eyb/zt7UZ4Lf1qcODeJvnEp05"
+    "8aNTMFEwHQYDVR0OBBYEFCvhNCY3t/AIZTBdDJLkHh66Ph43MB8GA1UdIwQYMBaAFCvhNCY3t/AIZTBdDJLkHh66Ph43MA8GA1Ud"
+    "EwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgGE9YmYbHEZDbq3k+FPPIVeNG5SNKRqHjMWZ3ZT19kNoCIQDMw3oJ1a8ch4fW"
+    "UPG3vk3oFFZXAJiWX5j2S9weS6EwWw==";
+
 TEST_F(WsmanTest, CreateDeleteCertificatesAndMethodReferencesOut) {
   const std::string pki = kAmt + "AMT_PublicKeyManagementService";
   auto p = ok(amtRequest(pki + "/AddTrustedRootCertificate", pki, 1,
-                         "<h:AddTrustedRootCertificate_INPUT xmlns:h=\"" + pki +
-                             "\"><h:CertificateBlob>MIIBszCCAVmgAwIBAgIUZm9vYmFy</h:CertificateBlob></h:AddTrustedRootCertificate_INPUT>"));
+                         "<h:AddTrustedRootCertificate_INPUT xmlns:h=\"" + pki + "\"><h:CertificateBlob>" +
+                             kTestRootCertificate + "</h:CertificateBlob></h:AddTrustedRootCertificate_INPUT>"));
   EXPECT_EQ(first(p->env, "ReturnValue"), "0");
   auto created = all(p->env, "CreatedCertificate");
   ASSERT_EQ(created.size(), 1u);
@@ -610,6 +619,28 @@ TEST_F(WsmanTest, CreateDeleteCertificatesAndMethodReferencesOut) {
   EXPECT_EQ(del.httpStatus, 200u) << del.body;
   EXPECT_TRUE(model->state().certificates.empty());
   expectFault(amtRequest(kTransfer + "Delete", cert, 3, "", selector("InstanceID", id)), "InvalidSelectors");
+}
+
+// #10 item 4: certificates are parsed and size-limited as AMT limits them (X509Certificate MaxLen 4100): a blob
+// that is not one DER certificate is INVALID_CERT, a larger one INVALID_PARAMETER, and neither is stored.
+TEST_F(WsmanTest, CertificatesAreParsedAndSizeLimited) {
+  const std::string pki = kAmt + "AMT_PublicKeyManagementService";
+  auto add = [&](const std::string& blob) {
+    return first(ok(amtRequest(pki + "/AddCertificate", pki, 1,
+                               "<h:AddCertificate_INPUT xmlns:h=\"" + pki + "\"><h:CertificateBlob>" + blob +
+                                   "</h:CertificateBlob></h:AddCertificate_INPUT>"))->env,
+                 "ReturnValue");
+  };
+  std::vector<std::uint8_t> noise(190 * 1024, 0x41);
+  EXPECT_EQ(add(cim::base64Encode(noise)), "36") << "190 KiB is over AMT's 4100 bytes";
+  noise.resize(2000);
+  EXPECT_EQ(add(cim::base64Encode(noise)), "2063") << "not a certificate";
+  EXPECT_EQ(add(kTestRootCertificate.substr(0, 400)), "2063") << "cut short";
+  EXPECT_EQ(add(kTestRootCertificate.substr(0, kTestRootCertificate.size() - 4) + "AAAAAAAA"), "2063")
+      << "bytes after the certificate";
+  EXPECT_TRUE(model->state().certificates.empty());
+  EXPECT_EQ(add(kTestRootCertificate), "0");
+  EXPECT_EQ(model->state().certificates.size(), 1u);
 }
 
 TEST_F(WsmanTest, OptInFlow) {

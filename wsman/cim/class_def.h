@@ -80,6 +80,7 @@ inline constexpr std::uint32_t kInvalidHandle = 0x805;
 inline constexpr std::uint32_t kInvalidPassword = 0x806;
 inline constexpr std::uint32_t kInvalidRealm = 0x807;
 inline constexpr std::uint32_t kDuplicate = 0x80A;
+inline constexpr std::uint32_t kInvalidCert = 0x80F;  // 2063 INVALID_CERT
 inline constexpr std::uint32_t kUnsupported = 0x812;
 inline constexpr std::uint32_t kNotFound = 0x814;
 }  // namespace status

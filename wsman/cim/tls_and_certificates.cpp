@@ -1,6 +1,10 @@
 // TLS and certificates (spec/wsman.md §3.2 rpc-go configure): AMT_TLSSettingData (remote 802.3 and
 // local LMS, Put), AMT_PublicKeyCertificate (Delete), AMT_PublicKeyManagementService
 // (AddTrustedRootCertificate, AddCertificate).
+#include <openssl/x509.h>
+
+#include <memory>
+
 #include "firmware/platform/event_records.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -11,12 +15,24 @@ namespace {
 using T = PropType;
 constexpr const char* kTlsIds[2] = {"Intel(r) AMT 802.3 TLS Settings", "Intel(r) AMT LMS TLS Settings"};
 constexpr std::size_t kMaxCertificates = 64;
+// AMT_PublicKeyCertificate.X509Certificate is MaxLen(4100) in AMT's MOF. With kMaxCertificates this bounds what
+// the certificate store adds to the state (and to the work of every state change) at about 260 KiB.
+constexpr std::size_t kMaxCertificateBytes = 4100;
+
+// True if `der` is exactly one DER X.509 certificate OpenSSL can parse, nothing before or after it.
+bool isX509Certificate(const std::vector<std::uint8_t>& der) {
+  const unsigned char* p = der.data();
+  std::unique_ptr<X509, decltype(&X509_free)> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())), &X509_free);
+  return cert && p == der.data() + der.size();
+}
 
 MethodResult addCertificate(CimContext& ctx, const Arguments& in, bool trustedRoot) {
   std::string blob;
   std::vector<std::uint8_t> der;
-  if (!argString(in, "CertificateBlob", blob) || !base64Decode(blob, der) || der.size() < 16)
+  if (!argString(in, "CertificateBlob", blob) || !base64Decode(blob, der) || der.empty() ||
+      der.size() > kMaxCertificateBytes)
     return MethodResult::status(status::kInvalidParameter);
+  if (!isX509Certificate(der)) return MethodResult::status(status::kInvalidCert);
   const auto& state = ctx.platform.state();
   for (const auto& c : state.certificates)
     if (c.x509 == blob) return MethodResult::status(status::kDuplicate);
