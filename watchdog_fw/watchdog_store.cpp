@@ -134,7 +134,10 @@ bool WatchdogStore::update(const std::function<void(WatchdogStoreData&)>& change
   }
   WatchdogStoreData next = data_;
   change(next);
-  if (auto ec = core::writeFileAtomic(file_, toJson(next))) {
+  // An agent's description may come from a host program: never a file the next start cannot parse.
+  auto text = toJson(next);
+  if (!text::isValidUtf8(text)) text = text::toValidUtf8(text);
+  if (auto ec = core::writeFileAtomic(file_, text)) {
     MESIM_LOG(Error, "watchdog", "cannot write " << file_.string() << ": " << ec.message());
     return false;
   }

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/text_codecs.h"
 #include "firmware/core/atomic_file.h"
 
 namespace mesim::events {
@@ -155,7 +156,9 @@ std::error_code EventStore::write(const std::string& name, const std::string& te
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return ec;
-  return core::writeFileAtomic(dir_ / name, text);
+  // Boost.JSON copies string bytes as they are: text that is not UTF-8 (refused at the boundaries, so only ever
+  // by mistake) would make a file the next start cannot parse. Such bytes only occur inside strings.
+  return core::writeFileAtomic(dir_ / name, text::isValidUtf8(text) ? text : text::toValidUtf8(text));
 }
 
 std::error_code EventStore::saveSubscriptions(const std::vector<Subscription>& subscriptions, std::uint32_t nextId) const {

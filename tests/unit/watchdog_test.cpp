@@ -499,3 +499,23 @@ INSTANTIATE_TEST_SUITE_P(WithAndWithoutTheClient, MeiWdtProbeTest, ::testing::Bo
 
 }  // namespace
 }  // namespace mesim::watchdog
+
+namespace mesim::watchdog {
+namespace {
+// #10 item 1: whatever bytes an agent's description holds, watchdog.json stays a file the next start reads.
+TEST(WatchdogStoreText, BytesThatAreNotUtf8StillMakeAReadableFile) {
+  test::TempDir dir{"wdstore"};
+  {
+    auto store = WatchdogStore::open(dir.path());
+    ASSERT_TRUE(store) << store.error().message;
+    StoredAgent agent;
+    agent.description = "agent \xFF\xFE";
+    ASSERT_TRUE((*store)->update([&](WatchdogStoreData& d) { d.agents.push_back(agent); }));
+  }
+  auto reopened = WatchdogStore::open(dir.path());
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  ASSERT_EQ((*reopened)->data().agents.size(), 1u);
+  EXPECT_EQ((*reopened)->data().agents[0].description, "agent \xEF\xBF\xBD\xEF\xBF\xBD");
+}
+}  // namespace
+}  // namespace mesim::watchdog
