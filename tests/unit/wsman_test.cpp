@@ -256,6 +256,29 @@ TEST_F(WsmanTest, EnumeratePullRelease) {
   expectFault(pullRequest(uri, ctx2), "InvalidEnumerationContext");
 }
 
+// #10 item 10: a context belongs to who opened it; another user, or the same name on the other kind of channel,
+// gets the fault of an unknown context, and the owner's context is untouched.
+TEST_F(WsmanTest, EnumerationContextsBelongToTheirUser) {
+  const std::string uri = kCim + "CIM_SoftwareIdentity";
+  const std::string ctx = enumerate(uri);
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+    platform::AclUser operatorUser;
+    operatorUser.handle = 7;
+    operatorUser.user = "operator";
+    operatorUser.ha1 = std::string(32, '0');
+    operatorUser.realms = {3};  // PT Administration: every realm, so only ownership can refuse
+    s.aclUsers.push_back(operatorUser);
+  }), platform::ChangeResult::Ok);
+  for (const ops::WsmanCallContext& other : {ops::WsmanCallContext{"operator", false}, ops::WsmanCallContext{"admin", true}}) {
+    auto r = service->handle(pullRequest(uri, ctx), other);
+    EXPECT_EQ(r.httpStatus, 400u) << r.body;
+    EXPECT_NE(r.body.find("InvalidEnumerationContext"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(service->openEnumerationContexts(), 1u);
+  auto mine = ok(pullRequest(uri, ctx));
+  EXPECT_FALSE(all(mine->env, "CIM_SoftwareIdentity").empty());
+}
+
 TEST_F(WsmanTest, EnumerationContextsExpireAndAreCapped) {
   const std::string uri = kAmt + "AMT_GeneralSettings";
   std::string ctx = enumerate(uri);

@@ -22,6 +22,10 @@ struct EnumerationContext {
   std::size_t next = 0;
   core::FirmwareClock::time_point expires;
   std::uint64_t sequence = 0;  // opening order, for eviction
+  // Who opened it: only the same user on the same kind of channel may Pull or Release it (ids are sequential,
+  // as AMT's are, so anyone could guess another user's).
+  std::string owner;
+  bool ownerLocal = false;
 };
 
 class EnumerationContexts {

@@ -320,6 +320,8 @@ class WsmanService::Impl {
       return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Enumerate.");
     EnumerationContext context;
     context.resourceUri = req.header.resourceUri;
+    context.owner = ctx.user;
+    context.ownerLocal = ctx.local;
     if (auto mode = soap::child(e, ns::kWsman, "EnumerationMode")) {
       auto m = soap::text(mode);
       if (m == "EnumerateObjectAndEPR") context.mode = EnumerationMode::ObjectsAndEprs;
@@ -355,6 +357,12 @@ class WsmanService::Impl {
     return w.finish();
   }
 
+  // Another user's context answers as an unknown one to a caller who holds the class's realms (one who does not
+  // is refused first, as for any context).
+  static bool ownedBy(const EnumerationContext& context, const cim::CimContext& ctx) {
+    return context.owner == ctx.user && context.ownerLocal == ctx.local;
+  }
+
   Outcome pull(const soap::Request& req, const cim::CimContext& ctx, cim::RealmSet realms) {
     auto p = req.payload;
     if (!p || !soap::is(p, ns::kEnumeration, "Pull")) return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Pull.");
@@ -362,6 +370,7 @@ class WsmanService::Impl {
     EnumerationContext* context = contexts_.find(id);
     if (!context) return fault(FaultCode::InvalidEnumerationContext);
     if (auto denied = authorizeEnumeration(*context, ctx, realms)) return *denied;
+    if (!ownedBy(*context, ctx)) return fault(FaultCode::InvalidEnumerationContext);
     const std::uint64_t maxElements = readCount(soap::child(p, ns::kEnumeration, "MaxElements"), 1);
     const std::uint64_t maxCharacters = readCount(soap::child(p, ns::kEnumeration, "MaxCharacters"), 0);
     if (maxElements == 0) return fault(FaultCode::InvalidParameter, {}, "MaxElements must be at least 1.");
@@ -391,6 +400,7 @@ class WsmanService::Impl {
     const EnumerationContext* context = contexts_.find(id);
     if (!context) return fault(FaultCode::InvalidEnumerationContext);
     if (auto denied = authorizeEnumeration(*context, ctx, realms)) return *denied;
+    if (!ownedBy(*context, ctx)) return fault(FaultCode::InvalidEnumerationContext);
     contexts_.release(id);
     soap::ResponseWriter w(std::string(action::kRelease) + "Response", req.header.messageId, nextMessageId(),
                            req.header.resourceUri);
