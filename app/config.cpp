@@ -84,7 +84,7 @@ po::options_description describeDevice() {
     ("event-retry-interval", po::value<std::string>(), "WS-Eventing: time between attempts, e.g. 500ms, 5s, 1m [5s]")
     ("event-policy", po::value<std::string>(), "WS-Eventing: after the last retry terminate, suspend or retry-forever [suspend]")
     ("event-queue-limit", po::value<unsigned>(), "WS-Eventing: alerts kept per subscriber; the oldest is dropped when full [64]")
-    ("event-timeout", po::value<std::string>(), "WS-Eventing: limit of one delivery POST (connect to Ack) [5s]")
+    ("event-timeout", po::value<std::string>(), "WS-Eventing: limit of one delivery POST (name lookup to Ack) [5s]")
     ("event-subscribers", po::value<unsigned>(), "WS-Eventing: most subscriptions at once [9, as AMT]")
     ("login-lockout-threshold", po::value<unsigned>(), "Digest: successive failed logins that lock a user name out; 0 never locks [10, as AMT]")
     ("login-lockout-initial", po::value<std::string>(), "Digest: the first lockout, doubled for each further one [5s, as AMT]")

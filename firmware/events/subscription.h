@@ -34,7 +34,7 @@ struct DeliveryPolicy {
   FailurePolicy onFailure = FailurePolicy::Suspend;
   std::size_t maxPending = 64;                     // per subscriber; when full the oldest waiting alert is dropped
   std::size_t maxSubscriptions = 9;                // AMT >= 6 (spec/wsman.md §1.6)
-  std::chrono::milliseconds attemptTimeout{5000};  // one POST (connect, TLS, write, read), real time
+  std::chrono::milliseconds attemptTimeout{5000};  // one POST (name lookup, connect, TLS, write, read), real time
 };
 
 struct Subscription {

@@ -3,8 +3,11 @@
 // raises (spec/wsman.md §3.6 record, alert, reset action), and the agent-presence state machine (§3.5).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
+#include <map>
 #include <random>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 
@@ -428,6 +431,82 @@ TEST_F(WatchdogTest, AgentTimersRunOnlyInS0) {
   ASSERT_EQ(power->request(platform::power::kOn, {}), platform::PowerChangeStatus::Completed);
   EXPECT_EQ(svc.state(kAgent), st::kNotStarted);  // S5 -> S0 starts over
   EXPECT_EQ(ap.assertPresence(kAgent, reg.sessionSequenceNumber + 2), 0x10u);
+}
+
+// Issue 10 item 11: no alert may precede its watchdog's expiry. Agents registered at staggered times (so their
+// deadlines differ, as 10,000 registrations spread them in bench_watchdog), one of them re-armed by a heartbeat;
+// the clock is walked up to each deadline in small steps and set to one nanosecond before it. Every Expired alert
+// must be stamped, and published, at or after its own agent's current deadline, and only once it expired.
+TEST_F(WatchdogTest, NoAgentAlertPrecedesItsDeadline) {
+  auto& ap = feature->agentPresence();
+  auto& svc = feature->agentPresenceService();
+  struct Published {
+    events::Alert alert;
+    core::FirmwareClock::time_point at;
+  };
+  std::vector<Published> expiredAlerts;
+  const auto token = alerts.subscribe([&](const events::Alert& a) {
+    if (a.messageId == "iAMT0005") expiredAlerts.push_back({a, clock.now()});
+  });
+  std::map<std::string, platform::AgentGuid> agentByText;
+  std::vector<platform::AgentGuid> agents;
+  std::uint32_t firstSequence = 0;
+  for (std::uint8_t i = 1; i <= 6; ++i) {
+    platform::AgentGuid g{};
+    g[0] = 0xA5;
+    g[15] = i;
+    ASSERT_EQ(ap.create(g, 60, 2, ""), 0u);
+    platform::AgentPresenceAction onExpiry{0, st::kRunning, st::kExpired, true, 0, 0};
+    ASSERT_EQ(ap.addAction(g, onExpiry), 0u);
+    auto reg = ap.registerAgent(g);
+    ASSERT_EQ(reg.status, 0u);
+    if (i == 1) firstSequence = reg.sessionSequenceNumber;
+    agents.push_back(g);
+    agentByText.emplace(agentGuidText(g), g);
+    advance(137ms);  // the next one registers a little later
+  }
+  // The first agent heartbeats a millisecond before it would expire: its deadline moves 2 s on, and an alert
+  // stamped before that new deadline would be early too.
+  clock.set(*svc.deadline(agents[0]) - 1ms);
+  flush();
+  ASSERT_EQ(ap.assertPresence(agents[0], firstSequence + 1), 0u);
+  ASSERT_TRUE(expiredAlerts.empty());
+
+  std::map<std::string, core::FirmwareClock::time_point> deadlineOf;
+  for (const auto& g : agents) {
+    ASSERT_TRUE(svc.deadline(g)) << agentGuidText(g);
+    deadlineOf[agentGuidText(g)] = *svc.deadline(g);
+  }
+  // The clock stops one nanosecond before each deadline, then on it, then walks on in 7 ms steps.
+  std::vector<core::FirmwareClock::time_point> stops;
+  for (auto& [text, deadline] : deadlineOf) stops.push_back(deadline);
+  std::sort(stops.begin(), stops.end());
+  for (auto deadline : stops) {
+    while (clock.now() + 7ms < deadline) advance(7ms);
+    clock.set(deadline - 1ns);
+    flush();
+    for (const auto& p : expiredAlerts) EXPECT_GE(p.at, deadlineOf[p.alert.messageArguments.at(0)]);
+    const auto before = expiredAlerts.size();
+    clock.set(deadline);
+    flush();
+    EXPECT_GT(expiredAlerts.size(), before) << "the agent due now raised its alert";
+  }
+  advance(1s);
+
+  ASSERT_EQ(expiredAlerts.size(), agents.size());
+  std::set<std::string> alerted;
+  for (const auto& p : expiredAlerts) {
+    ASSERT_EQ(p.alert.messageArguments.size(), 1u);
+    const std::string& who = p.alert.messageArguments[0];
+    ASSERT_TRUE(deadlineOf.count(who)) << who;
+    EXPECT_GE(p.alert.time, deadlineOf[who]) << who << " stamped before its deadline";
+    EXPECT_GE(p.at, deadlineOf[who]) << who << " published before its deadline";
+    EXPECT_EQ(p.alert.time, deadlineOf[who]) << "stamped when it expired (the clock stopped on each deadline)";
+    EXPECT_EQ(svc.state(agentByText[who]), st::kExpired);
+    alerted.insert(who);
+  }
+  EXPECT_EQ(alerted.size(), agents.size()) << "each agent alerted once";
+  alerts.unsubscribe(token);
 }
 
 TEST_F(WatchdogTest, DefinitionsSurviveARestart) {

@@ -9,6 +9,7 @@
 #include "wsman/eventing/alert_indication.h"
 #include "wsman/eventing/http_client.h"
 #include "wsman/eventing/http_event_transport.h"
+#include "wsman/eventing/name_resolver.h"
 #include "wsman/eventing/subscribe_request.h"
 #include "wsman/soap/envelope.h"
 
@@ -222,6 +223,14 @@ TEST(HttpEventTransport, DeadAndSilentSubscribersFailInTime) {
   EXPECT_NE(verdict.find("timed out"), std::string::npos) << verdict;
   EXPECT_LT(took, 2s);
   silent.stop();
+}
+
+TEST(NameResolver, SystemLookupOfAnAddressNeedsNoServer) {
+  auto found = systemLookup("127.0.0.1", "8080");
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_FALSE(found->empty());
+  EXPECT_EQ(found->front(), boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 8080));
+  EXPECT_FALSE(systemLookup("127.0.0.1", "not-a-port-name-anywhere"));
 }
 
 }  // namespace

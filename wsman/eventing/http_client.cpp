@@ -1,11 +1,13 @@
 #include "wsman/eventing/http_client.h"
 
+#include <optional>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -67,12 +69,34 @@ asio::awaitable<Exchange> roundTrip(Stream& stream, const Url& url, const HttpPo
   co_return e;
 }
 
-asio::awaitable<Exchange> once(Url url, const HttpPostRequest& r, std::string authorization,
-                               std::shared_ptr<asio::ssl::context> tls, std::chrono::steady_clock::time_point deadline) {
+// The endpoints of url's host, waiting for them until `deadline` at the latest; the lookup itself may go on
+// (on its own thread, see name_resolver.h), unheard.
+asio::awaitable<Result<Endpoints>> resolveBefore(NameResolver& resolver, const Url& url,
+                                                 std::chrono::steady_clock::time_point deadline) {
+  struct Wait {
+    std::optional<Result<Endpoints>> answer;
+    asio::steady_timer* timer = nullptr;  // while this coroutine waits on it
+  };
+  auto wait = std::make_shared<Wait>();
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  struct Leave {  // however this frame ends (even destroyed unresumed), the answer no longer reaches its timer
+    Wait& wait;
+    ~Leave() { wait.timer = nullptr; }
+  } leave{*wait};
+  wait->timer = &timer;
+  resolver.resolve(url.host, url.port, [wait](Result<Endpoints> answer) {
+    wait->answer = std::move(answer);
+    if (wait->timer) wait->timer->cancel();
+  });
+  if (!wait->answer) co_await timer.async_wait(kAwait);
+  if (!wait->answer) co_return fail("timed out");
+  co_return std::move(*wait->answer);
+}
+
+asio::awaitable<Exchange> once(const Url& url, const Endpoints& endpoints, const HttpPostRequest& r,
+                               std::string authorization, std::shared_ptr<asio::ssl::context> tls,
+                               std::chrono::steady_clock::time_point deadline) {
   auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kAwait);
-  if (rec) co_return failed("resolve " + url.host, rec);
   beast::tcp_stream stream(ex);
   stream.expires_at(deadline);
   if (auto [ec, ep] = co_await stream.async_connect(endpoints, kAwait); ec) co_return failed("connect", ec);
@@ -100,15 +124,20 @@ std::string randomHex(std::size_t bytes) {
   return out;
 }
 
-asio::awaitable<HttpPostResult> post(HttpPostRequest r, std::shared_ptr<asio::ssl::context> tls) {
+asio::awaitable<HttpPostResult> post(HttpPostRequest r, std::shared_ptr<asio::ssl::context> tls,
+                                     std::shared_ptr<NameResolver> resolver) {
   auto url = parseUrl(r.url);
   if (!url) co_return HttpPostResult{"not an http or https URL: " + r.url, 0, {}};
+  // One deadline for everything: name lookup, connect, TLS handshake, request, answer (and the same again after
+  // a Digest challenge).
   const auto deadline = std::chrono::steady_clock::now() + r.timeout;
-  auto first = co_await once(*url, r, "", tls, deadline);
+  auto endpoints = co_await resolveBefore(*resolver, *url, deadline);
+  if (!endpoints) co_return HttpPostResult{"resolve " + url->host + ": " + endpoints.error().message, 0, {}};
+  auto first = co_await once(*url, *endpoints, r, "", tls, deadline);
   if (!first.result.error.empty() || first.result.status != 401 || r.username.empty()) co_return std::move(first.result);
   auto authorization = digestAuthorization(first.challenge, "POST", url->target, r.username, r.password, randomHex(16));
   if (authorization.empty()) co_return std::move(first.result);
-  auto second = co_await once(*url, r, authorization, tls, deadline);
+  auto second = co_await once(*url, *endpoints, r, authorization, tls, deadline);
   co_return std::move(second.result);
 }
 
@@ -156,13 +185,18 @@ std::string digestAuthorization(std::string_view wwwAuthenticate, std::string_vi
   return out;
 }
 
-void httpPost(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, HttpPostRequest request,
-              std::function<void(HttpPostResult)> done) {
-  asio::co_spawn(io, post(std::move(request), std::move(tls)),
+void httpPost(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<NameResolver> resolver,
+              HttpPostRequest request, std::function<void(HttpPostResult)> done) {
+  asio::co_spawn(io, post(std::move(request), std::move(tls), std::move(resolver)),
                  [done = std::move(done)](std::exception_ptr e, HttpPostResult result) {
                    if (e) result = HttpPostResult{"internal error", 0, {}};
                    done(std::move(result));
                  });
+}
+
+void httpPost(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, HttpPostRequest request,
+              std::function<void(HttpPostResult)> done) {
+  httpPost(io, std::move(tls), std::make_shared<NameResolver>(io), std::move(request), std::move(done));
 }
 
 }  // namespace mesim::wsman::eventing

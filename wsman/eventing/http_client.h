@@ -1,6 +1,7 @@
 // A small HTTP/1.1 POST client for outgoing WS-Man traffic (event delivery to subscribers, tests): http or https,
 // one request per connection, Digest (MD5, qop=auth) answered when the server challenges and credentials are
-// given, one real-time deadline for the whole exchange (ARCHITECTURE.md: network timeouts use real time).
+// given, one real-time deadline for the whole exchange, name lookup included (ARCHITECTURE.md: network timeouts use
+// real time). Names are looked up by a NameResolver, off the loop and never one lookup behind another.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "wsman/eventing/name_resolver.h"
+
 namespace mesim::wsman::eventing {
 
 struct HttpPostRequest {
@@ -19,7 +22,7 @@ struct HttpPostRequest {
   std::string contentType = "application/soap+xml; charset=UTF-8";
   std::string username;  // Digest credentials; empty = never answer a challenge
   std::string password;
-  std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds timeout{5000};  // the whole exchange: name lookup, connect, TLS, request, answer
 };
 
 struct HttpPostResult {
@@ -32,7 +35,12 @@ struct HttpPostResult {
 // operator made, and mesim has no provisioned trusted-root store to check it against.
 std::shared_ptr<boost::asio::ssl::context> makeTlsClientContext();
 
-// Starts the POST on `io`; `done` is called once, later, on `io`.
+// Starts the POST on `io`; `done` is called once, later, on `io`, by `request.timeout` at the latest (a name
+// lookup that hangs is "resolve HOST: timed out"). `resolver` looks the host up; it is kept as long as the POST
+// runs, and must be `io`'s.
+void httpPost(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls,
+              std::shared_ptr<NameResolver> resolver, HttpPostRequest request, std::function<void(HttpPostResult)> done);
+// The same with a resolver of its own (one-off requests, tests).
 void httpPost(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls, HttpPostRequest request,
               std::function<void(HttpPostResult)> done);
 

@@ -8,8 +8,11 @@
 
 namespace mesim::wsman::eventing {
 
-HttpEventTransport::HttpEventTransport(boost::asio::io_context& io)
-    : io_(io), tls_(makeTlsClientContext()), nextMessage_(std::random_device{}() & 0xFFFFFFFFull) {
+HttpEventTransport::HttpEventTransport(boost::asio::io_context& io, NameResolver::Options resolverOptions)
+    : io_(io),
+      tls_(makeTlsClientContext()),
+      resolver_(std::make_shared<NameResolver>(io, std::move(resolverOptions))),
+      nextMessage_(std::random_device{}() & 0xFFFFFFFFull) {
   nextMessage_ = (nextMessage_ << 16) | (std::random_device{}() & 0xFFFF);
 }
 
@@ -26,7 +29,7 @@ void HttpEventTransport::send(const events::Subscription& subscription, const ev
   request.timeout = timeout;
   ++sent_;
   const bool ackRequested = subscription.mode == events::DeliveryMode::PushWithAck;
-  httpPost(io_, tls_, std::move(request),
+  httpPost(io_, tls_, resolver_, std::move(request),
            [done = std::move(done), messageId, ackRequested](HttpPostResult result) {
              if (!result.error.empty()) return done(fail(std::move(result.error)));
              if (result.status < 200 || result.status > 299) return done(fail("HTTP " + std::to_string(result.status)));
