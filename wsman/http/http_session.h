@@ -79,16 +79,13 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     buffer_.reserve(kReadBufferBytes);
   }
 
-  ~HttpSession() override {
-    core_->detach(id_);
-    core_->release(admission_);
-  }
+  ~HttpSession() override { core_->detach(id_); }
 
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
 
   void start() {
-    id_ = core_->attach(this->weak_from_this());
+    id_ = core_->attach(this->weak_from_this(), info_, admission_);
     if constexpr (IsSslStream<Stream>::value) {
       handshake();
     } else {
@@ -101,6 +98,11 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     disarm();
     closeSocket();
   }
+
+  bool waitingForRequest() const override {
+    return !aborted_ && !closed_ && (phase_ == Phase::Handshake || phase_ == Phase::Header);
+  }
+  std::chrono::steady_clock::time_point waitingSince() const override { return waitingSince_; }
 
   const log::Context& logContext() const { return core_->platform.logContext(); }
 
@@ -121,6 +123,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
 
   // ---- deadlines (real time)
   void arm(std::chrono::milliseconds timeout, Phase phase) {
+    auto waiting = [](Phase p) { return p == Phase::Handshake || p == Phase::Header; };
+    if (waiting(phase) && !waiting(phase_)) waitingSince_ = Clock::now();
     phase_ = phase;
     timedOut_ = false;
     const auto generation = ++timerGeneration_;
@@ -465,7 +469,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   asio::steady_timer timer_;
   asio::cancellation_signal cancel_;
   std::uint64_t timerGeneration_ = 0;
-  Phase phase_ = Phase::Header;
+  Phase phase_ = Phase::Shutdown;  // none yet
+  Clock::time_point waitingSince_ = Clock::now();
   bool timedOut_ = false;
   bool aborted_ = false;
   bool closed_ = false;
