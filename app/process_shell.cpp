@@ -52,7 +52,7 @@ class ProcessShell::Impl {
   explicit Impl(Config config)
       : config_(std::move(config)),
         signals_(io_, SIGINT, SIGTERM),
-        control_(io_, [this](auto&&... a) { return handleControl(a...); }) {}
+        control_(io_, [this](auto&&... a) { return handleControl(a...); }, controlOptions(config_)) {}
 
   int run() {
     started_ = std::chrono::steady_clock::now();
@@ -68,6 +68,7 @@ class ProcessShell::Impl {
     if (auto r = control_.start(config_.controlAddress, config_.controlPort); !r) return fatalAtStart(r.error().message);
     Device::Services services;
     services.runBlocking = [this](std::function<void()> job) { boost::asio::post(blocking_, std::move(job)); };
+    services.descriptorReserve = config_.descriptorReserve;
     for (const auto& deviceConfig : config_.devices) {
       auto device = std::make_unique<Device>(io_, deviceConfig, services);
       Device* raw = device.get();
@@ -82,6 +83,13 @@ class ProcessShell::Impl {
   }
 
  private:
+  static ControlServerOptions controlOptions(const Config& config) {
+    ControlServerOptions options;
+    options.maxConnections = config.controlMaxConnections;
+    options.descriptorReserve = config.descriptorReserve;
+    return options;
+  }
+
   // Each device holds a handful of sockets and files; a fleet of them outgrows the usual soft limit of 1024.
   static void raiseFileLimit() {
     rlimit limit{};
@@ -175,6 +183,14 @@ class ProcessShell::Impl {
       auto status = device.status();
       status["version"] = MESIM_VERSION;
       status["devices"] = devices_.size();
+      const auto& cs = control_.stats();
+      status["control"] = {{"open", control_.openConnections()},
+                           {"connections", cs.connections},
+                           {"evicted", cs.evicted},
+                           {"rejected_busy", cs.rejectedBusy},
+                           {"bad_requests", cs.badRequests},
+                           {"descriptors_short", cs.descriptorsShort},
+                           {"accept_errors", cs.acceptErrors}};
       return jsonResponse(200, status);
     }
     if (method != "POST") return jsonError(404, "no such endpoint");
