@@ -702,6 +702,32 @@ TEST_F(WsmanHttpTest, MalformedRequestIs400) {
   EXPECT_EQ(res[bhttp::field::connection], "close");
 }
 
+TEST_F(WsmanHttpTest, Http11NeedsExactlyOneHost) {
+  auto noHost = exchange(connect(), "POST /wsman HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+  EXPECT_EQ(noHost.result_int(), 400u);
+  EXPECT_EQ(noHost[bhttp::field::connection], "close");
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\nab").result_int(),
+            400u);
+  // HTTP/1.0 has no Host to require.
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.0\r\nContent-Length: 2\r\n\r\nab").result_int(), 401u);
+  EXPECT_EQ(server().stats().badRequests, 2u);
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(WsmanHttpTest, TransferCodingsOtherThanChunkedAreRefused) {
+  std::string gzipThenChunked = "POST /wsman HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+  auto res = exchange(connect(), gzipThenChunked);
+  EXPECT_EQ(res.result_int(), 501u);
+  EXPECT_EQ(res[bhttp::field::connection], "close");
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n")
+                .result_int(),
+            400u);
+  // Plain chunked is read as ever.
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n")
+                .result_int(),
+            401u);
+}
+
 TEST_F(WsmanHttpTest, RequestOverTheSizeCapIs413) {
   options_.maxRequestBytes = 4096;
   auto& c = connect();
@@ -936,6 +962,35 @@ TEST_F(LoopbackTest, BodyTimeoutIs408) {
     got = readAll(s);
   });
   EXPECT_EQ(got.rfind("HTTP/1.1 408", 0), 0u) << got;
+}
+
+// What AMT answers is not known (no capture); like common TLS web servers, a plain HTTP request on the TLS port
+// is told so in plain HTTP instead of the connection being dropped unanswered.
+TEST_F(LoopbackTest, PlainHttpOnTheTlsPortIsAnsweredInPlainHttp) {
+  options_.httpsPort = 0;
+  ASSERT_EQ(errorOf(server().start()), "");
+  const auto port = server().ports().https;
+  std::string got;
+  runClient([&] {
+    asio::io_context cio;
+    tcp::socket s(cio);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(s, asio::buffer(post(kEnvelope)));
+    got = readAll(s);
+  });
+  EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("Connection: close"), std::string::npos);
+  EXPECT_NE(got.find("https://"), std::string::npos);
+  EXPECT_TRUE(requests_.empty());
+  // Bytes that are neither TLS nor HTTP still end the connection without an answer.
+  runClient([&] {
+    asio::io_context cio;
+    tcp::socket s(cio);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(s, asio::buffer(std::string("\x01\x02\x03 not tls")));
+    got = readAll(s);
+  });
+  EXPECT_EQ(got, "");
 }
 
 TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept) {
