@@ -61,6 +61,7 @@ class ProcessShell::Impl {
     log::setThreshold(level);
     raiseFileLimit();
     fuse::installProcessLogging();  // libfuse's one log hook, for every device's mount
+    clearStaleMounts();
 
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -96,6 +97,21 @@ class ProcessShell::Impl {
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
       limit.rlim_cur = limit.rlim_max;
       ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+
+  // A daemon killed with -9 leaves its FUSE mounts behind, dead (ENOTCONN). They go first, before anything of this
+  // start can fail: a start that fails leaves no dead mount either.
+  void clearStaleMounts() {
+    for (const auto& device : config_.devices) {
+      if (device.fuse == FuseMode::Off) continue;
+      const log::Context context(device.name);
+      auto logContext = [&context]() -> const log::Context& { return context; };
+      const auto mountPoint = device.runtimeDir / "fs";
+      auto cleared = fuse::clearStaleMount(mountPoint);
+      if (!cleared) MESIM_LOG(Warn, "mesim", cleared.error().message);
+      else if (*cleared) MESIM_LOG(Warn, "mesim", "cleared a stale FUSE mount on " << mountPoint.string()
+                                                      << " (left by a daemon that did not stop)");
     }
   }
 

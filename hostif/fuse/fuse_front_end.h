@@ -17,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/result.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
 
@@ -26,6 +27,12 @@ namespace mesim::fuse {
 // per process, so the process shell calls this once, before the first start(); without it libfuse writes to
 // stderr and start()'s errors carry less detail.
 void installProcessLogging();
+
+// A FUSE mount left on `mountPoint` by a process that died without unmounting (kill -9): the kernel answers
+// ENOTCONN for it. Detaches it (umount2 as root, else `fusermount3 -u -z`), so that neither a new mount nor programs
+// looking at the directory trip over it. True if one was cleared, false if there was none (a live mount of another
+// process is left alone); an error if it stays. Blocks for as long as fusermount3 runs.
+Result<bool> clearStaleMount(const std::filesystem::path& mountPoint);
 
 class FuseFrontEnd {
  public:
