@@ -49,6 +49,8 @@ po::options_description describeProcess() {
     ("control-address", po::value<std::string>(), "control API address [127.0.0.1]")
     ("control-port", po::value<unsigned>(), "control API port; 0 picks a free one [16990]")
     ("loop-spin-us", po::value<unsigned>(), "microseconds the firmware loop keeps polling after its last event before it sleeps, 0..10000 [50]")
+    ("control-max-connections", po::value<unsigned>(), "control API connections at once; at the limit the longest-idle one makes room, else 503; 0 = no limit [32]")
+    ("fd-reserve", po::value<unsigned>(), "file descriptors below the process limit that network listeners leave to the firmware; 0 = none [64]")
     ("name", po::value<std::string>(), "name of the default device, in log lines and /devices/NAME routes [default]")
     ("fleet", po::value<unsigned>(), "also run N devices alike (fleet-0001...), 0..10000, each with its own state, WS-Man on its own loopback address, no FUSE [0]")
     ("fleet-address", po::value<std::string>(), "IPv4 address of the first fleet device's WS-Man listeners; the next ones count up [127.1.0.1]");
@@ -89,7 +91,9 @@ po::options_description describeDevice() {
     ("login-lockout-threshold", po::value<unsigned>(), "Digest: successive failed logins that lock a user name out; 0 never locks [10, as AMT]")
     ("login-lockout-initial", po::value<std::string>(), "Digest: the first lockout, doubled for each further one [5s, as AMT]")
     ("login-lockout-max", po::value<std::string>(), "Digest: the longest lockout [80s, as AMT]")
-    ("login-lockout-reset", po::value<std::string>(), "Digest: time without failures after which the back-off starts over [1h, as AMT]");
+    ("login-lockout-reset", po::value<std::string>(), "Digest: time without failures after which the back-off starts over [1h, as AMT]")
+    ("wsman-max-connections", po::value<unsigned>(), "WS-Man connections at once per listener (HTTP, HTTPS, LMS channels); 0 = no limit [64]")
+    ("wsman-max-connections-per-address", po::value<unsigned>(), "WS-Man connections at once from one client address per listener; 0 = no limit [32]");
   // clang-format on
   return d;
 }
@@ -218,6 +222,9 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (!seconds("login-lockout-max", lockout.max)) return "--login-lockout-max takes whole seconds, such as 80s or 10m";
   if (!seconds("login-lockout-reset", lockout.reset)) return "--login-lockout-reset takes whole seconds, such as 1h or 30m";
   if (lockout.max < lockout.initial) return "--login-lockout-max must not be shorter than --login-lockout-initial";
+  if (vm.count("wsman-max-connections")) c.wsmanMaxConnections = vm["wsman-max-connections"].as<unsigned>();
+  if (vm.count("wsman-max-connections-per-address"))
+    c.wsmanMaxConnectionsPerAddress = vm["wsman-max-connections-per-address"].as<unsigned>();
   return "";
 }
 
@@ -337,6 +344,11 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
     unsigned port = vm["control-port"].as<unsigned>();
     if (port > 65535) return fail("control port out of range");
     c.controlPort = static_cast<std::uint16_t>(port);
+  }
+  if (vm.count("control-max-connections")) c.controlMaxConnections = vm["control-max-connections"].as<unsigned>();
+  if (vm.count("fd-reserve")) {
+    c.descriptorReserve = vm["fd-reserve"].as<unsigned>();
+    if (c.descriptorReserve > 65536) return fail("--fd-reserve must be 0..65536");
   }
   if (vm.count("loop-spin-us")) {
     c.loopSpin = std::chrono::microseconds(vm["loop-spin-us"].as<unsigned>());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -51,6 +52,10 @@ struct DeviceConfig {
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
   events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
   LoginLockout loginLockout;             // --login-lockout-*
+  // WS-Man connections per listener (HTTP, HTTPS, LMS channels) and per client address on each network listener
+  // (wsman/http/wsman_http_options.h); 0 = no limit.
+  std::size_t wsmanMaxConnections = 64;
+  std::size_t wsmanMaxConnectionsPerAddress = 32;
 };
 
 // What is process-wide: logging, the control API, the loop; and the devices (the first one is the default, the
@@ -63,6 +68,10 @@ struct Config {
   // The loop polls this long after its last event before sleeping: a sleeping thread's wake-up (a halted vCPU)
   // costs more than a request's work, and the next call of a busy client usually comes within it.
   std::chrono::microseconds loopSpin{50};
+  std::size_t controlMaxConnections = 32;  // control API connections at once (0 = no limit)
+  // Network listeners (WS-Man, the control API) leave the last this many descriptors below RLIMIT_NOFILE to the
+  // firmware (common/descriptors.h); 0 keeps none.
+  std::size_t descriptorReserve = 64;
   std::vector<DeviceConfig> devices;
 };
 

@@ -305,6 +305,20 @@ class Device::Impl {
       status["lme"] = l;
     }
     if (eventDelivery_) status["events"] = eventsJson();
+    if (wsmanHttp_) {
+      const auto& ws = wsmanHttp_->stats();
+      status["wsman"] = {{"serving", wsmanHttp_->activeConnections()},
+                         {"connections", ws.connections},
+                         {"requests", ws.requests},
+                         {"rejected_busy", ws.rejectedBusy},
+                         {"dropped", ws.dropped},
+                         {"evicted", ws.evicted},
+                         {"over_address_cap", ws.overAddressCap},
+                         {"descriptors_short", ws.descriptorsShort},
+                         {"accept_errors", ws.acceptErrors},
+                         {"timeouts", ws.timeouts},
+                         {"bad_requests", ws.badRequests}};
+    }
     return status;
   }
 
@@ -334,6 +348,9 @@ class Device::Impl {
     options.clock = &clock_;
     options.runBlocking = services_.runBlocking;
     options.makeTlsIdentityOnFirstUse = true;  // a fleet starts without making a key per device
+    options.maxConnections = config_.wsmanMaxConnections;
+    options.maxConnectionsPerAddress = config_.wsmanMaxConnectionsPerAddress;
+    options.descriptorReserve = services_.descriptorReserve;
     options.digest.lockoutThreshold = config_.loginLockout.threshold;
     options.digest.lockoutInitial = config_.loginLockout.initial;
     options.digest.lockoutMax = config_.loginLockout.max;
@@ -371,7 +388,16 @@ class Device::Impl {
 
   void acceptDriver() {
     driverAcceptor_->async_accept([this](boost::system::error_code ec, stream_protocol::socket socket) {
-      if (ec) return;
+      if (ec == boost::asio::error::operation_aborted || stopping_ || !driverAcceptor_->is_open()) return;
+      if (ec) {
+        // Out of descriptors (EMFILE) and the like: the listener pauses and goes on; it never ends on an error.
+        MESIM_LOG(Warn, "mesim", "accepting an HBM driver failed: " << ec.message() << "; retrying shortly");
+        driverAcceptPause_.expires_after(std::chrono::milliseconds(100));
+        driverAcceptPause_.async_wait([this](boost::system::error_code wec) {
+          if (!wec && !stopping_) acceptDriver();
+        });
+        return;
+      }
       MESIM_LOG(Info, "mesim", "external HBM driver connected");
       auto endpoint = link::makeSocketEndpoint(std::move(socket), log_);
       std::weak_ptr<link::Endpoint> weak = endpoint;
@@ -502,6 +528,7 @@ class Device::Impl {
       boost::system::error_code ignored;
       driverAcceptor_->close(ignored);
     }
+    driverAcceptPause_.cancel();
     if (driverLink_) driverLink_->close();
     std::error_code ec;
     if (hbmSocketPath_) fs::remove(*hbmSocketPath_, ec);
@@ -532,6 +559,7 @@ class Device::Impl {
   boost::asio::steady_timer settleTimer_{io_};
   std::unique_ptr<preload::PreloadServer> preload_;
   std::unique_ptr<stream_protocol::acceptor> driverAcceptor_;
+  boost::asio::steady_timer driverAcceptPause_{io_};
   std::shared_ptr<link::Endpoint> driverLink_;
   std::optional<fs::path> hbmSocketPath_;
   std::optional<fs::path> meiDevLink_;
@@ -551,6 +579,7 @@ class Device::Impl {
   bool started() const { return engine_ != nullptr; }
 };
 
+Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
 Device::Device(boost::asio::io_context& io, DeviceConfig config, Services services)
     : impl_(std::make_unique<Impl>(io, std::move(config), std::move(services))) {}
 Device::~Device() = default;

@@ -28,9 +28,12 @@ class Device {
   struct Services {
     // Runs a blocking job (e.g. making a TLS key) off the loop; unset: on the loop.
     std::function<void(std::function<void()> job)> runBlocking;
+    // Descriptors the device's network listeners leave to the firmware (common/descriptors.h); 0 keeps none.
+    std::size_t descriptorReserve = 64;
   };
 
-  Device(boost::asio::io_context& io, DeviceConfig config, Services services = {});
+  Device(boost::asio::io_context& io, DeviceConfig config);
+  Device(boost::asio::io_context& io, DeviceConfig config, Services services);
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;

@@ -52,7 +52,7 @@ class ProcessShell::Impl {
   explicit Impl(Config config)
       : config_(std::move(config)),
         signals_(io_, SIGINT, SIGTERM),
-        control_(io_, [this](auto&&... a) { return handleControl(a...); }) {}
+        control_(io_, [this](auto&&... a) { return handleControl(a...); }, controlOptions(config_)) {}
 
   int run() {
     started_ = std::chrono::steady_clock::now();
@@ -61,6 +61,7 @@ class ProcessShell::Impl {
     log::setThreshold(level);
     raiseFileLimit();
     fuse::installProcessLogging();  // libfuse's one log hook, for every device's mount
+    clearStaleMounts();
 
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -68,6 +69,7 @@ class ProcessShell::Impl {
     if (auto r = control_.start(config_.controlAddress, config_.controlPort); !r) return fatalAtStart(r.error().message);
     Device::Services services;
     services.runBlocking = [this](std::function<void()> job) { boost::asio::post(blocking_, std::move(job)); };
+    services.descriptorReserve = config_.descriptorReserve;
     for (const auto& deviceConfig : config_.devices) {
       auto device = std::make_unique<Device>(io_, deviceConfig, services);
       Device* raw = device.get();
@@ -82,12 +84,34 @@ class ProcessShell::Impl {
   }
 
  private:
+  static ControlServerOptions controlOptions(const Config& config) {
+    ControlServerOptions options;
+    options.maxConnections = config.controlMaxConnections;
+    options.descriptorReserve = config.descriptorReserve;
+    return options;
+  }
+
   // Each device holds a handful of sockets and files; a fleet of them outgrows the usual soft limit of 1024.
   static void raiseFileLimit() {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
       limit.rlim_cur = limit.rlim_max;
       ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+
+  // A daemon killed with -9 leaves its FUSE mounts behind, dead (ENOTCONN). They go first, before anything of this
+  // start can fail: a start that fails leaves no dead mount either.
+  void clearStaleMounts() {
+    for (const auto& device : config_.devices) {
+      if (device.fuse == FuseMode::Off) continue;
+      const log::Context context(device.name);
+      auto logContext = [&context]() -> const log::Context& { return context; };
+      const auto mountPoint = device.runtimeDir / "fs";
+      auto cleared = fuse::clearStaleMount(mountPoint);
+      if (!cleared) MESIM_LOG(Warn, "mesim", cleared.error().message);
+      else if (*cleared) MESIM_LOG(Warn, "mesim", "cleared a stale FUSE mount on " << mountPoint.string()
+                                                      << " (left by a daemon that did not stop)");
     }
   }
 
@@ -175,6 +199,14 @@ class ProcessShell::Impl {
       auto status = device.status();
       status["version"] = MESIM_VERSION;
       status["devices"] = devices_.size();
+      const auto& cs = control_.stats();
+      status["control"] = {{"open", control_.openConnections()},
+                           {"connections", cs.connections},
+                           {"evicted", cs.evicted},
+                           {"rejected_busy", cs.rejectedBusy},
+                           {"bad_requests", cs.badRequests},
+                           {"descriptors_short", cs.descriptorsShort},
+                           {"accept_errors", cs.acceptErrors}};
       return jsonResponse(200, status);
     }
     if (method != "POST") return jsonError(404, "no such endpoint");

@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/file_access.h"
+#include "common/result.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
 
@@ -36,6 +37,11 @@ struct NodeAccess {
   FileAccess mei;       // dev/mei0
   FileAccess watchdog;  // dev/watchdog0
 };
+// A FUSE mount left on `mountPoint` by a process that died without unmounting (kill -9): the kernel answers
+// ENOTCONN for it. Detaches it (umount2 as root, else `fusermount3 -u -z`), so that neither a new mount nor programs
+// looking at the directory trip over it. True if one was cleared, false if there was none (a live mount of another
+// process is left alone); an error if it stays. Blocks for as long as fusermount3 runs.
+Result<bool> clearStaleMount(const std::filesystem::path& mountPoint);
 
 class FuseFrontEnd {
  public:

@@ -4,6 +4,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <array>
@@ -70,6 +72,35 @@ std::string mountOptions(bool allowOther) {
 
 void installProcessLogging() { fuse_set_log_func(&forwardFuseLog); }
 
+namespace {
+bool isStale(const std::string& path) {
+  struct statfs fs {};
+  return ::statfs(path.c_str(), &fs) != 0 && errno == ENOTCONN;
+}
+
+// fusermount3 -u -z PATH (no shell); true if it exited 0.
+bool fusermountDetach(const std::string& path) {
+  std::string program = "fusermount3", unmount = "-u", lazy = "-z", target = path;
+  char* argv[] = {program.data(), unmount.data(), lazy.data(), target.data(), nullptr};
+  pid_t pid = -1;
+  if (::posix_spawnp(&pid, "fusermount3", nullptr, nullptr, argv, environ) != 0) return false;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+}  // namespace
+
+Result<bool> clearStaleMount(const std::filesystem::path& mountPoint) {
+  const std::string path = mountPoint.string();
+  if (!isStale(path)) return false;
+  if (::geteuid() == 0) ::umount2(path.c_str(), MNT_DETACH);
+  if (isStale(path)) fusermountDetach(path);
+  if (isStale(path))
+    return fail("mount point " + path + " is a stale FUSE mount that could not be detached; run fusermount3 -u -z " + path);
+  return true;
+}
+
 FuseMount::FuseMount(boost::asio::io_context& io, std::filesystem::path mountPoint, log::Context log)
     : io_(io), mountPoint_(std::move(mountPoint)), log_(std::move(log)) {}
 
@@ -83,12 +114,10 @@ std::string FuseMount::prepareMountPoint() {
   if (::statfs(path.c_str(), &fs) != 0) {
     const int err = errno;
     if (err == ENOTCONN) {  // a previous run died without unmounting
-      if (::geteuid() == 0 && ::umount2(path.c_str(), MNT_DETACH) == 0) {
-        MESIM_LOG(Warn, kLog, "cleared a stale FUSE mount on " << path);
-        return {};
-      }
-      return "mount point " + path + " is a stale FUSE mount (" + std::strerror(err) + "); run fusermount3 -u " +
-             path;
+      auto cleared = clearStaleMount(mountPoint_);
+      if (!cleared) return cleared.error().message;
+      MESIM_LOG(Warn, kLog, "cleared a stale FUSE mount on " << path);
+      return {};
     }
     if (err != ENOENT) return "mount point " + path + ": " + std::strerror(err);
     std::error_code ec;

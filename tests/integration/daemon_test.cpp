@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -361,6 +362,40 @@ TEST(DaemonState, CorruptStateIsAClearErrorNotOverwritten) {
   std::ifstream again(stateDir / "platform.json");
   std::string text((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "{ this is not json");
+}
+
+// kill -9 leaves the FUSE mount behind, dead (ENOTCONN). The next start clears it before anything can fail, so even
+// a start that fails (here: on a broken state file) leaves no dead mount.
+TEST(DaemonFuse, AStaleMountOfAKilledDaemonIsClearedEvenByAStartThatFails) {
+  if (::access("/dev/fuse", R_OK | W_OK) != 0) GTEST_SKIP() << "no usable /dev/fuse here";
+  auto stateDir = makeTempDir("stale-state");
+  auto runDir = makeTempDir("stale-run");
+  const auto mountPoint = runDir / "fs";
+  auto stale = [&] {
+    struct statfs fs {};
+    return ::statfs(mountPoint.c_str(), &fs) != 0 && errno == ENOTCONN;
+  };
+  DaemonProcess killed(stateDir, runDir);
+  ASSERT_TRUE(killed.start({"--fuse", "on", "--preload", "off"})) << killed.log();
+  killed.kill(SIGKILL);
+  ASSERT_TRUE(stale()) << "kill -9 should leave a dead mount";
+
+  { std::ofstream(stateDir / "platform.json") << "{ broken"; }
+  DaemonProcess failing(stateDir, runDir);
+  EXPECT_FALSE(failing.start({"--fuse", "on", "--preload", "off"}, 5s));
+  EXPECT_NE(failing.log().find("cleared a stale FUSE mount"), std::string::npos) << failing.log();
+  EXPECT_FALSE(stale());
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mounts, line)) EXPECT_EQ(line.find(" " + mountPoint.string() + " "), std::string::npos) << line;
+
+  // And a start that succeeds mounts afresh.
+  std::filesystem::remove(stateDir / "platform.json");
+  DaemonProcess next(stateDir, runDir);
+  ASSERT_TRUE(next.start({"--fuse", "on", "--preload", "off"})) << next.log();
+  const int fd = openAmthi(next.meiDevice().string());
+  EXPECT_GE(fd, 0);
+  if (fd >= 0) ::close(fd);
 }
 
 TEST(DaemonState, StartToReadyIsQuick) {

@@ -80,6 +80,16 @@ TEST(SubscribeRequest, PushModeAndFaults) {
                                                "<e:Expires>2001-01-01T00:00:00Z</e:Expires>"))), "InvalidExpirationTime");
 }
 
+TEST(SubscribeRequest, ExpiresIsADateTheCalendarHas) {
+  EXPECT_TRUE(parseExpires("2030-02-28T00:00:00Z", kNow));
+  EXPECT_TRUE(parseExpires("2028-02-29T00:00:00Z", kNow));  // a leap year
+  for (const char* bad : {"2030-02-31T00:00:00Z", "2030-02-29T00:00:00Z", "2030-04-31T00:00:00Z", "2030-13-01T00:00:00Z",
+                          "2030-00-10T00:00:00Z", "2030-01-00T00:00:00Z", "2030-01-01T24:00:00Z", "2030-01-01T00:60:00Z",
+                          "2030-01-01T00:00:60Z", "2030-01-01T00:00:00.Z", "2030-01-01T00:00:00+15:00",
+                          "2030-01-01T00:00:00+01:60", "2030-+1-01T00:00:00Z", "+030-01-01T00:00:00Z"})
+    EXPECT_FALSE(parseExpires(bad, kNow)) << bad;
+}
+
 TEST(SubscribeRequest, ExpiresAndUrls) {
   EXPECT_EQ(parseExpires("2023-11-14T22:13:30Z", kNow), kNow + 10s);
   EXPECT_EQ(parseExpires("2023-11-14T23:13:30.250+01:00", kNow), kNow + 10s);

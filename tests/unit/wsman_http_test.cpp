@@ -200,12 +200,15 @@ class WsmanHttpTest : public ::testing::Test {
   }
 
   // A new in-memory connection served as if from 127.0.0.1.
-  beast::test::stream& connect(bool local = false) {
+  beast::test::stream& connect(bool local = false) { return connectFrom(local ? "lms" : "127.0.0.1", local); }
+
+  // The same from `address`, counted against the local listener if `local`.
+  beast::test::stream& connectFrom(const std::string& address, bool local = false) {
     clients_.push_back(std::make_unique<beast::test::stream>(io_));
     beast::test::stream remote(io_);
     clients_.back()->connect(remote);
     wsman::http::detail::ConnectionInfo info;
-    info.peerAddress = local ? "lms" : "127.0.0.1";
+    info.peerAddress = address;
     info.local = local;
     server().serveStream(std::move(remote), std::move(info));
     return *clients_.back();
@@ -714,6 +717,32 @@ TEST_F(WsmanHttpTest, MalformedRequestIs400) {
   EXPECT_EQ(res[bhttp::field::connection], "close");
 }
 
+TEST_F(WsmanHttpTest, Http11NeedsExactlyOneHost) {
+  auto noHost = exchange(connect(), "POST /wsman HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+  EXPECT_EQ(noHost.result_int(), 400u);
+  EXPECT_EQ(noHost[bhttp::field::connection], "close");
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\nab").result_int(),
+            400u);
+  // HTTP/1.0 has no Host to require.
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.0\r\nContent-Length: 2\r\n\r\nab").result_int(), 401u);
+  EXPECT_EQ(server().stats().badRequests, 2u);
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(WsmanHttpTest, TransferCodingsOtherThanChunkedAreRefused) {
+  std::string gzipThenChunked = "POST /wsman HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+  auto res = exchange(connect(), gzipThenChunked);
+  EXPECT_EQ(res.result_int(), 501u);
+  EXPECT_EQ(res[bhttp::field::connection], "close");
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n")
+                .result_int(),
+            400u);
+  // Plain chunked is read as ever.
+  EXPECT_EQ(exchange(connect(), "POST /wsman HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n")
+                .result_int(),
+            401u);
+}
+
 TEST_F(WsmanHttpTest, RequestOverTheSizeCapIs413) {
   options_.maxRequestBytes = 4096;
   auto& c = connect();
@@ -747,6 +776,70 @@ TEST_F(WsmanHttpTest, ConnectionCapAnswers503AndTheDaemonGoesOn) {
   ASSERT_TRUE(runUntil([&] { return server().activeConnections() == 1; }));
   auto& fourth = connect();
   EXPECT_EQ(exchange(fourth, post(kEnvelope)).result_int(), 401u);
+}
+
+TEST_F(WsmanHttpTest, EachListenerHasItsOwnCap) {
+  options_.maxConnections = 2;
+  connectFrom("192.0.2.1");
+  connectFrom("192.0.2.2");
+  // Plain HTTP is full, and both hold one each: nobody to make room for a third address.
+  EXPECT_EQ(exchange(connectFrom("192.0.2.3"), post(kEnvelope)).result_int(), 503u);
+  // LMS channels count against their own listener.
+  EXPECT_EQ(exchange(connect(true), post(kEnvelope)).result_int(), 401u);
+  EXPECT_EQ(server().stats().rejectedBusy, 1u);
+}
+
+TEST_F(WsmanHttpTest, OneAddressCannotTakeMoreThanItsShare) {
+  options_.maxConnections = 8;
+  options_.maxConnectionsPerAddress = 3;
+  for (int i = 0; i < 3; ++i) connectFrom("192.0.2.66");
+  auto busy = exchange(connectFrom("192.0.2.66"), post(kEnvelope));
+  EXPECT_EQ(busy.result_int(), 503u);
+  EXPECT_EQ(busy[bhttp::field::connection], "close");
+  EXPECT_EQ(server().stats().overAddressCap, 1u);
+  // Another address is served as ever.
+  EXPECT_EQ(exchange(connectFrom("192.0.2.7"), post(kEnvelope)).result_int(), 401u);
+}
+
+TEST_F(WsmanHttpTest, AtTheCapAWaitingConnectionOfTheBusiestAddressMakesRoom) {
+  options_.maxConnections = 4;
+  options_.maxConnectionsPerAddress = 0;
+  // A flood holds the listener: three idle connections, then one that sent half a header (a slow loris).
+  auto& oldest = connectFrom("192.0.2.66");
+  runUntil([] { return false; }, 5ms);
+  connectFrom("192.0.2.66");
+  connectFrom("192.0.2.66");
+  auto& slow = connectFrom("192.0.2.66");
+  asio::write(slow, asio::buffer(std::string("POST /wsman HTTP/1.1\r\nHost: x\r\nContent-")));
+  settle();
+  ASSERT_EQ(server().activeConnections(), 4u);
+
+  // A client of another address is served: the flood's oldest waiting connection is closed for it.
+  auto& client = connectFrom("192.0.2.7");
+  EXPECT_TRUE(closedByServer(oldest));
+  EXPECT_EQ(server().stats().evicted, 1u);
+  // Identify needs no credentials and keeps the connection open (a 401 would close it).
+  EXPECT_EQ(exchange(client, post("<wsmid:Identify/>")).result_int(), 200u);
+  EXPECT_EQ(server().stats().rejectedBusy, 0u);
+
+  // The flood cannot push it out again, nor grow: its address holds more than the newcomer's.
+  auto& more = connectFrom("192.0.2.66");
+  EXPECT_EQ(exchange(more, post(kEnvelope)).result_int(), 503u);
+  EXPECT_EQ(server().stats().evicted, 1u);
+}
+
+TEST_F(WsmanHttpTest, AConnectionInTheMiddleOfARequestIsNeverEvicted) {
+  options_.maxConnections = 2;
+  options_.maxConnectionsPerAddress = 0;
+  // Both connections of the busy address are past their header (one reading its body, one being answered).
+  auto& reading = connectFrom("192.0.2.66");
+  asio::write(reading, asio::buffer(std::string("POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")));
+  auto& other = connectFrom("192.0.2.66");
+  asio::write(other, asio::buffer(std::string("POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\ncd")));
+  settle();
+  auto busy = exchange(connectFrom("192.0.2.7"), post(kEnvelope));
+  EXPECT_EQ(busy.result_int(), 503u);
+  EXPECT_EQ(server().stats().evicted, 0u);
 }
 
 TEST_F(WsmanHttpTest, Http10GetsContentLengthAndClose) {
@@ -884,6 +977,35 @@ TEST_F(LoopbackTest, BodyTimeoutIs408) {
     got = readAll(s);
   });
   EXPECT_EQ(got.rfind("HTTP/1.1 408", 0), 0u) << got;
+}
+
+// What AMT answers is not known (no capture); like common TLS web servers, a plain HTTP request on the TLS port
+// is told so in plain HTTP instead of the connection being dropped unanswered.
+TEST_F(LoopbackTest, PlainHttpOnTheTlsPortIsAnsweredInPlainHttp) {
+  options_.httpsPort = 0;
+  ASSERT_EQ(errorOf(server().start()), "");
+  const auto port = server().ports().https;
+  std::string got;
+  runClient([&] {
+    asio::io_context cio;
+    tcp::socket s(cio);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(s, asio::buffer(post(kEnvelope)));
+    got = readAll(s);
+  });
+  EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("Connection: close"), std::string::npos);
+  EXPECT_NE(got.find("https://"), std::string::npos);
+  EXPECT_TRUE(requests_.empty());
+  // Bytes that are neither TLS nor HTTP still end the connection without an answer.
+  runClient([&] {
+    asio::io_context cio;
+    tcp::socket s(cio);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(s, asio::buffer(std::string("\x01\x02\x03 not tls")));
+    got = readAll(s);
+  });
+  EXPECT_EQ(got, "");
 }
 
 TEST_F(LoopbackTest, TlsHandshakeAndDigestWithTheGeneratedCertificateWhichIsKept) {

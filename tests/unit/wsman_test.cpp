@@ -154,11 +154,12 @@ class WsmanTest : public ::testing::Test {
     return first(p->env, "EnumerationContext");
   }
 
-  std::string pullRequest(const std::string& uri, const std::string& context, int maxElements = 999) {
+  std::string pullRequest(const std::string& uri, const std::string& context, int maxElements = 999,
+                          int maxCharacters = 99999) {
     return amtRequest(kEnum + "Pull", uri, 2,
                       "<Pull xmlns=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\"><EnumerationContext>" + context +
                           "</EnumerationContext><MaxElements>" + std::to_string(maxElements) +
-                          "</MaxElements><MaxCharacters>99999</MaxCharacters></Pull>");
+                          "</MaxElements><MaxCharacters>" + std::to_string(maxCharacters) + "</MaxCharacters></Pull>");
   }
 
   std::unique_ptr<Parsed> get(const std::string& uri, const std::string& selectors = {}) {
@@ -279,6 +280,35 @@ TEST_F(WsmanTest, EnumerationContextsBelongToTheirUser) {
   EXPECT_FALSE(all(mine->env, "CIM_SoftwareIdentity").empty());
 }
 
+TEST_F(WsmanTest, PullNeverAnswersMoreThanMaxCharacters) {
+  const std::string uri = kCim + "CIM_SoftwareIdentity";
+  // The size of each item as Pull writes it, from an unlimited Pull.
+  auto all999 = ok(pullRequest(uri, enumerate(uri), 999, 0));
+  std::vector<std::size_t> sizes;
+  for (auto item : all(all999->env, "CIM_SoftwareIdentity")) {
+    std::ostringstream xml;
+    item.print(xml, "", pugi::format_raw | pugi::format_no_empty_element_tags);
+    sizes.push_back(xml.str().size());  // ASCII: bytes are characters
+  }
+  ASSERT_GE(sizes.size(), 3u);
+  // Room for two items and a half: two come, the third stays for the next Pull.
+  const std::string ctx = enumerate(uri, 3);
+  const int limit = static_cast<int>(sizes[0] + sizes[1] + sizes[2] / 2);
+  auto two = ok(pullRequest(uri, ctx, 999, limit));
+  std::size_t got = 0;
+  for (auto item : all(two->env, "CIM_SoftwareIdentity")) {
+    std::ostringstream xml;
+    item.print(xml, "", pugi::format_raw | pugi::format_no_empty_element_tags);
+    got += xml.str().size();
+  }
+  EXPECT_EQ(all(two->env, "CIM_SoftwareIdentity").size(), 2u);
+  EXPECT_LE(got, static_cast<std::size_t>(limit));
+  // Not even the next item fits: a fault, and the item is still there for a Pull with room for it.
+  expectFault(pullRequest(uri, ctx, 999, static_cast<int>(sizes[2]) - 1), "EncodingLimit");
+  auto next = ok(pullRequest(uri, ctx, 1, static_cast<int>(sizes[2])));
+  EXPECT_EQ(all(next->env, "CIM_SoftwareIdentity").size(), 1u);
+}
+
 TEST_F(WsmanTest, EnumerationContextsExpireAndAreCapped) {
   const std::string uri = kAmt + "AMT_GeneralSettings";
   std::string ctx = enumerate(uri);
@@ -392,6 +422,22 @@ TEST_F(WsmanTest, MalformedRequestsFault) {
   expectFault("<?xml version=\"1.0\"?><!DOCTYPE lol [<!ENTITY a \"aaaa\">]><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\"/>",
               "SchemaValidationError");
   EXPECT_TRUE(soap::hasMarkupDeclaration("<!DOCTYPE x><a/>"));
+  // A bare '&' (XML 1.0 §2.4), text or a second element after the root, text before it.
+  auto withId = [&](const std::string& id) {
+    return test::wsmanEnvelope(kTransfer + "Get", kAmt + "AMT_GeneralSettings", "", id);
+  };
+  const auto get = withId("0");
+  ok(withId("a &amp; b &#38; &#x26; &lt;&gt;&quot;&apos;"));
+  ok(withId("<![CDATA[a & b]]>"));
+  expectFault(withId("a & b"), "SchemaValidationError");
+  expectFault(withId("a &b c;"), "SchemaValidationError");
+  expectFault(withId("a &#x; b"), "SchemaValidationError");
+  expectFault(withId("a &unknown; b"), "SchemaValidationError");
+  expectFault(get + "junk", "SchemaValidationError");
+  expectFault(get + "<Envelope/>", "SchemaValidationError");
+  expectFault(get + "<![CDATA[x]]>", "SchemaValidationError");
+  expectFault("junk" + get.substr(get.find("<Envelope")), "SchemaValidationError");
+  ok(get + "\r\n  <!-- a comment after the root --><?pi after?>\n");
   EXPECT_FALSE(soap::hasMarkupDeclaration("<a><!-- <!DOCTYPE --><![CDATA[<!ENTITY]]></a>"));
   // SOAP 1.1 envelope.
   expectFault("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body/></s:Envelope>",

@@ -1,6 +1,7 @@
 #include "wsman/eventing/subscribe_request.h"
 
 #include <charconv>
+#include <chrono>
 #include <ctime>
 #include <set>
 #include <sstream>
@@ -81,12 +82,14 @@ void readIssuedTokens(pugi::xml_node header, SubscribeRequest& out) {
   }
 }
 
+// Decimal digits only (from_chars alone would take a sign).
 bool digits(std::string_view s, int& out) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc{} && p == s.data() + s.size();
 }
 
-// "YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)".
+// "YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)", a date that exists in the calendar (no 2030-02-31).
 std::optional<events::TimePoint> parseDateTime(std::string_view t) {
   if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') return std::nullopt;
   std::tm tm{};
@@ -94,18 +97,21 @@ std::optional<events::TimePoint> parseDateTime(std::string_view t) {
   if (!digits(t.substr(0, 4), y) || !digits(t.substr(5, 2), mo) || !digits(t.substr(8, 2), d) ||
       !digits(t.substr(11, 2), h) || !digits(t.substr(14, 2), mi) || !digits(t.substr(17, 2), s))
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
+                                         std::chrono::day(static_cast<unsigned>(d))};
+  if (y < 1 || !date.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
   auto rest = t.substr(19);
   if (!rest.empty() && rest[0] == '.') {
     std::size_t i = 1;
     while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') ++i;
+    if (i == 1) return std::nullopt;  // a fraction has digits
     rest.remove_prefix(i);
   }
   int offset = 0;
   if (rest == "Z") {
   } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
     int oh, om;
-    if (!digits(rest.substr(1, 2), oh) || !digits(rest.substr(4, 2), om)) return std::nullopt;
+    if (!digits(rest.substr(1, 2), oh) || !digits(rest.substr(4, 2), om) || oh > 14 || om > 59) return std::nullopt;
     offset = (rest[0] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
   } else {
     return std::nullopt;

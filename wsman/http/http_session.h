@@ -5,7 +5,9 @@
 // stream that ignores cancellation (Beast's test stream) simply never times out.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -14,6 +16,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
@@ -65,6 +68,59 @@ inline bool isHttpParseError(const boost::beast::error_code& ec) {
   return &ec.category() == &boost::beast::http::make_error_code(boost::beast::http::error::bad_target).category();
 }
 
+// What is wrong with a request header before its body is read (RFC 9112), or status 0. A transfer coding that does
+// not end in chunked leaves the body's length unknown (§6.3: 400, then close; Beast would read no body and take
+// the body for the next request: request smuggling), as do Transfer-Encoding and Content-Length together; a coding
+// other than chunked cannot be decoded (§6.1: 501); an HTTP/1.1 request needs exactly one Host (§3.2: 400).
+struct HeaderProblem {
+  unsigned status = 0;
+  std::string_view reason;
+  std::string detail;
+};
+
+template <class Fields>
+HeaderProblem headerProblem(const boost::beast::http::request_header<Fields>& req) {
+  namespace bhttp = boost::beast::http;
+  std::vector<std::string> codings;
+  for (auto [field, end] = req.equal_range(bhttp::field::transfer_encoding); field != end; ++field) {
+    std::string_view value = field->value();
+    while (!value.empty()) {
+      const auto comma = value.find(',');
+      std::string_view item = value.substr(0, comma);
+      item = item.substr(0, item.find(';'));  // parameters
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (!item.empty()) {
+        std::string coding(item);
+        for (auto& c : coding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        codings.push_back(std::move(coding));
+      }
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    }
+  }
+  if (!codings.empty()) {
+    if (codings.back() != "chunked")
+      return {400, "Bad Request", "Transfer-Encoding does not end in chunked: the body's length is unknown."};
+    if (req.count(bhttp::field::content_length) != 0)
+      return {400, "Bad Request", "Transfer-Encoding and Content-Length together: the body's length is ambiguous."};
+    if (std::find(codings.begin(), codings.end() - 1, "chunked") != codings.end() - 1)
+      return {400, "Bad Request", "Chunked may be applied only once (RFC 9112 §7.1)."};
+    if (codings.size() > 1)
+      return {501, "Not Implemented", "Transfer coding " + codings.front() + " is not supported; send chunked only."};
+  }
+  if (req.version() == 11 && req.count(bhttp::field::host) != 1)
+    return {400, "Bad Request", "An HTTP/1.1 request needs exactly one Host header."};
+  return {};
+}
+
+// The first bytes of a connection to a TLS port, when they are a plain HTTP request line ("GET ", "POST "...)
+// rather than a TLS record (which starts with 0x16).
+inline bool looksLikePlainHttp(std::string_view first) {
+  std::size_t letters = 0;
+  while (letters < first.size() && first[letters] >= 'A' && first[letters] <= 'Z') ++letters;
+  return letters > 0 && letters <= 16 && letters < first.size() && first[letters] == ' ';
+}
+
 template <class Stream>
 class HttpSession final : public SessionBase, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
@@ -79,16 +135,13 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     buffer_.reserve(kReadBufferBytes);
   }
 
-  ~HttpSession() override {
-    core_->detach(id_);
-    core_->release(admission_);
-  }
+  ~HttpSession() override { core_->detach(id_); }
 
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
 
   void start() {
-    id_ = core_->attach(this->weak_from_this());
+    id_ = core_->attach(this->weak_from_this(), info_, admission_);
     if constexpr (IsSslStream<Stream>::value) {
       handshake();
     } else {
@@ -101,6 +154,11 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     disarm();
     closeSocket();
   }
+
+  bool waitingForRequest() const override {
+    return !aborted_ && !closed_ && (phase_ == Phase::Handshake || phase_ == Phase::Header);
+  }
+  std::chrono::steady_clock::time_point waitingSince() const override { return waitingSince_; }
 
   const log::Context& logContext() const { return core_->platform.logContext(); }
 
@@ -121,6 +179,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
 
   // ---- deadlines (real time)
   void arm(std::chrono::milliseconds timeout, Phase phase) {
+    auto waiting = [](Phase p) { return p == Phase::Handshake || p == Phase::Header; };
+    if (waiting(phase) && !waiting(phase_)) waitingSince_ = Clock::now();
     phase_ = phase;
     timedOut_ = false;
     const auto generation = ++timerGeneration_;
@@ -139,10 +199,68 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   }
 
   // ---- TLS
+  // The first bytes decide: a TLS record goes to the handshake (which is given them), a plain HTTP request is told
+  // in plain HTTP that this port speaks TLS (docs/architecture.md, "WS-Management"), anything else fails the
+  // handshake as before.
   void handshake() {
     arm(core_->options.headerTimeout, Phase::Handshake);
-    stream_.async_handshake(asio::ssl::stream_base::server,
-                            cancellable([s = self()](const beast::error_code& ec) { s->onHandshake(ec); }));
+    stream_.next_layer().async_read_some(
+        asio::buffer(firstBytes_),
+        cancellable([s = self()](const beast::error_code& ec, std::size_t n) { s->onFirstBytes(ec, n); }));
+  }
+
+  void onFirstBytes(const beast::error_code& ec, std::size_t n) {
+    if (ec || timedOut_) {
+      disarm();
+      if (timedOut_) ++core_->stats.timeouts;
+      return closeSocket();
+    }
+    const std::string_view first(firstBytes_.data(), n);
+    if (looksLikePlainHttp(first)) {
+      disarm();
+      ++core_->stats.badRequests;
+      MESIM_LOG(Debug, "wsman-http", "plain HTTP from " << info_.peerAddress << " on the TLS port");
+      return answerPlainHttpOnTls();
+    }
+    stream_.async_handshake(asio::ssl::stream_base::server, asio::buffer(firstBytes_.data(), n),
+                            cancellable([s = self()](const beast::error_code& hec, std::size_t) { s->onHandshake(hec); }));
+  }
+
+  void answerPlainHttpOnTls() {
+    auto wire = std::make_shared<std::string>();
+    const std::string page = errorPage(400, "Bad Request", "This port speaks TLS: use https:// to reach it.");
+    *wire = "HTTP/1.1 400 Bad Request\r\nServer: " + core_->serverHeader() +
+            "\r\nContent-Type: text/html\r\nContent-Length: " + std::to_string(page.size()) +
+            "\r\nConnection: close\r\n\r\n" + page;
+    arm(core_->options.writeTimeout, Phase::Write);
+    asio::async_write(stream_.next_layer(), asio::buffer(*wire),
+                      cancellable([s = self(), wire](const beast::error_code& ec, std::size_t) {
+                        s->disarm();
+                        if (ec || s->timedOut_) return s->closeSocket();
+                        s->lingerPlain();
+                      }));
+  }
+
+  // As linger(), below the TLS layer: the client's request is read and dropped until it closes or time is up.
+  void lingerPlain() {
+    if constexpr (std::is_same_v<std::decay_t<decltype(beast::get_lowest_layer(stream_))>, tcp::socket>) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    arm(core_->options.lingerTimeout, Phase::Linger);
+    drainPlain();
+  }
+
+  void drainPlain() {
+    stream_.next_layer().async_read_some(asio::buffer(drainBuffer_),
+                                         cancellable([s = self()](const beast::error_code& ec, std::size_t n) {
+                                           s->lingerBytes_ += n;
+                                           if (ec || s->timedOut_ || s->lingerBytes_ > kMaxLingerBytes) {
+                                             s->disarm();
+                                             return s->closeSocket();
+                                           }
+                                           s->drainPlain();
+                                         }));
   }
 
   void onHandshake(const beast::error_code& ec) {
@@ -175,6 +293,10 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     }
     if (ec) return onReadError(ec);
     ++core_->stats.requests;
+    if (auto problem = headerProblem(parser_->get()); problem.status != 0) {
+      ++core_->stats.badRequests;
+      return sendError(problem.status, problem.reason, problem.detail, After::Linger);
+    }
     if (admission_ == Admission::RejectBusy)
       return sendError(503, "Service Unavailable", "Too many connections; try again later.", After::Linger);
     const auto& req = parser_->get();
@@ -465,7 +587,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   asio::steady_timer timer_;
   asio::cancellation_signal cancel_;
   std::uint64_t timerGeneration_ = 0;
-  Phase phase_ = Phase::Header;
+  Phase phase_ = Phase::Shutdown;  // none yet
+  Clock::time_point waitingSince_ = Clock::now();
   bool timedOut_ = false;
   bool aborted_ = false;
   bool closed_ = false;
@@ -476,6 +599,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   Clock::time_point lingerUntil_{};
   std::size_t lingerBytes_ = 0;
   std::array<char, 4096> drainBuffer_{};
+  std::array<char, 1024> firstBytes_{};  // of a TLS connection, before the handshake
 };
 
 }  // namespace mesim::wsman::http::detail

@@ -26,7 +26,15 @@ struct WsmanHttpOptions {
   std::chrono::milliseconds bodyTimeout{30'000};
   std::chrono::milliseconds writeTimeout{30'000};
   std::chrono::milliseconds lingerTimeout{2'000};  // draining an unread body after an error answer
-  std::size_t maxConnections = 64;        // served at once (TCP, TLS and local); 0 = no limit
+  // Connections served at once per listener (HTTP, TLS and local channels each have their own), and per client
+  // address on each network listener; 0 = no limit. At the listener's cap a connection still waiting for its
+  // request (idle, or sending its header slowly) from the address holding the most makes room for a newcomer
+  // whose address holds at least two fewer; otherwise the newcomer gets 503, past twice the cap it is closed.
+  std::size_t maxConnections = 64;
+  std::size_t maxConnectionsPerAddress = 32;
+  // Accepted sockets that would take one of the process's last `descriptorReserve` descriptors are closed at once
+  // and accepting pauses briefly (common/descriptors.h), so the firmware always finds descriptors. 0 = none kept.
+  std::size_t descriptorReserve = 64;
   std::size_t maxRequestBytes = 256 * 1024;  // body limit; headers are limited to min(16 KiB, this)
   std::string amtVersion;                 // for "Server:"; empty = the platform's firmware code version
   DigestOptions digest;
@@ -41,8 +49,12 @@ struct WsmanHttpOptions {
 
 struct WsmanHttpStats {
   std::uint64_t connections = 0;     // accepted and served
-  std::uint64_t rejectedBusy = 0;    // answered 503 (connection cap)
+  std::uint64_t rejectedBusy = 0;    // answered 503 (a connection cap)
   std::uint64_t dropped = 0;         // closed unanswered (twice the cap)
+  std::uint64_t evicted = 0;         // waiting for a request, closed to make room for another address
+  std::uint64_t overAddressCap = 0;  // refused (503 or closed): their address held maxConnectionsPerAddress
+  std::uint64_t descriptorsShort = 0;  // closed at accept: the descriptor reserve was reached
+  std::uint64_t acceptErrors = 0;    // accept failed (EMFILE, ENFILE...): the listener paused and went on
   std::uint64_t requests = 0;        // request headers read
   std::uint64_t unauthorized = 0;    // 401 sent
   std::uint64_t timeouts = 0;        // 408 sent or idle/handshake/write timeouts

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
+#include "common/descriptors.h"
 #include "common/log.h"
 #include "wsman/http/tls_identity.h"
 
@@ -14,7 +15,8 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 namespace {
 constexpr const char* kLog = "wsman-http";
-}
+constexpr std::chrono::milliseconds kAcceptPause{100};  // after an accept error or at the descriptor reserve
+}  // namespace
 
 // ------------------------------------------------------------------------------------------------
 // detail::ServerCore
@@ -35,40 +37,104 @@ std::string ServerCore::serverHeader() const {
 
 std::size_t ServerCore::headerLimit() const { return std::clamp<std::size_t>(options.maxRequestBytes, 1024, 16 * 1024); }
 
-Admission ServerCore::admit() {
-  const std::size_t cap = options.maxConnections;
+std::size_t ServerCore::servingFrom(const Load& load, std::string_view address) const {
+  auto it = load.servingFrom.find(address);
+  return it == load.servingFrom.end() ? 0 : it->second;
+}
+
+Admission ServerCore::admit(const ConnectionInfo& info) {
   if (stopped) return Admission::Drop;
-  if (cap == 0 || serving_ < cap) {
-    ++serving_;
-    ++stats.connections;
-    return Admission::Serve;
+  const Listener listener = info.listener();
+  Load& load = loadOf(listener);
+  const std::size_t cap = options.maxConnections;
+  const std::size_t perAddress = options.maxConnectionsPerAddress;
+  auto reject = [&] {
+    if (cap == 0 || load.rejecting < cap) {
+      ++stats.rejectedBusy;
+      return Admission::RejectBusy;
+    }
+    ++stats.dropped;
+    return Admission::Drop;
+  };
+  if (listener != Listener::Local && perAddress != 0 && servingFrom(load, info.peerAddress) >= perAddress) {
+    ++stats.overAddressCap;
+    return reject();
   }
-  if (rejecting_ < cap) {
-    ++rejecting_;
-    ++stats.rejectedBusy;
-    return Admission::RejectBusy;
-  }
-  ++stats.dropped;
-  return Admission::Drop;
+  if (cap != 0 && load.serving >= cap && !evictFor(listener, listener == Listener::Local ? "" : info.peerAddress))
+    return reject();
+  ++stats.connections;
+  return Admission::Serve;
 }
 
-void ServerCore::release(Admission admission) {
-  if (admission == Admission::Serve && serving_ > 0) --serving_;
-  if (admission == Admission::RejectBusy && rejecting_ > 0) --rejecting_;
+// Closes the oldest connection waiting for a request from the address that holds the most on `listener`, if
+// that is more than `address` would hold with the newcomer: a flood from a few addresses cannot keep a client of
+// another out, while addresses holding their fair share are left alone.
+bool ServerCore::evictFor(Listener listener, std::string_view address) {
+  const Load& load = loadOf(listener);
+  const std::size_t newcomerHolds = servingFrom(load, address);
+  std::uint64_t victim = 0;
+  std::size_t victimHolds = newcomerHolds + 2;  // more than the newcomer's address would hold: no mere swap
+  std::chrono::steady_clock::time_point victimSince{};
+  for (const auto& [id, entry] : sessions_) {
+    if (entry.listener != listener || entry.admission != Admission::Serve) continue;
+    auto session = entry.session.lock();
+    if (!session || !session->waitingForRequest()) continue;
+    const std::size_t holds = servingFrom(load, entry.address);
+    if (holds < victimHolds) continue;
+    if (holds > victimHolds || victim == 0 || session->waitingSince() < victimSince) {
+      victim = id;
+      victimHolds = holds;
+      victimSince = session->waitingSince();
+    }
+  }
+  if (victim == 0) return false;
+  auto session = sessions_.at(victim).session.lock();
+  detach(victim);
+  ++stats.evicted;
+  session->abort();
+  return true;
 }
 
-std::uint64_t ServerCore::attach(std::weak_ptr<SessionBase> session) {
+std::uint64_t ServerCore::attach(std::weak_ptr<SessionBase> session, const ConnectionInfo& info, Admission admission) {
   const auto id = nextId_++;
-  sessions_.emplace(id, std::move(session));
+  Entry entry{std::move(session), info.listener(), info.local ? std::string() : info.peerAddress, admission};
+  Load& load = loadOf(entry.listener);
+  if (admission == Admission::Serve) {
+    ++load.serving;
+    ++load.servingFrom[entry.address];
+  } else if (admission == Admission::RejectBusy) {
+    ++load.rejecting;
+  }
+  sessions_.emplace(id, std::move(entry));
   return id;
 }
 
-void ServerCore::detach(std::uint64_t id) { sessions_.erase(id); }
+void ServerCore::detach(std::uint64_t id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  const Entry& entry = it->second;
+  Load& load = loadOf(entry.listener);
+  if (entry.admission == Admission::Serve) {
+    if (load.serving > 0) --load.serving;
+    auto from = load.servingFrom.find(entry.address);
+    if (from != load.servingFrom.end() && --from->second == 0) load.servingFrom.erase(from);
+  } else if (entry.admission == Admission::RejectBusy && load.rejecting > 0) {
+    --load.rejecting;
+  }
+  sessions_.erase(it);
+}
+
+std::size_t ServerCore::serving() const {
+  std::size_t total = 0;
+  for (const auto& load : load_) total += load.serving;
+  return total;
+}
 
 void ServerCore::abortAll() {
-  auto sessions = sessions_;  // abort() may end a session, which detaches it
-  for (auto& [id, weak] : sessions)
-    if (auto s = weak.lock()) s->abort();
+  std::vector<std::shared_ptr<SessionBase>> open;  // abort() may end a session, which detaches it
+  for (auto& [id, entry] : sessions_)
+    if (auto s = entry.session.lock()) open.push_back(std::move(s));
+  for (auto& s : open) s->abort();
 }
 
 }  // namespace detail
@@ -78,7 +144,7 @@ void ServerCore::abortAll() {
 // ------------------------------------------------------------------------------------------------
 
 WsmanHttpServer::WsmanHttpServer(asio::io_context& io, platform::PlatformModel& platform, WsmanHttpOptions options)
-    : core_(std::make_shared<detail::ServerCore>(io, platform, std::move(options))), http_(io), https_(io), retry_(io) {}
+    : core_(std::make_shared<detail::ServerCore>(io, platform, std::move(options))), http_(io), https_(io), httpPause_(io), httpsPause_(io) {}
 
 WsmanHttpServer::~WsmanHttpServer() {
   *self_ = nullptr;
@@ -119,8 +185,8 @@ Result<> WsmanHttpServer::start() {
   }
   started_ = true;
   core_->stopped = false;
-  if (http_.is_open()) accept(http_, false);
-  if (https_.is_open()) accept(https_, true);  // handshakes wait for the certificate where need be
+  if (http_.is_open()) accept(http_, httpPause_, false);
+  if (https_.is_open()) accept(https_, httpsPause_, true);  // handshakes wait for the certificate where need be
   if (o.httpsPort < 0) {
     tlsState_ = TlsState::Failed;
     tlsError_ = "there is no TLS listener";
@@ -274,7 +340,8 @@ void WsmanHttpServer::stop() {
   boost::system::error_code ignored;
   http_.close(ignored);
   https_.close(ignored);
-  retry_.cancel();
+  httpPause_.cancel();
+  httpsPause_.cancel();
   core_->abortAll();
   identityWaiters_.clear();  // their sockets close; nobody is told
   heldHandshakes_ = 0;
@@ -295,19 +362,33 @@ WsmanHttpPorts WsmanHttpServer::ports() const {
   return p;
 }
 
-void WsmanHttpServer::accept(tcp::acceptor& acceptor, bool tls) {
-  acceptor.async_accept([this, &acceptor, tls, core = core_](boost::system::error_code ec, tcp::socket socket) {
+void WsmanHttpServer::accept(tcp::acceptor& acceptor, asio::steady_timer& pause, bool tls) {
+  acceptor.async_accept([this, &acceptor, &pause, tls, core = core_](boost::system::error_code ec, tcp::socket socket) {
     if (core->stopped || ec == asio::error::operation_aborted) return;  // `this` may be gone: touch nothing
-    if (!ec) {
-      startSession(std::move(socket), tls);
-      return accept(acceptor, tls);
+    if (ec) {
+      // Out of descriptors (EMFILE, ENFILE) and the like: wait a little instead of spinning on a failing accept.
+      ++core_->stats.acceptErrors;
+      MESIM_LOG(Warn, kLog, "accepting a WS-Man connection failed: " << ec.message() << "; retrying shortly");
+      return pauseAccepting(acceptor, pause, tls);
     }
-    // Out of descriptors and the like: wait a little instead of spinning on a failing accept.
-    MESIM_LOG(Warn, kLog, "accepting a WS-Man connection failed: " << ec.message());
-    retry_.expires_after(std::chrono::milliseconds(100));
-    retry_.async_wait([this, &acceptor, tls, core](boost::system::error_code wec) {
-      if (!wec && !core->stopped) accept(acceptor, tls);
-    });
+    if (descriptors::intoReserve(socket.native_handle(), core_->options.descriptorReserve)) {
+      // Closing it and pausing leaves the next clients in the listen backlog until descriptors are free again.
+      ++core_->stats.descriptorsShort;
+      MESIM_LOG(Warn, kLog, "closed a WS-Man connection at once: the last " << core_->options.descriptorReserve
+                                << " file descriptors are kept for the firmware");
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return pauseAccepting(acceptor, pause, tls);
+    }
+    startSession(std::move(socket), tls);
+    accept(acceptor, pause, tls);
+  });
+}
+
+void WsmanHttpServer::pauseAccepting(tcp::acceptor& acceptor, asio::steady_timer& pause, bool tls) {
+  pause.expires_after(kAcceptPause);
+  pause.async_wait([this, &acceptor, &pause, tls, core = core_](boost::system::error_code ec) {
+    if (!ec && !core->stopped) accept(acceptor, pause, tls);
   });
 }
 

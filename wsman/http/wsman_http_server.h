@@ -1,6 +1,7 @@
 // The WS-Man HTTP(S) server of the simulated AMT (spec/wsman.md §2.1): POST /wsman on 16992 (plain) and
 // 16993 (TLS 1.2/1.3), Digest authentication against the platform model, AMT's headers, chunked answers,
-// keep-alive, per-connection deadlines, a connection cap and a request-size cap. Authenticated requests (and
+// keep-alive, per-connection deadlines, connection caps per listener and per client address, a descriptor
+// reserve, and a request-size cap. Authenticated requests (and
 // anonymous ones the SOAP layer allows, i.e. Identify) go to the WsmanHandler. Runs on one io_context thread.
 //
 //   WsmanHttpServer server(io, platform, options);
@@ -98,7 +99,7 @@ class WsmanHttpServer {
   // Same, with the connection described by the caller (tests, fuzzing).
   template <class AsyncStream>
   void serveStream(AsyncStream stream, detail::ConnectionInfo info) {
-    const auto admission = core_->admit();
+    const auto admission = core_->admit(info);
     if (admission == detail::Admission::Drop) return;  // `stream` closes as it goes out of scope
     std::make_shared<detail::HttpSession<AsyncStream>>(core_, std::move(stream), std::move(info), admission)->start();
   }
@@ -118,13 +119,16 @@ class WsmanHttpServer {
   void makeTlsIdentity();
   void tlsIdentityOutcome(const Result<>& outcome);
   Result<> tlsFailure() const { return fail(tlsError_); }
-  void accept(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
+  void accept(boost::asio::ip::tcp::acceptor& acceptor, boost::asio::steady_timer& pause, bool tls);
+  void pauseAccepting(boost::asio::ip::tcp::acceptor& acceptor, boost::asio::steady_timer& pause, bool tls);
   void startSession(boost::asio::ip::tcp::socket socket, bool tls);
 
   std::shared_ptr<detail::ServerCore> core_;
   boost::asio::ip::tcp::acceptor http_;
   boost::asio::ip::tcp::acceptor https_;
-  boost::asio::steady_timer retry_;
+  // Each listener pauses on its own after an accept error or at the descriptor reserve.
+  boost::asio::steady_timer httpPause_;
+  boost::asio::steady_timer httpsPause_;
   bool started_ = false;
   // The certificate's life: loading (start), absent (made on first use), making, in place, or failed.
   enum class TlsState { Loading, Absent, Making, InPlace, Failed };

@@ -278,12 +278,13 @@ class WsmanService::Impl {
     return w.finish();
   }
 
-  // Items of `context` from its read position: at most `maxElements`, and (after the first) no more
-  // than `maxCharacters` of XML. Returns true when the sequence is exhausted.
+  // Items of `context` from its read position: at most `maxElements`, and no more than `maxCharacters` Unicode
+  // characters of XML in all (0: no limit; WS-Enumeration's Pull). Returns true when the sequence is exhausted.
+  // `firstTooLarge` is set when not even the next item fits: nothing is written or consumed then.
   bool writeItems(soap::ResponseWriter& w, pugi::xml_node parent, EnumerationContext& context,
-                  std::uint64_t maxElements, std::uint64_t maxCharacters) {
+                  std::uint64_t maxElements, std::uint64_t maxCharacters, bool* firstTooLarge = nullptr) {
     std::uint64_t written = 0;
-    std::size_t chars = 0;
+    std::uint64_t chars = 0;
     while (context.next < context.items.size() && written < maxElements) {
       const auto& si = context.items[context.next];
       pugi::xml_node item;
@@ -300,11 +301,15 @@ class WsmanService::Impl {
           break;
       }
       if (maxCharacters) {
-        std::ostringstream size;
-        item.print(size, "", pugi::format_raw | pugi::format_no_empty_element_tags);
-        chars += size.str().size();
-        if (chars > maxCharacters && written > 0) {
+        std::ostringstream xml;
+        item.print(xml, "", pugi::format_raw | pugi::format_no_empty_element_tags);
+        const std::string text = xml.str();
+        // Characters, not bytes: every UTF-8 byte but a continuation byte starts one.
+        chars += static_cast<std::uint64_t>(
+            std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+        if (chars > maxCharacters) {
           parent.remove_child(item);
+          if (written == 0 && firstTooLarge) *firstTooLarge = true;
           break;
         }
       }
@@ -380,7 +385,17 @@ class WsmanService::Impl {
     auto response = w.add(w.body(), ns::kEnumeration, "PullResponse");
     auto ctxNode = w.add(response, ns::kEnumeration, "EnumerationContext", id);
     auto items = w.add(response, ns::kEnumeration, "Items");
-    const bool done = writeItems(w, items, *context, std::min<std::uint64_t>(maxElements, kMaxPullElements), maxCharacters);
+    bool firstTooLarge = false;
+    const bool done = writeItems(w, items, *context, std::min<std::uint64_t>(maxElements, kMaxPullElements),
+                                 maxCharacters, &firstTooLarge);
+    if (firstTooLarge) {
+      // WS-Enumeration lets the source skip an item larger than MaxCharacters and return it to a Pull with a larger
+      // value: it stays next, and the client is told why nothing came (as openwsman does).
+      contexts_.touch(*context);
+      return fault(FaultCode::EncodingLimit, {},
+                   "The next item is larger than MaxCharacters (" + std::to_string(maxCharacters) +
+                       " characters); pull again with a larger MaxCharacters.");
+    }
     w.prefix(ns::kCommon);  // AMT declares it (after the class, as i) in every PullResponse (spec/wsman.md §1.3)
     if (done) {
       response.remove_child(ctxNode);

@@ -1,5 +1,6 @@
 #include "wsman/soap/envelope.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -59,6 +60,59 @@ bool holdsOnlyXmlText(const pugi::xml_document& doc) {
     if (cur) cur = cur.next_sibling();
   }
   return true;
+}
+
+// True if an '&' in markup or text does not start one of the five predefined entities or a character reference.
+// pugixml keeps such an '&' as a character (XML 1.0 §2.4 makes it a fatal error). Comments, CDATA sections and
+// processing instructions may hold a bare '&' and are skipped.
+bool hasBareAmpersand(std::string_view text) {
+  auto skipTo = [&](std::size_t& pos, std::string_view end) {
+    auto at = text.find(end, pos);
+    pos = at == std::string_view::npos ? text.size() : at + end.size();
+  };
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto next = text.find_first_of("<&", pos);
+    if (next == std::string_view::npos) return false;
+    pos = next;
+    const auto rest = text.substr(pos);
+    if (rest.substr(0, 4) == "<!--") {
+      skipTo(pos, "-->");
+    } else if (rest.substr(0, 9) == "<![CDATA[") {
+      skipTo(pos, "]]>");
+    } else if (rest.substr(0, 2) == "<?") {
+      skipTo(pos, "?>");
+    } else if (rest[0] == '<') {
+      ++pos;
+    } else {
+      const auto semicolon = rest.find(';');
+      if (semicolon == std::string_view::npos) return true;
+      const auto name = rest.substr(1, semicolon - 1);
+      const bool entity = name == "lt" || name == "gt" || name == "amp" || name == "apos" || name == "quot";
+      auto digits = [](std::string_view s, bool hex) {
+        return !s.empty() && std::all_of(s.begin(), s.end(), [hex](char c) {
+          return hex ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : std::isdigit(static_cast<unsigned char>(c)) != 0;
+        });
+      };
+      const bool reference =
+          name.size() > 1 && name[0] == '#' && (name[1] == 'x' ? digits(name.substr(2), true) : digits(name.substr(1), false));
+      if (!entity && !reference) return true;
+      pos += semicolon + 1;
+    }
+  }
+  return false;
+}
+
+// Exactly one root element and nothing but markup (comments, processing instructions) besides: pugixml skips
+// text before or after the root and accepts a second root element. Parsed as a fragment, the skipped text shows
+// up as document-level nodes.
+bool hasOneRootElement(const pugi::xml_document& doc) {
+  int elements = 0;
+  for (auto n : doc.children()) {
+    if (n.type() == pugi::node_element) ++elements;
+    else if (n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata) return false;
+  }
+  return elements == 1;
 }
 
 // Headers this service acts on; anything else marked mustUnderstand is a MustUnderstand fault.
@@ -164,13 +218,18 @@ ParseResult parseRequest(std::string_view input, const ParseLimits& limits) {
   constexpr const char* kNotXmlText =
       "The request holds bytes that are not UTF-8, or characters XML 1.0 does not allow.";
   if (!text::isXmlText(input)) return failure(FaultCode::SchemaValidationError, {}, {}, kNotXmlText);
+  constexpr const char* kNotWellFormed = "The request is not well-formed XML.";
+  if (hasBareAmpersand(input)) return failure(FaultCode::SchemaValidationError, {}, {}, kNotWellFormed);
 
   Request req;
   req.doc = std::make_unique<pugi::xml_document>();
-  // No parse_doctype and no custom entities: only the five predefined entities and character references.
-  auto parsed = req.doc->load_buffer(input.data(), input.size(), pugi::parse_default & ~pugi::parse_wconv_attribute,
+  // No parse_doctype and no custom entities: only the five predefined entities and character references. As a
+  // fragment, so that text outside the root element is kept and can be refused.
+  auto parsed = req.doc->load_buffer(input.data(), input.size(),
+                                     (pugi::parse_default | pugi::parse_fragment) & ~pugi::parse_wconv_attribute,
                                      pugi::encoding_utf8);
-  if (!parsed) return failure(FaultCode::SchemaValidationError, {}, {}, "The request is not well-formed XML.");
+  if (!parsed || !hasOneRootElement(*req.doc))
+    return failure(FaultCode::SchemaValidationError, {}, {}, kNotWellFormed);
   if (depthOf(*req.doc) > kMaxDepth) return failure(FaultCode::EncodingLimit);
   if (input.find("&#") != std::string_view::npos && !holdsOnlyXmlText(*req.doc))
     return failure(FaultCode::SchemaValidationError, {}, {}, kNotXmlText);
