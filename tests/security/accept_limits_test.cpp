@@ -110,6 +110,7 @@ class AcceptLimitsTest : public ::testing::Test {
 // ---- WS-Man
 
 TEST_F(AcceptLimitsTest, BothWsmanListenersOutliveRunningOutOfDescriptors) {
+  if (test::kSanitizerBuild) GTEST_SKIP() << test::kNoSqueezeUnderSanitizers;
   auto platform = openPlatform();
   ASSERT_TRUE(platform);
   wsman::http::WsmanHttpOptions options;
@@ -188,6 +189,7 @@ class ControlApiTest : public AcceptLimitsTest {
 };
 
 TEST_F(ControlApiTest, OutOfDescriptorsTheListenerPausesInsteadOfSpinningAndGoesOn) {
+  if (test::kSanitizerBuild) GTEST_SKIP() << test::kNoSqueezeUnderSanitizers;
   app::ControlServerOptions options;
   options.descriptorReserve = 0;
   auto& server = start(options);

@@ -22,6 +22,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/descriptor_squeeze.h"
 #include "tests/support/wsman_digest_client.h"
 
 namespace mesim {
@@ -206,6 +207,7 @@ TEST_F(ConnectionLimitsTest, ThreeHundredIdleControlConnectionsAtALimitOf256Leav
 }
 
 TEST_F(ConnectionLimitsTest, AnAcceptErrorDoesNotEndTheHbmListener) {
+  if (test::kSanitizerBuild) GTEST_SKIP() << test::kNoSqueezeUnderSanitizers;
   DaemonProcess daemon;
   const auto socketPath = daemon.runtimeDir() / "hbm.sock";
   // No reserve: control connections may take the daemon's last descriptor, so accept() itself fails.
