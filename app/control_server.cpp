@@ -128,6 +128,8 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
                                                                          request.version());
     response->set(http::field::server, "mesim-control");
     response->set(http::field::content_type, result.contentType);
+    if (!result.allow.empty()) response->set(http::field::allow, result.allow);
+    if (request.method() == http::verb::head) result.body.clear();
     response->keep_alive(request.keep_alive());
     response->body() = std::move(result.body);
     response->prepare_payload();

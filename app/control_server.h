@@ -21,9 +21,14 @@
 namespace mesim::app {
 
 struct ControlResponse {
+  ControlResponse() = default;
+  ControlResponse(unsigned status, std::string contentType, std::string body)
+      : status(status), contentType(std::move(contentType)), body(std::move(body)) {}
+
   unsigned status = 200;
   std::string contentType = "application/json";
   std::string body;
+  std::string allow;  // the Allow header of a 405
 };
 
 struct ControlServerOptions {

@@ -438,10 +438,11 @@ class Device::Impl {
       wdt_->start();
       fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs", wdt_.get(),
                                                    fuse::NodeAccess{config_.meiAccess, config_.watchdogAccess});
-      if (auto err = fuse_->start(); !err.empty()) {
+      if (auto started = fuse_->start(); !started) {
         fuse_.reset();
-        if (config_.fuse == FuseMode::On) return fatalWhileRunning("FUSE: " + err);
-        MESIM_LOG(Warn, "mesim", "FUSE unavailable (" << err << "); dev/mei0 is served through the preload socket only");
+        const std::string& why = started.error().message;
+        if (config_.fuse == FuseMode::On) return fatalWhileRunning("FUSE: " + why);
+        MESIM_LOG(Warn, "mesim", "FUSE unavailable (" << why << "); dev/mei0 is served through the preload socket only");
       } else {
         linkIntoRuntimeDir("dev");
         linkIntoRuntimeDir("sys");
@@ -453,7 +454,8 @@ class Device::Impl {
     if (config_.preload) {
       preload_ = std::make_unique<preload::PreloadServer>(io_, *host_, config_.runtimeDir / "preload.sock",
                                                           config_.meiAccess);
-      if (auto err = preload_->start(); !err.empty()) return fatalWhileRunning("preload socket: " + err);
+      if (auto started = preload_->start(); !started)
+        return fatalWhileRunning("preload socket: " + started.error().message);
     }
     markReadyWhenSettled();
   }

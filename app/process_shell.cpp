@@ -18,6 +18,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
 #include "common/log.h"
@@ -28,10 +29,6 @@
 namespace mesim::app {
 
 namespace {
-ControlResponse jsonResponse(unsigned status, const boost::json::value& body) {
-  return {status, "application/json", boost::json::serialize(body) + "\n"};
-}
-
 // A DMTF message identifier: a registry prefix (letters and digits, starting with a letter) and four digits.
 bool isMessageId(std::string_view id) {
   if (id.size() < 5 || id.size() > 12 || !std::isalpha(static_cast<unsigned char>(id[0]))) return false;
@@ -40,11 +37,6 @@ bool isMessageId(std::string_view id) {
   return std::all_of(prefix.begin(), prefix.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }) &&
          std::all_of(number.begin(), number.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
-
-// `why` may quote what a client sent: made valid UTF-8 so that the answer is valid JSON.
-ControlResponse jsonError(unsigned status, const std::string& why) {
-  return jsonResponse(status, boost::json::object{{"error", text::toValidUtf8(why)}});
-}
 }  // namespace
 
 class ProcessShell::Impl {
@@ -52,7 +44,9 @@ class ProcessShell::Impl {
   explicit Impl(Config config)
       : config_(std::move(config)),
         signals_(io_, SIGINT, SIGTERM),
-        control_(io_, [this](auto&&... a) { return handleControl(a...); }, controlOptions(config_)) {}
+        control_(io_, [this](auto&&... a) { return handleControl(a...); }, controlOptions(config_)) {
+    addShellRoutes();
+  }
 
   int run() {
     started_ = std::chrono::steady_clock::now();
@@ -155,7 +149,7 @@ class ProcessShell::Impl {
   }
 
   // ---- control API: /devices/NAME/... addresses a device; the same routes without the prefix address the default.
-  ControlResponse handleControl(const std::string& method, const std::string& target, const std::string&) {
+  ControlResponse handleControl(const std::string& method, const std::string& target, const std::string& body) {
     auto parsed = boost::urls::parse_origin_form(target);
     if (!parsed) return jsonError(400, "bad request target");
     boost::urls::url_view url = *parsed;
@@ -183,49 +177,50 @@ class ProcessShell::Impl {
       path.erase(path.begin(), path.begin() + 2);
     }
     // Form-style decoding ('+' is a space), as the old hand-written decoder did and curl --data-urlencode expects.
-    return handleDeviceControl(*device, method, path, url.params(boost::urls::encoding_opts(true, false, false)));
+    ControlRequest request{method, url.params(boost::urls::encoding_opts(true, false, false)), body, {}};
+    return routes_.dispatch(*device, path, std::move(request));
   }
 
-  ControlResponse handleDeviceControl(Device& device, const std::string& method, const std::vector<std::string>& path,
-                                      boost::urls::params_view params) {
-    std::string route;
-    for (auto& p : path) route += "/" + p;
-    if (route == "/healthz") {
-      if (method != "GET" && method != "HEAD") return {405, "text/plain", "method not allowed\n"};
-      return device.ready() && !shuttingDown_ ? ControlResponse{200, "text/plain", "ok\n"}
-                                              : ControlResponse{503, "text/plain", "starting\n"};
-    }
-    if (route == "/status" && method == "GET") {
-      auto status = device.status();
-      status["version"] = MESIM_VERSION;
-      status["devices"] = devices_.size();
-      const auto& cs = control_.stats();
-      status["control"] = {{"open", control_.openConnections()},
-                           {"connections", cs.connections},
-                           {"evicted", cs.evicted},
-                           {"rejected_busy", cs.rejectedBusy},
-                           {"bad_requests", cs.badRequests},
-                           {"descriptors_short", cs.descriptorsShort},
-                           {"accept_errors", cs.acceptErrors}};
-      return jsonResponse(200, status);
-    }
-    if (method != "POST") return jsonError(404, "no such endpoint");
-    if (!device.started()) return jsonError(409, "device " + device.name() + " is still starting");
-    if (route == "/events/raise") return raiseAlert(device, params);
-    if (route == "/faults/firmware-reset") {
-      device.firmwareReset("requested through the control API");
-      return jsonResponse(200, boost::json::object{{"done", "firmware-reset"}});
-    }
-    if (route == "/faults/me-stop") {
-      device.meStop();
-      return jsonResponse(200, boost::json::object{{"done", "me-stop"}});
-    }
-    if (route == "/faults/host-reset") {
-      if (!device.hostReset("requested through the control API"))
-        return jsonError(409, "no built-in host model (--hbm-listen)");
-      return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
-    }
-    return jsonError(404, "no such endpoint");
+  // The routes of the shell itself; features add theirs from their own files (control_routes.h).
+  void addShellRoutes() {
+    routes_.add("GET", "/healthz", "200 once the device is ready, 503 before and while stopping",
+                [this](Device& device, const ControlRequest&) {
+                  return device.ready() && !shuttingDown_ ? ControlResponse{200, "text/plain", "ok\n"}
+                                                          : ControlResponse{503, "text/plain", "starting\n"};
+                }, false);
+    routes_.add("GET", "/status", "the device's state, ports, clients and counters as JSON",
+                [this](Device& device, const ControlRequest&) {
+                  auto status = device.status();
+                  status["version"] = MESIM_VERSION;
+                  status["devices"] = devices_.size();
+                  const auto& cs = control_.stats();
+                  status["control"] = {{"open", control_.openConnections()},
+                                       {"connections", cs.connections},
+                                       {"evicted", cs.evicted},
+                                       {"rejected_busy", cs.rejectedBusy},
+                                       {"bad_requests", cs.badRequests},
+                                       {"descriptors_short", cs.descriptorsShort},
+                                       {"accept_errors", cs.acceptErrors}};
+                  return jsonResponse(200, status);
+                }, false);
+    routes_.add("POST", "/events/raise", "raise an alert as a firmware feature would (messageId, arg, ...)",
+                [this](Device& device, const ControlRequest& request) { return raiseAlert(device, request.params); });
+    routes_.add("POST", "/faults/firmware-reset", "reset the ME firmware: every host connection ends",
+                [](Device& device, const ControlRequest&) {
+                  device.firmwareReset("requested through the control API");
+                  return jsonResponse(200, boost::json::object{{"done", "firmware-reset"}});
+                });
+    routes_.add("POST", "/faults/me-stop", "stop the ME: it answers nothing until reset",
+                [](Device& device, const ControlRequest&) {
+                  device.meStop();
+                  return jsonResponse(200, boost::json::object{{"done", "me-stop"}});
+                });
+    routes_.add("POST", "/faults/host-reset", "reset the built-in host model (the mei driver's link reset)",
+                [](Device& device, const ControlRequest&) {
+                  if (!device.hostReset("requested through the control API"))
+                    return jsonError(409, "no built-in host model (--hbm-listen)");
+                  return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
+                });
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a
@@ -285,6 +280,7 @@ class ProcessShell::Impl {
   // than cores, so that a fleet's devices wait together and the file system commits their writes in one go.
   boost::asio::thread_pool blocking_{std::max(16u, std::thread::hardware_concurrency())};
   boost::asio::signal_set signals_;
+  ControlRoutes routes_;
   ControlServer control_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::map<std::string, Device*, std::less<>> byName_;

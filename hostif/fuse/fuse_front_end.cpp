@@ -43,13 +43,13 @@ class FuseFrontEnd::Impl {
         gid_(::getegid()),
         startTime_(::time(nullptr)) {}
 
-  std::string start() {
+  Result<> start() {
     const fuse_lowlevel_ops ops = operations();
     auto started = mount_->start(ops, this, [this](std::shared_ptr<fuse_session> session) {
       book_ = std::make_shared<RequestBook>(std::move(session), host_);
       mei_->serve();
     });
-    if (!started) return started.error().message;
+    if (!started) return started.error();
     MESIM_LOG(Info, kLog, "serving dev/mei0 (" << describe(access_.mei) << ")"
                               << (hasWatchdog_ ? ", dev/watchdog0 (" + describe(access_.watchdog) + ")" : "")
                               << " and sys/class/mei/mei0 on " << mount_->mountPoint().string());
@@ -279,7 +279,7 @@ FuseFrontEnd::FuseFrontEnd(boost::asio::io_context& io, host::MeiHost& host, std
 
 FuseFrontEnd::~FuseFrontEnd() { impl_->stop(); }
 
-std::string FuseFrontEnd::start() { return impl_->start(); }
+Result<> FuseFrontEnd::start() { return impl_->start(); }
 void FuseFrontEnd::stop() { impl_->stop(); }
 bool FuseFrontEnd::running() const { return impl_->running(); }
 const std::filesystem::path& FuseFrontEnd::mountPoint() const { return impl_->mountPoint(); }

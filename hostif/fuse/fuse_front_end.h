@@ -52,9 +52,9 @@ class FuseFrontEnd {
   FuseFrontEnd(const FuseFrontEnd&) = delete;
   FuseFrontEnd& operator=(const FuseFrontEnd&) = delete;
 
-  // Mounts (creating the directory if needed) and starts serving. "" on success, else why not
-  // (no usable /dev/fuse, stale mount, mount refused).
-  std::string start();
+  // Mounts (creating the directory if needed) and starts serving; an error says why not (no usable /dev/fuse,
+  // stale mount, mount refused).
+  Result<> start();
   // Answers whatever is still waiting with ENODEV and unmounts; closes the host files that were still open.
   // Idempotent; never waits for a client. Requests the loop has not read by then end with the connection's
   // abort (an error for the caller, never a hang).

@@ -479,18 +479,18 @@ PreloadServer::~PreloadServer() {
   for (const auto& session : sessions_) session->detach();
 }
 
-std::string PreloadServer::start() {
+Result<> PreloadServer::start() {
   if (listening_) return {};
   sockaddr_un addr;
   socklen_t length = 0;
-  if (!makeAddress(path_, addr, length)) return "preload socket path is empty or too long: " + path_.string();
+  if (!makeAddress(path_, addr, length)) return fail("preload socket path is empty or too long: " + path_.string());
 
   std::error_code fsEc;
   if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), fsEc);
   auto status = std::filesystem::symlink_status(path_, fsEc);
   if (std::filesystem::exists(status)) {
-    if (!std::filesystem::is_socket(status)) return path_.string() + " exists and is not a socket";
-    if (!isStaleSocket(addr, length)) return path_.string() + " is in use by a running daemon";
+    if (!std::filesystem::is_socket(status)) return fail(path_.string() + " exists and is not a socket");
+    if (!isStaleSocket(addr, length)) return fail(path_.string() + " is in use by a running daemon");
     std::filesystem::remove(path_, fsEc);
   }
 
@@ -501,20 +501,20 @@ std::string PreloadServer::start() {
   if (ec) {
     std::string error = "cannot bind " + path_.string() + ": " + ec.message();
     acceptor_.close(ec);
-    return error;
+    return fail(std::move(error));
   }
   // Before listen(): until then nobody can connect, whatever mode bind() left.
   if (auto applied = applyFileAccess(path_, access_); !applied) {
     acceptor_.close(ec);
     std::filesystem::remove(path_, fsEc);
-    return applied.error().message;
+    return applied.error();
   }
   acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
   if (ec) {
     std::string error = "cannot listen on " + path_.string() + ": " + ec.message();
     acceptor_.close(ec);
     std::filesystem::remove(path_, fsEc);
-    return error;
+    return fail(std::move(error));
   }
   listening_ = true;
   MESIM_LOG(Info, "preload", "listening on " << path_.string() << " (" << describe(access_) << ")");

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/file_access.h"
+#include "common/result.h"
 #include "hostif/host/mei_host.h"
 
 namespace mesim::preload {
@@ -28,9 +29,9 @@ class PreloadServer {
   PreloadServer(const PreloadServer&) = delete;
   PreloadServer& operator=(const PreloadServer&) = delete;
 
-  // Binds, gives the socket file its mode and group, then listens (a stale socket file is replaced). "" or what
-  // went wrong.
-  std::string start();
+  // Binds, gives the socket file its mode and group, then listens (a stale socket file is replaced); an error
+  // says what went wrong.
+  Result<> start();
   // Stops listening, ends every session (their files are closed on the host) and removes the socket file.
   void stop();
 

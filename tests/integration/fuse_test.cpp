@@ -96,7 +96,7 @@ class FuseTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(dir), nullptr);
     mountDir = dir;
     frontEnd = std::make_unique<FuseFrontEnd>(machine.io, *machine.host, mountDir);
-    const std::string err = frontEnd->start();
+    const std::string err = errorOf(frontEnd->start());
     if (err.rfind("FUSE unavailable", 0) == 0 || err.find("mounting FUSE") != std::string::npos)
       GTEST_SKIP() << "cannot mount FUSE here: " << err;
     ASSERT_EQ(err, "");
@@ -443,7 +443,7 @@ TEST_F(FuseTest, StopAnswersParkedCallsAndUnmounts) {
     if (openFiles != 0) std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(openFiles, 0u);
-  EXPECT_EQ(frontEnd->start(), "");
+  EXPECT_EQ(errorOf(frontEnd->start()), "");
   expectAFreshFileEchoes();
 }
 
@@ -481,7 +481,7 @@ TEST_F(FuseTest, StopFromAnotherThreadWhileTheLoopServesEndsEveryCall) {
   const auto trips = chatter.wait(5s);
   ASSERT_TRUE(trips.has_value()) << "a client inside a call when the mount went away hangs";
   EXPECT_GT(*trips, 0);
-  ASSERT_EQ(frontEnd->start(), "");  // and the mount comes back
+  ASSERT_EQ(errorOf(frontEnd->start()), "");  // and the mount comes back
   expectAFreshFileEchoes();
 }
 
@@ -502,7 +502,7 @@ TEST_F(FuseTest, AStaleMountIsClearedByTheNextStart) {
   EXPECT_EQ(::statfs(mountDir.c_str(), &fs), -1) << "libfuse does not unmount an aborted connection";
   EXPECT_EQ(errno, ENOTCONN);
 
-  ASSERT_EQ(frontEnd->start(), "");
+  ASSERT_EQ(errorOf(frontEnd->start()), "");
   EXPECT_EQ(readFile(sys / "dev_state"), "ENABLED");
   frontEnd->stop();
   EXPECT_EQ(::statfs(mountDir.c_str(), &fs), 0) << "nothing left mounted";
@@ -511,14 +511,14 @@ TEST_F(FuseTest, AStaleMountIsClearedByTheNextStart) {
 
 TEST_F(FuseTest, StartExplainsWhyItCannotMount) {
   FuseFrontEnd onAFile(machine.io, *machine.host, "/proc/version");
-  EXPECT_EQ(onAFile.start(), "mount point /proc/version is not a directory");
+  EXPECT_EQ(errorOf(onAFile.start()), "mount point /proc/version is not a directory");
   EXPECT_FALSE(onAFile.running());
   onAFile.stop();  // harmless when never started
 }
 
 TEST_F(FuseTest, ALiveMountIsNotMountedOver) {
   FuseFrontEnd second(machine.io, *machine.host, mountDir);
-  EXPECT_NE(second.start().find("already a live FUSE mount"), std::string::npos);
+  EXPECT_NE(errorOf(second.start()).find("already a live FUSE mount"), std::string::npos);
   EXPECT_FALSE(second.running());
   EXPECT_EQ(readFile(sys / "kind"), "mei\n");
 }
@@ -531,7 +531,7 @@ TEST_F(FuseTest, TwoMountsServeSideBySide) {
   const std::filesystem::path secondDir = dir;
   {
     FuseFrontEnd second(machine.io, *machine.host, secondDir);
-    ASSERT_EQ(second.start(), "");
+    ASSERT_EQ(errorOf(second.start()), "");
     EXPECT_TRUE(second.running());
     Fd viaSecond(::open((secondDir / "dev/mei0").c_str(), O_RDWR | O_CLOEXEC));
     ASSERT_GE(viaSecond.get(), 0);

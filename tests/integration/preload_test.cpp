@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -22,19 +21,16 @@
 #include "hostif/preload/preload_protocol.h"
 #include "hostif/preload/preload_server.h"
 #include "tests/support/inprocess_platform.h"
+#include "tests/support/program_run.h"
 #include "tests/support/test_clients.h"
 
-extern char** environ;
 
 namespace mesim::preload {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct ClientRun {
-  int status = -1;  // exit status, or -1 if it did not exit normally
-  std::string output;
-};
+using ClientRun = test::ProgramRun;
 
 std::filesystem::path makeTempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "mesim-preload-XXXXXX").string();
@@ -43,64 +39,13 @@ std::filesystem::path makeTempDir() {
 }
 
 // Runs mei_c_client with the preload library and `env` (on top of a cleaned environment).
-ClientRun runClient(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                    std::chrono::seconds timeout = 60s) {
-  std::vector<std::string> envStrings;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    if (entry.rfind("LD_PRELOAD=", 0) == 0 || entry.rfind("MESIM_", 0) == 0 || entry.rfind("XDG_RUNTIME_DIR=", 0) == 0)
-      continue;
-    envStrings.push_back(entry);
-  }
-  envStrings.push_back(std::string("LD_PRELOAD=") + MESIM_PRELOAD_LIBRARY);
-  envStrings.push_back("MESIM_PRELOAD_DEBUG=1");
-  envStrings.insert(envStrings.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& s : envStrings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-
-  std::vector<std::string> argStrings{MESIM_C_CLIENT};
-  argStrings.insert(argStrings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argStrings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  ClientRun run;
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return run;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(out[0]);
-    run.output = std::string("spawn failed: ") + std::strerror(rc);
-    return run;
-  }
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[4096];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      run.output += "\n[killed: timeout]";
-      break;
-    }
-    pollfd p{out[0], POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t n = ::read(out[0], buffer, sizeof buffer);
-    if (n <= 0) break;
-    run.output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+test::ProgramRun runClient(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                           std::chrono::seconds timeout = 60s) {
+  std::vector<std::string> argv{MESIM_C_CLIENT};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> fullEnv{std::string("LD_PRELOAD=") + MESIM_PRELOAD_LIBRARY, "MESIM_PRELOAD_DEBUG=1"};
+  fullEnv.insert(fullEnv.end(), env.begin(), env.end());
+  return test::runProgram(argv, fullEnv, timeout, {"LD_PRELOAD=", "MESIM_", "XDG_RUNTIME_DIR="});
 }
 
 class PreloadTest : public ::testing::Test {
@@ -117,7 +62,7 @@ class PreloadTest : public ::testing::Test {
     ASSERT_TRUE(machine.start());
     socketPath = dir / "preload.sock";
     server = std::make_unique<PreloadServer>(machine.io, *machine.host, socketPath);
-    ASSERT_EQ(machine.run([&] { return server->start(); }), "");
+    ASSERT_EQ(machine.run([&] { return errorOf(server->start()); }), "");
   }
   void TearDown() override {
     machine.run([&] {
@@ -232,7 +177,7 @@ TEST_F(PreloadTest, SocketFoundThroughRuntimeDirs) {
   auto xdg = dir / "xdg";
   machine.run([&] {
     extraServers.push_back(std::make_unique<PreloadServer>(machine.io, *machine.host, xdg / "mesim" / "preload.sock"));
-    EXPECT_EQ(extraServers.back()->start(), "");
+    EXPECT_EQ(errorOf(extraServers.back()->start()), "");
   });
   r = run({device, "connect", guid}, {"XDG_RUNTIME_DIR=" + xdg.string()});
   EXPECT_EQ(r.status, 0) << r.output;
@@ -400,16 +345,16 @@ TEST_F(PreloadTest, StartReplacesAStaleSocketAndRefusesOtherFiles) {
   }
   machine.run([&] {
     PreloadServer stale(machine.io, *machine.host, stalePath);
-    EXPECT_EQ(stale.start(), "");
+    EXPECT_EQ(errorOf(stale.start()), "");
     EXPECT_EQ(std::filesystem::status(stalePath).permissions() & std::filesystem::perms::all,
               std::filesystem::perms(0600));
     stale.stop();
     EXPECT_FALSE(std::filesystem::exists(stalePath)) << "stop removes the socket file";
 
     PreloadServer blocked(machine.io, *machine.host, plainFile);
-    EXPECT_NE(blocked.start().find("not a socket"), std::string::npos);
+    EXPECT_NE(errorOf(blocked.start()).find("not a socket"), std::string::npos);
     PreloadServer busy(machine.io, *machine.host, socketPath);
-    EXPECT_NE(busy.start().find("in use"), std::string::npos);
+    EXPECT_NE(errorOf(busy.start()).find("in use"), std::string::npos);
   });
 }
 

@@ -176,7 +176,7 @@ class FuseNodeAccess : public ::testing::Test {
     ASSERT_NE(::mkdtemp(dir), nullptr);
     mountDir = dir;
     frontEnd = std::make_unique<fuse::FuseFrontEnd>(machine.io, *machine.host, mountDir, nullptr, access);
-    const std::string err = frontEnd->start();
+    const std::string err = errorOf(frontEnd->start());
     if (err.rfind("FUSE unavailable", 0) == 0 || err.find("mounting FUSE") != std::string::npos)
       GTEST_SKIP() << "cannot mount FUSE here: " << err;
     ASSERT_EQ(err, "");
@@ -237,7 +237,7 @@ class SocketAccess : public ::testing::Test {
 TEST_F(SocketAccess, PreloadSocketIsOwnerOnlyByDefault) {
   const auto path = dir.path() / "preload.sock";
   preload::PreloadServer server(machine.io, *machine.host, path);
-  ASSERT_EQ(machine.run([&] { return server.start(); }), "");
+  ASSERT_EQ(machine.run([&] { return errorOf(server.start()); }), "");
   const Stat st = statOf(path);
   EXPECT_EQ(st.mode, 0600u);
   EXPECT_EQ(st.gid, ::getegid());
@@ -253,7 +253,7 @@ TEST_F(SocketAccess, PreloadSocketSharedWithAGroup) {
   if (!root()) GTEST_SKIP() << "giving a file to an arbitrary group needs root";
   const auto path = dir.path() / "preload.sock";
   preload::PreloadServer server(machine.io, *machine.host, path, FileAccess{0660, kSharedGroup});
-  ASSERT_EQ(machine.run([&] { return server.start(); }), "");
+  ASSERT_EQ(machine.run([&] { return errorOf(server.start()); }), "");
   const Stat st = statOf(path);
   EXPECT_EQ(st.mode, 0660u);
   EXPECT_EQ(st.gid, kSharedGroup);

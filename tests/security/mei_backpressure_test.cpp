@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -30,10 +29,10 @@
 #include "hostif/preload/preload_protocol.h"
 #include "hostif/preload/preload_server.h"
 #include "tests/support/inprocess_platform.h"
+#include "tests/support/program_run.h"
 #include "tests/support/test_clients.h"
 #include "tests/unit/firmware_test_support.h"
 
-extern char** environ;
 
 namespace mesim {
 namespace {
@@ -90,65 +89,11 @@ TEST(MeiBackpressure, AnAmthiWriterThatNeverReadsGetsEagainAndTheFirmwareHoldsOn
 
 // ---------------------------------------------------------------------------------------------- a C program
 
-struct ClientRun {
-  int status = -1;
-  std::string output;
-};
-
 // mei_c_client DEVICE COMMAND with `env` added (and LD_PRELOAD when `preloadLibrary`); its output and exit status.
-ClientRun runCClient(const std::string& device, const std::string& command, std::vector<std::string> env,
-                     bool preloadLibrary) {
-  std::vector<std::string> envStrings;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    if (entry.rfind("LD_PRELOAD=", 0) != 0 && entry.rfind("MESIM_", 0) != 0) envStrings.push_back(entry);
-  }
-  if (preloadLibrary) envStrings.push_back(std::string("LD_PRELOAD=") + MESIM_PRELOAD_LIBRARY);
-  envStrings.insert(envStrings.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& s : envStrings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args{MESIM_C_CLIENT, device, command};
-  std::vector<char*> argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  ClientRun run;
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return run;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(out[0]);
-    run.output = std::string("spawn failed: ") + std::strerror(rc);
-    return run;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  char buffer[4096];
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      run.output += "\n[killed: timeout]";
-      break;
-    }
-    pollfd p{out[0], POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    const ssize_t n = ::read(out[0], buffer, sizeof buffer);
-    if (n <= 0) break;
-    run.output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+test::ProgramRun runCClient(const std::string& device, const std::string& command, std::vector<std::string> env,
+                            bool preloadLibrary) {
+  if (preloadLibrary) env.insert(env.begin(), std::string("LD_PRELOAD=") + MESIM_PRELOAD_LIBRARY);
+  return test::runProgram({MESIM_C_CLIENT, device, command}, env, 60s);
 }
 
 TEST(MeiBackpressure, ThroughAFuseDevMei0) {
@@ -160,7 +105,7 @@ TEST(MeiBackpressure, ThroughAFuseDevMei0) {
   const std::filesystem::path mountDir = dir;
   {
     fuse::FuseFrontEnd frontEnd(amthi.machine.io, *amthi.machine.host, mountDir);
-    const std::string err = frontEnd.start();
+    const std::string err = errorOf(frontEnd.start());
     if (err.rfind("FUSE unavailable", 0) == 0 || err.find("mounting FUSE") != std::string::npos) {
       ::rmdir(dir);
       GTEST_SKIP() << "cannot mount FUSE here: " << err;
@@ -178,7 +123,7 @@ class PreloadBackpressure : public ::testing::Test {
   void SetUp() override {
     socketPath = amthi.dir.path() / "preload.sock";
     server = std::make_unique<preload::PreloadServer>(amthi.machine.io, *amthi.machine.host, socketPath);
-    ASSERT_EQ(amthi.machine.run([&] { return server->start(); }), "");
+    ASSERT_EQ(amthi.machine.run([&] { return errorOf(server->start()); }), "");
   }
   void TearDown() override {
     amthi.machine.run([&] {

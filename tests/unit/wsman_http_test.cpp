@@ -261,6 +261,12 @@ class WsmanHttpTest : public ::testing::Test {
     return nonceOf(std::string(res[bhttp::field::www_authenticate]));
   }
 
+  // One Digest login as `user` on a new connection, with the next nonce count: the HTTP status it got.
+  unsigned login(const std::string& user, const std::string& password, const std::string& nonce, unsigned& nc) {
+    auto& c = connect();
+    return exchange(c, post(kEnvelope, authorization(user, password, realm(), nonce, nc++))).result_int();
+  }
+
   std::vector<AuditRecord> auditRecords() const {
     std::vector<AuditRecord> out;
     for (const auto& bytes : platform_->state().logs.auditLog) {
@@ -487,10 +493,7 @@ TEST_F(WsmanHttpTest, ExpiredOrUnknownNonceGivesStaleTrueOnlyWithTheRightPasswor
 TEST_F(WsmanHttpTest, RepeatedFailuresLockTheUserOutWithGrowingBackoff) {
   const auto nonce = freshNonce();
   unsigned nc = 1;
-  auto attempt = [&](const char* password) {
-    auto& c = connect();
-    return exchange(c, post(kEnvelope, authorization("admin", password, realm(), nonce, nc++))).result_int();
-  };
+  auto attempt = [&](const char* password) { return login("admin", password, nonce, nc); };
   for (int i = 0; i < 10; ++i) EXPECT_EQ(attempt("wrong"), 401u);
   EXPECT_EQ(server().digestStats().lockouts, 1u);
   EXPECT_EQ(attempt(kPassword), 401u) << "the right password is refused during the lockout";
@@ -507,10 +510,7 @@ TEST_F(WsmanHttpTest, RepeatedFailuresLockTheUserOutWithGrowingBackoff) {
   EXPECT_EQ(attempt(kPassword), 200u);
 
   // Unknown users have their own entry: the admin is not locked by them.
-  for (int i = 0; i < 12; ++i) {
-    auto& c = connect();
-    exchange(c, post(kEnvelope, authorization("intruder", "x", realm(), nonce, nc++)));
-  }
+  for (int i = 0; i < 12; ++i) login("intruder", "x", nonce, nc);
   EXPECT_EQ(attempt(kPassword), 200u);
   // Failed attempts are audited; refused ones during a lockout are not (the log stays bounded).
   std::size_t failures = 0;
@@ -539,10 +539,7 @@ TEST_F(WsmanHttpTest, LockoutThresholdsAreConfigurable) {
   options_.digest.lockoutInitial = 2s;
   const auto nonce = freshNonce();
   unsigned nc = 1;
-  auto attempt = [&](const char* password) {
-    auto& c = connect();
-    return exchange(c, post(kEnvelope, authorization("admin", password, realm(), nonce, nc++))).result_int();
-  };
+  auto attempt = [&](const char* password) { return login("admin", password, nonce, nc); };
   for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("wrong"), 401u);
   EXPECT_EQ(server().digestStats().lockouts, 1u);
   EXPECT_EQ(attempt(kPassword), 401u);
@@ -554,10 +551,7 @@ TEST_F(WsmanHttpTest, ThresholdZeroNeverLocksOut) {
   options_.digest.lockoutThreshold = 0;
   const auto nonce = freshNonce();
   unsigned nc = 1;
-  for (int i = 0; i < 30; ++i) {
-    auto& c = connect();
-    EXPECT_EQ(exchange(c, post(kEnvelope, authorization("admin", "wrong", realm(), nonce, nc++))).result_int(), 401u);
-  }
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(login("admin", "wrong", nonce, nc), 401u);
   EXPECT_EQ(server().digestStats().lockouts, 0u);
   auto& c = connect();
   EXPECT_EQ(exchange(c, post(kEnvelope, authorization("admin", kPassword, realm(), nonce, nc++))).result_int(), 200u);
