@@ -15,6 +15,10 @@
 #include "common/result.h"
 #include "firmware/events/alert.h"
 
+namespace mesim::core {
+class FirmwareTimerQueue;
+}
+
 namespace mesim::app {
 
 class Device {
@@ -62,6 +66,13 @@ class Device {
   void meStop();
   // False if the device has no built-in host model (--hbm-listen).
   bool hostReset(const std::string& why);
+
+  // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
+  const core::FirmwareClock& clock() const;
+  // The clock when it moves only when told (--clock manual), else null.
+  core::ManualFirmwareClock* manualClock();
+  // Every firmware timer of the device: watchdogs, agent presence, event retries and expiry, the events batch.
+  const core::FirmwareTimerQueue& timers() const;
 
  private:
   class Impl;

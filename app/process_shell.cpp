@@ -18,6 +18,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "app/clock_routes.h"
 #include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
@@ -221,6 +222,7 @@ class ProcessShell::Impl {
                     return jsonError(409, "no built-in host model (--hbm-listen)");
                   return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
                 });
+    addClockRoutes(routes_);
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a
