@@ -1,7 +1,8 @@
 // The firmware clock modes through the real daemon (issue 11 item 2): --clock real / scaled:N / manual with
 // --clock-start, per device in [device.NAME] sections; GET /clock, POST /clock/advance and /clock/set, and their
-// errors (400 for a bad value, 409 for a clock that is not manual). What runs on the clock is covered by
-// watchdog_daemon_test (OS watchdog expiry and its alert's time) and events_daemon_test (retries, expiry).
+// errors (400 for a bad value, 409 for a clock that is not manual); a login lockout that ends with firmware time.
+// Other timers on the clock are covered by watchdog_daemon_test (OS watchdog expiry and its alert's time) and
+// events_daemon_test (retries, subscription expiry).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/wsman_digest_client.h"
 
 namespace mesim::test {
 namespace {
@@ -169,6 +171,23 @@ TEST_F(ClockDaemonTest, EachDeviceHasItsOwnClock) {
   ASSERT_EQ(moved.status, 200) << moved.body;
   EXPECT_EQ(text(moved.body, "now"), "2030-01-02T03:04:10.000000Z");
   EXPECT_EQ(call(daemon, "GET", "/devices/nosuch/clock").status, 404);
+}
+
+// Security timers are firmware time too: a lockout lasts its span of the firmware clock, however long real time.
+TEST_F(ClockDaemonTest, ALoginLockoutEndsWithFirmwareTimeNotRealTime) {
+  ASSERT_TRUE(start({"--clock", "manual", "--login-lockout-threshold", "3", "--login-lockout-initial", "60s",
+                     "--login-lockout-max", "60s"}))
+      << daemon.log();
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(WsmanDigestClient(daemon.httpPort(), "admin", "wrong").post(wsmanGetGeneralSettings()).status, 401u);
+  EXPECT_EQ(WsmanDigestClient(daemon.httpPort()).post(wsmanGetGeneralSettings()).status, 401u) << "locked out";
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(call(daemon, "POST", "/clock/advance?seconds=59.5").status, 200);
+  EXPECT_EQ(WsmanDigestClient(daemon.httpPort()).post(wsmanGetGeneralSettings()).status, 401u)
+      << "still locked half a second of firmware time before the end";
+  ASSERT_EQ(call(daemon, "POST", "/clock/advance?seconds=0.5").status, 200);
+  EXPECT_EQ(WsmanDigestClient(daemon.httpPort()).post(wsmanGetGeneralSettings()).status, 200u)
+      << "60 s of firmware time later the lockout is over";
 }
 
 TEST_F(ClockDaemonTest, BadClockOptionsStopTheStartWithAClearMessage) {
