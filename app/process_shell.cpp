@@ -168,6 +168,15 @@ class ProcessShell::Impl {
         list.push_back({{"name", d->name()}, {"ready", d->ready()}, {"state_dir", d->config().stateDir.string()}});
       return jsonResponse(200, boost::json::object{{"default", defaultDevice().name()}, {"devices", std::move(list)}});
     }
+    if (path.size() == 1 && path[0] == "routes") {
+      if (method != "GET" && method != "HEAD") return jsonError(405, "method not allowed");
+      boost::json::array list;
+      for (const auto& route : routes_.routes())
+        list.push_back({{"method", route.method}, {"path", route.pattern}, {"summary", route.summary}});
+      return jsonResponse(200, boost::json::object{{"routes", std::move(list)},
+                                                   {"process_routes", {"GET /healthz", "GET /devices", "GET /routes"}},
+                                                   {"device_prefix", "/devices/{name}"}});
+    }
     Device* device = &defaultDevice();
     if (!path.empty() && path[0] == "devices") {
       if (path.size() < 2) return jsonError(404, "no such endpoint");
