@@ -39,10 +39,10 @@ bool MetricsText::validLabelName(std::string_view name) {
 }
 
 std::string MetricsText::escapeLabelValue(std::string_view value) {
-  const std::string valid = text::isValidUtf8(value) ? std::string(value) : text::toValidUtf8(value);
+  if (!text::isValidUtf8(value)) return escapeLabelValue(text::toValidUtf8(value));
   std::string out;
-  out.reserve(valid.size());
-  for (char c : valid) {
+  out.reserve(value.size());
+  for (char c : value) {
     if (c == '\\') out += "\\\\";
     else if (c == '"') out += "\\\"";
     else if (c == '\n') out += "\\n";
@@ -102,7 +102,10 @@ void MetricsText::addSample(const MetricFamily& family, std::initializer_list<Me
 }
 
 std::string MetricsText::text() const {
+  std::size_t size = 0;
+  for (const auto& block : blocks_) size += block.head.size() + block.samples.size();
   std::string out;
+  out.reserve(size);
   for (const auto& block : blocks_) {
     out += block.head;
     out += block.samples;
