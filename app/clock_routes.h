@@ -1,4 +1,4 @@
-// The firmware clock's control routes (docs/control-api/clock.md): read it, and move a manual one.
+// The firmware clock's control routes (docs/control-api.md, "Firmware clock"): read it, and move a manual one.
 #pragma once
 
 #include "app/control_routes.h"
