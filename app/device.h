@@ -15,6 +15,10 @@
 #include "common/result.h"
 #include "firmware/events/alert.h"
 
+namespace mesim::hostos {
+class HostMachine;
+}
+
 namespace mesim::app {
 
 class Device {
@@ -62,6 +66,8 @@ class Device {
   void meStop();
   // False if the device has no built-in host model (--hbm-listen).
   bool hostReset(const std::string& why);
+  // The host's power button, power supply and simulated OS (hostif/os); null until started().
+  hostos::HostMachine* hostMachine();
 
  private:
   class Impl;

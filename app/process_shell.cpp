@@ -21,6 +21,7 @@
 #include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
+#include "app/host_routes.h"
 #include "common/log.h"
 #include "common/text_codecs.h"
 #include "firmware/core/spinning_loop.h"
@@ -221,6 +222,7 @@ class ProcessShell::Impl {
                     return jsonError(409, "no built-in host model (--hbm-listen)");
                   return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
                 });
+    addHostRoutes(routes_);
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a
