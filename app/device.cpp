@@ -331,6 +331,7 @@ class Device::Impl {
       h["connected_files"] = hs.connectedFiles;
       h["pending_calls"] = hs.pendingCalls;
       h["resets"] = hs.resets;
+      h["os"] = os_ ? hostos::toString(os_->state()) : "none";  // the simulated OS (GET /host has the rest)
       h["fuse"] = fuse_ != nullptr;
       h["preload"] = preload_ != nullptr;
       status["host"] = h;
