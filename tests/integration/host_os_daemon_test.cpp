@@ -286,6 +286,60 @@ TEST_F(HostOsDaemon, HostOsNoneLeavesTheHostToYourPrograms) {
   EXPECT_EQ(str(post("/host/power-button"), "effect"), "powered on");
 }
 
+// On the manual firmware clock (--clock manual, POST /clock/advance): the real mei_wdt timeout of 120 s, and time
+// only moves when told. An unharmed OS keeps the watchdog alive through any advance; a crash, then 120 s, and the
+// alert is at the subscriber in well under a second of real time.
+class HostOsManualClock : public HostOsDaemon {
+ protected:
+  void SetUp() override {
+    if (!daemon.start({"--clock", "manual", "--fuse", "off", "--preload", "off"})) {
+      if (daemon.log().find("clock") != std::string::npos && daemon.log().find("unrecognised") != std::string::npos)
+        GTEST_SKIP() << "this build has no --clock manual";
+      FAIL() << daemon.log();
+    }
+  }
+  Answer advance(double seconds) { return post("/clock/advance?seconds=" + std::to_string(seconds)); }
+};
+
+TEST_F(HostOsManualClock, AnUnharmedOsKeepsTheWatchdogAliveThroughAnyAdvanceAndACrashAlertsAtOnce) {
+  EventSubscriber subscriber;
+  const std::string cim = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
+  auto subscribed = wsman(wsmanEnvelope(
+      "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe", cim + "CIM_FilterCollection",
+      "<e:Subscribe xmlns:e=\"http://schemas.xmlsoap.org/ws/2004/08/eventing\"><e:Delivery Mode=\""
+      "http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck\"><e:NotifyTo><a:Address>" + subscriber.url() +
+          "</a:Address></e:NotifyTo></e:Delivery></e:Subscribe>",
+      "1", "<w:Selector Name=\"InstanceID\">Intel(r) AMT:All</w:Selector>"));
+  ASSERT_EQ(subscribed.status, 200u) << subscribed.error << subscribed.body;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(str(host(), "os"), "booting") << "the boot waits for firmware time";
+  ASSERT_EQ(advance(5).status, 200);
+  ASSERT_TRUE(waitForOs("running", 2s)) << host().text << daemon.log();
+  for (auto until = Clock::now() + 2s; Clock::now() < until && firmwareWatchdog() != "running";)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(firmwareWatchdog(), "running") << daemon.log();
+  EXPECT_EQ(num(host(), "watchdog_timeout"), 120);
+
+  for (double span : {600.0, 3600.0, 59.5, 86400.0}) {
+    ASSERT_EQ(advance(span).status, 200);
+    EXPECT_EQ(expiries(), 0u) << "after advancing " << span << " s\n" << daemon.log();
+  }
+  EXPECT_EQ(firmwareWatchdog(), "running");
+  EXPECT_GE(num(host(), "heartbeats"), (600 + 3600 + 59 + 86400) / 60 - 2);
+  EXPECT_EQ(subscriber.count(), 0u);
+
+  const auto crashedAt = Clock::now();
+  ASSERT_EQ(post("/host/os-crash").status, 200);
+  ASSERT_EQ(advance(119).status, 200);
+  EXPECT_EQ(expiries(), 0u);
+  ASSERT_EQ(advance(1).status, 200);
+  ASSERT_TRUE(subscriber.waitFor(1, 5s)) << daemon.log();
+  const auto took = subscriber.received().front().at - crashedAt;
+  EXPECT_LT(took, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  RecordProperty("crash_to_alert_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_EQ(expiries(), 1u);
+}
+
 TEST(HostOsConfig, RejectsUnknownModes) {
   DaemonProcess daemon;
   EXPECT_FALSE(daemon.start({"--host-os", "windows"}, 5s));
