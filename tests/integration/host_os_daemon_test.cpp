@@ -330,9 +330,7 @@ TEST_F(HostOsManualClock, AnUnharmedOsKeepsTheWatchdogAliveThroughAnyAdvanceAndA
 
   const auto crashedAt = Clock::now();
   ASSERT_EQ(post("/host/os-crash").status, 200);
-  ASSERT_EQ(advance(119).status, 200);
-  EXPECT_EQ(expiries(), 0u);
-  ASSERT_EQ(advance(1).status, 200);
+  ASSERT_EQ(advance(120).status, 200);  // the last heartbeat was less than a minute ago: it expires within this
   ASSERT_TRUE(subscriber.waitFor(1, 5s)) << daemon.log();
   const auto took = subscriber.received().front().at - crashedAt;
   EXPECT_LT(took, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
