@@ -85,6 +85,8 @@ po::options_description describeDevice() {
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
+    ("host-os", po::value<std::string>(), "simulated or none: mesim plays the host's OS (boots on power-on, heartbeats dev/watchdog0 through the host model, answers power actions) or leaves the host to your programs [simulated]")
+    ("host-os-boot-time", po::value<std::string>(), "simulated host OS: firmware time from power-on to its watchdog daemon, e.g. 500ms, 5s [5s]")
     ("event-retries", po::value<unsigned>(), "WS-Eventing: delivery attempts after the first before --event-policy applies [5]")
     ("event-retry-interval", po::value<std::string>(), "WS-Eventing: time between attempts, e.g. 500ms, 5s, 1m [5s]")
     ("event-policy", po::value<std::string>(), "WS-Eventing: after the last retry terminate, suspend or retry-forever [suspend]")
@@ -201,6 +203,17 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (vm.count("watchdog-min-timeout")) {
     c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();
     if (c.watchdogMinTimeout < 1 || c.watchdogMinTimeout > 65535) return "--watchdog-min-timeout must be 1..65535";
+  }
+  if (vm.count("host-os")) {
+    const std::string value = vm["host-os"].as<std::string>();
+    if (value == "simulated") c.hostOs = HostOsMode::Simulated;
+    else if (value == "none") c.hostOs = HostOsMode::None;
+    else return "--host-os takes simulated or none";
+  }
+  if (vm.count("host-os-boot-time")) {
+    auto d = parseInterval(vm["host-os-boot-time"].as<std::string>());
+    if (!d || *d > std::chrono::hours(1)) return "--host-os-boot-time takes a time up to 1h, such as 500ms or 5s";
+    c.hostOsBootTime = *d;
   }
   auto& ev = c.eventDelivery;
   if (vm.count("event-retries")) ev.retries = vm["event-retries"].as<unsigned>();

@@ -18,6 +18,8 @@
 namespace mesim::app {
 
 enum class FuseMode { Auto, On, Off };
+// Simulated: mesim plays the OS on the host's CPU (hostif/os); None: the host is the user's programs alone.
+enum class HostOsMode { Simulated, None };
 
 // AMT's login back-off (docs/configuration.md: who it protects, and that anyone who can reach the port can keep
 // a user locked out with it): `threshold` successive failures lock the name out for `initial`, doubling per
@@ -52,6 +54,8 @@ struct DeviceConfig {
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
+  HostOsMode hostOs = HostOsMode::Simulated;           // --host-os
+  std::chrono::milliseconds hostOsBootTime{5000};      // --host-os-boot-time: power on to its watchdog daemon
   events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
   LoginLockout loginLockout;             // --login-lockout-*
   // WS-Man connections per listener (HTTP, HTTPS, LMS channels) and per client address on each network listener

@@ -18,6 +18,9 @@
 #include "common/result.h"
 #include "firmware/events/alert.h"
 
+namespace mesim::hostos {
+class HostMachine;
+}
 namespace mesim::firmware { class HbmEngine; }
 namespace mesim::lme { class LmeClient; }
 namespace mesim::watchdog { class WatchdogFeature; }
@@ -90,6 +93,8 @@ class Device {
   void meStop();
   // False if the device has no built-in host model (--hbm-listen).
   bool hostReset(const std::string& why);
+  // The host's power button, power supply and simulated OS (hostif/os); null until started().
+  hostos::HostMachine* hostMachine();
 
   // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
   const core::FirmwareClock& clock() const;

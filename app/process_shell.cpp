@@ -22,6 +22,7 @@
 #include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
+#include "app/host_routes.h"
 #include "app/metrics.h"
 #include "common/log.h"
 #include "common/text_codecs.h"
@@ -249,6 +250,7 @@ class ProcessShell::Impl {
                   return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
                 });
     addClockRoutes(routes_);
+    addHostRoutes(routes_);
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a

@@ -18,6 +18,7 @@
 
 #include "app/config.h"
 #include "app/device.h"
+#include "hostif/os/host_machine.h"
 #include "tests/unit/firmware_test_support.h"
 
 namespace mesim::app {
@@ -275,6 +276,62 @@ TEST(DeviceConfig, LoginLockoutOptions) {
   EXPECT_EQ(bad.message, "--login-lockout-initial takes whole seconds, such as 5s or 1m");
   bad = parse({"--login-lockout-initial", "10s", "--login-lockout-max", "5s"});
   EXPECT_EQ(bad.message, "--login-lockout-max must not be shorter than --login-lockout-initial");
+}
+
+TEST(DeviceConfig, HostOsOptionsAndTheirSectionKey) {
+  auto defaults = parse({});
+  ASSERT_EQ(defaults.action, ParseResult::Action::Run) << defaults.message;
+  EXPECT_EQ(defaults.config.devices[0].hostOs, HostOsMode::Simulated);
+  EXPECT_EQ(defaults.config.devices[0].hostOsBootTime, std::chrono::seconds(5));
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--host-os", "none", "--host-os-boot-time", "750ms"},
+                 "[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\nhost-os = simulated\n");
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  EXPECT_EQ(r.config.devices[0].hostOs, HostOsMode::None);
+  EXPECT_EQ(r.config.devices[0].hostOsBootTime, std::chrono::milliseconds(750));
+  EXPECT_EQ(r.config.devices[1].hostOs, HostOsMode::Simulated);
+  EXPECT_EQ(r.config.devices[1].hostOsBootTime, std::chrono::milliseconds(750)) << "inherited";
+  auto bad = parse({"--host-os", "windows"});
+  EXPECT_EQ(bad.action, ParseResult::Action::Error);
+  EXPECT_EQ(bad.message, "--host-os takes simulated or none");
+  bad = parse({"--host-os-boot-time", "soon"});
+  EXPECT_EQ(bad.message, "--host-os-boot-time takes a time up to 1h, such as 500ms or 5s");
+}
+
+// A device's host: its OS boots on the firmware clock and follows the platform's power; the /host routes' object.
+TEST(Device, HasAHostWhoseOsBootsAndFollowsThePower) {
+  test::TempDir dir("device-host");
+  boost::asio::io_context io;
+  auto config = deviceIn(dir.path(), "a");
+  config.hostOsBootTime = 50ms;
+  Device device(io, config);
+  ASSERT_TRUE(device.start({}));
+  ASSERT_TRUE(runUntil(io, [&] { return device.ready(); }));
+  auto* host = device.hostMachine();
+  ASSERT_NE(host, nullptr);
+  ASSERT_NE(host->os(), nullptr);
+  ASSERT_TRUE(runUntil(io, [&] { return host->os()->state() == hostos::SimulatedOs::State::Running; }));
+  ASSERT_TRUE(runUntil(io, [&] { return host->os()->watchdogDaemon().timeout() == 120; }))
+      << "the daemon set the driver's default timeout through the firmware";
+  EXPECT_EQ(host->holdPowerButton().value(), "forced off");
+  EXPECT_EQ(host->os()->state(), hostos::SimulatedOs::State::Off);
+  EXPECT_EQ(device.status().at("watchdog").at("os_state").as_string(), "idle");
+  bool stopped = false;
+  device.stop([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
+
+  // --host-os none: a host with a power button and no OS.
+  boost::asio::io_context io2;
+  auto none = deviceIn(dir.path(), "b");
+  none.hostOs = HostOsMode::None;
+  Device bare(io2, none);
+  ASSERT_TRUE(bare.start({}));
+  ASSERT_TRUE(runUntil(io2, [&] { return bare.ready(); }));
+  ASSERT_NE(bare.hostMachine(), nullptr);
+  EXPECT_EQ(bare.hostMachine()->os(), nullptr);
+  EXPECT_FALSE(bare.hostMachine()->hasWatchdog()) << "no FUSE and no OS: no iamt_wdt, as before";
+  bool bareStopped = false;
+  bare.stop([&] { bareStopped = true; });
+  ASSERT_TRUE(runUntil(io2, [&] { return bareStopped; }));
 }
 
 TEST(DeviceConfig, ClockOptionsPerDevice) {
