@@ -84,6 +84,64 @@ class PlatformHostPower final : public hostos::HostPower {
   platform::HostPowerStateMachine& power_;
 };
 
+// On a manual clock, lets the loop run what each step of a move sets going before the clock moves past the next
+// deadline, so a timer's consequences that cross the loop arrive at the time they were sent, as on a running clock:
+// the simulated OS's heartbeat is HBM messages, an answer, the firmware re-arming its watchdog. Without it a move
+// fires every deadline of its span back to back, and the firmware's watchdog expires under heartbeats still queued.
+// It follows the clock before the timer queue does, so at each step the clock calls it first: it has the queue's
+// due timers run by a handler of its own, then polls the loop (nested, which Asio supports) until nothing is ready.
+//
+// Why a handler, and why woken by cancelling a wait rather than by a post: a move runs inside a handler (the control
+// route's), and with concurrency hint 1 Asio keeps what a handler posts on that handler's private queue, counted only
+// when the handler returns. A nested poll runs those operations but cannot count them, and their uncounted
+// completions drive the loop's work count to zero, which stops the loop. A waiting operation is counted when it
+// starts, and cancelling it queues its handler without counting anything; the timers then run inside that handler,
+// so what they post is counted when it returns. Only what is ready runs; nothing waits on real time.
+class LoopSettler final : public core::FirmwareClock::Follower {
+ public:
+  LoopSettler(boost::asio::io_context& io, core::FirmwareClock& clock) : io_(io), clock_(clock), trigger_(io) {
+    clock_.follow(*this);
+  }
+  ~LoopSettler() { clock_.unfollow(*this); }
+  LoopSettler(const LoopSettler&) = delete;
+  LoopSettler& operator=(const LoopSettler&) = delete;
+  // `deviceAlive` turns false before the device's members (the queue among them) go.
+  void setQueue(core::FirmwareTimerQueue* queue, std::shared_ptr<bool> deviceAlive) {
+    queue_ = queue;
+    deviceAlive_ = std::move(deviceAlive);
+    arm();
+  }
+
+  std::optional<core::FirmwareClock::time_point> nextDeadline() const override { return std::nullopt; }
+  std::size_t runDue() override {
+    if (!queue_ || io_.stopped()) return 0;  // the queue's own runDue, right after, runs what is due
+    ran_ = 0;
+    trigger_.cancel();
+    // Bounded: a client that keeps the loop busy (a FUSE or WS-Man flood) cannot hold a move up for good.
+    constexpr std::size_t kMostHandlersPerStep = 100'000;
+    for (std::size_t handlers = 0; handlers < kMostHandlersPerStep && io_.poll_one() > 0; ++handlers) {
+    }
+    return ran_;
+  }
+
+ private:
+  void arm() {
+    trigger_.expires_at(boost::asio::steady_timer::time_point::max());
+    trigger_.async_wait([this, alive = deviceAlive_](const boost::system::error_code&) {
+      if (!*alive) return;  // the device is going: touch nothing
+      ran_ += queue_->runDue();
+      arm();
+    });
+  }
+
+  boost::asio::io_context& io_;
+  core::FirmwareClock& clock_;
+  boost::asio::steady_timer trigger_;  // waits for ever; cancelled to run the queue in a handler
+  core::FirmwareTimerQueue* queue_ = nullptr;
+  std::shared_ptr<bool> deviceAlive_;
+  std::size_t ran_ = 0;
+};
+
 Result<> createDirectory(const fs::path& dir, fs::perms perms) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -101,7 +159,10 @@ class Device::Impl {
         services_(std::move(services)),
         log_(config_.name),
         clock_(core::makeFirmwareClock(config_.clock)),
-        timers_(std::make_unique<core::FirmwareTimerQueue>(io_, *clock_)) {}
+        loopSettler_(manualClock() ? std::make_unique<LoopSettler>(io_, *clock_) : nullptr),
+        timers_(std::make_unique<core::FirmwareTimerQueue>(io_, *clock_)) {
+    if (loopSettler_) loopSettler_->setQueue(timers_.get(), alive_);
+  }
 
   const log::Context& logContext() const { return log_; }
 
@@ -634,6 +695,7 @@ class Device::Impl {
   // The firmware clock (--clock) and the timers on it: made with the device, so the clock routes answer (and a
   // manual clock moves) while the state is still opening.
   std::unique_ptr<core::FirmwareClock> clock_;
+  std::unique_ptr<LoopSettler> loopSettler_;  // a manual clock's: made before timers_, so it follows first
   std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<platform::PlatformModel> platform_;
   std::unique_ptr<platform::HostPowerStateMachine> power_;
