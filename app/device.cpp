@@ -116,10 +116,13 @@ class LoopSettler final : public core::FirmwareClock::Follower {
   std::size_t runDue() override {
     if (!queue_ || io_.stopped()) return 0;  // the queue's own runDue, right after, runs what is due
     ran_ = 0;
+    triggered_ = false;
     trigger_.cancel();
-    // Bounded: a client that keeps the loop busy (a FUSE or WS-Man flood) cannot hold a move up for good.
+    // Bounded: a client that keeps the loop busy (a FUSE or WS-Man flood) cannot hold a move up for good. But not
+    // before the timers have run in the trigger's handler (it is queued, so this ends): otherwise the clock would run
+    // them from the route's handler next, which is what must not happen.
     constexpr std::size_t kMostHandlersPerStep = 100'000;
-    for (std::size_t handlers = 0; handlers < kMostHandlersPerStep && io_.poll_one() > 0; ++handlers) {
+    for (std::size_t handlers = 0; (handlers < kMostHandlersPerStep || !triggered_) && io_.poll_one() > 0; ++handlers) {
     }
     return ran_;
   }
@@ -129,6 +132,7 @@ class LoopSettler final : public core::FirmwareClock::Follower {
     trigger_.expires_at(boost::asio::steady_timer::time_point::max());
     trigger_.async_wait([this, alive = deviceAlive_](const boost::system::error_code&) {
       if (!*alive) return;  // the device is going: touch nothing
+      triggered_ = true;
       ran_ += queue_->runDue();
       arm();
     });
@@ -140,6 +144,7 @@ class LoopSettler final : public core::FirmwareClock::Follower {
   core::FirmwareTimerQueue* queue_ = nullptr;
   std::shared_ptr<bool> deviceAlive_;
   std::size_t ran_ = 0;
+  bool triggered_ = false;
 };
 
 Result<> createDirectory(const fs::path& dir, fs::perms perms) {
