@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/fault_injection.h"
 #include "common/log.h"
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
@@ -19,6 +20,7 @@
 #include "firmware/core/firmware_clock.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/event_delivery.h"
+#include "firmware/events/subscriber_outages.h"
 #include "firmware/hbm/hbm_engine.h"
 #include "firmware/lme/lme_client.h"
 #include "firmware/lme/local_stream_peer.h"
@@ -96,6 +98,7 @@ class Device::Impl {
   Result<> startFeatures(std::unique_ptr<platform::PlatformModel> platform) {
     platform_ = std::move(platform);
     platform_->setLogContext(log_);
+    platform_->setDiskFullSwitch(&faults_.disk());
 
     firmware::HbmEngineOptions engineOptions;
     engineOptions.bufferSlots = config_.bufferSlots;
@@ -126,6 +129,7 @@ class Device::Impl {
     auto watchdog = watchdog::WatchdogFeature::create(io_, *timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
     if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
     watchdog_ = std::move(*watchdog);
+    watchdog_->store().setDiskFullSwitch(&faults_.disk());
     engine_->addClient(watchdog_->client());
     // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
     alertBus_.subscribe([lme = lme_](const events::Alert& a) {
@@ -331,8 +335,11 @@ class Device::Impl {
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
-    eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *eventTransport_, config_.stateDir,
+    subscriberOutages_ = std::make_unique<events::SubscriberOutages>(io_, *eventTransport_, clock_);
+    eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *subscriberOutages_, config_.stateDir,
                                                              config_.eventDelivery, log_);
+    eventDelivery_->setDiskFullSwitch(&faults_.disk());
+    wsmanService_->setFaultRules(&faults_.wsman());
     if (auto r = eventDelivery_->start(); !r) return fail("event subscriptions: " + r.error().message);
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
@@ -355,11 +362,17 @@ class Device::Impl {
     options.digest.lockoutInitial = config_.loginLockout.initial;
     options.digest.lockoutMax = config_.loginLockout.max;
     options.digest.lockoutReset = config_.loginLockout.reset;
+    options.disk = &faults_.disk();
     wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
     wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
     wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
       auto result = wsmanService_->handle(request.body, {request.user, request.local});
-      reply({result.httpStatus, std::move(result.body)});
+      wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
+      if (result.delay.count() <= 0) return reply(std::move(response));
+      // An injected delay (POST /faults/wsman): real time, as the console's own timeout is.
+      auto timer = std::make_shared<boost::asio::steady_timer>(io_, result.delay);
+      timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
+                            boost::system::error_code) mutable { reply(std::move(response)); });
     });
     if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
@@ -543,6 +556,7 @@ class Device::Impl {
   Services services_;
   log::Context log_;
   Callbacks callbacks_;
+  FaultInjection faults_;  // before everything that holds its switch or rules
   core::SystemFirmwareClock clock_;
   std::unique_ptr<platform::PlatformModel> platform_;
   std::unique_ptr<platform::HostPowerStateMachine> power_;
@@ -551,6 +565,7 @@ class Device::Impl {
   std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
+  std::unique_ptr<events::SubscriberOutages> subscriberOutages_;
   std::unique_ptr<events::EventDelivery> eventDelivery_;
   std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
   std::unique_ptr<firmware::HbmEngine> engine_;
@@ -579,6 +594,12 @@ class Device::Impl {
  public:
   ~Impl() { *alive_ = false; }
   bool started() const { return engine_ != nullptr; }
+  FaultInjection& faults() { return faults_; }
+  firmware::HbmEngine& hbmEngine() { return *engine_; }
+  const platform::PlatformModel& platform() const { return *platform_; }
+  events::EventDelivery& eventDelivery() { return *eventDelivery_; }
+  events::SubscriberOutages& subscriberOutages() { return *subscriberOutages_; }
+  const core::FirmwareClock& firmwareClock() const { return clock_; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -597,5 +618,11 @@ std::uint64_t Device::raiseAlert(events::Alert alert) { return impl_->raiseAlert
 void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); }
 void Device::meStop() { impl_->meStop(); }
 bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
+FaultInjection& Device::faults() { return impl_->faults(); }
+firmware::HbmEngine& Device::hbmEngine() { return impl_->hbmEngine(); }
+const platform::PlatformModel& Device::platform() const { return impl_->platform(); }
+events::EventDelivery& Device::eventDelivery() { return impl_->eventDelivery(); }
+events::SubscriberOutages& Device::subscriberOutages() { return impl_->subscriberOutages(); }
+const core::FirmwareClock& Device::firmwareClock() const { return impl_->firmwareClock(); }
 
 }  // namespace mesim::app

@@ -15,7 +15,23 @@
 #include "common/result.h"
 #include "firmware/events/alert.h"
 
+namespace mesim::core {
+class FirmwareClock;
+}
+namespace mesim::events {
+class EventDelivery;
+class SubscriberOutages;
+}  // namespace mesim::events
+namespace mesim::firmware {
+class HbmEngine;
+}
+namespace mesim::platform {
+class PlatformModel;
+}
+
 namespace mesim::app {
+
+class FaultInjection;
 
 class Device {
  public:
@@ -62,6 +78,15 @@ class Device {
   void meStop();
   // False if the device has no built-in host model (--hbm-listen).
   bool hostReset(const std::string& why);
+
+  // --- the parts the control API's fault and log routes read and drive (app/fault_routes.cpp, log_routes.cpp) ---
+  FaultInjection& faults();  // at any time
+  // Only once started():
+  firmware::HbmEngine& hbmEngine();
+  const platform::PlatformModel& platform() const;
+  events::EventDelivery& eventDelivery();
+  events::SubscriberOutages& subscriberOutages();
+  const core::FirmwareClock& firmwareClock() const;
 
  private:
   class Impl;

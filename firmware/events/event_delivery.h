@@ -90,6 +90,8 @@ class EventDelivery {
   const DeliveryStats& stats() const { return stats_; }
   // Re-evaluates every timer against the firmware clock (after it was set by hand).
   void poke();
+  // Its state files fail to be written with ENOSPC while `disk` is full; delivery goes on from memory.
+  void setDiskFullSwitch(const core::DiskFullSwitch* disk) { store_.setDiskFullSwitch(disk); }
 
   const log::Context& logContext() const { return log_; }
 

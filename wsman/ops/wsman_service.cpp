@@ -68,6 +68,37 @@ class WsmanService::Impl {
       return faultResult(*parsed.fault, parsed.messageId);
     }
     const soap::Request& req = *parsed.request;
+    if (faultRules_ && !faultRules_->empty()) {
+      auto [className, operation] = describeCall(req);
+      if (auto rule = faultRules_->take(className, operation)) {
+        MESIM_LOG(Info, kLog, "injected " << toString(rule->action) << " on " << operation << " "
+                                          << (className.empty() ? "(no class)" : className));
+        if (rule->action == WsmanFaultRule::Action::SoapFault)
+          return faultResult(fault(rule->fault, {}, "Injected fault (mesim control API)."), req.header.messageId);
+        if (rule->action == WsmanFaultRule::Action::HttpStatus)
+          return {rule->httpStatus, "injected fault: HTTP " + std::to_string(rule->httpStatus) + "\n",
+                  "text/plain; charset=UTF-8"};
+        WsmanResult delayed = answer(req, call);
+        delayed.delay = rule->delay;
+        return delayed;
+      }
+    }
+    return answer(req, call);
+  }
+
+  const cim::ClassRegistry& registry() const { return registry_; }
+  void setEventDelivery(events::EventDelivery* events) { events_ = events; }
+  void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
+  void setFaultRules(WsmanFaultRules* rules) { faultRules_ = rules; }
+  const std::string& optInCode() const { return runtime_.optInCode; }
+  std::size_t openContexts() const { return contexts_.size(); }
+
+  const log::Context& logContext() const { return platform_.logContext(); }
+
+ private:
+  using Outcome = std::variant<std::string, Fault>;
+
+  WsmanResult answer(const soap::Request& req, const WsmanCallContext& call) {
     if (req.isIdentify()) return {200, identifyResponse()};
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_};
@@ -84,16 +115,25 @@ class WsmanService::Impl {
     return {200, std::move(text)};
   }
 
-  const cim::ClassRegistry& registry() const { return registry_; }
-  void setEventDelivery(events::EventDelivery* events) { events_ = events; }
-  void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
-  const std::string& optInCode() const { return runtime_.optInCode; }
-  std::size_t openContexts() const { return contexts_.size(); }
-
-  const log::Context& logContext() const { return platform_.logContext(); }
-
- private:
-  using Outcome = std::variant<std::string, Fault>;
+  // The class and operation of a call as fault rules name them: the class's name (of the enumeration, for Pull and
+  // Release), and Get, Put, ... or the method's name.
+  std::pair<std::string, std::string> describeCall(const soap::Request& req) {
+    const auto& h = req.header;
+    if (req.isIdentify()) return {"", "Identify"};
+    const cim::ClassDef* cls = registry_.byUri(h.resourceUri);
+    auto last = [](const std::string& uri) { return uri.substr(uri.rfind('/') + 1); };
+    if (h.action == action::kPull || h.action == action::kRelease) {
+      if (!cls && req.payload) {
+        const std::string id = soap::text(soap::child(req.payload, ns::kEnumeration, "EnumerationContext"));
+        if (const EnumerationContext* context = contexts_.find(id)) cls = registry_.byUri(context->resourceUri);
+      }
+      return {cls ? cls->name : "", h.action == action::kPull ? "Pull" : "Release"};
+    }
+    std::string operation = last(h.action);
+    if (cls && h.action.size() > cls->resourceUri().size() + 1 && h.action.compare(0, cls->resourceUri().size(), cls->resourceUri()) == 0)
+      operation = h.action.substr(cls->resourceUri().size() + 1);  // a method of the class
+    return {cls ? cls->name : last(h.resourceUri), operation};
+  }
 
   std::string nextMessageId() { return soap::amtMessageId(++messageCounter_); }
 
@@ -527,6 +567,7 @@ class WsmanService::Impl {
   cim::CimRuntime runtime_;
   events::EventDelivery* events_ = nullptr;
   platform::AgentPresence* agentPresence_ = nullptr;
+  WsmanFaultRules* faultRules_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
 };
@@ -547,6 +588,7 @@ bool WsmanService::isIdentify(std::string_view body) {
 const cim::ClassRegistry& WsmanService::registry() const { return impl_->registry(); }
 void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setEventDelivery(events); }
 void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { impl_->setAgentPresence(agentPresence); }
+void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
 const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 
