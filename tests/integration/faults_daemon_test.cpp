@@ -335,7 +335,7 @@ TEST_F(FaultsDaemonTest, AFullStateDiskFailsWritesCleanlyLosesNothingAndRecovers
   EXPECT_TRUE(daemon_.waitForLog("No space left on device"));
   EXPECT_TRUE(daemon_.waitForLog("cannot record a login in the audit log"));
   auto get = console.post(wsmanGetGeneralSettings());
-  EXPECT_NE(get.body.find("<h:HostName>before</h:HostName>"), std::string::npos) << "the Put did not happen";
+  EXPECT_NE(get.body.find("<g:HostName>before</g:HostName>"), std::string::npos) << "the Put did not happen";
   auto f = faults();
   EXPECT_TRUE(f["active"].as_object()["disk_full"].as_bool());
   EXPECT_GE(f["effects"].as_object()["disk_writes_refused"].to_number<int>(), 2);
@@ -353,7 +353,7 @@ TEST_F(FaultsDaemonTest, AFullStateDiskFailsWritesCleanlyLosesNothingAndRecovers
   daemon_.stop();
   ASSERT_TRUE(start({"--fuse", "off", "--preload", "off"})) << daemon_.log();
   WsmanDigestClient again(daemon_.httpPort(), "admin", kPassword);
-  EXPECT_NE(again.post(wsmanGetGeneralSettings()).body.find("<h:HostName>after</h:HostName>"), std::string::npos);
+  EXPECT_NE(again.post(wsmanGetGeneralSettings()).body.find("<g:HostName>after</g:HostName>"), std::string::npos);
 }
 
 TEST_F(FaultsDaemonTest, LogReadsDecodeTheEventAndAuditLogs) {
