@@ -595,11 +595,10 @@ class Device::Impl {
   ~Impl() { *alive_ = false; }
   bool started() const { return engine_ != nullptr; }
   FaultInjection& faults() { return faults_; }
-  firmware::HbmEngine& hbmEngine() { return *engine_; }
-  const platform::PlatformModel& platform() const { return *platform_; }
-  events::EventDelivery& eventDelivery() { return *eventDelivery_; }
-  events::SubscriberOutages& subscriberOutages() { return *subscriberOutages_; }
-  const core::FirmwareClock& firmwareClock() const { return clock_; }
+  std::optional<Device::Parts> parts() {
+    if (!engine_ || !platform_ || !eventDelivery_ || !subscriberOutages_) return std::nullopt;
+    return Device::Parts{*engine_, *platform_, *eventDelivery_, *subscriberOutages_, clock_};
+  }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -619,10 +618,6 @@ void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); 
 void Device::meStop() { impl_->meStop(); }
 bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
 FaultInjection& Device::faults() { return impl_->faults(); }
-firmware::HbmEngine& Device::hbmEngine() { return impl_->hbmEngine(); }
-const platform::PlatformModel& Device::platform() const { return impl_->platform(); }
-events::EventDelivery& Device::eventDelivery() { return impl_->eventDelivery(); }
-events::SubscriberOutages& Device::subscriberOutages() { return impl_->subscriberOutages(); }
-const core::FirmwareClock& Device::firmwareClock() const { return impl_->firmwareClock(); }
+std::optional<Device::Parts> Device::parts() { return impl_->parts(); }
 
 }  // namespace mesim::app

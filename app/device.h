@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -79,14 +80,17 @@ class Device {
   // False if the device has no built-in host model (--hbm-listen).
   bool hostReset(const std::string& why);
 
-  // --- the parts the control API's fault and log routes read and drive (app/fault_routes.cpp, log_routes.cpp) ---
+  // --- what the control API's fault and log routes read and drive (app/fault_routes.cpp, log_routes.cpp) ---
   FaultInjection& faults();  // at any time
-  // Only once started():
-  firmware::HbmEngine& hbmEngine();
-  const platform::PlatformModel& platform() const;
-  events::EventDelivery& eventDelivery();
-  events::SubscriberOutages& subscriberOutages();
-  const core::FirmwareClock& firmwareClock() const;
+  struct Parts {
+    firmware::HbmEngine& engine;
+    const platform::PlatformModel& platform;
+    events::EventDelivery& eventDelivery;
+    events::SubscriberOutages& subscriberOutages;
+    const core::FirmwareClock& clock;
+  };
+  // Nothing until every one of them has started (and after a start that failed half-way).
+  std::optional<Parts> parts();
 
  private:
   class Impl;

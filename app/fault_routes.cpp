@@ -42,11 +42,11 @@ ControlResponse done(std::string_view what, json::object details = {}) {
   return jsonResponse(200, details);
 }
 
-ControlResponse clientDisconnect(Device& device, const ControlRequest& request) {
+ControlResponse clientDisconnect(Device& device, Device::Parts& parts, const ControlRequest& request) {
   if (auto unknown = request.unknownParam({"client"})) return jsonError(400, "unknown parameter '" + *unknown + "'");
   auto client = parseClientChoice(request);
   if (!client) return jsonError(400, client.error().message);
-  auto& engine = device.hbmEngine();
+  auto& engine = parts.engine;
   auto address = engine.clientAddress(client->guid);
   if (!address) return jsonError(404, "no firmware client " + client->label + " on this device's bus");
   const std::size_t connections = engine.disconnectClient(*address);
@@ -54,10 +54,10 @@ ControlResponse clientDisconnect(Device& device, const ControlRequest& request) 
   return done("client-disconnect", {{"client", client->label}, {"connections", connections}});
 }
 
-ControlResponse hbmFault(Device& device, const ControlRequest& request) {
+ControlResponse hbmFault(Device& device, Device::Parts& parts, const ControlRequest& request) {
   auto choice = parseHbmFault(request);
   if (!choice) return jsonError(400, choice.error().message);
-  auto& engine = device.hbmEngine();
+  auto& engine = parts.engine;
   auto address = engine.clientAddress(choice->client.guid);
   if (!address) return jsonError(404, "no firmware client " + choice->client.label + " on this device's bus");
   engine.injectMessageFault(*address, choice->fault);
@@ -71,8 +71,8 @@ ControlResponse hbmFault(Device& device, const ControlRequest& request) {
   return done("hbm", std::move(answer));
 }
 
-ControlResponse fwStatus(Device& device, const ControlRequest& request) {
-  auto& engine = device.hbmEngine();
+ControlResponse fwStatus(Device& device, Device::Parts& parts, const ControlRequest& request) {
+  auto& engine = parts.engine;
   auto choice = parseFwStatus(request, healthyRegisters(), engine.registers());
   if (!choice) return jsonError(400, choice.error().message);
   engine.setRegisters(choice->registers);
@@ -86,13 +86,13 @@ ControlResponse fwStatus(Device& device, const ControlRequest& request) {
                             {"fw_status", registerText(choice->registers)}});
 }
 
-ControlResponse clearFwStatus(Device& device) {
-  device.hbmEngine().setRegisters(healthyRegisters());
+ControlResponse clearFwStatus(Device& device, Device::Parts& parts) {
+  parts.engine.setRegisters(healthyRegisters());
   device.faults().setFwStatusCondition("");
   return done("fw-status cleared", {{"fw_status", registerText(healthyRegisters())}});
 }
 
-ControlResponse wsmanFault(Device& device, const ControlRequest& request) {
+ControlResponse wsmanFault(Device& device, Device::Parts&, const ControlRequest& request) {
   auto rule = parseWsmanFault(request);
   if (!rule) return jsonError(400, rule.error().message);
   const auto id = device.faults().wsman().add(*rule);
@@ -100,19 +100,19 @@ ControlResponse wsmanFault(Device& device, const ControlRequest& request) {
   return done("wsman", {{"rule", id}});
 }
 
-ControlResponse subscriberUnreachable(Device& device, const ControlRequest& request) {
+ControlResponse subscriberUnreachable(Device& device, Device::Parts& parts, const ControlRequest& request) {
   auto choice = parseOutage(request);
   if (!choice) return jsonError(400, choice.error().message);
   if (choice->subscription) {
     bool known = false;
-    for (const auto& s : device.eventDelivery().subscriptions()) known = known || s.subscription.id == *choice->subscription;
+    for (const auto& s : parts.eventDelivery.subscriptions()) known = known || s.subscription.id == *choice->subscription;
     if (!known) return jsonError(404, "no subscription " + std::to_string(*choice->subscription) + " (GET /subscriptions)");
   }
   events::SubscriberOutages::Outage outage;
   outage.subscription = choice->subscription;
   outage.address = choice->address;
-  if (choice->duration) outage.until = device.firmwareClock().now() + *choice->duration;
-  device.subscriberOutages().add(outage);
+  if (choice->duration) outage.until = parts.clock.now() + *choice->duration;
+  parts.subscriberOutages.add(outage);
   device.faults().counted("subscriber-unreachable");
   json::object answer;
   if (outage.subscription) answer["subscription"] = *outage.subscription;
@@ -121,8 +121,8 @@ ControlResponse subscriberUnreachable(Device& device, const ControlRequest& requ
   return done("subscriber-unreachable", std::move(answer));
 }
 
-ControlResponse clearSubscriberOutages(Device& device) {
-  device.subscriberOutages().clear();  // the next retry the policy makes delivers
+ControlResponse clearSubscriberOutages(Device&, Device::Parts& parts) {
+  parts.subscriberOutages.clear();  // the next retry the policy makes delivers
   return done("subscriber-unreachable cleared");
 }
 
@@ -136,12 +136,12 @@ ControlResponse diskFull(Device& device, bool full) {
   return done(full ? "disk-full" : "disk-full cleared");
 }
 
-json::object activeFaults(Device& device) {
+json::object activeFaults(Device& device, Device::Parts& parts) {
   auto& faults = device.faults();
   json::object active;
   active["disk_full"] = faults.disk().full();
   active["fw_status"] = faults.fwStatusCondition().empty() ? json::value(nullptr) : json::value(faults.fwStatusCondition());
-  auto& engine = device.hbmEngine();
+  auto& engine = parts.engine;
   json::array hbm;
   for (const auto& pending : engine.messageFaults()) {
     json::object o{{"client", engine.clientName(pending.meAddr)},
@@ -167,7 +167,7 @@ json::object activeFaults(Device& device) {
   }
   active["wsman"] = std::move(wsman);
   json::array outages;
-  for (const auto& outage : device.subscriberOutages().outages()) {
+  for (const auto& outage : parts.subscriberOutages.outages()) {
     json::object o;
     if (outage.subscription) o["subscription"] = *outage.subscription;
     else o["address"] = outage.address;
@@ -179,37 +179,48 @@ json::object activeFaults(Device& device) {
   return active;
 }
 
-ControlResponse listFaults(Device& device) {
+ControlResponse listFaults(Device& device, Device::Parts& parts) {
   auto& faults = device.faults();
   json::object injected;
   for (const auto& [kind, count] : faults.injected()) injected[kind] = count;
-  const auto stats = device.hbmEngine().stats();
+  const auto stats = parts.engine.stats();
   json::object effects{{"hbm_messages_dropped", stats.messagesDropped},
                        {"hbm_messages_delayed", stats.messagesDelayed},
                        {"hbm_messages_corrupted", stats.messagesCorrupted},
                        {"disk_writes_refused", faults.disk().refusedWrites()},
-                       {"deliveries_refused", device.subscriberOutages().refused()}};
-  return jsonResponse(200, json::object{{"active", activeFaults(device)},
+                       {"deliveries_refused", parts.subscriberOutages.refused()}};
+  return jsonResponse(200, json::object{{"active", activeFaults(device, parts)},
                                         {"injected", std::move(injected)},
                                         {"effects", std::move(effects)}});
 }
 
-ControlResponse clearAll(Device& device) {
+ControlResponse clearAll(Device& device, Device::Parts& parts) {
   auto& faults = device.faults();
-  device.hbmEngine().clearMessageFaults();
+  parts.engine.clearMessageFaults();
   faults.wsman().clear();
   faults.disk().setFull(false);
-  if (!faults.fwStatusCondition().empty()) clearFwStatus(device);
-  device.subscriberOutages().clear();
+  if (!faults.fwStatusCondition().empty()) clearFwStatus(device, parts);
+  parts.subscriberOutages.clear();
   return done("clear");
 }
 
-// A route that takes no parameters refuses any, so a typo is not silently ignored.
-ControlRoutes::Handler noParams(std::function<ControlResponse(Device&)> handler) {
+using PartsHandler = std::function<ControlResponse(Device&, Device::Parts&, const ControlRequest&)>;
+
+// The fault routes drive the device's running parts: none while a start that failed half-way winds down.
+ControlRoutes::Handler withParts(PartsHandler handler) {
   return [handler = std::move(handler)](Device& device, const ControlRequest& request) {
-    if (auto unknown = request.unknownParam({})) return jsonError(400, "unknown parameter '" + *unknown + "'");
-    return handler(device);
+    auto parts = device.parts();
+    if (!parts) return jsonError(503, "device " + device.name() + " is not running");
+    return handler(device, *parts, request);
   };
+}
+
+// A route that takes no parameters refuses any, so a typo is not silently ignored.
+ControlRoutes::Handler noParams(std::function<ControlResponse(Device&, Device::Parts&)> handler) {
+  return withParts([handler = std::move(handler)](Device& device, Device::Parts& parts, const ControlRequest& request) {
+    if (auto unknown = request.unknownParam({})) return jsonError(400, "unknown parameter '" + *unknown + "'");
+    return handler(device, parts);
+  });
 }
 
 }  // namespace
@@ -220,18 +231,19 @@ void addFaultRoutes(ControlRoutes& routes) {
   routes.add("POST", "/faults/clear", "clears every fault in force (HBM, WS-Man, fw_status, subscribers, disk)",
              noParams(clearAll));
   routes.add("POST", "/faults/firmware-reset", "reset the ME firmware: every host connection ends",
-             noParams([](Device& device) {
+             noParams([](Device& device, Device::Parts&) {
                device.firmwareReset("requested through the control API");
                device.faults().counted("firmware-reset");
                return done("firmware-reset");
              }));
-  routes.add("POST", "/faults/me-stop", "stop the ME: it answers nothing until reset", noParams([](Device& device) {
+  routes.add("POST", "/faults/me-stop", "stop the ME: it answers nothing until reset",
+             noParams([](Device& device, Device::Parts&) {
                device.meStop();
                device.faults().counted("me-stop");
                return done("me-stop");
              }));
   routes.add("POST", "/faults/host-reset", "reset the built-in host model (the mei driver's link reset)",
-             noParams([](Device& device) {
+             noParams([](Device& device, Device::Parts&) {
                if (!device.hostReset("requested through the control API"))
                  return jsonError(409, "no built-in host model (--hbm-listen)");
                device.faults().counted("host-reset");
@@ -239,31 +251,34 @@ void addFaultRoutes(ControlRoutes& routes) {
              }));
   routes.add("POST", "/faults/client-disconnect",
              "the firmware disconnects every host connection of a client (client=amthi|mkhi|lme|watchdog|GUID)",
-             clientDisconnect);
-  routes.add("POST", "/faults/hbm", "drop, delay or corrupt the next messages of a client (client, action, count, ms, "
-                                    "direction)", hbmFault);
-  routes.add("DELETE", "/faults/hbm", "clears the pending HBM message faults", noParams([](Device& device) {
-               device.hbmEngine().clearMessageFaults();
+             withParts(clientDisconnect));
+  routes.add("POST", "/faults/hbm",
+             "drop, delay or corrupt the next messages of a client (client, action, count, ms, direction)",
+             withParts(hbmFault));
+  routes.add("DELETE", "/faults/hbm", "clears the pending HBM message faults",
+             noParams([](Device&, Device::Parts& parts) {
+               parts.engine.clearMessageFaults();
                return done("hbm cleared");
              }));
-  routes.add("POST", "/faults/fw-status", "set the firmware status registers the host reads in sysfs fw_status "
-                                          "(error=NAME or value=0x...&index=N)", fwStatus);
+  routes.add("POST", "/faults/fw-status",
+             "set the firmware status registers the host reads in sysfs fw_status (error=NAME or value=0x...&index=N)",
+             withParts(fwStatus));
   routes.add("DELETE", "/faults/fw-status", "restores a healthy ME's fw_status", noParams(clearFwStatus));
-  routes.add("POST", "/faults/wsman", "delay or fail WS-Man answers of a class and/or operation (action=delay|fault|"
-                                      "http)", wsmanFault);
-  routes.add("DELETE", "/faults/wsman", "clears every WS-Man fault rule", noParams([](Device& device) {
+  routes.add("POST", "/faults/wsman", "delay or fail WS-Man answers of a class and/or operation (action=delay|fault|http)",
+             withParts(wsmanFault));
+  routes.add("DELETE", "/faults/wsman", "clears every WS-Man fault rule", noParams([](Device& device, Device::Parts&) {
                device.faults().wsman().clear();
                return done("wsman cleared");
              }));
   routes.add("POST", "/faults/subscriber-unreachable",
              "deliveries to a subscriber fail as a refused connection would (subscription=ID or address=URL, seconds)",
-             subscriberUnreachable);
+             withParts(subscriberUnreachable));
   routes.add("DELETE", "/faults/subscriber-unreachable", "every subscriber is reachable again",
              noParams(clearSubscriberOutages));
   routes.add("POST", "/faults/disk-full", "every write to the device's state dir fails with ENOSPC until cleared",
-             noParams([](Device& device) { return diskFull(device, true); }));
+             noParams([](Device& device, Device::Parts&) { return diskFull(device, true); }));
   routes.add("DELETE", "/faults/disk-full", "the state disk has room again",
-             noParams([](Device& device) { return diskFull(device, false); }));
+             noParams([](Device& device, Device::Parts&) { return diskFull(device, false); }));
 }
 
 }  // namespace mesim::app

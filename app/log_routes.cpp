@@ -126,44 +126,53 @@ json::object subscriptionJson(const events::SubscriptionStatus& s,
   return o;
 }
 
+// The logs and subscriptions are read from the device's running parts: none while a failed start winds down.
+ControlRoutes::Handler withParts(std::function<ControlResponse(Device::Parts&, const ControlRequest&)> handler) {
+  return [handler = std::move(handler)](Device& device, const ControlRequest& request) {
+    auto parts = device.parts();
+    if (!parts) return jsonError(503, "device " + device.name() + " is not running");
+    return handler(*parts, request);
+  };
+}
+
 }  // namespace
 
 void addLogRoutes(ControlRoutes& routes) {
   routes.add("GET", "/logs/events", "the firmware event (message) log, decoded (limit, since)",
-             [](Device& device, const ControlRequest& request) {
-               return readLog(request, device.platform().state().logs.messageLog,
+             withParts([](Device::Parts& parts, const ControlRequest& request) {
+               return readLog(request, parts.platform.state().logs.messageLog,
                               platform::EventLogs::kMaxMessageLogRecords, messageLogJson,
                               [](const std::vector<std::uint8_t>& raw) -> std::optional<std::uint32_t> {
                                 auto r = platform::decodeMessageLogRecord(raw);
                                 return r ? std::optional(r->timestamp) : std::nullopt;
                               });
-             });
+             }));
   routes.add("GET", "/logs/audit", "the audit log, decoded (limit, since)",
-             [](Device& device, const ControlRequest& request) {
-               return readLog(request, device.platform().state().logs.auditLog,
+             withParts([](Device::Parts& parts, const ControlRequest& request) {
+               return readLog(request, parts.platform.state().logs.auditLog,
                               platform::EventLogs::kMaxAuditLogRecords, auditJson,
                               [](const std::vector<std::uint8_t>& raw) -> std::optional<std::uint32_t> {
                                 auto r = platform::decodeAuditRecord(raw);
                                 return r ? std::optional(r->timestamp) : std::nullopt;
                               });
-             });
+             }));
   routes.add("GET", "/subscriptions", "each WS-Eventing subscription and the state of its deliveries",
-             [](Device& device, const ControlRequest& request) {
+             withParts([](Device::Parts& parts, const ControlRequest& request) {
                if (auto unknown = request.unknownParam({})) return jsonError(400, "unknown parameter '" + *unknown + "'");
-               const auto& outages = device.subscriberOutages().outages();
+               const auto& outages = parts.subscriberOutages.outages();
                json::array list;
-               for (const auto& s : device.eventDelivery().subscriptions()) list.push_back(subscriptionJson(s, outages));
+               for (const auto& s : parts.eventDelivery.subscriptions()) list.push_back(subscriptionJson(s, outages));
                return jsonResponse(200, json::object{{"subscriptions", std::move(list)}});
-             });
+             }));
   routes.add("GET", "/subscriptions/{id}", "one subscription and the state of its deliveries",
-             [](Device& device, const ControlRequest& request) {
+             withParts([](Device::Parts& parts, const ControlRequest& request) {
                auto id = parseNumber("subscription id", request.pathArgs.at("id"), 1, 0xFFFFFFFF);
                if (!id) return jsonError(400, id.error().message);
-               const auto& outages = device.subscriberOutages().outages();
-               for (const auto& s : device.eventDelivery().subscriptions())
+               const auto& outages = parts.subscriberOutages.outages();
+               for (const auto& s : parts.eventDelivery.subscriptions())
                  if (s.subscription.id == *id) return jsonResponse(200, subscriptionJson(s, outages));
                return jsonError(404, "no subscription " + request.pathArgs.at("id"));
-             });
+             }));
 }
 
 }  // namespace mesim::app

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -354,6 +355,22 @@ TEST_F(FaultsDaemonTest, AFullStateDiskFailsWritesCleanlyLosesNothingAndRecovers
   ASSERT_TRUE(start({"--fuse", "off", "--preload", "off"})) << daemon_.log();
   WsmanDigestClient again(daemon_.httpPort(), "admin", kPassword);
   EXPECT_NE(again.post(wsmanGetGeneralSettings()).body.find("<g:HostName>after</g:HostName>"), std::string::npos);
+}
+
+// Faults belong to one device: another device of the process goes on as before.
+TEST_F(FaultsDaemonTest, FaultsOfOneDeviceLeaveTheOthersAlone) {
+  ASSERT_TRUE(start({"--fuse", "off", "--preload", "off", "--fleet", "1"})) << daemon_.log();
+  ASSERT_EQ(status("POST", "/devices/fleet-0001/faults/disk-full"), "200");
+  ASSERT_EQ(status("POST", "/devices/fleet-0001/faults/wsman?action=http"), "200");
+  EXPECT_TRUE(call("GET", "/devices/fleet-0001/faults").second["active"].as_object()["disk_full"].as_bool());
+  EXPECT_FALSE(faults()["active"].as_object()["disk_full"].as_bool());
+  EXPECT_TRUE(faults()["active"].as_object()["wsman"].as_array().empty());
+  std::smatch port;  // the default device's listener (the fleet's listen on 127.1.0.x)
+  const std::string log = daemon_.log();
+  ASSERT_TRUE(std::regex_search(log, port, std::regex(R"(WS-Man http://127\.0\.0\.1:(\d+)/wsman)"))) << log;
+  WsmanDigestClient console(static_cast<std::uint16_t>(std::stoi(port[1])), "admin", kPassword);
+  EXPECT_EQ(console.post(putHostName("unaffected")).status, 200u);
+  EXPECT_EQ(status("POST", "/devices/nobody/faults/disk-full"), "404");
 }
 
 TEST_F(FaultsDaemonTest, LogReadsDecodeTheEventAndAuditLogs) {

@@ -20,6 +20,7 @@
 #include "tests/support/wsman_digest_client.h"
 #include "tests/unit/firmware_test_support.h"
 #include "watchdog_fw/watchdog_store.h"
+#include "wsman/http/tls_identity.h"
 #include "wsman/ops/wsman_faults.h"
 #include "wsman/ops/wsman_service.h"
 
@@ -253,6 +254,22 @@ TEST(DiskFullTest, EventAndWatchdogStoresRefuseToWrite) {
     EXPECT_FALSE((*watchdogStore)->update([](watchdog::WatchdogStoreData& d) { d.amtOperational = false; }));
   });
   EXPECT_TRUE((*watchdogStore)->data().amtOperational);
+}
+
+TEST(DiskFullTest, NoTlsPairIsMadeOnAFullDisk) {
+  TempDir dir;
+  core::DiskFullSwitch disk;
+  disk.setFull(true);
+  wsman::http::TlsIdentitySource source;
+  source.stateDir = dir.path();
+  source.commonName = "full.example.com";
+  source.disk = &disk;
+  auto made = wsman::http::createTlsIdentity(source);
+  ASSERT_FALSE(made);
+  EXPECT_NE(made.error().message.find("tls-key.pem: No space left on device"), std::string::npos) << made.error().message;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  disk.setFull(false);
+  EXPECT_TRUE(wsman::http::createTlsIdentity(source)) << "made once the disk has room";
 }
 
 // ---------------------------------------------------------------------------------------------- WS-Man rules
