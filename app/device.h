@@ -4,10 +4,12 @@
 // the others untouched. Everything it does runs on the io_context it was given; it owns no thread and no signal.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
-#include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
@@ -16,19 +18,17 @@
 #include "common/result.h"
 #include "firmware/events/alert.h"
 
-namespace mesim::core {
-class FirmwareClock;
-}
+namespace mesim::core { class FirmwareClock; }
+namespace mesim::firmware { class HbmEngine; }
+namespace mesim::lme { class LmeClient; }
+namespace mesim::platform { class PlatformModel; }
+namespace mesim::watchdog { class WatchdogFeature; }
 namespace mesim::events {
 class EventDelivery;
 class SubscriberOutages;
 }  // namespace mesim::events
-namespace mesim::firmware {
-class HbmEngine;
-}
-namespace mesim::platform {
-class PlatformModel;
-}
+namespace mesim::wsman::http { class WsmanHttpServer; }
+namespace mesim::wsman::ops { class WsmanService; }
 
 namespace mesim::app {
 
@@ -71,6 +71,28 @@ class Device {
   std::string whereabouts() const;
   boost::json::object status() const;
 
+  // Its running parts, for what reads the whole device (the metrics, app/metrics.h); null until started, and where
+  // a part is off (no WS-Man listener, say).
+  // The fault and log routes (app/fault_routes.cpp, log_routes.cpp) drive the engine, the platform, the event
+  // delivery and the subscriber outages through it too.
+  struct Parts {
+    firmware::HbmEngine* engine = nullptr;
+    const lme::LmeClient* lme = nullptr;
+    watchdog::WatchdogFeature* watchdog = nullptr;
+    events::EventDelivery* events = nullptr;
+    const wsman::ops::WsmanService* wsman = nullptr;
+    const wsman::http::WsmanHttpServer* wsmanHttp = nullptr;
+    const platform::PlatformModel* platform = nullptr;
+    events::SubscriberOutages* subscriberOutages = nullptr;
+    const core::FirmwareClock* clock = nullptr;  // set once the device has started
+  };
+  Parts parts() const;
+
+  // Fault injections by kind (mesim_faults_injected_total): a successful POST /faults/KIND counts itself
+  // (ControlRoutes::dispatch), so a new fault route needs nothing more.
+  void countFault(std::string_view kind);
+  const std::map<std::string, std::uint64_t, std::less<>>& faultsInjected() const;
+
   // --- control (QA faults and events) ---
   // Publishes `alert` as a firmware feature would (its time is set from the device's clock); returns the newest
   // IndicationIdentifier number handed out.
@@ -79,18 +101,8 @@ class Device {
   void meStop();
   // False if the device has no built-in host model (--hbm-listen).
   bool hostReset(const std::string& why);
-
-  // --- what the control API's fault and log routes read and drive (app/fault_routes.cpp, log_routes.cpp) ---
-  FaultInjection& faults();  // at any time
-  struct Parts {
-    firmware::HbmEngine& engine;
-    const platform::PlatformModel& platform;
-    events::EventDelivery& eventDelivery;
-    events::SubscriberOutages& subscriberOutages;
-    const core::FirmwareClock& clock;
-  };
-  // Nothing until every one of them has started (and after a start that failed half-way).
-  std::optional<Parts> parts();
+  // The faults injected into this device that the composer keeps (the disk switch, WS-Man rules, fw_status).
+  FaultInjection& faults();
 
  private:
   class Impl;

@@ -1,13 +1,10 @@
 // One device's injected faults that the composer keeps (issue 11, the control API's /faults routes): the state
-// disk's full switch that every writer of the state dir holds, the WS-Man fault rules WsmanService consults, the
-// fw_status condition QA set, and how many faults of each kind were injected (GET /faults, metrics). Faults that
-// belong to a feature live there: HBM message faults in the HbmEngine, subscriber outages in SubscriberOutages.
+// disk's full switch that every writer of the state dir holds, the WS-Man fault rules WsmanService consults and the
+// fw_status condition QA set. Faults that belong to a feature live there: HBM message faults in the HbmEngine,
+// subscriber outages in SubscriberOutages. How many of each kind were injected: Device::faultsInjected().
 #pragma once
 
-#include <cstdint>
-#include <map>
 #include <string>
-#include <string_view>
 
 #include "firmware/core/disk_full_switch.h"
 #include "wsman/ops/wsman_faults.h"
@@ -23,15 +20,10 @@ class FaultInjection {
   const std::string& fwStatusCondition() const { return fwStatusCondition_; }
   void setFwStatusCondition(std::string condition) { fwStatusCondition_ = std::move(condition); }
 
-  // One more fault of `kind` ("hbm", "disk-full", ...) was injected.
-  void counted(std::string_view kind) { ++injected_[std::string(kind)]; }
-  const std::map<std::string, std::uint64_t>& injected() const { return injected_; }
-
  private:
   core::DiskFullSwitch disk_;
   wsman::ops::WsmanFaultRules wsman_;
   std::string fwStatusCondition_;
-  std::map<std::string, std::uint64_t> injected_;
 };
 
 }  // namespace mesim::app

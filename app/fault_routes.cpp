@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "app/device.h"
+#include "app/route_parts.h"
 #include "app/fault_injection.h"
 #include "app/fault_params.h"
 #include "common/log.h"
@@ -42,7 +43,7 @@ ControlResponse done(std::string_view what, json::object details = {}) {
   return jsonResponse(200, details);
 }
 
-ControlResponse clientDisconnect(Device& device, Device::Parts& parts, const ControlRequest& request) {
+ControlResponse clientDisconnect(Device&, RunningParts& parts, const ControlRequest& request) {
   if (auto unknown = request.unknownParam({"client"})) return jsonError(400, "unknown parameter '" + *unknown + "'");
   auto client = parseClientChoice(request);
   if (!client) return jsonError(400, client.error().message);
@@ -50,18 +51,16 @@ ControlResponse clientDisconnect(Device& device, Device::Parts& parts, const Con
   auto address = engine.clientAddress(client->guid);
   if (!address) return jsonError(404, "no firmware client " + client->label + " on this device's bus");
   const std::size_t connections = engine.disconnectClient(*address);
-  device.faults().counted("client-disconnect");
   return done("client-disconnect", {{"client", client->label}, {"connections", connections}});
 }
 
-ControlResponse hbmFault(Device& device, Device::Parts& parts, const ControlRequest& request) {
+ControlResponse hbmFault(Device&, RunningParts& parts, const ControlRequest& request) {
   auto choice = parseHbmFault(request);
   if (!choice) return jsonError(400, choice.error().message);
   auto& engine = parts.engine;
   auto address = engine.clientAddress(choice->client.guid);
   if (!address) return jsonError(404, "no firmware client " + choice->client.label + " on this device's bus");
   engine.injectMessageFault(*address, choice->fault);
-  device.faults().counted("hbm");
   const auto& f = choice->fault;
   json::object answer{{"client", choice->client.label},
                       {"action", firmware::toString(f.action)},
@@ -71,14 +70,13 @@ ControlResponse hbmFault(Device& device, Device::Parts& parts, const ControlRequ
   return done("hbm", std::move(answer));
 }
 
-ControlResponse fwStatus(Device& device, Device::Parts& parts, const ControlRequest& request) {
+ControlResponse fwStatus(Device& device, RunningParts& parts, const ControlRequest& request) {
   auto& engine = parts.engine;
   auto choice = parseFwStatus(request, healthyRegisters(), engine.registers());
   if (!choice) return jsonError(400, choice.error().message);
   engine.setRegisters(choice->registers);
   const bool healthy = choice->registers.fwStatus == healthyRegisters().fwStatus;
   device.faults().setFwStatusCondition(healthy ? "" : choice->condition);
-  if (!healthy) device.faults().counted("fw-status");
   const log::Context context(device.name());  // the line names the device
   auto logContext = [&context]() -> const log::Context& { return context; };
   MESIM_LOG(Warn, kLog, "fw_status set to " << choice->condition);
@@ -86,21 +84,20 @@ ControlResponse fwStatus(Device& device, Device::Parts& parts, const ControlRequ
                             {"fw_status", registerText(choice->registers)}});
 }
 
-ControlResponse clearFwStatus(Device& device, Device::Parts& parts) {
+ControlResponse clearFwStatus(Device& device, RunningParts& parts) {
   parts.engine.setRegisters(healthyRegisters());
   device.faults().setFwStatusCondition("");
   return done("fw-status cleared", {{"fw_status", registerText(healthyRegisters())}});
 }
 
-ControlResponse wsmanFault(Device& device, Device::Parts&, const ControlRequest& request) {
+ControlResponse wsmanFault(Device& device, RunningParts&, const ControlRequest& request) {
   auto rule = parseWsmanFault(request);
   if (!rule) return jsonError(400, rule.error().message);
   const auto id = device.faults().wsman().add(*rule);
-  device.faults().counted("wsman");
   return done("wsman", {{"rule", id}});
 }
 
-ControlResponse subscriberUnreachable(Device& device, Device::Parts& parts, const ControlRequest& request) {
+ControlResponse subscriberUnreachable(Device&, RunningParts& parts, const ControlRequest& request) {
   auto choice = parseOutage(request);
   if (!choice) return jsonError(400, choice.error().message);
   if (choice->subscription) {
@@ -113,7 +110,6 @@ ControlResponse subscriberUnreachable(Device& device, Device::Parts& parts, cons
   outage.address = choice->address;
   if (choice->duration) outage.until = parts.clock.now() + *choice->duration;
   parts.subscriberOutages.add(outage);
-  device.faults().counted("subscriber-unreachable");
   json::object answer;
   if (outage.subscription) answer["subscription"] = *outage.subscription;
   else answer["address"] = outage.address;
@@ -121,14 +117,13 @@ ControlResponse subscriberUnreachable(Device& device, Device::Parts& parts, cons
   return done("subscriber-unreachable", std::move(answer));
 }
 
-ControlResponse clearSubscriberOutages(Device&, Device::Parts& parts) {
+ControlResponse clearSubscriberOutages(Device&, RunningParts& parts) {
   parts.subscriberOutages.clear();  // the next retry the policy makes delivers
   return done("subscriber-unreachable cleared");
 }
 
 ControlResponse diskFull(Device& device, bool full) {
   device.faults().disk().setFull(full);
-  if (full) device.faults().counted("disk-full");
   const log::Context context(device.name());  // the line names the device
   auto logContext = [&context]() -> const log::Context& { return context; };
   if (full) MESIM_LOG(Warn, kLog, "state disk full: every write to the state dir now fails with ENOSPC");
@@ -136,7 +131,7 @@ ControlResponse diskFull(Device& device, bool full) {
   return done(full ? "disk-full" : "disk-full cleared");
 }
 
-json::object activeFaults(Device& device, Device::Parts& parts) {
+json::object activeFaults(Device& device, RunningParts& parts) {
   auto& faults = device.faults();
   json::object active;
   active["disk_full"] = faults.disk().full();
@@ -179,10 +174,10 @@ json::object activeFaults(Device& device, Device::Parts& parts) {
   return active;
 }
 
-ControlResponse listFaults(Device& device, Device::Parts& parts) {
+ControlResponse listFaults(Device& device, RunningParts& parts) {
   auto& faults = device.faults();
   json::object injected;
-  for (const auto& [kind, count] : faults.injected()) injected[kind] = count;
+  for (const auto& [kind, count] : device.faultsInjected()) injected[kind] = count;
   const auto stats = parts.engine.stats();
   json::object effects{{"hbm_messages_dropped", stats.messagesDropped},
                        {"hbm_messages_delayed", stats.messagesDelayed},
@@ -194,7 +189,7 @@ ControlResponse listFaults(Device& device, Device::Parts& parts) {
                                         {"effects", std::move(effects)}});
 }
 
-ControlResponse clearAll(Device& device, Device::Parts& parts) {
+ControlResponse clearAll(Device& device, RunningParts& parts) {
   auto& faults = device.faults();
   parts.engine.clearMessageFaults();
   faults.wsman().clear();
@@ -204,20 +199,20 @@ ControlResponse clearAll(Device& device, Device::Parts& parts) {
   return done("clear");
 }
 
-using PartsHandler = std::function<ControlResponse(Device&, Device::Parts&, const ControlRequest&)>;
+using PartsHandler = std::function<ControlResponse(Device&, RunningParts&, const ControlRequest&)>;
 
 // The fault routes drive the device's running parts: none while a start that failed half-way winds down.
 ControlRoutes::Handler withParts(PartsHandler handler) {
   return [handler = std::move(handler)](Device& device, const ControlRequest& request) {
-    auto parts = device.parts();
+    auto parts = runningParts(device);
     if (!parts) return jsonError(503, "device " + device.name() + " is not running");
     return handler(device, *parts, request);
   };
 }
 
 // A route that takes no parameters refuses any, so a typo is not silently ignored.
-ControlRoutes::Handler noParams(std::function<ControlResponse(Device&, Device::Parts&)> handler) {
-  return withParts([handler = std::move(handler)](Device& device, Device::Parts& parts, const ControlRequest& request) {
+ControlRoutes::Handler noParams(std::function<ControlResponse(Device&, RunningParts&)> handler) {
+  return withParts([handler = std::move(handler)](Device& device, RunningParts& parts, const ControlRequest& request) {
     if (auto unknown = request.unknownParam({})) return jsonError(400, "unknown parameter '" + *unknown + "'");
     return handler(device, parts);
   });
@@ -231,22 +226,19 @@ void addFaultRoutes(ControlRoutes& routes) {
   routes.add("POST", "/faults/clear", "clears every fault in force (HBM, WS-Man, fw_status, subscribers, disk)",
              noParams(clearAll));
   routes.add("POST", "/faults/firmware-reset", "reset the ME firmware: every host connection ends",
-             noParams([](Device& device, Device::Parts&) {
+             noParams([](Device& device, RunningParts&) {
                device.firmwareReset("requested through the control API");
-               device.faults().counted("firmware-reset");
                return done("firmware-reset");
              }));
   routes.add("POST", "/faults/me-stop", "stop the ME: it answers nothing until reset",
-             noParams([](Device& device, Device::Parts&) {
+             noParams([](Device& device, RunningParts&) {
                device.meStop();
-               device.faults().counted("me-stop");
                return done("me-stop");
              }));
   routes.add("POST", "/faults/host-reset", "reset the built-in host model (the mei driver's link reset)",
-             noParams([](Device& device, Device::Parts&) {
+             noParams([](Device& device, RunningParts&) {
                if (!device.hostReset("requested through the control API"))
                  return jsonError(409, "no built-in host model (--hbm-listen)");
-               device.faults().counted("host-reset");
                return done("host-reset");
              }));
   routes.add("POST", "/faults/client-disconnect",
@@ -256,7 +248,7 @@ void addFaultRoutes(ControlRoutes& routes) {
              "drop, delay or corrupt the next messages of a client (client, action, count, ms, direction)",
              withParts(hbmFault));
   routes.add("DELETE", "/faults/hbm", "clears the pending HBM message faults",
-             noParams([](Device&, Device::Parts& parts) {
+             noParams([](Device&, RunningParts& parts) {
                parts.engine.clearMessageFaults();
                return done("hbm cleared");
              }));
@@ -266,7 +258,7 @@ void addFaultRoutes(ControlRoutes& routes) {
   routes.add("DELETE", "/faults/fw-status", "restores a healthy ME's fw_status", noParams(clearFwStatus));
   routes.add("POST", "/faults/wsman", "delay or fail WS-Man answers of a class and/or operation (action=delay|fault|http)",
              withParts(wsmanFault));
-  routes.add("DELETE", "/faults/wsman", "clears every WS-Man fault rule", noParams([](Device& device, Device::Parts&) {
+  routes.add("DELETE", "/faults/wsman", "clears every WS-Man fault rule", noParams([](Device& device, RunningParts&) {
                device.faults().wsman().clear();
                return done("wsman cleared");
              }));
@@ -276,9 +268,9 @@ void addFaultRoutes(ControlRoutes& routes) {
   routes.add("DELETE", "/faults/subscriber-unreachable", "every subscriber is reachable again",
              noParams(clearSubscriberOutages));
   routes.add("POST", "/faults/disk-full", "every write to the device's state dir fails with ENOSPC until cleared",
-             noParams([](Device& device, Device::Parts&) { return diskFull(device, true); }));
+             noParams([](Device& device, RunningParts&) { return diskFull(device, true); }));
   routes.add("DELETE", "/faults/disk-full", "the state disk has room again",
-             noParams([](Device& device, Device::Parts&) { return diskFull(device, false); }));
+             noParams([](Device& device, RunningParts&) { return diskFull(device, false); }));
 }
 
 }  // namespace mesim::app

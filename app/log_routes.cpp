@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "app/device.h"
+#include "app/route_parts.h"
 #include "app/fault_params.h"
 #include "common/text_codecs.h"
 #include "firmware/events/alert_indication.h"
@@ -127,9 +128,9 @@ json::object subscriptionJson(const events::SubscriptionStatus& s,
 }
 
 // The logs and subscriptions are read from the device's running parts: none while a failed start winds down.
-ControlRoutes::Handler withParts(std::function<ControlResponse(Device::Parts&, const ControlRequest&)> handler) {
+ControlRoutes::Handler withParts(std::function<ControlResponse(RunningParts&, const ControlRequest&)> handler) {
   return [handler = std::move(handler)](Device& device, const ControlRequest& request) {
-    auto parts = device.parts();
+    auto parts = runningParts(device);
     if (!parts) return jsonError(503, "device " + device.name() + " is not running");
     return handler(*parts, request);
   };
@@ -139,7 +140,7 @@ ControlRoutes::Handler withParts(std::function<ControlResponse(Device::Parts&, c
 
 void addLogRoutes(ControlRoutes& routes) {
   routes.add("GET", "/logs/events", "the firmware event (message) log, decoded (limit, since)",
-             withParts([](Device::Parts& parts, const ControlRequest& request) {
+             withParts([](RunningParts& parts, const ControlRequest& request) {
                return readLog(request, parts.platform.state().logs.messageLog,
                               platform::EventLogs::kMaxMessageLogRecords, messageLogJson,
                               [](const std::vector<std::uint8_t>& raw) -> std::optional<std::uint32_t> {
@@ -148,7 +149,7 @@ void addLogRoutes(ControlRoutes& routes) {
                               });
              }));
   routes.add("GET", "/logs/audit", "the audit log, decoded (limit, since)",
-             withParts([](Device::Parts& parts, const ControlRequest& request) {
+             withParts([](RunningParts& parts, const ControlRequest& request) {
                return readLog(request, parts.platform.state().logs.auditLog,
                               platform::EventLogs::kMaxAuditLogRecords, auditJson,
                               [](const std::vector<std::uint8_t>& raw) -> std::optional<std::uint32_t> {
@@ -157,7 +158,7 @@ void addLogRoutes(ControlRoutes& routes) {
                               });
              }));
   routes.add("GET", "/subscriptions", "each WS-Eventing subscription and the state of its deliveries",
-             withParts([](Device::Parts& parts, const ControlRequest& request) {
+             withParts([](RunningParts& parts, const ControlRequest& request) {
                if (auto unknown = request.unknownParam({})) return jsonError(400, "unknown parameter '" + *unknown + "'");
                const auto& outages = parts.subscriberOutages.outages();
                json::array list;
@@ -165,7 +166,7 @@ void addLogRoutes(ControlRoutes& routes) {
                return jsonResponse(200, json::object{{"subscriptions", std::move(list)}});
              }));
   routes.add("GET", "/subscriptions/{id}", "one subscription and the state of its deliveries",
-             withParts([](Device::Parts& parts, const ControlRequest& request) {
+             withParts([](RunningParts& parts, const ControlRequest& request) {
                auto id = parseNumber("subscription id", request.pathArgs.at("id"), 1, 0xFFFFFFFF);
                if (!id) return jsonError(400, id.error().message);
                const auto& outages = parts.subscriberOutages.outages();
