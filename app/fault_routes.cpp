@@ -3,12 +3,14 @@
 // (HbmEngine, WsmanService's rules, SubscriberOutages, the state disk's switch; app/fault_injection.h).
 #include "app/fault_routes.h"
 
+#include <cstdio>
+
 #include <boost/json.hpp>
 
 #include "app/device.h"
-#include "app/route_parts.h"
 #include "app/fault_injection.h"
 #include "app/fault_params.h"
+#include "app/route_parts.h"
 #include "common/log.h"
 #include "firmware/core/firmware_clock.h"
 #include "firmware/events/alert_indication.h"

@@ -2,11 +2,13 @@
 // firmware/platform/event_records.h's, so what QA reads here is what a console would decode.
 #include "app/log_routes.h"
 
+#include <cstdio>
+
 #include <boost/json.hpp>
 
 #include "app/device.h"
-#include "app/route_parts.h"
 #include "app/fault_params.h"
+#include "app/route_parts.h"
 #include "common/text_codecs.h"
 #include "firmware/events/alert_indication.h"
 #include "firmware/events/event_delivery.h"
