@@ -16,6 +16,7 @@
 #include <boost/program_options.hpp>
 
 #include "common/log.h"
+#include "firmware/core/clock_text.h"
 
 namespace mesim::app {
 
@@ -63,6 +64,8 @@ po::options_description describeDevice() {
   po::options_description d("Device (at the top level for the default device, in [device.NAME] sections for more)");
   // clang-format off
   d.add_options()
+    ("clock", po::value<std::string>(), "firmware time: real; scaled:N, N times as fast as real time (0.001..1000000, e.g. scaled:60 or scaled:0.5); or manual, moved only by POST /clock/advance [real]")
+    ("clock-start", po::value<std::string>(), "where a scaled or manual clock starts, ISO-8601 UTC such as 2030-01-02T03:04:05Z [the real time at start-up]")
     ("state-dir", po::value<std::string>(), "simulated platform state [/var/lib/mesim as root, else $XDG_STATE_HOME/mesim; STATE/devices/NAME for more devices]")
     ("runtime-dir", po::value<std::string>(), "sockets and the FUSE mount [/run/mesim as root, else $XDG_RUNTIME_DIR/mesim; RUNTIME/devices/NAME for more]")
     ("mei-dev", po::value<std::string>(), "also make this path (e.g. /dev/mei0) lead to the FUSE device")
@@ -121,6 +124,23 @@ bool validDeviceName(const std::string& name) {
 
 // Applies the device options present in `vm` to `c`; "" or the error.
 std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
+  if (vm.count("clock")) {
+    auto setting = core::parseClockMode(vm["clock"].as<std::string>());
+    if (!setting) return "--clock " + setting.error().message;
+    const auto start = c.clock.start;  // a section may change the mode and keep the start it inherits
+    c.clock = *setting;
+    c.clock.start = start;
+  }
+  if (vm.count("clock-start")) {
+    auto start = core::parseUtc(vm["clock-start"].as<std::string>());
+    if (!start) return "--clock-start: " + start.error().message;
+    c.clock.start = *start;
+  }
+  if (c.clock.mode == core::ClockSetting::Mode::Real && c.clock.start) {
+    if (vm.count("clock-start"))
+      return "--clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too";
+    c.clock.start.reset();  // inherited from the default device, whose clock is not real
+  }
   if (vm.count("state-dir")) c.stateDir = vm["state-dir"].as<std::string>();
   if (vm.count("runtime-dir")) c.runtimeDir = vm["runtime-dir"].as<std::string>();
   if (vm.count("mei-dev")) c.meiDev = vm["mei-dev"].as<std::string>();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/file_access.h"
+#include "firmware/core/firmware_clock.h"
 #include "firmware/events/subscription.h"
 
 namespace mesim::app {
@@ -31,6 +32,7 @@ struct LoginLockout {
 // One simulated AMT platform: where it keeps its state, how its host side is served, where it listens.
 struct DeviceConfig {
   std::string name = "default";  // names its log lines and its control routes (/devices/NAME/...)
+  core::ClockSetting clock;      // --clock, --clock-start: real, scaled or manual firmware time
   std::filesystem::path stateDir;
   std::filesystem::path runtimeDir;
   std::optional<std::filesystem::path> meiDev;     // e.g. /dev/mei0: a symlink to the FUSE node

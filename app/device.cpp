@@ -17,6 +17,7 @@
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
+#include "firmware/core/clock_text.h"
 #include "firmware/core/firmware_clock.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/event_delivery.h"
@@ -55,7 +56,12 @@ Result<> createDirectory(const fs::path& dir, fs::perms perms) {
 class Device::Impl {
  public:
   Impl(boost::asio::io_context& io, DeviceConfig config, Services services)
-      : io_(io), config_(std::move(config)), services_(std::move(services)), log_(config_.name) {}
+      : io_(io),
+        config_(std::move(config)),
+        services_(std::move(services)),
+        log_(config_.name),
+        clock_(core::makeFirmwareClock(config_.clock)),
+        timers_(std::make_unique<core::FirmwareTimerQueue>(io_, *clock_)) {}
 
   const log::Context& logContext() const { return log_; }
 
@@ -123,10 +129,9 @@ class Device::Impl {
     lme_ = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman, log_));
     engine_->addClient(lme_);
     // Watchdog (watchdog_fw/README.md): the WD client, agent-presence watchdogs, timers on the firmware clock.
-    timers_ = std::make_unique<core::FirmwareTimerQueue>(io_, clock_);
     watchdog::WatchdogFeatureOptions watchdogOptions;
     watchdogOptions.stateDir = config_.stateDir;
-    auto watchdog = watchdog::WatchdogFeature::create(io_, *timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
+    auto watchdog = watchdog::WatchdogFeature::create(*timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
     if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
     watchdog_ = std::move(*watchdog);
     watchdog_->store().setDiskFullSwitch(&faults_.disk());
@@ -179,6 +184,9 @@ class Device::Impl {
 
   const DeviceConfig& config() const { return config_; }
   bool ready() const { return ready_; }
+  const core::FirmwareClock& clock() const { return *clock_; }
+  core::ManualFirmwareClock* manualClock() { return dynamic_cast<core::ManualFirmwareClock*>(clock_.get()); }
+  const core::FirmwareTimerQueue& timers() const { return *timers_; }
 
   std::string whereabouts() const {
     std::vector<std::string> where;
@@ -201,7 +209,7 @@ class Device::Impl {
   }
 
   std::uint64_t raiseAlert(events::Alert alert) {
-    alert.time = clock_.now();
+    alert.time = clock_->now();
     alertBus_.publish(alert);
     return eventDelivery_ ? eventDelivery_->stats().lastIndication : 0;
   }
@@ -250,9 +258,8 @@ class Device::Impl {
   }
 
   Parts parts() const {
-    return {engine_.get(),       lme_.get(),      watchdog_.get(),
-            eventDelivery_.get(), wsmanService_.get(), wsmanHttp_.get(),
-            platform_.get(),     subscriberOutages_.get(), engine_ ? &clock_ : nullptr};
+    return {engine_.get(),         lme_.get(),         watchdog_.get(),  eventDelivery_.get(),
+            wsmanService_.get(),   wsmanHttp_.get(),   platform_.get(),  subscriberOutages_.get()};
   }
   void countFault(std::string_view kind) {
     auto it = faultsInjected_.find(kind);
@@ -289,6 +296,7 @@ class Device::Impl {
       wd["os_state"] = watchdog::toString(os.state());
       wd["os_timeout"] = os.timeout();
       wd["os_expiries"] = os.expiries();
+      if (auto deadline = os.deadline()) wd["os_deadline"] = core::formatUtc(*deadline);
       wd["agents"] = watchdog_->agentPresence().watchdogs().size();
       wd["records"] = ev.records;
       wd["alerts"] = ev.alerts;
@@ -341,14 +349,14 @@ class Device::Impl {
  private:
   // ---- WS-Management on 16992/16993 over the same platform model
   Result<> startWsman() {
-    power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, clock_);
+    power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
     if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook, log_));
     watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
-    wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
+    wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
-    subscriberOutages_ = std::make_unique<events::SubscriberOutages>(io_, *eventTransport_, clock_);
-    eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *subscriberOutages_, config_.stateDir,
+    subscriberOutages_ = std::make_unique<events::SubscriberOutages>(io_, *eventTransport_, *clock_);
+    eventDelivery_ = std::make_unique<events::EventDelivery>(*timers_, *subscriberOutages_, config_.stateDir,
                                                              config_.eventDelivery, log_);
     eventDelivery_->setDiskFullSwitch(&faults_.disk());
     wsmanService_->setFaultRules(&faults_.wsman());
@@ -364,7 +372,7 @@ class Device::Impl {
     options.stateDir = config_.stateDir;
     if (config_.tlsCert) options.tlsCertFile = *config_.tlsCert;
     if (config_.tlsKey) options.tlsKeyFile = *config_.tlsKey;
-    options.clock = &clock_;
+    options.clock = clock_.get();
     options.runBlocking = services_.runBlocking;
     options.makeTlsIdentityOnFirstUse = true;  // a fleet starts without making a key per device
     options.maxConnections = config_.wsmanMaxConnections;
@@ -569,12 +577,14 @@ class Device::Impl {
   log::Context log_;
   Callbacks callbacks_;
   FaultInjection faults_;  // before everything that holds its switch or rules
-  core::SystemFirmwareClock clock_;
+  // The firmware clock (--clock) and the timers on it: made with the device, so the clock routes answer (and a
+  // manual clock moves) while the state is still opening.
+  std::unique_ptr<core::FirmwareClock> clock_;
+  std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<platform::PlatformModel> platform_;
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   events::AlertBus alertBus_;
-  std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
   std::unique_ptr<events::SubscriberOutages> subscriberOutages_;
@@ -632,5 +642,8 @@ void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); 
 void Device::meStop() { impl_->meStop(); }
 bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
 FaultInjection& Device::faults() { return impl_->faults(); }
+const core::FirmwareClock& Device::clock() const { return impl_->clock(); }
+core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); }
+const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers(); }
 
 }  // namespace mesim::app

@@ -18,7 +18,10 @@
 #include "common/result.h"
 #include "firmware/events/alert.h"
 
-namespace mesim::core { class FirmwareClock; }
+namespace mesim::core {
+class FirmwareClock;
+class FirmwareTimerQueue;
+}  // namespace mesim::core
 namespace mesim::firmware { class HbmEngine; }
 namespace mesim::lme { class LmeClient; }
 namespace mesim::platform { class PlatformModel; }
@@ -84,7 +87,6 @@ class Device {
     const wsman::http::WsmanHttpServer* wsmanHttp = nullptr;
     const platform::PlatformModel* platform = nullptr;
     events::SubscriberOutages* subscriberOutages = nullptr;
-    const core::FirmwareClock* clock = nullptr;  // set once the device has started
   };
   Parts parts() const;
 
@@ -103,6 +105,13 @@ class Device {
   bool hostReset(const std::string& why);
   // The faults injected into this device that the composer keeps (the disk switch, WS-Man rules, fw_status).
   FaultInjection& faults();
+
+  // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
+  const core::FirmwareClock& clock() const;
+  // The clock when it moves only when told (--clock manual), else null.
+  core::ManualFirmwareClock* manualClock();
+  // Every firmware timer of the device: watchdogs, agent presence, event retries and expiry, the events batch.
+  const core::FirmwareTimerQueue& timers() const;
 
  private:
   class Impl;

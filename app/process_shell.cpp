@@ -18,6 +18,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "app/clock_routes.h"
 #include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
@@ -235,6 +236,7 @@ class ProcessShell::Impl {
                 [this](Device& device, const ControlRequest& request) { return raiseAlert(device, request.params); });
     addFaultRoutes(routes_);
     addLogRoutes(routes_);
+    addClockRoutes(routes_);
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a

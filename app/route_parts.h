@@ -18,8 +18,8 @@ struct RunningParts {
 
 inline std::optional<RunningParts> runningParts(const Device& device) {
   const Device::Parts p = device.parts();
-  if (!p.engine || !p.platform || !p.events || !p.subscriberOutages || !p.clock) return std::nullopt;
-  return RunningParts{*p.engine, *p.platform, *p.events, *p.subscriberOutages, *p.clock};
+  if (!p.engine || !p.platform || !p.events || !p.subscriberOutages) return std::nullopt;
+  return RunningParts{*p.engine, *p.platform, *p.events, *p.subscriberOutages, device.clock()};
 }
 
 }  // namespace mesim::app

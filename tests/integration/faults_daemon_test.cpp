@@ -315,6 +315,42 @@ TEST_F(FaultsDaemonTest, AnUnreachableSubscriberGetsItsAlertExactlyOnceWhenItCom
   EXPECT_EQ(status("GET", "/subscriptions/9"), "404");
 }
 
+// An outage for a time is firmware time: on the manual clock it ends when the clock is advanced past it, and the
+// retry after that delivers, once.
+TEST_F(FaultsDaemonTest, AnOutageForATimeEndsOnTheFirmwareClock) {
+  ASSERT_TRUE(start({"--fuse", "off", "--preload", "off", "--clock", "manual"})) << daemon_.log();
+  EventSubscriber subscriber;
+  WsmanDigestClient console(daemon_.httpPort(), "admin", kPassword);
+  ASSERT_EQ(console.post(subscribeRequest(subscriber.url())).status, 200u);
+  auto [code, outage] = call("POST", "/faults/subscriber-unreachable?subscription=1&seconds=30");
+  ASSERT_EQ(code, "200") << outage;
+  ASSERT_EQ(status("POST", "/events/raise?messageId=iAMT0005&category=Watchdog"), "200");
+  auto failures = [&] { return call("GET", "/subscriptions/1").second["failures"].to_number<int>(); };
+  for (auto deadline = std::chrono::steady_clock::now() + 3s; failures() < 1 && std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(failures(), 1) << "the first attempt is refused; the retry waits for firmware time";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(failures(), 1) << "real time passing changes nothing";
+
+  ASSERT_EQ(status("POST", "/clock/advance?seconds=29"), "200");  // a retry, still inside the outage
+  for (auto deadline = std::chrono::steady_clock::now() + 3s; failures() < 2 && std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(failures(), 2);
+  EXPECT_EQ(subscriber.count(), 0u);
+  // Past the outage: the retry due at 29.1 s is still inside it; the one the policy makes after it delivers.
+  ASSERT_EQ(status("POST", "/clock/advance?seconds=2"), "200");
+  for (auto deadline = std::chrono::steady_clock::now() + 3s; failures() < 3 && std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(failures(), 3);
+  EXPECT_TRUE(faults()["active"].as_object()["subscriber_unreachable"].as_array().empty()) << "over at 30 s";
+  EXPECT_EQ(subscriber.count(), 0u);
+  ASSERT_EQ(status("POST", "/clock/advance?seconds=1"), "200");
+  ASSERT_TRUE(subscriber.waitFor(1, 3s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(subscriber.count(), 1u);
+  EXPECT_EQ(call("GET", "/subscriptions/1").second["delivered"].to_number<int>(), 1);
+}
+
 TEST_F(FaultsDaemonTest, AFullStateDiskFailsWritesCleanlyLosesNothingAndRecovers) {
   ASSERT_TRUE(start({"--fuse", "off", "--preload", "off"})) << daemon_.log();
   WsmanDigestClient console(daemon_.httpPort(), "admin", kPassword);

@@ -102,6 +102,36 @@ TEST(Device, TwoOnOneLoopAreIndependentAndOneCanGo) {
   EXPECT_TRUE(b->ready());
 }
 
+// Each device has the clock its config asks for, from construction on (the control API reads it while the state
+// opens); moving one device's manual clock leaves another's time alone.
+TEST(Device, EachHasTheClockItsConfigAsksFor) {
+  test::TempDir dir{"device-clock"};
+  boost::asio::io_context io;
+  const core::FirmwareClock::time_point start{std::chrono::seconds(1'893'553'445)};
+  auto manualConfig = deviceIn(dir.path(), "manual");
+  manualConfig.clock.mode = core::ClockSetting::Mode::Manual;
+  manualConfig.clock.start = start;
+  Device manual(io, manualConfig);
+  Device real(io, deviceIn(dir.path(), "real"));
+  ASSERT_NE(manual.manualClock(), nullptr);
+  EXPECT_EQ(real.manualClock(), nullptr);
+  EXPECT_EQ(manual.clock().now(), start) << "before start()";
+  ASSERT_TRUE(manual.start({}));
+  ASSERT_TRUE(real.start({}));
+  ASSERT_TRUE(runUntil(io, [&] { return manual.ready() && real.ready(); }));
+  EXPECT_EQ(manual.clock().now(), start) << "real time passing does not move it";
+  manual.manualClock()->advance(90s);
+  EXPECT_EQ(manual.clock().now(), start + 90s);
+  const auto realNow = core::SystemFirmwareClock().now();
+  EXPECT_LT(real.clock().now() - realNow, 5s);
+  EXPECT_GT(real.clock().now() - realNow, -5s);
+  for (auto* d : {&manual, &real}) {
+    bool stopped = false;
+    d->stop([&] { stopped = true; });
+    ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
+  }
+}
+
 TEST(Device, CreatedAndDestroyedManyTimesInOneProcess) {
   test::TempDir dir{"device-again"};
   boost::asio::io_context io;
@@ -245,6 +275,37 @@ TEST(DeviceConfig, LoginLockoutOptions) {
   EXPECT_EQ(bad.message, "--login-lockout-initial takes whole seconds, such as 5s or 1m");
   bad = parse({"--login-lockout-initial", "10s", "--login-lockout-max", "5s"});
   EXPECT_EQ(bad.message, "--login-lockout-max must not be shorter than --login-lockout-initial");
+}
+
+TEST(DeviceConfig, ClockOptionsPerDevice) {
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "0", "--https-port", "0", "--clock", "manual",
+                  "--clock-start", "2030-01-02T03:04:05Z"},
+                 "[device.b]\nclock = scaled:60\n[device.c]\nclock = real\n[device.d]\nfuse = off\n");
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  ASSERT_EQ(r.config.devices.size(), 4u);
+  const core::FirmwareClock::time_point start{std::chrono::seconds(1'893'553'445)};
+  const auto& manual = r.config.devices[0].clock;
+  EXPECT_EQ(manual.mode, core::ClockSetting::Mode::Manual);
+  EXPECT_EQ(manual.start, start);
+  const auto& scaled = r.config.devices[1].clock;
+  EXPECT_EQ(scaled.mode, core::ClockSetting::Mode::Scaled);
+  EXPECT_EQ(scaled.scale, 60);
+  EXPECT_EQ(scaled.start, start) << "the start is inherited with the rest";
+  EXPECT_EQ(r.config.devices[2].clock.mode, core::ClockSetting::Mode::Real);
+  EXPECT_FALSE(r.config.devices[2].clock.start) << "a real clock has no start of its own";
+  EXPECT_EQ(r.config.devices[3].clock.mode, core::ClockSetting::Mode::Manual);
+
+  auto defaults = parse({});
+  EXPECT_EQ(defaults.config.devices[0].clock.mode, core::ClockSetting::Mode::Real);
+  EXPECT_EQ(parse({"--clock", "slow"}).message, "--clock 'slow': takes real, scaled:N (e.g. scaled:60, scaled:0.5) or manual");
+  EXPECT_EQ(parse({"--clock", "scaled:0"}).message, "--clock scaled:N takes a factor from 0.001 to 1000000");
+  EXPECT_EQ(parse({"--clock-start", "2030-01-02T03:04:05Z"}).message,
+            "--clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too");
+  EXPECT_EQ(parse({"--clock", "manual", "--clock-start", "2030-01-02"}).message,
+            "--clock-start: expected an ISO-8601 UTC time such as 2030-01-02T03:04:05Z or 2030-01-02T03:04:05.250Z");
+  auto badSection = parse({"--http-port", "0", "--https-port", "0"}, "[device.b]\nclock-start = 2030-01-02T03:04:05Z\n");
+  EXPECT_EQ(badSection.message,
+            "[device.b]: --clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too");
 }
 
 TEST(DeviceConfig, OneDefaultDeviceFromTodaysCommandLine) {
