@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/fault_injection.h"
 #include "common/log.h"
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
@@ -20,6 +21,7 @@
 #include "firmware/core/firmware_clock.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/event_delivery.h"
+#include "firmware/events/subscriber_outages.h"
 #include "firmware/hbm/hbm_engine.h"
 #include "firmware/lme/lme_client.h"
 #include "firmware/lme/local_stream_peer.h"
@@ -210,6 +212,7 @@ class Device::Impl {
   Result<> startFeatures(std::unique_ptr<platform::PlatformModel> platform) {
     platform_ = std::move(platform);
     platform_->setLogContext(log_);
+    platform_->setDiskFullSwitch(&faults_.disk());
 
     firmware::HbmEngineOptions engineOptions;
     engineOptions.bufferSlots = config_.bufferSlots;
@@ -239,6 +242,7 @@ class Device::Impl {
     auto watchdog = watchdog::WatchdogFeature::create(*timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
     if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
     watchdog_ = std::move(*watchdog);
+    watchdog_->store().setDiskFullSwitch(&faults_.disk());
     engine_->addClient(watchdog_->client());
     // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
     alertBus_.subscribe([lme = lme_](const events::Alert& a) {
@@ -363,7 +367,8 @@ class Device::Impl {
   }
 
   Parts parts() const {
-    return {engine_.get(), lme_.get(), watchdog_.get(), eventDelivery_.get(), wsmanService_.get(), wsmanHttp_.get()};
+    return {engine_.get(),         lme_.get(),         watchdog_.get(),  eventDelivery_.get(),
+            wsmanService_.get(),   wsmanHttp_.get(),   platform_.get(),  subscriberOutages_.get()};
   }
   void countFault(std::string_view kind) {
     auto it = faultsInjected_.find(kind);
@@ -459,8 +464,11 @@ class Device::Impl {
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
-    eventDelivery_ = std::make_unique<events::EventDelivery>(*timers_, *eventTransport_, config_.stateDir,
+    subscriberOutages_ = std::make_unique<events::SubscriberOutages>(io_, *eventTransport_, *clock_);
+    eventDelivery_ = std::make_unique<events::EventDelivery>(*timers_, *subscriberOutages_, config_.stateDir,
                                                              config_.eventDelivery, log_);
+    eventDelivery_->setDiskFullSwitch(&faults_.disk());
+    wsmanService_->setFaultRules(&faults_.wsman());
     if (auto r = eventDelivery_->start(); !r) return fail("event subscriptions: " + r.error().message);
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
@@ -483,11 +491,17 @@ class Device::Impl {
     options.digest.lockoutInitial = config_.loginLockout.initial;
     options.digest.lockoutMax = config_.loginLockout.max;
     options.digest.lockoutReset = config_.loginLockout.reset;
+    options.disk = &faults_.disk();
     wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
     wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
     wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
       auto result = wsmanService_->handle(request.body, {request.user, request.local});
-      reply({result.httpStatus, std::move(result.body)});
+      wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
+      if (result.delay.count() <= 0) return reply(std::move(response));
+      // An injected delay (POST /faults/wsman): real time, as the console's own timeout is.
+      auto timer = std::make_shared<boost::asio::steady_timer>(io_, result.delay);
+      timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
+                            boost::system::error_code) mutable { reply(std::move(response)); });
     });
     if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
@@ -697,6 +711,7 @@ class Device::Impl {
   Services services_;
   log::Context log_;
   Callbacks callbacks_;
+  FaultInjection faults_;  // before everything that holds its switch or rules
   // The firmware clock (--clock) and the timers on it: made with the device, so the clock routes answer (and a
   // manual clock moves) while the state is still opening.
   std::unique_ptr<core::FirmwareClock> clock_;
@@ -708,6 +723,7 @@ class Device::Impl {
   events::AlertBus alertBus_;
   std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
+  std::unique_ptr<events::SubscriberOutages> subscriberOutages_;
   std::unique_ptr<events::EventDelivery> eventDelivery_;
   std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
   std::unique_ptr<firmware::HbmEngine> engine_;
@@ -743,6 +759,7 @@ class Device::Impl {
   ~Impl() { *alive_ = false; }
   bool started() const { return engine_ != nullptr; }
   hostos::HostMachine* hostMachine() { return hostMachine_.get(); }
+  FaultInjection& faults() { return faults_; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -767,6 +784,7 @@ void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); 
 void Device::meStop() { impl_->meStop(); }
 bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
 hostos::HostMachine* Device::hostMachine() { return impl_->hostMachine(); }
+FaultInjection& Device::faults() { return impl_->faults(); }
 const core::FirmwareClock& Device::clock() const { return impl_->clock(); }
 core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); }
 const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers(); }
