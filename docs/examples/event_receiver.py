@@ -3,7 +3,7 @@
 # (PushWithAck), answers with the wsman:Ack that names it. With --digest USER:PASS it first demands HTTP Digest,
 # as a console's sink does, and checks the credentials the subscriber gave in its Subscribe.
 # Usage: event_receiver.py [--port PORT] [--digest USER:PASS]     (listens on 127.0.0.1, port 9999)
-import argparse, hashlib, re, secrets
+import argparse, hashlib, re, secrets, sys
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -53,4 +53,6 @@ class EventSink(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-HTTPServer(("127.0.0.1", options.port), EventSink).serve_forever()
+server = HTTPServer(("127.0.0.1", options.port), EventSink)
+print(f"listening on http://127.0.0.1:{options.port}/", file=sys.stderr, flush=True)
+server.serve_forever()
