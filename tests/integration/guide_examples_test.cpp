@@ -226,9 +226,41 @@ TEST_F(GuideExamples, HbmHelloEnumeratesTheClientsOverTheRawLink) {
     EXPECT_NE(hello.output.find(client), std::string::npos) << client << " missing from\n" << hello.output;
 }
 
-// The event subscribers' walkthrough: a sink, subscribe.xml posted with curl, a watchdog daemon on dev/watchdog0
-// that is killed, and PLAT0322 at the sink with the ReferenceParameters, acknowledged.
-TEST_F(GuideExamples, CrashAlertWalkthrough) {
+// The event subscribers' walkthrough, command for command: a sink, subscribe.xml posted with curl, the simulated OS
+// booted and crashed with mesimctl on the manual clock, and PLAT0322 at the sink with the ReferenceParameters.
+TEST_F(GuideExamples, CrashAlertWalkthroughOnTheManualClock) {
+  if (!needCurl()) GTEST_SKIP() << "no curl on PATH";
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.start({"--fuse", "off", "--preload", "off", "--clock", "manual"})) << daemon.log();
+  const std::string url = "http://127.0.0.1:" + std::to_string(daemon.controlPort());
+  auto mesimctl = [&](std::vector<std::string> words) {
+    words.insert(words.begin(), {MESIMCTL_BINARY, "--url", url});
+    return runProgram(words, {}, 30s);
+  };
+  const std::uint16_t port = freePort();
+  Background sink(python("event_receiver.py", {"--port", std::to_string(port)}), {}, scratch_ / "events.txt");
+  ASSERT_TRUE(sink.waitFor("listening on", 30s)) << sink.output();
+  EXPECT_EQ(curlWsman(daemon, subscribeFor(port)), "200");
+
+  EXPECT_EQ(mesimctl({"clock", "advance", "5"}).status, 0);
+  const ProgramRun host = mesimctl({"host"});
+  EXPECT_NE(host.output.find("\"os\": \"running\""), std::string::npos) << host.output;
+  EXPECT_NE(host.output.find("\"watchdog_daemon\": \"heartbeating\""), std::string::npos) << host.output;
+  EXPECT_NE(host.output.find("\"watchdog_timeout\": 120"), std::string::npos) << host.output;
+  const ProgramRun crash = mesimctl({"host", "os-crash"});
+  EXPECT_NE(crash.output.find("\"os\": \"crashed\""), std::string::npos) << crash.output;
+  EXPECT_EQ(mesimctl({"clock", "advance", "121"}).status, 0);
+
+  ASSERT_TRUE(sink.waitFor("<g:MessageID>PLAT0322</g:MessageID>", 20s)) << sink.output() << daemon.log();
+  const std::string event = sink.output();
+  EXPECT_NE(event.find("<m:node xmlns:m=\"http://example.com/qa\">lab-42</m:node>"), std::string::npos) << event;
+  EXPECT_NE(event.find("<g:MessageArguments>ManagedSystem</g:MessageArguments>"), std::string::npos) << event;
+  EXPECT_EQ(count(event, "POST /events"), 1u) << event;
+}
+
+// The same alert from a real watchdog daemon on the real clock: heartbeat.py takes dev/watchdog0 over from the
+// simulated OS, is killed, and PLAT0322 reaches the sink, acknowledged.
+TEST_F(GuideExamples, CrashAlertFromAKilledWatchdogDaemon) {
   if (!needCurl()) GTEST_SKIP() << "no curl on PATH";
   if (::access("/dev/fuse", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/fuse: dev/watchdog0 is a FUSE node";
   DaemonProcess daemon;
