@@ -7,7 +7,7 @@ MESIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages the build, the tests and the real-client tests need.
 MESIM_RUN_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-  libpugixml-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
+  libpugixml-dev libyaml-cpp-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
 MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm)
 
 ensure_packages() {
