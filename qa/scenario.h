@@ -1,6 +1,8 @@
 // A QA scenario as parsed from its YAML file (docs/scenarios.md): actions on control routes at firmware times, and
 // expectations that GET a route and compare a value of its JSON answer, each over a window of firmware time.
 // Times are offsets from the scenario's start, in microseconds (the control API's clock reads to the microsecond).
+// A `wait_until` step (a gate) holds the timeline until its expectation holds: what follows the k-th gate is in
+// segment k, and runs as much later as the gate took (times are written as if it took none).
 #pragma once
 
 #include <chrono>
@@ -37,7 +39,8 @@ struct Step {
   Kind kind = Kind::Action;
   std::size_t number = 0;  // 1-based place among the scenario's steps (inline expectations count too)
   std::string name;        // given, or made from the call
-  Offset at{};             // when it runs: firmware time since the start
+  Offset at{};             // when it runs: firmware time since the start, if every gate before it took no time
+  std::size_t segment = 0;  // the gates before it
   RouteCall call;          // Action
   std::optional<unsigned> status;  // the answer's status it needs; unset: any 2xx
   SourceMark mark;
@@ -56,6 +59,8 @@ struct Expectation {
   Offset anchor{};  // firmware time its window opens
   Offset span{};    // Within and During
   std::size_t afterStep = 0;  // the step it follows (its anchor), 0 for the start
+  std::size_t segment = 0;    // the gates before its anchor
+  std::size_t gate = 0;       // k > 0: the k-th wait_until, which later steps wait for
   SourceMark mark;
   Offset deadline() const { return anchor + span; }
 };

@@ -249,12 +249,48 @@ Expanded alertDelivered(const YAML::Node& node, std::optional<YAML::Node>& withi
   return e;
 }
 
+// power_state: 8 (CIM power states: 2 on, 8 off-soft, ...), as GET /host reports the host's.
+Expanded powerState(const YAML::Node& node, std::optional<YAML::Node>&) {
+  Expanded e;
+  e.operand = typedScalar(node);
+  if (!node.IsScalar() || !e.operand.is_int64()) failAt(node, "power_state is a CIM power state number, e.g. 2 (on) or 8 (off)");
+  e.query = {"GET", "/host", {}, {}};
+  e.path = "power_state";
+  e.name = "power state is " + node.Scalar();
+  return e;
+}
+
+// host_os: crashed (off, booting, running, crashed, hung, ...), as GET /host reports the simulated OS.
+Expanded hostOs(const YAML::Node& node, std::optional<YAML::Node>&) {
+  Expanded e;
+  e.operand = json::value(nonEmpty(node, "host_os"));
+  e.query = {"GET", "/host", {}, {}};
+  e.path = "os";
+  e.name = "host OS is " + node.Scalar();
+  return e;
+}
+
+// audit_event: 1600 (application id * 100 + event id, as AMT and consoles number them), in GET /logs/audit.
+Expanded auditEvent(const YAML::Node& node, std::optional<YAML::Node>&) {
+  Expanded e;
+  e.operand = typedScalar(node);
+  if (!node.IsScalar() || !e.operand.is_int64()) failAt(node, "audit_event is an audit event number, e.g. 1600");
+  e.query = {"GET", "/logs/audit", {}, {}};
+  e.path = "records.*.id";
+  e.op = Comparison::Contains;
+  e.name = "audit log holds event " + node.Scalar();
+  return e;
+}
+
 struct Shorthand {
   std::string_view key;
   Expanded (*expand)(const YAML::Node&, std::optional<YAML::Node>& within);
 };
 constexpr Shorthand kShorthands[] = {
     {"alert_delivered", alertDelivered},
+    {"power_state", powerState},
+    {"host_os", hostOs},
+    {"audit_event", auditEvent},
 };
 
 constexpr std::pair<std::string_view, Comparison> kComparisons[] = {
@@ -306,7 +342,8 @@ class Parser {
       if (item["do"]) action(item);
       else if (item["wait"]) wait(item);
       else if (item["expect"]) inlineExpect(item);
-      else failAt(item, "a step does something (do: POST /route), waits (wait: 5s) or expects (expect: ...)");
+      else if (item["wait_until"]) gate(item);
+      else failAt(item, "a step does something (do: POST /route), waits (wait: 5s or wait_until: ...) or expects (expect: ...)");
     }
   }
 
@@ -335,6 +372,7 @@ class Parser {
     }
     step.name = keys.has("name") ? nonEmpty(keys["name"], "name") : step.call.label();
     step.at = time(keys);
+    step.segment = gates_;
     scenario_.steps.push_back(std::move(step));
   }
 
@@ -344,6 +382,8 @@ class Parser {
       failAt(keys.keyNode("after"), "a step has at: (since the start) or after: (since the previous step), not both");
     Offset at = cursor_;
     if (keys.has("at")) {
+      if (gates_ > 0)
+        failAt(keys.keyNode("at"), "after a wait_until, a step is timed with after: (since the previous step), not at:");
       at = offsetOf(keys["at"], "at");
       if (at < cursor_)
         failAt(keys["at"], "at: " + formatOffset(at) + " is before the previous step (" + formatOffset(cursor_) +
@@ -366,6 +406,7 @@ class Parser {
     if (cursor_ + span > kMaxOffset) failAt(keys["wait"], "a scenario lasts at most ten years of firmware time");
     cursor_ += span;
     step.at = cursor_;
+    step.segment = gates_;
     step.name = keys.has("name") ? nonEmpty(keys["name"], "name") : "wait " + formatOffset(span);
     scenario_.steps.push_back(std::move(step));
   }
@@ -378,6 +419,18 @@ class Parser {
     } else {
       expectation(value, Anchor::Inline);
     }
+  }
+
+  // wait_until: an expectation the steps after it wait for (at most its within:); they then run as much later.
+  void gate(const YAML::Node& item) {
+    Keys keys(item, "a step", {"wait_until"});
+    const auto& value = keys["wait_until"];
+    expectation(value, Anchor::Inline);
+    auto& e = scenario_.expectations.back();
+    if (e.window != Expectation::Window::Within)
+      failAt(value, "wait_until says how long it waits at most: within: 60s");
+    e.gate = ++gates_;
+    if (!value["name"]) e.name = "wait until " + e.name;
   }
 
   std::string body(const YAML::Node& node) {
@@ -478,6 +531,7 @@ class Parser {
     if (anchor == Anchor::Inline || !keys.has("after")) {
       e.anchor = anchor == Anchor::Inline ? cursor_ : scenario_.end();
       e.afterStep = steps.empty() ? 0 : steps.back().number;
+      e.segment = gates_;
       return;
     }
     const auto& after = keys["after"];
@@ -494,11 +548,13 @@ class Parser {
       failAt(after, "after names a step (its number among the steps, or its name) or start; no step is " + text);
     e.anchor = found->at;
     e.afterStep = found->number;
+    e.segment = found->segment;
   }
 
   Scenario scenario_;
   Offset cursor_{};
   std::size_t items_ = 0;
+  std::size_t gates_ = 0;
 };
 
 }  // namespace

@@ -190,10 +190,17 @@ void ScenarioRun::tick() {
   else check();
 }
 
+std::optional<Offset> ScenarioRun::actual(Offset written, std::size_t segment) const {
+  if (segment >= shift_.size()) return std::nullopt;  // a gate before it has not opened
+  return written + shift_[segment];
+}
+
 bool ScenarioRun::runDueActions(Offset now) {
   bool ran = false;
-  while (state_ == RunState::Running && nextStep_ < scenario_.steps.size() && scenario_.steps[nextStep_].at <= now) {
+  while (state_ == RunState::Running && nextStep_ < scenario_.steps.size()) {
     const auto& step = scenario_.steps[nextStep_];
+    const auto at = actual(step.at, step.segment);
+    if (!at || *at > now) break;
     auto& result = steps_[nextStep_];
     ++nextStep_;
     result.ranAt = now;
@@ -243,15 +250,21 @@ void ScenarioRun::check() {
   auto t = elapsed();
   if (!t) return finish(RunState::Error, t.error().message);
   now_ = std::max(now_, *t);
-  evaluate(now_);
-  if (state_ == RunState::Running) moveOn(now_);
+  const bool gateOpened = evaluate(now_);
+  if (state_ != RunState::Running) return;
+  // What waited for the gate may be due now: run it before the clock moves on.
+  if (gateOpened) return boost::asio::post(io_, [self = shared_from_this()] { self->tick(); });
+  moveOn(now_);
 }
 
-void ScenarioRun::evaluate(Offset now) {
+bool ScenarioRun::evaluate(Offset now) {
+  bool gateOpened = false;
+  std::string gateFailure;
   for (std::size_t i = 0; i < scenario_.expectations.size(); ++i) {
     const auto& e = scenario_.expectations[i];
     auto& result = expectations_[i];
-    if (result.state != ItemState::Pending || e.anchor > now) continue;
+    const auto anchor = actual(e.anchor, e.segment);
+    if (result.state != ItemState::Pending || !anchor || *anchor > now) continue;
     if (e.afterStep > 0 && nextStep_ < scenario_.steps.size() && scenario_.steps[nextStep_].number <= e.afterStep)
       continue;  // its step has not run yet
     auto answer = call_("GET", targetOf(options_.routePrefix, e.query), "");
@@ -266,7 +279,8 @@ void ScenarioRun::evaluate(Offset now) {
       else verdict = judge(e.check, e.path.find(body));
     }
     result.actual = verdict.actual;
-    const bool windowEnded = now >= e.deadline();
+    const auto deadline = *anchor + e.span;
+    const bool windowEnded = now >= deadline;
     auto resolve = [&](ItemState state, std::string why = {}) {
       result.state = state;
       result.resolvedAt = now;
@@ -283,8 +297,14 @@ void ScenarioRun::evaluate(Offset now) {
       case Expectation::Window::Within:
         if (verdict.holds) resolve(ItemState::Passed);
         else if (windowEnded)
-          resolve(ItemState::Failed, what + " did not hold from " + formatOffset(e.anchor) + " to " +
-                                         formatOffset(e.deadline()) + " (last found " + verdict.actual + ")");
+          resolve(ItemState::Failed, what + " did not hold from " + formatOffset(*anchor) + " to " +
+                                         formatOffset(deadline) + " (last found " + verdict.actual + ")");
+        if (e.gate && result.state == ItemState::Passed) {
+          shift_.push_back(now - e.anchor);  // what follows runs as much later as the wait took
+          gateOpened = true;
+        } else if (e.gate && result.state == ItemState::Failed) {
+          gateFailure = "'" + e.name + "': " + result.why;
+        }
         break;
       case Expectation::Window::During:
         if (!verdict.holds) resolve(ItemState::Failed, what + " stopped holding at " + formatOffset(now) + " (found " + verdict.actual + ")");
@@ -292,12 +312,16 @@ void ScenarioRun::evaluate(Offset now) {
         break;
     }
   }
+  if (!gateFailure.empty()) finish(RunState::Failed, gateFailure);
+  return gateOpened;
 }
 
 bool ScenarioRun::windowOpen(Offset now) const {
   for (std::size_t i = 0; i < scenario_.expectations.size(); ++i) {
     const auto& e = scenario_.expectations[i];
-    if (expectations_[i].state == ItemState::Pending && e.window != Expectation::Window::At && e.anchor <= now) return true;
+    const auto anchor = actual(e.anchor, e.segment);
+    if (expectations_[i].state == ItemState::Pending && e.window != Expectation::Window::At && anchor && *anchor <= now)
+      return true;
   }
   return false;
 }
@@ -307,12 +331,15 @@ std::optional<Offset> ScenarioRun::nextTarget(Offset now) const {
   auto consider = [&](Offset t) {
     if (t > now && (!target || t < *target)) target = t;
   };
-  if (nextStep_ < scenario_.steps.size()) consider(scenario_.steps[nextStep_].at);
+  if (nextStep_ < scenario_.steps.size())
+    if (auto at = actual(scenario_.steps[nextStep_].at, scenario_.steps[nextStep_].segment)) consider(*at);
   for (std::size_t i = 0; i < scenario_.expectations.size(); ++i) {
     if (expectations_[i].state != ItemState::Pending) continue;
     const auto& e = scenario_.expectations[i];
-    consider(e.anchor);
-    if (e.window != Expectation::Window::At) consider(e.deadline());
+    const auto anchor = actual(e.anchor, e.segment);
+    if (!anchor) continue;  // behind a gate: its time is known once the gate opens
+    consider(*anchor);
+    if (e.window != Expectation::Window::At) consider(*anchor + e.span);
   }
   return target;
 }
@@ -422,9 +449,10 @@ json::object ScenarioRun::report() const {
     const auto& r = expectations_[i];
     passed += r.state == ItemState::Passed;
     failed += r.state == ItemState::Failed;
+    const auto anchor = actual(e.anchor, e.segment).value_or(e.anchor);
     json::object x{{"number", e.number}, {"name", e.name}, {"get", e.query.path}, {"path", e.path.text()},
-                   {"check", e.check.describe()}, {"window", windowName(e.window)},
-                   {"from_seconds", seconds(e.anchor)}, {"to_seconds", seconds(e.deadline())},
+                   {"check", e.check.describe()}, {"window", e.gate ? "wait_until" : windowName(e.window)},
+                   {"from_seconds", seconds(anchor)}, {"to_seconds", seconds(anchor + e.span)},
                    {"after_step", e.afterStep}, {"state", itemName(static_cast<int>(r.state))},
                    {"checks", r.checks}, {"line", e.mark.line}};
     if (r.state == ItemState::Passed || r.state == ItemState::Failed) x["resolved_at_seconds"] = seconds(r.resolvedAt);

@@ -105,7 +105,10 @@ class ScenarioRun : public std::enable_shared_from_this<ScenarioRun> {
   void settle(std::chrono::steady_clock::time_point since);
   void settleRound();
   void check();
-  void evaluate(Offset now);
+  // Checks the open windows; true when a gate opened (what waited for it may be due).
+  bool evaluate(Offset now);
+  // When something written at `written` in `segment` happens: nothing until the gates before it opened.
+  std::optional<Offset> actual(Offset written, std::size_t segment) const;
   void moveOn(Offset now);
   std::optional<Offset> nextTarget(Offset now) const;
   bool windowOpen(Offset now) const;
@@ -133,6 +136,7 @@ class ScenarioRun : public std::enable_shared_from_this<ScenarioRun> {
   Offset now_{};  // the last firmware time the run saw, since its start
   std::chrono::steady_clock::time_point settleSince_{};
   int settleRounds_ = 0;
+  std::vector<Offset> shift_{Offset{}};  // per opened segment: how much later than written its items run
   std::size_t nextStep_ = 0;
   std::size_t clockSteps_ = 0;
   std::vector<StepResult> steps_;

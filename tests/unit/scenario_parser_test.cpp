@@ -112,6 +112,32 @@ expect:
   EXPECT_EQ(during.afterStep, 0u);
 }
 
+TEST(ScenarioParser, AWaitUntilStartsASegment) {
+  auto s = parsed(R"(
+name: gate
+steps:
+  - {at: 1s, do: POST /a}
+  - wait_until: {host_os: running, within: 60s}
+  - {after: 2s, do: POST /b}
+  - expect: {get: /status, path: x, equals: 1}
+expect:
+  - {get: /status, path: x, equals: 1}
+  - {get: /status, path: x, equals: 1, after: 1}
+)");
+  ASSERT_EQ(s.steps.size(), 2u);
+  EXPECT_EQ(s.steps[0].segment, 0u);
+  EXPECT_EQ(s.steps[1].segment, 1u);
+  EXPECT_EQ(s.steps[1].at, 3s);  // written as if the wait took no time
+  ASSERT_EQ(s.expectations.size(), 4u);
+  EXPECT_EQ(s.expectations[0].gate, 1u);
+  EXPECT_EQ(s.expectations[0].segment, 0u);
+  EXPECT_EQ(s.expectations[0].anchor, 1s);
+  EXPECT_EQ(s.expectations[0].name, "wait until host OS is running within 60s");
+  EXPECT_EQ(s.expectations[1].segment, 1u);
+  EXPECT_EQ(s.expectations[2].segment, 1u);
+  EXPECT_EQ(s.expectations[3].segment, 0u);  // after step 1, before the gate
+}
+
 TEST(ScenarioParser, PlainScalarsAreTypedQuotedOnesAreText) {
   auto s = parsed(R"(
 name: types
@@ -132,6 +158,42 @@ expect:
   EXPECT_TRUE(s.expectations[4].check.operand.is_null());
   EXPECT_EQ(json::serialize(s.expectations[5].check.operand), R"([1,"x"])");
   EXPECT_TRUE(s.expectations[6].check.operand.is_string());
+}
+
+TEST(ScenarioParser, ShorthandsBecomeTheGenericForm) {
+  auto s = parsed(R"(
+name: shorthands
+expect:
+  - power_state: 8
+  - host_os: crashed
+    within: 1s
+  - audit_event: 1600
+  - alert_delivered: {message_id: PLAT0322, subscription: 2, count: 1}
+  - alert_delivered: {message_id: iAMT0005}
+    during: 5s
+)");
+  ASSERT_EQ(s.expectations.size(), 5u);
+  auto generic = [&](std::size_t i) {
+    const auto& e = s.expectations[i];
+    return e.query.label() + " " + e.path.text() + " " + e.check.describe();
+  };
+  EXPECT_EQ(generic(0), "GET /host power_state equals 8");
+  EXPECT_EQ(s.expectations[0].name, "power state is 8");
+  EXPECT_EQ(generic(1), "GET /host os equals crashed");
+  EXPECT_EQ(s.expectations[1].window, Expectation::Window::Within);
+  EXPECT_EQ(s.expectations[1].name, "host OS is crashed within 1s");
+  EXPECT_EQ(generic(2), "GET /logs/audit records.*.id contains 1600");
+  EXPECT_EQ(s.expectations[2].name, "audit log holds event 1600");
+  EXPECT_EQ(generic(3), "GET /status events.subscriptions[id=2].delivered_by_message.PLAT0322 equals 1");
+  EXPECT_EQ(s.expectations[3].name, "alert PLAT0322 delivered to subscription 2 1 time(s)");
+  EXPECT_EQ(generic(4), "GET /status events.subscriptions.*.delivered_by_message.iAMT0005 is at least 1");
+  EXPECT_EQ(s.expectations[4].window, Expectation::Window::During);
+
+  EXPECT_NE(errorOf("name: x\nexpect:\n  - power_state: on\n").find("CIM power state"), std::string::npos);
+  EXPECT_NE(errorOf("name: x\nexpect:\n  - power_state: 8\n    get: /host\n").find("does not go with"), std::string::npos);
+  EXPECT_NE(errorOf("name: x\nexpect:\n  - power_state: 8\n    audit_event: 1600\n").find("one check per expectation"),
+            std::string::npos);
+  EXPECT_NE(errorOf("name: x\nexpect:\n  - alert_delivered: {message_id: \"iAMT.5\"}\n").find("message_id"), std::string::npos);
 }
 
 TEST(ScenarioParser, ErrorsNameTheLineAndColumn) {
@@ -211,6 +273,13 @@ TEST(ScenarioParser, ErrorsNameTheLineAndColumn) {
   e = errorOf("name: a\nsteps: [{wait: 1s}]\n---\nname: b\nsteps: [{wait: 1s}]\n", &at);
   EXPECT_EQ(at.line, 4);
   EXPECT_NE(e.find("one scenario per file"), std::string::npos) << e;
+
+  e = errorOf("name: x\nsteps:\n  - wait_until: {get: /s, equals: 1}\n", &at);
+  EXPECT_EQ(at.line, 3);
+  EXPECT_NE(e.find("how long it waits at most"), std::string::npos) << e;
+  e = errorOf("name: x\nsteps:\n  - wait_until: {get: /s, equals: 1, within: 1s}\n  - {at: 5s, do: POST /a}\n", &at);
+  EXPECT_EQ(at.line, 4);
+  EXPECT_NE(e.find("after a wait_until"), std::string::npos) << e;
 
   e = errorOf("name: x\nsteps:\n  - {do: POST /a, status: 99}\n");
   EXPECT_NE(e.find("100..599"), std::string::npos) << e;

@@ -262,6 +262,45 @@ steps:
   EXPECT_EQ(expectation(o, 1).at("checks").as_uint64(), 1u);
 }
 
+TEST(ScenarioRun, StepsAfterAWaitUntilRunAsMuchLaterAsItTook) {
+  boost::asio::io_context io;
+  FakeDevice device(io);
+  auto o = run(device, io, R"(
+name: gate
+steps:
+  - do: POST /arm?key=up&value=1&after=7
+  - wait_until: {get: /state, path: up, equals: 1, within: 30s}
+  - {after: 2s, do: POST /record/a}
+  - expect: {get: /state, path: up, equals: 1, within: 1s}
+expect:
+  - {get: /state, path: up, equals: 1}
+)");
+  EXPECT_EQ(o.state, RunState::Passed) << json::serialize(o.report);
+  const std::vector<std::pair<std::string, double>> expected{{"a", 9}};
+  EXPECT_EQ(device.recorded, expected);
+  EXPECT_EQ(expectation(o, 0).at("window").as_string(), "wait_until");
+  EXPECT_EQ(expectation(o, 0).at("name").as_string(), "wait until GET /state up equals 1 within 30s");
+  EXPECT_DOUBLE_EQ(expectation(o, 0).at("resolved_at_seconds").to_number<double>(), 7.0);
+  EXPECT_DOUBLE_EQ(expectation(o, 1).at("from_seconds").to_number<double>(), 9.0);
+  EXPECT_DOUBLE_EQ(expectation(o, 2).at("resolved_at_seconds").to_number<double>(), 9.0);
+}
+
+TEST(ScenarioRun, AWaitUntilThatNeverHoldsStopsTheRun) {
+  boost::asio::io_context io;
+  FakeDevice device(io);
+  auto o = run(device, io, R"(
+name: gate fails
+steps:
+  - wait_until: {name: the host is up, get: /state, path: up, equals: 1, within: 5s}
+  - do: POST /record/never
+)");
+  EXPECT_EQ(o.state, RunState::Failed);
+  EXPECT_TRUE(device.recorded.empty());
+  EXPECT_EQ(step(o, 0).at("state").as_string(), "not run");
+  EXPECT_EQ(o.report.at("error").as_string(), "'the host is up': up equals 1 did not hold from 0s to 5s (last found absent)");
+  EXPECT_DOUBLE_EQ(o.report.at("firmware_seconds").to_number<double>(), 5.0);
+}
+
 TEST(ScenarioRun, AStepWhoseAnswerIsNotWantedStopsTheRun) {
   boost::asio::io_context io;
   FakeDevice device(io);
