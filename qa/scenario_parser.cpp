@@ -557,6 +557,37 @@ class Parser {
   std::size_t gates_ = 0;
 };
 
+// Where a second YAML document would start: a "---" line after the first content, or content after "...".
+std::optional<YAML::Mark> secondDocument(std::string_view text) {
+  bool content = false, ended = false;
+  int line = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    auto row = text.substr(start, end - start);
+    if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
+    auto isMarker = [&](std::string_view m) {
+      return row.substr(0, 3) == m && (row.size() == 3 || row[3] == ' ' || row[3] == '\t');
+    };
+    const auto first = row.find_first_not_of(" \t");
+    const bool blank = first == std::string_view::npos || row[first] == '#';
+    const bool starts = isMarker("---"), stops = isMarker("...");
+    if ((starts && content) || (ended && !blank && !stops)) {
+      YAML::Mark mark;
+      mark.line = line;
+      mark.column = 0;
+      mark.pos = static_cast<int>(start);
+      return mark;
+    }
+    if (stops) ended = true;
+    else if (!starts && !blank && row[0] != '%') content = true;
+    start = end + 1;
+    ++line;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Offset> parseOffset(std::string_view text) {
@@ -612,11 +643,13 @@ Result<Scenario> parseScenario(std::string_view text, SourceMark* errorAt) {
     if (errorAt) *errorAt = {mark.line + 1, mark.column + 1};
     return Error{"line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) + ": " + what};
   };
+  // One document: YAML::LoadAll of yaml-cpp 0.7 never returns for some texts (a leading ','), so the second
+  // document's marker is looked for here and YAML::Load reads the first.
+  if (auto second = secondDocument(text)) return located(*second, "one scenario per file (a second document starts here)");
   try {
-    auto documents = YAML::LoadAll(std::string(text));
-    if (documents.empty()) return fail("the scenario is empty");
-    if (documents.size() > 1) return located(documents[1].Mark(), "one scenario per file (a second document starts here)");
-    return Parser().parse(documents[0]);
+    auto document = YAML::Load(std::string(text));
+    if (!document.IsDefined() || document.IsNull()) return fail("the scenario is empty (or not YAML)");
+    return Parser().parse(document);
   } catch (const Failure& f) {
     return located(f.mark, f.what);
   } catch (const YAML::Exception& e) {

@@ -2,6 +2,10 @@
 // comparisons expectations use.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <boost/json.hpp>
 
 #include "qa/json_check.h"
@@ -271,7 +275,7 @@ TEST(ScenarioParser, ErrorsNameTheLineAndColumn) {
   EXPECT_NE(e.find("steps, expectations, or both"), std::string::npos) << e;
 
   e = errorOf("name: a\nsteps: [{wait: 1s}]\n---\nname: b\nsteps: [{wait: 1s}]\n", &at);
-  EXPECT_EQ(at.line, 4);
+  EXPECT_EQ(at.line, 3);  // the "---"
   EXPECT_NE(e.find("one scenario per file"), std::string::npos) << e;
 
   e = errorOf("name: x\nsteps:\n  - wait_until: {get: /s, equals: 1}\n", &at);
@@ -287,6 +291,12 @@ TEST(ScenarioParser, ErrorsNameTheLineAndColumn) {
   e = errorOf("name: \"a\\x01b\"\nsteps: [{wait: 1s}]\n");
   EXPECT_NE(e.find("control characters"), std::string::npos) << e;
 
+  e = errorOf("name: a\nsteps: [{wait: 1s}]\n...\nname: b\n", &at);
+  EXPECT_EQ(at.line, 4);
+  EXPECT_NE(e.find("one scenario per file"), std::string::npos) << e;
+  EXPECT_TRUE(parseScenario("%YAML 1.2\n---\nname: a\nsteps: [{wait: 1s}]\n...\n# done\n"));
+  EXPECT_NE(errorOf(",e").find("not YAML"), std::string::npos);  // yaml-cpp's LoadAll never returns on this one
+
   EXPECT_NE(errorOf("").find("empty"), std::string::npos);
   EXPECT_NE(errorOf(std::string(kMaxScenarioBytes + 1, ' ')).find("at most"), std::string::npos);
 }
@@ -300,6 +310,32 @@ TEST(ScenarioParser, AliasesAndNestingAreBounded) {
   EXPECT_NE(errorOf(laughs).find("holds more than"), std::string::npos);
   std::string deep = "name: x\nsteps:\n  - do: POST /a\n    body: " + std::string(5000, '[') + std::string(5000, ']') + "\n";
   EXPECT_FALSE(parseScenario(deep));
+}
+
+std::string readFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ScenarioParser, TheShippedScenariosAndTheDocsExampleParse) {
+  const std::filesystem::path root = MESIM_SOURCE_DIR;
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(root / "scenarios")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    auto s = parseScenario(readFile(entry.path()));
+    EXPECT_TRUE(s) << entry.path() << ": " << s.error().message;
+  }
+  EXPECT_GE(files, 4u);
+  const auto docs = readFile(root / "docs" / "scenarios.md");
+  const auto begin = docs.find("```yaml\n");
+  ASSERT_NE(begin, std::string::npos);
+  const auto end = docs.find("```", begin + 8);
+  auto example = parseScenario(docs.substr(begin + 8, end - begin - 8));
+  ASSERT_TRUE(example) << example.error().message;
+  EXPECT_EQ(example->expectations.size(), 6u);
 }
 
 TEST(ScenarioParser, Offsets) {
