@@ -31,7 +31,7 @@ std::string text(const json::object& o, std::string_view key) {
 }  // namespace
 
 Result<json::object> runScenario(const HttpCall& http, const std::string& yaml, const ScenarioClientOptions& options) {
-  const std::string prefix = options.device.empty() ? "" : "/devices/" + options.device;
+  const std::string& prefix = options.routePrefix;
   auto sleep = options.sleep ? options.sleep : [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   auto posted = http("POST", prefix + "/scenarios", yaml);
   if (!posted) return posted.error();
@@ -68,20 +68,27 @@ Result<json::object> runScenario(const HttpCall& http, const std::string& yaml, 
 ScenarioBatch runScenarioFiles(const HttpCall& http, const std::vector<std::string>& files, const ScenarioClientOptions& options) {
   ScenarioBatch batch;
   std::ostringstream out;
+  bool unanswered = false;  // set when a request got no answer at all
+  const HttpCall watched = [&](const std::string& m, const std::string& t, const std::string& b) {
+    auto answer = http(m, t, b);
+    if (!answer) unanswered = true;
+    return answer;
+  };
   for (const auto& file : files) {
+    unanswered = false;
     std::ifstream in(file, std::ios::binary);
     std::ostringstream content;
     Result<json::object> report = fail("");
     if (!in || !(content << in.rdbuf())) {
       report = fail("cannot read " + file);
     } else {
-      report = runScenario(http, content.str(), options);
+      report = runScenario(watched, content.str(), options);
     }
     if (!report) {
       // What could not run is reported too: a CI dashboard then shows the file as an error, not nothing.
       batch.reports.push_back(json::object{{"name", file}, {"file", file}, {"state", "error"}, {"error", report.error().message}});
       out << "ERROR " << file << ": " << report.error().message << "\n";
-      batch.exitCode = std::max(batch.exitCode, 2);
+      batch.exitCode = std::max(batch.exitCode, unanswered ? 3 : 2);
       continue;
     }
     auto& r = *report;
@@ -98,8 +105,7 @@ ScenarioBatch runScenarioFiles(const HttpCall& http, const std::vector<std::stri
         if (e.is_object() && text(e.get_object(), "state") == "failed")
           out << "  expectation " << json::serialize(e.get_object().at("number")) << " '" << text(e.get_object(), "name")
               << "': " << text(e.get_object(), "why") << "\n";
-    if (state == "failed") batch.exitCode = std::max(batch.exitCode, 1);
-    else if (state != "passed") batch.exitCode = std::max(batch.exitCode, 2);
+    if (state != "passed") batch.exitCode = std::max(batch.exitCode, 1);
     batch.reports.push_back(std::move(r));
   }
   batch.output = out.str();

@@ -23,7 +23,7 @@ struct HttpAnswer {
 using HttpCall = std::function<Result<HttpAnswer>(const std::string& method, const std::string& target, const std::string& body)>;
 
 struct ScenarioClientOptions {
-  std::string device;  // a device's name: its /devices/NAME routes; empty: the default device
+  std::string routePrefix;  // "/devices/NAME" for that device's routes; empty: the default device
   std::chrono::milliseconds poll{100};
   std::optional<std::chrono::milliseconds> timeout;  // real time a scenario may take; then it is cancelled
   std::function<void(std::chrono::milliseconds)> sleep;  // unset: std::this_thread::sleep_for
@@ -36,7 +36,9 @@ Result<boost::json::object> runScenario(const HttpCall& http, const std::string&
 struct ScenarioBatch {
   std::vector<boost::json::object> reports;  // one per file; a file that could not run gets a report of state "error"
   std::string output;                        // what mesimctl prints: a line per scenario and one per failure
-  int exitCode = 0;                          // 0 all passed, 1 an expectation or step failed, 2 one could not run
+  // 0 all passed; 1 one failed, stopped with an error or was cancelled; 2 a file could not be read or was refused
+  // (bad YAML); 3 no answer from the control API. The highest that applies (mesimctl's exit codes).
+  int exitCode = 0;
 };
 
 // Each file in turn (a file that cannot be read or posted does not stop the others).

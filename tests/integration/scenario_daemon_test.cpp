@@ -15,6 +15,7 @@
 #include "qa/scenario_client.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/event_subscriber.h"
+#include "tests/support/program_run.h"
 #include "tests/support/wsman_digest_client.h"
 #include "tests/support/wsman_messages.h"
 
@@ -201,6 +202,45 @@ steps:
   EXPECT_EQ(steps.at(0).at("error").as_string(), "POST /faults/no-such-fault answered 404: no such endpoint");
   EXPECT_EQ(steps.at(1).at("state").as_string(), "not run");
   EXPECT_EQ(json::parse(call("GET", "/status").body).at("events").at("raised").to_number<int>(), 0);
+}
+
+TEST_F(ScenarioDaemonTest, MesimctlRunsFilesAndWritesJunit) {
+  ASSERT_TRUE(start());
+  auto passing = file("pass.yaml", "name: raises\nsteps:\n  - {do: POST /events/raise, params: {messageId: iAMT0005}}\n"
+                                   "expect:\n  - {get: /status, path: events.raised, at_least: 1}\n");
+  auto failing = file("fail.yaml", "name: wants ten\nexpect:\n  - {name: ten raised, get: /status, path: events.raised, equals: 10}\n");
+  auto bad = file("bad.yaml", "name: bad\nsteps:\n  - wait: 5\n");
+  const auto junit = (daemon_.runtimeDir() / "results.xml").string();
+  files_.push_back(junit);
+  auto mesimctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), MESIMCTL_BINARY);
+    return runProgram(args, {"MESIMCTL_URL=http://127.0.0.1:" + std::to_string(daemon_.controlPort())}, 30s, {"MESIMCTL_"});
+  };
+
+  auto ok = mesimctl({"scenario", "run", passing, "--junit", junit});
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  EXPECT_NE(ok.output.find("PASS " + passing + ": 'raises' passed"), std::string::npos) << ok.output;
+
+  auto mixed = mesimctl({"scenario", "run", passing, failing, "--junit", junit});
+  EXPECT_EQ(mixed.status, 1) << mixed.output;
+  EXPECT_NE(mixed.output.find("  expectation 1 'ten raised': events.raised equals 10 did not hold"), std::string::npos)
+      << mixed.output;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file(junit.c_str()));
+  EXPECT_EQ(doc.child("testsuites").attribute("failures").as_int(), 1);
+  EXPECT_EQ(std::distance(doc.child("testsuites").children("testsuite").begin(), doc.child("testsuites").children("testsuite").end()), 2);
+
+  auto refused = mesimctl({"scenario", "run", bad});
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_NE(refused.output.find("line 3, column 11"), std::string::npos) << refused.output;
+
+  auto list = mesimctl({"scenario", "list"});
+  EXPECT_EQ(list.status, 0) << list.output;
+  EXPECT_NE(list.output.find("wants ten"), std::string::npos) << list.output;
+  auto show = mesimctl({"scenario", "show", "1"});
+  EXPECT_EQ(show.status, 0);
+  EXPECT_NE(show.output.find("\"state\": \"passed\""), std::string::npos) << show.output;
+  EXPECT_EQ(mesimctl({"scenario", "cancel", "1"}).status, 1);  // it has ended: 409
 }
 
 TEST_F(ScenarioDaemonTest, ScenarioFilesAtStartDecideTheExitStatus) {

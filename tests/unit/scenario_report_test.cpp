@@ -104,7 +104,7 @@ std::string tempFile(const std::string& name, const std::string& text) {
 TEST(ScenarioClient, PostsPollsAndReports) {
   FakeApi api;
   auto options = quick();
-  options.device = "b";
+  options.routePrefix = "/devices/b";
   auto r = runScenario(std::ref(api), "name: n\n", options);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->at("state").as_string(), "passed");
@@ -157,11 +157,15 @@ TEST(ScenarioClient, ATimeoutCancelsTheScenario) {
 }
 
 TEST(ScenarioClient, NoDaemonIsAnError) {
-  auto r = runScenario([](const std::string&, const std::string&, const std::string&) -> Result<HttpAnswer> {
+  auto refused = [](const std::string&, const std::string&, const std::string&) -> Result<HttpAnswer> {
     return fail("connection refused");
-  }, "name: n\n", quick());
+  };
+  auto r = runScenario(refused, "name: n\n", quick());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "connection refused");
+  auto good = tempFile("unreachable.yaml", "name: n\n");
+  EXPECT_EQ(runScenarioFiles(refused, {good}, quick()).exitCode, 3);
+  std::filesystem::remove(good);
 }
 
 TEST(ScenarioClient, ReportFilesAreWrittenWhole) {
