@@ -478,11 +478,11 @@ std::string ScenarioRun::summary() const {
   std::size_t passed = 0;
   for (const auto& r : expectations_) passed += r.state == ItemState::Passed;
   const auto realEnd = state_ == RunState::Running ? steady_clock::now() : realEnd_;
-  char real[32];
-  std::snprintf(real, sizeof real, "%.2f s", std::chrono::duration<double>(realEnd - realStart_).count());
+  char times[96];
+  std::snprintf(times, sizeof times, "%.6g s of firmware time on the %s clock in %.2f s", seconds(now_), clockMode_.c_str(),
+                std::chrono::duration<double>(realEnd - realStart_).count());
   std::string line = "'" + scenario_.name + "' " + toString(state_) + ": " + std::to_string(passed) + "/" +
-                     std::to_string(expectations_.size()) + " expectations passed (" + formatOffset(now_) +
-                     " of firmware time on the " + clockMode_ + " clock in " + real + ")";
+                     std::to_string(expectations_.size()) + " expectations passed (" + times + ")";
   if (!error_.empty()) line += ": " + error_;
   return line;
 }
