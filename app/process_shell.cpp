@@ -18,9 +18,11 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "app/clock_routes.h"
 #include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
+#include "app/host_routes.h"
 #include "app/metrics.h"
 #include "app/scenario_routes.h"
 #include "common/log.h"
@@ -266,6 +268,8 @@ class ProcessShell::Impl {
                     return jsonError(409, "no built-in host model (--hbm-listen)");
                   return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
                 });
+    addClockRoutes(routes_);
+    addHostRoutes(routes_);
     addScenarioRoutes(routes_, scenarios_);
   }
 
