@@ -223,6 +223,24 @@ TEST_F(ScenarioDaemonTest, MesimctlRunsFilesAndWritesJunit) {
   EXPECT_EQ(mesimctl({"scenario", "cancel", "1"}).status, 1);  // it has ended: 409
 }
 
+TEST_F(ScenarioDaemonTest, PowerStateIsEightAfterThePowerButtonOnTheManualClock) {
+  ASSERT_TRUE(start({"--clock", "manual"}));
+  auto scenario = file("power.yaml", R"(
+name: the power button shuts the host down in order
+steps:
+  - wait_until: {host_os: running, within: 5m}
+  - do: POST /host/power-button
+  - expect: {power_state: 8, within: 2m}
+  - expect: {host_os: "off", within: 1m}
+)");
+  auto batch = qa::runScenarioFiles(http(), {scenario}, {});
+  EXPECT_EQ(batch.exitCode, 0) << batch.output << json::serialize(batch.reports.at(0));
+  const auto& report = batch.reports.at(0);
+  EXPECT_EQ(report.at("clock").as_string(), "manual");
+  EXPECT_EQ(report.at("expectations").at(1).at("name").as_string(), "power state is 8 within 120s");
+  EXPECT_LT(report.at("real_seconds").to_number<double>(), 2.0);
+}
+
 TEST_F(ScenarioDaemonTest, ScenarioFilesAtStartDecideTheExitStatus) {
   const auto dir = makeTempDir("scenario-files");
   auto write = [&](const std::string& name, const std::string& text) {
