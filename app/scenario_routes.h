@@ -60,7 +60,7 @@ class ScenarioService {
     std::uint64_t passed = 0;
     std::uint64_t failed = 0;  // failed, error or cancelled
   };
-  static constexpr std::size_t kKeptFinished = 64;
+  static constexpr std::size_t kKeptFinished = 16;
 
   // Starts `scenario` on `device`; null (and `why`) when the device is busy or unknown.
   std::shared_ptr<qa::ScenarioRun> start(qa::Scenario scenario, Device& device, std::function<void(const qa::ScenarioRun&)> then,

@@ -14,7 +14,10 @@ using std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kLog = "scenario";
-constexpr std::size_t kMaxKeptAnswerBytes = 16 * 1024;  // a step's answer kept whole in the report up to this
+// What a run keeps of its steps' answers for its report: each whole up to 4 KiB, all together up to 256 KiB (a
+// daemon keeps the reports of the last runs of each device).
+constexpr std::size_t kMaxKeptAnswerBytes = 4 * 1024;
+constexpr std::size_t kMaxKeptAnswersBytes = 256 * 1024;
 
 std::string percentEncoded(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -38,7 +41,7 @@ json::value answerJson(const std::string& body) {
     auto v = json::parse(body, ec);
     if (!ec) return v;
   }
-  return json::value(shortJson(json::value(body), 1024));
+  return json::value(shortJson(json::value(body), 512));
 }
 
 // The "error" of a JSON error answer, else the start of the body.
@@ -211,7 +214,12 @@ bool ScenarioRun::runDueActions(Offset now) {
     ran = true;
     auto answer = call_(step.call.method, targetOf(options_.routePrefix, step.call), step.call.body);
     result.status = answer.status;
-    result.answer = answerJson(answer.body);
+    if (keptAnswerBytes_ + answer.body.size() <= kMaxKeptAnswersBytes) {
+      result.answer = answerJson(answer.body);
+      keptAnswerBytes_ += std::min(answer.body.size(), kMaxKeptAnswerBytes);
+    } else {
+      result.answer = "(not kept: this run's answers passed 256 KiB)";
+    }
     const bool ok = step.status ? answer.status == *step.status : answer.status >= 200 && answer.status < 300;
     MESIM_LOG(Debug, kLog, "scenario " << options_.id << " at " << formatOffset(now) << ": step " << step.number << " "
                                        << step.call.label() << " -> " << answer.status);

@@ -146,6 +146,7 @@ class ScenarioRun : public std::enable_shared_from_this<ScenarioRun> {
   std::vector<Offset> shift_{Offset{}};  // per opened segment: how much later than written its items run
   std::size_t nextStep_ = 0;
   std::size_t clockSteps_ = 0;
+  std::size_t keptAnswerBytes_ = 0;
   std::vector<StepResult> steps_;
   std::vector<ExpectationResult> expectations_;
 };
