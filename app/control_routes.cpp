@@ -75,7 +75,8 @@ ControlResponse ControlRoutes::dispatch(Device& device, const std::vector<std::s
     auto response = route.handler(device, request);
     // Every fault route is counted for the metrics by its pattern: one rule instead of a line in each route.
     constexpr std::string_view kFaults = "/faults/";
-    if (route.method == "POST" && route.pattern.starts_with(kFaults) && response.status / 100 == 2)
+    if (route.method == "POST" && route.pattern.starts_with(kFaults) && route.pattern != "/faults/clear" &&
+        response.status / 100 == 2)
       device.countFault(std::string_view(route.pattern).substr(kFaults.size()));
     return response;
   }

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/fault_injection.h"
 #include "common/log.h"
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
@@ -20,6 +21,7 @@
 #include "firmware/core/firmware_clock.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/event_delivery.h"
+#include "firmware/events/subscriber_outages.h"
 #include "firmware/hbm/hbm_engine.h"
 #include "firmware/lme/lme_client.h"
 #include "firmware/lme/local_stream_peer.h"
@@ -84,6 +86,69 @@ class PlatformHostPower final : public hostos::HostPower {
   platform::HostPowerStateMachine& power_;
 };
 
+// On a manual clock, lets the loop run what each step of a move sets going before the clock moves past the next
+// deadline, so a timer's consequences that cross the loop arrive at the time they were sent, as on a running clock:
+// the simulated OS's heartbeat is HBM messages, an answer, the firmware re-arming its watchdog. Without it a move
+// fires every deadline of its span back to back, and the firmware's watchdog expires under heartbeats still queued.
+// It follows the clock before the timer queue does, so at each step the clock calls it first: it has the queue's
+// due timers run by a handler of its own, then polls the loop (nested, which Asio supports) until nothing is ready.
+//
+// Why a handler, and why woken by cancelling a wait rather than by a post: a move runs inside a handler (the control
+// route's), and with concurrency hint 1 Asio keeps what a handler posts on that handler's private queue, counted only
+// when the handler returns. A nested poll runs those operations but cannot count them, and their uncounted
+// completions drive the loop's work count to zero, which stops the loop. A waiting operation is counted when it
+// starts, and cancelling it queues its handler without counting anything; the timers then run inside that handler,
+// so what they post is counted when it returns. Only what is ready runs; nothing waits on real time.
+class LoopSettler final : public core::FirmwareClock::Follower {
+ public:
+  LoopSettler(boost::asio::io_context& io, core::FirmwareClock& clock) : io_(io), clock_(clock), trigger_(io) {
+    clock_.follow(*this);
+  }
+  ~LoopSettler() { clock_.unfollow(*this); }
+  LoopSettler(const LoopSettler&) = delete;
+  LoopSettler& operator=(const LoopSettler&) = delete;
+  // `deviceAlive` turns false before the device's members (the queue among them) go.
+  void setQueue(core::FirmwareTimerQueue* queue, std::shared_ptr<bool> deviceAlive) {
+    queue_ = queue;
+    deviceAlive_ = std::move(deviceAlive);
+    arm();
+  }
+
+  std::optional<core::FirmwareClock::time_point> nextDeadline() const override { return std::nullopt; }
+  std::size_t runDue() override {
+    if (!queue_ || io_.stopped()) return 0;  // the queue's own runDue, right after, runs what is due
+    ran_ = 0;
+    triggered_ = false;
+    trigger_.cancel();
+    // Bounded: a client that keeps the loop busy (a FUSE or WS-Man flood) cannot hold a move up for good. But not
+    // before the timers have run in the trigger's handler (it is queued, so this ends): otherwise the clock would run
+    // them from the route's handler next, which is what must not happen.
+    constexpr std::size_t kMostHandlersPerStep = 100'000;
+    for (std::size_t handlers = 0; (handlers < kMostHandlersPerStep || !triggered_) && io_.poll_one() > 0; ++handlers) {
+    }
+    return ran_;
+  }
+
+ private:
+  void arm() {
+    trigger_.expires_at(boost::asio::steady_timer::time_point::max());
+    trigger_.async_wait([this, alive = deviceAlive_](const boost::system::error_code&) {
+      if (!*alive) return;  // the device is going: touch nothing
+      triggered_ = true;
+      ran_ += queue_->runDue();
+      arm();
+    });
+  }
+
+  boost::asio::io_context& io_;
+  core::FirmwareClock& clock_;
+  boost::asio::steady_timer trigger_;  // waits for ever; cancelled to run the queue in a handler
+  core::FirmwareTimerQueue* queue_ = nullptr;
+  std::shared_ptr<bool> deviceAlive_;
+  std::size_t ran_ = 0;
+  bool triggered_ = false;
+};
+
 Result<> createDirectory(const fs::path& dir, fs::perms perms) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -101,7 +166,10 @@ class Device::Impl {
         services_(std::move(services)),
         log_(config_.name),
         clock_(core::makeFirmwareClock(config_.clock)),
-        timers_(std::make_unique<core::FirmwareTimerQueue>(io_, *clock_)) {}
+        loopSettler_(manualClock() ? std::make_unique<LoopSettler>(io_, *clock_) : nullptr),
+        timers_(std::make_unique<core::FirmwareTimerQueue>(io_, *clock_)) {
+    if (loopSettler_) loopSettler_->setQueue(timers_.get(), alive_);
+  }
 
   const log::Context& logContext() const { return log_; }
 
@@ -144,6 +212,7 @@ class Device::Impl {
   Result<> startFeatures(std::unique_ptr<platform::PlatformModel> platform) {
     platform_ = std::move(platform);
     platform_->setLogContext(log_);
+    platform_->setDiskFullSwitch(&faults_.disk());
 
     firmware::HbmEngineOptions engineOptions;
     engineOptions.bufferSlots = config_.bufferSlots;
@@ -173,6 +242,7 @@ class Device::Impl {
     auto watchdog = watchdog::WatchdogFeature::create(*timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
     if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
     watchdog_ = std::move(*watchdog);
+    watchdog_->store().setDiskFullSwitch(&faults_.disk());
     engine_->addClient(watchdog_->client());
     // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
     alertBus_.subscribe([lme = lme_](const events::Alert& a) {
@@ -300,7 +370,8 @@ class Device::Impl {
   }
 
   Parts parts() const {
-    return {engine_.get(), lme_.get(), watchdog_.get(), eventDelivery_.get(), wsmanService_.get(), wsmanHttp_.get()};
+    return {engine_.get(),         lme_.get(),         watchdog_.get(),  eventDelivery_.get(),
+            wsmanService_.get(),   wsmanHttp_.get(),   platform_.get(),  subscriberOutages_.get()};
   }
   void countFault(std::string_view kind) {
     auto it = faultsInjected_.find(kind);
@@ -396,8 +467,11 @@ class Device::Impl {
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
-    eventDelivery_ = std::make_unique<events::EventDelivery>(*timers_, *eventTransport_, config_.stateDir,
+    subscriberOutages_ = std::make_unique<events::SubscriberOutages>(io_, *eventTransport_, *clock_);
+    eventDelivery_ = std::make_unique<events::EventDelivery>(*timers_, *subscriberOutages_, config_.stateDir,
                                                              config_.eventDelivery, log_);
+    eventDelivery_->setDiskFullSwitch(&faults_.disk());
+    wsmanService_->setFaultRules(&faults_.wsman());
     if (auto r = eventDelivery_->start(); !r) return fail("event subscriptions: " + r.error().message);
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
@@ -420,11 +494,17 @@ class Device::Impl {
     options.digest.lockoutInitial = config_.loginLockout.initial;
     options.digest.lockoutMax = config_.loginLockout.max;
     options.digest.lockoutReset = config_.loginLockout.reset;
+    options.disk = &faults_.disk();
     wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
     wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
     wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
       auto result = wsmanService_->handle(request.body, {request.user, request.local});
-      reply({result.httpStatus, std::move(result.body)});
+      wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
+      if (result.delay.count() <= 0) return reply(std::move(response));
+      // An injected delay (POST /faults/wsman): real time, as the console's own timeout is.
+      auto timer = std::make_shared<boost::asio::steady_timer>(io_, result.delay);
+      timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
+                            boost::system::error_code) mutable { reply(std::move(response)); });
     });
     if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
@@ -634,9 +714,11 @@ class Device::Impl {
   Services services_;
   log::Context log_;
   Callbacks callbacks_;
+  FaultInjection faults_;  // before everything that holds its switch or rules
   // The firmware clock (--clock) and the timers on it: made with the device, so the clock routes answer (and a
   // manual clock moves) while the state is still opening.
   std::unique_ptr<core::FirmwareClock> clock_;
+  std::unique_ptr<LoopSettler> loopSettler_;  // a manual clock's: made before timers_, so it follows first
   std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<platform::PlatformModel> platform_;
   std::unique_ptr<platform::HostPowerStateMachine> power_;
@@ -644,6 +726,7 @@ class Device::Impl {
   events::AlertBus alertBus_;
   std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
+  std::unique_ptr<events::SubscriberOutages> subscriberOutages_;
   std::unique_ptr<events::EventDelivery> eventDelivery_;
   std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
   std::unique_ptr<firmware::HbmEngine> engine_;
@@ -679,6 +762,7 @@ class Device::Impl {
   ~Impl() { *alive_ = false; }
   bool started() const { return engine_ != nullptr; }
   hostos::HostMachine* hostMachine() { return hostMachine_.get(); }
+  FaultInjection& faults() { return faults_; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -703,6 +787,7 @@ void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); 
 void Device::meStop() { impl_->meStop(); }
 bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
 hostos::HostMachine* Device::hostMachine() { return impl_->hostMachine(); }
+FaultInjection& Device::faults() { return impl_->faults(); }
 const core::FirmwareClock& Device::clock() const { return impl_->clock(); }
 core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); }
 const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers(); }

@@ -21,15 +21,24 @@
 namespace mesim::hostos {
 class HostMachine;
 }
+namespace mesim::core {
+class FirmwareClock;
+class FirmwareTimerQueue;
+}  // namespace mesim::core
 namespace mesim::firmware { class HbmEngine; }
 namespace mesim::lme { class LmeClient; }
+namespace mesim::platform { class PlatformModel; }
 namespace mesim::watchdog { class WatchdogFeature; }
-namespace mesim::events { class EventDelivery; }
+namespace mesim::events {
+class EventDelivery;
+class SubscriberOutages;
+}  // namespace mesim::events
 namespace mesim::wsman::http { class WsmanHttpServer; }
 namespace mesim::wsman::ops { class WsmanService; }
-namespace mesim::core { class FirmwareTimerQueue; }
 
 namespace mesim::app {
+
+class FaultInjection;
 
 class Device {
  public:
@@ -70,13 +79,17 @@ class Device {
 
   // Its running parts, for what reads the whole device (the metrics, app/metrics.h); null until started, and where
   // a part is off (no WS-Man listener, say).
+  // The fault and log routes (app/fault_routes.cpp, log_routes.cpp) drive the engine, the platform, the event
+  // delivery and the subscriber outages through it too.
   struct Parts {
-    const firmware::HbmEngine* engine = nullptr;
+    firmware::HbmEngine* engine = nullptr;
     const lme::LmeClient* lme = nullptr;
     watchdog::WatchdogFeature* watchdog = nullptr;
     events::EventDelivery* events = nullptr;
     const wsman::ops::WsmanService* wsman = nullptr;
     const wsman::http::WsmanHttpServer* wsmanHttp = nullptr;
+    const platform::PlatformModel* platform = nullptr;
+    events::SubscriberOutages* subscriberOutages = nullptr;
   };
   Parts parts() const;
 
@@ -95,6 +108,8 @@ class Device {
   bool hostReset(const std::string& why);
   // The host's power button, power supply and simulated OS (hostif/os); null until started().
   hostos::HostMachine* hostMachine();
+  // The faults injected into this device that the composer keeps (the disk switch, WS-Man rules, fw_status).
+  FaultInjection& faults();
 
   // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
   const core::FirmwareClock& clock() const;

@@ -23,6 +23,8 @@
 #include "app/control_server.h"
 #include "app/device.h"
 #include "app/host_routes.h"
+#include "app/fault_routes.h"
+#include "app/log_routes.h"
 #include "app/metrics.h"
 #include "app/scenario_routes.h"
 #include "common/log.h"
@@ -252,22 +254,8 @@ class ProcessShell::Impl {
                 }, false);
     routes_.add("POST", "/events/raise", "raise an alert as a firmware feature would (messageId, arg, ...)",
                 [this](Device& device, const ControlRequest& request) { return raiseAlert(device, request.params); });
-    routes_.add("POST", "/faults/firmware-reset", "reset the ME firmware: every host connection ends",
-                [](Device& device, const ControlRequest&) {
-                  device.firmwareReset("requested through the control API");
-                  return jsonResponse(200, boost::json::object{{"done", "firmware-reset"}});
-                });
-    routes_.add("POST", "/faults/me-stop", "stop the ME: it answers nothing until reset",
-                [](Device& device, const ControlRequest&) {
-                  device.meStop();
-                  return jsonResponse(200, boost::json::object{{"done", "me-stop"}});
-                });
-    routes_.add("POST", "/faults/host-reset", "reset the built-in host model (the mei driver's link reset)",
-                [](Device& device, const ControlRequest&) {
-                  if (!device.hostReset("requested through the control API"))
-                    return jsonError(409, "no built-in host model (--hbm-listen)");
-                  return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
-                });
+    addFaultRoutes(routes_);
+    addLogRoutes(routes_);
     addClockRoutes(routes_);
     addHostRoutes(routes_);
     addScenarioRoutes(routes_, scenarios_);

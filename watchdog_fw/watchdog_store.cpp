@@ -137,7 +137,7 @@ bool WatchdogStore::update(const std::function<void(WatchdogStoreData&)>& change
   // An agent's description may come from a host program: never a file the next start cannot parse.
   auto text = toJson(next);
   if (!text::isValidUtf8(text)) text = text::toValidUtf8(text);
-  if (auto ec = core::writeFileAtomic(file_, text)) {
+  if (auto ec = core::writeFileAtomic(file_, text, core::kOwnerReadWrite, disk_)) {
     MESIM_LOG(Error, "watchdog", "cannot write " << file_.string() << ": " << ec.message());
     return false;
   }

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "firmware/core/disk_full_switch.h"
 #include "firmware/platform/agent_presence.h"
 
 namespace mesim::watchdog {
@@ -44,6 +45,8 @@ class WatchdogStore {
   const WatchdogStoreData& data() const { return data_; }
   // All-or-nothing: `change` edits a copy, kept only if it was written. False (and logged) otherwise.
   bool update(const std::function<void(WatchdogStoreData&)>& change);
+  // Updates fail (ENOSPC) while `disk` is full (null: never).
+  void setDiskFullSwitch(const core::DiskFullSwitch* disk) { disk_ = disk; }
 
   const log::Context& logContext() const { return log_; }
 
@@ -53,6 +56,7 @@ class WatchdogStore {
   std::filesystem::path file_;
   WatchdogStoreData data_;
   log::Context log_;
+  const core::DiskFullSwitch* disk_ = nullptr;
 };
 
 // JSON form (exposed for tests).

@@ -61,8 +61,11 @@ std::filesystem::path tempPathFor(const std::filesystem::path& path) {
 }  // namespace
 
 std::error_code writeFileAtomic(const std::filesystem::path& path, std::string_view data,
-                                std::filesystem::perms mode) {
+                                std::filesystem::perms mode, const DiskFullSwitch* disk) {
   if (path.filename().empty()) return std::make_error_code(std::errc::invalid_argument);
+  if (disk) {
+    if (auto ec = disk->checkWrite()) return ec;
+  }
   const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   const auto temp = tempPathFor(dir / path.filename());
   const auto rawMode = static_cast<mode_t>(mode & std::filesystem::perms::mask);
@@ -84,6 +87,19 @@ std::error_code writeFileAtomic(const std::filesystem::path& path, std::string_v
   Fd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirFd.get() < 0) return lastError();
   return fsyncRetry(dirFd.get());
+}
+
+std::error_code appendFileSynced(const std::filesystem::path& path, std::string_view data,
+                                 const DiskFullSwitch* disk) {
+  if (disk) {
+    if (auto ec = disk->checkWrite()) return ec;
+  }
+  Fd file(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (file.get() < 0) return lastError();
+  if (auto ec = writeAll(file.get(), data)) return ec;
+  while (::fdatasync(file.get()) != 0)
+    if (errno != EINTR) return lastError();
+  return file.close();
 }
 
 std::error_code readFile(const std::filesystem::path& path, std::string& out) {

@@ -90,6 +90,8 @@ class EventDelivery {
   std::vector<SubscriptionStatus> subscriptions();
   const DeliveryPolicy& policy() const { return policy_; }
   const DeliveryStats& stats() const { return stats_; }
+  // Its state files fail to be written with ENOSPC while `disk` is full; delivery goes on from memory.
+  void setDiskFullSwitch(const core::DiskFullSwitch* disk) { store_.setDiskFullSwitch(disk); }
 
   const log::Context& logContext() const { return log_; }
 

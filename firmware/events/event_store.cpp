@@ -153,12 +153,16 @@ Result<StoredEvents> EventStore::load() const {
 }
 
 std::error_code EventStore::write(const std::string& name, const std::string& text) const {
+  if (disk_) {
+    if (auto full = disk_->checkWrite()) return full;
+  }
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return ec;
   // Boost.JSON copies string bytes as they are: text that is not UTF-8 (refused at the boundaries, so only ever
   // by mistake) would make a file the next start cannot parse. Such bytes only occur inside strings.
-  return core::writeFileAtomic(dir_ / name, text::isValidUtf8(text) ? text : text::toValidUtf8(text));
+  return core::writeFileAtomic(dir_ / name, text::isValidUtf8(text) ? text : text::toValidUtf8(text),
+                               core::kOwnerReadWrite, disk_);
 }
 
 std::error_code EventStore::saveSubscriptions(const std::vector<Subscription>& subscriptions, std::uint32_t nextId) const {

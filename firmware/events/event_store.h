@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "firmware/core/disk_full_switch.h"
 #include "firmware/events/delivery_queue.h"
 #include "firmware/events/subscription.h"
 
@@ -35,10 +36,13 @@ class EventStore {
   std::error_code removeQueue(std::uint32_t id) const;
   std::error_code saveIndicationReserve(std::uint64_t reserve) const;
   const std::filesystem::path& dir() const { return dir_; }
+  // Every write fails with ENOSPC while `disk` is full (null: never).
+  void setDiskFullSwitch(const core::DiskFullSwitch* disk) { disk_ = disk; }
 
  private:
   std::error_code write(const std::string& name, const std::string& json) const;
   std::filesystem::path dir_;
+  const core::DiskFullSwitch* disk_ = nullptr;
 };
 
 }  // namespace mesim::events

@@ -2,11 +2,32 @@
 
 #include <deque>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "common/log.h"
 
 namespace mesim::firmware {
 
 using hbm::Command;
+
+namespace {
+void invertBytes(hbm::Bytes& message) {
+  for (auto& byte : message) byte = static_cast<std::uint8_t>(~byte);
+}
+}  // namespace
+
+const char* toString(MessageFault::Action action) {
+  switch (action) {
+    case MessageFault::Action::Drop: return "drop";
+    case MessageFault::Action::Delay: return "delay";
+    case MessageFault::Action::Corrupt: return "corrupt";
+  }
+  return "?";
+}
+
+const char* toString(MessageFault::Direction direction) {
+  return direction == MessageFault::Direction::ToHost ? "to-host" : "to-firmware";
+}
 
 class HbmEngine::Connection : public ClientConnection, public std::enable_shared_from_this<Connection> {
  public:
@@ -14,7 +35,13 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   // client may keep its connections without creating an ownership cycle.
   Connection(HbmEngine* engine, std::uint8_t meAddr, std::uint8_t hostAddr, std::uint64_t id, FirmwareClient* client,
              Stats::ClientTraffic& traffic)
-      : engine_(engine), meAddr_(meAddr), hostAddr_(hostAddr), id_(id), client_(client), traffic_(traffic) {}
+      : engine_(engine),
+        io_(engine->io_),
+        meAddr_(meAddr),
+        hostAddr_(hostAddr),
+        id_(id),
+        client_(client),
+        traffic_(traffic) {}
 
   void send(Bytes message) override {
     if (!engine_ || closing_) return;
@@ -47,7 +74,19 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   }
   void pump() {
     bool sent = false;
-    while (engine_ && !closing_ && hostCredits_ > 0 && !outbox_.empty()) {
+    while (engine_ && !closing_ && !outputHeld_ && hostCredits_ > 0 && !outbox_.empty()) {
+      if (!headReleased_) {
+        if (auto fault = engine_->takeMessageFault(meAddr_, MessageFault::Direction::ToHost)) {
+          if (fault->action == MessageFault::Action::Drop) {
+            outbox_.pop_front();  // lost on the way: the credit stays with the next message
+            sent = true;
+            continue;
+          }
+          if (fault->action == MessageFault::Action::Corrupt) invertBytes(outbox_.front());
+          if (fault->action == MessageFault::Action::Delay) return holdOutput(fault->delay);
+        }
+      }
+      headReleased_ = false;
       --hostCredits_;
       Bytes message = std::move(outbox_.front());
       outbox_.pop_front();
@@ -60,7 +99,7 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   // so a host that writes and never reads is held by its driver's tx queue limit (EAGAIN or a blocked write)
   // instead of the firmware queueing answers without bound.
   void grantCredit() {
-    if (!engine_ || closing_ || paused_ || fwCreditOutstanding_ || !outbox_.empty()) return;
+    if (!engine_ || closing_ || paused_ || inputHeld_ || fwCreditOutstanding_ || !outbox_.empty()) return;
     fwCreditOutstanding_ = true;
     engine_->sendBus(hbm::encode(hbm::FlowControl{meAddr_, hostAddr_}));
   }
@@ -70,7 +109,23 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
     fwCreditOutstanding_ = false;
     return true;
   }
-  void detachFromEngine() { engine_ = nullptr; }
+  void detachFromEngine() {
+    engine_ = nullptr;
+    if (outputTimer_) outputTimer_->cancel();
+    if (inputTimer_) inputTimer_->cancel();
+  }
+  // An injected delay on a host message: the client gets it later, and the host no credit meanwhile.
+  void holdInput(hbm::Bytes message, std::chrono::milliseconds delay) {
+    inputHeld_ = true;
+    if (!inputTimer_) inputTimer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    inputTimer_->expires_after(delay);
+    inputTimer_->async_wait([weak = weak_from_this(), message = std::move(message)](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->inputHeld_ = false;
+      if (self->engine_ && !self->closing_) self->engine_->deliver(self, message);
+    });
+  }
 
   std::uint8_t meAddr() const { return meAddr_; }
   std::uint16_t key() const { return static_cast<std::uint16_t>(meAddr_ << 8 | hostAddr_); }
@@ -80,7 +135,22 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   bool notifyEnabled() const { return notifyEnabled_; }
 
  private:
+  // An injected delay on the message at the head of the outbox: it and those behind it wait.
+  void holdOutput(std::chrono::milliseconds delay) {
+    outputHeld_ = true;
+    if (!outputTimer_) outputTimer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    outputTimer_->expires_after(delay);
+    outputTimer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->outputHeld_ = false;
+      self->headReleased_ = true;  // its fault is served: it goes out as it is
+      self->pump();
+    });
+  }
+
   HbmEngine* engine_;
+  boost::asio::io_context& io_;
   std::uint8_t meAddr_;
   std::uint8_t hostAddr_;
   std::uint64_t id_;
@@ -92,9 +162,14 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   bool closing_ = false;
   bool paused_ = false;
   bool notifyEnabled_ = false;
+  bool outputHeld_ = false;
+  bool headReleased_ = false;
+  bool inputHeld_ = false;
+  std::unique_ptr<boost::asio::steady_timer> outputTimer_;
+  std::unique_ptr<boost::asio::steady_timer> inputTimer_;
 };
 
-HbmEngine::HbmEngine(boost::asio::io_context&, HbmEngineOptions options) : options_(options) {}
+HbmEngine::HbmEngine(boost::asio::io_context& io, HbmEngineOptions options) : io_(io), options_(options) {}
 
 HbmEngine::~HbmEngine() {
   for (auto& [key, connection] : connections_) connection->detachFromEngine();
@@ -137,6 +212,65 @@ HbmEngine::Stats HbmEngine::stats() const {
   s.connections = connections_.size();
   for (const auto& [address, registered] : clients_) s.clients.push_back(registered.traffic);
   return s;
+}
+
+std::optional<std::uint8_t> HbmEngine::clientAddress(const hbm::Guid& uuid) const {
+  for (const auto& [address, registered] : clients_)
+    if (registered.props.uuid == uuid) return address;
+  return std::nullopt;
+}
+
+const char* HbmEngine::clientName(std::uint8_t meAddr) const {
+  auto it = clients_.find(meAddr);
+  return it == clients_.end() ? "" : it->second.client->name();
+}
+
+std::size_t HbmEngine::disconnectClient(std::uint8_t meAddr) {
+  std::vector<std::shared_ptr<Connection>> hit;
+  for (const auto& [key, connection] : connections_)
+    if (connection->meAddr() == meAddr && !connection->closing()) hit.push_back(connection);
+  if (!hit.empty())
+    MESIM_LOG(Warn, "hbm", "firmware disconnects " << hit.size() << " connection(s) of " << clientName(meAddr));
+  for (auto& connection : hit) connection->disconnect();
+  return hit.size();
+}
+
+void HbmEngine::injectMessageFault(std::uint8_t meAddr, MessageFault fault) {
+  if (fault.count == 0) {
+    messageFaults_.erase({meAddr, fault.direction});
+    return;
+  }
+  MESIM_LOG(Info, "hbm", toString(fault.action) << " the next " << fault.count << " message(s) " << toString(fault.direction)
+                                                << " of " << clientName(meAddr));
+  messageFaults_[{meAddr, fault.direction}] = fault;
+}
+
+std::vector<HbmEngine::PendingMessageFault> HbmEngine::messageFaults() const {
+  std::vector<PendingMessageFault> out;
+  for (const auto& [key, fault] : messageFaults_) out.push_back({key.first, fault});
+  return out;
+}
+
+void HbmEngine::clearMessageFaults() { messageFaults_.clear(); }
+
+std::optional<MessageFault> HbmEngine::takeMessageFault(std::uint8_t meAddr, MessageFault::Direction direction) {
+  auto it = messageFaults_.find({meAddr, direction});
+  if (it == messageFaults_.end()) return std::nullopt;
+  MessageFault hit = it->second;
+  if (--it->second.count == 0) messageFaults_.erase(it);
+  switch (hit.action) {
+    case MessageFault::Action::Drop: ++stats_.messagesDropped; break;
+    case MessageFault::Action::Delay: ++stats_.messagesDelayed; break;
+    case MessageFault::Action::Corrupt: ++stats_.messagesCorrupted; break;
+  }
+  MESIM_LOG(Debug, "hbm", toString(hit.action) << " a message " << toString(direction) << " of " << clientName(meAddr)
+                                               << " (injected fault)");
+  return hit;
+}
+
+void HbmEngine::setRegisters(const hbm::ReadyInfo& registers) {
+  options_.registers = registers;
+  if (link_) link_->send(hbm::makeRegisters(registers));
 }
 
 void HbmEngine::reset(const std::string& reason) {
@@ -335,6 +469,18 @@ void HbmEngine::onClientData(const hbm::Frame& frame) {
     connection->disconnect();
     return;
   }
+  if (auto fault = takeMessageFault(connection->meAddr(), MessageFault::Direction::ToFirmware)) {
+    switch (fault->action) {
+      case MessageFault::Action::Drop: return connection->grantCredit();  // lost: the host may send the next
+      case MessageFault::Action::Corrupt: invertBytes(message); break;
+      case MessageFault::Action::Delay: return connection->holdInput(std::move(message), fault->delay);
+    }
+  }
+  deliver(connection, message);
+}
+
+void HbmEngine::deliver(const std::shared_ptr<Connection>& connection, const hbm::Bytes& message) {
+  auto& registered = clients_.at(connection->meAddr());
   ++stats_.messagesIn;
   ++registered.traffic.messagesIn;
   registered.traffic.bytesIn += message.size();

@@ -4,8 +4,10 @@
 // Single-threaded: every call and every callback runs on the io_context's thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +28,19 @@ struct HbmEngineOptions {
   log::Context log;  // the device its log lines name
 };
 
+// A fault on the next `count` messages of one client in one direction (the control API's HBM faults, issue 11).
+// The bus is hardware: a delay is real time, not firmware time.
+struct MessageFault {
+  enum class Action { Drop, Delay, Corrupt };
+  enum class Direction { ToHost, ToFirmware };
+  Action action = Action::Drop;
+  Direction direction = Direction::ToHost;
+  unsigned count = 1;                    // messages still to be hit
+  std::chrono::milliseconds delay{0};    // Delay: how long each message is held
+};
+const char* toString(MessageFault::Action action);
+const char* toString(MessageFault::Direction direction);
+
 class HbmEngine {
  public:
   enum class State { WaitingForHost, Started, Stopped };
@@ -36,6 +51,9 @@ class HbmEngine {
     std::uint64_t messagesIn = 0;
     std::uint64_t messagesOut = 0;
     std::uint64_t flowControlViolations = 0;
+    std::uint64_t messagesDropped = 0;    // by an injected MessageFault
+    std::uint64_t messagesDelayed = 0;
+    std::uint64_t messagesCorrupted = 0;
     // Client data (not bus messages) of one firmware client, both ways, across all its connections.
     struct ClientTraffic {
       const char* client = "";  // FirmwareClient::name()
@@ -63,6 +81,30 @@ class HbmEngine {
   void reset(const std::string& reason);
   // ME_STOP_REQ: asks the host to stop (it answers with HOST_STOP).
   void requestStop(std::uint8_t reason);
+
+  // ---- faults QA injects (the control API)
+  // The ME address of the client whose GUID is `uuid`, if it is on the bus.
+  std::optional<std::uint8_t> clientAddress(const hbm::Guid& uuid) const;
+  const char* clientName(std::uint8_t meAddr) const;  // "" if none
+  // Firmware-initiated disconnect (HBM CLIENT_DISCONNECT) of every connection to the client at `meAddr`, as the ME
+  // does when a client fails; returns how many.
+  std::size_t disconnectClient(std::uint8_t meAddr);
+  // The next `fault.count` messages of the client at `meAddr` in `fault.direction` are dropped (the sender believes
+  // them sent: a dropped answer keeps the host's credit, a dropped request is consumed), held for `fault.delay`
+  // (later ones wait behind it) or corrupted (every byte inverted, the length kept). Replaces a pending fault of
+  // that client and direction.
+  void injectMessageFault(std::uint8_t meAddr, MessageFault fault);
+  struct PendingMessageFault {
+    std::uint8_t meAddr;
+    MessageFault fault;  // `count`: messages still to be hit
+  };
+  std::vector<PendingMessageFault> messageFaults() const;
+  void clearMessageFaults();
+  // The registers the host reads outside HBM (fw_status, TRC): kept for the next READY and, while a link is
+  // attached, sent at once (REGISTERS link-control frame, docs/hbm-link.md), as a status register changes under a
+  // running host.
+  void setRegisters(const hbm::ReadyInfo& registers);
+  const hbm::ReadyInfo& registers() const { return options_.registers; }
 
   State state() const { return state_; }
   hbm::Version negotiatedVersion() const { return negotiated_; }
@@ -93,9 +135,14 @@ class HbmEngine {
   void sendMessage(std::uint8_t meAddr, std::uint8_t hostAddr, hbm::ByteView message, Stats::ClientTraffic& traffic);
   void dropConnections();
   void closeConnection(const std::shared_ptr<Connection>& connection);
+  // The fault that hits the next message of `meAddr` in `direction`, counted down; none when no fault is pending.
+  std::optional<MessageFault> takeMessageFault(std::uint8_t meAddr, MessageFault::Direction direction);
+  void deliver(const std::shared_ptr<Connection>& connection, const hbm::Bytes& message);
   std::shared_ptr<Connection> findConnection(std::uint8_t meAddr, std::uint8_t hostAddr);
 
+  boost::asio::io_context& io_;
   HbmEngineOptions options_;
+  std::map<std::pair<std::uint8_t, MessageFault::Direction>, MessageFault> messageFaults_;
   std::shared_ptr<link::Endpoint> link_;
   State state_ = State::WaitingForHost;
   hbm::Version negotiated_{};

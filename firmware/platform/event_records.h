@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,39 @@ struct MessageLogEvent {
   std::uint8_t eventData[8] = {};
 };
 std::vector<std::uint8_t> makeMessageLogRecord(const MessageLogEvent& event, std::uint32_t timestamp);
+
+// ---- reading records back (the control API's log reads; WS-Man hands the raw records to consoles)
+
+struct MessageLogRecord {
+  std::uint32_t timestamp = 0;  // seconds since the Unix epoch
+  MessageLogEvent event;
+};
+// A 21-byte record; nothing if it is not one.
+std::optional<MessageLogRecord> decodeMessageLogRecord(const std::vector<std::uint8_t>& record);
+// IPMI sensor type names (IPMI 2.0 table 42-3), PET event severities and event/reading types; "" when unknown.
+std::string sensorTypeName(std::uint8_t sensorType);
+std::string eventSeverityName(std::uint8_t severity);
+std::string eventTypeName(std::uint8_t eventType);
+// What the record says, in a line, for the events mesim records and the common IPMI sensor offsets; "" when unknown.
+std::string describeMessageLogEvent(const MessageLogEvent& event);
+
+struct AuditRecord {
+  std::uint16_t app = 0;
+  std::uint16_t event = 0;
+  std::uint8_t initiatorType = 0;  // 0 HTTP Digest, 1 Kerberos, 2 local, 3 KVM default port
+  std::string user;                // Digest user name (initiator type 0)
+  std::uint32_t timestamp = 0;
+  std::uint8_t locationType = 0;
+  std::string netAddress;
+  std::vector<std::uint8_t> extendedData;
+};
+// A record of makeAuditRecord's layout; nothing if it is cut short or of an initiator type it cannot read.
+std::optional<AuditRecord> decodeAuditRecord(const std::vector<std::uint8_t>& record);
+// "Security Admin", "Remote Control", ...; "" when unknown.
+std::string auditAppName(std::uint16_t app);
+// The event's name (e.g. 1605 "ACL Access with Invalid Credentials"); "" when unknown.
+std::string auditEventName(std::uint16_t app, std::uint16_t event);
+const char* auditInitiatorTypeName(std::uint8_t type);
 
 // Append with the caps of EventLogs (edits `state`; use inside PlatformModel::update).
 void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record);

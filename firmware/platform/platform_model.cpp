@@ -164,6 +164,7 @@ ChangeResult PlatformModel::commit(PlatformState next) {
   if (!text) return ChangeResult::InvalidParameter;  // text that is not UTF-8
   if (auto saved = store_.save(next, *text); !saved) {
     lastError_ = saved.error().message;
+    MESIM_LOG(Error, "platform", "change not made: " << lastError_);
     return ChangeResult::StorageError;
   }
   lastError_.clear();

@@ -54,6 +54,8 @@ class PlatformModel {
   // The device this platform belongs to, for log lines; firmware features log through it.
   const log::Context& logContext() const { return log_; }
   void setLogContext(log::Context context) { log_ = std::move(context); }
+  // Changes fail with StorageError while `disk` is full (the control API's disk-full fault); it outlives the model.
+  void setDiskFullSwitch(const core::DiskFullSwitch* disk) { store_.setDiskFullSwitch(disk); }
   // Why the last change returned StorageError (empty after a success).
   const std::string& lastError() const { return lastError_; }
   const std::array<std::uint8_t, 16>& uuid() const { return state_.uuid; }

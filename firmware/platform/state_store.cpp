@@ -1,8 +1,5 @@
 #include "firmware/platform/state_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
@@ -18,26 +15,6 @@ std::string recordLines(LogRecords::const_iterator first, LogRecords::const_iter
   std::string out;
   for (auto it = first; it != last; ++it) out += text::toHex(*it) + "\n";
   return out;
-}
-
-// Appends `data` and syncs it: one write per append, so a kill leaves at most one torn last line.
-std::error_code appendToFile(const std::filesystem::path& file, std::string_view data) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return {errno, std::generic_category()};
-  std::error_code ec;
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ec = {errno, std::generic_category()};
-      break;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  while (!ec && ::fdatasync(fd) != 0)
-    if (errno != EINTR) ec = {errno, std::generic_category()};
-  ::close(fd);
-  return ec;
 }
 
 // Temp files of writes that a kill cut short (core::writeFileAtomic names them ".<file>.tmp.<pid>.<n>").
@@ -115,7 +92,7 @@ Result<> RecordLogFile::save(const LogRecords& next) {
 }
 
 Result<> RecordLogFile::append(LogRecords::const_iterator first, LogRecords::const_iterator last) {
-  if (auto ec = appendToFile(file_, recordLines(first, last))) {
+  if (auto ec = core::appendFileSynced(file_, recordLines(first, last), disk_)) {
     suspect_ = true;
     return fail("cannot append to " + file_.string() + ": " + ec.message());
   }
@@ -124,7 +101,7 @@ Result<> RecordLogFile::append(LogRecords::const_iterator first, LogRecords::con
 }
 
 Result<> RecordLogFile::rewrite(const LogRecords& records) {
-  if (auto ec = core::writeFileAtomic(file_, recordLines(records.begin(), records.end())))
+  if (auto ec = core::writeFileAtomic(file_, recordLines(records.begin(), records.end()), core::kOwnerReadWrite, disk_))
     return fail("cannot write " + file_.string() + ": " + ec.message());
   lines_ = records.size();
   onDisk_ = records;
@@ -136,6 +113,12 @@ StateStore::StateStore(const std::filesystem::path& stateDir)
     : platformFile_(stateDir / kPlatformFile),
       auditLog_(stateDir / kAuditLogFile, EventLogs::kMaxAuditLogRecords, 0),
       messageLog_(stateDir / kMessageLogFile, EventLogs::kMaxMessageLogRecords, EventLogs::kMessageLogRecordSize) {}
+
+void StateStore::setDiskFullSwitch(const core::DiskFullSwitch* disk) {
+  disk_ = disk;
+  auditLog_.setDiskFullSwitch(disk);
+  messageLog_.setDiskFullSwitch(disk);
+}
 
 Result<StateStore::Loaded> StateStore::load(const PlatformState& fallback) {
   const auto stateDir = platformFile_.parent_path();
@@ -181,7 +164,7 @@ Result<> StateStore::save(const PlatformState& next, const std::string& platform
   if (auto saved = auditLog_.save(next.logs.auditLog); !saved) return saved;
   if (auto saved = messageLog_.save(next.logs.messageLog); !saved) return saved;
   if (platformJson == lastPlatformJson_) return {};
-  if (auto ec = core::writeFileAtomic(platformFile_, platformJson))
+  if (auto ec = core::writeFileAtomic(platformFile_, platformJson, core::kOwnerReadWrite, disk_))
     return fail("cannot write " + platformFile_.string() + ": " + ec.message());
   lastPlatformJson_ = platformJson;
   return {};

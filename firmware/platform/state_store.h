@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "firmware/core/disk_full_switch.h"
 #include "firmware/platform/platform_state.h"
 
 namespace mesim::platform {
@@ -34,6 +35,8 @@ class RecordLogFile {
   Result<> rewrite(const LogRecords& records);
 
   const std::filesystem::path& path() const { return file_; }
+  // Writes fail with ENOSPC while `disk` is full (null: never).
+  void setDiskFullSwitch(const core::DiskFullSwitch* disk) { disk_ = disk; }
 
  private:
   Result<> append(LogRecords::const_iterator first, LogRecords::const_iterator last);
@@ -44,6 +47,7 @@ class RecordLogFile {
   LogRecords onDisk_;      // the newest `capacity` records of the file
   std::size_t lines_ = 0;  // records in the file, including those beyond the capacity
   bool suspect_ = false;   // an append failed: the file may end in a partial line
+  const core::DiskFullSwitch* disk_ = nullptr;
 };
 
 class StateStore {
@@ -66,12 +70,15 @@ class StateStore {
   Result<> save(const PlatformState& next, const std::string& platformJson);
 
   const std::filesystem::path& platformFile() const { return platformFile_; }
+  // Every write (platform.json, log appends and compactions) fails with ENOSPC while `disk` is full.
+  void setDiskFullSwitch(const core::DiskFullSwitch* disk);
 
  private:
   std::filesystem::path platformFile_;
   RecordLogFile auditLog_;
   RecordLogFile messageLog_;
   std::string lastPlatformJson_;
+  const core::DiskFullSwitch* disk_ = nullptr;
 };
 
 }  // namespace mesim::platform

@@ -144,6 +144,8 @@ void HbmBus::onFrame(hbm::Frame frame) {
       expect(Stage::WaitStart);
     } else if (*control == hbm::LinkControl::Reset) {
       reset("firmware reset");
+    } else if (*control == hbm::LinkControl::Registers) {
+      registers_ = hbm::parseReady(frame);  // what the next read of fw_status or trc shows
     }
     return;
   }

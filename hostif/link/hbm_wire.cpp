@@ -46,13 +46,15 @@ Frame makeLinkControl(LinkControl op) {
 std::optional<LinkControl> parseLinkControl(const Frame& frame) {
   if (!frame.header.internal || frame.payload.size() < 1) return std::nullopt;
   auto op = frame.payload[0];
-  if (op == static_cast<std::uint8_t>(LinkControl::Reset) || op == static_cast<std::uint8_t>(LinkControl::Ready))
+  if (op == static_cast<std::uint8_t>(LinkControl::Reset) || op == static_cast<std::uint8_t>(LinkControl::Ready) ||
+      op == static_cast<std::uint8_t>(LinkControl::Registers))
     return static_cast<LinkControl>(op);
   return std::nullopt;
 }
 
-Frame makeReady(const ReadyInfo& info) {
-  Frame f = makeLinkControl(LinkControl::Ready);
+namespace {
+Frame makeRegisterFrame(LinkControl op, const ReadyInfo& info) {
+  Frame f = makeLinkControl(op);
   auto put = [&](std::uint32_t v) {
     for (int i = 0; i < 4; ++i) f.payload.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   };
@@ -61,6 +63,10 @@ Frame makeReady(const ReadyInfo& info) {
   f.header.length = static_cast<std::uint16_t>(f.payload.size());
   return f;
 }
+}  // namespace
+
+Frame makeReady(const ReadyInfo& info) { return makeRegisterFrame(LinkControl::Ready, info); }
+Frame makeRegisters(const ReadyInfo& info) { return makeRegisterFrame(LinkControl::Registers, info); }
 
 ReadyInfo parseReady(const Frame& frame) {
   ReadyInfo info;

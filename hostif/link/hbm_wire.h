@@ -57,6 +57,7 @@ struct Frame {
 enum class LinkControl : std::uint8_t {
   Reset = 1,  // the sender reset (host: H_RST; ME: lost ME_RDY); the peer must drop all state
   Ready = 2,  // ME: ready after a reset (ME_RDY)
+  Registers = 3,  // ME: the registers of READY changed while running (an error state shows in fw_status)
 };
 Frame makeLinkControl(LinkControl op);
 std::optional<LinkControl> parseLinkControl(const Frame& frame);
@@ -68,7 +69,9 @@ struct ReadyInfo {
   std::uint32_t trc = 0;
 };
 Frame makeReady(const ReadyInfo& info);
-ReadyInfo parseReady(const Frame& frame);  // missing fields read as zero
+// REGISTERS: the same payload as READY, without its meaning of a reset being over.
+Frame makeRegisters(const ReadyInfo& info);
+ReadyInfo parseReady(const Frame& frame);  // READY or REGISTERS; missing fields read as zero
 
 // Splits a message into fragments that fit a circular buffer of `slots` slots.
 std::vector<Frame> fragment(std::uint8_t meAddr, std::uint8_t hostAddr, ByteView message, std::uint32_t slots);

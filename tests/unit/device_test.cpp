@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -131,6 +132,41 @@ TEST(Device, EachHasTheClockItsConfigAsksFor) {
     d->stop([&] { stopped = true; });
     ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
   }
+}
+
+// A manual clock's move, made from a handler as the control route makes it, lets the loop run between its steps: the
+// simulated OS's heartbeats cross HBM in time and keep the firmware's watchdog alive through an hour in one move, and
+// the loop goes on running afterwards (a nested poll that lost count of the route handler's work would stop it).
+TEST(Device, AManualClocksMoveLetsTheLoopRunBetweenItsSteps) {
+  test::TempDir dir{"device-settle"};
+  boost::asio::io_context io{1};  // as the process shell's
+  auto config = deviceIn(dir.path(), "manual");
+  config.clock.mode = core::ClockSetting::Mode::Manual;
+  Device device(io, config);
+  ASSERT_TRUE(device.start({}));
+  ASSERT_TRUE(runUntil(io, [&] { return device.ready(); }));
+  auto move = [&](std::chrono::seconds span) {
+    bool done = false, stoppedAfter = true;
+    boost::asio::post(io, [&] {
+      device.manualClock()->advance(span);
+      stoppedAfter = io.stopped();
+      done = true;
+    });
+    EXPECT_TRUE(runUntil(io, [&] { return done; }));
+    EXPECT_FALSE(stoppedAfter) << "the move stopped the loop";
+  };
+  auto* os = device.hostMachine()->os();
+  ASSERT_NE(os, nullptr);
+  EXPECT_EQ(os->state(), hostos::SimulatedOs::State::Booting);
+  move(5s);
+  ASSERT_EQ(os->state(), hostos::SimulatedOs::State::Running);
+  move(1h);
+  EXPECT_EQ(os->watchdogDaemon().stats().heartbeats, 60u);
+  EXPECT_EQ(device.status().at("watchdog").at("os_expiries").to_number<int>(), 0);
+  EXPECT_EQ(device.status().at("watchdog").at("os_state").as_string(), "running");
+  bool stopped = false;
+  device.stop([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
 }
 
 TEST(Device, CreatedAndDestroyedManyTimesInOneProcess) {

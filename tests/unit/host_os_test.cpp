@@ -62,7 +62,7 @@ class HostOsTest : public ::testing::Test {
     alerts.subscribe([this](const events::Alert& a) { raised.push_back(a.messageId); });
     watchdog::WatchdogFeatureOptions options;
     options.stateDir = dir.path();
-    auto created = watchdog::WatchdogFeature::create(io, timers, *platform, power.get(), &alerts, options);
+    auto created = watchdog::WatchdogFeature::create(timers, *platform, power.get(), &alerts, options);
     ASSERT_TRUE(created) << created.error().message;
     feature = std::move(*created);
     engine = std::make_unique<firmware::HbmEngine>(io, firmware::HbmEngineOptions{});

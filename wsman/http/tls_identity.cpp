@@ -202,14 +202,20 @@ Result<TlsIdentity> createTlsIdentity(const TlsIdentitySource& source) {
   if (source.stateDir.empty()) return fail("no state dir for the TLS certificate");
   const fs::path keyPath = source.stateDir / kTlsKeyFile;
   const fs::path certPath = source.stateDir / kTlsCertFile;
+  // Before the key is made: a full disk costs no CPU, however often a handshake asks again.
+  if (source.disk) {
+    if (auto ec = source.disk->checkWrite()) return fail("cannot write " + keyPath.string() + ": " + ec.message());
+  }
   auto created = createSelfSignedIdentity(source);
   if (!created) return created;
   // Key first: a kill between the writes leaves a half pair, which the next start replaces.
-  if (auto ec = core::writeFileAtomic(keyPath, created->privateKeyPem, fs::perms::owner_read | fs::perms::owner_write))
+  if (auto ec = core::writeFileAtomic(keyPath, created->privateKeyPem, fs::perms::owner_read | fs::perms::owner_write,
+                                      source.disk))
     return fail("cannot write " + keyPath.string() + ": " + ec.message());
   if (auto ec = core::writeFileAtomic(certPath, created->certificatePem,
                                       fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                          fs::perms::others_read))
+                                          fs::perms::others_read,
+                                      source.disk))
     return fail("cannot write " + certPath.string() + ": " + ec.message());
   MESIM_LOG(Info, kLog, "made a self-signed RSA-2048 TLS certificate for '" << source.commonName << "' in "
                                                                             << certPath.string());

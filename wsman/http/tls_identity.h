@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "firmware/core/disk_full_switch.h"
 
 namespace mesim::wsman::http {
 
@@ -28,6 +29,7 @@ struct TlsIdentitySource {
   std::vector<std::string> dnsNames;   // subjectAltName DNS entries
   std::vector<std::string> ipAddresses;  // subjectAltName IP entries
   log::Context log;                      // the device its log lines name
+  const core::DiskFullSwitch* disk = nullptr;  // a full state disk: no pair is made (ENOSPC)
 };
 
 struct TlsIdentity {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "firmware/core/disk_full_switch.h"
 #include "firmware/core/firmware_clock.h"
 #include "wsman/http/digest_auth.h"
 
@@ -45,6 +46,8 @@ struct WsmanHttpOptions {
   // Make the TLS key when something first needs it (a TLS handshake, withTlsIdentity()) instead of at start:
   // a fleet of devices starts in milliseconds, and devices nobody reaches over TLS never pay for a key.
   bool makeTlsIdentityOnFirstUse = false;
+  // The device's state disk: while it is full no TLS pair can be made; the next use after it cleared tries again.
+  const core::DiskFullSwitch* disk = nullptr;
 };
 
 struct WsmanHttpStats {

@@ -259,7 +259,9 @@ void WsmanHttpServer::makeTlsIdentity() {
   MESIM_LOG(Info, kLog, "making the TLS certificate on first use");
   auto finish = [this](Result<TlsIdentity> made) {
     Result<> outcome = made ? useTlsIdentity(*made) : fail("TLS certificate: " + made.error().message);
-    tlsState_ = outcome ? TlsState::InPlace : TlsState::Failed;
+    // A full state disk (an injected fault) passes: the next use after it cleared tries again.
+    const bool diskFull = core_->options.disk && core_->options.disk->full();
+    tlsState_ = outcome ? TlsState::InPlace : diskFull ? TlsState::Absent : TlsState::Failed;
     tlsError_ = errorOf(outcome);
     if (!outcome) MESIM_LOG(Error, kLog, tlsError_);
     tlsIdentityOutcome(outcome);
@@ -296,6 +298,7 @@ TlsIdentitySource WsmanHttpServer::tlsSource() const {
   source.dnsNames = {platform.fqdn(), "localhost"};
   source.ipAddresses = {"127.0.0.1", "::1"};
   source.log = platform.logContext();
+  source.disk = o.disk;
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(o.listenAddress, ec);
   if (!ec && !address.is_unspecified() && !address.is_loopback()) source.ipAddresses.push_back(address.to_string());

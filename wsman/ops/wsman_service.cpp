@@ -87,6 +87,7 @@ class WsmanService::Impl {
   const cim::ClassRegistry& registry() const { return registry_; }
   void setEventDelivery(events::EventDelivery* events) { events_ = events; }
   void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
+  void setFaultRules(WsmanFaultRules* rules) { faultRules_ = rules; }
   const std::string& optInCode() const { return runtime_.optInCode; }
   std::size_t openContexts() const { return contexts_.size(); }
   const WsmanServiceStats& stats() const { return stats_; }
@@ -105,6 +106,14 @@ class WsmanService::Impl {
       return faultResult(*parsed.fault, parsed.messageId, key);
     }
     const soap::Request& req = *parsed.request;
+    if (faultRules_ && !faultRules_->empty()) {
+      auto [className, operation] = describeCall(req);
+      if (auto rule = faultRules_->take(className, operation)) return injected(*rule, req, call, key);
+    }
+    return answer(req, call, key);
+  }
+
+  WsmanResult answer(const soap::Request& req, const WsmanCallContext& call, WsmanRequestKey& key) {
     if (req.isIdentify()) {
       key.action = WsmanAction::Identify;
       key.className = {};
@@ -123,6 +132,45 @@ class WsmanService::Impl {
       return faultResult(fault(FaultCode::EncodingLimit, soap::detail::kMaxEnvelopeSize), req.header.messageId, key);
     MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> 200");
     return {200, std::move(text)};
+  }
+
+  // A call that meets an injected fault rule (wsman_faults.h): served and answered late, or not served at all.
+  WsmanResult injected(const WsmanFaultRule& rule, const soap::Request& req, const WsmanCallContext& call,
+                       WsmanRequestKey& key) {
+    MESIM_LOG(Info, kLog, "injected " << toString(rule.action) << " (rule " << rule.id << ") on " << req.header.action
+                                      << " " << req.header.resourceUri);
+    if (rule.action == WsmanFaultRule::Action::Delay) {
+      WsmanResult late = answer(req, call, key);
+      late.delay = rule.delay;
+      return late;
+    }
+    key.action = req.isIdentify() ? WsmanAction::Identify : standardAction(req.header.action);
+    if (const cim::ClassDef* cls = registry_.byUri(req.header.resourceUri)) key.className = cls->name;
+    if (rule.action == WsmanFaultRule::Action::SoapFault)
+      return faultResult(fault(rule.fault, {}, "Injected fault (mesim control API)."), req.header.messageId, key);
+    key.fault = FaultCode::InternalError;  // in the request counts, an injected HTTP error is the receiver's failure
+    return {rule.httpStatus, "injected fault: HTTP " + std::to_string(rule.httpStatus) + "\n", "text/plain; charset=UTF-8"};
+  }
+
+  // The class and operation of a call as fault rules name them: the class's name (of the enumeration, for Pull and
+  // Release), and Get, Put, ... or the method's name.
+  std::pair<std::string, std::string> describeCall(const soap::Request& req) {
+    const auto& h = req.header;
+    if (req.isIdentify()) return {"", "Identify"};
+    const cim::ClassDef* cls = registry_.byUri(h.resourceUri);
+    auto last = [](const std::string& uri) { return uri.substr(uri.rfind('/') + 1); };
+    if (h.action == action::kPull || h.action == action::kRelease) {
+      if (!cls && req.payload) {
+        const std::string id = soap::text(soap::child(req.payload, ns::kEnumeration, "EnumerationContext"));
+        if (const EnumerationContext* context = contexts_.find(id)) cls = registry_.byUri(context->resourceUri);
+      }
+      return {cls ? cls->name : "", h.action == action::kPull ? "Pull" : "Release"};
+    }
+    std::string operation = last(h.action);
+    const std::string classUri = cls ? cls->resourceUri() : std::string();
+    if (cls && h.action.size() > classUri.size() + 1 && h.action.compare(0, classUri.size(), classUri) == 0)
+      operation = h.action.substr(classUri.size() + 1);  // a method of the class
+    return {cls ? cls->name : last(h.resourceUri), operation};
   }
 
   WsmanResult faultResult(const Fault& f, const std::string& relatesTo, WsmanRequestKey& key) {
@@ -563,6 +611,7 @@ class WsmanService::Impl {
   cim::CimRuntime runtime_;
   events::EventDelivery* events_ = nullptr;
   platform::AgentPresence* agentPresence_ = nullptr;
+  WsmanFaultRules* faultRules_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
   WsmanServiceStats stats_;
@@ -603,6 +652,7 @@ bool WsmanService::isIdentify(std::string_view body) {
 const cim::ClassRegistry& WsmanService::registry() const { return impl_->registry(); }
 void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setEventDelivery(events); }
 void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { impl_->setAgentPresence(agentPresence); }
+void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
 const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 const WsmanServiceStats& WsmanService::stats() const { return impl_->stats(); }

@@ -18,6 +18,7 @@
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/cim/class_registry.h"
+#include "wsman/ops/wsman_faults.h"
 #include "wsman/soap/envelope.h"
 #include "wsman/soap/fault.h"
 
@@ -30,7 +31,9 @@ struct WsmanCallContext {
 
 struct WsmanResult {
   unsigned httpStatus = 200;  // 200, or the fault's status (spec/wsman.md §1.7: 400 for Sender faults)
-  std::string body;           // application/soap+xml; charset=UTF-8
+  std::string body;
+  std::string contentType = "application/soap+xml; charset=UTF-8";
+  std::chrono::milliseconds delay{0};  // an injected delay (wsman_faults.h): answer this much later, in real time
 };
 
 // What a request asked for, as the request counts name it.
@@ -77,6 +80,8 @@ class WsmanService {
   void setEventDelivery(events::EventDelivery* events);
   // The agent-presence watchdogs and IPS_WatchDogAction (watchdog_fw); their classes are empty while null.
   void setAgentPresence(platform::AgentPresence* agentPresence);
+  // Injected faults every call meets first (null: none); the caller keeps them alive.
+  void setFaultRules(WsmanFaultRules* rules);
 
   const cim::ClassRegistry& registry() const;
   // The user-consent code currently "shown on the host's screen" (empty when none), for tests and QA.
