@@ -54,7 +54,9 @@ po::options_description describeProcess() {
     ("fd-reserve", po::value<unsigned>(), "file descriptors below the process limit that network listeners leave to the firmware; 0 = none [64]")
     ("name", po::value<std::string>(), "name of the default device, in log lines and /devices/NAME routes [default]")
     ("fleet", po::value<unsigned>(), "also run N devices alike (fleet-0001...), 0..10000, each with its own state, WS-Man on its own loopback address, no FUSE [0]")
-    ("fleet-address", po::value<std::string>(), "IPv4 address of the first fleet device's WS-Man listeners; the next ones count up [127.1.0.1]");
+    ("fleet-address", po::value<std::string>(), "IPv4 address of the first fleet device's WS-Man listeners; the next ones count up [127.1.0.1]")
+    ("scenario", po::value<std::vector<std::string>>()->composing(), "QA scenario file (YAML, docs/scenarios.md) run once every device is ready; repeat for more, run in order")
+    ("scenario-exit", po::value<std::string>()->implicit_value("on"), "on or off: stop after the --scenario files ran, exiting 0 if all passed and 1 if not [off]");
   // clang-format on
   return d;
 }
@@ -387,6 +389,12 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
     c.loopSpin = std::chrono::microseconds(vm["loop-spin-us"].as<unsigned>());
     if (c.loopSpin > std::chrono::microseconds(10000)) return fail("--loop-spin-us must be 0..10000");
   }
+
+  if (vm.count("scenario"))
+    for (const auto& file : vm["scenario"].as<std::vector<std::string>>()) c.scenarios.emplace_back(file);
+  if (vm.count("scenario-exit") && !parseOnOff(vm["scenario-exit"].as<std::string>(), c.scenarioExit))
+    return fail("--scenario-exit takes on or off");
+  if (c.scenarioExit && c.scenarios.empty()) return fail("--scenario-exit needs a --scenario file");
 
   DeviceConfig base;
   base.stateDir = defaultStateDir();

@@ -78,6 +78,10 @@ struct Config {
   // Network listeners (WS-Man, the control API) leave the last this many descriptors below RLIMIT_NOFILE to the
   // firmware (common/descriptors.h); 0 keeps none.
   std::size_t descriptorReserve = 64;
+  // QA scenario files run once every device is ready, in this order (docs/scenarios.md); with scenarioExit the
+  // process then stops, exiting 0 if all passed and 1 if not.
+  std::vector<std::filesystem::path> scenarios;
+  bool scenarioExit = false;
   std::vector<DeviceConfig> devices;
 };
 

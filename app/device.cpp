@@ -360,6 +360,9 @@ class Device::Impl {
                             {"last_error", s.lastError},
                             {"delivered", s.delivered},
                             {"dropped", s.dropped}};
+      boost::json::object byMessage;
+      for (const auto& [messageId, count] : s.deliveredByMessage) byMessage[messageId] = count;
+      o["delivered_by_message"] = std::move(byMessage);
       subs.push_back(std::move(o));
     }
     ev["subscriptions"] = std::move(subs);

@@ -26,6 +26,7 @@
 #include "app/fault_routes.h"
 #include "app/log_routes.h"
 #include "app/metrics.h"
+#include "app/scenario_routes.h"
 #include "common/log.h"
 #include "common/text_codecs.h"
 #include "firmware/core/spinning_loop.h"
@@ -65,6 +66,11 @@ class ProcessShell::Impl {
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) beginShutdown(signal == SIGINT ? "SIGINT" : "SIGTERM");
     });
+    auto scenarios = ScenarioService::load(config_.scenarios, [this](const std::string& name) {
+      return std::any_of(config_.devices.begin(), config_.devices.end(), [&](const auto& d) { return d.name == name; });
+    });
+    if (!scenarios) return fatalAtStart(scenarios.error().message);
+    startupScenarios_ = std::move(*scenarios);
     if (auto r = control_.start(config_.controlAddress, config_.controlPort); !r) return fatalAtStart(r.error().message);
     Device::Services services;
     services.runBlocking = [this](std::function<void()> job) { boost::asio::post(blocking_, std::move(job)); };
@@ -139,7 +145,7 @@ class ProcessShell::Impl {
     std::string control = "control http://" + config_.controlAddress + ":" + std::to_string(control_.port());
     if (config_.devices.size() == 1) {
       MESIM_LOG(Info, "mesim", "ready in " << ms << " ms: " << device.whereabouts() << ", " << control);
-      allReady_ = true;
+      allDevicesReady();
       return;
     }
     // Each device's line names it (its own context); the process's line comes once all are up.
@@ -147,10 +153,22 @@ class ProcessShell::Impl {
     if (log::Level::Info >= log::threshold())
       log::write(context, log::Level::Info, "mesim", "device ready in " + std::to_string(ms) + " ms: " + device.whereabouts());
     if (++readyCount_ == devices_.size()) {
-      allReady_ = true;
       MESIM_LOG(Info, "mesim", "ready in " << ms << " ms: " << devices_.size() << " devices (default "
                                            << defaultDevice().name() << "), " << control);
+      allDevicesReady();
     }
+  }
+
+  // The --scenario files run now; with --scenario-exit the process then stops with their verdict.
+  void allDevicesReady() {
+    allReady_ = true;
+    if (startupScenarios_.empty()) return;
+    scenarios_.runAtStart(std::move(startupScenarios_), defaultDevice(), [this](bool passed) {
+      MESIM_LOG(Info, "mesim", "the --scenario files ran: " << (passed ? "all passed" : "not all passed"));
+      if (!config_.scenarioExit) return;
+      exitCode_ = passed ? 0 : 1;
+      beginShutdown("--scenario-exit");
+    });
   }
 
   // ---- control API: /devices/NAME/... addresses a device; the same routes without the prefix address the default.
@@ -223,6 +241,7 @@ class ProcessShell::Impl {
                   auto status = device.status();
                   status["version"] = MESIM_VERSION;
                   status["devices"] = devices_.size();
+                  status["scenarios"] = scenarios_.statusOf(device);
                   const auto& cs = control_.stats();
                   status["control"] = {{"open", control_.openConnections()},
                                        {"connections", cs.connections},
@@ -239,6 +258,7 @@ class ProcessShell::Impl {
     addLogRoutes(routes_);
     addClockRoutes(routes_);
     addHostRoutes(routes_);
+    addScenarioRoutes(routes_, scenarios_);
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a
@@ -278,6 +298,7 @@ class ProcessShell::Impl {
     if (shuttingDown_) return;
     shuttingDown_ = true;
     MESIM_LOG(Info, "mesim", "shutting down (" << why << ")");
+    scenarios_.stopAll();
     signals_.cancel();
     stopsPending_ = devices_.size() + 1;
     for (auto& device : devices_) device->stop([this] { deviceStopped(); });
@@ -302,6 +323,16 @@ class ProcessShell::Impl {
   ControlServer control_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::map<std::string, Device*, std::less<>> byName_;
+  // Scenarios call the control routes in-process, as a client of the control API would.
+  ScenarioService scenarios_{io_, {[this](const std::string& method, const std::string& target, const std::string& body) {
+                                     auto answer = handleControl(method, target, body);
+                                     return qa::RouteAnswer{answer.status, std::move(answer.body)};
+                                   },
+                                   [this](const std::string& name) -> Device* {
+                                     auto it = byName_.find(name);
+                                     return it == byName_.end() ? nullptr : it->second;
+                                   }}};
+  std::vector<ScenarioService::StartupScenario> startupScenarios_;
   std::chrono::steady_clock::time_point started_;
   std::size_t readyCount_ = 0;
   std::size_t stopsPending_ = 0;

@@ -7,7 +7,7 @@ MESIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages the build, the tests and the real-client tests need.
 MESIM_RUN_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-  libpugixml-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
+  libpugixml-dev libyaml-cpp-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
 # prometheus: promtool, which lints GET /metrics (metrics_test). Under systemd Debian also starts its server on
 # :9090; `systemctl disable --now prometheus` if that is unwanted. python3: the examples of docs/examples
 # (guide_examples_test).

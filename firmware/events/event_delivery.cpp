@@ -27,6 +27,7 @@ struct EventDelivery::Session {
   Subscription subscription;
   DeliveryQueue queue;
   core::FirmwareTimerQueue::TimerId timer = 0;  // the next attempt, when one waits
+  std::map<std::string, std::uint64_t> deliveredByMessage;  // since the daemon started
 };
 
 EventDelivery::EventDelivery(core::FirmwareTimerQueue& timers, EventTransport& transport, std::filesystem::path stateDir,
@@ -168,6 +169,7 @@ std::vector<SubscriptionStatus> EventDelivery::subscriptions() {
     st.failures = q.failures;
     st.lastError = q.lastError;
     st.delivered = q.delivered;
+    st.deliveredByMessage = s->deliveredByMessage;
     st.dropped = q.dropped;
     if (!q.pending.empty() && q.failures > 0 && !q.suspended) st.nextAttempt = q.nextAttempt;
     out.push_back(std::move(st));
@@ -199,10 +201,19 @@ void EventDelivery::attempt(const std::shared_ptr<Session>& s) {
   });
 }
 
+void EventDelivery::countDelivered(Session& s, const std::string& messageId) {
+  // Message ids come from a registry of a few dozen; the bound only guards against an alert source gone wild.
+  constexpr std::size_t kMaxMessageIds = 64;
+  auto it = s.deliveredByMessage.find(messageId);
+  if (it != s.deliveredByMessage.end()) ++it->second;
+  else if (s.deliveredByMessage.size() < kMaxMessageIds) s.deliveredByMessage.emplace(messageId, 1);
+}
+
 void EventDelivery::finished(const std::shared_ptr<Session>& s, Result<> outcome) {
   const auto id = s->subscription.id;
   if (!sessions_.count(id) || sessions_[id] != s) return;
   if (outcome) {
+    countDelivered(*s, s->queue.head().alert.messageId);
     s->queue.succeeded();
     ++stats_.delivered;
     saveQueue(*s);

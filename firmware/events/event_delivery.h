@@ -46,6 +46,8 @@ struct SubscriptionStatus {
   unsigned failures = 0;  // failed attempts of the head alert
   std::string lastError;
   std::uint64_t delivered = 0;
+  // Deliveries by MessageID since the daemon started (QA: "iAMT0005 reached subscriber X"), at most 64 ids.
+  std::map<std::string, std::uint64_t> deliveredByMessage;
   std::uint64_t dropped = 0;
   std::optional<TimePoint> nextAttempt;  // when something is waiting for a retry
 };
@@ -101,6 +103,7 @@ class EventDelivery {
   void schedule(const std::shared_ptr<Session>& s);
   void attempt(const std::shared_ptr<Session>& s);
   void finished(const std::shared_ptr<Session>& s, Result<> outcome);
+  static void countDelivered(Session& s, const std::string& messageId);
   bool saveQueue(const Session& s);
   bool saveSubscriptions();
   void remove(std::uint32_t id);

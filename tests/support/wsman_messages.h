@@ -36,4 +36,14 @@ inline std::string wsmanRequestPowerStateChange(int state) {
                            "</h:ManagedElement></h:RequestPowerStateChange_INPUT>");
 }
 
+// WS-Eventing Subscribe of `url` to every alert ("Intel(r) AMT:All"), Push mode, no credentials.
+inline std::string wsmanSubscribePush(const std::string& url) {
+  return wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe",
+                       "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_FilterCollection",
+                       "<e:Subscribe xmlns:e=\"http://schemas.xmlsoap.org/ws/2004/08/eventing\"><e:Delivery Mode=\""
+                       "http://schemas.xmlsoap.org/ws/2004/08/eventing/DeliveryModes/Push\"><e:NotifyTo><a:Address>" +
+                           url + "</a:Address></e:NotifyTo></e:Delivery></e:Subscribe>",
+                       "1", "<w:Selector Name=\"InstanceID\">Intel(r) AMT:All</w:Selector>");
+}
+
 }  // namespace mesim::test

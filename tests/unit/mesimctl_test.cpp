@@ -56,7 +56,12 @@ TEST(Mesimctl, BadCommandLinesExitTwoWithAReason) {
                                          {{"call", "GET"}, "METHOD and PATH"},
                                          {{"call", "GET", "status"}, "PATH starts with /"},
                                          {{"health", "--wait", "x"}, "--wait SECONDS"},
-                                         {{"help", "frob"}, "no command 'frob'"}}) {
+                                         {{"help", "frob"}, "no command 'frob'"},
+                                         {{"scenario"}, "run, list, show or cancel"},
+                                         {{"scenario", "run"}, "one or more scenario files"},
+                                         {{"scenario", "run", "a.yaml", "--limit", "soon"}, "positive number of seconds"},
+                                         {{"scenario", "run", "a.yaml", "--junit"}, "--junit needs a value"},
+                                         {{"scenario", "show"}, "show ID"}}) {
     const auto r = run(c.args);
     EXPECT_EQ(r.status, kExitUsage) << c.says;
     EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;

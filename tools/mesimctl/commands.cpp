@@ -224,6 +224,8 @@ std::vector<Command> makeCommands() {
                   "GET /metrics: the Prometheus text format (docs/metrics.md).",
                   [](const Invocation& in, const std::vector<std::string>&) { return in.callProcess("GET", "/metrics"); }});
 
+  list.push_back(scenarioCommand());
+
   Command call{"call", "call METHOD PATH [KEY=VALUE...] [--body-file FILE|-]",
                "send any request to the control API",
                "METHOD PATH goes to the device's route (with --device, under /devices/NAME); KEY=VALUE words\n"

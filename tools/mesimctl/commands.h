@@ -46,6 +46,8 @@ struct Command {
 };
 
 std::vector<Command> makeCommands();
+// `scenario run|list|show|cancel` (scenario_command.cpp).
+Command scenarioCommand();
 
 // "key=value" words as query pairs; nullopt (and a message on `err`) for a word without '='.
 std::optional<std::vector<std::pair<std::string, std::string>>> keyValues(const std::vector<std::string>& words,
