@@ -245,6 +245,16 @@ class Device::Impl {
     return ev;
   }
 
+  Parts parts() const {
+    return {engine_.get(), lme_.get(), watchdog_.get(), eventDelivery_.get(), wsmanService_.get(), wsmanHttp_.get()};
+  }
+  void countFault(std::string_view kind) {
+    auto it = faultsInjected_.find(kind);
+    if (it == faultsInjected_.end()) it = faultsInjected_.emplace(std::string(kind), 0).first;
+    ++it->second;
+  }
+  const std::map<std::string, std::uint64_t, std::less<>>& faultsInjected() const { return faultsInjected_; }
+
   boost::json::object status() const {
     boost::json::object status;
     status["name"] = config_.name;
@@ -566,6 +576,7 @@ class Device::Impl {
   std::optional<fs::path> hbmSocketPath_;
   std::optional<fs::path> meiDevLink_;
   std::vector<fs::path> runtimeLinks_;
+  std::map<std::string, std::uint64_t, std::less<>> faultsInjected_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::milliseconds readyAfter_{0};
   int pendingParts_ = 0;
@@ -593,6 +604,11 @@ bool Device::ready() const { return impl_->ready(); }
 bool Device::started() const { return impl_->started(); }
 std::string Device::whereabouts() const { return impl_->whereabouts(); }
 boost::json::object Device::status() const { return impl_->status(); }
+Device::Parts Device::parts() const { return impl_->parts(); }
+void Device::countFault(std::string_view kind) { impl_->countFault(kind); }
+const std::map<std::string, std::uint64_t, std::less<>>& Device::faultsInjected() const {
+  return impl_->faultsInjected();
+}
 std::uint64_t Device::raiseAlert(events::Alert alert) { return impl_->raiseAlert(std::move(alert)); }
 void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); }
 void Device::meStop() { impl_->meStop(); }

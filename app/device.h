@@ -4,9 +4,12 @@
 // the others untouched. Everything it does runs on the io_context it was given; it owns no thread and no signal.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
@@ -14,6 +17,13 @@
 #include "app/config.h"
 #include "common/result.h"
 #include "firmware/events/alert.h"
+
+namespace mesim::firmware { class HbmEngine; }
+namespace mesim::lme { class LmeClient; }
+namespace mesim::watchdog { class WatchdogFeature; }
+namespace mesim::events { class EventDelivery; }
+namespace mesim::wsman::http { class WsmanHttpServer; }
+namespace mesim::wsman::ops { class WsmanService; }
 
 namespace mesim::app {
 
@@ -53,6 +63,23 @@ class Device {
   // Where it can be reached, for the ready line: "device .../dev/mei0, ..., WS-Man http://...".
   std::string whereabouts() const;
   boost::json::object status() const;
+
+  // Its running parts, for what reads the whole device (the metrics, app/metrics.h); null until started, and where
+  // a part is off (no WS-Man listener, say).
+  struct Parts {
+    const firmware::HbmEngine* engine = nullptr;
+    const lme::LmeClient* lme = nullptr;
+    watchdog::WatchdogFeature* watchdog = nullptr;
+    events::EventDelivery* events = nullptr;
+    const wsman::ops::WsmanService* wsman = nullptr;
+    const wsman::http::WsmanHttpServer* wsmanHttp = nullptr;
+  };
+  Parts parts() const;
+
+  // Fault injections by kind (mesim_faults_injected_total): a successful POST /faults/KIND counts itself
+  // (ControlRoutes::dispatch), so a new fault route needs nothing more.
+  void countFault(std::string_view kind);
+  const std::map<std::string, std::uint64_t, std::less<>>& faultsInjected() const;
 
   // --- control (QA faults and events) ---
   // Publishes `alert` as a firmware feature would (its time is set from the device's clock); returns the newest

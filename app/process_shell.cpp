@@ -21,6 +21,7 @@
 #include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
+#include "app/metrics.h"
 #include "common/log.h"
 #include "common/text_codecs.h"
 #include "firmware/core/spinning_loop.h"
@@ -168,6 +169,19 @@ class ProcessShell::Impl {
         list.push_back({{"name", d->name()}, {"ready", d->ready()}, {"state_dir", d->config().stateDir.string()}});
       return jsonResponse(200, boost::json::object{{"default", defaultDevice().name()}, {"devices", std::move(list)}});
     }
+    if (path.size() == 1 && path[0] == "routes") {
+      if (method != "GET" && method != "HEAD") return jsonError(405, "method not allowed");
+      boost::json::array list;
+      for (const auto& route : routes_.routes())
+        list.push_back({{"method", route.method}, {"path", route.pattern}, {"summary", route.summary}});
+      return jsonResponse(200, boost::json::object{{"routes", std::move(list)},
+                                                   {"process_routes", {"GET /healthz", "GET /devices", "GET /routes", "GET /metrics"}},
+                                                   {"device_prefix", "/devices/{name}"}});
+    }
+    if (path.size() == 1 && path[0] == "metrics") {
+      if (method != "GET" && method != "HEAD") return jsonError(405, "method not allowed");
+      return processMetrics();
+    }
     Device* device = &defaultDevice();
     if (!path.empty() && path[0] == "devices") {
       if (path.size() < 2) return jsonError(404, "no such endpoint");
@@ -181,8 +195,20 @@ class ProcessShell::Impl {
     return routes_.dispatch(*device, path, std::move(request));
   }
 
+  // GET /metrics: the process and every device (app/metrics.h).
+  ControlResponse processMetrics() const {
+    ProcessFacts facts;
+    facts.devices = devices_.size();
+    facts.readyDevices = static_cast<std::size_t>(
+        std::count_if(devices_.begin(), devices_.end(), [](const auto& d) { return d->ready(); }));
+    facts.controlConnectionsOpen = control_.openConnections();
+    facts.control = &control_.stats();
+    return metricsResponse(facts, devices_);
+  }
+
   // The routes of the shell itself; features add theirs from their own files (control_routes.h).
   void addShellRoutes() {
+    addMetricsRoutes(routes_);
     routes_.add("GET", "/healthz", "200 once the device is ready, 503 before and while stopping",
                 [this](Device& device, const ControlRequest&) {
                   return device.ready() && !shuttingDown_ ? ControlResponse{200, "text/plain", "ok\n"}

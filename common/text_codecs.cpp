@@ -1,5 +1,7 @@
 #include "common/text_codecs.h"
 
+#include <cstring>
+
 #include <openssl/evp.h>
 
 #include <boost/asio/ip/address_v4.hpp>
@@ -186,9 +188,29 @@ bool isValidUtf8(std::string_view text) {
   return true;
 }
 
+namespace {
+// True if any byte of `word` is below 0x20 or above 0x7E (a control character, DEL or a UTF-8 byte): the
+// "haszero"-style bit tricks, eight bytes at a time, so that a SOAP request's ASCII costs under a cycle a byte.
+bool hasNonPrintableAscii(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+  const std::uint64_t below20 = (word - kOnes * 0x20) & ~word & kHighs;
+  const std::uint64_t above7E = ((word + kOnes * (0x7F - 0x7E)) | word) & kHighs;
+  return (below20 | above7E) != 0;
+}
+}  // namespace
+
 bool isXmlText(std::string_view text) {
   for (std::size_t at = 0; at < text.size();) {
-    // Printable ASCII, tab, LF and CR, byte by byte: nearly every byte of a SOAP request, checked on every one.
+    // Printable ASCII eight bytes at a time: nearly every byte of a SOAP request, checked on every one.
+    if (text.size() - at >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + at, sizeof word);
+      if (!hasNonPrintableAscii(word)) {
+        at += 8;
+        continue;
+      }
+    }
     const auto byte = static_cast<unsigned char>(text[at]);
     if ((byte >= 0x20 && byte < 0x7F) || byte == '\t' || byte == '\n' || byte == '\r') {
       ++at;

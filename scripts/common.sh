@@ -8,7 +8,9 @@ MESIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MESIM_RUN_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libpugixml-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
-MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm)
+# prometheus: promtool, which lints GET /metrics (metrics_test). Under systemd Debian also starts its server on
+# :9090; `systemctl disable --now prometheus` if that is unwanted.
+MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm prometheus)
 
 ensure_packages() {
   local missing=()

@@ -233,6 +233,7 @@ void AgentPresenceService::expire(const AgentGuid& guid) {
   if (it == agents_.end()) return;
   Agent& agent = it->second;
   agent.timer = 0;
+  ++expiries_;
   agent.timeOfLastExpiration = core::unixSeconds(timers_.now());
   transition(guid, agent, st::kExpired);
   if (store_.data().actions.agentPresenceExpirationAction == 1)

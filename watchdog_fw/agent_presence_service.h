@@ -45,6 +45,8 @@ class AgentPresenceService final : public platform::AgentPresence {
   std::optional<std::uint16_t> state(const platform::AgentGuid& guid) const;
   std::optional<core::FirmwareTimerQueue::time_point> deadline(const platform::AgentGuid& guid) const;
   void onTransition(TransitionObserver observer) { observer_ = std::move(observer); }
+  // Timeouts of any agent's watchdog (each expiry, whether or not an action reports it).
+  std::uint64_t expiries() const { return expiries_; }
   // The host's power changed (the service also follows the platform model by itself).
   void hostPowerChanged();
 
@@ -75,6 +77,7 @@ class AgentPresenceService final : public platform::AgentPresence {
   std::uint32_t lastPowerState_;
   std::size_t platformObserver_ = 0;
   TransitionObserver observer_;
+  std::uint64_t expiries_ = 0;
 };
 
 // "03020100-0504-0706-0809-0A0B0C0D0E0F": the agent GUID as AMT prints it in MessageArguments (uuid_le order).

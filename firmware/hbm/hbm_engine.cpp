@@ -12,8 +12,9 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
  public:
   // The client is owned by the engine's bus; a connection only reaches it while attached, so a
   // client may keep its connections without creating an ownership cycle.
-  Connection(HbmEngine* engine, std::uint8_t meAddr, std::uint8_t hostAddr, std::uint64_t id, FirmwareClient* client)
-      : engine_(engine), meAddr_(meAddr), hostAddr_(hostAddr), id_(id), client_(client) {}
+  Connection(HbmEngine* engine, std::uint8_t meAddr, std::uint8_t hostAddr, std::uint64_t id, FirmwareClient* client,
+             Stats::ClientTraffic& traffic)
+      : engine_(engine), meAddr_(meAddr), hostAddr_(hostAddr), id_(id), client_(client), traffic_(traffic) {}
 
   void send(Bytes message) override {
     if (!engine_ || closing_) return;
@@ -50,7 +51,7 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
       --hostCredits_;
       Bytes message = std::move(outbox_.front());
       outbox_.pop_front();
-      engine_->sendMessage(meAddr_, hostAddr_, message);
+      engine_->sendMessage(meAddr_, hostAddr_, message, traffic_);
       sent = true;
     }
     if (sent && outbox_.empty()) grantCredit();  // the answers are out: the next request may come
@@ -84,6 +85,7 @@ class HbmEngine::Connection : public ClientConnection, public std::enable_shared
   std::uint8_t hostAddr_;
   std::uint64_t id_;
   FirmwareClient* client_;
+  Stats::ClientTraffic& traffic_;  // its client's, in the engine's bus (used only while attached to the engine)
   std::deque<Bytes> outbox_;
   unsigned hostCredits_ = 0;
   bool fwCreditOutstanding_ = false;
@@ -108,7 +110,8 @@ std::uint8_t HbmEngine::addClient(std::shared_ptr<FirmwareClient> client, std::u
   if (clients_.count(address)) throw std::logic_error("ME address already taken");
   auto props = client->properties();
   props.fixedAddress = fixedAddress;
-  clients_[address] = RegisteredClient{std::move(client), props, 0};
+  const char* name = client->name();
+  clients_[address] = RegisteredClient{std::move(client), props, 0, {name}};
   return address;
 }
 
@@ -132,6 +135,7 @@ void HbmEngine::detach() {
 HbmEngine::Stats HbmEngine::stats() const {
   Stats s = stats_;
   s.connections = connections_.size();
+  for (const auto& [address, registered] : clients_) s.clients.push_back(registered.traffic);
   return s;
 }
 
@@ -159,9 +163,12 @@ void HbmEngine::sendBus(hbm::Bytes message) {
   link_->send(std::move(frame));
 }
 
-void HbmEngine::sendMessage(std::uint8_t meAddr, std::uint8_t hostAddr, hbm::ByteView message) {
+void HbmEngine::sendMessage(std::uint8_t meAddr, std::uint8_t hostAddr, hbm::ByteView message,
+                             Stats::ClientTraffic& traffic) {
   if (!link_) return;
   ++stats_.messagesOut;
+  ++traffic.messagesOut;
+  traffic.bytesOut += message.size();
   for (auto& frame : hbm::fragment(meAddr, hostAddr, message, options_.bufferSlots)) link_->send(std::move(frame));
 }
 
@@ -271,7 +278,8 @@ void HbmEngine::handleConnect(const hbm::ConnectReq& req) {
     return reply(registered.props.maxConnections == 1 ? hbm::ConnectStatus::AlreadyStarted
                                                       : hbm::ConnectStatus::OutOfResources);
   auto connection =
-      std::make_shared<Connection>(this, req.meAddr, req.hostAddr, nextConnectionId_++, registered.client.get());
+      std::make_shared<Connection>(this, req.meAddr, req.hostAddr, nextConnectionId_++, registered.client.get(),
+                                   registered.traffic);
   connections_[connection->key()] = connection;
   ++registered.connections;
   reply(hbm::ConnectStatus::Success);
@@ -318,8 +326,8 @@ void HbmEngine::onClientData(const hbm::Frame& frame) {
                                                                  << int(frame.header.hostAddr));
     return;
   }
-  const auto& props = clients_.at(connection->meAddr()).props;
-  if (!connection->consumeCredit() || message.size() > props.maxMsgLength) {
+  auto& registered = clients_.at(connection->meAddr());
+  if (!connection->consumeCredit() || message.size() > registered.props.maxMsgLength) {
     ++stats_.flowControlViolations;
     MESIM_LOG(Warn, "hbm", "host " << int(frame.header.hostAddr) << " broke flow control on "
                                    << connection->client()->name() << " (" << message.size()
@@ -328,6 +336,8 @@ void HbmEngine::onClientData(const hbm::Frame& frame) {
     return;
   }
   ++stats_.messagesIn;
+  ++registered.traffic.messagesIn;
+  registered.traffic.bytesIn += message.size();
   auto keepAlive = connection;
   connection->client()->onMessage(connection, message);
   connection->grantCredit();

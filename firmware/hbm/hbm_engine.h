@@ -36,6 +36,15 @@ class HbmEngine {
     std::uint64_t messagesIn = 0;
     std::uint64_t messagesOut = 0;
     std::uint64_t flowControlViolations = 0;
+    // Client data (not bus messages) of one firmware client, both ways, across all its connections.
+    struct ClientTraffic {
+      const char* client = "";  // FirmwareClient::name()
+      std::uint64_t messagesIn = 0;  // host -> firmware
+      std::uint64_t bytesIn = 0;
+      std::uint64_t messagesOut = 0;  // firmware -> host
+      std::uint64_t bytesOut = 0;
+    };
+    std::vector<ClientTraffic> clients;  // by ME address
   };
 
   HbmEngine(boost::asio::io_context& io, HbmEngineOptions options = {});
@@ -67,6 +76,7 @@ class HbmEngine {
     std::shared_ptr<FirmwareClient> client;
     hbm::ClientProperties props;
     std::size_t connections = 0;
+    Stats::ClientTraffic traffic;
   };
 
   void onFrame(hbm::Frame frame);
@@ -80,7 +90,7 @@ class HbmEngine {
   void handleNotify(const hbm::NotifyReq& req);
   void protocolError(const std::string& what);
   void sendBus(hbm::Bytes message);
-  void sendMessage(std::uint8_t meAddr, std::uint8_t hostAddr, hbm::ByteView message);
+  void sendMessage(std::uint8_t meAddr, std::uint8_t hostAddr, hbm::ByteView message, Stats::ClientTraffic& traffic);
   void dropConnections();
   void closeConnection(const std::shared_ptr<Connection>& connection);
   std::shared_ptr<Connection> findConnection(std::uint8_t meAddr, std::uint8_t hostAddr);

@@ -41,6 +41,7 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
     hostWindow_ = hostWindow;
     meWindow_ = session_.options_.channelWindow;
     state_ = State::Open;
+    wasOpen_ = true;
     readFromPeer();
   }
 
@@ -94,6 +95,8 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
   }
 
   State state() const { return state_; }
+  // Data could flow at some point: it counts as opened, and so as closed once it goes.
+  bool wasOpen() const { return wasOpen_; }
   std::uint32_t hostId() const { return hostId_; }
   bool direct = false;
   OpenResult onOpened;
@@ -175,6 +178,7 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
   std::uint32_t id_;
   std::shared_ptr<ChannelPeer> peer_;
   State state_ = State::Opening;
+  bool wasOpen_ = false;
   std::uint32_t hostId_ = 0;
   std::uint32_t hostWindow_ = 0;  // bytes the ME may still send
   std::uint32_t meWindow_ = 0;    // bytes the host may still send
@@ -239,6 +243,7 @@ void ApfSession::closeAllChannels() {
   auto channels = std::move(channels_);
   channels_.clear();
   for (auto& [id, channel] : channels) {
+    if (channel->wasOpen()) ++stats_.channelsClosed;
     channel->shutdown();
     if (channel->onOpened && channel->state() != Channel::State::Open) std::exchange(channel->onOpened, {})(false);
   }
@@ -404,7 +409,12 @@ ApfSession::Channel* ApfSession::find(std::uint32_t id) {
   return it == channels_.end() ? nullptr : it->second.get();
 }
 
-void ApfSession::release(std::uint32_t id) { channels_.erase(id); }
+void ApfSession::release(std::uint32_t id) {
+  auto it = channels_.find(id);
+  if (it == channels_.end()) return;
+  if (it->second->wasOpen()) ++stats_.channelsClosed;  // a refused open was never open
+  channels_.erase(it);
+}
 
 void ApfSession::onChannelOpen(const apf::ChannelOpen& m) {
   if (!requireEstablished("CHANNEL_OPEN")) return;

@@ -55,6 +55,7 @@ class ApfSession : public std::enable_shared_from_this<ApfSession> {
 
   struct Stats {
     std::uint64_t channelsOpened = 0;
+    std::uint64_t channelsClosed = 0;  // of those opened, closed by either side or with the session
     std::uint64_t openFailures = 0;
     std::uint64_t protocolErrors = 0;
     std::uint64_t windowViolations = 0;  // host data beyond the window the ME granted

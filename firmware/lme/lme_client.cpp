@@ -7,6 +7,17 @@ namespace mesim::lme {
 
 const hbm::Guid kLmeGuid = *hbm::Guid::parse("6733A4DB-0476-4E7B-B3AF-BCFC29BEE7A7");
 
+namespace {
+// The counters the client reports summed over sessions.
+void addSessionTotals(ApfSession::Stats& totals, const ApfSession::Stats& session) {
+  totals.channelsOpened += session.channelsOpened;
+  totals.channelsClosed += session.channelsClosed;
+  totals.protocolErrors += session.protocolErrors;
+  totals.bytesToHost += session.bytesToHost;
+  totals.bytesFromHost += session.bytesFromHost;
+}
+}  // namespace
+
 LmeClient::LmeClient(platform::PlatformModel& platform, ChannelPeerFactory forwarded, LmeOptions options)
     : platform_(platform), forwarded_(std::move(forwarded)), options_(options) {}
 
@@ -47,8 +58,7 @@ void LmeClient::onDisconnect(const std::shared_ptr<firmware::ClientConnection>& 
   auto session = std::move(it->second);
   sessions_.erase(it);
   session->end();
-  channelsOpenedClosed_ += session->stats().channelsOpened;
-  protocolErrorsClosed_ += session->stats().protocolErrors;
+  addSessionTotals(endedSessions_, session->stats());
 }
 
 std::size_t LmeClient::sendUserNotification(const UserNotification& notification) {
@@ -64,18 +74,21 @@ std::size_t LmeClient::sendUserNotification(const UserNotification& notification
 }
 
 LmeClient::Stats LmeClient::stats() const {
+  ApfSession::Stats totals = endedSessions_;
   Stats s;
   s.sessions = sessions_.size();
   s.sessionsStarted = sessionsStarted_;
-  s.channelsOpened = channelsOpenedClosed_;
-  s.protocolErrors = protocolErrorsClosed_;
   s.eventsSent = eventsSent_;
   for (auto& [id, session] : sessions_) {
     if (session->state() == ApfSession::State::Established) ++s.established;
     s.channels += session->openChannels();
-    s.channelsOpened += session->stats().channelsOpened;
-    s.protocolErrors += session->stats().protocolErrors;
+    addSessionTotals(totals, session->stats());
   }
+  s.channelsOpened = totals.channelsOpened;
+  s.channelsClosed = totals.channelsClosed;
+  s.protocolErrors = totals.protocolErrors;
+  s.bytesToHost = totals.bytesToHost;
+  s.bytesFromHost = totals.bytesFromHost;
   return s;
 }
 

@@ -40,8 +40,11 @@ class LmeClient final : public firmware::FirmwareClient {
     std::size_t channels = 0;         // open now, all sessions
     std::uint64_t sessionsStarted = 0;
     std::uint64_t channelsOpened = 0;
+    std::uint64_t channelsClosed = 0;
     std::uint64_t protocolErrors = 0;
     std::uint64_t eventsSent = 0;
+    std::uint64_t bytesToHost = 0;    // channel data, all channels
+    std::uint64_t bytesFromHost = 0;
   };
 
   LmeClient(platform::PlatformModel& platform, ChannelPeerFactory forwarded, LmeOptions options = {});
@@ -69,8 +72,7 @@ class LmeClient final : public firmware::FirmwareClient {
   std::map<std::uint64_t, std::shared_ptr<ApfSession>> sessions_;  // by connection id
   std::uint64_t sessionsStarted_ = 0;
   std::uint64_t eventsSent_ = 0;
-  std::uint64_t channelsOpenedClosed_ = 0;  // totals of sessions already gone
-  std::uint64_t protocolErrorsClosed_ = 0;
+  ApfSession::Stats endedSessions_;  // totals of the sessions already gone
 };
 
 }  // namespace mesim::lme

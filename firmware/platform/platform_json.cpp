@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/json_text.h"
 #include "common/text_codecs.h"
 
 namespace mesim::platform {
@@ -630,41 +631,6 @@ class Reader {
   ReadStatus& st_;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Indented output (Boost.JSON 1.81 serializes on one line only)
-// ---------------------------------------------------------------------------------------------
-
-void prettyPrint(const json::value& v, std::string& out, int indent) {
-  auto newline = [&](int level) {
-    out.push_back('\n');
-    out.append(static_cast<std::size_t>(level) * 2, ' ');
-  };
-  if (v.is_object() && !v.get_object().empty()) {
-    out.push_back('{');
-    bool first = true;
-    for (const auto& kv : v.get_object()) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      newline(indent + 1);
-      out += json::serialize(json::value(kv.key())) + ": ";
-      prettyPrint(kv.value(), out, indent + 1);
-    }
-    newline(indent);
-    out.push_back('}');
-  } else if (v.is_array() && !v.get_array().empty()) {
-    out.push_back('[');
-    bool first = true;
-    for (const auto& item : v.get_array()) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      newline(indent + 1);
-      prettyPrint(item, out, indent + 1);
-    }
-    newline(indent);
-    out.push_back(']');
-  } else {
-    out += json::serialize(v);
-  }
-}
-
 }  // namespace
 
 template <PersistedStruct T>
@@ -734,8 +700,7 @@ Result<std::string> serializeState(const PlatformState& state) {
   // "schema" first, as a reader of the file expects it.
   json::object withSchema{{"schema", kPlatformSchema}};
   for (auto& kv : root.get_object()) withSchema.emplace(kv.key(), std::move(kv.value()));
-  std::string out;
-  prettyPrint(withSchema, out, 0);
+  std::string out = json_text::indented(withSchema);
   out.push_back('\n');
   return {boost::system::in_place_value, std::move(out)};  // result<string> does not convert from a string
 }

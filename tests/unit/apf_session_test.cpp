@@ -323,6 +323,9 @@ TEST_F(ApfSessionTest, PoolOfEightThenResourceShortage) {
   EXPECT_EQ(std::get<ChannelClose>(out[0]).recipientChannel, 103u);
   EXPECT_TRUE(peers[3]->closed);
   EXPECT_EQ(openChannel(200), 3u);
+  EXPECT_EQ(session->stats().channelsOpened, 9u);
+  EXPECT_EQ(session->stats().channelsClosed, 1u);
+  EXPECT_EQ(session->stats().openFailures, 1u);
 }
 
 TEST_F(ApfSessionTest, HostDataReachesThePeerAndWindowIsGrantedBack) {
@@ -421,9 +424,12 @@ TEST_F(ApfSessionTest, PeerEndOfStreamClosesAfterTheDataAndWaitsForTheHost) {
   EXPECT_EQ(std::get<ChannelData>(out[0]).data.size(), 476u);
   EXPECT_EQ(std::get<ChannelClose>(out[1]).recipientChannel, 5u);
   EXPECT_EQ(session->openChannels(), 1u);  // until LMS answers
+  EXPECT_EQ(session->stats().channelsClosed, 0u);
   host(ChannelClose{id});
   EXPECT_TRUE(sent().empty());  // no second echo
   EXPECT_EQ(session->openChannels(), 0u);
+  EXPECT_EQ(session->stats().channelsClosed, 1u);
+  EXPECT_EQ(session->stats().bytesToHost, 1500u);
 }
 
 TEST_F(ApfSessionTest, PeerWriteFailureClosesTheChannel) {
@@ -459,6 +465,7 @@ TEST_F(ApfSessionTest, HostDisconnectAndConnectionEndCloseEveryPeer) {
   EXPECT_EQ(session->state(), ApfSession::State::Closed);
   EXPECT_TRUE(peers[0]->closed && peers[1]->closed);
   EXPECT_EQ(session->openChannels(), 0u);
+  EXPECT_EQ(session->stats().channelsClosed, 2u);
 
   create({});
   peers.clear();
@@ -573,6 +580,7 @@ TEST_F(ApfSessionTest, RefusedEventChannelIsFreed) {
   host(ChannelOpenFailure{open.senderChannel, 2});
   EXPECT_FALSE(confirmed);
   EXPECT_EQ(session->openChannels(), 0u);
+  EXPECT_EQ(session->stats().channelsClosed, 0u) << "never open, so never closed";
 }
 
 // The FirmwareClient over a platform model: sessions per connection, UUID from the platform, clean teardown.
@@ -604,6 +612,8 @@ TEST(LmeClient, PropertiesAndSessionsPerConnection) {
   EXPECT_EQ(client.stats().sessions, 0u);
   EXPECT_EQ(client.stats().channels, 0u);
   EXPECT_EQ(client.stats().sessionsStarted, 2u);
+  EXPECT_EQ(client.stats().channelsOpened, 0u) << "the event channel was never confirmed";
+  EXPECT_EQ(client.stats().channelsClosed, 0u);
 }
 
 }  // namespace

@@ -159,6 +159,23 @@ TEST_F(HbmEngineTest, AnAnswerTheHostHasCreditForGoesOutWithTheNextCreditAtOnce)
   EXPECT_EQ(frames[1].payload, (Bytes{0x08, echoAddr, 5, 0, 0, 0, 0, 0}));
 }
 
+// Client data is counted per firmware client and direction (the metrics' MEI series); bus messages are not.
+TEST_F(HbmEngineTest, ClientTrafficIsCountedPerClientBothWays) {
+  startHost();
+  connectHost(5);
+  link->bus(hbm::encode(hbm::FlowControl{echoAddr, 5}));
+  sendData(5, "hello");
+  sendData(5, "HOLD");    // taken, not answered; the client withholds the next credit
+  sendData(5, "sneaky");  // without a credit: refused, not traffic
+  auto clients = engine.stats().clients;
+  ASSERT_EQ(clients.size(), 1u);
+  EXPECT_STREQ(clients[0].client, "echo");
+  EXPECT_EQ(clients[0].messagesIn, 2u);
+  EXPECT_EQ(clients[0].bytesIn, 9u);
+  EXPECT_EQ(clients[0].messagesOut, 1u);
+  EXPECT_EQ(clients[0].bytesOut, 5u);
+}
+
 // A host that writes and never reads: the firmware holds one unread answer and no more (the host driver's tx queue
 // limit does the rest), instead of answers piling up in the firmware.
 TEST_F(HbmEngineTest, AHostThatNeverReadsGetsNoSecondCredit) {

@@ -108,6 +108,29 @@ TEST(TextCodecs, XmlTextRefusesWhatXmlCannotCarry) {
   EXPECT_TRUE(isXmlText("\xEF\xBF\xBD"));   // U+FFFD is a character
 }
 
+// The check reads eight bytes at a time: a byte it must look at closely is found wherever it sits in a word,
+// and the printable range's edges (space, tilde) pass.
+TEST(TextCodecs, XmlTextFindsAnOddByteAtEveryPositionOfAWord) {
+  const std::string printable = std::string(" ~") + std::string(38, 'a');
+  EXPECT_TRUE(isXmlText(printable));
+  for (std::size_t at = 0; at < printable.size(); ++at) {
+    for (char odd : {'\x00', '\x07', '\x1F', '\x80', '\xFF'}) {
+      std::string text = printable;
+      text[at] = odd;
+      EXPECT_FALSE(isXmlText(text)) << "byte " << int(static_cast<unsigned char>(odd)) << " at " << at;
+    }
+    for (char fine : {'\t', '\n', '\r', ' ', '~', '\x7F'}) {  // DEL is an XML character
+      std::string text = printable;
+      text[at] = fine;
+      EXPECT_TRUE(isXmlText(text)) << "byte " << int(fine) << " at " << at;
+    }
+    if (at + 1 == printable.size()) continue;
+    std::string umlaut = printable;
+    umlaut.replace(at, 2, "\xC3\xBC");
+    EXPECT_TRUE(isXmlText(umlaut)) << "a two-byte character at " << at;
+  }
+}
+
 TEST(TextCodecs, ToValidUtf8ReplacesOnlyBadBytes) {
   EXPECT_EQ(toValidUtf8("ok \xC3\xBC"), "ok \xC3\xBC");
   EXPECT_EQ(toValidUtf8("a\xFF\xFE" "b"), "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");

@@ -375,12 +375,14 @@ TEST_F(WatchdogTest, AgentPresenceLifecycleWithEvents) {
     ASSERT_EQ(ap.assertPresence(kAgent, ++seq), 0u);
   }
   EXPECT_EQ(svc.state(kAgent), st::kRunning);
+  EXPECT_EQ(svc.expiries(), 0u);
   // Wrong sequence numbers are ignored: the watchdog expires regardless.
   advance(5s);
   EXPECT_EQ(ap.assertPresence(kAgent, seq), 0u);
   EXPECT_EQ(ap.assertPresence(kAgent, seq + 5), 0u);
   advance(5s);
   EXPECT_EQ(svc.state(kAgent), st::kExpired);
+  EXPECT_EQ(svc.expiries(), 1u);
   EXPECT_EQ(raised.back().messageId, "iAMT0005");
   // The right number brings it back; shutdown stops it.
   ASSERT_EQ(ap.assertPresence(kAgent, ++seq), 0u);

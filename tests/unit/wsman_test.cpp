@@ -488,6 +488,42 @@ TEST_F(WsmanTest, IdentifyNeedsNoActionAndIsRecognised) {
   EXPECT_EQ(first(p->env, "ProtocolVersion"), "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd");
 }
 
+// The request counts behind mesim_wsman_requests_total: rows from bounded sets only (a made-up class is
+// "unknown"), Pull counted on the enumerated class, a method by its declared name.
+TEST_F(WsmanTest, RequestsAreCountedByActionClassMethodAndOutcome) {
+  using ops::WsmanAction;
+  using ops::WsmanRequestKey;
+  auto count = [&](WsmanRequestKey key) {
+    auto it = service->stats().requests.find(key);
+    return it == service->stats().requests.end() ? 0u : it->second;
+  };
+  get(kAmt + "AMT_GeneralSettings");
+  get(kAmt + "AMT_GeneralSettings");
+  expectFault(amtRequest(kTransfer + "Get", kAmt + "AMT_MadeUp1", 1, ""), "DestinationUnreachable");
+  expectFault(amtRequest(kTransfer + "Get", kAmt + "AMT_MadeUp2", 2, ""), "DestinationUnreachable");
+  const std::string uri = kCim + "CIM_SoftwareIdentity";
+  ok(pullRequest(uri, enumerate(uri)));
+  ok(powerChange(8));
+  expectFault("not xml at all", "SchemaValidationError");
+  service->handle("<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+                  "xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd\"><s:Header/><s:Body>"
+                  "<wsmid:Identify/></s:Body></s:Envelope>",
+                  {});
+
+  EXPECT_EQ(count({WsmanAction::Get, "AMT_GeneralSettings", {}, std::nullopt}), 2u);
+  EXPECT_EQ(count({WsmanAction::Get, "unknown", {}, soap::FaultCode::DestinationUnreachable}), 2u);
+  EXPECT_EQ(count({WsmanAction::Enumerate, "CIM_SoftwareIdentity", {}, std::nullopt}), 1u);
+  EXPECT_EQ(count({WsmanAction::Pull, "CIM_SoftwareIdentity", {}, std::nullopt}), 1u);
+  EXPECT_EQ(count({WsmanAction::Invoke, "CIM_PowerManagementService", "RequestPowerStateChange", std::nullopt}), 1u);
+  EXPECT_EQ(count({WsmanAction::Identify, {}, {}, std::nullopt}), 1u);
+  EXPECT_EQ(count({WsmanAction::Unknown, "unknown", {}, soap::FaultCode::SchemaValidationError}), 1u);
+  std::uint64_t total = 0;
+  for (const auto& [key, n] : service->stats().requests) total += n;
+  EXPECT_EQ(total, 9u) << "every request is in exactly one row";
+  EXPECT_EQ(service->stats().requests.size(), 7u);
+  EXPECT_EQ(ops::actionName(WsmanAction::Invoke), "Invoke");
+}
+
 TEST_F(WsmanTest, PutGeneralSettingsAndBootSettingData) {
   const std::string uri = kAmt + "AMT_GeneralSettings";
   auto p = ok(amtRequest(kTransfer + "Put", uri, 3,

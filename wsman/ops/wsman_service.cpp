@@ -25,6 +25,22 @@ namespace action = soap::action;
 
 constexpr const char* kLog = "wsman";
 constexpr std::size_t kMaxPullElements = 1000;
+constexpr std::string_view kUnknownClass = "unknown";
+
+// The standard operations; a class method (Invoke) is told apart once the class is known.
+WsmanAction standardAction(std::string_view requested) {
+  if (requested == action::kGet) return WsmanAction::Get;
+  if (requested == action::kPut) return WsmanAction::Put;
+  if (requested == action::kCreate) return WsmanAction::Create;
+  if (requested == action::kDelete) return WsmanAction::Delete;
+  if (requested == action::kEnumerate) return WsmanAction::Enumerate;
+  if (requested == action::kPull) return WsmanAction::Pull;
+  if (requested == action::kRelease) return WsmanAction::Release;
+  if (requested == eventing::action::kSubscribe) return WsmanAction::Subscribe;
+  if (requested == eventing::action::kUnsubscribe) return WsmanAction::Unsubscribe;
+  if (requested == eventing::action::kRenew) return WsmanAction::Renew;
+  return WsmanAction::Unknown;
+}
 
 Fault fault(FaultCode code, std::string_view detail = {}, std::string reason = {}) {
   return Fault{code, std::string(detail), std::move(reason)};
@@ -62,26 +78,10 @@ class WsmanService::Impl {
         contexts_(clock, options_.maxEnumerationContexts, options_.enumerationContextLifetime) {}
 
   WsmanResult handle(std::string_view body, const WsmanCallContext& call) {
-    auto parsed = soap::parseRequest(body, options_.limits);
-    if (parsed.fault) {
-      MESIM_LOG(Debug, kLog, "request refused: " << soap::faultName(parsed.fault->code));
-      return faultResult(*parsed.fault, parsed.messageId);
-    }
-    const soap::Request& req = *parsed.request;
-    if (req.isIdentify()) return {200, identifyResponse()};
-
-    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_};
-    const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
-    std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms);
-    if (auto* f = std::get_if<Fault>(&outcome)) {
-      MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> " << soap::faultName(f->code));
-      return faultResult(*f, req.header.messageId);
-    }
-    auto& text = std::get<std::string>(outcome);
-    if (req.header.maxEnvelopeSize && text.size() > *req.header.maxEnvelopeSize)
-      return faultResult(fault(FaultCode::EncodingLimit, soap::detail::kMaxEnvelopeSize), req.header.messageId);
-    MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> 200");
-    return {200, std::move(text)};
+    WsmanRequestKey key{WsmanAction::Unknown, kUnknownClass, {}, std::nullopt};  // filled in as the request is read
+    WsmanResult result = serve(body, call, key);
+    ++stats_.requests[key];
+    return result;
   }
 
   const cim::ClassRegistry& registry() const { return registry_; }
@@ -89,6 +89,7 @@ class WsmanService::Impl {
   void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
   const std::string& optInCode() const { return runtime_.optInCode; }
   std::size_t openContexts() const { return contexts_.size(); }
+  const WsmanServiceStats& stats() const { return stats_; }
 
   const log::Context& logContext() const { return platform_.logContext(); }
 
@@ -97,7 +98,35 @@ class WsmanService::Impl {
 
   std::string nextMessageId() { return soap::amtMessageId(++messageCounter_); }
 
-  WsmanResult faultResult(const Fault& f, const std::string& relatesTo) {
+  WsmanResult serve(std::string_view body, const WsmanCallContext& call, WsmanRequestKey& key) {
+    auto parsed = soap::parseRequest(body, options_.limits);
+    if (parsed.fault) {
+      MESIM_LOG(Debug, kLog, "request refused: " << soap::faultName(parsed.fault->code));
+      return faultResult(*parsed.fault, parsed.messageId, key);
+    }
+    const soap::Request& req = *parsed.request;
+    if (req.isIdentify()) {
+      key.action = WsmanAction::Identify;
+      key.className = {};
+      return {200, identifyResponse()};
+    }
+
+    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_};
+    const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
+    std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms, key);
+    if (auto* f = std::get_if<Fault>(&outcome)) {
+      MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> " << soap::faultName(f->code));
+      return faultResult(*f, req.header.messageId, key);
+    }
+    auto& text = std::get<std::string>(outcome);
+    if (req.header.maxEnvelopeSize && text.size() > *req.header.maxEnvelopeSize)
+      return faultResult(fault(FaultCode::EncodingLimit, soap::detail::kMaxEnvelopeSize), req.header.messageId, key);
+    MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> 200");
+    return {200, std::move(text)};
+  }
+
+  WsmanResult faultResult(const Fault& f, const std::string& relatesTo, WsmanRequestKey& key) {
+    key.fault = f.code;
     return {soap::faultInfo(f.code).httpStatus, soap::writeFault(f, relatesTo, nextMessageId())};
   }
 
@@ -151,15 +180,21 @@ class WsmanService::Impl {
     return fault(FaultCode::AccessDenied);
   }
 
-  Outcome dispatch(const soap::Request& req, cim::CimContext& ctx, cim::RealmSet realms) {
+  Outcome dispatch(const soap::Request& req, cim::CimContext& ctx, cim::RealmSet realms, WsmanRequestKey& key) {
     const auto& h = req.header;
-    if (h.action == action::kPull) return pull(req, ctx, realms);
-    if (h.action == action::kRelease) return release(req, ctx, realms);
+    key.action = standardAction(h.action);
+    if (key.action == WsmanAction::Pull) return pull(req, ctx, realms, key);
+    if (key.action == WsmanAction::Release) return release(req, ctx, realms, key);
     const cim::ClassDef* cls = registry_.byUri(h.resourceUri);
     if (!cls) return fault(FaultCode::DestinationUnreachable);
+    key.className = cls->name;
     std::string method;
     const std::optional<Operation> op = operationOf(h.action, *cls, method);
     if (!op) return fault(FaultCode::ActionNotSupported);
+    if (*op == Operation::Invoke) {
+      key.action = WsmanAction::Invoke;
+      key.method = cls->method(method)->name;
+    }
     if (auto denied = authorize(cls->name, *op, method, ctx, realms)) return *denied;
     if (h.action == action::kGet) return get(req, *cls, ctx);
     if (h.action == action::kPut) return put(req, *cls, ctx);
@@ -172,10 +207,11 @@ class WsmanService::Impl {
     return invoke(req, *cls, method, ctx);
   }
 
-  // Pull and Release need what reading the enumerated class needs.
+  // Pull and Release need what reading the enumerated class needs; they count as requests on that class.
   std::optional<Fault> authorizeEnumeration(const EnumerationContext& context, const cim::CimContext& ctx,
-                                            cim::RealmSet realms) {
+                                            cim::RealmSet realms, WsmanRequestKey& key) {
     const cim::ClassDef* cls = registry_.byUri(context.resourceUri);
+    if (cls) key.className = cls->name;
     return authorize(cls ? cls->name : std::string(), Operation::Read, {}, ctx, realms);
   }
 
@@ -368,13 +404,13 @@ class WsmanService::Impl {
     return context.owner == ctx.user && context.ownerLocal == ctx.local;
   }
 
-  Outcome pull(const soap::Request& req, const cim::CimContext& ctx, cim::RealmSet realms) {
+  Outcome pull(const soap::Request& req, const cim::CimContext& ctx, cim::RealmSet realms, WsmanRequestKey& key) {
     auto p = req.payload;
     if (!p || !soap::is(p, ns::kEnumeration, "Pull")) return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Pull.");
     const std::string id = soap::text(soap::child(p, ns::kEnumeration, "EnumerationContext"));
     EnumerationContext* context = contexts_.find(id);
     if (!context) return fault(FaultCode::InvalidEnumerationContext);
-    if (auto denied = authorizeEnumeration(*context, ctx, realms)) return *denied;
+    if (auto denied = authorizeEnumeration(*context, ctx, realms, key)) return *denied;
     if (!ownedBy(*context, ctx)) return fault(FaultCode::InvalidEnumerationContext);
     const std::uint64_t maxElements = readCount(soap::child(p, ns::kEnumeration, "MaxElements"), 1);
     const std::uint64_t maxCharacters = readCount(soap::child(p, ns::kEnumeration, "MaxCharacters"), 0);
@@ -407,14 +443,14 @@ class WsmanService::Impl {
     return w.finish();
   }
 
-  Outcome release(const soap::Request& req, const cim::CimContext& ctx, cim::RealmSet realms) {
+  Outcome release(const soap::Request& req, const cim::CimContext& ctx, cim::RealmSet realms, WsmanRequestKey& key) {
     auto r = req.payload;
     if (!r || !soap::is(r, ns::kEnumeration, "Release"))
       return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Release.");
     const std::string id = soap::text(soap::child(r, ns::kEnumeration, "EnumerationContext"));
     const EnumerationContext* context = contexts_.find(id);
     if (!context) return fault(FaultCode::InvalidEnumerationContext);
-    if (auto denied = authorizeEnumeration(*context, ctx, realms)) return *denied;
+    if (auto denied = authorizeEnumeration(*context, ctx, realms, key)) return *denied;
     if (!ownedBy(*context, ctx)) return fault(FaultCode::InvalidEnumerationContext);
     contexts_.release(id);
     soap::ResponseWriter w(std::string(action::kRelease) + "Response", req.header.messageId, nextMessageId(),
@@ -529,7 +565,27 @@ class WsmanService::Impl {
   platform::AgentPresence* agentPresence_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
+  WsmanServiceStats stats_;
 };
+
+std::string_view actionName(WsmanAction action) {
+  switch (action) {
+    case WsmanAction::Identify: return "Identify";
+    case WsmanAction::Get: return "Get";
+    case WsmanAction::Put: return "Put";
+    case WsmanAction::Create: return "Create";
+    case WsmanAction::Delete: return "Delete";
+    case WsmanAction::Enumerate: return "Enumerate";
+    case WsmanAction::Pull: return "Pull";
+    case WsmanAction::Release: return "Release";
+    case WsmanAction::Subscribe: return "Subscribe";
+    case WsmanAction::Unsubscribe: return "Unsubscribe";
+    case WsmanAction::Renew: return "Renew";
+    case WsmanAction::Invoke: return "Invoke";
+    case WsmanAction::Unknown: break;
+  }
+  return "unknown";
+}
 
 WsmanService::WsmanService(platform::PlatformModel& platform, const core::FirmwareClock& clock,
                            platform::HostPowerStateMachine& power, WsmanOptions options)
@@ -549,5 +605,6 @@ void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setE
 void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { impl_->setAgentPresence(agentPresence); }
 const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
+const WsmanServiceStats& WsmanService::stats() const { return impl_->stats(); }
 
 }  // namespace mesim::wsman::ops

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +19,7 @@
 #include "firmware/platform/platform_model.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/soap/envelope.h"
+#include "wsman/soap/fault.h"
 
 namespace mesim::wsman::ops {
 
@@ -27,6 +31,26 @@ struct WsmanCallContext {
 struct WsmanResult {
   unsigned httpStatus = 200;  // 200, or the fault's status (spec/wsman.md §1.7: 400 for Sender faults)
   std::string body;           // application/soap+xml; charset=UTF-8
+};
+
+// What a request asked for, as the request counts name it.
+enum class WsmanAction { Identify, Get, Put, Create, Delete, Enumerate, Pull, Release, Subscribe, Unsubscribe, Renew,
+                         Invoke, Unknown };
+std::string_view actionName(WsmanAction action);
+
+// One row of the request counts. Every value comes from a bounded set — the actions above, the class registry's
+// class and method names, the fault table — so no request can add a row of its own making (a made-up resource URI
+// counts as class "unknown").
+struct WsmanRequestKey {
+  WsmanAction action = WsmanAction::Unknown;
+  std::string_view className;            // a registered class, "unknown", or empty for Identify
+  std::string_view method;               // Invoke only
+  std::optional<soap::FaultCode> fault;  // none: answered
+  auto operator<=>(const WsmanRequestKey&) const = default;
+};
+
+struct WsmanServiceStats {
+  std::map<WsmanRequestKey, std::uint64_t> requests;  // what WsmanService::handle answered
 };
 
 struct WsmanOptions {
@@ -58,6 +82,7 @@ class WsmanService {
   // The user-consent code currently "shown on the host's screen" (empty when none), for tests and QA.
   const std::string& optInCode() const;
   std::size_t openEnumerationContexts() const;
+  const WsmanServiceStats& stats() const;
 
  private:
   class Impl;

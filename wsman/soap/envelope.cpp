@@ -66,6 +66,7 @@ bool holdsOnlyXmlText(const pugi::xml_document& doc) {
 // pugixml keeps such an '&' as a character (XML 1.0 §2.4 makes it a fatal error). Comments, CDATA sections and
 // processing instructions may hold a bare '&' and are skipped.
 bool hasBareAmpersand(std::string_view text) {
+  if (text.find('&') == std::string_view::npos) return false;  // most requests: one memchr
   auto skipTo = [&](std::size_t& pos, std::string_view end) {
     auto at = text.find(end, pos);
     pos = at == std::string_view::npos ? text.size() : at + end.size();
