@@ -16,6 +16,7 @@
 #include <boost/program_options.hpp>
 
 #include "common/log.h"
+#include "firmware/core/clock_text.h"
 
 namespace mesim::app {
 
@@ -63,6 +64,8 @@ po::options_description describeDevice() {
   po::options_description d("Device (at the top level for the default device, in [device.NAME] sections for more)");
   // clang-format off
   d.add_options()
+    ("clock", po::value<std::string>(), "firmware time: real; scaled:N, N times as fast as real time (0.001..1000000, e.g. scaled:60 or scaled:0.5); or manual, moved only by POST /clock/advance [real]")
+    ("clock-start", po::value<std::string>(), "where a scaled or manual clock starts, ISO-8601 UTC such as 2030-01-02T03:04:05Z [the real time at start-up]")
     ("state-dir", po::value<std::string>(), "simulated platform state [/var/lib/mesim as root, else $XDG_STATE_HOME/mesim; STATE/devices/NAME for more devices]")
     ("runtime-dir", po::value<std::string>(), "sockets and the FUSE mount [/run/mesim as root, else $XDG_RUNTIME_DIR/mesim; RUNTIME/devices/NAME for more]")
     ("mei-dev", po::value<std::string>(), "also make this path (e.g. /dev/mei0) lead to the FUSE device")
@@ -82,6 +85,8 @@ po::options_description describeDevice() {
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
+    ("host-os", po::value<std::string>(), "simulated or none: mesim plays the host's OS (boots on power-on, heartbeats dev/watchdog0 through the host model, answers power actions) or leaves the host to your programs [simulated]")
+    ("host-os-boot-time", po::value<std::string>(), "simulated host OS: firmware time from power-on to its watchdog daemon, e.g. 500ms, 5s [5s]")
     ("event-retries", po::value<unsigned>(), "WS-Eventing: delivery attempts after the first before --event-policy applies [5]")
     ("event-retry-interval", po::value<std::string>(), "WS-Eventing: time between attempts, e.g. 500ms, 5s, 1m [5s]")
     ("event-policy", po::value<std::string>(), "WS-Eventing: after the last retry terminate, suspend or retry-forever [suspend]")
@@ -121,6 +126,23 @@ bool validDeviceName(const std::string& name) {
 
 // Applies the device options present in `vm` to `c`; "" or the error.
 std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
+  if (vm.count("clock")) {
+    auto setting = core::parseClockMode(vm["clock"].as<std::string>());
+    if (!setting) return "--clock " + setting.error().message;
+    const auto start = c.clock.start;  // a section may change the mode and keep the start it inherits
+    c.clock = *setting;
+    c.clock.start = start;
+  }
+  if (vm.count("clock-start")) {
+    auto start = core::parseUtc(vm["clock-start"].as<std::string>());
+    if (!start) return "--clock-start: " + start.error().message;
+    c.clock.start = *start;
+  }
+  if (c.clock.mode == core::ClockSetting::Mode::Real && c.clock.start) {
+    if (vm.count("clock-start"))
+      return "--clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too";
+    c.clock.start.reset();  // inherited from the default device, whose clock is not real
+  }
   if (vm.count("state-dir")) c.stateDir = vm["state-dir"].as<std::string>();
   if (vm.count("runtime-dir")) c.runtimeDir = vm["runtime-dir"].as<std::string>();
   if (vm.count("mei-dev")) c.meiDev = vm["mei-dev"].as<std::string>();
@@ -181,6 +203,17 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (vm.count("watchdog-min-timeout")) {
     c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();
     if (c.watchdogMinTimeout < 1 || c.watchdogMinTimeout > 65535) return "--watchdog-min-timeout must be 1..65535";
+  }
+  if (vm.count("host-os")) {
+    const std::string value = vm["host-os"].as<std::string>();
+    if (value == "simulated") c.hostOs = HostOsMode::Simulated;
+    else if (value == "none") c.hostOs = HostOsMode::None;
+    else return "--host-os takes simulated or none";
+  }
+  if (vm.count("host-os-boot-time")) {
+    auto d = parseInterval(vm["host-os-boot-time"].as<std::string>());
+    if (!d || *d > std::chrono::hours(1)) return "--host-os-boot-time takes a time up to 1h, such as 500ms or 5s";
+    c.hostOsBootTime = *d;
   }
   auto& ev = c.eventDelivery;
   if (vm.count("event-retries")) ev.retries = vm["event-retries"].as<unsigned>();

@@ -12,11 +12,14 @@
 #include <vector>
 
 #include "common/file_access.h"
+#include "firmware/core/firmware_clock.h"
 #include "firmware/events/subscription.h"
 
 namespace mesim::app {
 
 enum class FuseMode { Auto, On, Off };
+// Simulated: mesim plays the OS on the host's CPU (hostif/os); None: the host is the user's programs alone.
+enum class HostOsMode { Simulated, None };
 
 // AMT's login back-off (docs/configuration.md: who it protects, and that anyone who can reach the port can keep
 // a user locked out with it): `threshold` successive failures lock the name out for `initial`, doubling per
@@ -31,6 +34,7 @@ struct LoginLockout {
 // One simulated AMT platform: where it keeps its state, how its host side is served, where it listens.
 struct DeviceConfig {
   std::string name = "default";  // names its log lines and its control routes (/devices/NAME/...)
+  core::ClockSetting clock;      // --clock, --clock-start: real, scaled or manual firmware time
   std::filesystem::path stateDir;
   std::filesystem::path runtimeDir;
   std::optional<std::filesystem::path> meiDev;     // e.g. /dev/mei0: a symlink to the FUSE node
@@ -50,6 +54,8 @@ struct DeviceConfig {
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
+  HostOsMode hostOs = HostOsMode::Simulated;           // --host-os
+  std::chrono::milliseconds hostOsBootTime{5000};      // --host-os-boot-time: power on to its watchdog daemon
   events::DeliveryPolicy eventDelivery;  // --event-retries, --event-retry-interval, --event-policy, ...
   LoginLockout loginLockout;             // --login-lockout-*
   // WS-Man connections per listener (HTTP, HTTPS, LMS channels) and per client address on each network listener

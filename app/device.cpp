@@ -16,6 +16,7 @@
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
+#include "firmware/core/clock_text.h"
 #include "firmware/core/firmware_clock.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/event_delivery.h"
@@ -28,6 +29,7 @@
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
 #include "hostif/link/socket_link.h"
+#include "hostif/os/host_machine.h"
 #include "hostif/preload/preload_server.h"
 #include "watchdog_fw/watchdog_feature.h"
 #include "wsman/cim/power_hook.h"
@@ -41,6 +43,47 @@ namespace fs = std::filesystem;
 using boost::asio::local::stream_protocol;
 
 namespace {
+
+static_assert(hostos::power::kOn == platform::power::kOn && hostos::power::kOffSoft == platform::power::kOffSoft &&
+                  hostos::power::kOffHard == platform::power::kOffHard &&
+                  hostos::power::kHibernate == platform::power::kHibernate && hostos::power::kNmi == platform::power::kNmi &&
+                  hostos::power::kOffSoftGraceful == platform::power::kOffSoftGraceful &&
+                  hostos::power::kPowerCycleHardGraceful == platform::power::kPowerCycleHardGraceful,
+              "the host OS's CIM power codes are the firmware's");
+
+// The simulated OS's timers on the device's firmware clock: a manual clock moves them with the firmware's.
+class FirmwareOsTimers final : public hostos::OsTimers {
+ public:
+  explicit FirmwareOsTimers(core::FirmwareTimerQueue& timers) : timers_(timers) {}
+  TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override {
+    return timers_.scheduleAfter(delay, std::move(callback));
+  }
+  void cancel(TimerId id) override { timers_.cancel(id); }
+
+ private:
+  core::FirmwareTimerQueue& timers_;
+};
+
+// The platform's power as the host sees and changes it.
+class PlatformHostPower final : public hostos::HostPower {
+ public:
+  explicit PlatformHostPower(platform::HostPowerStateMachine& power) : power_(power) {}
+  std::uint32_t state() const override { return power_.state(); }
+  Result<> change(std::uint32_t newState) override {
+    switch (power_.hostChange(newState)) {
+      case platform::PowerChangeStatus::Completed: return {};
+      case platform::PowerChangeStatus::InvalidState:
+        return fail(std::string("the host is already ") + hostos::power::name(newState));
+      case platform::PowerChangeStatus::Failed: return fail("the platform state could not be stored (see the log)");
+      case platform::PowerChangeStatus::NotSupported: break;
+    }
+    return fail("the host cannot change to power state " + std::to_string(newState));
+  }
+
+ private:
+  platform::HostPowerStateMachine& power_;
+};
+
 Result<> createDirectory(const fs::path& dir, fs::perms perms) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -53,7 +96,12 @@ Result<> createDirectory(const fs::path& dir, fs::perms perms) {
 class Device::Impl {
  public:
   Impl(boost::asio::io_context& io, DeviceConfig config, Services services)
-      : io_(io), config_(std::move(config)), services_(std::move(services)), log_(config_.name) {}
+      : io_(io),
+        config_(std::move(config)),
+        services_(std::move(services)),
+        log_(config_.name),
+        clock_(core::makeFirmwareClock(config_.clock)),
+        timers_(std::make_unique<core::FirmwareTimerQueue>(io_, *clock_)) {}
 
   const log::Context& logContext() const { return log_; }
 
@@ -120,10 +168,9 @@ class Device::Impl {
     lme_ = std::make_shared<lme::LmeClient>(*platform_, lme::makeLocalStreamFactory(io_, toWsman, log_));
     engine_->addClient(lme_);
     // Watchdog (watchdog_fw/README.md): the WD client, agent-presence watchdogs, timers on the firmware clock.
-    timers_ = std::make_unique<core::FirmwareTimerQueue>(io_, clock_);
     watchdog::WatchdogFeatureOptions watchdogOptions;
     watchdogOptions.stateDir = config_.stateDir;
-    auto watchdog = watchdog::WatchdogFeature::create(io_, *timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
+    auto watchdog = watchdog::WatchdogFeature::create(*timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
     if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
     watchdog_ = std::move(*watchdog);
     engine_->addClient(watchdog_->client());
@@ -149,6 +196,7 @@ class Device::Impl {
     } else {
       startHostSide();
     }
+    startHostMachine();
     return {};
   }
 
@@ -175,6 +223,9 @@ class Device::Impl {
 
   const DeviceConfig& config() const { return config_; }
   bool ready() const { return ready_; }
+  const core::FirmwareClock& clock() const { return *clock_; }
+  core::ManualFirmwareClock* manualClock() { return dynamic_cast<core::ManualFirmwareClock*>(clock_.get()); }
+  const core::FirmwareTimerQueue& timers() const { return *timers_; }
 
   std::string whereabouts() const {
     std::vector<std::string> where;
@@ -197,7 +248,7 @@ class Device::Impl {
   }
 
   std::uint64_t raiseAlert(events::Alert alert) {
-    alert.time = clock_.now();
+    alert.time = clock_->now();
     alertBus_.publish(alert);
     return eventDelivery_ ? eventDelivery_->stats().lastIndication : 0;
   }
@@ -283,6 +334,7 @@ class Device::Impl {
       wd["os_state"] = watchdog::toString(os.state());
       wd["os_timeout"] = os.timeout();
       wd["os_expiries"] = os.expiries();
+      if (auto deadline = os.deadline()) wd["os_deadline"] = core::formatUtc(*deadline);
       wd["agents"] = watchdog_->agentPresence().watchdogs().size();
       wd["records"] = ev.records;
       wd["alerts"] = ev.alerts;
@@ -298,6 +350,7 @@ class Device::Impl {
       h["connected_files"] = hs.connectedFiles;
       h["pending_calls"] = hs.pendingCalls;
       h["resets"] = hs.resets;
+      h["os"] = os_ ? hostos::toString(os_->state()) : "none";  // the simulated OS (GET /host has the rest)
       h["fuse"] = fuse_ != nullptr;
       h["preload"] = preload_ != nullptr;
       status["host"] = h;
@@ -335,13 +388,12 @@ class Device::Impl {
  private:
   // ---- WS-Management on 16992/16993 over the same platform model
   Result<> startWsman() {
-    power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, clock_);
-    if (!config_.powerHook.empty()) power_->setHook(wsman::cim::makeCommandPowerHook(config_.powerHook, log_));
+    power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
     watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
-    wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, clock_, *power_);
+    wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
-    eventDelivery_ = std::make_unique<events::EventDelivery>(io_, clock_, *eventTransport_, config_.stateDir,
+    eventDelivery_ = std::make_unique<events::EventDelivery>(*timers_, *eventTransport_, config_.stateDir,
                                                              config_.eventDelivery, log_);
     if (auto r = eventDelivery_->start(); !r) return fail("event subscriptions: " + r.error().message);
     eventDelivery_->attach(alertBus_);
@@ -355,7 +407,7 @@ class Device::Impl {
     options.stateDir = config_.stateDir;
     if (config_.tlsCert) options.tlsCertFile = *config_.tlsCert;
     if (config_.tlsKey) options.tlsKeyFile = *config_.tlsKey;
-    options.clock = &clock_;
+    options.clock = clock_.get();
     options.runBlocking = services_.runBlocking;
     options.makeTlsIdentityOnFirstUse = true;  // a fleet starts without making a key per device
     options.maxConnections = config_.wsmanMaxConnections;
@@ -432,6 +484,12 @@ class Device::Impl {
     hostOptions.bufferSlots = config_.bufferSlots;
     hostOptions.log = log_;
     host_ = std::make_unique<host::MeiHost>(io_, link.host, hostOptions);
+    // The host's iamt_wdt behind dev/watchdog0, and what the simulated OS's watchdog daemon drives.
+    if (config_.fuse != FuseMode::Off || config_.hostOs == HostOsMode::Simulated) {
+      host::MeiWdtOptions wdtOptions;
+      wdtOptions.minTimeout = config_.watchdogMinTimeout;
+      wdt_ = std::make_unique<host::MeiWdt>(io_, *host_, wdtOptions);
+    }
     host_->onStateChange([this](host::DevState state) {
       MESIM_LOG(Debug, "mesim", "dev_state " << host::devStateName(state));
       if (state == host::DevState::Enabled && !frontEndsStarted_) startFrontEnds();
@@ -441,11 +499,8 @@ class Device::Impl {
 
   void startFrontEnds() {
     frontEndsStarted_ = true;
+    if (wdt_) wdt_->start();
     if (config_.fuse != FuseMode::Off) {
-      host::MeiWdtOptions wdtOptions;  // the host's iamt_wdt behind dev/watchdog0
-      wdtOptions.minTimeout = config_.watchdogMinTimeout;
-      wdt_ = std::make_unique<host::MeiWdt>(io_, *host_, wdtOptions);
-      wdt_->start();
       fuse_ = std::make_unique<fuse::FuseFrontEnd>(io_, *host_, config_.runtimeDir / "fs", wdt_.get(),
                                                    fuse::NodeAccess{config_.meiAccess, config_.watchdogAccess});
       if (auto started = fuse_->start(); !started) {
@@ -492,6 +547,29 @@ class Device::Impl {
     });
     host_->whenFixupDone(settled);
     if (wdt_) wdt_->whenProbed(settled);
+  }
+
+  // ---- the host as a machine (power button, power supply) and the OS on it (hostif/os)
+  void startHostMachine() {
+    osTimers_ = std::make_unique<FirmwareOsTimers>(*timers_);
+    hostPower_ = std::make_unique<PlatformHostPower>(*power_);
+    if (config_.hostOs == HostOsMode::Simulated && wdt_) {
+      hostos::SimulatedOsOptions osOptions;
+      osOptions.bootTime = config_.hostOsBootTime;
+      os_ = std::make_unique<hostos::SimulatedOs>(*wdt_, *osTimers_, *hostPower_, osOptions);
+    } else if (config_.hostOs == HostOsMode::Simulated) {
+      MESIM_LOG(Info, "mesim", "no simulated host OS: the host is the external driver's (--hbm-listen)");
+    }
+    hostMachine_ = std::make_unique<hostos::HostMachine>(*hostPower_, os_.get(), wdt_.get());
+    // Every power change, requested through WS-Man, made by the host or by a watchdog's reset action, reaches the
+    // host (and the --power-hook command).
+    platform::HostPowerStateMachine::Hook command;
+    if (!config_.powerHook.empty()) command = wsman::cim::makeCommandPowerHook(config_.powerHook, log_);
+    power_->setHook([this, command = std::move(command)](const platform::PowerChange& change) {
+      if (command) command(change);
+      hostMachine_->powerChanged({change.oldState, change.newState, change.requested});
+    });
+    if (os_) os_->start();
   }
 
   void linkIntoRuntimeDir(const std::string& name) {
@@ -553,12 +631,14 @@ class Device::Impl {
   Services services_;
   log::Context log_;
   Callbacks callbacks_;
-  core::SystemFirmwareClock clock_;
+  // The firmware clock (--clock) and the timers on it: made with the device, so the clock routes answer (and a
+  // manual clock moves) while the state is still opening.
+  std::unique_ptr<core::FirmwareClock> clock_;
+  std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<platform::PlatformModel> platform_;
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   events::AlertBus alertBus_;
-  std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;
   std::unique_ptr<events::EventDelivery> eventDelivery_;
@@ -566,6 +646,11 @@ class Device::Impl {
   std::unique_ptr<firmware::HbmEngine> engine_;
   std::unique_ptr<host::MeiHost> host_;
   std::unique_ptr<host::MeiWdt> wdt_;
+  // Declared after wdt_, timers_ and power_, which they use: destroyed before them.
+  std::unique_ptr<FirmwareOsTimers> osTimers_;
+  std::unique_ptr<PlatformHostPower> hostPower_;
+  std::unique_ptr<hostos::SimulatedOs> os_;
+  std::unique_ptr<hostos::HostMachine> hostMachine_;
   std::unique_ptr<fuse::FuseFrontEnd> fuse_;
   std::shared_ptr<lme::LmeClient> lme_;
   boost::asio::steady_timer settleTimer_{io_};
@@ -590,6 +675,7 @@ class Device::Impl {
  public:
   ~Impl() { *alive_ = false; }
   bool started() const { return engine_ != nullptr; }
+  hostos::HostMachine* hostMachine() { return hostMachine_.get(); }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -613,5 +699,9 @@ std::uint64_t Device::raiseAlert(events::Alert alert) { return impl_->raiseAlert
 void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); }
 void Device::meStop() { impl_->meStop(); }
 bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
+hostos::HostMachine* Device::hostMachine() { return impl_->hostMachine(); }
+const core::FirmwareClock& Device::clock() const { return impl_->clock(); }
+core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); }
+const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers(); }
 
 }  // namespace mesim::app

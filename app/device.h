@@ -18,12 +18,16 @@
 #include "common/result.h"
 #include "firmware/events/alert.h"
 
+namespace mesim::hostos {
+class HostMachine;
+}
 namespace mesim::firmware { class HbmEngine; }
 namespace mesim::lme { class LmeClient; }
 namespace mesim::watchdog { class WatchdogFeature; }
 namespace mesim::events { class EventDelivery; }
 namespace mesim::wsman::http { class WsmanHttpServer; }
 namespace mesim::wsman::ops { class WsmanService; }
+namespace mesim::core { class FirmwareTimerQueue; }
 
 namespace mesim::app {
 
@@ -89,6 +93,15 @@ class Device {
   void meStop();
   // False if the device has no built-in host model (--hbm-listen).
   bool hostReset(const std::string& why);
+  // The host's power button, power supply and simulated OS (hostif/os); null until started().
+  hostos::HostMachine* hostMachine();
+
+  // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
+  const core::FirmwareClock& clock() const;
+  // The clock when it moves only when told (--clock manual), else null.
+  core::ManualFirmwareClock* manualClock();
+  // Every firmware timer of the device: watchdogs, agent presence, event retries and expiry, the events batch.
+  const core::FirmwareTimerQueue& timers() const;
 
  private:
   class Impl;

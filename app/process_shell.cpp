@@ -18,9 +18,11 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "app/clock_routes.h"
 #include "app/control_routes.h"
 #include "app/control_server.h"
 #include "app/device.h"
+#include "app/host_routes.h"
 #include "app/metrics.h"
 #include "common/log.h"
 #include "common/text_codecs.h"
@@ -247,6 +249,8 @@ class ProcessShell::Impl {
                     return jsonError(409, "no built-in host model (--hbm-listen)");
                   return jsonResponse(200, boost::json::object{{"done", "host-reset"}});
                 });
+    addClockRoutes(routes_);
+    addHostRoutes(routes_);
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a

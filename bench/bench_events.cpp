@@ -58,7 +58,7 @@ class Rig {
         transport_(io_) {
     events::DeliveryPolicy policy;
     policy.maxPending = maxPending;
-    delivery_ = std::make_unique<events::EventDelivery>(io_, clock_, transport_, state_, policy);
+    delivery_ = std::make_unique<events::EventDelivery>(timers_, transport_, state_, policy);
     if (auto started = delivery_->start(); !started)
       throw std::runtime_error("event delivery: " + started.error().message);
     delivery_->attach(bus_);
@@ -101,6 +101,7 @@ class Rig {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   core::SystemFirmwareClock clock_;
+  core::FirmwareTimerQueue timers_{io_, clock_};
   events::AlertBus bus_;
   test::EventSubscriber subscriber_;
   wsman::eventing::HttpEventTransport transport_;

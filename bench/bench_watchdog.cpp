@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   watchdog::WatchdogFeatureOptions options;  // no state dir: definitions in memory
   options.capabilities.maxTotalAgents = static_cast<std::uint32_t>(n);
   options.capabilities.maxTotalActions = static_cast<std::uint32_t>(n);
-  auto created = watchdog::WatchdogFeature::create(io, timers, *platform, nullptr, &alerts, options);
+  auto created = watchdog::WatchdogFeature::create(timers, *platform, nullptr, &alerts, options);
   if (!created) return std::fprintf(stderr, "%s\n", created.error().message.c_str()), 1;
   auto feature = std::move(*created);
   auto& ap = feature->agentPresenceService();

@@ -1,16 +1,14 @@
 #include "watchdog_fw/watchdog_events.h"
 
-
 #include "common/log.h"
 
 namespace mesim::watchdog {
 
-WatchdogEvents::WatchdogEvents(boost::asio::io_context& io, platform::PlatformModel& platform,
-                               const core::FirmwareClock& clock, platform::HostPowerStateMachine* power,
-                               events::AlertBus* alerts)
-    : platform_(platform), clock_(clock), power_(power), alerts_(alerts), batch_(io) {}
+WatchdogEvents::WatchdogEvents(core::FirmwareTimerQueue& timers, platform::PlatformModel& platform,
+                               platform::HostPowerStateMachine* power, events::AlertBus* alerts)
+    : timers_(timers), platform_(platform), clock_(timers.clock()), power_(power), alerts_(alerts) {}
 
-WatchdogEvents::~WatchdogEvents() = default;
+WatchdogEvents::~WatchdogEvents() { timers_.cancel(batch_); }
 
 void WatchdogEvents::raise(const platform::MessageLogEvent& record, events::Alert alert) {
   const auto now = clock_.now();
@@ -28,17 +26,16 @@ void WatchdogEvents::resetHost(std::string why) {
 }
 
 void WatchdogEvents::schedule() {
-  if (flushPosted_) return;
-  flushPosted_ = true;
-  batch_.expires_after(kBatchWindow);
-  batch_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) flush();  // aborted only when this object is destroyed: touch nothing then
+  if (batch_) return;
+  batch_ = timers_.scheduleAfter(kBatchWindow, [this] {
+    batch_ = 0;
+    flush();
   });
 }
 
 void WatchdogEvents::flush() {
-  flushPosted_ = false;
-  batch_.cancel();
+  timers_.cancel(batch_);
+  batch_ = 0;
   if (!records_.empty()) {
     auto records = std::move(records_);
     records_.clear();

@@ -2,7 +2,9 @@
 // an alert on the AlertBus for every subscriber, and the IPS_WatchDogAction host reset through the host power
 // state machine. Raised events are queued (time-stamped when raised) and written together after a short batch
 // window, so 10,000 watchdogs expiring together cost one platform write (an fsync) rather than one per loop turn,
-// and the write does not hold up the expiries still due.
+// and the write does not hold up the expiries still due. The window is firmware time (a timer on the device's
+// queue): on a manual clock the write, the alerts and a reset action happen within the same advance as the expiry,
+// 20 ms of firmware time after it, and what they cause (a reset re-arming timers) is timed from there.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +13,7 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-
+#include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/alert.h"
 #include "firmware/platform/event_records.h"
 #include "firmware/platform/host_power.h"
@@ -24,7 +24,7 @@ namespace mesim::watchdog {
 class WatchdogEvents {
  public:
   // `power` and `alerts` may be null (no reset action possible / nobody listens).
-  WatchdogEvents(boost::asio::io_context& io, platform::PlatformModel& platform, const core::FirmwareClock& clock,
+  WatchdogEvents(core::FirmwareTimerQueue& timers, platform::PlatformModel& platform,
                  platform::HostPowerStateMachine* power, events::AlertBus* alerts);
   ~WatchdogEvents();
   WatchdogEvents(const WatchdogEvents&) = delete;
@@ -38,7 +38,8 @@ class WatchdogEvents {
   // Queues a host reset (CIM code 10, master bus reset) with an iAMT0070 alert; `why` goes to the log.
   void resetHost(std::string why);
   static constexpr std::chrono::milliseconds kBatchWindow{20};
-  // Writes and publishes what is queued now (the loop does it by itself after kBatchWindow; tests call it).
+  // Writes and publishes what is queued now (a firmware timer does it kBatchWindow after the first raise; tests
+  // call it).
   void flush();
 
   struct Stats {
@@ -54,6 +55,7 @@ class WatchdogEvents {
  private:
   void schedule();
 
+  core::FirmwareTimerQueue& timers_;
   platform::PlatformModel& platform_;
   const core::FirmwareClock& clock_;
   platform::HostPowerStateMachine* power_;
@@ -61,10 +63,8 @@ class WatchdogEvents {
   std::vector<std::vector<std::uint8_t>> records_;
   std::vector<events::Alert> pendingAlerts_;
   std::vector<std::string> resets_;
-  bool flushPosted_ = false;
-  boost::asio::steady_timer batch_;
+  core::FirmwareTimerQueue::TimerId batch_ = 0;  // the flush, while something is queued
   Stats stats_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace mesim::watchdog

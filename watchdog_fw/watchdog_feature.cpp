@@ -2,8 +2,7 @@
 
 namespace mesim::watchdog {
 
-Result<std::unique_ptr<WatchdogFeature>> WatchdogFeature::create(boost::asio::io_context& io,
-                                                                 core::FirmwareTimerQueue& timers,
+Result<std::unique_ptr<WatchdogFeature>> WatchdogFeature::create(core::FirmwareTimerQueue& timers,
                                                                  platform::PlatformModel& platform,
                                                                  platform::HostPowerStateMachine* power,
                                                                  events::AlertBus* alerts,
@@ -13,7 +12,7 @@ Result<std::unique_ptr<WatchdogFeature>> WatchdogFeature::create(boost::asio::io
   std::unique_ptr<WatchdogFeature> f(new WatchdogFeature());
   f->platform_ = &platform;
   f->store_ = std::move(*store);
-  f->events_ = std::make_unique<WatchdogEvents>(io, platform, timers.clock(), power, alerts);
+  f->events_ = std::make_unique<WatchdogEvents>(timers, platform, power, alerts);
   WatchdogStore* kept = f->store_.get();
   f->osWatchdog_ = std::make_unique<OsWatchdog>(timers, *f->events_, [kept] { return kept->data().actions; });
   f->client_ = std::make_shared<WatchdogClient>(platform, *f->store_, *f->osWatchdog_, options.client);

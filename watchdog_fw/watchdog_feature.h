@@ -6,8 +6,6 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/alert.h"
 #include "firmware/platform/host_power.h"
@@ -29,8 +27,8 @@ struct WatchdogFeatureOptions {
 class WatchdogFeature {
  public:
   // `power` and `alerts` may be null. An error if the state file cannot be read.
-  static Result<std::unique_ptr<WatchdogFeature>> create(boost::asio::io_context& io,
-                                                         core::FirmwareTimerQueue& timers,
+  // Every timer of the feature runs on `timers` (the device's firmware clock).
+  static Result<std::unique_ptr<WatchdogFeature>> create(core::FirmwareTimerQueue& timers,
                                                          platform::PlatformModel& platform,
                                                          platform::HostPowerStateMachine* power,
                                                          events::AlertBus* alerts,

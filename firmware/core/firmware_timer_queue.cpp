@@ -6,11 +6,11 @@ namespace mesim::core {
 
 FirmwareTimerQueue::FirmwareTimerQueue(boost::asio::io_context& io, FirmwareClock& clock)
     : io_(io), clock_(clock), wakeup_(io) {
-  moveToken_ = clock_.onMoved([this] { runDue(); });
+  driven_ = clock_.follow(*this);
 }
 
 FirmwareTimerQueue::~FirmwareTimerQueue() {
-  if (moveToken_) clock_.removeMoveListener(moveToken_);
+  if (driven_) clock_.unfollow(*this);
 }
 
 FirmwareTimerQueue::TimerId FirmwareTimerQueue::schedule(time_point deadline, Callback callback) {
@@ -19,7 +19,7 @@ FirmwareTimerQueue::TimerId FirmwareTimerQueue::schedule(time_point deadline, Ca
   index_.emplace(id, deadline);
   if (deadline <= now()) {
     postRun();  // due already: run from the loop, never inside schedule() (the caller may not expect re-entry)
-  } else if (!moveToken_ && (!armedFor_ || deadline < *armedFor_)) {
+  } else if (!driven_ && (!armedFor_ || deadline < *armedFor_)) {
     arm();
   }
   return id;
@@ -57,11 +57,12 @@ std::size_t FirmwareTimerQueue::runDue() {
     Callback callback = std::move(it->second);
     index_.erase(it->first.second);
     timers_.erase(it);
+    ++timersRun_;
     callback();
     ++ran;
     it = timers_.begin();  // callbacks may have changed the map
   }
-  if (!moveToken_) arm();
+  if (!driven_) arm();
   else if (!timers_.empty() && timers_.begin()->first.first <= t) postRun();
   return ran;
 }
@@ -84,8 +85,9 @@ void FirmwareTimerQueue::arm() {
   }
   const time_point next = timers_.begin()->first.first;
   armedFor_ = next;
-  const auto wait = std::max(duration::zero(), next - now());
-  wakeup_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait));
+  // A running clock says how much real time its span to the deadline takes (less for a fast scaled clock).
+  const auto wait = clock_.realTimeFor(std::max(duration::zero(), next - now()));
+  wakeup_.expires_after(wait ? *wait : std::chrono::steady_clock::duration::zero());
   wakeup_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;  // re-armed or destroyed: `this` may be gone, touch nothing
     armedFor_.reset();

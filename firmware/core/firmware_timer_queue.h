@@ -1,7 +1,7 @@
 // Callbacks at firmware-clock deadlines (ARCHITECTURE.md "Directions": time comes from the firmware clock).
-// A running clock (SystemFirmwareClock) is followed with one steady_timer armed for the earliest deadline; a
-// manual clock (ManualFirmwareClock) fires due timers from inside set()/advance(), so a test moves time and
-// sees the consequences at once. Ordered by (deadline, scheduling order): O(log n) schedule and cancel, one
+// A running clock (system or scaled) is followed with one steady_timer armed for the real time until the earliest
+// deadline; a manual clock (ManualFirmwareClock) steps the queue through its deadlines from inside set()/advance(),
+// so a test or QA moves time and sees the consequences at once, each timer at its own due time. Ordered by (deadline, scheduling order): O(log n) schedule and cancel, one
 // asio wait however many timers are pending (10,000 watchdogs cost one armed timer).
 //
 // Threading: single-threaded, on the io_context it was built with. Callbacks may schedule and cancel timers,
@@ -25,7 +25,7 @@
 
 namespace mesim::core {
 
-class FirmwareTimerQueue {
+class FirmwareTimerQueue final : public FirmwareClock::Follower {
  public:
   using TimerId = std::uint64_t;  // never 0, never reused
   using time_point = FirmwareClock::time_point;
@@ -48,10 +48,12 @@ class FirmwareTimerQueue {
   std::optional<time_point> deadline(TimerId id) const;
 
   std::size_t size() const { return index_.size(); }
-  std::optional<time_point> nextDeadline() const;
+  // Callbacks run since the queue was made (the clock routes report how many a move fired).
+  std::uint64_t timersRun() const { return timersRun_; }
+  std::optional<time_point> nextDeadline() const override;
   // Runs every timer due at now(), earliest first; returns how many ran. Called by the driver; tests
   // with a manual clock get it from advance().
-  std::size_t runDue();
+  std::size_t runDue() override;
 
  private:
   using Key = std::pair<time_point, TimerId>;
@@ -63,7 +65,8 @@ class FirmwareTimerQueue {
   std::map<Key, Callback> timers_;
   std::unordered_map<TimerId, time_point> index_;
   TimerId nextId_ = 1;
-  std::size_t moveToken_ = 0;          // > 0: a manual clock drives the queue
+  std::uint64_t timersRun_ = 0;
+  bool driven_ = false;                // a manual clock drives the queue
   boost::asio::steady_timer wakeup_;   // a running clock: armed for `armedFor_`
   std::optional<time_point> armedFor_;
   bool runPosted_ = false;

@@ -10,12 +10,6 @@ namespace {
 constexpr const char* kLog = "events";
 constexpr std::uint64_t kIndicationBlock = 1000;  // identifiers reserved per write of indications.json
 constexpr std::string_view kListenerPrefix = "Intel(r) AMT:Subscription Manager ";
-
-// Real time until a firmware-clock instant (the firmware clock may be a manual one: never negative).
-std::chrono::steady_clock::duration until(TimePoint when, TimePoint now) {
-  return when > now ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(when - now)
-                    : std::chrono::steady_clock::duration::zero();
-}
 }  // namespace
 
 std::string listenerName(std::uint32_t id) { return std::string(kListenerPrefix) + std::to_string(id); }
@@ -29,26 +23,25 @@ std::uint32_t listenerId(std::string_view name) {
 }
 
 struct EventDelivery::Session {
-  Session(boost::asio::io_context& io, Subscription s, DeliveryQueue::State q)
-      : subscription(std::move(s)), queue(std::move(q)), timer(io) {}
+  Session(Subscription s, DeliveryQueue::State q) : subscription(std::move(s)), queue(std::move(q)) {}
   Subscription subscription;
   DeliveryQueue queue;
-  boost::asio::steady_timer timer;
+  core::FirmwareTimerQueue::TimerId timer = 0;  // the next attempt, when one waits
 };
 
-EventDelivery::EventDelivery(boost::asio::io_context& io, const core::FirmwareClock& clock, EventTransport& transport,
-                             std::filesystem::path stateDir, DeliveryPolicy policy, log::Context log)
-    : io_(io),
-      clock_(clock),
+EventDelivery::EventDelivery(core::FirmwareTimerQueue& timers, EventTransport& transport, std::filesystem::path stateDir,
+                             DeliveryPolicy policy, log::Context log)
+    : timers_(timers),
+      clock_(timers.clock()),
       transport_(transport),
       store_(stateDir / "events"),
       policy_(policy),
-      expiryTimer_(io),
       log_(std::move(log)) {}
 
 EventDelivery::~EventDelivery() {
   if (bus_) bus_->unsubscribe(busToken_);
-  for (auto& [id, s] : sessions_) s->timer.cancel();
+  for (auto& [id, s] : sessions_) timers_.cancel(s->timer);
+  timers_.cancel(expiryTimer_);
 }
 
 Result<> EventDelivery::start() {
@@ -64,7 +57,7 @@ Result<> EventDelivery::start() {
     auto q = std::move(stored.queues[sub.id]);
     for (const auto& a : q.pending) nextIndication_ = std::max(nextIndication_, a.indication + 1);
     auto id = sub.id;
-    sessions_[id] = std::make_shared<Session>(io_, std::move(sub), std::move(q));
+    sessions_[id] = std::make_shared<Session>(std::move(sub), std::move(q));
   }
   std::size_t pending = 0;
   for (auto& [id, s] : sessions_) pending += s->queue.size();
@@ -125,7 +118,7 @@ std::variant<std::uint32_t, SubscribeError> EventDelivery::subscribe(Subscriptio
   sub.id = nextId_++;
   sub.created = clock_.now();
   auto id = sub.id;
-  auto session = std::make_shared<Session>(io_, std::move(sub), DeliveryQueue::State{});
+  auto session = std::make_shared<Session>(std::move(sub), DeliveryQueue::State{});
   sessions_[id] = session;
   if (!saveQueue(*session) || !saveSubscriptions()) {
     sessions_.erase(id);
@@ -182,20 +175,17 @@ std::vector<SubscriptionStatus> EventDelivery::subscriptions() {
   return out;
 }
 
-void EventDelivery::poke() {
-  expireDue();
-  for (auto& [id, s] : sessions_) schedule(s);
-  armExpiry();
-}
-
+// The next attempt at the queue's nextAttempt on the firmware clock (at once, from the loop, when that has passed).
 void EventDelivery::schedule(const std::shared_ptr<Session>& s) {
+  timers_.cancel(s->timer);
+  s->timer = 0;
   const auto& q = s->queue;
   if (q.empty() || q.suspended() || q.inFlight()) return;
   std::weak_ptr<Session> weak = s;
-  s->timer.expires_after(until(q.state().nextAttempt, clock_.now()));
-  s->timer.async_wait([this, weak](boost::system::error_code ec) {
+  s->timer = timers_.schedule(q.state().nextAttempt, [this, weak] {
     auto s = weak.lock();
-    if (ec || !s) return;  // cancelled, or the subscription is gone (and maybe this object with it)
+    if (!s) return;  // the subscription is gone (its timer is cancelled with it; this is belt and braces)
+    s->timer = 0;
     if (s->queue.due(clock_.now())) return attempt(s);
     schedule(s);
   });
@@ -262,7 +252,7 @@ bool EventDelivery::saveSubscriptions() {
 void EventDelivery::remove(std::uint32_t id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  it->second->timer.cancel();
+  timers_.cancel(it->second->timer);
   sessions_.erase(it);
   saveSubscriptions();
   if (auto ec = store_.removeQueue(id)) MESIM_LOG(Warn, kLog, "cannot remove queue-" << id << ".json: " << ec.message());
@@ -284,11 +274,11 @@ void EventDelivery::armExpiry() {
   std::optional<TimePoint> earliest;
   for (auto& [id, s] : sessions_)
     if (s->subscription.expires && (!earliest || *s->subscription.expires < *earliest)) earliest = s->subscription.expires;
-  expiryTimer_.cancel();
+  timers_.cancel(expiryTimer_);
+  expiryTimer_ = 0;
   if (!earliest) return;
-  expiryTimer_.expires_after(until(*earliest, clock_.now()));
-  expiryTimer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
+  expiryTimer_ = timers_.schedule(*earliest, [this] {
+    expiryTimer_ = 0;
     expireDue();
     armExpiry();
   });

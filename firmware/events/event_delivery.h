@@ -2,6 +2,8 @@
 // to the persisted queue of every subscriber whose filter matches; each subscriber is served on its own (one POST
 // at a time, in order, retried by the policy), so a slow or dead subscriber never delays another. How an alert
 // reaches a subscriber (HTTP/HTTPS, SOAP, Ack) is the EventTransport's business (wsman/eventing).
+// Retry intervals and subscription expiry are firmware time (timers on the device's FirmwareTimerQueue); the
+// limit of one attempt is network I/O and stays on real time (the transport's).
 // Single-threaded: everything runs on the firmware's io_context.
 #pragma once
 
@@ -16,11 +18,9 @@
 #include <variant>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include "common/log.h"
 #include "firmware/core/firmware_clock.h"
+#include "firmware/core/firmware_timer_queue.h"
 #include "firmware/events/alert.h"
 #include "firmware/events/delivery_queue.h"
 #include "firmware/events/event_store.h"
@@ -67,9 +67,9 @@ enum class SubscribeError { LimitReached, StorageError };
 
 class EventDelivery {
  public:
-  // `log` is the device its log lines name.
-  EventDelivery(boost::asio::io_context& io, const core::FirmwareClock& clock, EventTransport& transport,
-                std::filesystem::path stateDir, DeliveryPolicy policy, log::Context log = {});
+  // `log` is the device its log lines name. `timers` (and its clock) must outlive this object.
+  EventDelivery(core::FirmwareTimerQueue& timers, EventTransport& transport, std::filesystem::path stateDir,
+                DeliveryPolicy policy, log::Context log = {});
   ~EventDelivery();
   EventDelivery(const EventDelivery&) = delete;
   EventDelivery& operator=(const EventDelivery&) = delete;
@@ -88,8 +88,6 @@ class EventDelivery {
   std::vector<SubscriptionStatus> subscriptions();
   const DeliveryPolicy& policy() const { return policy_; }
   const DeliveryStats& stats() const { return stats_; }
-  // Re-evaluates every timer against the firmware clock (after it was set by hand).
-  void poke();
 
   const log::Context& logContext() const { return log_; }
 
@@ -107,7 +105,7 @@ class EventDelivery {
   void expireDue();
   void armExpiry();
 
-  boost::asio::io_context& io_;
+  core::FirmwareTimerQueue& timers_;
   const core::FirmwareClock& clock_;
   EventTransport& transport_;
   EventStore store_;
@@ -116,7 +114,7 @@ class EventDelivery {
   std::uint32_t nextId_ = 1;
   std::uint64_t nextIndication_ = 1;
   std::uint64_t indicationReserve_ = 0;
-  boost::asio::steady_timer expiryTimer_;
+  core::FirmwareTimerQueue::TimerId expiryTimer_ = 0;  // at the earliest Expires of any subscription
   AlertBus* bus_ = nullptr;
   std::size_t busToken_ = 0;
   DeliveryStats stats_;

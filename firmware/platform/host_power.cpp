@@ -31,6 +31,17 @@ std::uint16_t auditEvent(std::uint32_t requested, std::uint32_t newState) {
   }
 }
 
+// The message log's record of the new state: System ACPI Power State sensor, event data 1 = what was requested
+// (0: the host itself).
+std::vector<std::uint8_t> powerStateRecord(std::uint32_t to, std::uint32_t requested, std::uint32_t now) {
+  MessageLogEvent e;
+  e.sensorType = 0x22;  // System ACPI Power State
+  e.offset = acpiState(to);
+  e.entity = 0x17;      // system chassis
+  e.eventData[0] = static_cast<std::uint8_t>(requested);
+  return makeMessageLogRecord(e, now);
+}
+
 }  // namespace
 
 std::uint32_t HostPowerStateMachine::target(std::uint32_t from, std::uint32_t requested) {
@@ -76,15 +87,25 @@ PowerChangeStatus HostPowerStateMachine::request(std::uint32_t requested, const 
       s.lastHostResetTimestamp = now;
     }
     appendAuditRecord(s, makeAuditRecord(audit::kRemoteControl, auditEvent(requested, to), who, now));
-    MessageLogEvent e;
-    e.sensorType = 0x22;  // System ACPI Power State
-    e.offset = acpiState(to);
-    e.entity = 0x17;      // system chassis
-    e.eventData[0] = static_cast<std::uint8_t>(requested);
-    appendMessageLogRecord(s, makeMessageLogRecord(e, now));
+    appendMessageLogRecord(s, powerStateRecord(to, requested, now));
   });
   if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;
   if (hook_) hook_(PowerChange{from, to, requested});
+  return PowerChangeStatus::Completed;
+}
+
+PowerChangeStatus HostPowerStateMachine::hostChange(std::uint32_t newState) {
+  if (newState != power::kOn && newState != power::kOffSoft && newState != power::kOffHard)
+    return PowerChangeStatus::NotSupported;
+  const std::uint32_t from = state();
+  if (from == newState) return PowerChangeStatus::InvalidState;
+  const auto now = core::unixSeconds(clock_.now());
+  auto result = platform_.update([&](PlatformState& s) {
+    s.hostPower.powerState = newState;
+    appendMessageLogRecord(s, powerStateRecord(newState, 0, now));
+  });
+  if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;
+  if (hook_) hook_(PowerChange{from, newState, 0});
   return PowerChangeStatus::Completed;
 }
 

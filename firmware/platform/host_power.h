@@ -60,6 +60,11 @@ class HostPowerStateMachine {
   static std::uint32_t target(std::uint32_t from, std::uint32_t requested);
 
   PowerChangeStatus request(std::uint32_t requested, const AuditInitiator& who);
+  // A change the host made itself: its power button, its OS powering off (ACPI S5), a loss of its power. Stored and
+  // written to the message log like a requested change, and reported to the hook with `requested` 0; not audited,
+  // because AMT's audit log records what was done through AMT (Remote Control events) and nobody did this.
+  // `newState` is on, off-soft or off-hard; InvalidState if the host is in it already.
+  PowerChangeStatus hostChange(std::uint32_t newState);
   void setHook(Hook hook) { hook_ = std::move(hook); }
 
  private:

@@ -216,8 +216,8 @@ void MeiWdt::registerDevice(bool yes) {
   registered_ = yes;
   if (yes) MESIM_LOG(Info, kLog, "iamt_wdt registered (protocol version " << int(protocolVersion_) << ")");
   if (yes) probeSettled();
-  if (!yes) opened_ = false;  // the watchdog core drops the device under its opener
-  if (onRegistration_) onRegistration_(yes);
+  if (!yes) opened_ = yieldingHolder_ = false;  // the watchdog core drops the device under its opener
+  for (auto& callback : onRegistration_) callback(yes);
 }
 
 void MeiWdt::send(hbm::Bytes message, ErrCallback done) {
@@ -266,14 +266,45 @@ void MeiWdt::completePing(int err) {
 
 int MeiWdt::open() {
   if (!registered_) return ENODEV;
-  if (opened_) return EBUSY;  // watchdog_open: one opener at a time
+  if (opened_ && !yieldingHolder_) return EBUSY;  // watchdog_open: one opener at a time
+  if (yieldingHolder_) MESIM_LOG(Info, kLog, "a program opened dev/watchdog0: the simulated OS's watchdog daemon steps aside");
+  yieldingHolder_ = false;
   opened_ = true;
   expectClose_ = false;
   state_ = State::Start;  // mei_wdt_ops_start: nothing is sent until the first ping
+  if (onProgramOpen_) onProgramOpen_();
   return 0;
 }
 
+int MeiWdt::openYielding() {
+  if (!registered_) return ENODEV;
+  if (opened_) return EBUSY;
+  opened_ = yieldingHolder_ = true;
+  expectClose_ = false;
+  state_ = State::Start;
+  return 0;
+}
+
+void MeiWdt::releaseYielding(std::function<void()> done) {
+  if (!heldByYielding()) return done();
+  yieldingHolder_ = false;
+  releaseOpener(std::move(done));
+}
+
+void MeiWdt::dropYielding() {
+  if (!heldByYielding()) return;
+  opened_ = yieldingHolder_ = false;
+  expectClose_ = false;
+  if (state_ == State::Start || state_ == State::Running) state_ = State::Idle;
+}
+
 void MeiWdt::release(std::function<void()> done) {
+  // A program's file opened before the device last went away cannot close the yielding opener's hold.
+  if (yieldingHolder_) return done();
+  releaseOpener(std::move(done));
+}
+
+void MeiWdt::releaseOpener(std::function<void()> done) {
   if (!opened_) return done();
   opened_ = false;
   if (expectClose_ || state_ != State::Running) {

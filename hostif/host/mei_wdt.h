@@ -8,6 +8,10 @@
 // protocol version > 1 each ping waits for the firmware's answer. Release without the magic 'V' leaves the
 // firmware timer running (one last ping, as the core does): that is how a dead watchdog daemon looks.
 //
+// Two kinds of opener share the one /dev/watchdog0: programs (through FUSE) and the simulated host OS's watchdog
+// daemon inside mesim (hostif/os), which opens "yielding": a program always gets the device, taking it over as it
+// is, so the simulation is never why a real watchdog daemon sees EBUSY.
+//
 // Threading: like MeiHost, everything on its io_context; callbacks run there.
 #pragma once
 
@@ -52,11 +56,13 @@ class MeiWdt {
   // `done` once the first probe has settled: the device registered, or the firmware has no watchdog client or
   // refused the connection (re-probing goes on in the background). At once if that already happened.
   void whenProbed(std::function<void()> done);
-  // Called when registration changes (the device appears or goes away).
-  void onRegistration(std::function<void(bool)> callback) { onRegistration_ = std::move(callback); }
+  // Called when registration changes (the device appears or goes away); every callback given is kept.
+  void onRegistration(std::function<void(bool)> callback) { onRegistration_.push_back(std::move(callback)); }
 
   // ---- /dev/watchdog0 (watchdog core semantics) ----
-  int open();                                          // 0, ENODEV (not registered) or EBUSY (already open)
+  // A program's open: 0, ENODEV (not registered) or EBUSY (a program holds it). A yielding opener's hold passes
+  // to the program as it is: a running firmware timer runs on, now the program's to keep alive.
+  int open();
   void release(std::function<void()> done);             // magic close stops, otherwise one last ping
   void write(std::string_view data, std::function<void(ssize_t)> done);  // 'V' arms magic close; pings
   void keepalive(ErrCallback done);
@@ -66,6 +72,19 @@ class MeiWdt {
   std::uint32_t status();                              // WDIOF_MAGICCLOSE / WDIOF_KEEPALIVEPING
   void setOptions(int options, ErrCallback done);      // WDIOS_DISABLECARD 1, WDIOS_ENABLECARD 2
   watchdog_info info() const;
+
+  // ---- the yielding opener (the simulated host OS's watchdog daemon, hostif/os) ----
+  // As open(), but gives way to any program that opens later; EBUSY while a program holds the device. Between it and
+  // releaseYielding() the opener drives the device with write/keepalive/setTimeout/setOptions as a program would.
+  int openYielding();
+  void releaseYielding(std::function<void()> done);  // as release(); nothing if the opener lost the device meanwhile
+  // The opener's host lost power or was reset: its file is gone and nothing is sent (release() would ping or STOP;
+  // a host without power sends nothing).
+  void dropYielding();
+  bool heldByProgram() const { return opened_ && !yieldingHolder_; }
+  bool heldByYielding() const { return opened_ && yieldingHolder_; }
+  // Called after every open by a program, once the yielding opener (if it held the device) has lost it.
+  void onProgramOpen(std::function<void()> callback) { onProgramOpen_ = std::move(callback); }
 
   struct Stats {
     std::uint64_t pings = 0;
@@ -89,6 +108,7 @@ class MeiWdt {
   void send(hbm::Bytes message, ErrCallback done);
   void completePing(int err);
   void probeSettled();
+  void releaseOpener(std::function<void()> done);
 
   boost::asio::io_context& io_;
   MeiHost& host_;
@@ -104,12 +124,14 @@ class MeiWdt {
   std::uint64_t generation_ = 0;  // bumps on every (re)probe: stale callbacks check it
   boost::asio::steady_timer retry_;
   std::deque<ErrCallback> pendingPings_;
-  std::function<void(bool)> onRegistration_;
+  std::vector<std::function<void(bool)>> onRegistration_;
+  std::function<void()> onProgramOpen_;
   bool probed_ = false;  // the first probe settled (whenProbed)
   std::vector<std::function<void()>> probeWaiters_;
 
   // watchdog core state
   bool opened_ = false;
+  bool yieldingHolder_ = false;  // opened_ by the yielding opener, not a program
   bool expectClose_ = false;
   bool keepaliveSeen_ = false;
   std::chrono::steady_clock::time_point lastPing_{};

@@ -12,7 +12,7 @@ namespace {
 
 struct Fixture : mesim::test::FuzzPlatform {
   Fixture() : FuzzPlatform("fuzz-wd") {
-    auto created = mesim::watchdog::WatchdogFeature::create(io, timers, *platform, nullptr, nullptr, {});
+    auto created = mesim::watchdog::WatchdogFeature::create(timers, *platform, nullptr, nullptr, {});
     if (!created) std::abort();
     feature = std::move(*created);
   }

@@ -1,7 +1,9 @@
 // WS-Eventing against the real daemon (spec/wsman.md §1.6): Subscribe/Unsubscribe over WS-Man with Digest, alerts
 // raised through the control API (POST /events/raise) and delivered to test subscribers (tests/support/
-// event_subscriber.h): PushWithAck with the subscriber down then up delivers exactly once, pending alerts survive a
-// restart, a subscriber that never answers does not delay another, https + Digest + ReferenceParameters.
+// event_subscriber.h): PushWithAck with the subscriber down then up delivers exactly once (retries on a manual
+// firmware clock), a subscription expires on the firmware clock, pending alerts survive a restart, a subscriber that
+// never answers does not delay another, https + Digest + ReferenceParameters. The suspend-policy test keeps its
+// retries on the real clock.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -110,6 +112,22 @@ class EventsDaemonTest : public ::testing::Test {
     EXPECT_EQ(r.substr(0, 3), "200");
     return boost::json::parse(r.substr(4)).as_object()["events"].as_object();
   }
+  boost::json::object controlJson(const std::string& method, const std::string& target) {
+    auto r = method == "GET" ? daemon_.get(target) : daemon_.post(target);
+    EXPECT_EQ(r.substr(0, 3), "200") << target << ": " << r;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.size() > 4 ? r.substr(4) : "", ec);
+    return !ec && v.is_object() ? v.as_object() : boost::json::object{};
+  }
+  // Moves the daemon's manual clock by `seconds`; the answer.
+  boost::json::object advance(const std::string& seconds) { return controlJson("POST", "/clock/advance?seconds=" + seconds); }
+  // Waits (real time) until the first subscription has failed `n` attempts.
+  bool waitForFailures(int n) {
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (subscription(0)["failures"].to_number<int>() < n && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    return subscription(0)["failures"].to_number<int>() == n;
+  }
   boost::json::object subscription(std::size_t i) {
     auto subs = events()["subscriptions"].as_array();
     return i < subs.size() ? subs[i].as_object() : boost::json::object{};
@@ -157,23 +175,29 @@ TEST_F(EventsDaemonTest, SubscribeShowsTheClassesAndUnsubscribeRemovesThem) {
   EXPECT_EQ(sub.count(), 0u) << "nothing after Unsubscribe";
 }
 
+// Retries wait for firmware time (a manual clock here): none happens while it stands still, one per advance of the
+// retry interval.
 TEST_F(EventsDaemonTest, PushWithAckWithTheSubscriberDownThenUpDeliversExactlyOnce) {
-  ASSERT_TRUE(start({"--event-policy", "retry-forever"}));
+  ASSERT_TRUE(start({"--event-policy", "retry-forever", "--clock", "manual"}));
   const std::uint16_t port = downSubscriberPort();
   subscribe("http://127.0.0.1:" + std::to_string(port) + "/events", kPushWithAck);
   raise("iAMT0005");
-  // A few failed attempts, visible in the status.
-  auto deadline = std::chrono::steady_clock::now() + 3s;
-  while (subscription(0)["failures"].to_number<int>() < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(waitForFailures(1)) << daemon_.log();  // the first attempt goes at once
+  auto clock = controlJson("GET", "/clock");
+  EXPECT_EQ(clock["next_in_seconds"].to_number<double>(), 0.1) << clock << ": the retry, one interval on";
+  std::this_thread::sleep_for(400ms);  // several intervals of real time
   auto s = subscription(0);
-  EXPECT_GE(s["failures"].to_number<int>(), 2);
+  EXPECT_EQ(s["failures"].to_number<int>(), 1) << "no retry while firmware time stands still";
   EXPECT_EQ(s["pending"].to_number<int>(), 1);
   EXPECT_NE(std::string(s["last_error"].as_string()).find("connect"), std::string::npos) << s;
+  advance("0.1");
+  ASSERT_TRUE(waitForFailures(2)) << "one retry per interval of firmware time";
 
   EventSubscriber up(EventSubscriber::onPort(port));
+  advance("0.1");
   ASSERT_TRUE(up.waitFor(1, 3s));
-  std::this_thread::sleep_for(500ms);  // several retry intervals: nothing more may arrive
+  advance("1");  // ten more intervals: nothing more may arrive
+  std::this_thread::sleep_for(300ms);
   auto got = up.received();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(messageIdOf(got[0].body), "iAMT0005");
@@ -183,6 +207,26 @@ TEST_F(EventsDaemonTest, PushWithAckWithTheSubscriberDownThenUpDeliversExactlyOn
   EXPECT_EQ(s["pending"].to_number<int>(), 0);
   EXPECT_EQ(s["delivered"].to_number<int>(), 1);
   EXPECT_EQ(s["last_error"].as_string(), "");
+}
+
+// A subscription's Expires is firmware time: a timer removes it at that moment (logged before anything else asks).
+TEST_F(EventsDaemonTest, ASubscriptionExpiresOnTheFirmwareClock) {
+  ASSERT_TRUE(start({"--clock", "manual"}));
+  EventSubscriber sub;
+  auto request = subscribeRequest(sub.url(), kPushWithAck);
+  request.replace(request.find("</e:Delivery>") + 13, 0, "<e:Expires>PT60S</e:Expires>");
+  auto r = wsman(request);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  advance("59");
+  EXPECT_EQ(events()["subscriptions"].as_array().size(), 1u);
+  const auto expiredAnswer = advance("2");
+  EXPECT_GE(expiredAnswer.at("fired").to_number<int>(), 1) << expiredAnswer;
+  EXPECT_TRUE(daemon_.waitForLog("subscription 1 expired", 2s)) << daemon_.log();
+  EXPECT_TRUE(events()["subscriptions"].as_array().empty());
+  EXPECT_EQ(events()["expired"].to_number<int>(), 1);
+  raise("iAMT0005");
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(sub.count(), 0u);
 }
 
 TEST_F(EventsDaemonTest, PendingAlertsAreDeliveredAfterARestart) {

@@ -138,7 +138,8 @@ class SubscriberDnsTest : public ::testing::Test {
   core::ManualFirmwareClock clock{events::TimePoint(std::chrono::seconds(1'700'000'000))};
   HttpEventTransport transport{io, NameResolverOptions{dns.lookup()}};
   events::AlertBus bus;
-  events::EventDelivery delivery{io, clock, transport, dir.path(), policy()};
+  core::FirmwareTimerQueue timers{io, clock};
+  events::EventDelivery delivery{timers, transport, dir.path(), policy()};
 };
 
 TEST_F(SubscriberDnsTest, ASubscriberWhoseNameHangsDelaysNoOther) {
@@ -178,7 +179,6 @@ TEST_F(SubscriberDnsTest, ASubscriberWhoseNameHangsDelaysNoOther) {
 
   // The retry, while the first lookup still hangs, waits on that same lookup instead of starting a thread of its own.
   clock.advance(policy().retryInterval);
-  delivery.poke();
   ASSERT_TRUE(runUntil(io, [&] { return status(slow).inFlight; }));
   EXPECT_EQ(dns.calls("slow.invalid"), 1u);
   // The DNS server answers at last ("unknown"): the waiting attempt hears it at once, well before its deadline.

@@ -18,6 +18,7 @@
 
 #include "app/config.h"
 #include "app/device.h"
+#include "hostif/os/host_machine.h"
 #include "tests/unit/firmware_test_support.h"
 
 namespace mesim::app {
@@ -100,6 +101,36 @@ TEST(Device, TwoOnOneLoopAreIndependentAndOneCanGo) {
   a.reset();  // destroying one leaves the other serving
   EXPECT_TRUE(answersHttp(io, portB));
   EXPECT_TRUE(b->ready());
+}
+
+// Each device has the clock its config asks for, from construction on (the control API reads it while the state
+// opens); moving one device's manual clock leaves another's time alone.
+TEST(Device, EachHasTheClockItsConfigAsksFor) {
+  test::TempDir dir{"device-clock"};
+  boost::asio::io_context io;
+  const core::FirmwareClock::time_point start{std::chrono::seconds(1'893'553'445)};
+  auto manualConfig = deviceIn(dir.path(), "manual");
+  manualConfig.clock.mode = core::ClockSetting::Mode::Manual;
+  manualConfig.clock.start = start;
+  Device manual(io, manualConfig);
+  Device real(io, deviceIn(dir.path(), "real"));
+  ASSERT_NE(manual.manualClock(), nullptr);
+  EXPECT_EQ(real.manualClock(), nullptr);
+  EXPECT_EQ(manual.clock().now(), start) << "before start()";
+  ASSERT_TRUE(manual.start({}));
+  ASSERT_TRUE(real.start({}));
+  ASSERT_TRUE(runUntil(io, [&] { return manual.ready() && real.ready(); }));
+  EXPECT_EQ(manual.clock().now(), start) << "real time passing does not move it";
+  manual.manualClock()->advance(90s);
+  EXPECT_EQ(manual.clock().now(), start + 90s);
+  const auto realNow = core::SystemFirmwareClock().now();
+  EXPECT_LT(real.clock().now() - realNow, 5s);
+  EXPECT_GT(real.clock().now() - realNow, -5s);
+  for (auto* d : {&manual, &real}) {
+    bool stopped = false;
+    d->stop([&] { stopped = true; });
+    ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
+  }
 }
 
 TEST(Device, CreatedAndDestroyedManyTimesInOneProcess) {
@@ -245,6 +276,93 @@ TEST(DeviceConfig, LoginLockoutOptions) {
   EXPECT_EQ(bad.message, "--login-lockout-initial takes whole seconds, such as 5s or 1m");
   bad = parse({"--login-lockout-initial", "10s", "--login-lockout-max", "5s"});
   EXPECT_EQ(bad.message, "--login-lockout-max must not be shorter than --login-lockout-initial");
+}
+
+TEST(DeviceConfig, HostOsOptionsAndTheirSectionKey) {
+  auto defaults = parse({});
+  ASSERT_EQ(defaults.action, ParseResult::Action::Run) << defaults.message;
+  EXPECT_EQ(defaults.config.devices[0].hostOs, HostOsMode::Simulated);
+  EXPECT_EQ(defaults.config.devices[0].hostOsBootTime, std::chrono::seconds(5));
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--host-os", "none", "--host-os-boot-time", "750ms"},
+                 "[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\nhost-os = simulated\n");
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  EXPECT_EQ(r.config.devices[0].hostOs, HostOsMode::None);
+  EXPECT_EQ(r.config.devices[0].hostOsBootTime, std::chrono::milliseconds(750));
+  EXPECT_EQ(r.config.devices[1].hostOs, HostOsMode::Simulated);
+  EXPECT_EQ(r.config.devices[1].hostOsBootTime, std::chrono::milliseconds(750)) << "inherited";
+  auto bad = parse({"--host-os", "windows"});
+  EXPECT_EQ(bad.action, ParseResult::Action::Error);
+  EXPECT_EQ(bad.message, "--host-os takes simulated or none");
+  bad = parse({"--host-os-boot-time", "soon"});
+  EXPECT_EQ(bad.message, "--host-os-boot-time takes a time up to 1h, such as 500ms or 5s");
+}
+
+// A device's host: its OS boots on the firmware clock and follows the platform's power; the /host routes' object.
+TEST(Device, HasAHostWhoseOsBootsAndFollowsThePower) {
+  test::TempDir dir("device-host");
+  boost::asio::io_context io;
+  auto config = deviceIn(dir.path(), "a");
+  config.hostOsBootTime = 50ms;
+  Device device(io, config);
+  ASSERT_TRUE(device.start({}));
+  ASSERT_TRUE(runUntil(io, [&] { return device.ready(); }));
+  auto* host = device.hostMachine();
+  ASSERT_NE(host, nullptr);
+  ASSERT_NE(host->os(), nullptr);
+  ASSERT_TRUE(runUntil(io, [&] { return host->os()->state() == hostos::SimulatedOs::State::Running; }));
+  ASSERT_TRUE(runUntil(io, [&] { return host->os()->watchdogDaemon().timeout() == 120; }))
+      << "the daemon set the driver's default timeout through the firmware";
+  EXPECT_EQ(host->holdPowerButton().value(), "forced off");
+  EXPECT_EQ(host->os()->state(), hostos::SimulatedOs::State::Off);
+  EXPECT_EQ(device.status().at("watchdog").at("os_state").as_string(), "idle");
+  bool stopped = false;
+  device.stop([&] { stopped = true; });
+  ASSERT_TRUE(runUntil(io, [&] { return stopped; }));
+
+  // --host-os none: a host with a power button and no OS.
+  boost::asio::io_context io2;
+  auto none = deviceIn(dir.path(), "b");
+  none.hostOs = HostOsMode::None;
+  Device bare(io2, none);
+  ASSERT_TRUE(bare.start({}));
+  ASSERT_TRUE(runUntil(io2, [&] { return bare.ready(); }));
+  ASSERT_NE(bare.hostMachine(), nullptr);
+  EXPECT_EQ(bare.hostMachine()->os(), nullptr);
+  EXPECT_FALSE(bare.hostMachine()->hasWatchdog()) << "no FUSE and no OS: no iamt_wdt, as before";
+  bool bareStopped = false;
+  bare.stop([&] { bareStopped = true; });
+  ASSERT_TRUE(runUntil(io2, [&] { return bareStopped; }));
+}
+
+TEST(DeviceConfig, ClockOptionsPerDevice) {
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "0", "--https-port", "0", "--clock", "manual",
+                  "--clock-start", "2030-01-02T03:04:05Z"},
+                 "[device.b]\nclock = scaled:60\n[device.c]\nclock = real\n[device.d]\nfuse = off\n");
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  ASSERT_EQ(r.config.devices.size(), 4u);
+  const core::FirmwareClock::time_point start{std::chrono::seconds(1'893'553'445)};
+  const auto& manual = r.config.devices[0].clock;
+  EXPECT_EQ(manual.mode, core::ClockSetting::Mode::Manual);
+  EXPECT_EQ(manual.start, start);
+  const auto& scaled = r.config.devices[1].clock;
+  EXPECT_EQ(scaled.mode, core::ClockSetting::Mode::Scaled);
+  EXPECT_EQ(scaled.scale, 60);
+  EXPECT_EQ(scaled.start, start) << "the start is inherited with the rest";
+  EXPECT_EQ(r.config.devices[2].clock.mode, core::ClockSetting::Mode::Real);
+  EXPECT_FALSE(r.config.devices[2].clock.start) << "a real clock has no start of its own";
+  EXPECT_EQ(r.config.devices[3].clock.mode, core::ClockSetting::Mode::Manual);
+
+  auto defaults = parse({});
+  EXPECT_EQ(defaults.config.devices[0].clock.mode, core::ClockSetting::Mode::Real);
+  EXPECT_EQ(parse({"--clock", "slow"}).message, "--clock 'slow': takes real, scaled:N (e.g. scaled:60, scaled:0.5) or manual");
+  EXPECT_EQ(parse({"--clock", "scaled:0"}).message, "--clock scaled:N takes a factor from 0.001 to 1000000");
+  EXPECT_EQ(parse({"--clock-start", "2030-01-02T03:04:05Z"}).message,
+            "--clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too");
+  EXPECT_EQ(parse({"--clock", "manual", "--clock-start", "2030-01-02"}).message,
+            "--clock-start: expected an ISO-8601 UTC time such as 2030-01-02T03:04:05Z or 2030-01-02T03:04:05.250Z");
+  auto badSection = parse({"--http-port", "0", "--https-port", "0"}, "[device.b]\nclock-start = 2030-01-02T03:04:05Z\n");
+  EXPECT_EQ(badSection.message,
+            "[device.b]: --clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too");
 }
 
 TEST(DeviceConfig, OneDefaultDeviceFromTodaysCommandLine) {

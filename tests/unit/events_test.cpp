@@ -222,7 +222,7 @@ class FakeTransport : public EventTransport {
 class EventDeliveryTest : public ::testing::Test {
  protected:
   std::unique_ptr<EventDelivery> make(DeliveryPolicy p) {
-    auto d = std::make_unique<EventDelivery>(io, clock, transport, dir.path(), p);
+    auto d = std::make_unique<EventDelivery>(timers, transport, dir.path(), p);
     EXPECT_EQ(errorOf(d->start()), "");
     d->attach(bus);
     return d;
@@ -259,6 +259,7 @@ class EventDeliveryTest : public ::testing::Test {
   test::TempDir dir{"events"};
   boost::asio::io_context io;
   core::ManualFirmwareClock clock{TimePoint(std::chrono::seconds(1'700'000'000))};
+  core::FirmwareTimerQueue timers{io, clock};
   FakeTransport transport;
   AlertBus bus;
 };
@@ -316,13 +317,75 @@ TEST_F(EventDeliveryTest, RetriesOnTheClockThenAppliesThePolicy) {
   EXPECT_EQ(st[0].pending, 1u);
   ASSERT_TRUE(st[0].nextAttempt);
   clock.advance(10s);
-  d->poke();
   run();
   ASSERT_EQ(transport.sent.size(), 1u);
   answerAll("connection refused");
   EXPECT_TRUE(d->subscriptions().empty()) << "terminated";
   EXPECT_EQ(d->stats().terminated, 1u);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "events" / "queue-1.json"));
+}
+
+// The retry interval is firmware time: real time passing does nothing, an advance of the interval retries; the
+// attempt goes from the loop (the transport is network I/O), at the firmware time of its due moment.
+TEST_F(EventDeliveryTest, RetriesWaitForFirmwareTimeNotRealTime) {
+  auto d = make(policy(5, FailurePolicy::Suspend));
+  subscribe(*d);
+  raise();
+  run();
+  answerAll("connection refused");
+  io.restart();
+  io.run_for(50ms);
+  EXPECT_TRUE(transport.sent.empty()) << "real time does not retry";
+  EXPECT_EQ(timers.nextDeadline(), clock.now() + 10s) << "the retry is a timer on the firmware clock";
+  clock.advance(9999ms);
+  run();
+  EXPECT_TRUE(transport.sent.empty());
+  clock.advance(1ms);
+  run();
+  ASSERT_EQ(transport.sent.size(), 1u);
+  answerAll("connection refused");
+  clock.advance(25s);  // one attempt per due moment: the retry after this failure is due 10 s after it
+  run();
+  EXPECT_EQ(transport.sent.size(), 1u);
+}
+
+// Expiry is a timer: the subscription goes when its Expires passes, without anything asking (no publish, no read).
+TEST_F(EventDeliveryTest, ASubscriptionExpiresByItsTimer) {
+  auto d = make(policy(1, FailurePolicy::Suspend));
+  Subscription s;
+  s.filter = "Intel(r) AMT:All";
+  s.notifyTo = "http://127.0.0.1:1/";
+  s.expires = clock.now() + 30s;
+  ASSERT_TRUE(std::holds_alternative<std::uint32_t>(d->subscribe(s)));
+  s.expires = clock.now() + 90s;
+  ASSERT_TRUE(std::holds_alternative<std::uint32_t>(d->subscribe(s)));
+  clock.advance(29s);
+  EXPECT_EQ(d->stats().expired, 0u);
+  clock.advance(1s);
+  EXPECT_EQ(d->stats().expired, 1u) << "expired at its moment";
+  clock.advance(59s);
+  EXPECT_EQ(d->stats().expired, 1u);
+  clock.advance(1s);
+  EXPECT_EQ(d->stats().expired, 2u) << "the timer re-armed for the next one";
+  EXPECT_EQ(timers.size(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "events" / "queue-1.json"));
+}
+
+TEST_F(EventDeliveryTest, DestroyedItLeavesNoTimerBehind) {
+  {
+    auto d = make(policy(5, FailurePolicy::Suspend));
+    Subscription s;
+    s.filter = "Intel(r) AMT:All";
+    s.notifyTo = "http://127.0.0.1:1/";
+    s.expires = clock.now() + 30s;
+    ASSERT_TRUE(std::holds_alternative<std::uint32_t>(d->subscribe(s)));
+    raise();
+    run();
+    answerAll("connection refused");
+    EXPECT_EQ(timers.size(), 2u) << "the retry and the expiry";
+  }
+  EXPECT_EQ(timers.size(), 0u);
+  clock.advance(1h);  // nothing left to call into the destroyed object
 }
 
 TEST_F(EventDeliveryTest, SuspendedResumesOnRenew) {
@@ -427,7 +490,7 @@ TEST_F(EventDeliveryTest, ExpiresAndLimit) {
 }
 
 TEST_F(EventDeliveryTest, LinesNameTheDevice) {
-  EventDelivery d(io, clock, transport, dir.path(), policy(0, FailurePolicy::Suspend), log::Context("dev-a"));
+  EventDelivery d(timers, transport, dir.path(), policy(0, FailurePolicy::Suspend), log::Context("dev-a"));
   ASSERT_EQ(errorOf(d.start()), "");
   d.attach(bus);
   subscribe(d);

@@ -59,8 +59,9 @@ TEST(FirmwareTimerQueue, CallbacksMayRescheduleWithoutSpinning) {
     ++runs;
     timers.schedule(clock.now(), again);  // due at once: waits for the next pass
   };
-  timers.scheduleAfter(1s, again);
-  clock.advance(1s);
+  timers.schedule(clock.now(), again);  // due at once: run from the loop, never inside schedule()
+  EXPECT_EQ(runs, 0);
+  io.poll_one();
   EXPECT_EQ(runs, 1);
   io.poll_one();  // one pass per loop turn: other work interleaves
   EXPECT_EQ(runs, 2);
@@ -144,7 +145,7 @@ class WatchdogTest : public ::testing::Test {
     alertToken = alerts.subscribe([this](const events::Alert& a) { raised.push_back(a); });
     WatchdogFeatureOptions options;
     options.stateDir = dir.path();
-    auto created = WatchdogFeature::create(io, timers, *platform, power.get(), &alerts, options);
+    auto created = WatchdogFeature::create(timers, *platform, power.get(), &alerts, options);
     ASSERT_TRUE(created) << created.error().message;
     feature = std::move(*created);
   }
@@ -237,6 +238,50 @@ TEST_F(WatchdogTest, ExpiryWritesTheOsHangRecordAndAlerts) {
   EXPECT_EQ(raised[0].messageId, "PLAT0322");
   EXPECT_EQ(raised[0].time, clock.now());
   EXPECT_EQ(power->state(), platform::power::kOn);  // HeciWatchDogExpirationAction 0: no reset
+}
+
+// The batch window is firmware time: the record, the alert and the reset action follow the expiry 20 ms of firmware
+// time later, within the same advance, and the alert keeps the expiry's own time.
+TEST_F(WatchdogTest, TheEventsBatchIsAFirmwareTimerAndKeepsTheExpiryTime) {
+  auto settings = feature->agentPresence().actionSettings();
+  settings.heciExpirationAction = 1;  // reset the host
+  ASSERT_EQ(feature->agentPresence().setActionSettings(settings), 0u);
+  auto c = connect();
+  send(c, wd::encodeStart(5));
+  const auto expiry = clock.now() + 5s;
+  const auto before = platform->state().logs.messageLog.size();
+  clock.advance(5s);
+  io.poll();
+  EXPECT_EQ(feature->osWatchdog().state(), OsWatchdog::State::Expired);
+  EXPECT_EQ(platform->state().logs.messageLog.size(), before) << "still in the batch window";
+  EXPECT_TRUE(raised.empty());
+  clock.advance(19ms);
+  io.poll();
+  EXPECT_TRUE(raised.empty()) << "real time and 19 ms of firmware time are not the window";
+  clock.advance(1ms);
+  ASSERT_GT(platform->state().logs.messageLog.size(), before) << "written inside the advance";
+  const auto& record = platform->state().logs.messageLog[before];
+  EXPECT_EQ(record[0] | record[1] << 8 | record[2] << 16 | std::uint32_t{record[3]} << 24, core::unixSeconds(expiry));
+  ASSERT_EQ(raised.size(), 2u);
+  EXPECT_EQ(raised[0].messageId, "PLAT0322");
+  EXPECT_EQ(raised[0].time, expiry) << "stamped when it expired, not when the batch was written";
+  EXPECT_EQ(raised[1].messageId, "iAMT0070");
+  EXPECT_EQ(raised[1].time, expiry + WatchdogEvents::kBatchWindow) << "the reset happened at the end of the window";
+  EXPECT_EQ(feature->events().stats().resets, 1u);
+}
+
+// One long advance: a watchdog that expires 30 s into a 120 s advance stamps its record and alert with that moment.
+TEST_F(WatchdogTest, AnExpiryInsideALongAdvanceSeesItsOwnTime) {
+  auto c = connect();
+  send(c, wd::encodeStart(30));
+  const auto start = clock.now();
+  clock.advance(120s);
+  ASSERT_EQ(raised.size(), 1u);
+  EXPECT_EQ(raised[0].time, start + 30s);
+  auto rec = lastRecord();
+  ASSERT_EQ(rec.size(), 21u);
+  const std::uint32_t t = rec[0] | rec[1] << 8 | rec[2] << 16 | std::uint32_t{rec[3]} << 24;
+  EXPECT_EQ(t, core::unixSeconds(start + 30s));
 }
 
 TEST_F(WatchdogTest, ClosingWithoutStopIsACrash) {
@@ -520,7 +565,7 @@ TEST_F(WatchdogTest, DefinitionsSurviveARestart) {
   feature.reset();
   WatchdogFeatureOptions options;
   options.stateDir = dir.path();
-  auto created = WatchdogFeature::create(io, timers, *platform, power.get(), &alerts, options);
+  auto created = WatchdogFeature::create(timers, *platform, power.get(), &alerts, options);
   ASSERT_TRUE(created) << created.error().message;
   feature = std::move(*created);
   auto list = feature->agentPresence().watchdogs();
@@ -550,7 +595,7 @@ TEST_P(MeiWdtProbeTest, WhenProbedFiresOnceTheFirstProbeSettled) {
   core::FirmwareTimerQueue timers{machine.io, clock};
   WatchdogFeatureOptions options;
   options.stateDir = dir.path();
-  auto created = WatchdogFeature::create(machine.io, timers, *platform, nullptr, nullptr, options);
+  auto created = WatchdogFeature::create(timers, *platform, nullptr, nullptr, options);
   ASSERT_TRUE(created) << created.error().message;
   auto feature = std::move(*created);
   if (withClient) machine.engine.addClient(feature->client());
