@@ -229,11 +229,10 @@ wsman_get_general_settings() {
 EOF
 }
 
-# The crash alert. Today the control API raises it as the OS watchdog does on expiry; swap this for a scenario or
-# a simulated host OS crash (POST /host/os-crash) when those land.
+# The crash alert. Today mesimctl raises it through the control API as the OS watchdog does on expiry; swap this
+# for a scenario or a simulated host OS crash when those land.
 trigger_crash_alert() {
-  in_netns curl -sS --fail --max-time 10 -X POST \
-    'http://127.0.0.1:16990/events/raise?messageId=iAMT0005&category=Watchdog&arg=03020100-0504-0706-0809-0a0b0c0d0e0f'
+  "$DOCKER" exec "$FUSE_CT" mesimctl raise iAMT0005 --arg 03020100-0504-0706-0809-0a0b0c0d0e0f --category Watchdog
 }
 
 step "End to end: mesim with FUSE, the alert subscriber beside it"
@@ -253,7 +252,7 @@ fi
 "$DOCKER" run -d --name "$FUSE_CT" --network none "${FUSE_RUN[@]}" --health-interval 1s \
   -e MESIM_EVENT_RETRY_INTERVAL=500ms "$E2E_IMAGE" >/dev/null || true
 if wait_for 60 is_healthy "$FUSE_CT"; then
-  pass "health check" "docker reports $FUSE_CT healthy (GET /healthz)"
+  pass "health check" "docker reports $FUSE_CT healthy (the image's HEALTHCHECK: mesimctl health)"
   daemon_up=1
 else
   fail "health check" "status '$(health_of "$FUSE_CT")'; mesim's log:"
@@ -299,7 +298,7 @@ if [ "$daemon_up" -eq 1 ]; then
   elif ! raised="$(trigger_crash_alert 2>&1)"; then
     fail "crash alert delivered" "raising it failed: $raised"
   elif wait_for 30 "$DOCKER" exec "$SUBSCRIBER_CT" grep -q 'MessageID=iAMT0005' /var/log/alerts/alerts.log; then
-    pass "crash alert delivered" "$("$DOCKER" exec "$SUBSCRIBER_CT" grep -m1 'MessageID=iAMT0005' /var/log/alerts/alerts.log)"
+    pass "crash alert delivered" "raised with mesimctl; $("$DOCKER" exec "$SUBSCRIBER_CT" grep -m1 'MessageID=iAMT0005' /var/log/alerts/alerts.log)"
   else
     fail "crash alert delivered" "nothing reached the subscriber in 30 s; mesim's events: $(in_netns curl -s http://127.0.0.1:16990/status | grep -o '"events":.*' | head -c 400)"
   fi
@@ -313,7 +312,7 @@ say "($(took))"
 step "End to end: preload mode without privileges"
 "$DOCKER" run -d --name "$PRELOAD_CT" --network none --cap-drop ALL --security-opt no-new-privileges \
   "$E2E_IMAGE" >/dev/null || true
-if wait_for 60 "$DOCKER" exec "$PRELOAD_CT" busybox wget -q -O /dev/null http://127.0.0.1:16990/healthz; then
+if "$DOCKER" exec "$PRELOAD_CT" mesimctl health --wait 60 >/dev/null; then
   out="$("$DOCKER" exec -e LD_PRELOAD=/usr/local/lib/libmesim-preload.so "$PRELOAD_CT" \
     mei_c_client /dev/mei0 amthi-provisioning-state 2>&1)" && rc=0 || rc=$?
   if [ "$rc" -eq 0 ] && grep -q '^provisioning_state=' <<<"$out"; then
