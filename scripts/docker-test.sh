@@ -233,6 +233,7 @@ EOF
 # simulated host OS to boot and its watchdog daemon to heartbeat on dev/watchdog0, the OS crashes, and 125 s later
 # the firmware's OS watchdog (mei_wdt's 120 s, armed at boot) has expired and the alert gone out (it follows the
 # expiry by milliseconds of firmware time). Swap this for `mesimctl scenario run` once scenarios land.
+CRASH_MESSAGE_ID=PLAT0322  # the OS watchdog's "Run-time critical stop on system"
 ctl() { "$DOCKER" exec "$FUSE_CT" mesimctl "$@"; }
 host_heartbeating() { ctl host | grep -qE '"watchdog_daemon": *"heartbeating"'; }
 trigger_crash_alert() {
@@ -304,8 +305,8 @@ if [ "$daemon_up" -eq 1 ]; then
     "$DOCKER" logs --tail 20 "$SUBSCRIBER_CT" >&2 || true
   elif ! raised="$(trigger_crash_alert 2>&1)"; then
     fail "crash alert delivered" "crashing the host failed: $raised"
-  elif wait_for 10 "$DOCKER" exec "$SUBSCRIBER_CT" grep -q 'MessageID=iAMT0005' /var/log/alerts/alerts.log; then
-    pass "crash alert delivered" "host OS crashed, 125 s of manual clock; $("$DOCKER" exec "$SUBSCRIBER_CT" grep -m1 'MessageID=iAMT0005' /var/log/alerts/alerts.log)"
+  elif wait_for 10 "$DOCKER" exec "$SUBSCRIBER_CT" grep -q "MessageID=$CRASH_MESSAGE_ID" /var/log/alerts/alerts.log; then
+    pass "crash alert delivered" "host OS crashed, 125 s of manual clock; $("$DOCKER" exec "$SUBSCRIBER_CT" grep -m1 "MessageID=$CRASH_MESSAGE_ID" /var/log/alerts/alerts.log)"
   else
     fail "crash alert delivered" "nothing reached the subscriber in 10 s; mesim's events: $(in_netns curl -s http://127.0.0.1:16990/status | grep -o '"events":.*' | head -c 400)"
   fi
