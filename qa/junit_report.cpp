@@ -1,5 +1,6 @@
 #include "qa/junit_report.h"
 
+#include <cstdio>
 #include <sstream>
 
 #include <boost/json/serialize.hpp>
@@ -22,6 +23,13 @@ std::string xmlText(std::string_view text) {
     if ((u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f) c = '?';
   }
   return out;
+}
+
+// Seconds as JUnit readers show them: fixed, to the millisecond ("185.020", not JSON's "1.8502E2").
+std::string seconds(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", value);
+  return text;
 }
 
 std::string stringOf(const json::object& o, std::string_view key) {
@@ -54,7 +62,7 @@ pugi::xml_node testcase(pugi::xml_node suite, const std::string& classname, cons
   auto tc = suite.append_child("testcase");
   setAttribute(tc, "classname", classname);
   setAttribute(tc, "name", name);
-  tc.append_attribute("time").set_value(0.0);
+  tc.append_attribute("time").set_value("0.000");
   ++counts.tests;
   return tc;
 }
@@ -75,7 +83,8 @@ void suiteOf(pugi::xml_node root, const json::object& report, Counts& total) {
 
   auto properties = suite.append_child("properties");
   for (const char* key : {"id", "device", "clock", "state", "firmware_seconds", "file"}) {
-    auto value = stringOf(report, key);
+    auto value = std::string_view(key) == "firmware_seconds" && report.contains(key) ? seconds(numberOf(report, key))
+                                                                                       : stringOf(report, key);
     if (value.empty()) continue;
     auto p = properties.append_child("property");
     setAttribute(p, "name", key);
@@ -126,7 +135,7 @@ void suiteOf(pugi::xml_node root, const json::object& report, Counts& total) {
   suite.append_attribute("failures").set_value(counts.failures);
   suite.append_attribute("errors").set_value(counts.errors);
   suite.append_attribute("skipped").set_value(counts.skipped);
-  suite.append_attribute("time").set_value(numberOf(report, "real_seconds"));
+  suite.append_attribute("time").set_value(seconds(numberOf(report, "real_seconds")).c_str());
   if (auto summary = stringOf(report, "summary"); !summary.empty())
     suite.append_child("system-out").append_child(pugi::node_pcdata).set_value(xmlText(summary).c_str());
   total.tests += counts.tests;
@@ -154,7 +163,7 @@ std::string junitXml(const std::vector<json::object>& reports) {
   root.append_attribute("failures").set_value(total.failures);
   root.append_attribute("errors").set_value(total.errors);
   root.append_attribute("skipped").set_value(total.skipped);
-  root.append_attribute("time").set_value(time);
+  root.append_attribute("time").set_value(seconds(time).c_str());
   std::ostringstream out;
   doc.save(out, "  ", pugi::format_default, pugi::encoding_utf8);
   return out.str();

@@ -1,5 +1,6 @@
-// The programs of docs/examples, run against the real daemon as docs/guide-host-drivers.md and
-// docs/guide-event-subscribers.md run them, so that what the guides show stays what mesim does. Each case skips,
+// The programs of docs/examples, run against the real daemon as docs/guide-host-drivers.md,
+// docs/guide-event-subscribers.md and docs/guide-qa-docker.md run them (the latter's Docker job runs in
+// scripts/docker-test.sh; here its mesimctl commands and its scenario run against a daemon outside Docker), so that what the guides show stays what mesim does. Each case skips,
 // saying why, where a tool it needs is missing (python3, curl, node and tests/clients/node_modules, /dev/fuse).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -358,6 +359,61 @@ TEST_F(GuideExamples, ConsoleClientsSubscribeWithDigestForTheSink) {
   EXPECT_EQ(gone.status, 0) << gone.output;
   EXPECT_EQ(count(gone.output, "UnSubscribe: HTTP 200\n"), 2u) << gone.output;
   EXPECT_NE(daemon.get("/status").find("\"subscriptions\":[]"), std::string::npos) << daemon.get("/status");
+}
+
+}  // namespace
+}  // namespace mesim::test
+
+namespace mesim::test {
+namespace {
+
+// docs/guide-qa-docker.md's step 3 (the two shipped scenarios run by mesimctl with --junit, a subscriber beside the
+// device) and its own YAML case ("Writing a case"), each on a fresh device on the manual clock, as the guide runs them.
+TEST_F(GuideExamples, QaGuideScenariosPassWithMesimctl) {
+  const std::string guide = readFile(fs::path(MESIM_SOURCE_DIR) / "docs" / "guide-qa-docker.md");
+  const auto begin = guide.find("```yaml\n");
+  ASSERT_NE(begin, std::string::npos) << "the guide has no YAML example";
+  const auto end = guide.find("```\n", begin + 8);
+  ASSERT_NE(end, std::string::npos);
+  const fs::path own = scratch_ / "guide-case.yaml";
+  std::ofstream(own) << guide.substr(begin + 8, end - begin - 8);
+  if (!needCurl()) GTEST_SKIP() << "no curl on PATH";
+  auto scenarioRun = [&](const DaemonProcess& daemon, std::vector<std::string> files, const fs::path& junit) {
+    std::vector<std::string> argv{MESIMCTL_BINARY, "--url", "http://127.0.0.1:" + std::to_string(daemon.controlPort()),
+                                  "scenario", "run"};
+    argv.insert(argv.end(), files.begin(), files.end());
+    argv.insert(argv.end(), {"--junit", junit.string(), "--limit", "60"});
+    return runProgram(argv, {}, 90s);
+  };
+
+  {
+    DaemonProcess daemon;
+    ASSERT_TRUE(daemon.start({"--fuse", "off", "--preload", "off", "--clock", "manual"})) << daemon.log();
+    const std::uint16_t port = freePort();
+    Background sink(python("event_receiver.py", {"--port", std::to_string(port)}), {}, scratch_ / "events.txt");
+    ASSERT_TRUE(sink.waitFor("listening on", 30s)) << sink.output();
+    ASSERT_EQ(curlWsman(daemon, subscribeFor(port)), "200");  // subscription 1, as subscriber-down-up.yaml needs
+    const fs::path scenarios = fs::path(MESIM_SOURCE_DIR) / "scenarios";
+    const fs::path junit = scratch_ / "results.xml";
+    const ProgramRun run = scenarioRun(
+        daemon, {(scenarios / "host-crash-alert.yaml").string(), (scenarios / "subscriber-down-up.yaml").string()},
+        junit);
+    EXPECT_EQ(run.status, 0) << run.output << daemon.log();
+    EXPECT_EQ(count(run.output, "PASS "), 2u) << run.output;
+    const std::string report = readFile(junit);
+    EXPECT_EQ(count(report, "<testsuite "), 2u) << report;
+    EXPECT_EQ(count(report, "<failure"), 0u) << report;
+    EXPECT_EQ(count(sink.output(), "<g:MessageID>PLAT0322</g:MessageID>"), 1u) << sink.output();
+    EXPECT_EQ(count(sink.output(), "<g:MessageID>iAMT0005</g:MessageID>"), 1u) << sink.output();
+  }
+  {
+    DaemonProcess daemon;
+    ASSERT_TRUE(daemon.start({"--fuse", "off", "--preload", "off", "--clock", "manual"})) << daemon.log();
+    const ProgramRun run = scenarioRun(daemon, {own.string()}, scratch_ / "own.xml");
+    EXPECT_EQ(run.status, 0) << run.output << daemon.log();
+    EXPECT_NE(run.output.find("'a hung host is reported while the console's Gets fail' passed"), std::string::npos)
+        << run.output;
+  }
 }
 
 }  // namespace

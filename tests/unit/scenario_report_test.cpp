@@ -49,7 +49,8 @@ TEST(JunitReport, IsWellFormedWithAFailurePerFailedExpectation) {
   auto suite = root.child("testsuite");
   EXPECT_STREQ(suite.attribute("name").value(), "crash <alert> & more");
   EXPECT_EQ(suite.attribute("tests").as_int(), 5);
-  EXPECT_DOUBLE_EQ(suite.attribute("time").as_double(), 0.25);
+  EXPECT_STREQ(suite.attribute("time").value(), "0.250") << "fixed seconds, as JUnit readers expect";
+  EXPECT_STREQ(suite.child("properties").find_child_by_attribute("property", "name", "firmware_seconds").attribute("value").value(), "130.000");
   EXPECT_STREQ(suite.child("properties").find_child_by_attribute("property", "name", "clock").attribute("value").value(), "manual");
   auto failure = suite.find_child_by_attribute("testcase", "name", "expectation 2: power state is 8").child("failure");
   ASSERT_TRUE(failure);
