@@ -124,6 +124,7 @@ Bytes AmthiClient::dispatch(Command command, ByteView payload) {
       p.iderEnabled = s.features.iderEnabled;
       p.fwUpdateEnabled = s.firmware.fwUpdateState != 0;
       p.linkIsUp = s.wired.linkUp;
+      p.kvmEnabled = s.features.kvmEnabled;
       return ok(command, amthi::encode(p));
     }
     case Command::GetMacAddresses: {
@@ -208,12 +209,13 @@ Bytes AmthiClient::changeFailed(Command command, ChangeResult result, Status inv
 }
 
 Bytes AmthiClient::unprovision(ByteView payload) {
-  const std::uint32_t mode = amthi::decodeU32(payload).value_or(~0u);  // respond() checked the length
-  if (mode > 1) return reply(Command::Unprovision, Status::InvalidParameter);  // CFG_PROVISIONING_MODE none/enterprise
+  // Since AMT 7 the firmware ignores ProvisioningMode: agents send 0 (rpc-go) or 2 (a full unprovision), and every
+  // value unprovisions alike. respond() has checked the 4-byte length.
+  const std::uint32_t mode = amthi::decodeU32(payload).value_or(0);
   // Admin control mode cannot be undone from the host: INVALID_AMT_MODE (rpc-go pkg/pthi/commands.go Unprovision).
   // Client control mode and unfinished configurations go back to pre-provisioning; pre stays pre.
   auto result = platform_.unprovision();
-  if (result == ChangeResult::Ok) MESIM_LOG(Info, kLog, "unprovisioned");
+  if (result == ChangeResult::Ok) MESIM_LOG(Info, kLog, "unprovisioned (ProvisioningMode " << mode << " ignored)");
   return changeFailed(Command::Unprovision, result, Status::InvalidAmtMode);
 }
 

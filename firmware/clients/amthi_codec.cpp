@@ -310,7 +310,8 @@ Bytes encode(const SecurityParameters& v) {
   ByteWriter w(out);
   w.u32(v.enterpriseMode).u32(v.tlsEnabled).u32(v.hwCryptoEnabled).u32(v.provisioningState);
   w.u32(v.networkInterfaceEnabled).u32(v.solEnabled).u32(v.iderEnabled).u32(v.fwUpdateEnabled).u32(v.linkIsUp);
-  w.zeros(8 * 4);
+  w.u32(v.kvmEnabled);
+  w.zeros(7 * 4);
   return out;
 }
 
@@ -326,7 +327,8 @@ std::optional<SecurityParameters> decodeSecurityParameters(ByteView payload) {
     v.iderEnabled = r.u32() != 0;
     v.fwUpdateEnabled = r.u32() != 0;
     v.linkIsUp = r.u32() != 0;
-    r.bytes(8 * 4);
+    v.kvmEnabled = r.u32() != 0;
+    r.bytes(7 * 4);
     return v;
   });
 }
@@ -532,6 +534,7 @@ Bytes encode(const LocalSystemAccount& v) {
   // Each field keeps its terminating NUL: at most 32 characters.
   w.fixed(v.user.substr(0, std::min(v.user.size(), kAccountFieldSize - 1)), kAccountFieldSize);
   w.fixed(v.password.substr(0, std::min(v.password.size(), kAccountFieldSize - 1)), kAccountFieldSize);
+  w.zeros(kLocalSystemAccountSize - 2 * kAccountFieldSize);
   return out;
 }
 
@@ -540,6 +543,7 @@ std::optional<LocalSystemAccount> decodeLocalSystemAccount(ByteView payload) {
     LocalSystemAccount v;
     v.user = r.fixedString(kAccountFieldSize);
     v.password = r.fixedString(kAccountFieldSize);
+    r.bytes(kLocalSystemAccountSize - 2 * kAccountFieldSize);  // padding
     return v;
   });
 }

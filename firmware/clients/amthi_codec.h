@@ -173,7 +173,7 @@ struct ProvisioningMode {  // 8 bytes
 Bytes encode(const ProvisioningMode& v);
 std::optional<ProvisioningMode> decodeProvisioningMode(ByteView payload);
 
-struct SecurityParameters {  // 9 AMT_BOOLEAN/u32 + 8 reserved AMT_BOOLEAN = 68 bytes
+struct SecurityParameters {  // 10 AMT_BOOLEAN/u32 + 7 reserved AMT_BOOLEAN = 68 bytes (LMS reads 17 words)
   bool enterpriseMode = false;
   bool tlsEnabled = false;
   bool hwCryptoEnabled = false;
@@ -183,6 +183,7 @@ struct SecurityParameters {  // 9 AMT_BOOLEAN/u32 + 8 reserved AMT_BOOLEAN = 68 
   bool iderEnabled = false;
   bool fwUpdateEnabled = false;
   bool linkIsUp = false;
+  bool kvmEnabled = false;  // word 9 (LMS GetSecurityParametersCommand.h KvmEnabled)
 };
 constexpr std::size_t kSecurityParametersSize = 68;
 Bytes encode(const SecurityParameters& v);
@@ -276,11 +277,14 @@ constexpr std::uint32_t kRedirectionKvm = 1u << 2;
 // GetUUID: 16 bytes in the uuid_le order (first three fields little-endian), as rpc-go prints them.
 AmtUuid uuidToWire(const std::array<std::uint8_t, 16>& rfcOrder);
 
-struct LocalSystemAccount {  // char user[33] + char password[33], NUL-terminated
+// char user[33] + char password[33], NUL-terminated, then 2 zero bytes: the firmware's struct is padded to a
+// 4-byte boundary, so real firmware answers 68 bytes of account data (agents written against it check that).
+struct LocalSystemAccount {
   std::string user;
   std::string password;
 };
 constexpr std::size_t kAccountFieldSize = 33;
+constexpr std::size_t kLocalSystemAccountSize = 68;  // 2 x 33, padded to a multiple of 4
 Bytes encode(const LocalSystemAccount& v);
 std::optional<LocalSystemAccount> decodeLocalSystemAccount(ByteView payload);
 

@@ -230,13 +230,32 @@ TEST_F(AmthiTest, GetUuidIsMixedEndian) {
   EXPECT_EQ(std::string(text), model->uuidString());
 }
 
-TEST_F(AmthiTest, GetLocalSystemAccount) {
-  Bytes p = expectOk(Command::GetLocalSystemAccount, 66, Bytes(40, 0));
+// Real firmware's layout: user[33] at 0, password[33] at 33, two bytes of padding to 68 (a multiple of 4); the
+// header's length is 4 (status) + 68. An agent written against silicon accepts exactly this size.
+TEST_F(AmthiTest, GetLocalSystemAccountIs68BytesPaddedToFour) {
+  auto sent = test::exchange(*client, amthi::makeRequest(amthi::code(Command::GetLocalSystemAccount), Bytes(40, 0)));
+  ASSERT_EQ(sent.size(), 1u);
+  const Bytes& message = sent.front();
+  ASSERT_EQ(message.size(), 12u + 4u + 68u);
+  EXPECT_EQ(le32(message, 4), amthi::responseCode(Command::GetLocalSystemAccount));
+  EXPECT_EQ(le32(message, 8), 72u);  // header.length = status + account data
+  EXPECT_EQ(le32(message, 12), 0u);  // success
+  const Bytes p(message.begin() + 16, message.end());
   const auto& lsa = model->localSystemAccount();
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(p.data())), lsa.user);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(p.data() + 33)), lsa.password);
-  EXPECT_EQ(p[32], 0);
-  EXPECT_EQ(p[65], 0);
+  ASSERT_EQ(lsa.user.size(), 32u);
+  ASSERT_EQ(lsa.password.size(), 32u);
+  EXPECT_EQ(std::string(p.begin(), p.begin() + 32), lsa.user);
+  EXPECT_EQ(p[32], 0);  // the user's NUL
+  EXPECT_EQ(std::string(p.begin() + 33, p.begin() + 65), lsa.password);
+  EXPECT_EQ(p[65], 0);  // the password's NUL
+  EXPECT_EQ(p[66], 0);  // padding
+  EXPECT_EQ(p[67], 0);
+  auto decoded = amthi::decodeLocalSystemAccount(p);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->user, lsa.user);
+  EXPECT_EQ(decoded->password, lsa.password);
+  // The old 66-byte form is not what firmware sends: the codec refuses it.
+  EXPECT_FALSE(amthi::decodeLocalSystemAccount(hbm::ByteView(p).first(66)));
 }
 
 TEST_F(AmthiTest, GetLanInterfaceSettings) {
@@ -366,6 +385,9 @@ TEST_F(AmthiTest, SmallFixedResponses) {
   EXPECT_EQ(sp->provisioningState, 2u);
   EXPECT_TRUE(sp->solEnabled);
   EXPECT_TRUE(sp->linkIsUp);
+  EXPECT_EQ(le32(p, 9 * 4), 1u);  // KvmEnabled, the 10th of the 17 words LMS reads
+  EXPECT_TRUE(sp->kvmEnabled);
+  for (std::size_t word = 10; word < 17; ++word) EXPECT_EQ(le32(p, word * 4), 0u) << "reserved word " << word;
 }
 
 TEST_F(AmthiTest, GetAmtState) {
@@ -454,14 +476,32 @@ TEST_F(AmthiTest, UnprovisionInClientControlModeIsPersisted) {
   d.controlMode = ControlMode::Client;
   std::filesystem::remove(dir.path() / "platform.json");
   open(d);
-  expectStatus(Command::Unprovision, Status::InvalidParameter, amthi::encodeU32(2));
-  EXPECT_EQ(model->controlMode(), ControlMode::Client);
   expectStatus(Command::Unprovision, Status::Success, amthi::encodeU32(0));
   EXPECT_EQ(le32(expectOk(Command::GetProvisioningState, 4), 0), 0u);
   EXPECT_EQ(le32(expectOk(Command::GetControlMode, 4), 0), 0u);
   auto again = reopen();
   EXPECT_EQ(again->provisioningState(), ProvisioningState::Pre);
   EXPECT_EQ(again->controlMode(), ControlMode::None);
+}
+
+// AMT >= 7 ignores ProvisioningMode: 2 (what a widely used agent sends for a full unprovision) and any other value
+// unprovision exactly as 0 does, from client control mode and from an unfinished configuration.
+TEST_F(AmthiTest, UnprovisionIgnoresTheProvisioningMode) {
+  for (std::uint32_t mode : {2u, 1u, 0xFFFFFFFFu}) {
+    PlatformDefaults d;
+    d.controlMode = ControlMode::Client;
+    std::filesystem::remove(dir.path() / "platform.json");
+    open(d);
+    ASSERT_EQ(model->controlMode(), ControlMode::Client);
+    expectStatus(Command::Unprovision, Status::Success, amthi::encodeU32(mode));
+    EXPECT_EQ(model->provisioningState(), ProvisioningState::Pre) << "mode " << mode;
+    EXPECT_EQ(reopen()->controlMode(), ControlMode::None) << "mode " << mode;
+  }
+  // Admin control mode stays refused whatever the mode says.
+  std::filesystem::remove(dir.path() / "platform.json");
+  open({});
+  expectStatus(Command::Unprovision, Status::InvalidAmtMode, amthi::encodeU32(2));
+  EXPECT_EQ(model->controlMode(), ControlMode::Admin);
 }
 
 TEST_F(AmthiTest, StartAndStopHostBasedConfiguration) {
