@@ -86,6 +86,7 @@ struct CertHashEntry {
   std::vector<std::uint8_t> hash;  // hashLength(algorithm) bytes
   bool isDefault = true;
   bool isActive = true;
+  bool operator==(const CertHashEntry&) const = default;
 };
 
 // What the host last told the firmware through SetEnterpriseAccess (LMS host-VPN feature).

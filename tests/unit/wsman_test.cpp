@@ -748,6 +748,143 @@ TEST_F(WsmanTest, CertificatesAreParsedAndSizeLimited) {
   EXPECT_EQ(model->state().certificates.size(), 1u);
 }
 
+// AMT_ProvisioningCertificateHash is the same list AMTHI EnumerateHashHandles/GetCertHashEntry report: every
+// default hash with the same bytes, algorithm, name and state, in AMT 16's instance shape; Put of Enabled, Create
+// and Delete of user hashes change both views and persist; the factory defaults cannot be deleted.
+TEST_F(WsmanTest, ProvisioningCertificateHashesAreAmthisHashList) {
+  namespace amthi = clients::amthi;
+  const std::string uri = kAmt + "AMT_ProvisioningCertificateHash";
+  clients::AmthiClient amthiClient(*model);
+  auto amthiCall = [&](amthi::Command c, const std::vector<std::uint8_t>& payload = {}) {
+    auto sent = test::exchange(amthiClient, amthi::makeRequest(amthi::code(c), payload));
+    EXPECT_EQ(sent.size(), 1u);
+    auto response = amthi::parseResponse(sent.front());
+    EXPECT_TRUE(response);
+    EXPECT_EQ(response->status, amthi::Status::Success);
+    return std::vector<std::uint8_t>(response->payload.begin(), response->payload.end());
+  };
+  struct AmthiHash {
+    amthi::CertHashEntry entry;
+    std::uint32_t handle;
+  };
+  auto amthiHashes = [&] {
+    std::vector<AmthiHash> out;
+    auto handles = amthi::decodeHashHandles(amthiCall(amthi::Command::EnumerateHashHandles));
+    EXPECT_TRUE(handles);
+    for (auto h : handles.value_or(std::vector<std::uint32_t>{})) {
+      auto e = amthi::decodeCertHashEntry(amthiCall(amthi::Command::GetCertHashEntry, amthi::encodeU32(h)));
+      EXPECT_TRUE(e);
+      out.push_back({e.value_or(amthi::CertHashEntry{}), h});
+    }
+    return out;
+  };
+  auto wsmanHashes = [&] {
+    auto p = ok(pullRequest(uri, enumerate(uri)));
+    auto items = all(p->env, "Items");
+    EXPECT_EQ(items.size(), 1u);
+    std::vector<pugi::xml_node> out;
+    for (auto item : items.front().children()) out.push_back(item);
+    return std::make_pair(std::move(p), out);
+  };
+  auto hashLength = [](int type) { return type == 3 ? 48u : type == 2 ? 32u : type == 1 ? 20u : 16u; };
+  auto expectSameLists = [&] {
+    auto fromAmthi = amthiHashes();
+    auto [doc, fromWsman] = wsmanHashes();
+    ASSERT_EQ(fromWsman.size(), fromAmthi.size());
+    for (std::size_t i = 0; i < fromAmthi.size(); ++i) {
+      const auto& a = fromAmthi[i];
+      auto w = fromWsman[i];
+      EXPECT_EQ(soap::localName(w), "AMT_ProvisioningCertificateHash");
+      EXPECT_EQ(first(w, "InstanceID"), "Intel(r) AMT Certificate Hash " + std::to_string(a.handle));
+      EXPECT_EQ(first(w, "ElementName"), "Intel(r) AMT Certificate Hash");
+      EXPECT_EQ(first(w, "Description"), a.entry.name);
+      EXPECT_EQ(first(w, "HashType"), std::to_string(a.entry.algorithm));
+      EXPECT_EQ(first(w, "IsDefault"), a.entry.isDefault ? "true" : "false");
+      EXPECT_EQ(first(w, "Enabled"), a.entry.isActive ? "true" : "false");
+      std::vector<std::uint8_t> data;
+      ASSERT_TRUE(cim::base64Decode(first(w, "HashData"), data)) << first(w, "HashData");
+      const auto n = hashLength(a.entry.algorithm);
+      EXPECT_EQ(data, std::vector<std::uint8_t>(a.entry.hash.begin(), a.entry.hash.begin() + n));
+      // Properties A->Z, as AMT writes them.
+      std::string previous;
+      for (auto c : w.children()) {
+        EXPECT_LT(previous, std::string(soap::localName(c)));
+        previous = soap::localName(c);
+      }
+    }
+  };
+
+  // The factory list, both ways.
+  const auto defaults = amthiHashes();
+  ASSERT_GE(defaults.size(), 7u);
+  for (const auto& d : defaults) EXPECT_TRUE(d.entry.isDefault && d.entry.isActive);
+  expectSameLists();
+  const std::string firstId = "Intel(r) AMT Certificate Hash " + std::to_string(defaults[0].handle);
+  auto one = get(uri, selector("InstanceID", firstId));
+  EXPECT_EQ(first(one->env, "Description"), "DigiCert Global Root CA");
+  EXPECT_EQ(first(one->env, "HashData"), "Q0ig6URMeMsmXgWNXolEtNhPlmK9Jtslf4k0pEPHAWE=");
+  expectFault(amtRequest(kTransfer + "Get", uri, 1, "", selector("InstanceID", "Intel(r) AMT Certificate Hash 999")),
+              "InvalidSelectors");
+
+  // Put: Enabled is writable, the rest is ignored.
+  auto put = ok(amtRequest(kTransfer + "Put", uri, 2,
+                           "<h:AMT_ProvisioningCertificateHash xmlns:h=\"" + uri +
+                               "\"><h:Enabled>false</h:Enabled><h:Description>renamed</h:Description><h:InstanceID>" +
+                               firstId + "</h:InstanceID></h:AMT_ProvisioningCertificateHash>",
+                           selector("InstanceID", firstId)));
+  EXPECT_EQ(first(put->env, "Enabled"), "false");
+  EXPECT_EQ(first(put->env, "Description"), "DigiCert Global Root CA");
+  EXPECT_FALSE(model->findCertHash(defaults[0].handle)->isActive);
+  expectSameLists();
+
+  // Create a user hash (SHA-384), as a console adds its own root.
+  std::vector<std::uint8_t> custom(48);
+  for (std::size_t i = 0; i < custom.size(); ++i) custom[i] = static_cast<std::uint8_t>(0xA0 + i);
+  auto createBody = [&](int type, const std::vector<std::uint8_t>& data, const std::string& name) {
+    return amtRequest(kTransfer + "Create", uri, 3,
+                      "<h:AMT_ProvisioningCertificateHash xmlns:h=\"" + uri + "\"><h:Description>" + name +
+                          "</h:Description><h:Enabled>true</h:Enabled><h:HashData>" + cim::base64Encode(data) +
+                          "</h:HashData><h:HashType>" + std::to_string(type) +
+                          "</h:HashType><h:InstanceID>dummy</h:InstanceID><h:IsDefault>true</h:IsDefault>"
+                          "</h:AMT_ProvisioningCertificateHash>");
+  };
+  auto created = ok(createBody(3, custom, "mesim test root"));
+  const std::string createdId = first(all(created->env, "ResourceCreated").front(), "Selector");
+  EXPECT_EQ(createdId, "Intel(r) AMT Certificate Hash " + std::to_string(defaults.back().handle + 1));
+  auto afterCreate = amthiHashes();
+  ASSERT_EQ(afterCreate.size(), defaults.size() + 1);
+  EXPECT_FALSE(afterCreate.back().entry.isDefault);  // IsDefault in the body is not the client's to set
+  EXPECT_TRUE(afterCreate.back().entry.isActive);
+  EXPECT_EQ(afterCreate.back().entry.algorithm, 3);
+  EXPECT_EQ(afterCreate.back().entry.name, "mesim test root");
+  expectSameLists();
+
+  // Refused: the same hash again, SHA-1 (ME 16 takes none), a length that does not fit the type, more than 3.
+  expectFault(createBody(3, custom, "again"), "AlreadyExists");
+  expectFault(createBody(1, std::vector<std::uint8_t>(20, 1), "sha1"), "InvalidParameter");
+  expectFault(createBody(2, std::vector<std::uint8_t>(48, 1), "short"), "InvalidParameter");
+  expectFault(createBody(2, std::vector<std::uint8_t>(32, 1), std::string(33, 'n')), "InvalidParameter");
+  ok(createBody(2, std::vector<std::uint8_t>(32, 2), "second"));
+  ok(createBody(2, std::vector<std::uint8_t>(32, 3), "third"));
+  expectFault(createBody(2, std::vector<std::uint8_t>(32, 4), "fourth"), "InvalidParameter");
+  EXPECT_EQ(model->certHashes().size(), defaults.size() + 3);
+
+  // Delete: a user hash goes, a default one stays (disable it instead).
+  auto del = call(amtRequest(kTransfer + "Delete", uri, 4, "", selector("InstanceID", createdId)));
+  EXPECT_EQ(del.httpStatus, 200u) << del.body;
+  EXPECT_EQ(model->certHashes().size(), defaults.size() + 2);
+  expectFault(amtRequest(kTransfer + "Delete", uri, 5, "", selector("InstanceID", createdId)), "InvalidSelectors");
+  expectFault(amtRequest(kTransfer + "Delete", uri, 6, "", selector("InstanceID", firstId)), "AccessDenied");
+  EXPECT_NE(model->findCertHash(defaults[0].handle), nullptr);
+  expectSameLists();
+
+  // All of it is in platform.json.
+  auto reopened = platform::PlatformModel::open(dir.path(), {});
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  EXPECT_EQ((*reopened)->certHashes(), model->certHashes());
+  EXPECT_FALSE((*reopened)->findCertHash(defaults[0].handle)->isActive);
+}
+
 TEST_F(WsmanTest, OptInFlow) {
   const std::string uri = kIps + "IPS_OptInService";
   auto call0 = [&](const std::string& method, const std::string& args = {}) {

@@ -184,6 +184,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerHttpProxy(r);
   registerEventSubscriptions(r);
   registerAgentPresence(r);
+  registerProvisioningCertificateHash(r);
   return r;
 }
 

@@ -71,6 +71,7 @@ void registerIeee8021x(ClassRegistry& r);
 void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
+void registerProvisioningCertificateHash(ClassRegistry& r);
 
 // The subscription a CIM_FilterCollectionSubscription or CIM_ListenerDestinationWSManagement instance stands for
 // (0 if none); event_subscriptions.cpp.

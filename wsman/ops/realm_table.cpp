@@ -49,6 +49,10 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"IPS_HostBasedSetupService", Op::Invoke, "AdminSetup", kLocalSystem},
     {"IPS_HostBasedSetupService", Op::Invoke, "UpgradeClientToAdmin", kLocalSystem},
     {"IPS_HostBasedSetupService", Op::Invoke, "AddNextCertInChain", kLocalSystem},
+    {"AMT_ProvisioningCertificateHash", Op::Read, {}, kGeneralInfo},
+    {"AMT_ProvisioningCertificateHash", Op::Put, {}, kAdminOnly},
+    {"AMT_ProvisioningCertificateHash", Op::Create, {}, kAdminOnly},
+    {"AMT_ProvisioningCertificateHash", Op::Delete, {}, kAdminOnly},
     {"CIM_SoftwareIdentity", Op::Read, {}, {Realm::GeneralInfo, Realm::HardwareAsset}},
     {"CIM_ComputerSystem", Op::Read, {}, {Realm::GeneralInfo, Realm::HardwareAsset, Realm::RemoteControl}},
 
