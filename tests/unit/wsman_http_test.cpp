@@ -623,6 +623,40 @@ TEST_F(WsmanHttpTest, TheOsAdminAccountLogsInFromTheHostOnly) {
   EXPECT_EQ(exchange(wrong, post(kEnvelope, authorization(os.user, "not-it", realm(), nonce, 3))).result_int(), 401u);
 }
 
+// The OS admin name from the network is refused even with the right password, and those failures count on an
+// entry of their own: they neither lock out unknown names (the back-off all invented names share) nor the host's
+// own logins with the account; the host's wrong passwords lock only the OS admin name.
+TEST_F(WsmanHttpTest, TheOsAdminAccountsFailuresNeverUseTheUnknownNamesLockout) {
+  const auto& os = platform_->localSystemAccount();
+  const auto nonce = freshNonce();
+  unsigned nc = 1;
+  auto fromNetwork = [&](const std::string& user, const std::string& password) {
+    auto& c = connect();
+    return exchange(c, post(kEnvelope, authorization(user, password, realm(), nonce, nc++))).result_int();
+  };
+  auto fromHost = [&](const std::string& password) {
+    auto& c = connect(/*local=*/true);
+    return exchange(c, post(kEnvelope, authorization(os.user, password, realm(), nonce, nc++))).result_int();
+  };
+  for (int i = 0; i < 15; ++i) EXPECT_EQ(fromNetwork(os.user, os.password), 401u);
+  EXPECT_EQ(server().digestStats().lockouts, 1u);  // the network entry of the OS admin name
+  // Unknown names still get a full count of 10 before their (shared) lockout.
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(fromNetwork("intruder", "x"), 401u);
+  EXPECT_EQ(server().digestStats().lockouts, 1u);
+  EXPECT_EQ(server().digestStats().lockedOutAttempts, 5u);  // the OS admin name's refused tries while locked
+  // The host logs in with the account meanwhile.
+  EXPECT_EQ(fromHost(os.password), 200u);
+  // Locally, wrong passwords lock the OS admin name, and only it: the shared entry is untouched (9 of 10).
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(fromHost("wrong"), 401u);
+  EXPECT_EQ(server().digestStats().lockouts, 2u);
+  EXPECT_EQ(fromHost(os.password), 401u) << "locked out";
+  EXPECT_EQ(fromNetwork("admin", kPassword), 200u);
+  EXPECT_EQ(fromNetwork("intruder", "x"), 401u);  // the 10th unknown-name failure locks the shared entry now
+  EXPECT_EQ(server().digestStats().lockouts, 3u);
+  clock_.advance(6s);
+  EXPECT_EQ(fromHost(os.password), 200u);
+}
+
 TEST_F(WsmanHttpTest, AclUsersAuthenticateByAccessPermission) {
   ASSERT_EQ(platform_->update([&](platform::PlatformState& s) {
     platform::AclUser net;

@@ -17,6 +17,8 @@ namespace mesim::wsman::http {
 namespace {
 
 constexpr const char* kLog = "wsman-http";
+// The back-off entry of the OS admin name tried from the network: no user name can hold a control character.
+constexpr std::string_view kOsAdminNetworkThrottleKey = "\x01os-admin-from-network";
 
 bool isTokenChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -287,15 +289,20 @@ std::string DigestAuthenticator::challenge(bool stale, const std::string& peerAd
 }
 
 std::optional<DigestAuthenticator::Account> DigestAuthenticator::findAccount(std::string_view user, bool local) const {
-  if (user == platform_.admin().user) return Account{platform_.admin().ha1, true};
-  // The OS admin account (AMTHI GetLocalSystemAccount) logs in from the host only, as LMS's own clients do.
+  if (user == platform_.admin().user) return Account{platform_.admin().ha1, true, std::string(user)};
+  // The OS admin account (AMTHI GetLocalSystemAccount) logs in from the host only (LMS's own clients use it), in
+  // AMT's realm. From the network it is refused; those failures count on a back-off entry of their own, so that
+  // they neither lock out unknown names nor the host's logins with the account.
   const auto& os = platform_.localSystemAccount();
-  if (local && user == os.user) return Account{md5Hex(os.user + ":" + platform_.digestRealm() + ":" + os.password), true};
+  if (user == os.user) {
+    const std::string ha1 = md5Hex(os.user + ":" + platform_.digestRealm() + ":" + os.password);
+    return local ? Account{ha1, true, os.user} : Account{ha1, false, std::string(kOsAdminNetworkThrottleKey)};
+  }
   for (const auto& acl : platform_.state().aclUsers) {
     if (acl.user != user) continue;
     const bool channelAllowed = local ? acl.access != platform::AclAccess::NetworkOnly
                                       : acl.access != platform::AclAccess::LocalOnly;
-    return Account{acl.ha1, acl.enabled && channelAllowed};
+    return Account{acl.ha1, acl.enabled && channelAllowed, acl.user};
   }
   return std::nullopt;
 }
@@ -348,7 +355,7 @@ AuthResult DigestAuthenticator::authenticate(const AuthAttempt& attempt) {
   const TimePoint now = clock_.now();
   const auto account = findAccount(creds->username, attempt.local);
   // Unknown names share one back-off entry, so a flood of invented names cannot grow the table.
-  const std::string throttleKey = account ? creds->username : std::string();
+  const std::string throttleKey = account ? account->throttleKey : std::string();
   if (throttle_.locked(throttleKey, now)) {
     ++stats_.lockedOutAttempts;
     MESIM_LOG(Debug, kLog, "login for '" << printable(creds->username) << "' refused: locked out");

@@ -185,6 +185,7 @@ class DigestAuthenticator {
   struct Account {
     std::string ha1;
     bool permitted = false;  // enabled, and allowed on this channel (local / network)
+    std::string throttleKey;  // its login back-off entry; never the one unknown names share
   };
   std::optional<Account> findAccount(std::string_view user, bool local) const;
   AuthResult deny(const AuthAttempt& attempt, const std::string& user, const std::string& throttleKey,
