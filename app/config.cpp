@@ -85,7 +85,9 @@ po::options_description describeDevice() {
     ("tls-cert", po::value<std::string>(), "PEM certificate for 16993 instead of the generated one (with --tls-key)")
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
-    ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given [P@ssw0rd]")
+    ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given, unless a console set its own in provisioning [P@ssw0rd]")
+    ("provisioning", po::value<std::string>(), "provisioning state of a new state dir: pre (factory), ccm (client control mode) or acm (admin control mode); an existing platform.json keeps its own [acm]")
+    ("provisioning-timeout", po::value<std::string>(), "firmware time an unfinished host-based configuration has before AMT goes back to pre-provisioning, e.g. 10m, 24h [24h]")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
     ("host-os", po::value<std::string>(), "simulated or none: mesim plays the host's OS (boots on power-on, heartbeats dev/watchdog0 through the host model, answers power actions) or leaves the host to your programs [simulated]")
     ("host-os-boot-time", po::value<std::string>(), "simulated host OS: firmware time from power-on to its watchdog daemon, e.g. 500ms, 5s [5s]")
@@ -201,6 +203,19 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (vm.count("admin-password")) {
     c.adminPassword = vm["admin-password"].as<std::string>();
     c.adminPasswordGiven = true;
+  }
+  if (vm.count("provisioning")) {
+    const std::string value = vm["provisioning"].as<std::string>();
+    if (value == "pre") c.provisioning.state = platform::ProvisioningState::Pre, c.provisioning.controlMode = platform::ControlMode::None;
+    else if (value == "ccm") c.provisioning.state = platform::ProvisioningState::Post, c.provisioning.controlMode = platform::ControlMode::Client;
+    else if (value == "acm") c.provisioning.state = platform::ProvisioningState::Post, c.provisioning.controlMode = platform::ControlMode::Admin;
+    else return "--provisioning takes pre, ccm or acm";
+  }
+  if (vm.count("provisioning-timeout")) {
+    auto d = parseInterval(vm["provisioning-timeout"].as<std::string>());
+    if (!d || d->count() == 0 || d->count() % 1000 != 0 || *d > std::chrono::hours(24 * 365))
+      return "--provisioning-timeout takes whole seconds up to a year, such as 10m or 24h";
+    c.provisioning.timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
   }
   if (vm.count("watchdog-min-timeout")) {
     c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();

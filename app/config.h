@@ -14,6 +14,7 @@
 #include "common/file_access.h"
 #include "firmware/core/firmware_clock.h"
 #include "firmware/events/subscription.h"
+#include "firmware/platform/platform_state.h"
 
 namespace mesim::app {
 
@@ -29,6 +30,14 @@ struct LoginLockout {
   std::chrono::seconds initial{5};
   std::chrono::seconds max{80};
   std::chrono::seconds reset{3600};
+};
+
+// The provisioning state a device starts in when its state dir is new (--provisioning); an existing platform.json
+// keeps its own. And the time an unfinished host-based configuration has (--provisioning-timeout).
+struct ProvisioningStart {
+  platform::ProvisioningState state = platform::ProvisioningState::Post;
+  platform::ControlMode controlMode = platform::ControlMode::Admin;
+  std::chrono::seconds timeout = std::chrono::hours(24);
 };
 
 // One simulated AMT platform: where it keeps its state, how its host side is served, where it listens.
@@ -53,6 +62,7 @@ struct DeviceConfig {
   std::string powerHook;  // command run on every host power change
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
+  ProvisioningStart provisioning;     // --provisioning, --provisioning-timeout
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
   HostOsMode hostOs = HostOsMode::Simulated;           // --host-os
   std::chrono::milliseconds hostOsBootTime{5000};      // --host-os-boot-time: power on to its watchdog daemon

@@ -27,6 +27,7 @@
 #include "firmware/lme/local_stream_peer.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
+#include "firmware/platform/provisioning_timeout.h"
 #include "hostif/fuse/fuse_front_end.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
@@ -190,6 +191,8 @@ class Device::Impl {
     platform::PlatformDefaults defaults;
     defaults.adminPassword = config_.adminPassword;
     defaults.forceAdminPassword = config_.adminPasswordGiven;
+    defaults.provisioningState = config_.provisioning.state;
+    defaults.controlMode = config_.provisioning.controlMode;
     if (!services_.runBlocking) {
       auto opened = platform::PlatformModel::open(config_.stateDir, defaults);
       if (!opened) return fail("platform state: " + opened.error().message);
@@ -224,7 +227,10 @@ class Device::Impl {
       if (!wsmanHttp_) return then();
       wsmanHttp_->withTlsIdentity([then = std::move(then)](const Result<>&) { then(); });
     };
+    amthiOptions.clock = clock_.get();
     engine_->addClient(clients::makeAmthiClient(*platform_, std::move(amthiOptions)));
+    provisioningTimeout_ =
+        std::make_unique<platform::ProvisioningTimeout>(*timers_, *platform_, config_.provisioning.timeout);
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
     // LME/APF: channels from LMS reach the WS-Man server as local connections (firmware/lme/README.md).
     auto toWsman = [this](std::uint32_t port, stream_protocol::socket socket) {
@@ -721,6 +727,8 @@ class Device::Impl {
   std::unique_ptr<LoopSettler> loopSettler_;  // a manual clock's: made before timers_, so it follows first
   std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<platform::PlatformModel> platform_;
+  // After timers_ and platform_, which it uses: destroyed before them.
+  std::unique_ptr<platform::ProvisioningTimeout> provisioningTimeout_;
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   events::AlertBus alertBus_;
@@ -763,6 +771,8 @@ class Device::Impl {
   bool started() const { return engine_ != nullptr; }
   hostos::HostMachine* hostMachine() { return hostMachine_.get(); }
   FaultInjection& faults() { return faults_; }
+  platform::PlatformModel* platformModel() { return started() ? platform_.get() : nullptr; }
+  const platform::ProvisioningTimeout* provisioningTimeout() const { return provisioningTimeout_.get(); }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -791,5 +801,7 @@ FaultInjection& Device::faults() { return impl_->faults(); }
 const core::FirmwareClock& Device::clock() const { return impl_->clock(); }
 core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); }
 const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers(); }
+platform::PlatformModel* Device::platformModel() { return impl_->platformModel(); }
+const platform::ProvisioningTimeout* Device::provisioningTimeout() const { return impl_->provisioningTimeout(); }
 
 }  // namespace mesim::app

@@ -27,7 +27,10 @@ class FirmwareTimerQueue;
 }  // namespace mesim::core
 namespace mesim::firmware { class HbmEngine; }
 namespace mesim::lme { class LmeClient; }
-namespace mesim::platform { class PlatformModel; }
+namespace mesim::platform {
+class PlatformModel;
+class ProvisioningTimeout;
+}  // namespace mesim::platform
 namespace mesim::watchdog { class WatchdogFeature; }
 namespace mesim::events {
 class EventDelivery;
@@ -110,6 +113,11 @@ class Device {
   hostos::HostMachine* hostMachine();
   // The faults injected into this device that the composer keeps (the disk switch, WS-Man rules, fw_status).
   FaultInjection& faults();
+
+  // --- provisioning (app/provisioning_routes.cpp): the platform to change and the in-provisioning timeout; null
+  // until started().
+  platform::PlatformModel* platformModel();
+  const platform::ProvisioningTimeout* provisioningTimeout() const;
 
   // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
   const core::FirmwareClock& clock() const;

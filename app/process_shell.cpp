@@ -23,6 +23,7 @@
 #include "app/control_server.h"
 #include "app/device.h"
 #include "app/host_routes.h"
+#include "app/provisioning_routes.h"
 #include "app/fault_routes.h"
 #include "app/log_routes.h"
 #include "app/metrics.h"
@@ -258,6 +259,7 @@ class ProcessShell::Impl {
     addLogRoutes(routes_);
     addClockRoutes(routes_);
     addHostRoutes(routes_);
+    addProvisioningRoutes(routes_);
     addScenarioRoutes(routes_, scenarios_);
   }
 

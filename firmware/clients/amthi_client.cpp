@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "firmware/clients/client_guids.h"
+#include "firmware/platform/event_records.h"
 #include "common/log.h"
 
 namespace mesim::clients {
@@ -213,8 +214,10 @@ Bytes AmthiClient::unprovision(ByteView payload) {
   // value unprovisions alike. respond() has checked the 4-byte length.
   const std::uint32_t mode = amthi::decodeU32(payload).value_or(0);
   // Admin control mode cannot be undone from the host: INVALID_AMT_MODE (rpc-go pkg/pthi/commands.go Unprovision).
-  // Client control mode and unfinished configurations go back to pre-provisioning; pre stays pre.
-  auto result = platform_.unprovision();
+  // Client control mode and unfinished configurations get a full unprovision, recorded as a local one; pre stays pre.
+  const std::uint32_t now = options_.clock ? core::unixSeconds(options_.clock->now()) : 0;
+  auto result = platform_.unprovisionFromHost(platform::makeAuditRecord(
+      platform::audit::kSecurityAdmin, platform::audit::kUnprovisioningStarted, {"", true, {}}, now));
   if (result == ChangeResult::Ok) MESIM_LOG(Info, kLog, "unprovisioned (ProvisioningMode " << mode << " ignored)");
   return changeFailed(Command::Unprovision, result, Status::InvalidAmtMode);
 }

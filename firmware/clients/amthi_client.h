@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "firmware/clients/amthi_codec.h"
+#include "firmware/core/firmware_clock.h"
 #include "firmware/hbm/firmware_client.h"
 #include "firmware/platform/platform_model.h"
 
@@ -20,6 +21,8 @@ struct AmthiOptions {
   // Runs `then` once the platform's TLS certificate exists, making it if need be (a device makes it on first
   // use, and StartConfigurationHBased reports its hash). Unset: the stored hash is reported as it is.
   std::function<void(std::function<void()> then)> whenCertificateExists;
+  // Time stamps of the audit records AMTHI writes (Unprovision); unset: 0.
+  const core::FirmwareClock* clock = nullptr;
 };
 
 class AmthiClient final : public firmware::FirmwareClient {

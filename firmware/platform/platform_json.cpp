@@ -114,6 +114,7 @@ template <class V, Is<AdminAccount> S>
 void fields(V& v, S& s) {
   v("user", s.user);
   v("ha1", s.ha1, Format::Plain, Need::Required);
+  v("setByProvisioning", s.setByProvisioning);
 }
 
 template <class V, Is<AclUser> S>
@@ -256,6 +257,7 @@ void fields(V& v, S& s) {
     g("hostBasedSetup", s.hostBasedSetup);
     g("amtCertHashAlgorithm", s.amtCertHashAlgorithm);
     g("amtCertHash", s.amtCertHash);
+    g("mebxHa1", s.mebxHa1);
   });
   v.group("accounts", Need::Required, [&](V& g) {
     g("admin", s.admin, Format::Plain, Need::Required);
@@ -739,6 +741,8 @@ Result<> validateState(const PlatformState& s) {
     return fail("identity.digestRealm must be \"Digest:\" followed by 32 hex digits");
   if (s.admin.user.empty()) return fail("accounts.admin.user must not be empty");
   if (s.admin.ha1.size() != 32 || !isHex(s.admin.ha1)) return fail("accounts.admin.ha1 must be 32 hex digits");
+  if (!s.mebxHa1.empty() && (s.mebxHa1.size() != 32 || !isHex(s.mebxHa1)))
+    return fail("provisioning.mebxHa1 must be empty or 32 hex digits");
   if (s.localSystemAccount.user.empty() || s.localSystemAccount.user.size() > 32)
     return fail("accounts.localSystem.user must have 1 to 32 characters");
   if (s.localSystemAccount.password.empty() || s.localSystemAccount.password.size() > 32)

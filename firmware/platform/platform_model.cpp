@@ -2,11 +2,13 @@
 
 #include <openssl/crypto.h>
 
+#include <cctype>
 #include <system_error>
 
 #include "common/text_codecs.h"
 #include "firmware/core/atomic_file.h"
 #include "firmware/platform/credentials.h"
+#include "firmware/platform/event_records.h"
 #include "firmware/platform/platform_json.h"
 
 namespace mesim::platform {
@@ -89,6 +91,7 @@ PlatformState makeInitialState(const PlatformDefaults& d) {
   s.controlMode = d.provisioningState == ProvisioningState::Post ? d.controlMode : ControlMode::None;
   if (s.provisioningState == ProvisioningState::Post && s.controlMode == ControlMode::None)
     s.controlMode = ControlMode::Admin;
+  if (s.controlMode == ControlMode::Client) s.optIn.optInRequired = kOptInRequiredAll;
 
   s.admin.user = "admin";
   s.admin.ha1 = digestHa1(s.admin.user, s.digestRealm, d.adminPassword);
@@ -120,6 +123,55 @@ PlatformState makeInitialState(const PlatformDefaults& d) {
   return s;
 }
 
+// AMT's strong-password rule for the MEBx password (Intel AMT SDK, SetMEBxPassword).
+bool strongPassword(std::string_view password) {
+  if (password.size() < 8 || password.size() > 32) return false;
+  bool digit = false, lower = false, upper = false, symbol = false;
+  for (unsigned char c : password) {
+    if (c < 0x20 || c > 0x7e) return false;
+    digit |= std::isdigit(c) != 0;
+    lower |= std::islower(c) != 0;
+    upper |= std::isupper(c) != 0;
+    symbol |= std::ispunct(c) != 0;
+  }
+  return digit && lower && upper && symbol;
+}
+
+// What every unprovision does to `s` (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode": ACLs,
+// configuration data and custom hashes erased, the event log cleared; from AMT 8 on the audit log is kept; from
+// AMT 12 on the DNS suffix too).
+void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std::string& adminHa1) {
+  s.provisioningState = ProvisioningState::Pre;
+  s.controlMode = ControlMode::None;
+  s.hostBasedSetup.reset();
+  s.aclUsers.clear();
+  if (scope == UnprovisionScope::Full) {
+    s.admin.user = AdminAccount{}.user;
+    s.admin.ha1 = adminHa1;
+    s.admin.setByProvisioning = false;
+  }
+  std::erase_if(s.certHashes, [](const CertHashEntry& e) { return !e.isDefault; });
+  for (auto& e : s.certHashes) e.isActive = true;
+  const PlatformState factory;
+  s.tlsEnabled = false;
+  s.tls = factory.tls;
+  s.certificates.clear();
+  s.mpsServers.clear();
+  s.remoteAccessPolicies.clear();
+  s.httpProxies.clear();
+  s.remoteAccess.userInitiatedConnectionRequested = false;
+  s.userInitiatedConnectionState = factory.userInitiatedConnectionState;
+  s.optIn = factory.optIn;
+  s.redirection = factory.redirection;
+  s.boot = factory.boot;
+  s.general = factory.general;
+  s.logs.messageLog.clear();
+}
+
+void appendRecord(PlatformState& s, std::vector<std::uint8_t> record) {
+  if (!record.empty()) appendAuditRecord(s, std::move(record));
+}
+
 }  // namespace
 
 const char* toString(ChangeResult result) {
@@ -142,8 +194,10 @@ Result<std::unique_ptr<PlatformModel>> PlatformModel::open(const std::filesystem
   if (!loaded) return loaded.error();
   std::unique_ptr<PlatformModel> model(new PlatformModel(std::move(store), std::move(loaded->state)));
   bool needsWrite = loaded->needsSave;  // first start, fields added since the file was written, or schema 1
+  model->factoryAdminHa1_ = digestHa1(AdminAccount{}.user, model->state_.digestRealm, defaults.adminPassword);
 
-  if (defaults.forceAdminPassword) {
+  // A password a console set in provisioning is the console's: the configured one applies again after unprovision.
+  if (defaults.forceAdminPassword && !model->state_.admin.setByProvisioning) {
     auto ha1 = digestHa1(model->state_.admin.user, model->state_.digestRealm, defaults.adminPassword);
     if (ha1 != model->state_.admin.ha1) {
       model->state_.admin.ha1 = std::move(ha1);
@@ -189,14 +243,26 @@ bool PlatformModel::verifyAdminPassword(std::string_view password) const {
          CRYPTO_memcmp(ha1.data(), state_.admin.ha1.data(), ha1.size()) == 0;
 }
 
-ChangeResult PlatformModel::unprovision() {
+ChangeResult PlatformModel::unprovision(UnprovisionScope scope, std::vector<std::uint8_t> auditRecord) {
+  if (state_.provisioningState == ProvisioningState::Pre) return ChangeResult::InvalidState;
+  PlatformState next = state_;
+  appendRecord(next, std::move(auditRecord));
+  resetToPreProvisioning(next, scope, factoryAdminHa1());
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::unprovisionFromHost(std::vector<std::uint8_t> auditRecord) {
   if (state_.provisioningState == ProvisioningState::Post && state_.controlMode == ControlMode::Admin)
     return ChangeResult::InvalidState;
+  if (state_.provisioningState == ProvisioningState::Pre) return ChangeResult::Ok;
+  return unprovision(UnprovisionScope::Full, std::move(auditRecord));
+}
+
+ChangeResult PlatformModel::factoryReset(std::vector<std::uint8_t> auditRecord) {
   PlatformState next = state_;
-  next.provisioningState = ProvisioningState::Pre;
-  next.controlMode = ControlMode::None;
-  next.hostBasedSetup.reset();
-  next.remoteAccess.userInitiatedConnectionRequested = false;
+  appendRecord(next, std::move(auditRecord));
+  next.mebxHa1.clear();
+  resetToPreProvisioning(next, UnprovisionScope::Full, factoryAdminHa1_);
   return commit(std::move(next));
 }
 
@@ -212,9 +278,10 @@ ChangeResult PlatformModel::startHostBasedConfiguration(const HostBasedSetup& se
   return commit(std::move(next));
 }
 
-ChangeResult PlatformModel::stopConfiguration() {
+ChangeResult PlatformModel::stopConfiguration(std::vector<std::uint8_t> auditRecord) {
   if (state_.provisioningState != ProvisioningState::In) return ChangeResult::InvalidState;
   PlatformState next = state_;
+  appendRecord(next, std::move(auditRecord));
   next.provisioningState = ProvisioningState::Pre;
   next.controlMode = ControlMode::None;
   next.hostBasedSetup.reset();
@@ -228,6 +295,42 @@ ChangeResult PlatformModel::completeProvisioning(ControlMode mode) {
   next.provisioningState = ProvisioningState::Post;
   next.controlMode = mode;
   next.hostBasedSetup.reset();
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::completeSetup(ControlMode mode, std::string_view adminHa1,
+                                          std::vector<std::uint8_t> auditRecord) {
+  if (mode == ControlMode::None || adminHa1.size() != 32 || !text::fromHex(adminHa1))
+    return ChangeResult::InvalidParameter;
+  if (state_.provisioningState == ProvisioningState::Post) return ChangeResult::InvalidState;
+  PlatformState next = state_;
+  next.admin.ha1.clear();
+  for (char c : adminHa1) next.admin.ha1.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  next.admin.setByProvisioning = true;
+  next.provisioningState = ProvisioningState::Post;
+  next.controlMode = mode;
+  next.hostBasedSetup.reset();
+  // Client control mode: user consent for every redirection and KVM session (Intel AMT SDK, IPS_OptInService).
+  if (mode == ControlMode::Client) next.optIn.optInRequired = kOptInRequiredAll;
+  appendRecord(next, std::move(auditRecord));
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::upgradeClientToAdmin(std::vector<std::uint8_t> auditRecord) {
+  if (state_.provisioningState != ProvisioningState::Post || state_.controlMode != ControlMode::Client)
+    return ChangeResult::InvalidState;
+  PlatformState next = state_;
+  next.controlMode = ControlMode::Admin;
+  appendRecord(next, std::move(auditRecord));
+  return commit(std::move(next));
+}
+
+ChangeResult PlatformModel::setMebxPassword(std::string_view password) {
+  if (state_.provisioningState != ProvisioningState::Post || state_.controlMode != ControlMode::Admin)
+    return ChangeResult::InvalidState;
+  if (!strongPassword(password)) return ChangeResult::InvalidParameter;
+  PlatformState next = state_;
+  next.mebxHa1 = digestHa1(AdminAccount{}.user, state_.digestRealm, password);
   return commit(std::move(next));
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <cstdint>
 
 #include "common/log.h"
 #include "firmware/platform/platform_state.h"
@@ -30,6 +31,10 @@ struct PlatformDefaults {
   std::string domainName = "example.com";
   FirmwareVersion firmwareVersion{16, 1, 27, 2225};
 };
+
+// What an unprovision keeps (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode"): Partial keeps the
+// admin account (name and password); Full gives it its factory name and password.
+enum class UnprovisionScope { Full, Partial };
 
 // Outcome of a change. The model logs storage errors once; callers map the rest to protocol statuses.
 enum class ChangeResult { Ok, InvalidState, InvalidParameter, StorageError };
@@ -81,14 +86,37 @@ class PlatformModel {
 
   // --- changing (each persists first, then notifies subscribers) ---
   // Text that is not valid UTF-8 is InvalidParameter (platform.json must always parse again).
-  // Back to pre-provisioning. InvalidState in admin control mode (AMTHI may not undo ACM; rpc-go).
-  ChangeResult unprovision();
+  // The provisioning state machine (docs/provisioning.md). `auditRecord`, when not empty, is appended to the audit
+  // log in the same change (makeAuditRecord, event_records.h).
+  //
+  // Back to pre-provisioning from in- or post-provisioning, as AMT_SetupAndConfigurationService.Unprovision (Full)
+  // and PartialUnprovision do: ACL users, user-added root hashes and every configuration (TLS, certificates, CIRA,
+  // proxies, user consent, redirection, boot, general settings) are cleared, the event (message) log is cleared
+  // and the audit log kept (AMT >= 8). InvalidState in pre-provisioning.
+  ChangeResult unprovision(UnprovisionScope scope, std::vector<std::uint8_t> auditRecord = {});
+  // AMTHI Unprovision (CFG_Unprovision): a full unprovision the host may make in client control mode or an
+  // unfinished configuration. InvalidState in admin control mode (AMTHI may not undo ACM); pre stays pre (Ok).
+  ChangeResult unprovisionFromHost(std::vector<std::uint8_t> auditRecord = {});
+  // The factory state from any state: a full unprovision that also forgets the MEBx password (a CMOS clear).
+  ChangeResult factoryReset(std::vector<std::uint8_t> auditRecord = {});
   // Host-based setup begins: pre -> in. InvalidState unless pre-provisioned.
   ChangeResult startHostBasedConfiguration(const HostBasedSetup& setup);
-  // Abandons an unfinished configuration: in -> pre. InvalidState unless in-provisioning.
-  ChangeResult stopConfiguration();
-  // Provisioning completed (WS-Man setup): -> post in `mode` (Client or Admin).
+  // Abandons an unfinished configuration (AMTHI StopConfiguration, the provisioning timeout): in -> pre.
+  // InvalidState unless in-provisioning.
+  ChangeResult stopConfiguration(std::vector<std::uint8_t> auditRecord = {});
+  // Provisioning completed without a password (tests): -> post in `mode` (Client or Admin).
   ChangeResult completeProvisioning(ControlMode mode);
+  // IPS_HostBasedSetupService Setup (Client) or AdminSetup (Admin): pre or in -> post in `mode`; the admin's
+  // password becomes `adminHa1` (32 hex digits, MD5(admin:realm:password)). Client control mode requires user
+  // consent for every redirection (IPS_OptInService.OptInRequired 4294967295). InvalidState when post.
+  ChangeResult completeSetup(ControlMode mode, std::string_view adminHa1, std::vector<std::uint8_t> auditRecord = {});
+  // CCM -> ACM (UpgradeClientToAdmin). InvalidState unless in client control mode.
+  ChangeResult upgradeClientToAdmin(std::vector<std::uint8_t> auditRecord = {});
+  // AMT_SetupAndConfigurationService.SetMEBxPassword: InvalidState unless in admin control mode; InvalidParameter
+  // unless a strong password (8..32 characters with a digit, a lower- and an upper-case letter and a symbol).
+  ChangeResult setMebxPassword(std::string_view password);
+  // The admin's password in factory state: the MEBx password once set, else the configured --admin-password.
+  const std::string& factoryAdminHa1() const { return state_.mebxHa1.empty() ? factoryAdminHa1_ : state_.mebxHa1; }
   ChangeResult setAdminPassword(std::string_view password);
   ChangeResult setAdminPasswordHash(std::string_view ha1Hex);  // 32 hex digits (AMT's HTTP_DIGEST_MD5_A1)
   ChangeResult setHostFqdn(std::string_view fqdn);             // at most 255 characters
@@ -111,6 +139,7 @@ class PlatformModel {
   StateStore store_;
   PlatformState state_;
   std::string lastError_;
+  std::string factoryAdminHa1_;  // HA1 of the configured --admin-password
   std::map<std::size_t, Observer> observers_;
   std::size_t nextToken_ = 1;
   log::Context log_;

@@ -112,6 +112,9 @@ struct LocalSystemAccount {
 struct AdminAccount {
   std::string user = "admin";
   std::string ha1;  // hex(MD5(user ":" realm ":" password)), lower case; the password itself is never stored
+  // A console set the password in provisioning (IPS_HostBasedSetupService Setup/AdminSetup): a configured
+  // --admin-password no longer overrides it on start; a full unprovision gives the factory password back.
+  bool setByProvisioning = false;
 };
 
 // AccessPermission of an ACL entry (AMT_AuthorizationService.AddUserAclEntryEx).
@@ -159,6 +162,9 @@ struct BootSettings {
   bool bootConfigActive = false;        // SetBootConfigRole(Role 1) applied: used on the next boot
   std::vector<std::string> bootOrder;   // CIM_BootSourceSetting InstanceIDs, first boots first
 };
+
+// IPS_OptInService.OptInRequired: user consent for every redirection and KVM session (forced in client control mode).
+inline constexpr std::uint32_t kOptInRequiredAll = 4294967295u;
 
 // IPS_OptInService (spec/wsman.md §3.4).
 struct OptInSettings {
@@ -302,6 +308,9 @@ struct PlatformState {
   std::vector<HttpProxy> httpProxies;
   std::uint32_t userInitiatedConnectionState = 32768;  // AMT_UserInitiatedConnectionService.EnabledState
   std::int64_t amtClockOffset = 0;  // seconds AMT's clock runs ahead of the firmware clock (SetHighAccuracyTimeSynch)
+  // The MEBx password set by AMT_SetupAndConfigurationService.SetMEBxPassword, as hex(MD5(admin:realm:password));
+  // empty: the factory one. Kept by a full unprovision (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode").
+  std::string mebxHa1;
   EventLogs logs;
 
   std::string fqdn() const { return domainName.empty() ? hostName : hostName + "." + domainName; }

@@ -53,6 +53,7 @@ TEST(Mesimctl, BadCommandLinesExitTwoWithAReason) {
                                          {{"clock", "advance", "soon"}, "number of seconds"},
                                          {{"fault", "hbm", "client"}, "not KEY=VALUE"},
                                          {{"logs"}, "which log"},
+                                         {{"provisioning", "reset"}, "the only action is factory-reset"},
                                          {{"call", "GET"}, "METHOD and PATH"},
                                          {{"call", "GET", "status"}, "PATH starts with /"},
                                          {{"health", "--wait", "x"}, "--wait SECONDS"},

@@ -196,6 +196,20 @@ std::vector<Command> makeCommands() {
   };
   list.push_back(clock);
 
+  Command provisioning{"provisioning", "provisioning [factory-reset]",
+                       "show the provisioning state, or return the device to factory state",
+                       "GET /provisioning shows the state (pre, in, post), the control mode (none, ccm, acm), the\n"
+                       "host-based setup under way and its deadline. `provisioning factory-reset` posts\n"
+                       "/provisioning/factory-reset: pre-provisioning, the factory admin password, no ACL users,\n"
+                       "no user root hashes, the event log cleared and the audit log kept (a full unprovision).",
+                       {}};
+  provisioning.run = [provisioning](const Invocation& in, const std::vector<std::string>& args) {
+    if (args.empty()) return in.call("GET", "/provisioning");
+    if (args.size() == 1 && args[0] == "factory-reset") return in.call("POST", "/provisioning/factory-reset");
+    return usageError(in, provisioning, "the only action is factory-reset");
+  };
+  list.push_back(provisioning);
+
   list.push_back(readOrAct("host", "/host", "show the simulated host OS, or act on the host",
                            "GET /host shows the host OS and power state. Actions (POST /host/ACTION): os-crash,\n"
                            "os-hang, power-button, power-loss and those docs/control-api.md lists.\n"

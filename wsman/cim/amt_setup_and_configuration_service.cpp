@@ -27,38 +27,47 @@ Instance setupService(CimContext& ctx) {
   return i;
 }
 
-// Unlike AMTHI (host side), WS-Man may undo admin control mode (rpc-go deactivate, spec/wsman.md §3.2).
-MethodResult unprovision(CimContext& ctx, const Instance&, const Arguments& in) {
-  std::uint64_t mode = 1;
-  if (in.count("ProvisioningMode") && (!argUint(in, "ProvisioningMode", mode) || (mode != 1 && mode != 4)))
-    return MethodResult::status(status::kInvalidParameter);
-  if (ctx.platform.provisioningState() == ProvisioningState::Pre) return MethodResult::status(status::kNotPermitted);
-  const auto now = ctx.now();
-  auto result = ctx.platform.update([&](platform::PlatformState& s) {
-    s.provisioningState = ProvisioningState::Pre;
-    s.controlMode = platform::ControlMode::None;
-    s.hostBasedSetup.reset();
-    s.remoteAccess.userInitiatedConnectionRequested = false;
-    s.mpsServers.clear();
-    s.remoteAccessPolicies.clear();
-    s.tls = {platform::TlsSettings{}, platform::TlsSettings{}};
-    platform::appendAuditRecord(s, platform::makeAuditRecord(platform::audit::kSecurityAdmin,
-                                                             platform::audit::kUnprovisioningStarted,
-                                                             ctx.initiator(), now));
-  });
+// Unlike AMTHI (host side), WS-Man may undo admin control mode (rpc-go deactivate, spec/wsman.md §3.2). Full
+// and partial unprovision differ in the admin account only (PlatformModel::unprovision).
+MethodResult unprovisionIn(CimContext& ctx, platform::UnprovisionScope scope) {
+  auto result = ctx.platform.unprovision(
+      scope, platform::makeAuditRecord(platform::audit::kSecurityAdmin, platform::audit::kUnprovisioningStarted,
+                                       ctx.initiator(), ctx.now()));
+  if (result == platform::ChangeResult::InvalidState) return MethodResult::status(status::kNotPermitted);
   if (result != platform::ChangeResult::Ok) return MethodResult::status(status::kInternalError);
   auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
-  MESIM_LOG(Info, "wsman", "unprovisioned by " << (ctx.user.empty() ? "local" : ctx.user));
+  MESIM_LOG(Info, "wsman", (scope == platform::UnprovisionScope::Full ? "unprovisioned" : "partially unprovisioned")
+                               << " by " << (ctx.user.empty() ? "local" : ctx.user));
   return MethodResult::status(status::kSuccess);
 }
 
-MethodResult setMebxPassword(CimContext&, const Instance&, const Arguments& in) {
-  std::string password;
-  // MEBx password rules: 8..32 characters (Intel AMT SDK, SetMEBxPassword).
-  if (!argString(in, "Password", password) || password.size() < 8 || password.size() > 32)
+// Since AMT 7 ProvisioningMode is ignored: Intel's own sample sends 0, rpc-go 1, other agents 2 or 4.
+MethodResult unprovision(CimContext& ctx, const Instance&, const Arguments& in) {
+  std::uint64_t mode = 0;
+  if (in.count("ProvisioningMode") && !argUint(in, "ProvisioningMode", mode))
     return MethodResult::status(status::kInvalidParameter);
-  return MethodResult::status(status::kSuccess);
+  return unprovisionIn(ctx, platform::UnprovisionScope::Full);
 }
+
+MethodResult partialUnprovision(CimContext& ctx, const Instance&, const Arguments&) {
+  return unprovisionIn(ctx, platform::UnprovisionScope::Partial);
+}
+
+// The MEBx password: admin control mode only, AMT's strong-password rule (PlatformModel::setMebxPassword).
+MethodResult setMebxPassword(CimContext& ctx, const Instance&, const Arguments& in) {
+  std::string password;
+  if (!argString(in, "Password", password)) return MethodResult::status(status::kInvalidParameter);
+  switch (ctx.platform.setMebxPassword(password)) {
+    case platform::ChangeResult::Ok: return MethodResult::status(status::kSuccess);
+    case platform::ChangeResult::InvalidState: return MethodResult::status(status::kNotPermitted);
+    case platform::ChangeResult::InvalidParameter: return MethodResult::status(status::kInvalidParameter);
+    case platform::ChangeResult::StorageError: break;
+  }
+  return MethodResult::status(status::kInternalError);
+}
+
+// Every change is persisted as it is made (PlatformModel), so there is nothing left to commit.
+MethodResult commitChanges(CimContext&, const Instance&, const Arguments&) { return MethodResult::status(status::kSuccess); }
 
 MethodResult getUuid(CimContext& ctx, const Instance&, const Arguments&) {
   const auto& u = ctx.platform.uuid();
@@ -84,8 +93,8 @@ void registerSetupAndConfiguration(ClassRegistry& r) {
                   P("ZeroTouchConfigurationEnabled", T::Boolean)};
   c.methods = {
       {"Unprovision", {In("ProvisioningMode", T::UInt16)}, {}, unprovision},
-      {"PartialUnprovision", {}, {}, unprovision},
-      {"CommitChanges", {}, {}, [](CimContext&, const Instance&, const Arguments&) { return MethodResult{}; }},
+      {"PartialUnprovision", {}, {}, partialUnprovision},
+      {"CommitChanges", {}, {}, commitChanges},
       {"SetMEBxPassword", {In("Password")}, {}, setMebxPassword},
       {"GetUuid", {}, {Out("UUID", T::Base64)}, getUuid},
   };

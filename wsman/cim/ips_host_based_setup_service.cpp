@@ -63,17 +63,11 @@ bool readPassword(const Arguments& in, std::string& ha1) {
 }
 
 MethodResult finishSetup(CimContext& ctx, const std::string& ha1, ControlMode mode) {
-  const auto now = ctx.now();
-  auto result = ctx.platform.update([&](platform::PlatformState& s) {
-    s.admin.ha1.clear();
-    for (char c : ha1) s.admin.ha1.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    s.provisioningState = ProvisioningState::Post;
-    s.controlMode = mode;
-    s.hostBasedSetup.reset();
-    platform::appendAuditRecord(s, platform::makeAuditRecord(platform::audit::kSecurityAdmin,
-                                                             platform::audit::kProvisioningCompleted,
-                                                             ctx.initiator(), now));
-  });
+  auto result = ctx.platform.completeSetup(
+      mode, ha1,
+      platform::makeAuditRecord(platform::audit::kSecurityAdmin, platform::audit::kProvisioningCompleted,
+                                ctx.initiator(), ctx.now()));
+  if (result == platform::ChangeResult::InvalidState) return MethodResult::status(kInvalidState);
   if (result != platform::ChangeResult::Ok) return MethodResult::status(1);
   ctx.runtime.certChain.clear();
   ctx.runtime.certChainComplete = false;

@@ -82,6 +82,9 @@ void registerOptIn(ClassRegistry& r) {
       return invalidParameter("OptInRequired must be 0, 1 or 4294967295.");
     if (in.count("OptInRequired") && ctx.platform.state().optIn.canModifyOptInPolicy == 0)
       return invalidParameter("The opt-in policy cannot be modified.");
+    if (in.count("OptInRequired") && ctx.platform.controlMode() == platform::ControlMode::Client &&
+        required != platform::kOptInRequiredAll)
+      return invalidParameter("In client control mode user consent is required for everything (OptInRequired 4294967295).");
     return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
       std::uint64_t n = 0;
       if (argUint(in, "OptInRequired", n)) s.optIn.optInRequired = static_cast<std::uint32_t>(n);
