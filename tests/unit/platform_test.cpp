@@ -366,7 +366,7 @@ TEST(PlatformModel, UnprovisionIsRefusedInAdminControlMode) {
   auto model = openOk(dir.path());
   int notified = 0;
   model->subscribe([&] { ++notified; });
-  EXPECT_EQ(model->unprovision(), ChangeResult::InvalidState);
+  EXPECT_EQ(model->unprovisionFromHost(), ChangeResult::InvalidState);
   EXPECT_EQ(model->provisioningState(), ProvisioningState::Post);
   EXPECT_EQ(notified, 0);
 }
@@ -377,7 +377,7 @@ TEST(PlatformModel, ChangesPersistAcrossRestart) {
   d.controlMode = ControlMode::Client;
   {
     auto model = openOk(dir.path(), d);
-    ASSERT_EQ(model->unprovision(), ChangeResult::Ok);
+    ASSERT_EQ(model->unprovisionFromHost(), ChangeResult::Ok);
     platform::HostBasedSetup setup;
     setup.serverHashAlgorithm = platform::HashAlgorithm::Sha384;
     setup.serverCertHash.assign(48, 0xAB);

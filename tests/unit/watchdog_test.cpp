@@ -310,7 +310,7 @@ TEST_F(WatchdogTest, ResetActionGoesThroughThePowerStateMachine) {
 
 TEST_F(WatchdogTest, NotRequiredWhenUnprovisionedOrDisabledAndNotified) {
   auto c = connect();
-  ASSERT_EQ(platform->unprovision(), platform::ChangeResult::InvalidState);  // ACM: use update()
+  ASSERT_EQ(platform->unprovisionFromHost(), platform::ChangeResult::InvalidState);  // ACM: use update()
   ASSERT_EQ(platform->update([](platform::PlatformState& s) {
     s.provisioningState = platform::ProvisioningState::Pre;
     s.controlMode = platform::ControlMode::None;
