@@ -167,7 +167,12 @@ class RealmDevice {
 void expectEnforced(RealmDevice& device, const std::string& user, bool local, RealmSet holds, const std::string& who) {
   for (const auto& s : servedOperations(device.service->registry())) {
     const bool permitted = ops::requiredRealms(s.className, s.op, s.method).intersects(holds);
+    const platform::PlatformState before = device.model->state();
     auto [denied, sent] = device.attempt(s, user, local);
+    // An unprovision clears the ACL users, the caller among them: provisioned again for the next operation.
+    if (device.model->provisioningState() != before.provisioningState) {
+      ASSERT_EQ(device.model->update([&](platform::PlatformState& state) { state = before; }), platform::ChangeResult::Ok);
+    }
     EXPECT_EQ(denied, permitted ? 0 : sent)
         << who << ": " << describe(s) << (permitted ? " must pass" : " must be denied");
   }
