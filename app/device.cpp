@@ -190,6 +190,7 @@ class Device::Impl {
     platform::PlatformDefaults defaults;
     defaults.adminPassword = config_.adminPassword;
     defaults.forceAdminPassword = config_.adminPasswordGiven;
+    defaults.trustedRootHashes = config_.trustedRootHashes;
     if (!services_.runBlocking) {
       auto opened = platform::PlatformModel::open(config_.stateDir, defaults);
       if (!opened) return fail("platform state: " + opened.error().message);
