@@ -2,8 +2,10 @@
 // (tests/support/provisioning_pki.h), one verification that passes, and one change that breaks each step.
 #include <gtest/gtest.h>
 
+#include "firmware/platform/platform_model.h"
 #include "firmware/platform/provisioning_verifier.h"
 #include "tests/support/provisioning_pki.h"
+#include "tests/unit/firmware_test_support.h"
 
 namespace mesim::platform {
 namespace {
@@ -282,6 +284,46 @@ TEST(ProvisioningDnsSuffixes, PkiSuffixFirstThenTheNetworks) {
   EXPECT_EQ(provisioningDnsSuffixes(s), (std::vector<std::string>{"example.com", "lab.example"}));
   s.pkiDnsSuffix = "corp.example";
   EXPECT_EQ(provisioningDnsSuffixes(s), (std::vector<std::string>{"corp.example"}));
+}
+
+// --trusted-root-hash: the model makes each hash an enabled user entry on every open, once.
+TEST(TrustedRootHashOption, AddedOnOpenEnabledAndNeverTwice) {
+  test::TempDir dir{"trusted-root"};
+  PlatformDefaults defaults;
+  const std::vector<std::uint8_t> sha256(32, 0x5A), sha1(20, 0x1F);
+  defaults.trustedRootHashes = {sha256, sha1};
+  std::size_t factory = 0;
+  {
+    auto model = PlatformModel::open(dir.path(), defaults);
+    ASSERT_TRUE(model) << model.error().message;
+    const auto& hashes = (*model)->certHashes();
+    factory = hashes.size() - 2;
+    ASSERT_GE(hashes.size(), 2u);
+    const auto& added = hashes[hashes.size() - 2];
+    EXPECT_EQ(added.hash, sha256);
+    EXPECT_EQ(added.algorithm, HashAlgorithm::Sha256);
+    EXPECT_FALSE(added.isDefault);
+    EXPECT_TRUE(added.isActive);
+    EXPECT_EQ(hashes.back().algorithm, HashAlgorithm::Sha1);
+    // Disabled over WS-Man meanwhile ...
+    ASSERT_EQ((*model)->update([](PlatformState& s) { s.certHashes[s.certHashes.size() - 2].isActive = false; }),
+              ChangeResult::Ok);
+  }
+  {
+    // ... and enabled again by the next start, not added a second time.
+    auto model = PlatformModel::open(dir.path(), defaults);
+    ASSERT_TRUE(model) << model.error().message;
+    const auto& hashes = (*model)->certHashes();
+    ASSERT_EQ(hashes.size(), factory + 2);
+    EXPECT_TRUE(hashes[hashes.size() - 2].isActive);
+    EXPECT_NE(hashes[hashes.size() - 2].handle, hashes.back().handle);
+  }
+  {
+    // Without the option the entries stay (they are the platform's now), as a hash added over WS-Man would.
+    auto model = PlatformModel::open(dir.path(), {});
+    ASSERT_TRUE(model) << model.error().message;
+    EXPECT_EQ((*model)->certHashes().size(), factory + 2);
+  }
 }
 
 }  // namespace
