@@ -340,7 +340,7 @@ say "($(took))"
 step "End to end: the QA guide's pipeline (docs/examples/qa_pipeline.sh)"
 if DOCKER="$DOCKER" MESIM_IMAGE="$RUNTIME_IMAGE" SUBSCRIBER_IMAGE="$SUBSCRIBER_IMAGE" \
     bash docs/examples/qa_pipeline.sh "$WORK/qa-pipeline" >"$WORK/qa-pipeline.log" 2>&1; then
-  pass "QA pipeline" "$(grep -c '^PASS ' "$WORK/qa-pipeline/scenarios.txt") scenarios passed, $(grep -o '<testcase ' "$WORK/qa-pipeline/results.xml" | wc -l) JUnit test cases, $(wc -l <"$WORK/qa-pipeline/alerts.log") alerts received"
+  pass "QA pipeline" "$(grep -c '^PASS ' "$WORK/qa-pipeline/scenarios.txt") scenarios passed, $(grep -o '<testcase ' "$WORK/qa-pipeline/results.xml" | wc -l) JUnit test cases, $(grep -c '^alert ' "$WORK/qa-pipeline/alerts.log") alerts received"
 else
   fail "QA pipeline" "$(tail -n 5 "$WORK/qa-pipeline.log")"
 fi
