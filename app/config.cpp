@@ -16,6 +16,7 @@
 #include <boost/program_options.hpp>
 
 #include "common/log.h"
+#include "common/text_codecs.h"
 #include "firmware/core/clock_text.h"
 
 namespace mesim::app {
@@ -88,6 +89,7 @@ po::options_description describeDevice() {
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given, unless a console set its own in provisioning [P@ssw0rd]")
     ("provisioning", po::value<std::string>(), "provisioning state of a new state dir: pre (factory), ccm (client control mode) or acm (admin control mode); an existing platform.json keeps its own [acm]")
     ("provisioning-timeout", po::value<std::string>(), "firmware time an unfinished host-based configuration has before AMT goes back to pre-provisioning, e.g. 10m, 24h [24h]")
+    ("trusted-root-hash", po::value<std::vector<std::string>>()->composing(), "hex SHA-1, SHA-256 or SHA-384 hash of a test root CA, added to the trusted provisioning hashes as an enabled user hash on every start; repeat for more (at most 3)")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
     ("host-os", po::value<std::string>(), "simulated or none: mesim plays the host's OS (boots on power-on, heartbeats dev/watchdog0 through the host model, answers power actions) or leaves the host to your programs [simulated]")
     ("host-os-boot-time", po::value<std::string>(), "simulated host OS: firmware time from power-on to its watchdog daemon, e.g. 500ms, 5s [5s]")
@@ -216,6 +218,19 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
     if (!d || d->count() == 0 || d->count() % 1000 != 0 || *d > std::chrono::hours(24 * 365))
       return "--provisioning-timeout takes whole seconds up to a year, such as 10m or 24h";
     c.provisioning.timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  if (vm.count("trusted-root-hash")) {
+    c.trustedRootHashes.clear();  // a [device.NAME] section's list replaces the one it inherits
+    for (const auto& text : vm["trusted-root-hash"].as<std::vector<std::string>>()) {
+      std::string hex;
+      for (char ch : text)
+        if (ch != ':') hex.push_back(ch);  // openssl x509 -fingerprint writes AB:CD:...
+      auto hash = text::fromHex(hex);
+      if (!hash || (hash->size() != 20 && hash->size() != 32 && hash->size() != 48))
+        return "--trusted-root-hash '" + text + "': give the hex of a SHA-1, SHA-256 or SHA-384 hash (40, 64 or 96 digits)";
+      c.trustedRootHashes.push_back(std::move(*hash));
+    }
+    if (c.trustedRootHashes.size() > 3) return "--trusted-root-hash: AMT holds at most 3 user hashes";
   }
   if (vm.count("watchdog-min-timeout")) {
     c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();

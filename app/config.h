@@ -63,6 +63,8 @@ struct DeviceConfig {
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
   ProvisioningStart provisioning;     // --provisioning, --provisioning-timeout
+  // --trusted-root-hash: test roots' hashes (20, 32 or 48 bytes) made trusted, enabled user hashes, on every start.
+  std::vector<std::vector<std::uint8_t>> trustedRootHashes;
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
   HostOsMode hostOs = HostOsMode::Simulated;           // --host-os
   std::chrono::milliseconds hostOsBootTime{5000};      // --host-os-boot-time: power on to its watchdog daemon

@@ -193,6 +193,7 @@ class Device::Impl {
     defaults.forceAdminPassword = config_.adminPasswordGiven;
     defaults.provisioningState = config_.provisioning.state;
     defaults.controlMode = config_.provisioning.controlMode;
+    defaults.trustedRootHashes = config_.trustedRootHashes;
     if (!services_.runBlocking) {
       auto opened = platform::PlatformModel::open(config_.stateDir, defaults);
       if (!opened) return fail("platform state: " + opened.error().message);

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <cctype>
+#include <algorithm>
 #include <system_error>
 
 #include "common/text_codecs.h"
@@ -172,6 +173,30 @@ void appendRecord(PlatformState& s, std::vector<std::uint8_t> record) {
   if (!record.empty()) appendAuditRecord(s, std::move(record));
 }
 
+// Makes `hash` an enabled trusted root hash: a user entry is added, or an entry holding it enabled. True if the
+// list changed.
+bool trustRootHash(PlatformState& s, const std::vector<std::uint8_t>& hash) {
+  const HashAlgorithm algorithm = hash.size() == 20 ? HashAlgorithm::Sha1
+                                  : hash.size() == 48 ? HashAlgorithm::Sha384
+                                                      : HashAlgorithm::Sha256;
+  for (auto& e : s.certHashes) {
+    if (e.algorithm != algorithm || e.hash != hash) continue;
+    if (e.isActive) return false;
+    e.isActive = true;
+    return true;
+  }
+  CertHashEntry entry;
+  entry.handle = 1;
+  for (const auto& e : s.certHashes) entry.handle = std::max(entry.handle, e.handle + 1);
+  entry.name = "mesim --trusted-root-hash";
+  entry.algorithm = algorithm;
+  entry.hash = hash;
+  entry.isDefault = false;
+  entry.isActive = true;
+  s.certHashes.push_back(std::move(entry));
+  return true;
+}
+
 }  // namespace
 
 const char* toString(ChangeResult result) {
@@ -204,7 +229,12 @@ Result<std::unique_ptr<PlatformModel>> PlatformModel::open(const std::filesystem
       needsWrite = true;
     }
   }
+  for (const auto& hash : defaults.trustedRootHashes) {
+    if (trustRootHash(model->state_, hash)) needsWrite = true;
+  }
   if (needsWrite) {
+    if (auto valid = validateState(model->state_); !valid)
+      return fail("--trusted-root-hash: " + valid.error().message);
     auto text = serializeState(model->state_);
     auto saved = text ? model->store_.save(model->state_, *text) : Result<>(text.error());
     if (!saved) return saved.error();

@@ -25,6 +25,9 @@ struct PlatformDefaults {
   std::string adminPassword = "P@ssw0rd";
   // Re-hash `adminPassword` on every open, not only the first (an explicitly configured password).
   bool forceAdminPassword = false;
+  // Hashes (20, 32 or 48 bytes: SHA-1, SHA-256, SHA-384) made trusted on every open: added as enabled user hashes,
+  // or enabled if present (--trusted-root-hash: real vendor roots cannot sign in tests).
+  std::vector<std::vector<std::uint8_t>> trustedRootHashes{};
   ProvisioningState provisioningState = ProvisioningState::Post;
   ControlMode controlMode = ControlMode::Admin;  // forced to None unless provisioningState is Post
   std::string hostName = "mesim";

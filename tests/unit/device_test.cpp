@@ -334,6 +334,31 @@ TEST(DeviceConfig, HostOsOptionsAndTheirSectionKey) {
 }
 
 // A device's host: its OS boots on the firmware clock and follows the platform's power; the /host routes' object.
+TEST(DeviceConfig, TrustedRootHashesRepeatAndSectionsReplaceThem) {
+  const std::string sha256(64, 'a'), sha1(40, 'B'), sha384(96, '0');
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--trusted-root-hash", sha256, "--trusted-root-hash",
+                  "BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB"},
+                 "trusted-root-hash = " + sha384 + "\n[device.b]\nhttp-port = -1\nhttps-port = -1\ntrusted-root-hash = " + sha1 +
+                     "\n[device.c]\nhttp-port = -1\nhttps-port = -1\n");
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  ASSERT_EQ(r.config.devices.size(), 3u);
+  const auto& top = r.config.devices[0].trustedRootHashes;
+  ASSERT_EQ(top.size(), 3u) << "flags and file lines compose";
+  EXPECT_EQ(top[0], std::vector<std::uint8_t>(32, 0xAA));
+  EXPECT_EQ(top[1], std::vector<std::uint8_t>(20, 0xBB));
+  EXPECT_EQ(top[2], std::vector<std::uint8_t>(48, 0x00));
+  EXPECT_EQ(r.config.devices[1].trustedRootHashes, (std::vector<std::vector<std::uint8_t>>{std::vector<std::uint8_t>(20, 0xBB)}));
+  EXPECT_EQ(r.config.devices[2].trustedRootHashes, top) << "a section without the key inherits the list";
+
+  EXPECT_EQ(parse({"--trusted-root-hash", "abcd"}).message,
+            "--trusted-root-hash 'abcd': give the hex of a SHA-1, SHA-256 or SHA-384 hash (40, 64 or 96 digits)");
+  EXPECT_EQ(parse({"--trusted-root-hash", std::string(63, 'a') + "g"}).action, ParseResult::Action::Error);
+  EXPECT_EQ(parse({"--trusted-root-hash", sha256, "--trusted-root-hash", sha1, "--trusted-root-hash", sha384,
+                   "--trusted-root-hash", std::string(64, 'c')})
+                .message,
+            "--trusted-root-hash: AMT holds at most 3 user hashes");
+}
+
 TEST(Device, HasAHostWhoseOsBootsAndFollowsThePower) {
   test::TempDir dir("device-host");
   boost::asio::io_context io;

@@ -1,13 +1,13 @@
 // IPS_HostBasedSetupService: client control mode Setup, admin control mode AdminSetup after
 // AddNextCertInChain, UpgradeClientToAdmin (spec/wsman.md §3.2 local activation).
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "firmware/platform/credentials.h"
 #include "common/text_codecs.h"
 #include "firmware/platform/event_records.h"
+#include "firmware/platform/provisioning_verifier.h"
 #include "common/log.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -84,40 +84,52 @@ MethodResult setup(CimContext& ctx, const Instance&, const Arguments& in) {
   return finishSetup(ctx, ha1, ControlMode::Client);
 }
 
-// The root of the chain must be one of the trusted provisioning hashes (AMTHI cert hashes).
-bool rootTrusted(CimContext& ctx) {
-  if (ctx.runtime.certChain.empty()) return false;
-  const auto& root = ctx.runtime.certChain.back();
-  for (auto alg : {platform::HashAlgorithm::Sha256, platform::HashAlgorithm::Sha384, platform::HashAlgorithm::Sha1}) {
-    const EVP_MD* md = alg == platform::HashAlgorithm::Sha256   ? EVP_sha256()
-                       : alg == platform::HashAlgorithm::Sha384 ? EVP_sha384()
-                                                                : EVP_sha1();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(root.data(), root.size(), digest, &len, md, nullptr) != 1) continue;
-    for (const auto& h : ctx.platform.certHashes())
-      if (h.isActive && h.algorithm == alg && h.hash.size() == len && std::equal(h.hash.begin(), h.hash.end(), digest))
-        return true;
+// AdminSetup / UpgradeClientToAdmin verified as the firmware does it (firmware/platform/provisioning_verifier.h):
+// a McNonce, DigitalSignature or SigningAlgorithm that cannot be read, or an algorithm the SDK does not list, is
+// INVALID_PARAM; an incomplete chain and every failed check is AUTH_FAILED. A failure changes nothing: the AMT
+// audit log has no event for a refused setup (Security Admin events 1600..1619), so it is logged here instead.
+std::optional<std::uint32_t> refusal(CimContext& ctx, const Arguments& in, const char* method) {
+  std::string mcNonce, signature;
+  platform::ProvisioningRequest request;
+  if (!argString(in, "McNonce", mcNonce) || !argString(in, "DigitalSignature", signature) ||
+      !base64Decode(mcNonce, request.mcNonce) || !base64Decode(signature, request.signature) ||
+      request.signature.empty())
+    return kInvalidParam;
+  std::string algorithm;
+  if (argString(in, "SigningAlgorithm", algorithm)) {  // absent: RSA_SHA-2_256, what every agent sends
+    std::uint64_t value = 0;
+    if (!argUint(in, "SigningAlgorithm", value) || value > 0xFFFF) return kInvalidParam;
+    request.signingAlgorithm = static_cast<std::uint16_t>(value);
   }
-  return false;
+  auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
+  if (!ctx.runtime.certChainComplete) {
+    MESIM_LOG(Warn, "wsman", method << " refused: the certificate chain is not complete (AddNextCertInChain up to the root)");
+    return kAuthFailed;
+  }
+  request.chain = ctx.runtime.certChain;
+  base64Decode(nonceOf(ctx.runtime), request.configurationNonce);
+  platform::ProvisioningTrust trust;
+  trust.hashes = ctx.platform.certHashes();
+  trust.dnsSuffixes = platform::provisioningDnsSuffixes(ctx.platform.state());
+  trust.now = ctx.now();
+  const auto verdict = platform::verifyProvisioning(request, trust);
+  if (verdict.ok()) return std::nullopt;
+  MESIM_LOG(Warn, "wsman", method << " refused: " << platform::toString(verdict.failure) << ": " << verdict.detail);
+  return verdict.failure == platform::ProvisioningFailure::UnsupportedAlgorithm ? kInvalidParam : kAuthFailed;
 }
 
 MethodResult adminSetup(CimContext& ctx, const Instance&, const Arguments& in) {
   if (!canSetup(ctx.platform)) return MethodResult::status(kInvalidState);
-  std::string ha1, nonce, signature;
-  if (!readPassword(in, ha1) || !argString(in, "McNonce", nonce) || !argString(in, "DigitalSignature", signature))
-    return MethodResult::status(kInvalidParam);
-  if (!ctx.runtime.certChainComplete || !rootTrusted(ctx)) return MethodResult::status(kAuthFailed);
+  std::string ha1;
+  if (!readPassword(in, ha1)) return MethodResult::status(kInvalidParam);
+  if (auto refused = refusal(ctx, in, "AdminSetup")) return MethodResult::status(*refused);
   return finishSetup(ctx, ha1, ControlMode::Admin);
 }
 
 MethodResult upgradeClientToAdmin(CimContext& ctx, const Instance&, const Arguments& in) {
   if (ctx.platform.provisioningState() != ProvisioningState::Post || ctx.platform.controlMode() != ControlMode::Client)
     return MethodResult::status(kInvalidState);
-  std::string nonce, signature;
-  if (!argString(in, "McNonce", nonce) || !argString(in, "DigitalSignature", signature))
-    return MethodResult::status(kInvalidParam);
-  if (!ctx.runtime.certChainComplete || !rootTrusted(ctx)) return MethodResult::status(kAuthFailed);
+  if (auto refused = refusal(ctx, in, "UpgradeClientToAdmin")) return MethodResult::status(*refused);
   const auto now = ctx.now();
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
     s.controlMode = ControlMode::Admin;
