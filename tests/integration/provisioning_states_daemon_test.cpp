@@ -10,6 +10,7 @@
 #include "tests/support/daemon_process.h"
 #include "tests/support/lms_host.h"
 #include "tests/support/program_run.h"
+#include "tests/support/provisioning_pki.h"
 #include "tests/support/wsman_digest_client.h"
 #include "tests/support/wsman_messages.h"
 
@@ -33,14 +34,31 @@ const std::string kIps = "http://intel.com/wbem/wscim/1/ips-schema/1/";
 const std::string kAmt = "http://intel.com/wbem/wscim/1/amt-schema/1/";
 const std::string kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
 
-// A self-signed root (the one wsman_test uses), added as a trusted provisioning hash by the test itself.
-const std::string kTestRootCertificate =
-    "MIIBiTCCAS+gAwIBAgIUHn7GaQEgdIcmii+lS4OKOekJIM4wCgYIKoZIzj0EAwIwGjEYMBYGA1UEAwwPbWVzaW0gdGVzdCByb290"
-    "MB4XDTI2MTIwNjA1MDEzMloXDTM2MTIwMzA1MDEzMlowGjEYMBYGA1UEAwwPbWVzaW0gdGVzdCByb290MFkwEwYHKoZIzj0CAQYI"
-    "KoZIzj0DAQcDQgAEOZTAZNNs1e8urdn6U6TY9FoXvI/yLKf+D531mAVlSC+0w4TA6uGskpqWo+2eyb/zt7UZ4Lf1qcODeJvnEp05"
-    "8aNTMFEwHQYDVR0OBBYEFCvhNCY3t/AIZTBdDJLkHh66Ph43MB8GA1UdIwQYMBaAFCvhNCY3t/AIZTBdDJLkHh66Ph43MA8GA1Ud"
-    "EwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgGE9YmYbHEZDbq3k+FPPIVeNG5SNKRqHjMWZ3ZT19kNoCIQDMw3oJ1a8ch4fW"
-    "UPG3vk3oFFZXAJiWX5j2S9weS6EwWw==";
+// The console's PKI, made at test time: root CA -> intermediate -> provisioning certificate for a domain under the
+// device's DNS suffix. Its root becomes a trusted user hash over WS-Man, as a console adds its own root.
+const ProvisioningPki& consolePki() {
+  static const ProvisioningPki pki = ProvisioningPki::make(static_cast<std::int64_t>(std::time(nullptr)));
+  return pki;
+}
+
+std::string base64(const Bytes& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+Bytes unbase64(const std::string& text) {
+  Bytes out(3 * text.size() / 4 + 3);
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return {};
+  std::size_t pad = 0;
+  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++pad;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
+std::string rootHashBase64() { return base64(digestOf(derOf(consolePki().root), EVP_sha256())); }
 
 std::string between(const std::string& text, const std::string& open, const std::string& close) {
   const auto a = text.find(open);
@@ -55,20 +73,6 @@ std::string invoke(const std::string& uri, const std::string& method, const std:
                    const std::string& id = "1") {
   return wsmanEnvelope(uri + "/" + method, uri,
                        "<h:" + method + "_INPUT xmlns:h=\"" + uri + "\">" + inputs + "</h:" + method + "_INPUT>", id);
-}
-
-std::string base64Sha256(const std::string& base64Der) {
-  Bytes der(base64Der.size());
-  const int n = EVP_DecodeBlock(der.data(), reinterpret_cast<const unsigned char*>(base64Der.data()),
-                                static_cast<int>(base64Der.size()));
-  std::size_t length = n > 0 ? static_cast<std::size_t>(n) : 0;
-  for (auto it = base64Der.rbegin(); it != base64Der.rend() && *it == '='; ++it) --length;
-  unsigned char digest[32];
-  unsigned int digestLength = 0;
-  EVP_Digest(der.data(), length, digest, &digestLength, EVP_sha256(), nullptr);
-  unsigned char text[48] = {};
-  EVP_EncodeBlock(text, digest, 32);
-  return reinterpret_cast<const char*>(text);
 }
 
 class ProvisioningStatesDaemonTest : public ::testing::Test {
@@ -201,7 +205,7 @@ TEST_F(ProvisioningStatesDaemonTest, ClientToAdminControlModeAndAFullUnprovision
   auto created = console.post(wsmanEnvelope(
       kTransfer + "Create", hashUri,
       "<h:AMT_ProvisioningCertificateHash xmlns:h=\"" + hashUri + "\"><h:Description>lab root</h:Description><h:HashData>" +
-          base64Sha256(kTestRootCertificate) + "</h:HashData><h:HashType>2</h:HashType></h:AMT_ProvisioningCertificateHash>"));
+          rootHashBase64() + "</h:HashData><h:HashType>2</h:HashType></h:AMT_ProvisioningCertificateHash>"));
   ASSERT_EQ(created.status, 200u) << created.body;
   EXPECT_EQ(hashHandles(), defaultHashes + 1);
 
@@ -209,17 +213,25 @@ TEST_F(ProvisioningStatesDaemonTest, ClientToAdminControlModeAndAFullUnprovision
   auto osAdmin = lmsClientAsOsAdmin();
   ASSERT_TRUE(osAdmin) << daemon.log();
   const std::string hbs = kIps + "IPS_HostBasedSetupService";
-  for (auto [leaf, root] : {std::pair{true, false}, std::pair{false, true}}) {
+  const auto nonceAnswer = osAdmin->post(wsmanEnvelope(kTransfer + "Get", hbs));
+  const Bytes configurationNonce = unbase64(between(nonceAnswer.body, "ConfigurationNonce>", "</"));
+  ASSERT_EQ(configurationNonce.size(), 20u) << nonceAnswer.body;
+  const auto chain = consolePki().chain();
+  for (std::size_t i = 0; i < chain.size(); ++i) {
     auto added = osAdmin->post(invoke(hbs, "AddNextCertInChain",
-                                      "<h:NextCertificate>" + kTestRootCertificate + "</h:NextCertificate>"
-                                      "<h:IsLeafCertificate>" + (leaf ? "true" : "false") + "</h:IsLeafCertificate>"
-                                      "<h:IsRootCertificate>" + (root ? "true" : "false") + "</h:IsRootCertificate>"));
+                                      "<h:NextCertificate>" + base64(chain[i]) + "</h:NextCertificate>"
+                                      "<h:IsLeafCertificate>" + (i == 0 ? "true" : "false") + "</h:IsLeafCertificate>"
+                                      "<h:IsRootCertificate>" + (i + 1 == chain.size() ? "true" : "false") +
+                                      "</h:IsRootCertificate>"));
     ASSERT_EQ(added.status, 200u) << added.body;
     ASSERT_EQ(returnValue(added), "0") << added.body;
   }
+  // The leaf's key signs ConfigurationNonce || McNonce, as rpc-go does.
+  const Bytes mcNonce(20, 0x4D);
+  const Bytes signature = signMessage(consolePki().leafKey, concat(configurationNonce, mcNonce));
   auto upgraded = osAdmin->post(invoke(hbs, "UpgradeClientToAdmin",
-                                       "<h:McNonce>AAECAwQFBgcICQoLDA0ODxAREhM=</h:McNonce><h:SigningAlgorithm>2</h:SigningAlgorithm>"
-                                       "<h:DigitalSignature>AAAA</h:DigitalSignature>"));
+                                       "<h:McNonce>" + base64(mcNonce) + "</h:McNonce><h:SigningAlgorithm>2</h:SigningAlgorithm>"
+                                       "<h:DigitalSignature>" + base64(signature) + "</h:DigitalSignature>"));
   ASSERT_EQ(upgraded.status, 200u) << upgraded.body;
   EXPECT_EQ(returnValue(upgraded), "0") << upgraded.body;
   EXPECT_EQ(controlMode(), 2u);
@@ -269,7 +281,7 @@ TEST_F(ProvisioningStatesDaemonTest, FactoryResetThroughMesimctl) {
   const std::string hashUri = kAmt + "AMT_ProvisioningCertificateHash";
   ASSERT_EQ(console.post(wsmanEnvelope(kTransfer + "Create", hashUri,
                                        "<h:AMT_ProvisioningCertificateHash xmlns:h=\"" + hashUri +
-                                           "\"><h:Description>lab root</h:Description><h:HashData>" + base64Sha256(kTestRootCertificate) +
+                                           "\"><h:Description>lab root</h:Description><h:HashData>" + rootHashBase64() +
                                            "</h:HashData><h:HashType>2</h:HashType></h:AMT_ProvisioningCertificateHash>"))
                 .status,
             200u);

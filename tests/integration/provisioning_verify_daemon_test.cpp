@@ -65,19 +65,11 @@ class ProvisioningVerifyDaemonTest : public ::testing::Test {
     return a;
   }
 
-  // The daemon, in pre-provisioning: a first start makes the state, which is then set back to "pre" as a factory
-  // platform has it (the state file's documented fields), and the daemon started again with `extra`.
+  // The daemon in pre-provisioning, as a factory platform: --provisioning pre makes a new state dir so.
   void startUnprovisioned(const std::vector<std::string>& extra) {
-    ASSERT_TRUE(daemon.start(args(extra))) << daemon.log();
-    ASSERT_EQ(daemon.stop(), 0);
-    const auto file = daemon.stateDir() / "platform.json";
-    std::stringstream text;
-    text << std::ifstream(file).rdbuf();
-    auto json = boost::json::parse(text.str());
-    json.at("provisioning").as_object()["state"] = "pre";
-    json.at("provisioning").as_object()["controlMode"] = "none";
-    std::ofstream(file, std::ios::trunc) << boost::json::serialize(json);
-    ASSERT_TRUE(daemon.start(args(extra))) << daemon.log();
+    auto all = extra;
+    all.insert(all.end(), {"--provisioning", "pre"});
+    ASSERT_TRUE(daemon.start(args(all))) << daemon.log();
   }
 
   std::string invoke(WsmanDigestClient& client, const std::string& method, const std::string& params) {
