@@ -196,7 +196,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 };
 
 ControlServer::ControlServer(asio::io_context& io, Handler handler, ControlServerOptions options)
-    : io_(io), handler_(std::move(handler)), options_(options), acceptor_(io), pause_(io) {}
+    : handler_(std::move(handler)), options_(options), acceptor_(io), pause_(io) {}
 
 ControlServer::~ControlServer() {
   stop();

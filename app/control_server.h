@@ -69,7 +69,6 @@ class ControlServer {
   bool evictIdle();
   void sessionEnded(std::uint64_t id, bool rejectBusy);
 
-  boost::asio::io_context& io_;
   Handler handler_;
   const ControlServerOptions options_;
   boost::asio::ip::tcp::acceptor acceptor_;

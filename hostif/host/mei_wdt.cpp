@@ -51,7 +51,7 @@ const char* toString(MeiWdt::State state) {
 }
 
 MeiWdt::MeiWdt(boost::asio::io_context& io, MeiHost& host, MeiWdtOptions options)
-    : io_(io), host_(host), options_(options), timeout_(static_cast<std::uint16_t>(options.minTimeout)), retry_(io) {}
+    : host_(host), options_(options), timeout_(static_cast<std::uint16_t>(options.minTimeout)), retry_(io) {}
 
 MeiWdt::~MeiWdt() { stop(); }
 

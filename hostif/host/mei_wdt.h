@@ -110,7 +110,6 @@ class MeiWdt {
   void probeSettled();
   void releaseOpener(std::function<void()> done);
 
-  boost::asio::io_context& io_;
   MeiHost& host_;
   MeiWdtOptions options_;
   State state_ = State::Absent;
