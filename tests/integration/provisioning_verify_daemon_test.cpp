@@ -31,22 +31,8 @@ std::string between(const std::string& text, const std::string& open, const std:
   return b == std::string::npos ? std::string() : text.substr(a + open.size(), b - a - open.size());
 }
 
-std::string base64(const Bytes& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-Bytes unbase64(const std::string& text) {
-  Bytes out(3 * text.size() / 4 + 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return {};
-  std::size_t pad = 0;
-  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
+std::string base64(const Bytes& bytes) { return text::base64Encode(bytes); }
+Bytes unbase64(const std::string& text) { return text::base64Decode(text).value_or(Bytes{}); }
 
 class ProvisioningVerifyDaemonTest : public ::testing::Test {
  protected:
