@@ -9,6 +9,7 @@
 
 #include <regex>
 
+#include "tests/support/amthi_call.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/lms_host.h"
 #include "tests/support/wsman_digest_client.h"
@@ -22,39 +23,6 @@ using Bytes = std::vector<std::uint8_t>;
 const std::string kHashUri = "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_ProvisioningCertificateHash";
 const std::string kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
 const std::string kEnumeration = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
-
-// AMTHI 12F80028-B4B7-4B2D-ACA8-46E0FF65814C in uuid_le order.
-constexpr std::uint8_t kAmthiGuid[16] = {0x28, 0x00, 0xf8, 0x12, 0xb7, 0xb4, 0x2d, 0x4b,
-                                         0xac, 0xa8, 0x46, 0xe0, 0xff, 0x65, 0x81, 0x4c};
-
-std::uint32_t u32At(const Bytes& b, std::size_t off) {
-  return b[off] | b[off + 1] << 8 | b[off + 2] << 16 | std::uint32_t{b[off + 3]} << 24;
-}
-
-// One AMTHI command on its own connection, as rpc-go opens one per call: the whole response message, or empty.
-Bytes amthiCall(const std::string& device, std::uint32_t command, const Bytes& payload = {}) {
-  int fd = ::open(device.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::uint8_t guid[16];
-  std::memcpy(guid, kAmthiGuid, 16);
-  Bytes reply;
-  if (::ioctl(fd, IOCTL_MEI_CONNECT_CLIENT, guid) == 0) {
-    Bytes request{1, 1, 0, 0};
-    for (int i = 0; i < 4; ++i) request.push_back(static_cast<std::uint8_t>(command >> (8 * i)));
-    const auto length = static_cast<std::uint32_t>(payload.size());
-    for (int i = 0; i < 4; ++i) request.push_back(static_cast<std::uint8_t>(length >> (8 * i)));
-    request.insert(request.end(), payload.begin(), payload.end());
-    pollfd p{fd, POLLIN, 0};
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()) &&
-        ::poll(&p, 1, 5000) == 1) {
-      reply.resize(4096);
-      const ssize_t n = ::read(fd, reply.data(), reply.size());
-      reply.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-    }
-  }
-  ::close(fd);
-  return reply;
-}
 
 std::string between(const std::string& text, const std::string& open, const std::string& close, std::size_t from = 0) {
   const auto a = text.find(open, from);
@@ -102,10 +70,10 @@ class ProvisioningDaemonTest : public ::testing::Test {
   }
 
   std::vector<std::uint32_t> amthiHashHandles() {
-    Bytes r = amthiCall(daemon.meiDevice().string(), 0x0400002C);
-    if (r.size() < 20 || u32At(r, 12) != 0) return {};
+    Bytes r = amthiRequest(daemon.meiDevice().string(), 0x0400002C);
+    if (r.size() < 20 || amthiU32At(r, 12) != 0) return {};
     std::vector<std::uint32_t> handles;
-    for (std::uint32_t i = 0; i < u32At(r, 16); ++i) handles.push_back(u32At(r, 20 + 4 * i));
+    for (std::uint32_t i = 0; i < amthiU32At(r, 16); ++i) handles.push_back(amthiU32At(r, 20 + 4 * i));
     return handles;
   }
 
@@ -115,11 +83,11 @@ class ProvisioningDaemonTest : public ::testing::Test {
 
 TEST_F(ProvisioningDaemonTest, TheOsAdminAccountWorksThroughLmsAndIsRefusedFromTheNetwork) {
   // 1. GetLocalSystemAccount over dev/mei0: real firmware's 68 bytes.
-  Bytes r = amthiCall(daemon.meiDevice().string(), 0x04000067, Bytes(40, 0));
+  Bytes r = amthiRequest(daemon.meiDevice().string(), 0x04000067, Bytes(40, 0));
   ASSERT_EQ(r.size(), 12u + 4u + 68u) << "GetLocalSystemAccount answer";
-  EXPECT_EQ(u32At(r, 4), 0x04800067u);
-  EXPECT_EQ(u32At(r, 8), 72u);
-  ASSERT_EQ(u32At(r, 12), 0u);
+  EXPECT_EQ(amthiU32At(r, 4), 0x04800067u);
+  EXPECT_EQ(amthiU32At(r, 8), 72u);
+  ASSERT_EQ(amthiU32At(r, 12), 0u);
   const std::string user(reinterpret_cast<const char*>(r.data() + 16));
   const std::string password(reinterpret_cast<const char*>(r.data() + 16 + 33));
   ASSERT_EQ(user.rfind("$$OsAdmin", 0), 0u) << user;
@@ -172,10 +140,10 @@ TEST_F(ProvisioningDaemonTest, CertificateHashesOverWsmanAreAmthisListAndPersist
   const auto after = amthiHashHandles();
   ASSERT_EQ(after.size(), handles.size() + 1);
   Bytes payload{static_cast<std::uint8_t>(after.back()), static_cast<std::uint8_t>(after.back() >> 8), 0, 0};
-  Bytes entry = amthiCall(daemon.meiDevice().string(), 0x0400002D, payload);
+  Bytes entry = amthiRequest(daemon.meiDevice().string(), 0x0400002D, payload);
   ASSERT_GE(entry.size(), 16u + 8u + 64u + 1u + 2u);
-  EXPECT_EQ(u32At(entry, 16), 0u);  // IsDefault
-  EXPECT_EQ(u32At(entry, 20), 1u);  // IsActive
+  EXPECT_EQ(amthiU32At(entry, 16), 0u);  // IsDefault
+  EXPECT_EQ(amthiU32At(entry, 20), 1u);  // IsActive
   for (std::size_t i = 0; i < 32; ++i) EXPECT_EQ(entry[24 + i], i);
   EXPECT_EQ(entry[24 + 64], 2);  // SHA-256
   EXPECT_EQ(createdId, "Intel(r) AMT Certificate Hash " + std::to_string(after.back()));

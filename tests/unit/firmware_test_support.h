@@ -9,12 +9,35 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "firmware/hbm/firmware_client.h"
+#include "hostif/link/link.h"
 #include "common/log.h"
 
 namespace mesim::test {
+
+// The host side of an HBM link as a test drives it: frames the firmware sends are kept, frames are delivered by hand.
+class FakeEndpoint : public link::Endpoint {
+ public:
+  void send(hbm::Frame frame) override { sent.push_back(std::move(frame)); }
+  void onFrame(FrameHandler handler) override { handler_ = std::move(handler); }
+  void onDown(DownHandler) override {}
+  void close() override {}
+  void deliver(hbm::Frame frame) { handler_(std::move(frame)); }
+  void bus(hbm::Bytes payload) {
+    hbm::Frame f;
+    f.header.length = static_cast<std::uint16_t>(payload.size());
+    f.payload = std::move(payload);
+    deliver(std::move(f));
+  }
+  std::vector<hbm::Frame> take() { return std::exchange(sent, {}); }
+  std::vector<hbm::Frame> sent;
+
+ private:
+  FrameHandler handler_;
+};
 
 class RecordingConnection : public firmware::ClientConnection {
  public:

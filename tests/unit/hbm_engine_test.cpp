@@ -11,26 +11,7 @@ namespace mesim::firmware {
 namespace {
 
 using hbm::Bytes;
-
-class FakeEndpoint : public link::Endpoint {
- public:
-  void send(hbm::Frame frame) override { sent.push_back(std::move(frame)); }
-  void onFrame(FrameHandler handler) override { handler_ = std::move(handler); }
-  void onDown(DownHandler) override {}
-  void close() override {}
-  void deliver(hbm::Frame frame) { handler_(std::move(frame)); }
-  void bus(Bytes payload) {
-    hbm::Frame f;
-    f.header.length = static_cast<std::uint16_t>(payload.size());
-    f.payload = std::move(payload);
-    deliver(std::move(f));
-  }
-  std::vector<hbm::Frame> take() { return std::exchange(sent, {}); }
-  std::vector<hbm::Frame> sent;
-
- private:
-  FrameHandler handler_;
-};
+using test::FakeEndpoint;
 
 class HbmEngineTest : public ::testing::Test {
  protected:
