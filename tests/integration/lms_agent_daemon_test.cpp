@@ -9,7 +9,7 @@
 
 #include "tests/support/amthi_call.h"
 #include "tests/support/daemon_process.h"
-#include "tests/support/lms_host.h"
+#include "tests/support/os_admin_lms.h"
 #include "tests/support/wsman_digest_client.h"
 #include "tests/support/wsman_messages.h"
 
@@ -56,22 +56,14 @@ class LmsAgentDaemonTest : public ::testing::Test {
     ASSERT_TRUE(daemon.start({"--fuse", "on"})) << daemon.log();
   }
   void TearDown() override {
-    if (host) host->stop();
+    lms.reset();
     if (HasFailure()) std::cerr << daemon.log();
   }
 
   // LMS's BaseWSManClient: the local system account over AMTHI, then Digest through LMS's own 16992.
   std::unique_ptr<WsmanDigestClient> lmsClientAsOsAdmin() {
-    Bytes r = amthiRequest(daemon.meiDevice().string(), 0x04000067, Bytes(40, 0));
-    if (r.size() != 12u + 4u + 68u || amthiStatus(r) != 0) return nullptr;
-    user = reinterpret_cast<const char*>(r.data() + 16);
-    password = reinterpret_cast<const char*>(r.data() + 16 + 33);
-    if (!host) {
-      host = std::make_unique<LmsHost>([this] { return std::make_unique<FdMeiTransport>(daemon.meiDevice().string()); });
-      if (host->start() != 0) return nullptr;
-    }
-    const std::uint16_t port = host->localPort(16992);
-    return port ? std::make_unique<WsmanDigestClient>(port, user, password) : nullptr;
+    if (!lms) lms = startOsAdminThroughLms(daemon.meiDevice().string());
+    return lms ? lms->client() : nullptr;
   }
 
   std::string pullAll(WsmanDigestClient& client, const std::string& uri) {
@@ -87,20 +79,19 @@ class LmsAgentDaemonTest : public ::testing::Test {
   }
 
   DaemonProcess daemon;
-  std::unique_ptr<LmsHost> host;
-  std::string user, password;
+  std::unique_ptr<OsAdminThroughLms> lms;
 };
 
 TEST_F(LmsAgentDaemonTest, PowerOperationsServiceRegistersTheGracefulStates) {
-  auto lms = lmsClientAsOsAdmin();
-  ASSERT_TRUE(lms) << daemon.log();
-  auto got = lms->post(wsmanEnvelope(kTransfer + "Get", kCapsUri));
+  auto osAdmin = lmsClientAsOsAdmin();
+  ASSERT_TRUE(osAdmin) << daemon.log();
+  auto got = osAdmin->post(wsmanEnvelope(kTransfer + "Get", kCapsUri));
   ASSERT_EQ(got.status, 200u) << got.error << got.body;
   EXPECT_EQ(values(got.body, "PowerStatesSupported"),
             (std::vector<std::string>{"5", "8", "2", "10", "11", "4", "7", "12", "14"}));
 
   // A host whose OS cannot suspend: LMS keeps 12 and 14 and removes 4 and 7, as real AMT then shows.
-  auto put = lms->post(putCapabilities({5, 8, 2, 10, 11, 12, 14}));
+  auto put = osAdmin->post(putCapabilities({5, 8, 2, 10, 11, 12, 14}));
   ASSERT_EQ(put.status, 200u) << put.body;
   const std::vector<std::string> expected{"5", "8", "2", "10", "11", "12", "14"};
   EXPECT_EQ(values(put.body, "PowerStatesSupported"), expected);
@@ -112,12 +103,11 @@ TEST_F(LmsAgentDaemonTest, PowerOperationsServiceRegistersTheGracefulStates) {
   EXPECT_EQ(values(console.post(wsmanEnvelope(kTransfer + "Get", kCapsUri)).body, "PowerStatesSupported"), expected);
   EXPECT_EQ(values(pullAll(console, kAssociationUri), "AvailableRequestedPowerStates"),
             (std::vector<std::string>{"10", "8", "5", "11", "14", "12"}));
-  WsmanDigestClient osAccountFromNetwork(daemon.httpPort(), user, password);
+  WsmanDigestClient osAccountFromNetwork(daemon.httpPort(), lms->user, lms->password);
   EXPECT_EQ(osAccountFromNetwork.post(putCapabilities({5, 8, 2, 10, 11, 4})).status, 401u);
 
   // Kept across a restart of the daemon.
-  host->stop();
-  host.reset();
+  lms.reset();
   ASSERT_EQ(daemon.stop(), 0) << daemon.log();
   ASSERT_TRUE(daemon.start({"--fuse", "on"})) << daemon.log();
   WsmanDigestClient afterRestart(daemon.httpPort());
@@ -125,9 +115,9 @@ TEST_F(LmsAgentDaemonTest, PowerOperationsServiceRegistersTheGracefulStates) {
 }
 
 TEST_F(LmsAgentDaemonTest, StatusEventHandlerSeesARemoteControlBoot) {
-  auto lms = lmsClientAsOsAdmin();
-  ASSERT_TRUE(lms) << daemon.log();
-  std::string boot = pullAll(*lms, kBootUri);
+  auto osAdmin = lmsClientAsOsAdmin();
+  ASSERT_TRUE(osAdmin) << daemon.log();
+  std::string boot = pullAll(*osAdmin, kBootUri);
   EXPECT_EQ(value(boot, "Reason"), "1") << boot;  // an ordinary boot
   EXPECT_EQ(value(boot, "PreviousSxState"), "0");
 
@@ -136,7 +126,7 @@ TEST_F(LmsAgentDaemonTest, StatusEventHandlerSeesARemoteControlBoot) {
   auto cycled = console.post(wsmanRequestPowerStateChange(5));
   ASSERT_EQ(cycled.status, 200u) << cycled.body;
   ASSERT_EQ(value(cycled.body, "ReturnValue"), "0") << cycled.body;
-  boot = pullAll(*lms, kBootUri);
+  boot = pullAll(*osAdmin, kBootUri);
   EXPECT_EQ(value(boot, "InstanceID"), "Intel(r) AMT:Host Boot Reason");
   EXPECT_EQ(value(boot, "Reason"), "2") << boot;
   EXPECT_EQ(value(boot, "ReasonDetails"), "Power Cycle");
