@@ -459,6 +459,7 @@ class Device::Impl {
                          {"evicted", ws.evicted},
                          {"over_address_cap", ws.overAddressCap},
                          {"descriptors_short", ws.descriptorsShort},
+                         {"not_provisioned", ws.notProvisioned},
                          {"accept_errors", ws.acceptErrors},
                          {"timeouts", ws.timeouts},
                          {"bad_requests", ws.badRequests}};
@@ -467,6 +468,22 @@ class Device::Impl {
   }
 
  private:
+  // An unprovision or factory reset erases the configuration the firmware keeps outside platform.json too:
+  // event subscriptions, agent-presence watchdogs (with their actions) and their expiration settings, and a
+  // certificate chain or nonce of an unfinished AdminSetup (docs/provisioning.md).
+  void followConfigurationResets() {
+    if (platform_->configurationResets() == configurationResetsSeen_) return;
+    configurationResetsSeen_ = platform_->configurationResets();
+    std::size_t subscriptions = 0, agents = 0;
+    for (const auto& s : eventDelivery_->subscriptions()) subscriptions += eventDelivery_->unsubscribe(s.subscription.id) ? 1 : 0;
+    auto& presence = watchdog_->agentPresence();
+    for (const auto& agent : presence.watchdogs()) agents += presence.remove(agent.guid) == 0 ? 1 : 0;
+    presence.setActionSettings(platform::WatchdogActionSettings{});
+    wsmanService_->forgetProvisioningSession();
+    MESIM_LOG(Info, "device", "unprovisioned: removed " << subscriptions << " event subscription(s) and " << agents
+                                                        << " agent-presence watchdog(s)");
+  }
+
   // ---- WS-Management on 16992/16993 over the same platform model
   Result<> startWsman() {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
@@ -483,6 +500,8 @@ class Device::Impl {
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
+    configurationResetsSeen_ = platform_->configurationResets();
+    resetObserver_ = platform_->subscribe([this] { followConfigurationResets(); });
     if (config_.httpPort < 0 && config_.httpsPort < 0) return {};
     wsman::http::WsmanHttpOptions options;
     options.listenAddress = config_.listenAddress;
@@ -738,6 +757,8 @@ class Device::Impl {
   std::unique_ptr<events::SubscriberOutages> subscriberOutages_;
   std::unique_ptr<events::EventDelivery> eventDelivery_;
   std::unique_ptr<wsman::http::WsmanHttpServer> wsmanHttp_;
+  std::uint64_t configurationResetsSeen_ = 0;
+  std::size_t resetObserver_ = 0;  // platform_ subscription of followConfigurationResets()
   std::unique_ptr<firmware::HbmEngine> engine_;
   std::unique_ptr<host::MeiHost> host_;
   std::unique_ptr<host::MeiWdt> wdt_;
@@ -768,7 +789,10 @@ class Device::Impl {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
  public:
-  ~Impl() { *alive_ = false; }
+  ~Impl() {
+    *alive_ = false;
+    if (platform_ && resetObserver_) platform_->unsubscribe(resetObserver_);
+  }
   bool started() const { return engine_ != nullptr; }
   hostos::HostMachine* hostMachine() { return hostMachine_.get(); }
   FaultInjection& faults() { return faults_; }

@@ -168,6 +168,7 @@ void writeWsman(MetricsText& out, std::string_view device, const wsman::ops::Wsm
   out.add(kWsmanConnectionsShed, {{"device", device}, {"reason", "evicted"}}, s.evicted);
   out.add(kWsmanConnectionsShed, {{"device", device}, {"reason", "over_address_cap"}}, s.overAddressCap);
   out.add(kWsmanConnectionsShed, {{"device", device}, {"reason", "descriptors_short"}}, s.descriptorsShort);
+  out.add(kWsmanConnectionsShed, {{"device", device}, {"reason", "not_provisioned"}}, s.notProvisioned);
   const auto& d = http->digestStats();
   out.add(kDigestLogins, {{"device", device}, {"result", "success"}}, d.successes);
   out.add(kDigestLogins, {{"device", device}, {"result", "failure"}}, d.failures);

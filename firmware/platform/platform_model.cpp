@@ -259,6 +259,13 @@ ChangeResult PlatformModel::commit(PlatformState next) {
   return ChangeResult::Ok;
 }
 
+ChangeResult PlatformModel::commitReset(PlatformState next) {
+  ++configurationResets_;
+  const auto result = commit(std::move(next));
+  if (result != ChangeResult::Ok) --configurationResets_;
+  return result;
+}
+
 std::string PlatformModel::uuidString() const { return text::uuidText(state_.uuid); }
 
 const CertHashEntry* PlatformModel::findCertHash(std::uint32_t handle) const {
@@ -278,7 +285,7 @@ ChangeResult PlatformModel::unprovision(UnprovisionScope scope, std::vector<std:
   PlatformState next = state_;
   appendRecord(next, std::move(auditRecord));
   resetToPreProvisioning(next, scope, factoryAdminHa1());
-  return commit(std::move(next));
+  return commitReset(std::move(next));
 }
 
 ChangeResult PlatformModel::unprovisionFromHost(std::vector<std::uint8_t> auditRecord) {
@@ -293,7 +300,7 @@ ChangeResult PlatformModel::factoryReset(std::vector<std::uint8_t> auditRecord) 
   appendRecord(next, std::move(auditRecord));
   next.mebxHa1.clear();
   resetToPreProvisioning(next, UnprovisionScope::Full, factoryAdminHa1_);
-  return commit(std::move(next));
+  return commitReset(std::move(next));
 }
 
 ChangeResult PlatformModel::startHostBasedConfiguration(const HostBasedSetup& setup) {

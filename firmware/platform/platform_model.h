@@ -130,6 +130,10 @@ class PlatformModel {
   ChangeResult update(const std::function<void(PlatformState&)>& change);
 
   // --- observing ---
+  // How many unprovisions and factory resets this object has made. What the firmware keeps outside
+  // platform.json (event subscriptions, agent-presence watchdogs, a certificate chain being sent) is wiped by
+  // its owner when an observer sees this change (app/device.cpp).
+  std::uint64_t configurationResets() const { return configurationResets_; }
   using Observer = std::function<void()>;
   // `observer` runs after every successful change. Returns a token for unsubscribe().
   std::size_t subscribe(Observer observer);
@@ -138,6 +142,7 @@ class PlatformModel {
  private:
   PlatformModel(StateStore store, PlatformState state);
   ChangeResult commit(PlatformState next);
+  ChangeResult commitReset(PlatformState next);  // commit, counted in configurationResets() before observers run
 
   StateStore store_;
   PlatformState state_;
@@ -145,6 +150,7 @@ class PlatformModel {
   std::string factoryAdminHa1_;  // HA1 of the configured --admin-password
   std::map<std::size_t, Observer> observers_;
   std::size_t nextToken_ = 1;
+  std::uint64_t configurationResets_ = 0;
   log::Context log_;
 };
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <optional>
 
 namespace mesim::platform {
 namespace {
@@ -115,6 +116,17 @@ bool verifyWith(EVP_PKEY* key, const EVP_MD* md, const std::vector<std::uint8_t>
   return EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(), message.size()) == 1;
 }
 
+// Why `issuer` did not issue `cert` (name, CA, signature), or nothing when it did.
+std::optional<std::string> brokenLink(X509* cert, X509* issuer) {
+  if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0)
+    return subjectText(cert) + " is not issued by " + subjectText(issuer);
+  if (X509_check_ca(issuer) < 1) return subjectText(issuer) + " is not a CA";
+  EVP_PKEY* key = X509_get0_pubkey(issuer);
+  if (!key || X509_verify(cert, key) != 1)
+    return "the signature of " + subjectText(cert) + " does not verify with " + subjectText(issuer) + "'s key";
+  return std::nullopt;
+}
+
 }  // namespace
 
 const char* toString(ProvisioningFailure failure) {
@@ -163,16 +175,8 @@ ProvisioningVerdict verifyProvisioning(const ProvisioningRequest& request, const
   }
 
   // Each certificate is issued and signed by the next one, which is a CA.
-  for (std::size_t i = 0; i + 1 < certs.size(); ++i) {
-    X509* cert = certs[i].get();
-    X509* issuer = certs[i + 1].get();
-    if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0)
-      return fail(F::ChainBroken, subjectText(cert) + " is not issued by " + subjectText(issuer));
-    if (X509_check_ca(issuer) < 1) return fail(F::ChainBroken, subjectText(issuer) + " is not a CA");
-    EVP_PKEY* key = X509_get0_pubkey(issuer);
-    if (!key || X509_verify(cert, key) != 1)
-      return fail(F::ChainBroken, "the signature of " + subjectText(cert) + " does not verify with " + subjectText(issuer) + "'s key");
-  }
+  for (std::size_t i = 0; i + 1 < certs.size(); ++i)
+    if (auto broken = brokenLink(certs[i].get(), certs[i + 1].get())) return fail(F::ChainBroken, *broken);
 
   // The root's hash, of the type each enabled entry has.
   ProvisioningVerdict verdict;
@@ -235,6 +239,17 @@ ProvisioningVerdict verifyProvisioning(const ProvisioningRequest& request, const
     return fail(F::SignatureMismatch, "DigitalSignature is not " + subjectText(leaf) +
                                           "'s signature over ConfigurationNonce || McNonce");
   return verdict;
+}
+
+ProvisioningVerdict checkNextCertificate(const std::vector<std::uint8_t>* previous, const std::vector<std::uint8_t>& next) {
+  using F = ProvisioningFailure;
+  auto cert = parseDer(next);
+  if (!cert) return fail(F::ChainMalformed, "the certificate is not DER X.509");
+  if (!previous) return {};
+  auto before = parseDer(*previous);
+  if (!before) return fail(F::ChainMalformed, "the certificate before it is not DER X.509");
+  if (auto broken = brokenLink(before.get(), cert.get())) return fail(F::ChainBroken, *broken);
+  return {};
 }
 
 }  // namespace mesim::platform

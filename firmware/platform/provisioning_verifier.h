@@ -63,6 +63,11 @@ struct ProvisioningVerdict {
 
 ProvisioningVerdict verifyProvisioning(const ProvisioningRequest& request, const ProvisioningTrust& trust);
 
+// AddNextCertInChain's own check of one certificate as it arrives (leaf first): it is DER X.509 (else
+// ChainMalformed) and, after the leaf, it issued the one before it: name, CA, signature (else ChainBroken).
+// Dates, trust and purpose wait for AdminSetup / UpgradeClientToAdmin, which check the whole chain again.
+ProvisioningVerdict checkNextCertificate(const std::vector<std::uint8_t>* previous, const std::vector<std::uint8_t>& next);
+
 // The suffixes the leaf's domain is checked against: the PKI DNS suffix (AMTHI GetPkiFqdnSuffix) when one is set,
 // otherwise the DNS suffixes the network gave (DHCP option 15), as the firmware falls back to them.
 std::vector<std::string> provisioningDnsSuffixes(const PlatformState& state);

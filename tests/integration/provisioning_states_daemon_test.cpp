@@ -1,15 +1,16 @@
 // The provisioning state machine through the real daemon, driven as rpc-go and MeshCentral drive it: AMTHI over the
 // FUSE dev/mei0 (GetProvisioningState, GetControlMode, StartConfigurationHBased, GetLocalSystemAccount, Unprovision),
 // then WS-Man through the LMS path with the OS admin account (Setup, UpgradeClientToAdmin), and the console's
-// WS-Man from the network with the password it set. Also --provisioning at start, the in-provisioning timeout on
-// the manual clock and the factory reset through mesimctl.
+// WS-Man from the network with the password it set (the network ports are shut until provisioning completes).
+// Also --provisioning at start, the in-provisioning timeout on the manual clock and the factory reset through
+// mesimctl.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
 #include "common/text_codecs.h"
 #include "tests/support/amthi_call.h"
 #include "tests/support/daemon_process.h"
-#include "tests/support/lms_host.h"
+#include "tests/support/os_admin_lms.h"
 #include "tests/support/program_run.h"
 #include "tests/support/provisioning_pki.h"
 #include "tests/support/wsman_digest_client.h"
@@ -24,7 +25,6 @@ using Bytes = std::vector<std::uint8_t>;
 constexpr std::uint32_t kUnprovision = 0x04000010;
 constexpr std::uint32_t kGetProvisioningState = 0x04000011;
 constexpr std::uint32_t kEnumerateHashHandles = 0x0400002C;
-constexpr std::uint32_t kGetLocalSystemAccount = 0x04000067;
 constexpr std::uint32_t kGetControlMode = 0x0400006B;
 constexpr std::uint32_t kStartConfigurationHBased = 0x0400008B;
 constexpr std::uint32_t kInvalidAmtMode = 3;
@@ -71,7 +71,7 @@ class ProvisioningStatesDaemonTest : public ::testing::Test {
     ASSERT_TRUE(daemon.start(args)) << daemon.log();
   }
   void TearDown() override {
-    if (host) host->stop();
+    lms.reset();
     if (HasFailure()) std::cerr << daemon.log();
   }
 
@@ -95,13 +95,8 @@ class ProvisioningStatesDaemonTest : public ::testing::Test {
 
   // The OS admin account from AMTHI, then an LMS on the daemon's dev/mei0: a WS-Man client through it.
   std::unique_ptr<WsmanDigestClient> lmsClientAsOsAdmin() {
-    Bytes r = amthi(kGetLocalSystemAccount, Bytes(40, 0));
-    if (r.size() != 12u + 4u + 68u || amthiStatus(r) != 0) return nullptr;
-    const std::string user(reinterpret_cast<const char*>(r.data() + 16));
-    const std::string password(reinterpret_cast<const char*>(r.data() + 16 + 33));
-    host = std::make_unique<LmsHost>([this] { return std::make_unique<FdMeiTransport>(daemon.meiDevice().string()); });
-    if (host->start() != 0) return nullptr;
-    return std::make_unique<WsmanDigestClient>(host->localPort(16992), user, password);
+    lms = startOsAdminThroughLms(daemon.meiDevice().string());
+    return lms ? lms->client() : nullptr;
   }
 
   // rpc-go's local CCM activation: the realm from AMT_GeneralSettings, then Setup with MD5(admin:realm:password).
@@ -125,7 +120,7 @@ class ProvisioningStatesDaemonTest : public ::testing::Test {
   }
 
   DaemonProcess daemon;
-  std::unique_ptr<LmsHost> host;
+  std::unique_ptr<OsAdminThroughLms> lms;
 };
 
 TEST_F(ProvisioningStatesDaemonTest, PreToClientControlModeThroughLmsAndBackByAmthiUnprovision) {
@@ -133,6 +128,9 @@ TEST_F(ProvisioningStatesDaemonTest, PreToClientControlModeThroughLmsAndBackByAm
   EXPECT_EQ(provisioningState(), 0u);
   EXPECT_EQ(controlMode(), 0u);
   EXPECT_NE(daemon.get("/provisioning").find("\"state\":\"pre\""), std::string::npos);
+  // Not provisioned: the network side is shut (the connection closes unanswered), only LMS is served.
+  EXPECT_EQ(WsmanDigestClient(daemon.httpPort(), "admin", kFactoryPassword).post(wsmanGetGeneralSettings()).status, 0u);
+  EXPECT_NE(daemon.get("/status").find("\"not_provisioned\":1"), std::string::npos) << daemon.get("/status");
 
   // AMTHI StartConfigurationHBased: in-provisioning, the setup visible on the control API.
   Bytes started = startConfigurationHBased();
@@ -162,8 +160,7 @@ TEST_F(ProvisioningStatesDaemonTest, PreToClientControlModeThroughLmsAndBackByAm
   EXPECT_EQ(returnValue(setupClientControlMode(*osAdmin, kConsolePassword)), "2");
 
   // A restart keeps client control mode and the console's password, whatever --provisioning says.
-  host->stop();
-  host.reset();
+  lms.reset();
   ASSERT_EQ(daemon.stop(), 0);
   start({"--provisioning", "acm"});
   EXPECT_EQ(controlMode(), 1u);
@@ -174,7 +171,10 @@ TEST_F(ProvisioningStatesDaemonTest, PreToClientControlModeThroughLmsAndBackByAm
   ASSERT_EQ(amthiStatus(unprovisioned), 0u);
   EXPECT_EQ(provisioningState(), 0u);
   EXPECT_EQ(controlMode(), 0u);
-  EXPECT_EQ(WsmanDigestClient(daemon.httpPort(), "admin", kFactoryPassword).post(wsmanGetGeneralSettings()).status, 200u);
+  // The network side is shut again; through LMS the admin has the factory password back.
+  EXPECT_EQ(WsmanDigestClient(daemon.httpPort(), "admin", kFactoryPassword).post(wsmanGetGeneralSettings()).status, 0u);
+  ASSERT_TRUE(lmsClientAsOsAdmin()) << daemon.log();
+  EXPECT_EQ(lms->clientAs("admin", kFactoryPassword)->post(wsmanGetGeneralSettings()).status, 200u);
   const std::string audit = daemon.get("/logs/audit");
   EXPECT_NE(audit.find("Provisioning Completed"), std::string::npos) << audit;
   EXPECT_NE(audit.find("Unprovisioning Started"), std::string::npos) << audit;
@@ -237,9 +237,11 @@ TEST_F(ProvisioningStatesDaemonTest, ClientToAdminControlModeAndAFullUnprovision
   EXPECT_EQ(provisioningState(), 0u);
   EXPECT_EQ(controlMode(), 0u);
   EXPECT_EQ(hashHandles(), defaultHashes);
-  EXPECT_EQ(WsmanDigestClient(daemon.httpPort(), "admin", "Mebx1234!").post(wsmanGetGeneralSettings()).status, 200u);
+  // Through LMS (the network side is shut in pre-provisioning), with the MEBx password.
+  auto local = lms->clientAs("admin", "Mebx1234!");
+  EXPECT_EQ(local->post(wsmanGetGeneralSettings()).status, 200u);
   // Nothing left to unprovision: NOT_PERMITTED.
-  auto again = WsmanDigestClient(daemon.httpPort(), "admin", "Mebx1234!").post(invoke(setupUri, "Unprovision", ""));
+  auto again = local->post(invoke(setupUri, "Unprovision", ""));
   EXPECT_EQ(returnValue(again), "16") << again.body;
 }
 
@@ -289,6 +291,52 @@ TEST_F(ProvisioningStatesDaemonTest, FactoryResetThroughMesimctl) {
   ASSERT_EQ(daemon.stop(), 0);
   start({});
   EXPECT_EQ(provisioningState(), 0u);
+}
+
+// An unprovision erases what the firmware keeps beside platform.json as well: WS-Eventing subscriptions, agent-
+// presence watchdogs, and a certificate chain an agent had begun to send.
+TEST_F(ProvisioningStatesDaemonTest, AnUnprovisionErasesSubscriptionsWatchdogsAndABegunChain) {
+  start({"--provisioning", "ccm"});
+  WsmanDigestClient console(daemon.httpPort(), "admin", kFactoryPassword);
+  auto subscribed = console.post(wsmanSubscribePush("http://127.0.0.1:9/alerts"));
+  ASSERT_EQ(subscribed.status, 200u) << subscribed.body;
+  const std::string watchdogUri = kAmt + "AMT_AgentPresenceWatchdog";
+  auto created = console.post(wsmanEnvelope(
+      kTransfer + "Create", watchdogUri,
+      "<h:AMT_AgentPresenceWatchdog xmlns:h=\"" + watchdogUri + "\"><h:CreationClassName>AMT_AgentPresenceWatchdog"
+      "</h:CreationClassName><h:DeviceID>AAECAwQFBgcICQoLDA0ODw==</h:DeviceID><h:StartupInterval>60"
+      "</h:StartupInterval><h:SystemCreationClassName>CIM_ComputerSystem</h:SystemCreationClassName><h:SystemName>"
+      "Intel(r) AMT</h:SystemName><h:TimeoutInterval>60</h:TimeoutInterval></h:AMT_AgentPresenceWatchdog>"));
+  ASSERT_EQ(created.status, 200u) << created.body;
+  EXPECT_NE(daemon.get("/subscriptions").find("127.0.0.1:9"), std::string::npos);
+  EXPECT_NE(daemon.get("/status").find("\"agents\":1"), std::string::npos) << daemon.get("/status");
+
+  // Through LMS, the agent begins a chain for UpgradeClientToAdmin: the leaf only.
+  auto osAdmin = lmsClientAsOsAdmin();
+  ASSERT_TRUE(osAdmin) << daemon.log();
+  const std::string hbs = kIps + "IPS_HostBasedSetupService";
+  auto added = osAdmin->post(invoke(hbs, "AddNextCertInChain",
+                                    "<h:NextCertificate>" + base64(consolePki().chain().front()) +
+                                        "</h:NextCertificate><h:IsLeafCertificate>true</h:IsLeafCertificate>"
+                                        "<h:IsRootCertificate>false</h:IsRootCertificate>"));
+  ASSERT_EQ(returnValue(added), "0") << added.body;
+  EXPECT_EQ(between(osAdmin->post(wsmanEnvelope(kTransfer + "Get", hbs)).body, "CertChainStatus>", "</"), "1");
+
+  // The host unprovisions (AMTHI, client control mode): all three are gone.
+  ASSERT_EQ(amthiStatus(amthi(kUnprovision, Bytes{0, 0, 0, 0})), 0u);
+  EXPECT_EQ(daemon.get("/subscriptions").find("127.0.0.1:9"), std::string::npos) << daemon.get("/subscriptions");
+  EXPECT_NE(daemon.get("/status").find("\"agents\":0"), std::string::npos) << daemon.get("/status");
+  EXPECT_EQ(between(osAdmin->post(wsmanEnvelope(kTransfer + "Get", hbs)).body, "CertChainStatus>", "</"), "0");
+  EXPECT_NE(daemon.log().find("unprovisioned: removed 1 event subscription(s) and 1 agent-presence watchdog(s)"),
+            std::string::npos)
+      << daemon.log();
+
+  // And stay gone after a restart.
+  lms.reset();
+  ASSERT_EQ(daemon.stop(), 0);
+  start({});
+  EXPECT_EQ(daemon.get("/subscriptions").find("127.0.0.1:9"), std::string::npos);
+  EXPECT_NE(daemon.get("/status").find("\"agents\":0"), std::string::npos);
 }
 
 }  // namespace

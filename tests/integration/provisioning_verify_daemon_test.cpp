@@ -1,7 +1,8 @@
-// Admin control mode by certificate against the real daemon, as rpc-go's local activation drives it over WS-Man:
-// Get IPS_HostBasedSetupService (ConfigurationNonce), AddNextCertInChain leaf ... root, AdminSetup with McNonce and
-// the leaf key's signature over ConfigurationNonce || McNonce. A PKI made at test time; `--trusted-root-hash` makes
-// its root trusted, and without it the same request is refused (AUTH_FAILED) and nothing changes.
+// Admin control mode by certificate against the real daemon, as rpc-go's local activation drives it: the OS admin
+// account over dev/mei0, then WS-Man through LMS (the network is shut before provisioning): Get
+// IPS_HostBasedSetupService (ConfigurationNonce), AddNextCertInChain leaf ... root, AdminSetup with McNonce and the
+// leaf key's signature over ConfigurationNonce || McNonce. A PKI made at test time; `--trusted-root-hash` makes its
+// root trusted, and without it the same request is refused (AUTH_FAILED) and nothing changes.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -10,6 +11,7 @@
 
 #include "common/text_codecs.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/os_admin_lms.h"
 #include "tests/support/provisioning_pki.h"
 #include "tests/support/wsman_digest_client.h"
 #include "tests/support/wsman_messages.h"
@@ -42,20 +44,25 @@ class ProvisioningVerifyDaemonTest : public ::testing::Test {
     pki = nullptr;
   }
   void TearDown() override {
+    lms.reset();
     if (HasFailure()) std::cerr << daemon.log();
   }
 
   std::vector<std::string> args(std::vector<std::string> extra) {
-    std::vector<std::string> a{"--fuse", "off", "--preload", "off", "--clock", "manual", "--clock-start", kClockStart};
+    std::vector<std::string> a{"--fuse", "on", "--preload", "off", "--clock", "manual", "--clock-start", kClockStart};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
 
   // The daemon in pre-provisioning, as a factory platform: --provisioning pre makes a new state dir so.
+  // Its WS-Man is reached through LMS as the OS admin (`lms`).
   void startUnprovisioned(const std::vector<std::string>& extra) {
+    if (::access("/dev/fuse", R_OK | W_OK) != 0) GTEST_SKIP() << "no usable /dev/fuse here";
     auto all = extra;
     all.insert(all.end(), {"--provisioning", "pre"});
     ASSERT_TRUE(daemon.start(args(all))) << daemon.log();
+    lms = startOsAdminThroughLms(daemon.meiDevice().string());
+    ASSERT_TRUE(lms) << daemon.log();
   }
 
   std::string invoke(WsmanDigestClient& client, const std::string& method, const std::string& params) {
@@ -97,19 +104,21 @@ class ProvisioningVerifyDaemonTest : public ::testing::Test {
 
   static ProvisioningPki* pki;
   DaemonProcess daemon;
+  std::unique_ptr<OsAdminThroughLms> lms;
 };
 ProvisioningPki* ProvisioningVerifyDaemonTest::pki = nullptr;
 
 TEST_F(ProvisioningVerifyDaemonTest, AdminSetupSucceedsWithTheTestRootTrusted) {
   const std::string rootHash = text::toHex(digestOf(derOf(pki->root), EVP_sha256()));
   startUnprovisioned({"--trusted-root-hash", rootHash});
-  WsmanDigestClient client(daemon.httpPort());
-  ASSERT_EQ(setupService(client, "CurrentControlMode"), "0");
-  EXPECT_EQ(activate(client, "N3w!Admin"), "0");
+  auto client = lms->client();
+  ASSERT_EQ(setupService(*client, "CurrentControlMode"), "0");
+  EXPECT_EQ(activate(*client, "N3w!Admin"), "0");
 
-  // Admin control mode, with the password AdminSetup set, and after a restart too.
+  // Admin control mode: the network side is open now, with the password AdminSetup set, and after a restart too.
   WsmanDigestClient newAdmin(daemon.httpPort(), "admin", "N3w!Admin");
   EXPECT_EQ(setupService(newAdmin, "CurrentControlMode"), "2");
+  lms.reset();
   ASSERT_EQ(daemon.stop(), 0);
   ASSERT_TRUE(daemon.start(args({"--trusted-root-hash", rootHash}))) << daemon.log();
   WsmanDigestClient afterRestart(daemon.httpPort(), "admin", "N3w!Admin");
@@ -118,11 +127,12 @@ TEST_F(ProvisioningVerifyDaemonTest, AdminSetupSucceedsWithTheTestRootTrusted) {
 
 TEST_F(ProvisioningVerifyDaemonTest, AdminSetupFailsWithoutIt) {
   startUnprovisioned({});
-  WsmanDigestClient client(daemon.httpPort());
-  EXPECT_EQ(activate(client, "N3w!Admin"), "5");  // AUTH_FAILED
-  EXPECT_EQ(setupService(client, "CurrentControlMode"), "0");
-  // The old password still holds, and the log says why.
-  EXPECT_EQ(client.post(wsmanGetGeneralSettings()).status, 200u);
+  auto client = lms->client();
+  EXPECT_EQ(activate(*client, "N3w!Admin"), "5");  // AUTH_FAILED
+  EXPECT_EQ(setupService(*client, "CurrentControlMode"), "0");
+  // Still not provisioned: the factory admin works through LMS, the network stays shut; the log says why.
+  EXPECT_EQ(lms->clientAs("admin", "P@ssw0rd")->post(wsmanGetGeneralSettings()).status, 200u);
+  EXPECT_EQ(WsmanDigestClient(daemon.httpPort()).post(wsmanGetGeneralSettings()).status, 0u);
   EXPECT_NE(daemon.log().find("AdminSetup refused: untrusted root"), std::string::npos) << daemon.log();
 }
 

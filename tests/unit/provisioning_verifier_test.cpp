@@ -278,6 +278,19 @@ TEST_F(ProvisioningVerifierTest, MalformedChain) {
   EXPECT_EQ(verify(), F::ChainMalformed);
 }
 
+TEST_F(ProvisioningVerifierTest, EachCertificateAsItArrives) {
+  const auto chain = pki->chain();
+  EXPECT_TRUE(checkNextCertificate(nullptr, chain[0]).ok());  // a leaf: only its form
+  EXPECT_TRUE(checkNextCertificate(&chain[0], chain[1]).ok());
+  EXPECT_TRUE(checkNextCertificate(&chain[1], chain[2]).ok());
+  EXPECT_EQ(checkNextCertificate(&chain[0], chain[2]).failure, F::ChainBroken);  // the root did not sign the leaf
+  EXPECT_EQ(checkNextCertificate(&chain[1], chain[0]).failure, F::ChainBroken);  // backwards
+  auto truncated = chain[1];
+  truncated.resize(truncated.size() / 2);
+  EXPECT_EQ(checkNextCertificate(&chain[0], truncated).failure, F::ChainMalformed);
+  EXPECT_EQ(checkNextCertificate(nullptr, {}).failure, F::ChainMalformed);
+}
+
 TEST(ProvisioningDnsSuffixes, PkiSuffixFirstThenTheNetworks) {
   PlatformState s;
   s.dnsSuffixList = {"example.com", "lab.example"};

@@ -91,14 +91,19 @@ class AdminSetupTest : public ::testing::Test {
                   "ReturnValue");
   }
 
+  std::string addCert(const std::vector<std::uint8_t>& der, bool leaf, bool root) {
+    return invoke("AddNextCertInChain", "<h:NextCertificate>" + b64(der) + "</h:NextCertificate><h:IsLeafCertificate>" +
+                                            (leaf ? "true" : "false") + "</h:IsLeafCertificate><h:IsRootCertificate>" +
+                                            (root ? "true" : "false") + "</h:IsRootCertificate>");
+  }
+
   void addChain(const std::vector<std::vector<std::uint8_t>>& chain) {
-    for (std::size_t i = 0; i < chain.size(); ++i) {
-      EXPECT_EQ(invoke("AddNextCertInChain", "<h:NextCertificate>" + b64(chain[i]) +
-                                                 "</h:NextCertificate><h:IsLeafCertificate>" +
-                                                 (i == 0 ? "true" : "false") + "</h:IsLeafCertificate><h:IsRootCertificate>" +
-                                                 (i + 1 == chain.size() ? "true" : "false") + "</h:IsRootCertificate>"),
-                "0");
-    }
+    for (std::size_t i = 0; i < chain.size(); ++i) EXPECT_EQ(addCert(chain[i], i == 0, i + 1 == chain.size()), "0");
+  }
+
+  std::string chainStatus() {
+    return textOf(call(test::wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", kUri)),
+                  "CertChainStatus");
   }
 
   // McNonce, SigningAlgorithm (omitted when empty) and DigitalSignature.
@@ -168,9 +173,11 @@ TEST_F(AdminSetupTest, EachFailedCheckIsAuthFailedAndChangesNothing) {
   const auto audits = model->state().logs.auditLog.size();
   auto leafSpec = test::ProvisioningPki::leafSpec(kNow, "provision.example.com");
 
-  // Bad signature in the chain.
+  // Bad signature in the chain: AddNextCertInChain refuses the intermediate (CERT_VERIFY_FAILED), so the chain
+  // never completes and AdminSetup has nothing to verify.
   auto forged = test::makeCert(leafSpec, pki->leafKey, pki->intermediate, test::makeRsaKey());
-  addChain({test::derOf(forged), test::derOf(pki->intermediate), test::derOf(pki->root)});
+  EXPECT_EQ(addCert(test::derOf(forged), true, false), "0");
+  EXPECT_EQ(addCert(test::derOf(pki->intermediate), false, false), "4");
   EXPECT_EQ(adminSetup(validSignedPart()), kAuthFailed);
   expectUnprovisioned(audits);
 
@@ -264,6 +271,66 @@ TEST_F(AdminSetupTest, UpgradeClientToAdminVerifiesTheSame) {
   EXPECT_EQ(model->controlMode(), ControlMode::Admin);
   ASSERT_EQ(model->state().logs.auditLog.size(), audits + 1);
   EXPECT_EQ(lastAudit().event, platform::audit::kUpgradeClientToAdmin);
+}
+
+// AddNextCertInChain's own return values (SDK; go-wsman-messages hostbasedsetup): 1 INVALID_PARAM, 3 INVALID_STATE,
+// 4 CERT_VERIFY_FAILED, 5 CERT_CHAIN_LENGTH_EXCEEDED. A refused certificate leaves the chain as it was.
+TEST_F(AdminSetupTest, AddNextCertInChainChecksEachCertificateAsItArrives) {
+  open(ProvisioningState::Pre, ControlMode::None);
+  const auto chain = pki->chain();
+  EXPECT_EQ(chainStatus(), "0");
+  // Not a certificate: INVALID_PARAM; not base64 at all: the WS-Man InvalidParameter fault, as for any typed
+  // argument.
+  EXPECT_EQ(addCert({0x30, 0x03, 0x02, 0x01, 0x01}, true, false), "1");
+  auto notBase64 = service->handle(
+      test::wsmanEnvelope(kUri + "/AddNextCertInChain", kUri,
+                          "<h:AddNextCertInChain_INPUT xmlns:h=\"" + kUri + "\"><h:NextCertificate>!!</h:NextCertificate>"
+                          "<h:IsLeafCertificate>true</h:IsLeafCertificate><h:IsRootCertificate>false"
+                          "</h:IsRootCertificate></h:AddNextCertInChain_INPUT>"),
+      {"admin", false});
+  EXPECT_EQ(notBase64.httpStatus, 400u);
+  EXPECT_NE(notBase64.body.find("InvalidParameter"), std::string::npos) << notBase64.body;
+  // An intermediate before any leaf: INVALID_STATE.
+  EXPECT_EQ(addCert(chain[1], false, false), "3");
+  EXPECT_EQ(chainStatus(), "0");
+
+  EXPECT_EQ(addCert(chain[0], true, false), "0");
+  EXPECT_EQ(chainStatus(), "1");
+  // The root does not issue the leaf (the intermediate does): CERT_VERIFY_FAILED, and the chain is unchanged.
+  EXPECT_EQ(addCert(chain[2], false, true), "4");
+  EXPECT_EQ(chainStatus(), "1");
+  // Garbage after the leaf: INVALID_PARAM.
+  EXPECT_EQ(addCert({0x01, 0x02}, false, false), "1");
+  EXPECT_EQ(addCert(chain[1], false, false), "0");
+  EXPECT_EQ(addCert(chain[2], false, true), "0");
+  EXPECT_EQ(chainStatus(), "2");
+  // After the root: INVALID_STATE until a new leaf starts over.
+  EXPECT_EQ(addCert(chain[2], false, true), "3");
+  EXPECT_EQ(addCert(chain[0], true, false), "0");
+  EXPECT_EQ(chainStatus(), "1");
+}
+
+TEST_F(AdminSetupTest, AddNextCertInChainTakesAtMostEightCertificates) {
+  open(ProvisioningState::Pre, ControlMode::None);
+  // Nine CAs, each issued by the next (the last self-signed), sent leaf first.
+  constexpr int kCount = 9;
+  std::vector<test::Pkey> keys;
+  for (int i = 0; i < kCount; ++i) keys.push_back(test::makeRsaKey(1024));
+  std::vector<test::Cert> certs(kCount);
+  for (int i = kCount - 1; i >= 0; --i) {
+    auto spec = test::ProvisioningPki::caSpec(kNow, "mesim chain CA " + std::to_string(i), 100 + i);
+    certs[i] = i == kCount - 1 ? test::makeCert(spec, keys[i], nullptr, keys[i])
+                               : test::makeCert(spec, keys[i], certs[i + 1], keys[i + 1]);
+  }
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(addCert(test::derOf(certs[i]), i == 0, false), "0") << "certificate " << i;
+  EXPECT_EQ(addCert(test::derOf(certs[8]), false, true), "5");
+  EXPECT_EQ(chainStatus(), "1");
+}
+
+TEST_F(AdminSetupTest, AddNextCertInChainInAdminControlModeIsInvalidState) {
+  open(ProvisioningState::Post, ControlMode::Admin);
+  EXPECT_EQ(addCert(pki->chain()[0], true, false), "3");
+  EXPECT_EQ(chainStatus(), "0");
 }
 
 }  // namespace

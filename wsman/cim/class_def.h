@@ -44,6 +44,13 @@ struct CimRuntime {
   std::vector<std::vector<std::uint8_t>> certChain;          // AddNextCertInChain so far, leaf first
   bool certChainComplete = false;                            // the root has been added
   std::string configurationNonce;                            // IPS_HostBasedSetupService (base64)
+
+  // After a setup, an unprovision or a factory reset: a chain or nonce of before is not to be used again.
+  void forgetProvisioningSession() {
+    certChain.clear();
+    certChainComplete = false;
+    configurationNonce.clear();
+  }
 };
 
 // What a provider sees: the platform, time, the host's power and who is asking.

@@ -69,9 +69,7 @@ MethodResult finishSetup(CimContext& ctx, const std::string& ha1, ControlMode mo
                                 ctx.initiator(), ctx.now()));
   if (result == platform::ChangeResult::InvalidState) return MethodResult::status(kInvalidState);
   if (result != platform::ChangeResult::Ok) return MethodResult::status(1);
-  ctx.runtime.certChain.clear();
-  ctx.runtime.certChainComplete = false;
-  ctx.runtime.configurationNonce.clear();
+  ctx.runtime.forgetProvisioningSession();
   auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
   MESIM_LOG(Info, "wsman", "provisioned in " << (mode == ControlMode::Admin ? "admin" : "client") << " control mode");
   return MethodResult::status(0);
@@ -137,25 +135,44 @@ MethodResult upgradeClientToAdmin(CimContext& ctx, const Instance&, const Argume
                                                              platform::audit::kUpgradeClientToAdmin,
                                                              ctx.initiator(), now));
   });
-  return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : 1);
+  if (result != platform::ChangeResult::Ok) return MethodResult::status(1);
+  ctx.runtime.forgetProvisioningSession();
+  return MethodResult::status(0);
 }
 
-// The chain arrives leaf first, root last (rpc-go activate/local.go).
+// AddNextCertInChain return values (AMT SDK; go-wsman-messages hostbasedsetup): its own list, not Setup's.
+namespace add_cert {
+constexpr std::uint32_t kInvalidParam = 1;
+constexpr std::uint32_t kInvalidState = 3;
+constexpr std::uint32_t kCertVerifyFailed = 4;
+constexpr std::uint32_t kChainLengthExceeded = 5;
+}  // namespace add_cert
+
+// The chain arrives leaf first, root last (rpc-go activate/local.go). In pre-provisioning for AdminSetup, in
+// client control mode for UpgradeClientToAdmin; admin control mode has nothing to upgrade. Each certificate must
+// be X.509 and issue the one before it; a refused one leaves the chain as it was, so the agent may send another.
 MethodResult addNextCertInChain(CimContext& ctx, const Instance&, const Arguments& in) {
   std::string cert;
   bool leaf = false, root = false;
   std::vector<std::uint8_t> der;
   if (!argString(in, "NextCertificate", cert) || !argBool(in, "IsLeafCertificate", leaf) ||
       !argBool(in, "IsRootCertificate", root) || !base64Decode(cert, der) || der.empty())
-    return MethodResult::status(kInvalidParam);
+    return MethodResult::status(add_cert::kInvalidParam);
+  if (ctx.platform.provisioningState() == ProvisioningState::Post && ctx.platform.controlMode() == ControlMode::Admin)
+    return MethodResult::status(add_cert::kInvalidState);
   auto& rt = ctx.runtime;
-  if (leaf) {
-    rt.certChain.clear();
-    rt.certChainComplete = false;
-  } else if (rt.certChain.empty() || rt.certChainComplete) {
-    return MethodResult::status(kInvalidState);
+  if (!leaf && (rt.certChain.empty() || rt.certChainComplete)) return MethodResult::status(add_cert::kInvalidState);
+  if (!leaf && rt.certChain.size() >= platform::kMaxProvisioningChain)
+    return MethodResult::status(add_cert::kChainLengthExceeded);
+  const auto verdict = platform::checkNextCertificate(leaf ? nullptr : &rt.certChain.back(), der);
+  if (!verdict.ok()) {
+    auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
+    MESIM_LOG(Warn, "wsman", "AddNextCertInChain refused: " << verdict.detail);
+    return MethodResult::status(verdict.failure == platform::ProvisioningFailure::ChainMalformed
+                                    ? add_cert::kInvalidParam
+                                    : add_cert::kCertVerifyFailed);
   }
-  if (rt.certChain.size() >= 8) return MethodResult::status(kInvalidParam);
+  if (leaf) rt.certChain.clear();
   rt.certChain.push_back(std::move(der));
   rt.certChainComplete = root;
   return MethodResult::status(0);

@@ -57,6 +57,7 @@ struct WsmanHttpStats {
   std::uint64_t evicted = 0;         // waiting for a request, closed to make room for another address
   std::uint64_t overAddressCap = 0;  // refused (503 or closed): their address held maxConnectionsPerAddress
   std::uint64_t descriptorsShort = 0;  // closed at accept: the descriptor reserve was reached
+  std::uint64_t notProvisioned = 0;  // closed at accept: the network side is shut until provisioning completes
   std::uint64_t acceptErrors = 0;    // accept failed (EMFILE, ENFILE...): the listener paused and went on
   std::uint64_t requests = 0;        // request headers read
   std::uint64_t unauthorized = 0;    // 401 sent

@@ -396,6 +396,12 @@ void WsmanHttpServer::pauseAccepting(tcp::acceptor& acceptor, asio::steady_timer
 }
 
 void WsmanHttpServer::startSession(tcp::socket socket, bool tls) {
+  // Before provisioning completes AMT serves only the host's local (LMS) path: its network ports are shut. Closed
+  // before any TLS, so a factory-state device makes no key for it.
+  if (core_->platform.provisioningState() != platform::ProvisioningState::Post) {
+    ++core_->stats.notProvisioned;
+    return;
+  }
   detail::ConnectionInfo info;
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);

@@ -88,6 +88,7 @@ class WsmanService::Impl {
   void setEventDelivery(events::EventDelivery* events) { events_ = events; }
   void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
   void setFaultRules(WsmanFaultRules* rules) { faultRules_ = rules; }
+  void forgetProvisioningSession() { runtime_.forgetProvisioningSession(); }
   const std::string& optInCode() const { return runtime_.optInCode; }
   std::size_t openContexts() const { return contexts_.size(); }
   const WsmanServiceStats& stats() const { return stats_; }
@@ -652,6 +653,7 @@ bool WsmanService::isIdentify(std::string_view body) {
 const cim::ClassRegistry& WsmanService::registry() const { return impl_->registry(); }
 void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setEventDelivery(events); }
 void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { impl_->setAgentPresence(agentPresence); }
+void WsmanService::forgetProvisioningSession() { impl_->forgetProvisioningSession(); }
 void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
 const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }

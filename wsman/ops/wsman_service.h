@@ -82,6 +82,8 @@ class WsmanService {
   void setAgentPresence(platform::AgentPresence* agentPresence);
   // Injected faults every call meets first (null: none); the caller keeps them alive.
   void setFaultRules(WsmanFaultRules* rules);
+  // Drops a certificate chain and ConfigurationNonce of an unfinished AdminSetup (after an unprovision).
+  void forgetProvisioningSession();
 
   const cim::ClassRegistry& registry() const;
   // The user-consent code currently "shown on the host's screen" (empty when none), for tests and QA.
