@@ -48,7 +48,6 @@ using amthi::Command;
 
 const std::string kIps = "http://intel.com/wbem/wscim/1/ips-schema/1/";
 const std::string kHostBasedSetup = kIps + "IPS_HostBasedSetupService";
-const std::string kHashUri = "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_ProvisioningCertificateHash";
 const std::string kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
 const std::string kFactoryPassword = "Factory1!";
 const std::string kConsolePassword = "Console#2024";
@@ -311,26 +310,17 @@ struct FlowRunner {
   Agent& agent;
   const test::ProvisioningPki& pki;
   std::vector<Bytes> chain;
-  std::string rootHashBase64;
 
-  // Factory state, and the test root trusted again: a factory reset removes user hashes, --trusted-root-hash's
-  // among them, so the console adds it back over WS-Man (as admin, locally) as a console adds its own root.
-  void resetToFactory(bool trustRoot) {
+  // Factory state. The test root stays trusted: --trusted-root-hash puts it in the firmware's own list, which a
+  // factory reset keeps.
+  void resetToFactory() {
     const std::string reset = daemon.post("/provisioning/factory-reset");
     if (reset.rfind("200 ", 0) != 0 || reset.find("\"state\":\"pre\"") == std::string::npos)
       throw Failure("POST /provisioning/factory-reset: " + reset);
-    if (!trustRoot) return;
-    test::WsmanDigestClient admin(agent.lmsPort(), "admin", kFactoryPassword);
-    auto created = admin.post(test::wsmanEnvelope(
-        kTransfer + "Create", kHashUri,
-        "<h:AMT_ProvisioningCertificateHash xmlns:h=\"" + kHashUri +
-            "\"><h:Description>bench root</h:Description><h:HashData>" + rootHashBase64 +
-            "</h:HashData><h:HashType>2</h:HashType></h:AMT_ProvisioningCertificateHash>"));
-    if (created.status != 200) throw Failure("Create AMT_ProvisioningCertificateHash: " + created.body);
   }
 
   Round run(Flow flow) {
-    resetToFactory(flow != Flow::HostBasedToCcm);
+    resetToFactory();
     Stopwatch watch(daemon.pid());
     switch (flow) {
       case Flow::HostBasedToCcm: toClientControlMode(agent, watch); break;
@@ -539,11 +529,11 @@ int runBench(const Options& options, bool preloaded) {
     std::printf("LMS: the threaded LMS-like APF host (window 1024, as LMS) forwarding 127.0.0.1:%u to the ME's 16992\n",
                 agent.lmsPort());
 
-    // The test root is trusted (the flag worked), and the suffix the leaf's domain must match.
+    // Pre-provisioning (whether the test root is trusted, the first certificate round says: a refusal aborts it),
+    // and the suffix the leaf's domain must match.
     const std::string initial = daemon.get("/provisioning");
-    if (initial.find("\"state\":\"pre\"") == std::string::npos ||
-        initial.find("\"user_cert_hashes\":1") == std::string::npos)
-      throw Failure("not pre-provisioning with one user root hash (--trusted-root-hash) at start: " + initial);
+    if (initial.find("\"state\":\"pre\"") == std::string::npos)
+      throw Failure("not pre-provisioning at start: " + initial);
     const auto pkiSuffix = amthi::decodeAnsiString(agent.amthi(Command::GetPkiFqdnSuffix)).value_or("");
     const auto dnsSuffixes =
         amthi::decodeDnsSuffixList(agent.amthi(Command::GetDnsSuffixList)).value_or(std::vector<std::string>{});
@@ -555,7 +545,7 @@ int runBench(const Options& options, bool preloaded) {
                 leafDomain.c_str(), pkiSuffix.empty() ? "the DNS suffix" : "the PKI DNS suffix", suffix.c_str(),
                 pkiSuffix.empty() ? "is empty, so the firmware falls back to GetDNSSuffixList" : "is set");
 
-    FlowRunner runner{daemon, agent, pki, pki.chain(), base64(rootHash)};
+    FlowRunner runner{daemon, agent, pki, pki.chain()};
     std::vector<FlowResult> flows{
         {"a) pre -> CCM (host-based Setup)", "ccm", {}, 0, 0},
         {"b) pre -> CCM -> ACM (UpgradeClientToAdmin)", "acm", {}, 0, 0},
