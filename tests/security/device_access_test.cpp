@@ -273,6 +273,8 @@ TEST(HbmSocketAccess, TheExternalDriverSocketFollowsTheMeiAccess) {
     config.preload = false;
     config.httpPort = -1;
     config.httpsPort = -1;
+    config.redirectionPort = -1;
+    config.redirectionTlsPort = -1;
     config.meiAccess = access;
     boost::asio::io_context io;
     app::Device device(io, config);

@@ -36,6 +36,8 @@ DeviceConfig deviceIn(const std::filesystem::path& dir, const std::string& name)
   c.preload = false;
   c.httpPort = 0;
   c.httpsPort = -1;  // no TLS key to make: keeps the test fast
+  c.redirectionPort = 0;
+  c.redirectionTlsPort = -1;
   return c;
 }
 
