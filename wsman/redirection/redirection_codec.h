@@ -49,6 +49,8 @@ inline constexpr char kTagSol[] = "SOL ";
 inline constexpr char kTagIder[] = "IDER";
 inline constexpr char kTagKvm[] = "KVMR";
 inline constexpr std::uint32_t kIanaIntel = 0x157;
+// The Digest URI of the redirection protocol's type 4 (MeshCentral, amtterm >= 1.5).
+inline constexpr char kDigestUri[] = "/RedirectionService";
 
 // ---- console -> AMT
 

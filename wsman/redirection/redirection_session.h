@@ -31,9 +31,6 @@
 
 namespace mesim::wsman::redirection {
 
-// The Digest URI of the redirection protocol's type 4 (MeshCentral, amtterm >= 1.5).
-inline constexpr char kDigestUri[] = "/RedirectionService";
-
 struct RedirectionOptions {
   // A session that sends nothing for this long is closed (firmware time): before SOL starts, and in SOL when the
   // console asked for no heartbeat. With a heartbeat H the limit is 3 H: AMT sends 0x2B every H and amtterm
