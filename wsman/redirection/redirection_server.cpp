@@ -165,7 +165,7 @@ class RedirectionServer::Connection : public std::enable_shared_from_this<Connec
 };
 
 RedirectionServer::RedirectionServer(asio::io_context& io, RedirectionService& service, RedirectionServerOptions options)
-    : io_(io), service_(service), options_(std::move(options)), plain_(io), tls_(io), plainPause_(io), tlsPause_(io) {}
+    : service_(service), options_(std::move(options)), plain_(io), tls_(io), plainPause_(io), tlsPause_(io) {}
 
 RedirectionServer::~RedirectionServer() {
   stop();

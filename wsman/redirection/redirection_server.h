@@ -70,7 +70,6 @@ class RedirectionServer {
   void serve(boost::asio::ip::tcp::socket socket, bool tls);
   std::size_t countOn(bool tls) const;
 
-  boost::asio::io_context& io_;
   RedirectionService& service_;
   RedirectionServerOptions options_;
   boost::asio::ip::tcp::acceptor plain_;
