@@ -1,7 +1,8 @@
 // The certificate chain of AddNextCertInChain and the DigitalSignature of AdminSetup / UpgradeClientToAdmin into
 // the firmware's verifier (firmware/platform/provisioning_verifier.h), with the input's last certificate trusted so
-// that mutations reach every step past the root check. A verdict is always given: success with the trusted entry,
-// or a failure that says what failed. Never a crash.
+// that mutations reach every step past the root check; and each certificate as AddNextCertInChain checks it on
+// arrival. A verdict is always given: success with the trusted entry, or a failure that says what failed. Never a
+// crash.
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -37,7 +38,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     trust.hashes.push_back(entry);
   }
 
+  // AddNextCertInChain's check of each certificate against the one before it; a chain that verifies as a whole
+  // passes it link by link.
+  bool linksHold = true;
+  for (std::size_t i = 0; i < request.chain.size(); ++i) {
+    const auto arrived = platform::checkNextCertificate(i == 0 ? nullptr : &request.chain[i - 1], request.chain[i]);
+    if (!arrived.ok() && arrived.detail.empty()) std::abort();
+    linksHold = linksHold && arrived.ok();
+  }
+
   const auto verdict = platform::verifyProvisioning(request, trust);
+  if (verdict.ok() && !linksHold) std::abort();
   if (verdict.ok() != (verdict.failure == platform::ProvisioningFailure::None)) std::abort();
   if (verdict.ok()) {
     if (request.chain.empty() || verdict.rootHashHandle != 9 || !verdict.detail.empty()) std::abort();
