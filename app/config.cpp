@@ -83,6 +83,9 @@ po::options_description describeDevice() {
     ("listen", po::value<std::string>(), "WS-Man listen address [127.0.0.1]")
     ("http-port", po::value<int>(), "WS-Man over HTTP; 0 picks a free port, -1 disables [16992]")
     ("https-port", po::value<int>(), "WS-Man over TLS; 0 picks a free port, -1 disables [16993]")
+    ("redirection-port", po::value<int>(), "redirection (SOL) over TCP, as amtterm speaks it; 0 picks a free port, -1 disables [16994]")
+    ("redirection-tls-port", po::value<int>(), "redirection (SOL) over TLS with 16993's certificate; 0 picks a free port, -1 disables [16995]")
+    ("sol-host", po::value<std::string>(), "the host side of Serial-over-LAN: console (the simulated OS's serial console) or pty (a pseudo-terminal whose path is logged and in /status) [console with --host-os simulated, else pty]")
     ("tls-cert", po::value<std::string>(), "PEM certificate for 16993 instead of the generated one (with --tls-key)")
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
@@ -198,6 +201,14 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   };
   if (!port("http-port", c.httpPort)) return "--http-port out of range";
   if (!port("https-port", c.httpsPort)) return "--https-port out of range";
+  if (!port("redirection-port", c.redirectionPort)) return "--redirection-port out of range";
+  if (!port("redirection-tls-port", c.redirectionTlsPort)) return "--redirection-tls-port out of range";
+  if (vm.count("sol-host")) {
+    const std::string value = vm["sol-host"].as<std::string>();
+    if (value == "console") c.solHost = SolHostMode::Console;
+    else if (value == "pty") c.solHost = SolHostMode::Pty;
+    else return "--sol-host takes console or pty";
+  }
   if (vm.count("tls-cert")) c.tlsCert = vm["tls-cert"].as<std::string>();
   if (vm.count("tls-key")) c.tlsKey = vm["tls-key"].as<std::string>();
   if (c.tlsCert.has_value() != c.tlsKey.has_value()) return "--tls-cert and --tls-key go together";
@@ -322,6 +333,9 @@ std::string checkDistinct(const std::vector<DeviceConfig>& devices) {
     if (err.empty() && d.hbmListen) err = claim("hbm-listen " + d.hbmListen->string(), d.name);
     if (err.empty() && d.httpPort > 0) err = claim(d.listenAddress + ":" + std::to_string(d.httpPort), d.name);
     if (err.empty() && d.httpsPort > 0) err = claim(d.listenAddress + ":" + std::to_string(d.httpsPort), d.name);
+    if (err.empty() && d.redirectionPort > 0) err = claim(d.listenAddress + ":" + std::to_string(d.redirectionPort), d.name);
+    if (err.empty() && d.redirectionTlsPort > 0)
+      err = claim(d.listenAddress + ":" + std::to_string(d.redirectionTlsPort), d.name);
     if (!err.empty()) return err;
   }
   return "";

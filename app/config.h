@@ -21,6 +21,8 @@ namespace mesim::app {
 enum class FuseMode { Auto, On, Off };
 // Simulated: mesim plays the OS on the host's CPU (hostif/os); None: the host is the user's programs alone.
 enum class HostOsMode { Simulated, None };
+// --sol-host: what plays the host's serial port for SOL. Default: the simulated OS's console, or a PTY without one.
+enum class SolHostMode { Default, Console, Pty };
 
 // AMT's login back-off (docs/configuration.md: who it protects, and that anyone who can reach the port can keep
 // a user locked out with it): `threshold` successive failures lock the name out for `initial`, doubling per
@@ -57,6 +59,9 @@ struct DeviceConfig {
   std::string listenAddress = "127.0.0.1";  // WS-Man listeners
   int httpPort = 16992;                      // 0 = any free port, negative = off
   int httpsPort = 16993;
+  int redirectionPort = 16994;               // redirection (SOL): 0 = any free port, negative = off
+  int redirectionTlsPort = 16995;
+  SolHostMode solHost = SolHostMode::Default;  // --sol-host
   std::optional<std::filesystem::path> tlsCert;  // user-supplied PEM certificate and key for 16993
   std::optional<std::filesystem::path> tlsKey;
   std::string powerHook;  // command run on every host power change

@@ -33,12 +33,15 @@
 #include "hostif/host/mei_wdt.h"
 #include "hostif/link/socket_link.h"
 #include "hostif/os/host_machine.h"
+#include "hostif/os/serial_console.h"
 #include "hostif/preload/preload_server.h"
 #include "watchdog_fw/watchdog_feature.h"
 #include "wsman/cim/power_hook.h"
 #include "wsman/eventing/http_event_transport.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
+#include "wsman/redirection/pty_serial_host.h"
+#include "wsman/redirection/redirection_server.h"
 
 namespace mesim::app {
 
@@ -67,7 +70,32 @@ class FirmwareOsTimers final : public hostos::OsTimers {
   core::FirmwareTimerQueue& timers_;
 };
 
+// The simulated OS's serial console as SOL's host side: hostif/ and the firmware meet only here.
+class ConsoleSerialHost final : public wsman::redirection::SerialPortHost {
+ public:
+  explicit ConsoleSerialHost(hostos::SerialConsole& console) : console_(console) {}
+  void toHost(std::string_view bytes) override { console_.input(bytes); }
+  void setFromHost(Sink sink) override { console_.setOutput(std::move(sink)); }
+  std::string describe() const override { return "console"; }
+
+ private:
+  hostos::SerialConsole& console_;
+};
+
 // The platform's power as the host sees and changes it.
+// The host goes through its firmware and boots again: powered on from off or hibernation, or reset or power-cycled
+// while on (what makes AMT give the OS admin account a new password).
+bool isHostReboot(const platform::PowerChange& change) {
+  namespace p = platform::power;
+  if (change.newState != p::kOn) return false;
+  if (change.oldState == p::kOffSoft || change.oldState == p::kOffHard || change.oldState == p::kHibernate) return true;
+  switch (change.requested) {
+    case p::kPowerCycleSoft: case p::kPowerCycleHard: case p::kMasterBusReset: case p::kBusResetGraceful:
+    case p::kPowerCycleSoftGraceful: case p::kPowerCycleHardGraceful: return true;
+    default: return false;
+  }
+}
+
 class PlatformHostPower final : public hostos::HostPower {
  public:
   explicit PlatformHostPower(platform::HostPowerStateMachine& power) : power_(power) {}
@@ -274,6 +302,7 @@ class Device::Impl {
       startHostSide();
     }
     startHostMachine();
+    if (auto r = startRedirection(); !r) return r;
     return {};
   }
 
@@ -318,6 +347,12 @@ class Device::Impl {
       if (ports.http) where.push_back("WS-Man http://" + config_.listenAddress + ":" + std::to_string(ports.http) + "/wsman");
       if (ports.https) where.push_back("https://" + config_.listenAddress + ":" + std::to_string(ports.https) + "/wsman");
     }
+    if (redirectionServer_) {
+      auto ports = redirectionServer_->ports();
+      if (ports.plain) where.push_back("redirection tcp://" + config_.listenAddress + ":" + std::to_string(ports.plain));
+      if (ports.tls) where.push_back("redirection-tls tcp://" + config_.listenAddress + ":" + std::to_string(ports.tls));
+    }
+    if (solPty_) where.push_back("SOL pty " + solPty_->slavePath());
     where.push_back("state " + config_.stateDir.string());
     std::string text;
     for (auto& part : where) text += (text.empty() ? "" : ", ") + part;
@@ -449,6 +484,7 @@ class Device::Impl {
       status["lme"] = l;
     }
     if (eventDelivery_) status["events"] = eventsJson();
+    if (redirection_) status["redirection"] = redirectionJson();
     if (wsmanHttp_) {
       const auto& ws = wsmanHttp_->stats();
       status["wsman"] = {{"serving", wsmanHttp_->activeConnections()},
@@ -465,6 +501,35 @@ class Device::Impl {
                          {"bad_requests", ws.badRequests}};
     }
     return status;
+  }
+
+  boost::json::object redirectionJson() const {
+    boost::json::object r;
+    const auto ports = redirectionServer_ ? redirectionServer_->ports() : wsman::redirection::RedirectionPorts{};
+    r["port"] = ports.plain;
+    r["tls_port"] = ports.tls;
+    r["sol_host"] = solPty_ ? "pty" : "console";
+    if (solPty_) r["pty"] = solPty_->slavePath();
+    r["accepting"] = redirection_->accepting();
+    r["sol_enabled"] = redirection_->solEnabled();
+    if (const auto* sol = redirection_->solSession())
+      r["sol_session"] = {{"user", sol->user()}, {"peer", sol->peerAddress()}};
+    else
+      r["sol_session"] = nullptr;
+    const auto& st = redirection_->stats();
+    r["connections"] = redirectionServer_ ? redirectionServer_->connectionCount() : 0;
+    r["sessions"] = st.sessions;
+    r["sol_sessions"] = st.solSessions;
+    r["auth_failures"] = st.authFailures;
+    r["busy"] = st.busy;
+    r["unsupported"] = st.unsupported;
+    r["refused"] = st.refused;
+    r["idle_timeouts"] = st.idleTimeouts;
+    r["protocol_errors"] = st.protocolErrors;
+    r["bytes_to_host"] = st.bytesToHost;
+    r["bytes_from_host"] = st.bytesFromHost;
+    if (redirectionServer_) r["not_served"] = redirectionServer_->stats().notServed;
+    return r;
   }
 
  private:
@@ -676,9 +741,65 @@ class Device::Impl {
     if (!config_.powerHook.empty()) command = wsman::cim::makeCommandPowerHook(config_.powerHook, log_);
     power_->setHook([this, command = std::move(command)](const platform::PowerChange& change) {
       if (command) command(change);
+      if (isHostReboot(change)) platform_->hostRebooted(core::unixSeconds(clock_->now()));
       hostMachine_->powerChanged({change.oldState, change.newState, change.requested});
     });
     if (os_) os_->start();
+  }
+
+  // ---- redirection (SOL) on 16994/16995, its host side the simulated OS's console or a PTY
+  Result<> startRedirection() {
+    if (config_.redirectionPort < 0 && config_.redirectionTlsPort < 0) return {};
+    wsman::http::DigestAuthenticator* auth = nullptr;
+    if (wsmanHttp_) {
+      auth = &wsmanHttp_->authenticator();  // one login back-off for every port
+    } else {
+      wsman::http::DigestOptions digest;
+      digest.lockoutThreshold = config_.loginLockout.threshold;
+      digest.lockoutInitial = config_.loginLockout.initial;
+      digest.lockoutMax = config_.loginLockout.max;
+      digest.lockoutReset = config_.loginLockout.reset;
+      redirectionAuth_ = std::make_unique<wsman::http::DigestAuthenticator>(*platform_, *clock_, digest);
+      auth = redirectionAuth_.get();
+    }
+    redirection_ = std::make_unique<wsman::redirection::RedirectionService>(*platform_, *timers_, *auth);
+    const bool console = config_.solHost == SolHostMode::Console ||
+                         (config_.solHost == SolHostMode::Default && os_ != nullptr);
+    if (console && !os_) return fail("--sol-host console needs the simulated host OS (--host-os simulated)");
+    if (console) {
+      hostos::SerialConsoleOptions consoleOptions;
+      consoleOptions.hostname = "mesim-" + config_.name;
+      consoleOptions.biosVersion = platform_->firmware().biosVersion;
+      consoleOptions.nowSeconds = [clock = clock_.get()] { return core::unixSeconds(clock->now()); };
+      console_ = std::make_unique<hostos::SerialConsole>(consoleOptions);
+      consoleHost_ = std::make_unique<ConsoleSerialHost>(*console_);
+      os_->onStateChange([console = console_.get()](hostos::SimulatedOs::State state) { console->osStateChanged(state); });
+      console_->osStateChanged(os_->state());  // it may have started booting already
+      redirection_->setSerialHost(consoleHost_.get());
+    } else {
+      auto pty = wsman::redirection::PtySerialHost::open(io_, log_);
+      if (!pty) return fail("SOL PTY: " + pty.error().message);
+      solPty_ = std::move(*pty);
+      redirection_->setSerialHost(solPty_.get());
+    }
+    wsman::redirection::RedirectionServerOptions options;
+    options.listenAddress = config_.listenAddress;
+    options.port = config_.redirectionPort;
+    options.tlsPort = config_.redirectionTlsPort;
+    options.descriptorReserve = services_.descriptorReserve;
+    if (wsmanHttp_ && wsmanHttp_->ports().https) {
+      // 16995 serves 16993's certificate, made on first use like 16993's own.
+      options.tlsContext = [this](std::function<void(std::shared_ptr<boost::asio::ssl::context>)> done) {
+        wsmanHttp_->withTlsIdentity([this, done = std::move(done)](const Result<>& outcome) {
+          done(outcome ? wsmanHttp_->tlsContext() : nullptr);
+        });
+      };
+    } else if (config_.redirectionTlsPort >= 0) {
+      MESIM_LOG(Info, "mesim", "no redirection TLS listener: it serves 16993's certificate, and WS-Man TLS is off");
+    }
+    redirectionServer_ = std::make_unique<wsman::redirection::RedirectionServer>(io_, *redirection_, options);
+    if (auto r = redirectionServer_->start(); !r) return fail(r.error().message);
+    return {};
   }
 
   void linkIntoRuntimeDir(const std::string& name) {
@@ -722,6 +843,7 @@ class Device::Impl {
   void cleanup() {
     settleTimer_.cancel();
     if (preload_) preload_->stop();
+    if (redirectionServer_) redirectionServer_->stop();
     if (wsmanHttp_) wsmanHttp_->stop();
     if (driverAcceptor_) {
       boost::system::error_code ignored;
@@ -767,6 +889,14 @@ class Device::Impl {
   std::unique_ptr<PlatformHostPower> hostPower_;
   std::unique_ptr<hostos::SimulatedOs> os_;
   std::unique_ptr<hostos::HostMachine> hostMachine_;
+  // Redirection: after the platform, timers, WS-Man (its authenticator) and the OS, which it uses; the server
+  // before the service, the service before its serial host.
+  std::unique_ptr<hostos::SerialConsole> console_;
+  std::unique_ptr<ConsoleSerialHost> consoleHost_;
+  std::unique_ptr<wsman::redirection::PtySerialHost> solPty_;
+  std::unique_ptr<wsman::http::DigestAuthenticator> redirectionAuth_;  // when WS-Man is off
+  std::unique_ptr<wsman::redirection::RedirectionService> redirection_;
+  std::unique_ptr<wsman::redirection::RedirectionServer> redirectionServer_;
   std::unique_ptr<fuse::FuseFrontEnd> fuse_;
   std::shared_ptr<lme::LmeClient> lme_;
   boost::asio::steady_timer settleTimer_{io_};

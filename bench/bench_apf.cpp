@@ -18,6 +18,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "bench/support/get_loop.h"
 #include "common/log.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/lms_machine.h"
@@ -42,20 +43,15 @@ Latency measureGets(const std::string& path, std::uint16_t port, int count) {
   std::vector<double> us;
   us.reserve(static_cast<std::size_t>(count));
   auto start = Clock::now();
-  for (int i = 0; i < count; ++i) {
-    auto t0 = Clock::now();
-    auto answer = client.post(test::wsmanGetGeneralSettings(std::to_string(i)));
-    if (answer.status != 200) {
-      r.note = "FAILED: status " + std::to_string(answer.status) + " " + answer.error;
-      return r;
-    }
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  if (auto failed = bench::timeGets(client, count, us); !failed.empty()) {
+    r.note = "FAILED: " + failed;
+    return r;
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::sort(us.begin(), us.end());
-  r.p50 = us[us.size() / 2];
-  r.p99 = us[us.size() * 99 / 100];
-  r.perSecond = us.size() / seconds;
+  const auto p = bench::percentiles(std::move(us));
+  r.p50 = p.p50;
+  r.p99 = p.p99;
+  r.perSecond = static_cast<double>(p.count) / seconds;
   return r;
 }
 

@@ -10,8 +10,8 @@ MESIM_RUN_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libpugixml-dev libyaml-cpp-dev libssl-dev libfuse3-dev fuse3 libgtest-dev libgmock-dev libbenchmark-dev)
 # prometheus: promtool, which lints GET /metrics (metrics_test). Under systemd Debian also starts its server on
 # :9090; `systemctl disable --now prometheus` if that is unwanted. python3: the examples of docs/examples
-# (guide_examples_test).
-MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm prometheus python3)
+# (guide_examples_test). amtterm: Debian's SOL client (1.4, cleartext login), driven by redirection_daemon_test.
+MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm prometheus python3 amtterm)
 
 ensure_packages() {
   local missing=()

@@ -165,6 +165,13 @@ std::string describeMessageLogEvent(const MessageLogEvent& e) {
                                     "System restart"};
       return offset < 8 ? kText[offset] : "";
     }
+    case kSensorTypeRedirection:
+      if (e.eventData[0] == 0xAA && e.eventData[1] == 0x30) {
+        static const char* kText[] = {"SOL session started", "SOL session ended", "IDE-R session started",
+                                      "IDE-R session ended"};
+        return e.eventData[2] < 4 ? kText[e.eventData[2]] : "";
+      }
+      return "";
     default: return "";
   }
 }
@@ -246,6 +253,14 @@ std::string auditEventName(std::uint16_t app, std::uint16_t event) {
     static const char* kRemoteControl[] = {"Performed Power Up", "Performed Power Down", "Performed Power Cycle",
                                            "Performed Reset", "Set Boot Options"};
     return event < std::size(kRemoteControl) ? kRemoteControl[event] : "";
+  }
+  if (app == 18) {
+    static const char* kRedirectionManager[] = {"IDER Session Opened", "IDER Session Closed", "IDER Enabled",
+                                                "IDER Disabled",       "SOL Session Opened",  "SOL Session Closed",
+                                                "SOL Enabled",         "SOL Disabled",        "KVM Session Started",
+                                                "KVM Session Ended",   "KVM Enabled",         "KVM Disabled",
+                                                "VNC Password Failed 3 Times"};
+    return event < std::size(kRedirectionManager) ? kRedirectionManager[event] : "";
   }
   if (app == 24) {
     static const char* kEventManager[] = {"Alert Subscribed", "Alert Unsubscribed", "Event Log Cleared",

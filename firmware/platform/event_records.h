@@ -30,7 +30,19 @@ inline constexpr std::uint16_t kRemotePowerUp = 0;
 inline constexpr std::uint16_t kRemotePowerDown = 1;
 inline constexpr std::uint16_t kRemotePowerCycle = 2;
 inline constexpr std::uint16_t kRemoteReset = 3;
+// Redirection Manager (app 18): 1800 IDER Session Opened ... 1812, as MeshCentral's audit string table numbers them.
+inline constexpr std::uint16_t kRedirectionManager = 18;
+inline constexpr std::uint16_t kSolSessionOpened = 4;
+inline constexpr std::uint16_t kSolSessionClosed = 5;
 }  // namespace audit
+
+// Message-log records of redirection sessions: sensor type 0xC0 (OEM), event data AA 30 NN with NN 00 SOL session
+// started, 01 SOL ended, 02 IDE-R started, 03 IDE-R ended (features.md §1.3, from MeshCentral's log decoder).
+inline constexpr std::uint8_t kSensorTypeRedirection = 0xC0;
+inline constexpr std::uint8_t kRedirectionSolStarted = 0x00;
+inline constexpr std::uint8_t kRedirectionSolEnded = 0x01;
+inline constexpr std::uint8_t kRedirectionIderStarted = 0x02;
+inline constexpr std::uint8_t kRedirectionIderEnded = 0x03;
 
 // AuditAppID u16 BE, EventID u16 BE, InitiatorType (0 digest + len + user, 2 local), timestamp u32 BE,
 // MCLocationType, net-address (len + text), extended data (len + bytes).

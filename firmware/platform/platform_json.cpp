@@ -108,6 +108,7 @@ template <class V, Is<LocalSystemAccount> S>
 void fields(V& v, S& s) {
   v("user", s.user, Format::Plain, Need::Required);
   v("password", s.password, Format::Plain, Need::Required);
+  v("passwordSetAt", s.passwordSetAt);
 }
 
 template <class V, Is<AdminAccount> S>

@@ -181,8 +181,9 @@ bool trustRootHash(PlatformState& s, const std::vector<std::uint8_t>& hash) {
                                                       : HashAlgorithm::Sha256;
   for (auto& e : s.certHashes) {
     if (e.algorithm != algorithm || e.hash != hash) continue;
-    if (e.isActive) return false;
+    if (e.isActive && e.isDefault) return false;
     e.isActive = true;
+    e.isDefault = true;  // a user hash of the same root (or one an older mesim made) joins the firmware's list
     return true;
   }
   CertHashEntry entry;
@@ -191,7 +192,8 @@ bool trustRootHash(PlatformState& s, const std::vector<std::uint8_t>& hash) {
   entry.name = "mesim --trusted-root-hash";
   entry.algorithm = algorithm;
   entry.hash = hash;
-  entry.isDefault = false;
+  // In the firmware's own list, as a vendor's root is: a QA loop of factory reset and activation keeps it.
+  entry.isDefault = true;
   entry.isActive = true;
   s.certHashes.push_back(std::move(entry));
   return true;
@@ -301,6 +303,18 @@ ChangeResult PlatformModel::factoryReset(std::vector<std::uint8_t> auditRecord) 
   next.mebxHa1.clear();
   resetToPreProvisioning(next, UnprovisionScope::Full, factoryAdminHa1_);
   return commitReset(std::move(next));
+}
+
+ChangeResult PlatformModel::hostRebooted(std::int64_t now) {
+  constexpr std::int64_t kMinimumAge = 24 * 3600;
+  const auto setAt = state_.localSystemAccount.passwordSetAt;
+  if (setAt != 0 && now - setAt < kMinimumAge && now >= setAt) return ChangeResult::Ok;
+  PlatformState next = state_;
+  next.localSystemAccount.password = randomPassword(32);
+  next.localSystemAccount.passwordSetAt = now;
+  const auto result = commit(std::move(next));
+  if (result == ChangeResult::Ok) MESIM_LOG(Info, "platform", "the host rebooted: new OS admin account password");
+  return result;
 }
 
 ChangeResult PlatformModel::startHostBasedConfiguration(const HostBasedSetup& setup) {

@@ -126,6 +126,9 @@ class PlatformModel {
   ChangeResult setEnterpriseAccess(const EnterpriseAccess& access);
   ChangeResult setUserInitiatedConnection(bool requested);
   ChangeResult setAmtCertificateHash(HashAlgorithm alg, std::vector<std::uint8_t> hash);
+  // The host rebooted at `now` (firmware clock, Unix seconds): the OS admin account gets a new password unless it
+  // got one less than 24 hours ago (then Ok, nothing changes).
+  ChangeResult hostRebooted(std::int64_t now);
   // Any other change, all-or-nothing: `change` edits a copy; it is kept only if it persists.
   ChangeResult update(const std::function<void(PlatformState&)>& change);
 

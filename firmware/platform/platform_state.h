@@ -104,9 +104,13 @@ struct HostBasedSetup {
   std::vector<std::string> dnsSuffixes;
 };
 
+// The OS admin account ($$OsAdmin...) AMTHI GetLocalSystemAccount hands to host software with OS admin rights.
+// AMT regenerates its password when the host reboots, at most once in 24 hours (AMT Implementation Guide,
+// "Predefined Local System Users").
 struct LocalSystemAccount {
   std::string user;      // 32 characters
   std::string password;  // 32 characters
+  std::int64_t passwordSetAt = 0;  // firmware clock, Unix seconds; 0: when the state was made
 };
 
 struct AdminAccount {

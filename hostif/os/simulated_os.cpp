@@ -49,6 +49,7 @@ void SimulatedOs::enter(State state) {
   if (state == state_) return;
   MESIM_LOG(Info, kLog, "OS " << toString(state_) << " -> " << toString(state));
   state_ = state;
+  if (observer_) observer_(state);
 }
 
 void SimulatedOs::cancelTimer() {

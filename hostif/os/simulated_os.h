@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/log.h"
@@ -54,6 +55,8 @@ class SimulatedOs {
   std::string powerButton();
 
   State state() const { return state_; }
+  // Told every change of state, after it (the serial console follows boots and shutdowns through it).
+  void onStateChange(std::function<void(State)> observer) { observer_ = std::move(observer); }
   const WatchdogDaemon& watchdogDaemon() const { return daemon_; }
   std::uint64_t boots() const { return boots_; }
   std::uint64_t crashes() const { return crashes_; }
@@ -76,6 +79,7 @@ class SimulatedOs {
   HostPower& power_;
   SimulatedOsOptions options_;
   State state_ = State::Off;
+  std::function<void(State)> observer_;
   bool resetAfterShutdown_ = false;
   OsTimers::TimerId timer_ = 0;
   std::uint64_t boots_ = 0;

@@ -166,5 +166,34 @@ TEST_F(ProvisioningDaemonTest, CertificateHashesOverWsmanAreAmthisListAndPersist
   EXPECT_EQ(amthiHashHandles(), handles);
 }
 
+// The OS admin account's password changes when the host reboots (at most once a day), as on silicon: what an agent
+// read before a reset no longer logs in through LMS, what it reads after does.
+TEST_F(ProvisioningDaemonTest, TheOsAdminPasswordChangesWhenTheHostReboots) {
+  auto account = [this] {
+    Bytes r = amthiRequest(daemon.meiDevice().string(), 0x04000067, Bytes(40, 0));
+    EXPECT_EQ(r.size(), 12u + 4u + 68u);
+    if (r.size() < 12u + 4u + 68u) return std::pair<std::string, std::string>{};
+    return std::pair<std::string, std::string>{reinterpret_cast<const char*>(r.data() + 16),
+                                               reinterpret_cast<const char*>(r.data() + 16 + 33)};
+  };
+  const auto before = account();
+  WsmanDigestClient admin(daemon.httpPort());
+  auto reset = admin.post(wsmanRequestPowerStateChange(10));  // master bus reset
+  ASSERT_EQ(reset.status, 200u) << reset.body;
+  ASSERT_EQ(between(reset.body, "ReturnValue>", "</"), "0") << reset.body;
+  const auto after = account();
+  EXPECT_EQ(after.first, before.first);
+  EXPECT_NE(after.second, before.second);
+
+  const std::uint16_t lmsPort = startLms();
+  ASSERT_NE(lmsPort, 0) << daemon.log();
+  EXPECT_EQ(WsmanDigestClient(lmsPort, before.first, before.second).post(wsmanGetGeneralSettings()).status, 401u);
+  EXPECT_EQ(WsmanDigestClient(lmsPort, after.first, after.second).post(wsmanGetGeneralSettings()).status, 200u);
+
+  // Another reset the same day keeps it.
+  ASSERT_EQ(between(admin.post(wsmanRequestPowerStateChange(10)).body, "ReturnValue>", "</"), "0");
+  EXPECT_EQ(account().second, after.second);
+}
+
 }  // namespace
 }  // namespace mesim::test

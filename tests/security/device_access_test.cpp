@@ -127,7 +127,7 @@ TEST(DeviceAccess, ModesAndGroupsAreParsed) {
   EXPECT_EQ(byName.config.devices[0].meiAccess.group, gid_t{0});
   EXPECT_EQ(byName.config.devices[0].meiAccess.mode, 0600u) << "an explicit mode stays";
 
-  auto section = parse({"--http-port", "0", "--https-port", "0"}, "mei-mode = 0660\n[device.b]\nwatchdog-mode = 0640\n");
+  auto section = parse({"--http-port", "0", "--https-port", "0", "--redirection-port", "0", "--redirection-tls-port", "0"}, "mei-mode = 0660\n[device.b]\nwatchdog-mode = 0640\n");
   ASSERT_EQ(section.action, app::ParseResult::Action::Run) << section.message;
   EXPECT_EQ(section.config.devices[1].meiAccess.mode, 0660u) << "a section starts from the default device";
   EXPECT_EQ(section.config.devices[1].watchdogAccess.mode, 0640u);
@@ -142,7 +142,7 @@ TEST(DeviceAccess, BadModesAndUnknownGroupsAreClearErrors) {
   auto unknown = parse({"--mei-group", "no-such-group-mesim"});
   EXPECT_EQ(unknown.action, app::ParseResult::Action::Error);
   EXPECT_EQ(unknown.message, "--mei-group: no group named 'no-such-group-mesim' on this system");
-  auto inSection = parse({"--http-port", "0", "--https-port", "0"}, "[device.b]\nwatchdog-group = no-such-group-mesim\n");
+  auto inSection = parse({"--http-port", "0", "--https-port", "0", "--redirection-port", "0", "--redirection-tls-port", "0"}, "[device.b]\nwatchdog-group = no-such-group-mesim\n");
   EXPECT_EQ(inSection.action, app::ParseResult::Action::Error);
   EXPECT_NE(inSection.message.find("[device.b]: --watchdog-group: no group named"), std::string::npos)
       << inSection.message;
@@ -273,6 +273,8 @@ TEST(HbmSocketAccess, TheExternalDriverSocketFollowsTheMeiAccess) {
     config.preload = false;
     config.httpPort = -1;
     config.httpsPort = -1;
+    config.redirectionPort = -1;
+    config.redirectionTlsPort = -1;
     config.meiAccess = access;
     boost::asio::io_context io;
     app::Device device(io, config);

@@ -92,7 +92,8 @@ class DaemonProcess {
   bool start(std::vector<std::string> extra = {}, std::chrono::milliseconds timeout = std::chrono::seconds(10),
              std::vector<std::string> env = {}) {
     std::vector<std::string> args{mesimBinary().string(), "--state-dir", stateDir_.string(), "--runtime-dir",
-                                  runtimeDir_.string(), "--control-port", "0", "--http-port", "0", "--https-port", "0"};
+                                  runtimeDir_.string(), "--control-port", "0", "--http-port", "0", "--https-port", "0",
+                                  "--redirection-port", "0", "--redirection-tls-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0) return false;
@@ -129,6 +130,11 @@ class DaemonProcess {
           std::smatch p;
           if (std::regex_search(log_, p, httpPort)) httpPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
           if (std::regex_search(log_, p, httpsPort)) httpsPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
+          static const std::regex redirectionPort(R"(redirection tcp://[0-9.]+:(\d+))"),
+              redirectionTlsPort(R"(redirection-tls tcp://[0-9.]+:(\d+))");
+          if (std::regex_search(log_, p, redirectionPort)) redirectionPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
+          if (std::regex_search(log_, p, redirectionTlsPort))
+            redirectionTlsPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
           return true;
         }
       }
@@ -185,6 +191,8 @@ class DaemonProcess {
   std::uint16_t controlPort() const { return controlPort_; }
   std::uint16_t httpPort() const { return httpPort_; }    // WS-Man on plain HTTP, 0 if off
   std::uint16_t httpsPort() const { return httpsPort_; }  // WS-Man on TLS, 0 if off
+  std::uint16_t redirectionPort() const { return redirectionPort_; }        // SOL on TCP, 0 if off
+  std::uint16_t redirectionTlsPort() const { return redirectionTlsPort_; }  // SOL on TLS, 0 if off
   pid_t pid() const { return pid_; }
   const std::filesystem::path& stateDir() const { return stateDir_; }
   const std::filesystem::path& runtimeDir() const { return runtimeDir_; }
@@ -210,6 +218,8 @@ class DaemonProcess {
   std::uint16_t controlPort_ = 0;
   std::uint16_t httpPort_ = 0;
   std::uint16_t httpsPort_ = 0;
+  std::uint16_t redirectionPort_ = 0;
+  std::uint16_t redirectionTlsPort_ = 0;
 };
 
 }  // namespace mesim::test

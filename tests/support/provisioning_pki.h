@@ -130,7 +130,8 @@ inline std::vector<std::uint8_t> concat(std::vector<std::uint8_t> a, const std::
   return a;
 }
 
-// Root CA -> intermediate CA -> provisioning certificate for `domain`, valid from `now` - 1 day to `now` + 1 year.
+// Root CA -> intermediate CA -> provisioning certificate for `domain`, valid from `now` - 1 day to `now` + 1 year;
+// RSA keys of `rsaBits` each.
 struct ProvisioningPki {
   Pkey rootKey, intermediateKey, leafKey;
   Cert root, intermediate, leaf;
@@ -154,11 +155,12 @@ struct ProvisioningPki {
     return spec;
   }
 
-  static ProvisioningPki make(std::int64_t now, const std::string& domain = "provision.example.com") {
+  static ProvisioningPki make(std::int64_t now, const std::string& domain = "provision.example.com",
+                              unsigned rsaBits = 2048) {
     ProvisioningPki p;
-    p.rootKey = makeRsaKey();
-    p.intermediateKey = makeRsaKey();
-    p.leafKey = makeRsaKey();
+    p.rootKey = makeRsaKey(rsaBits);
+    p.intermediateKey = makeRsaKey(rsaBits);
+    p.leafKey = makeRsaKey(rsaBits);
     p.root = makeCert(caSpec(now, "mesim test root CA", 1), p.rootKey, nullptr, p.rootKey);
     p.intermediate = makeCert(caSpec(now, "mesim test intermediate CA", 2), p.intermediateKey, p.root, p.rootKey);
     p.leaf = makeCert(leafSpec(now, domain), p.leafKey, p.intermediate, p.intermediateKey);

@@ -36,6 +36,8 @@ DeviceConfig deviceIn(const std::filesystem::path& dir, const std::string& name)
   c.preload = false;
   c.httpPort = 0;
   c.httpsPort = -1;  // no TLS key to make: keeps the test fast
+  c.redirectionPort = 0;
+  c.redirectionTlsPort = -1;
   return c;
 }
 
@@ -320,7 +322,7 @@ TEST(DeviceConfig, HostOsOptionsAndTheirSectionKey) {
   EXPECT_EQ(defaults.config.devices[0].hostOs, HostOsMode::Simulated);
   EXPECT_EQ(defaults.config.devices[0].hostOsBootTime, std::chrono::seconds(5));
   auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--host-os", "none", "--host-os-boot-time", "750ms"},
-                 "[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\nhost-os = simulated\n");
+                 "[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\nredirection-port = 17994\nredirection-tls-port = 17995\nhost-os = simulated\n");
   ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
   EXPECT_EQ(r.config.devices[0].hostOs, HostOsMode::None);
   EXPECT_EQ(r.config.devices[0].hostOsBootTime, std::chrono::milliseconds(750));
@@ -338,8 +340,8 @@ TEST(DeviceConfig, TrustedRootHashesRepeatAndSectionsReplaceThem) {
   const std::string sha256(64, 'a'), sha1(40, 'B'), sha384(96, '0');
   auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--trusted-root-hash", sha256, "--trusted-root-hash",
                   "BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB:BB"},
-                 "trusted-root-hash = " + sha384 + "\n[device.b]\nhttp-port = -1\nhttps-port = -1\ntrusted-root-hash = " + sha1 +
-                     "\n[device.c]\nhttp-port = -1\nhttps-port = -1\n");
+                 "trusted-root-hash = " + sha384 + "\n[device.b]\nhttp-port = -1\nhttps-port = -1\nredirection-port = -1\nredirection-tls-port = -1\ntrusted-root-hash = " + sha1 +
+                     "\n[device.c]\nhttp-port = -1\nhttps-port = -1\nredirection-port = -1\nredirection-tls-port = -1\n");
   ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
   ASSERT_EQ(r.config.devices.size(), 3u);
   const auto& top = r.config.devices[0].trustedRootHashes;
@@ -396,7 +398,7 @@ TEST(Device, HasAHostWhoseOsBootsAndFollowsThePower) {
 }
 
 TEST(DeviceConfig, ClockOptionsPerDevice) {
-  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "0", "--https-port", "0", "--clock", "manual",
+  auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "0", "--https-port", "0", "--redirection-port", "0", "--redirection-tls-port", "0", "--clock", "manual",
                   "--clock-start", "2030-01-02T03:04:05Z"},
                  "[device.b]\nclock = scaled:60\n[device.c]\nclock = real\n[device.d]\nfuse = off\n");
   ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
@@ -421,7 +423,7 @@ TEST(DeviceConfig, ClockOptionsPerDevice) {
             "--clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too");
   EXPECT_EQ(parse({"--clock", "manual", "--clock-start", "2030-01-02"}).message,
             "--clock-start: expected an ISO-8601 UTC time such as 2030-01-02T03:04:05Z or 2030-01-02T03:04:05.250Z");
-  auto badSection = parse({"--http-port", "0", "--https-port", "0"}, "[device.b]\nclock-start = 2030-01-02T03:04:05Z\n");
+  auto badSection = parse({"--http-port", "0", "--https-port", "0", "--redirection-port", "0", "--redirection-tls-port", "0"}, "[device.b]\nclock-start = 2030-01-02T03:04:05Z\n");
   EXPECT_EQ(badSection.message,
             "[device.b]: --clock-start sets where a scaled or manual clock starts: give --clock scaled:N or --clock manual too");
 }
@@ -437,7 +439,7 @@ TEST(DeviceConfig, OneDefaultDeviceFromTodaysCommandLine) {
 
 TEST(DeviceConfig, SectionsInheritTheDefaultsAndGetTheirOwnDirs) {
   auto r = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--name", "lab1", "--mei-dev", "/dev/mei0"},
-                 "admin-password = Secret1!\n[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\n");
+                 "admin-password = Secret1!\n[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\nredirection-port = 17994\nredirection-tls-port = 17995\n");
   ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
   ASSERT_EQ(r.config.devices.size(), 2u);
   const auto& lab2 = r.config.devices[1];
@@ -465,11 +467,11 @@ TEST(DeviceConfig, ClashesAndBadSectionsAreErrors) {
   auto clash = parse({"--state-dir", "/s", "--runtime-dir", "/r"}, "[device.b]\nfuse = off\n");
   EXPECT_EQ(clash.action, ParseResult::Action::Error);
   EXPECT_NE(clash.message.find("both use 127.0.0.1:16992"), std::string::npos) << clash.message;
-  auto sameDir = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "0", "--https-port", "0"},
+  auto sameDir = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--http-port", "0", "--https-port", "0", "--redirection-port", "0", "--redirection-tls-port", "0"},
                        "[device.b]\nstate-dir = /s\n");
   EXPECT_EQ(sameDir.action, ParseResult::Action::Error);
   EXPECT_NE(sameDir.message.find("state dir"), std::string::npos) << sameDir.message;
-  auto badValue = parse({"--http-port", "0", "--https-port", "0"}, "[device.b]\nbuffer-slots = 3\n");
+  auto badValue = parse({"--http-port", "0", "--https-port", "0", "--redirection-port", "0", "--redirection-tls-port", "0"}, "[device.b]\nbuffer-slots = 3\n");
   EXPECT_EQ(badValue.action, ParseResult::Action::Error);
   EXPECT_NE(badValue.message.find("[device.b]"), std::string::npos) << badValue.message;
   auto badName = parse({"--name", "a b"});

@@ -256,6 +256,34 @@ TEST(PlatformModel, RestartReusesIdentityAndSecrets) {
   EXPECT_FALSE(again->verifyAdminPassword("Different1!"));
 }
 
+// AMT regenerates the OS admin account's password when the host reboots, at most once in 24 hours.
+TEST(PlatformModel, OsAdminPasswordChangesOnAHostRebootAtMostDaily) {
+  test::TempDir dir;
+  constexpr std::int64_t kDay = 24 * 3600, kT0 = 1900000000;
+  std::string password;
+  {
+    auto model = openOk(dir.path());
+    ASSERT_TRUE(model);
+    const auto account = model->localSystemAccount();
+    ASSERT_EQ(model->hostRebooted(kT0), ChangeResult::Ok);  // the first reboot the state sees
+    EXPECT_NE(model->localSystemAccount().password, account.password);
+    EXPECT_EQ(model->localSystemAccount().user, account.user);
+    EXPECT_EQ(model->localSystemAccount().password.size(), 32u);
+    password = model->localSystemAccount().password;
+    ASSERT_EQ(model->hostRebooted(kT0 + kDay - 1), ChangeResult::Ok);  // less than a day later: kept
+    EXPECT_EQ(model->localSystemAccount().password, password);
+  }
+  auto model = openOk(dir.path());  // persisted, with its time
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->localSystemAccount().password, password);
+  EXPECT_EQ(model->localSystemAccount().passwordSetAt, kT0);
+  ASSERT_EQ(model->hostRebooted(kT0 + kDay), ChangeResult::Ok);
+  EXPECT_NE(model->localSystemAccount().password, password);
+  password = model->localSystemAccount().password;
+  ASSERT_EQ(model->hostRebooted(kT0), ChangeResult::Ok);  // the clock set back: a new one, not a stale age
+  EXPECT_NE(model->localSystemAccount().password, password);
+}
+
 TEST(PlatformModel, TwoStateDirsAreTwoPlatforms) {
   test::TempDir a, b;
   auto ma = openOk(a.path());
@@ -524,6 +552,9 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   EXPECT_EQ(hostPower["bootPreviousSxState"], 0);
   for (const char* added : {"powerStatesSupported", "bootReason", "bootReasonDetails", "bootPreviousSxState"})
     hostPower.erase(added);
+  auto& localSystem = rewritten.as_object()["accounts"].as_object()["localSystem"].as_object();
+  EXPECT_EQ(localSystem["passwordSetAt"], 0);
+  localSystem.erase("passwordSetAt");
   EXPECT_EQ(rewritten, boost::json::value(expected)) << slurp(dir.path() / "platform.json");
 
   // Typed values, spot-checked through the model.

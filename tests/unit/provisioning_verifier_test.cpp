@@ -315,7 +315,7 @@ TEST(TrustedRootHashOption, AddedOnOpenEnabledAndNeverTwice) {
     const auto& added = hashes[hashes.size() - 2];
     EXPECT_EQ(added.hash, sha256);
     EXPECT_EQ(added.algorithm, HashAlgorithm::Sha256);
-    EXPECT_FALSE(added.isDefault);
+    EXPECT_TRUE(added.isDefault);  // the firmware's list: it survives unprovision and factory reset
     EXPECT_TRUE(added.isActive);
     EXPECT_EQ(hashes.back().algorithm, HashAlgorithm::Sha1);
     // Disabled over WS-Man meanwhile ...
@@ -336,6 +336,14 @@ TEST(TrustedRootHashOption, AddedOnOpenEnabledAndNeverTwice) {
     auto model = PlatformModel::open(dir.path(), {});
     ASSERT_TRUE(model) << model.error().message;
     EXPECT_EQ((*model)->certHashes().size(), factory + 2);
+    // A factory reset keeps them, enabled, as it keeps a vendor's roots: QA can reset and activate again.
+    ASSERT_EQ((*model)->update([](PlatformState& s) { s.certHashes.back().isActive = false; }), ChangeResult::Ok);
+    ASSERT_EQ((*model)->factoryReset(), ChangeResult::Ok);
+    const auto& hashes = (*model)->certHashes();
+    ASSERT_EQ(hashes.size(), factory + 2);
+    EXPECT_EQ(hashes[hashes.size() - 2].hash, sha256);
+    EXPECT_TRUE(hashes[hashes.size() - 2].isActive);
+    EXPECT_TRUE(hashes.back().isActive);
   }
 }
 

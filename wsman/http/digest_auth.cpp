@@ -352,6 +352,37 @@ AuthResult DigestAuthenticator::authenticate(const AuthAttempt& attempt) {
     return deny(attempt, {}, {}, "malformed Authorization header");
   }
 
+  return authenticateCredentials(*creds, attempt);
+}
+
+AuthResult DigestAuthenticator::authenticatePassword(std::string_view user, std::string_view password,
+                                                     const AuthAttempt& attempt) {
+  const TimePoint now = clock_.now();
+  const auto account = findAccount(user, attempt.local);
+  const std::string throttleKey = account ? account->throttleKey : std::string();
+  const std::string name(user);
+  if (throttle_.locked(throttleKey, now)) {
+    ++stats_.lockedOutAttempts;
+    MESIM_LOG(Debug, kLog, "login for '" << printable(name) << "' refused: locked out");
+    return {AuthStatus::LockedOut, name};
+  }
+  if (name.empty()) return deny(attempt, name, throttleKey, "no user name");
+  // The stored secret is HA1, so the password is checked through it, in constant time like a Digest response.
+  const std::string given = md5Hex(name + ":" + platform_.digestRealm() + ":" + std::string(password));
+  const std::string expected = account ? account->ha1 : md5Hex(name + ":" + platform_.digestRealm() + ":\x01");
+  const bool match = expected.size() == given.size() &&
+                     CRYPTO_memcmp(expected.data(), given.data(), expected.size()) == 0;
+  if (!account || !match) return deny(attempt, name, throttleKey, account ? "wrong password" : "unknown user");
+  if (!account->permitted) return deny(attempt, name, throttleKey, "account disabled or not allowed on this channel");
+  if (options_.auditSuccessfulLogins) audit(attempt, name, kEventMesimDigestLogin, {});
+  ++stats_.successes;
+  throttle_.success(throttleKey);
+  return {AuthStatus::Ok, name};
+}
+
+AuthResult DigestAuthenticator::authenticateCredentials(const DigestCredentials& credentials,
+                                                        const AuthAttempt& attempt) {
+  const DigestCredentials* creds = &credentials;
   const TimePoint now = clock_.now();
   const auto account = findAccount(creds->username, attempt.local);
   // Unknown names share one back-off entry, so a flood of invented names cannot grow the table.

@@ -170,6 +170,14 @@ class DigestAuthenticator {
   DigestAuthenticator(platform::PlatformModel& platform, const core::FirmwareClock& clock, DigestOptions options);
 
   AuthResult authenticate(const AuthAttempt& attempt);
+  // The same check for credentials that came in another wrapping than an Authorization header (the redirection
+  // protocol's binary Digest, wsman/redirection): `attempt.authorization` is not read.
+  AuthResult authenticateCredentials(const DigestCredentials& credentials, const AuthAttempt& attempt);
+  // A user name and password in the clear (the redirection protocol's type 1, Debian amtterm 1.4): checked against
+  // the same accounts, back-off and audit records as a Digest login; a password has no nonce to go stale.
+  AuthResult authenticatePassword(std::string_view user, std::string_view password, const AuthAttempt& attempt);
+  // A fresh nonce for `peerAddress`, as challenge() hands out (for the redirection protocol's Digest).
+  std::string issueNonce(const std::string& peerAddress = {}) { return nonces_.issue(clock_.now(), peerAddress); }
   // A WWW-Authenticate value with a fresh nonce, spaced exactly like AMT's:
   // Digest realm="Digest:…", nonce="…",stale="false",qop="auth"
   // Nonces are kept per client address (DigestOptions::maxNoncesPerAddress).

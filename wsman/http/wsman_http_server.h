@@ -106,6 +106,12 @@ class WsmanHttpServer {
 
   const WsmanHttpStats& stats() const { return core_->stats; }
   const DigestStats& digestStats() const { return core_->auth.stats(); }
+  // Its Digest accounts, nonces and login back-off, shared with the redirection listener (16994/16995), so a
+  // guesser meets one back-off whichever port it tries.
+  DigestAuthenticator& authenticator() { return core_->auth; }
+  // The TLS context of 16993 once the certificate is in place (withTlsIdentity()), else null: 16995 serves the
+  // same certificate.
+  std::shared_ptr<boost::asio::ssl::context> tlsContext() const { return core_->tls; }
   std::size_t activeConnections() const { return core_->serving(); }
 
   const log::Context& logContext() const { return core_->platform.logContext(); }
