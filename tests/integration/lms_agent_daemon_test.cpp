@@ -126,6 +126,10 @@ TEST_F(LmsAgentDaemonTest, StatusEventHandlerSeesARemoteControlBoot) {
   auto cycled = console.post(wsmanRequestPowerStateChange(5));
   ASSERT_EQ(cycled.status, 200u) << cycled.body;
   ASSERT_EQ(value(cycled.body, "ReturnValue"), "0") << cycled.body;
+  // The host rebooted, so LMS starts again and reads the account afresh (AMT may have rotated its password).
+  lms.reset();
+  osAdmin = lmsClientAsOsAdmin();
+  ASSERT_TRUE(osAdmin) << daemon.log();
   boot = pullAll(*osAdmin, kBootUri);
   EXPECT_EQ(value(boot, "InstanceID"), "Intel(r) AMT:Host Boot Reason");
   EXPECT_EQ(value(boot, "Reason"), "2") << boot;
