@@ -158,6 +158,10 @@ Bytes AmthiClient::dispatch(Command command, ByteView payload) {
     case Command::GetFeaturesState: return featuresState(payload);
     case Command::GetLastHostResetReason:
       return ok(command, amthi::encode(amthi::LastHostResetReason{s.lastHostResetReason, s.lastHostResetTimestamp}));
+    case Command::GetUserInitiatedEnabledInterfaces:
+      // AMT_UserInitiatedConnectionService.EnabledState 32768..32771 less 32768: bit 0 BIOS, bit 1 OS agent.
+      return okU32(command, (s.userInitiatedConnectionState - 32768) & 3);
+    case Command::GetIpv6LanInterfaceStatus: return ipv6LanInterfaceStatus(payload);
     case Command::GetFqdn: {
       amthi::Fqdn f;
       f.sharedFqdn = s.sharedFqdn;
@@ -281,6 +285,17 @@ Bytes AmthiClient::userInitiatedConnection(Command command) {
   // No MPS configured: DATA_MISSING, which LMS treats as "nothing to do" (FWCIRAWorkaroundService.cpp).
   if (open && platform_.remoteAccess().mpsHostname.empty()) return reply(command, Status::DataMissing);
   return changeFailed(command, platform_.setUserInitiatedConnection(open), Status::InternalError);
+}
+
+Bytes AmthiClient::ipv6LanInterfaceStatus(ByteView payload) {
+  const std::uint32_t index = amthi::decodeU32(payload).value_or(~0u);
+  const auto& s = platform_.state();
+  const platform::LanInterface* lan = index == 0 ? &s.wired : index == 1 ? &s.wireless : nullptr;
+  if (!lan) return reply(Command::GetIpv6LanInterfaceStatus, Status::InvalidParameter);
+  if (!lan->present) return reply(Command::GetIpv6LanInterfaceStatus, Status::InterfaceDoesNotExist);
+  // mesim's network model is IPv4 only (IPS_IPv6PortSettings is not served), so IPv6 is off on every interface,
+  // AMT's default; the status says so, and LMS reports the interface as IPv4-only.
+  return reply(Command::GetIpv6LanInterfaceStatus, Status::Ipv6InterfaceDisabled);
 }
 
 Bytes AmthiClient::lanInterfaceSettings(ByteView payload) {

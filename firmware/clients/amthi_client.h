@@ -50,6 +50,7 @@ class AmthiClient final : public firmware::FirmwareClient {
   hbm::Bytes setHostFqdn(hbm::ByteView payload);
   hbm::Bytes userInitiatedConnection(amthi::Command command);
   hbm::Bytes lanInterfaceSettings(hbm::ByteView payload);
+  hbm::Bytes ipv6LanInterfaceStatus(hbm::ByteView payload);
   hbm::Bytes featuresState(hbm::ByteView payload);
   hbm::Bytes certHashEntry(hbm::ByteView payload);
   hbm::Bytes amtState(hbm::ByteView payload);

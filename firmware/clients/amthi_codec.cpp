@@ -72,6 +72,8 @@ const char* commandName(std::uint32_t command) {
     case Command::GetLanInterfaceSettings: return "GetLANInterfaceSettings";
     case Command::GetFeaturesState: return "GetFeaturesState";
     case Command::GetLastHostResetReason: return "GetLastHostResetReason";
+    case Command::GetUserInitiatedEnabledInterfaces: return "GetUserInitiatedEnabledInterfaces";
+    case Command::GetIpv6LanInterfaceStatus: return "GetIPv6LanInterfaceStatus";
     case Command::GetFqdn: return "GetFQDN";
     case Command::GetRedirectionState: return "GetRedirectionState";
     case Command::SetHostFqdn: return "SetHostFQDN";
@@ -143,6 +145,7 @@ std::optional<std::size_t> requestPayloadSize(std::uint32_t command) {
     case Command::Unprovision:
     case Command::GetCertHashEntry:
     case Command::GetLanInterfaceSettings:
+    case Command::GetIpv6LanInterfaceStatus:
     case Command::GetFeaturesState: return 4;
     case Command::SetEnterpriseAccess: return 18;
     case Command::GetLocalSystemAccount: return kLocalSystemAccountRequestSize;
@@ -163,6 +166,7 @@ std::optional<std::size_t> requestPayloadSize(std::uint32_t command) {
     case Command::GetRemoteAccessConnectionStatus:
     case Command::GetCurrentPowerPolicy:
     case Command::GetLastHostResetReason:
+    case Command::GetUserInitiatedEnabledInterfaces:
     case Command::GetFqdn:
     case Command::GetRedirectionState:
     case Command::GetUuid:

@@ -45,6 +45,8 @@ enum class Command : std::uint32_t {
   GetLanInterfaceSettings = 0x04000048,
   GetFeaturesState = 0x04000049,
   GetLastHostResetReason = 0x0400004A,
+  GetUserInitiatedEnabledInterfaces = 0x0400004D,
+  GetIpv6LanInterfaceStatus = 0x04000052,
   GetFqdn = 0x04000056,
   GetRedirectionState = 0x04000058,
   SetHostFqdn = 0x0400005B,
@@ -79,6 +81,8 @@ enum class Status : std::uint32_t {
   InvalidCommand = 0x803,
   InvalidHandle = 0x805,
   DataMissing = 0x809,
+  Ipv6InterfaceDisabled = 2500,  // not a failure to LMS: IPv6 is off on that interface
+  InterfaceDoesNotExist = 2501,
 };
 
 struct Header {

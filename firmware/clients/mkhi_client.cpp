@@ -1,6 +1,7 @@
 #include "firmware/clients/mkhi_client.h"
 
 #include "firmware/clients/client_guids.h"
+#include "firmware/platform/host_power.h"
 #include "common/log.h"
 
 namespace mesim::clients {
@@ -55,6 +56,17 @@ std::optional<Bytes> MkhiClient::respond(ByteView request) {
       const auto& fw = platform_.firmware();
       const mkhi::FwVersionBlock blocks[] = {block(fw.code), block(fw.recovery), block(fw.fitc)};
       return mkhi::makeResponse(header->group, command, Result::Success, mkhi::encodeFwVersion(blocks));
+    }
+    if (command == mkhi::gen::kGetBootState) {
+      if (!payload.empty()) return fail(Result::SizeError);
+      // The BIOS sends Core BIOS Done and End of POST on its way to the OS: done while the host is powered on
+      // (a host program can ask only then), not yet while it is off or asleep.
+      const bool booted = platform_.state().hostPower.powerState == platform::power::kOn;
+      const std::uint32_t state = booted ? (mkhi::gen::kBootStateEndOfPost | mkhi::gen::kBootStateCoreBiosDone) : 0;
+      Bytes body;
+      for (std::uint32_t word : {state, 0u})
+        for (int i = 0; i < 4; ++i) body.push_back(static_cast<std::uint8_t>(word >> (8 * i)));
+      return mkhi::makeResponse(header->group, command, Result::Success, body);
     }
     if (command == mkhi::gen::kGetMkhiVersion) {
       if (!payload.empty()) return fail(Result::SizeError);

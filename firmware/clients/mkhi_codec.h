@@ -24,6 +24,11 @@ enum class Group : std::uint8_t { Cbm = 0x00, Pm = 0x01, Pwd = 0x02, FwCaps = 0x
 namespace gen {
 constexpr std::uint8_t kGetMkhiVersion = 0x01;
 constexpr std::uint8_t kGetFwVersion = 0x02;
+// u32 boot state (bit 0 End of POST sent, bit 1 Core BIOS Done) + u32 reserved; LMS's GetFWInfo asks it on ME >= 16
+// (MEIClient/MKHIClient/Include/GetBootStateCommand.h).
+constexpr std::uint8_t kGetBootState = 0x0A;
+constexpr std::uint32_t kBootStateEndOfPost = 1u << 0;
+constexpr std::uint32_t kBootStateCoreBiosDone = 1u << 1;
 }  // namespace gen
 namespace fwcaps {
 constexpr std::uint8_t kGetRule = 0x02;

@@ -1,5 +1,7 @@
 #include "firmware/platform/host_power.h"
 
+#include <algorithm>
+
 namespace mesim::platform {
 namespace {
 
@@ -29,6 +31,36 @@ std::uint16_t auditEvent(std::uint32_t requested, std::uint32_t newState) {
     case power::kNmi: return audit::kRemoteReset;
     default: return isOn(newState) ? audit::kRemotePowerUp : audit::kRemotePowerDown;
   }
+}
+
+// IPS_HostBootReason.PreviousSxState of a CIM power state: 2..7 = S0..S5. Off-hard (G3) is reported as S5, as
+// DMTF's PowerState text pairs them.
+std::uint32_t bootSxState(std::uint32_t s) {
+  switch (s) {
+    case power::kOn: return 2;
+    case power::kSleepLight: return 3;
+    case power::kSleepDeep: return 5;
+    case power::kHibernate: return 6;
+    default: return 7;
+  }
+}
+
+bool isPowerCycle(std::uint32_t requested) {
+  return requested == power::kPowerCycleSoft || requested == power::kPowerCycleHard ||
+         requested == power::kPowerCycleSoftGraceful || requested == power::kPowerCycleHardGraceful;
+}
+
+// Records a boot of the host: from S4/S5 (not a wake from S1/S3), or a reset or power cycle while on.
+void recordBoot(HostPower& hp, std::uint32_t reason, std::string details, std::uint32_t previousSxState) {
+  hp.bootReason = reason;
+  hp.bootReasonDetails = std::move(details);
+  hp.bootPreviousSxState = previousSxState;
+}
+
+// States AMT offers only once the host's OS agent has registered them (CIM_PowerManagementCapabilities): the OS
+// carries them out (sleep, hibernate) or is asked first (the graceful ones).
+bool needsOsAgent(std::uint32_t requested) {
+  return requested == power::kSleepDeep || requested == power::kHibernate || requested >= power::kOffSoftGraceful;
 }
 
 // The message log's record of the new state: System ACPI Power State sensor, event data 1 = what was requested
@@ -67,9 +99,15 @@ std::uint32_t HostPowerStateMachine::target(std::uint32_t from, std::uint32_t re
 
 std::vector<std::uint32_t> HostPowerStateMachine::availableRequests() const {
   const auto s = state();
-  if (isOn(s)) return {10, 8, 5, 11, 4, 7, 14, 12};  // real AMT's list (spec/wsman.md §3.4)
-  if (isAsleep(s)) return {2, 8, 6};
-  return {2};
+  std::vector<std::uint32_t> codes;
+  if (isOn(s)) codes = {10, 8, 5, 11, 4, 7, 14, 12};  // real AMT's list (spec/wsman.md §3.4)
+  else if (isAsleep(s)) codes = {2, 8, 6};
+  else codes = {2};
+  const auto& supported = platform_.state().hostPower.powerStatesSupported;
+  std::erase_if(codes, [&](std::uint32_t c) {
+    return needsOsAgent(c) && std::find(supported.begin(), supported.end(), c) == supported.end();
+  });
+  return codes;
 }
 
 PowerChangeStatus HostPowerStateMachine::request(std::uint32_t requested, const AuditInitiator& who) {
@@ -85,6 +123,10 @@ PowerChangeStatus HostPowerStateMachine::request(std::uint32_t requested, const 
     if (requested != power::kNmi && (to == power::kOn) && from == power::kOn) {
       s.lastHostResetReason = 0;  // remote control
       s.lastHostResetTimestamp = now;
+      if (isPowerCycle(requested)) recordBoot(s.hostPower, 2, "Power Cycle", bootSxState(power::kOffSoft));
+      else recordBoot(s.hostPower, 2, "Reset", bootSxState(power::kOn));
+    } else if (to == power::kOn && (isOff(from) || from == power::kHibernate)) {
+      recordBoot(s.hostPower, 2, "Power Up", bootSxState(from));
     }
     appendAuditRecord(s, makeAuditRecord(audit::kRemoteControl, auditEvent(requested, to), who, now));
     appendMessageLogRecord(s, powerStateRecord(to, requested, now));
@@ -102,6 +144,7 @@ PowerChangeStatus HostPowerStateMachine::hostChange(std::uint32_t newState) {
   const auto now = core::unixSeconds(clock_.now());
   auto result = platform_.update([&](PlatformState& s) {
     s.hostPower.powerState = newState;
+    if (newState == power::kOn) recordBoot(s.hostPower, 1, "", bootSxState(from));  // its own power button
     appendMessageLogRecord(s, powerStateRecord(newState, 0, now));
   });
   if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;

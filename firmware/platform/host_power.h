@@ -54,7 +54,8 @@ class HostPowerStateMachine {
   HostPowerStateMachine(PlatformModel& platform, const core::FirmwareClock& clock) : platform_(platform), clock_(clock) {}
 
   std::uint32_t state() const { return platform_.state().hostPower.powerState; }
-  // Codes a client may request now, in AMT's order (CIM_AssociatedPowerManagementService).
+  // Codes a client may request now, in AMT's order (CIM_AssociatedPowerManagementService); sleep, hibernate and the
+  // graceful codes only while hostPower.powerStatesSupported lists them (the OS agent registered them).
   std::vector<std::uint32_t> availableRequests() const;
   // The state `requested` leads to from `from`; 0 if not allowed.
   static std::uint32_t target(std::uint32_t from, std::uint32_t requested);

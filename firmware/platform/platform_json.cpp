@@ -133,6 +133,10 @@ void fields(V& v, S& s) {
   v("powerState", s.powerState);
   v("requestedPowerState", s.requestedPowerState);
   v("osPowerSavingState", s.osPowerSavingState);
+  v("powerStatesSupported", s.powerStatesSupported);
+  v("bootReason", s.bootReason);
+  v("bootReasonDetails", s.bootReasonDetails);
+  v("bootPreviousSxState", s.bootPreviousSxState);
 }
 
 template <class V, Is<BootSettings> S>

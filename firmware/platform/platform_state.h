@@ -142,6 +142,16 @@ struct HostPower {
   std::uint32_t powerState = 2;           // CIM PowerState: 2 on, 3/4 sleep, 6 off-hard, 7 hibernate, 8 off-soft
   std::uint32_t requestedPowerState = 0;  // last RequestPowerStateChange code (0 none yet)
   std::uint32_t osPowerSavingState = 2;   // IPS_PowerManagementService: 2 full power, 3 modern standby
+  // CIM_PowerManagementCapabilities.PowerStatesSupported: the host's OS agent (LMS) Puts the sleep, hibernate and
+  // graceful states it can carry out. The default is the list of a host whose agent registered all of them; LMS on
+  // a host without suspend leaves 5,8,2,10,11,12,14, as captured on real AMT.
+  std::vector<std::uint32_t> powerStatesSupported = {5, 8, 2, 10, 11, 4, 7, 12, 14};
+  // IPS_HostBootReason: the last host boot. Reason 1 other (not through AMT), 2 remote control, 3 alarm clock;
+  // the details name the remote-control operation ("Power Up", "Reset", "Power Cycle"); the previous S-state is
+  // 0 unknown, 2..7 S0..S5.
+  std::uint32_t bootReason = 1;
+  std::string bootReasonDetails;
+  std::uint32_t bootPreviousSxState = 0;
 };
 
 // AMT_BootSettingData (one instance) plus the boot order of CIM_BootConfigSetting.

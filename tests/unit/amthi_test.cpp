@@ -274,6 +274,31 @@ TEST_F(AmthiTest, GetLanInterfaceSettings) {
   expectStatus(Command::GetLanInterfaceSettings, Status::InvalidParameter, amthi::encodeU32(2));
 }
 
+// LMS's GetIPv6NetworkSettings: status 2500 (IPv6 off on that interface) is an answer it reports as IPv4-only; a
+// missing interface is 2501 (StatusCodeDefinitions.h).
+TEST_F(AmthiTest, GetIpv6LanInterfaceStatusSaysIpv6IsOff) {
+  Bytes r = call(Command::GetIpv6LanInterfaceStatus, amthi::encodeU32(0));
+  expectResponse(r, Command::GetIpv6LanInterfaceStatus, Status::Ipv6InterfaceDisabled, 0);
+  EXPECT_EQ(le32(r, 12), 2500u);
+  expectStatus(Command::GetIpv6LanInterfaceStatus, Status::Ipv6InterfaceDisabled, amthi::encodeU32(1));
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.wireless.present = false; }), platform::ChangeResult::Ok);
+  r = call(Command::GetIpv6LanInterfaceStatus, amthi::encodeU32(1));
+  expectResponse(r, Command::GetIpv6LanInterfaceStatus, Status::InterfaceDoesNotExist, 0);
+  EXPECT_EQ(le32(r, 12), 2501u);
+  expectStatus(Command::GetIpv6LanInterfaceStatus, Status::InvalidParameter, amthi::encodeU32(2));
+  expectStatus(Command::GetIpv6LanInterfaceStatus, Status::InvalidMessageLength);  // the index is missing
+}
+
+// Bit 0 BIOS, bit 1 OS agent: the interfaces AMT_UserInitiatedConnectionService enables.
+TEST_F(AmthiTest, GetUserInitiatedEnabledInterfacesFollowsTheConnectionService) {
+  EXPECT_EQ(le32(expectOk(Command::GetUserInitiatedEnabledInterfaces, 4), 0), 0u);  // 32768: all disabled
+  for (std::uint32_t state : {32769u, 32770u, 32771u}) {
+    ASSERT_EQ(model->update([&](platform::PlatformState& s) { s.userInitiatedConnectionState = state; }),
+              platform::ChangeResult::Ok);
+    EXPECT_EQ(le32(expectOk(Command::GetUserInitiatedEnabledInterfaces, 4), 0), state - 32768) << state;
+  }
+}
+
 TEST_F(AmthiTest, GetFeaturesState) {
   ASSERT_EQ(model->update([](platform::PlatformState& s) {
     s.features.solSessionOpen = true;

@@ -7,6 +7,7 @@
 
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
+#include "firmware/platform/host_power.h"
 #include "tests/support/inprocess_platform.h"
 #include "tests/unit/firmware_test_support.h"
 
@@ -137,6 +138,15 @@ TEST_F(MkhiTest, HostBusFixupReadsTheVersionAndSaysWhenItIsDone) {
 
 TEST_F(MkhiTest, GetMkhiVersion) {
   EXPECT_EQ(call(Bytes{0xFF, 0x01, 0x00, 0x00}), (Bytes{0xFF, 0x81, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00}));
+}
+
+// LMS's GetFWInfo on ME >= 16: End of POST and Core BIOS Done once the host runs (LMS then reports BIOS boot state 0).
+TEST_F(MkhiTest, GetBootStateFollowsTheHostsPower) {
+  EXPECT_EQ(call(Bytes{0xFF, 0x0A, 0x00, 0x00}), (Bytes{0xFF, 0x8A, 0x00, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0}));
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.hostPower.powerState = platform::power::kOffSoft; }),
+            platform::ChangeResult::Ok);
+  EXPECT_EQ(call(Bytes{0xFF, 0x0A, 0x00, 0x00}), (Bytes{0xFF, 0x8A, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(call(Bytes{0xFF, 0x0A, 0x00, 0x00, 0x01}), (Bytes{0xFF, 0x8A, 0x00, 0x05}));  // SIZE_ERROR
 }
 
 TEST_F(MkhiTest, FwCapsRulesDescribeACorporateAmtPlatform) {

@@ -545,6 +545,13 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   auto& admin = rewritten.as_object()["accounts"].as_object()["admin"].as_object();
   EXPECT_EQ(admin["setByProvisioning"], false);
   admin.erase("setByProvisioning");
+  auto& hostPower = rewritten.as_object()["hostPower"].as_object();
+  EXPECT_EQ(hostPower["powerStatesSupported"], boost::json::parse("[5,8,2,10,11,4,7,12,14]"));
+  EXPECT_EQ(hostPower["bootReason"], 1);
+  EXPECT_EQ(hostPower["bootReasonDetails"], "");
+  EXPECT_EQ(hostPower["bootPreviousSxState"], 0);
+  for (const char* added : {"powerStatesSupported", "bootReason", "bootReasonDetails", "bootPreviousSxState"})
+    hostPower.erase(added);
   auto& localSystem = rewritten.as_object()["accounts"].as_object()["localSystem"].as_object();
   EXPECT_EQ(localSystem["passwordSetAt"], 0);
   localSystem.erase("passwordSetAt");

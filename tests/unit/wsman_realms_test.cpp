@@ -293,6 +293,9 @@ TEST(WsmanRealms, TheTableFollowsTheSdk) {
   EXPECT_EQ(needs("CIM_PowerManagementService", Operation::Invoke, "RequestPowerStateChange"),
             RealmSet{Realm::RemoteControl});
   EXPECT_EQ(needs("AMT_BootSettingData", Operation::Put), RealmSet{Realm::RemoteControl});
+  // The OS agent (LMS as $$OsAdmin) registers the power states its OS carries out, and reads the boot reason.
+  EXPECT_EQ(needs("CIM_PowerManagementCapabilities", Operation::Put), RealmSet{Realm::LocalSystem});
+  EXPECT_TRUE(needs("IPS_HostBootReason", Operation::Read).has(Realm::GeneralInfo));
   EXPECT_EQ(needs("CIM_Processor", Operation::Read), RealmSet{Realm::HardwareAsset});
   EXPECT_EQ(needs("CIM_FilterCollection", Operation::Subscribe), RealmSet{Realm::EventManager});
   // Host-based setup is the OS admin's (Local System); the agent's heartbeats are Agent Presence Local's.

@@ -989,5 +989,113 @@ TEST_F(WsmanTest, OlderPlatformFilesLoadWithDefaults) {
   EXPECT_EQ(parsed->state.hostPower.powerState, 2u);
 }
 
+
+// Intel LMS's PowerOperationsService at start, as $$OsAdmin through the LMS path: Get the capabilities, then Put
+// PowerStatesSupported with the graceful states added and those its OS cannot do (here sleep, hibernate) removed.
+TEST_F(WsmanTest, OsAgentRegistersItsPowerStatesInThePowerManagementCapabilities) {
+  const std::string uri = kCim + "CIM_PowerManagementCapabilities";
+  auto list = [&](pugi::xml_node root, std::string_view name) {
+    std::vector<std::string> v;
+    for (auto n : all(root, name)) v.push_back(soap::text(n));
+    return v;
+  };
+  auto g = get(uri);
+  EXPECT_EQ(first(g->env, "InstanceID"), "Intel(r) AMT:PowerManagementCapabilities 0");
+  EXPECT_EQ(first(g->env, "ElementName"), "Power Management Capabilities");
+  EXPECT_EQ(list(g->env, "PowerChangeCapabilities"), (std::vector<std::string>{"2", "3", "4", "7", "8"}));
+  EXPECT_EQ(list(g->env, "PowerStatesSupported"),
+            (std::vector<std::string>{"5", "8", "2", "10", "11", "4", "7", "12", "14"}));
+  EXPECT_EQ(list(g->env, "RequestedPowerStatesSupported"), list(g->env, "PowerStatesSupported"));
+
+  auto put = [&](const std::string& states) {
+    std::string body = "<h:CIM_PowerManagementCapabilities xmlns:h=\"" + uri +
+                       "\"><h:ElementName>Power Management Capabilities</h:ElementName><h:InstanceID>Intel(r) "
+                       "AMT:PowerManagementCapabilities 0</h:InstanceID>";
+    for (std::size_t at = 0; at < states.size();) {
+      auto comma = states.find(',', at);
+      if (comma == std::string::npos) comma = states.size();
+      body += "<h:PowerStatesSupported>" + states.substr(at, comma - at) + "</h:PowerStatesSupported>";
+      at = comma + 1;
+    }
+    body += "<h:PowerChangeCapabilities>9</h:PowerChangeCapabilities></h:CIM_PowerManagementCapabilities>";
+    return amtRequest(kTransfer + "Put", uri, 9, body, selector("InstanceID", "Intel(r) AMT:PowerManagementCapabilities 0"));
+  };
+  const std::string osAdmin = model->localSystemAccount().user;
+  auto r = service->handle(put("5,8,2,10,11,12,14"), {osAdmin, true});
+  ASSERT_EQ(r.httpStatus, 200u) << r.body;
+  auto p = parse(r);
+  EXPECT_EQ(list(p->env, "PowerStatesSupported"), (std::vector<std::string>{"5", "8", "2", "10", "11", "12", "14"}));
+  EXPECT_EQ(list(p->env, "RequestedPowerStatesSupported"), list(p->env, "PowerStatesSupported"));
+  EXPECT_EQ(list(p->env, "PowerChangeCapabilities").size(), 5u);  // read-only: ignored
+  EXPECT_EQ(model->state().hostPower.powerStatesSupported, (std::vector<std::uint32_t>{5, 8, 2, 10, 11, 12, 14}));
+  // Persisted.
+  auto reopened = platform::PlatformModel::open(dir.path(), {});
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ((*reopened)->state().hostPower.powerStatesSupported, model->state().hostPower.powerStatesSupported);
+
+  // What a console may request now follows: no sleep (4) or hibernate (7) while on.
+  const std::string apms = kCim + "CIM_AssociatedPowerManagementService";
+  EXPECT_EQ(list(ok(pullRequest(apms, enumerate(apms)))->env, "AvailableRequestedPowerStates"),
+            (std::vector<std::string>{"10", "8", "5", "11", "14", "12"}));
+  // Without the graceful ones, neither are those offered; the firmware's own (reset, off, cycle, NMI) stay.
+  ASSERT_EQ(service->handle(put("5,8,2,10,11"), {osAdmin, true}).httpStatus, 200u);
+  EXPECT_EQ(list(ok(pullRequest(apms, enumerate(apms)))->env, "AvailableRequestedPowerStates"),
+            (std::vector<std::string>{"10", "8", "5", "11"}));
+
+  // Not a power state: refused, nothing changed. Not from the network with the OS account.
+  expectFault(put("5,8,17"), "InvalidParameter");
+  EXPECT_EQ(model->state().hostPower.powerStatesSupported, (std::vector<std::uint32_t>{5, 8, 2, 10, 11}));
+  EXPECT_NE(service->handle(put("5,8,2,10,11,4"), {osAdmin, false}).httpStatus, 200u);
+  EXPECT_EQ(model->state().hostPower.powerStatesSupported.size(), 5u);
+}
+
+// IPS_HostBootReason follows the host's boots: remote-control power up, reset and power cycle with the operation and
+// the S-state before; the host's own power-on is "Other"; a wake from sleep is no boot.
+TEST_F(WsmanTest, HostBootReasonRecordsEachBoot) {
+  const std::string uri = kIps + "IPS_HostBootReason";
+  struct Boot {
+    std::string reason, details, previous;
+  };
+  auto boot = [&] {
+    auto p = ok(pullRequest(uri, enumerate(uri)));
+    EXPECT_EQ(all(p->env, "IPS_HostBootReason").size(), 1u);
+    EXPECT_EQ(first(p->env, "InstanceID"), "Intel(r) AMT:Host Boot Reason");
+    EXPECT_EQ(first(p->env, "ElementName"), "Intel(r) AMT:Host Boot Reason");
+    return Boot{first(p->env, "Reason"), first(p->env, "ReasonDetails"), first(p->env, "PreviousSxState")};
+  };
+  auto expectBoot = [&](const Boot& b, const char* reason, const char* details, const char* previous) {
+    EXPECT_EQ(b.reason, reason);
+    EXPECT_EQ(b.details, details);
+    EXPECT_EQ(b.previous, previous);
+  };
+  // A fresh platform, as a real AMT 16 answers after an ordinary boot.
+  expectBoot(boot(), "1", "", "0");
+  auto rv = [&](int state) { return first(ok(powerChange(state))->env, "ReturnValue"); };
+  ASSERT_EQ(rv(10), "0");
+  expectBoot(boot(), "2", "Reset", "2");
+  ASSERT_EQ(rv(5), "0");
+  expectBoot(boot(), "2", "Power Cycle", "7");
+  ASSERT_EQ(rv(8), "0");
+  expectBoot(boot(), "2", "Power Cycle", "7");  // going off is no boot
+  ASSERT_EQ(rv(2), "0");
+  expectBoot(boot(), "2", "Power Up", "7");
+  ASSERT_EQ(rv(7), "0");
+  ASSERT_EQ(rv(2), "0");
+  expectBoot(boot(), "2", "Power Up", "6");  // from hibernate (S4)
+  ASSERT_EQ(rv(4), "0");
+  ASSERT_EQ(rv(2), "0");
+  expectBoot(boot(), "2", "Power Up", "6");  // a wake from S3 is no boot
+  ASSERT_EQ(power->hostChange(platform::power::kOffSoft), platform::PowerChangeStatus::Completed);
+  ASSERT_EQ(power->hostChange(platform::power::kOn), platform::PowerChangeStatus::Completed);
+  expectBoot(boot(), "1", "", "7");  // its own power button
+  auto reopened = platform::PlatformModel::open(dir.path(), {});
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ((*reopened)->state().hostPower.bootReason, 1u);
+  EXPECT_EQ((*reopened)->state().hostPower.bootPreviousSxState, 7u);
+  // Read by the OS account through LMS (General Info).
+  const std::string osAdmin = model->localSystemAccount().user;
+  EXPECT_EQ(service->handle(amtRequest(kTransfer + "Get", uri, 3, ""), {osAdmin, true}).httpStatus, 200u);
+}
+
 }  // namespace
 }  // namespace mesim::wsman

@@ -171,6 +171,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerComputerSystem(r);
   registerPhysicalInventory(r);
   registerPowerManagement(r);
+  registerHostBootReason(r);
   registerEthernetPortSettings(r);
   registerBootConfiguration(r);
   registerRedirection(r);

@@ -58,6 +58,7 @@ void registerSoftwareIdentity(ClassRegistry& r);
 void registerComputerSystem(ClassRegistry& r);
 void registerPhysicalInventory(ClassRegistry& r);
 void registerPowerManagement(ClassRegistry& r);
+void registerHostBootReason(ClassRegistry& r);
 void registerEthernetPortSettings(ClassRegistry& r);
 void registerBootConfiguration(ClassRegistry& r);
 void registerRedirection(ClassRegistry& r);

@@ -1,6 +1,10 @@
 // Host power (spec/wsman.md §3.3): CIM_PowerManagementService.RequestPowerStateChange drives the
 // platform's HostPowerStateMachine; CIM_AssociatedPowerManagementService (a CIM_ServiceAvailableToElement,
 // which MeshCentral enumerates to poll PowerState) and IPS_PowerManagementService report it.
+// CIM_PowerManagementCapabilities: the power states AMT may request, of which the host's OS agent (Intel LMS's
+// PowerOperationsService) Puts the ones its OS can carry out (sleep, hibernate, the graceful ones).
+#include <algorithm>
+
 #include "firmware/platform/host_power.h"
 #include "common/log.h"
 #include "wsman/cim/class_registry.h"
@@ -42,6 +46,21 @@ MethodResult requestOsPowerSavingStateChange(CimContext& ctx, const Instance&, c
   auto result = ctx.platform.update(
       [&](platform::PlatformState& s) { s.hostPower.osPowerSavingState = static_cast<std::uint32_t>(state); });
   return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : status::kInternalError);
+}
+
+constexpr const char* kCapabilitiesId = "Intel(r) AMT:PowerManagementCapabilities 0";
+
+ChangeFault putCapabilities(CimContext& ctx, const Instance&, const Arguments& in) {
+  auto it = in.find("PowerStatesSupported");
+  if (it == in.end()) return std::nullopt;
+  std::vector<std::uint32_t> states;
+  for (const auto& item : it->second.items) {
+    const auto code = std::stoul(item);  // a valid uint16 literal (checked against the schema)
+    if (code < platform::power::kOn || code > platform::power::kPowerCycleHardGraceful)
+      return invalidParameter("PowerStatesSupported: " + item + " is not a power state (2..16).");
+    if (std::find(states.begin(), states.end(), code) == states.end()) states.push_back(static_cast<std::uint32_t>(code));
+  }
+  return changeFault(ctx.platform.update([&](platform::PlatformState& s) { s.hostPower.powerStatesSupported = states; }));
 }
 
 std::vector<PropertyDef> serviceProps() {
@@ -87,6 +106,27 @@ void registerPowerManagement(ClassRegistry& r) {
     return std::vector<Instance>{i};
   };
   r.add(std::move(apms));
+
+  // Instance shape of a real AMT 16 capture (spec/wsman.md §3.4). PowerChangeCapabilities: 2 power saving modes
+  // entered automatically, 3 power state settable, 4 power cycling, 7 HW reset, 8 graceful shutdown supported.
+  // RequestedPowerStatesSupported follows PowerStatesSupported.
+  ClassDef caps{.name = "CIM_PowerManagementCapabilities", .schema = Schema::Cim, .keys = {"InstanceID"}};
+  caps.properties = {P("ElementName"), P("InstanceID"), P("OtherPowerChangeCapabilities"),
+                     A("PowerChangeCapabilities", T::UInt16), PropertyDef{"PowerStatesSupported", T::UInt16, true, true},
+                     A("RequestedPowerStatesSupported", T::UInt16)};
+  caps.enumerate = [](CimContext& ctx) {
+    const auto& supported = ctx.platform.state().hostPower.powerStatesSupported;
+    Instance i;
+    i.set("ElementName", "Power Management Capabilities")
+        .set("InstanceID", kCapabilitiesId)
+        .set("OtherPowerChangeCapabilities", "")
+        .set("PowerChangeCapabilities", Value::numbers({2, 3, 4, 7, 8}))
+        .set("PowerStatesSupported", Value::numbers(supported))
+        .set("RequestedPowerStatesSupported", Value::numbers(supported));
+    return std::vector<Instance>{i};
+  };
+  caps.put = putCapabilities;
+  r.add(std::move(caps));
 
   ClassDef ips{.name = kIpsPmsClass, .schema = Schema::Ips, .keys = kServiceKeys, .properties = serviceProps()};
   ips.properties.push_back(P("OSPowerSavingState", T::UInt32));

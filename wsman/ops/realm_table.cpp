@@ -75,6 +75,10 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"CIM_AssociatedPowerManagementService", Op::Read, {}, kReadRemoteControl},
     {"IPS_PowerManagementService", Op::Read, {}, kReadRemoteControl},
     {"IPS_PowerManagementService", Op::Invoke, "RequestOSPowerSavingStateChange", kRemoteControl},
+    // The OS agent (LMS, as $$OsAdmin) registers the power states its OS can carry out.
+    {"CIM_PowerManagementCapabilities", Op::Read, {}, kReadRemoteControl},
+    {"CIM_PowerManagementCapabilities", Op::Put, {}, kLocalSystem},
+    {"IPS_HostBootReason", Op::Read, {}, kReadRemoteControl},
     {"AMT_BootSettingData", Op::Read, {}, kReadRemoteControl},
     {"AMT_BootSettingData", Op::Put, {}, kRemoteControl},
     {"AMT_BootCapabilities", Op::Read, {}, kReadRemoteControl},
