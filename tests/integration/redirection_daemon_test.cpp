@@ -382,8 +382,10 @@ TEST(RedirectionDaemon, DebiansAmttermTalksToTheConsole) {
   amtterm.type("qa\r");
   EXPECT_NE(amtterm.outputUntil("qa@").find("qa@"), std::string::npos);
   amtterm.type("echo typed-through-amtterm\r");
-  const std::string out = amtterm.outputUntil("typed-through-amtterm\r\n");
-  EXPECT_NE(out.find("echo typed-through-amtterm\r\ntyped-through-amtterm\r\n"), std::string::npos)
+  // The echoed command line ends in the same text as the answer: wait for both lines, not the first.
+  const std::string expected = "echo typed-through-amtterm\r\ntyped-through-amtterm\r\n";
+  const std::string out = amtterm.outputUntil(expected);
+  EXPECT_NE(out.find(expected), std::string::npos)
       << "the echo, then the answer: " << out;
   auto status = redirectionStatus(daemon);
   EXPECT_TRUE(status.at("sol_session").is_object()) << status;
