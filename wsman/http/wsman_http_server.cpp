@@ -7,6 +7,7 @@
 
 #include "common/descriptors.h"
 #include "common/log.h"
+#include "wsman/http/tcp_listener.h"
 #include "wsman/http/tls_identity.h"
 
 namespace mesim::wsman::http {
@@ -178,10 +179,10 @@ Result<> WsmanHttpServer::start() {
     }
   }
   if (o.httpPort >= 0) {
-    if (auto r = listen(http_, address, o.httpPort, "HTTP"); !r) return stop(), r;
+    if (auto r = openListener(http_, address, o.httpPort, "WS-Man HTTP"); !r) return stop(), r;
   }
   if (o.httpsPort >= 0) {
-    if (auto r = listen(https_, address, o.httpsPort, "HTTPS"); !r) return stop(), r;
+    if (auto r = openListener(https_, address, o.httpsPort, "WS-Man HTTPS"); !r) return stop(), r;
   }
   started_ = true;
   core_->stopped = false;
@@ -320,24 +321,6 @@ Result<> WsmanHttpServer::useTlsIdentity(const TlsIdentity& identity) {
   return {};
 }
 
-Result<> WsmanHttpServer::listen(tcp::acceptor& acceptor, const asio::ip::address& address, int port,
-                                 const char* what) {
-  if (port > 65535) return fail(std::string("WS-Man ") + what + " port " + std::to_string(port) + " is out of range");
-  boost::system::error_code ec;
-  const tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    acceptor.close(ignored);
-    return fail(std::string("WS-Man ") + what + " cannot listen on " + address.to_string() + ":" +
-                std::to_string(port) + ": " + ec.message());
-  }
-  return {};
-}
-
 void WsmanHttpServer::stop() {
   core_->stopped = true;
   boost::system::error_code ignored;
@@ -351,19 +334,7 @@ void WsmanHttpServer::stop() {
   started_ = false;
 }
 
-WsmanHttpPorts WsmanHttpServer::ports() const {
-  WsmanHttpPorts p;
-  boost::system::error_code ec;
-  if (http_.is_open()) {
-    auto e = http_.local_endpoint(ec);
-    if (!ec) p.http = e.port();
-  }
-  if (https_.is_open()) {
-    auto e = https_.local_endpoint(ec);
-    if (!ec) p.https = e.port();
-  }
-  return p;
-}
+WsmanHttpPorts WsmanHttpServer::ports() const { return {boundPort(http_), boundPort(https_)}; }
 
 void WsmanHttpServer::accept(tcp::acceptor& acceptor, asio::steady_timer& pause, bool tls) {
   acceptor.async_accept([this, &acceptor, &pause, tls, core = core_](boost::system::error_code ec, tcp::socket socket) {
@@ -403,14 +374,10 @@ void WsmanHttpServer::startSession(tcp::socket socket, bool tls) {
     return;
   }
   detail::ConnectionInfo info;
-  boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  if (ec) return;  // already gone
-  auto address = peer.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  info.peerAddress = address.to_string();
+  info.peerAddress = peerAddress(socket);
+  if (info.peerAddress.empty()) return;  // already gone
   info.tls = tls;
+  boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   if (tls && !core_->tls) {
     // No certificate yet: the handshake waits for it, up to the connection cap.

@@ -117,8 +117,6 @@ class WsmanHttpServer {
   const log::Context& logContext() const { return core_->platform.logContext(); }
 
  private:
-  Result<> listen(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::address& address, int port,
-                  const char* what);
   TlsIdentitySource tlsSource() const;
   Result<> useTlsIdentity(const TlsIdentity& identity);
   void tlsLoaded(Result<std::optional<TlsIdentity>> loaded);

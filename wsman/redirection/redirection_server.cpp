@@ -10,6 +10,7 @@
 
 #include "common/descriptors.h"
 #include "common/log.h"
+#include "wsman/http/tcp_listener.h"
 
 namespace mesim::wsman::redirection {
 
@@ -172,32 +173,16 @@ RedirectionServer::~RedirectionServer() {
   *alive_ = false;
 }
 
-Result<> RedirectionServer::listen(tcp::acceptor& acceptor, int port, const char* what) {
+Result<> RedirectionServer::start() {
+  if (!stopped_) return fail("the redirection listener is already started");
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(options_.listenAddress, ec);
   if (ec) return fail("bad redirection listen address '" + options_.listenAddress + "'");
-  if (port > 65535) return fail(std::string("redirection ") + what + " port " + std::to_string(port) + " is out of range");
-  const tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    acceptor.close(ignored);
-    return fail(std::string("redirection ") + what + " cannot listen on " + options_.listenAddress + ":" +
-                std::to_string(port) + ": " + ec.message());
-  }
-  return {};
-}
-
-Result<> RedirectionServer::start() {
-  if (!stopped_) return fail("the redirection listener is already started");
   if (options_.port >= 0) {
-    if (auto r = listen(plain_, options_.port, "plain"); !r) return stop(), r;
+    if (auto r = http::openListener(plain_, address, options_.port, "redirection plain"); !r) return stop(), r;
   }
   if (options_.tlsPort >= 0 && options_.tlsContext) {
-    if (auto r = listen(tls_, options_.tlsPort, "TLS"); !r) return stop(), r;
+    if (auto r = http::openListener(tls_, address, options_.tlsPort, "redirection TLS"); !r) return stop(), r;
   }
   stopped_ = false;
   if (plain_.is_open()) accept(plain_, false);
@@ -221,19 +206,7 @@ void RedirectionServer::stop() {
   for (auto& connection : open) connection->abort();
 }
 
-RedirectionPorts RedirectionServer::ports() const {
-  RedirectionPorts p;
-  boost::system::error_code ec;
-  if (plain_.is_open()) {
-    auto e = plain_.local_endpoint(ec);
-    if (!ec) p.plain = e.port();
-  }
-  if (tls_.is_open()) {
-    auto e = tls_.local_endpoint(ec);
-    if (!ec) p.tls = e.port();
-  }
-  return p;
-}
+RedirectionPorts RedirectionServer::ports() const { return {http::boundPort(plain_), http::boundPort(tls_)}; }
 
 std::size_t RedirectionServer::countOn(bool tls) const {
   std::size_t n = 0;
@@ -273,15 +246,12 @@ void RedirectionServer::serve(tcp::socket socket, bool tls) {
     ++stats_.overCap;
     return;
   }
+  auto peer = http::peerAddress(socket);
+  if (peer.empty()) return;  // already gone
   boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  if (ec) return;
-  auto address = peer.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
   socket.set_option(tcp::no_delay(true), ec);
   ++stats_.connections;
-  auto connection = std::make_shared<Connection>(*this, std::move(socket), tls, address.to_string());
+  auto connection = std::make_shared<Connection>(*this, std::move(socket), tls, std::move(peer));
   connections_.insert(connection);
   if (!tls) return connection->start(nullptr);
   std::weak_ptr<Connection> weak = connection;

@@ -65,7 +65,6 @@ class RedirectionServer {
   class Connection;  // internal
 
  private:
-  Result<> listen(boost::asio::ip::tcp::acceptor& acceptor, int port, const char* what);
   void accept(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
   void serve(boost::asio::ip::tcp::socket socket, bool tls);
   std::size_t countOn(bool tls) const;
