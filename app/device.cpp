@@ -83,19 +83,6 @@ class ConsoleSerialHost final : public wsman::redirection::SerialPortHost {
 };
 
 // The platform's power as the host sees and changes it.
-// The host goes through its firmware and boots again: powered on from off or hibernation, or reset or power-cycled
-// while on (what makes AMT give the OS admin account a new password).
-bool isHostReboot(const platform::PowerChange& change) {
-  namespace p = platform::power;
-  if (change.newState != p::kOn) return false;
-  if (change.oldState == p::kOffSoft || change.oldState == p::kOffHard || change.oldState == p::kHibernate) return true;
-  switch (change.requested) {
-    case p::kPowerCycleSoft: case p::kPowerCycleHard: case p::kMasterBusReset: case p::kBusResetGraceful:
-    case p::kPowerCycleSoftGraceful: case p::kPowerCycleHardGraceful: return true;
-    default: return false;
-  }
-}
-
 class PlatformHostPower final : public hostos::HostPower {
  public:
   explicit PlatformHostPower(platform::HostPowerStateMachine& power) : power_(power) {}
@@ -741,7 +728,6 @@ class Device::Impl {
     if (!config_.powerHook.empty()) command = wsman::cim::makeCommandPowerHook(config_.powerHook, log_);
     power_->setHook([this, command = std::move(command)](const platform::PowerChange& change) {
       if (command) command(change);
-      if (isHostReboot(change)) platform_->hostRebooted(core::unixSeconds(clock_->now()));
       hostMachine_->powerChanged({change.oldState, change.newState, change.requested});
     });
     if (os_) os_->start();

@@ -50,8 +50,12 @@ bool isPowerCycle(std::uint32_t requested) {
          requested == power::kPowerCycleSoftGraceful || requested == power::kPowerCycleHardGraceful;
 }
 
-// Records a boot of the host: from S4/S5 (not a wake from S1/S3), or a reset or power cycle while on.
-void recordBoot(HostPower& hp, std::uint32_t reason, std::string details, std::uint32_t previousSxState) {
+// Records a boot of the host: from S4/S5 (not a wake from S1/S3), or a reset or power cycle while on. The OS admin
+// account's password is renewed with it.
+void recordBoot(PlatformState& s, std::int64_t now, std::uint32_t reason, std::string details,
+                std::uint32_t previousSxState) {
+  renewOsAdminPasswordOnBoot(s.localSystemAccount, now);
+  auto& hp = s.hostPower;
   hp.bootReason = reason;
   hp.bootReasonDetails = std::move(details);
   hp.bootPreviousSxState = previousSxState;
@@ -123,10 +127,10 @@ PowerChangeStatus HostPowerStateMachine::request(std::uint32_t requested, const 
     if (requested != power::kNmi && (to == power::kOn) && from == power::kOn) {
       s.lastHostResetReason = 0;  // remote control
       s.lastHostResetTimestamp = now;
-      if (isPowerCycle(requested)) recordBoot(s.hostPower, 2, "Power Cycle", bootSxState(power::kOffSoft));
-      else recordBoot(s.hostPower, 2, "Reset", bootSxState(power::kOn));
+      if (isPowerCycle(requested)) recordBoot(s, now, 2, "Power Cycle", bootSxState(power::kOffSoft));
+      else recordBoot(s, now, 2, "Reset", bootSxState(power::kOn));
     } else if (to == power::kOn && (isOff(from) || from == power::kHibernate)) {
-      recordBoot(s.hostPower, 2, "Power Up", bootSxState(from));
+      recordBoot(s, now, 2, "Power Up", bootSxState(from));
     }
     appendAuditRecord(s, makeAuditRecord(audit::kRemoteControl, auditEvent(requested, to), who, now));
     appendMessageLogRecord(s, powerStateRecord(to, requested, now));
@@ -144,7 +148,7 @@ PowerChangeStatus HostPowerStateMachine::hostChange(std::uint32_t newState) {
   const auto now = core::unixSeconds(clock_.now());
   auto result = platform_.update([&](PlatformState& s) {
     s.hostPower.powerState = newState;
-    if (newState == power::kOn) recordBoot(s.hostPower, 1, "", bootSxState(from));  // its own power button
+    if (newState == power::kOn) recordBoot(s, now, 1, "", bootSxState(from));  // its own power button
     appendMessageLogRecord(s, powerStateRecord(newState, 0, now));
   });
   if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;

@@ -305,16 +305,19 @@ ChangeResult PlatformModel::factoryReset(std::vector<std::uint8_t> auditRecord) 
   return commitReset(std::move(next));
 }
 
-ChangeResult PlatformModel::hostRebooted(std::int64_t now) {
+bool renewOsAdminPasswordOnBoot(LocalSystemAccount& account, std::int64_t now) {
   constexpr std::int64_t kMinimumAge = 24 * 3600;
-  const auto setAt = state_.localSystemAccount.passwordSetAt;
-  if (setAt != 0 && now - setAt < kMinimumAge && now >= setAt) return ChangeResult::Ok;
+  const auto setAt = account.passwordSetAt;
+  if (setAt != 0 && now - setAt < kMinimumAge && now >= setAt) return false;
+  account.password = randomPassword(32);
+  account.passwordSetAt = now;
+  return true;
+}
+
+ChangeResult PlatformModel::hostRebooted(std::int64_t now) {
   PlatformState next = state_;
-  next.localSystemAccount.password = randomPassword(32);
-  next.localSystemAccount.passwordSetAt = now;
-  const auto result = commit(std::move(next));
-  if (result == ChangeResult::Ok) MESIM_LOG(Info, "platform", "the host rebooted: new OS admin account password");
-  return result;
+  if (!renewOsAdminPasswordOnBoot(next.localSystemAccount, now)) return ChangeResult::Ok;
+  return commit(std::move(next));
 }
 
 ChangeResult PlatformModel::startHostBasedConfiguration(const HostBasedSetup& setup) {

@@ -43,6 +43,11 @@ enum class UnprovisionScope { Full, Partial };
 enum class ChangeResult { Ok, InvalidState, InvalidParameter, StorageError };
 const char* toString(ChangeResult result);
 
+// AMT gives the OS admin account (GetLocalSystemAccount) a new password when the host boots, unless it got one
+// less than 24 hours before `now` (firmware clock, Unix seconds; AMT Implementation Guide, "Predefined Local System
+// Users"). True when it changed.
+bool renewOsAdminPasswordOnBoot(LocalSystemAccount& account, std::int64_t now);
+
 class PlatformModel {
  public:
   static constexpr const char* kFileName = StateStore::kPlatformFile;
@@ -126,8 +131,9 @@ class PlatformModel {
   ChangeResult setEnterpriseAccess(const EnterpriseAccess& access);
   ChangeResult setUserInitiatedConnection(bool requested);
   ChangeResult setAmtCertificateHash(HashAlgorithm alg, std::vector<std::uint8_t> hash);
-  // The host rebooted at `now` (firmware clock, Unix seconds): the OS admin account gets a new password unless it
-  // got one less than 24 hours ago (then Ok, nothing changes).
+  // The host rebooted at `now` (firmware clock, Unix seconds), by a way the power state machine does not see:
+  // renewOsAdminPasswordOnBoot as its own change (the power state machine renews it in the change that records
+  // the boot).
   ChangeResult hostRebooted(std::int64_t now);
   // Any other change, all-or-nothing: `change` edits a copy; it is kept only if it persists.
   ChangeResult update(const std::function<void(PlatformState&)>& change);
