@@ -9,7 +9,7 @@
 //   auto session = service.open({write, close}, "192.0.2.7");
 //   session->receive(bytes);   // as they arrive; session->end("peer closed") when the socket closes
 //
-// Served: SOL. IDER and KVMR are answered status 3 (unsupported). Threading: the device's loop.
+// Served: SOL and IDER (ider_session.h: after the login the bytes go to an IderSession). KVMR is answered status 3. Threading: the device's loop.
 #pragma once
 
 #include <chrono>
@@ -26,6 +26,7 @@
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/http/digest_auth.h"
+#include "wsman/redirection/ider_session.h"
 #include "wsman/redirection/redirection_codec.h"
 #include "wsman/redirection/serial_port_host.h"
 
@@ -61,7 +62,7 @@ class RedirectionSession {
     std::function<void(std::vector<std::uint8_t> message)> write;  // one message, one write
     std::function<void()> close;                                  // after the writes queued so far
   };
-  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Ended };
+  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Ider, Ended };
 
   RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress);
   ~RedirectionSession();
@@ -87,6 +88,7 @@ class RedirectionSession {
   void onEndSol();
   void fromHost(std::string_view bytes);
   void authenticated(const std::string& user);
+  void startIder();
   void authFailed(AuthType type, const std::string& why);
   void send(const Message& message);
   void protocolError(const std::string& why);
@@ -108,6 +110,8 @@ class RedirectionSession {
   std::uint8_t controlBits_ = 0;
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0;
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
+  bool wantsIder_ = false;              // the 0x10 tag was IDER: the login leads to an IDE-R session
+  std::unique_ptr<IderSession> ider_;   // kept until this session is destroyed (its calls may be on the stack)
 };
 
 class RedirectionService {
@@ -133,6 +137,9 @@ class RedirectionService {
   void endAll(const std::string& why);
 
   const RedirectionSession* solSession() const { return solOwner_; }
+  // IDE-R: the one slot, the media, the BIOS's boot from it (ider_session.h).
+  IderHub& ider() { return ider_; }
+  const IderHub& ider() const { return ider_; }
   const RedirectionStats& stats() const { return stats_; }
   std::size_t sessionCount() const { return sessions_.size(); }
   const RedirectionOptions& options() const { return options_; }
@@ -155,6 +162,7 @@ class RedirectionService {
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
   RedirectionStats stats_;
+  IderHub ider_;
 };
 
 const char* toString(RedirectionSession::State state);
