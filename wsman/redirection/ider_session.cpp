@@ -481,6 +481,61 @@ void IderHub::hostBooted() {
   if (boot.useIder) biosBoot();
 }
 
+// A probe in steps: each step's callback holds the probe, so it lives exactly as long as a command of it waits.
+struct IderHub::Probe : std::enable_shared_from_this<IderHub::Probe> {
+  IderHub& hub;
+  std::uint64_t generation;
+  std::uint8_t device;
+  std::function<void()> done;
+  int tries = 0;
+
+  Probe(IderHub& h, std::uint64_t g, std::uint8_t d, std::function<void()> f)
+      : hub(h), generation(g), device(d), done(std::move(f)) {}
+
+  bool current() const { return generation == hub.generation_ && hub.owner_; }
+  const log::Context& logContext() const { return hub.logContext(); }
+
+  void finish(std::string error, std::uint64_t blocks, std::uint32_t size) {
+    if (generation != hub.generation_) return;
+    auto& media = hub.media_;
+    media.known = error.empty();
+    media.error = std::move(error);
+    media.device = device;
+    media.blocks = blocks;
+    media.blockSize = size;
+    if (media.known)
+      MESIM_LOG(Info, kLog, "IDE-R media: " << blocks << " blocks of " << size << " bytes");
+    else
+      MESIM_LOG(Info, kLog, "IDE-R media probe failed: " << media.error);
+    if (done) done();
+  }
+
+  void testUnitReady() {
+    if (!current()) return finish("the IDE-R session ended", 0, 0);
+    hub.owner_->submit(IderCommand{cdbTestUnitReady(), device, 0}, [self = shared_from_this()](Result<AtapiResult> r) {
+      if (!r) return self->finish(r.error().message, 0, 0);
+      if (!r->good()) {
+        // A fresh medium or a reset is reported once as a unit attention; a drive spinning up as not ready.
+        const bool transient = r->senseKey == 0x06 || (r->senseKey == 0x02 && r->asc == 0x04);
+        if (++self->tries < 3 && transient) return self->testUnitReady();
+        return self->finish("TEST UNIT READY: " + describeSense(r->senseKey, r->asc, r->ascq), 0, 0);
+      }
+      self->readCapacity();
+    });
+  }
+
+  void readCapacity() {
+    if (!current()) return finish("the IDE-R session ended", 0, 0);
+    hub.owner_->submit(IderCommand{cdbReadCapacity(), device, 8}, [self = shared_from_this()](Result<AtapiResult> c) {
+      if (!c) return self->finish(c.error().message, 0, 0);
+      if (!c->good()) return self->finish("READ CAPACITY: " + describeSense(c->senseKey, c->asc, c->ascq), 0, 0);
+      auto capacity = parseReadCapacity(c->data);
+      if (!capacity) return self->finish(capacity.error().message, 0, 0);
+      self->finish("", std::uint64_t(capacity->lastLba) + 1, capacity->blockSize);
+    });
+  }
+};
+
 void IderHub::probe(std::function<void()> done) {
   auto* session = owner_;
   if (!session || !session->attached()) {
@@ -488,108 +543,77 @@ void IderHub::probe(std::function<void()> done) {
     if (done) done();
     return;
   }
-  const auto generation = generation_;
-  const std::uint8_t device = platform_.state().boot.useIder &&
-                                      platform_.state().boot.iderBootDevice != kIderBootCd
-                                  ? kIderDeviceFloppy
-                                  : kIderDeviceCdrom;
-  // TEST UNIT READY until the unit attention of a fresh medium is gone (3 tries), then READ CAPACITY.
-  auto tries = std::make_shared<int>(0);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [this, generation, device, tries, step, done] {
-    auto finish = [this, generation, done, step](std::string error, std::uint64_t blocks, std::uint32_t size) {
-      *step = nullptr;  // breaks the cycle of the shared function
-      if (generation != generation_) return;
-      media_.known = error.empty();
-      media_.error = std::move(error);
-      media_.blocks = blocks;
-      media_.blockSize = size;
-      if (media_.known)
-        MESIM_LOG(Info, kLog, "IDE-R media: " << blocks << " blocks of " << size << " bytes");
-      else
-        MESIM_LOG(Info, kLog, "IDE-R media probe failed: " << media_.error);
-      if (done) done();
-    };
-    if (generation != generation_ || !owner_) return finish("the IDE-R session ended", 0, 0);
-    owner_->submit(IderCommand{cdbTestUnitReady(), device, 0}, [this, generation, device, tries, step,
-                                                                finish](Result<AtapiResult> r) {
-      if (!r) return finish(r.error().message, 0, 0);
-      if (!r->good()) {
-        if (++*tries < 3 && (r->senseKey == 0x06 || (r->senseKey == 0x02 && r->asc == 0x04))) return (*step)();
-        return finish("TEST UNIT READY: " + describeSense(r->senseKey, r->asc, r->ascq), 0, 0);
-      }
-      if (generation != generation_ || !owner_) return finish("the IDE-R session ended", 0, 0);
-      owner_->submit(IderCommand{cdbReadCapacity(), device, 8}, [finish](Result<AtapiResult> c) {
-        if (!c) return finish(c.error().message, 0, 0);
-        if (!c->good()) return finish("READ CAPACITY: " + describeSense(c->senseKey, c->asc, c->ascq), 0, 0);
-        auto capacity = parseReadCapacity(c->data);
-        if (!capacity) return finish(capacity.error().message, 0, 0);
-        finish("", std::uint64_t(capacity->lastLba) + 1, capacity->blockSize);
-      });
-    });
-  };
-  (*step)();
+  const auto& boot = platform_.state().boot;
+  const std::uint8_t device = boot.useIder && boot.iderBootDevice != kIderBootCd ? kIderDeviceFloppy : kIderDeviceCdrom;
+  std::make_shared<Probe>(*this, generation_, device, std::move(done))->testUnitReady();
 }
+
+// A read in READ(10)s of up to 32 KiB (a byte count the 0x50 can carry), gathered into one buffer.
+struct IderHub::Read : std::enable_shared_from_this<IderHub::Read> {
+  IderHub& hub;
+  std::uint64_t generation;
+  std::uint64_t offset;
+  std::uint32_t remaining;
+  std::function<void(Result<std::vector<std::uint8_t>>)> done;
+  std::vector<std::uint8_t> out;
+  bool retried = false;
+
+  Read(IderHub& h, std::uint64_t o, std::uint32_t n, std::function<void(Result<std::vector<std::uint8_t>>)> d)
+      : hub(h), generation(h.generation_), offset(o), remaining(n), done(std::move(d)) {
+    out.reserve(n);
+  }
+
+  void failWith(std::string why) {
+    auto finish = std::move(done);
+    if (finish) finish(fail(std::move(why)));
+  }
+
+  void next() {
+    if (remaining == 0) {
+      auto finish = std::move(done);
+      if (finish) finish(std::move(out));
+      return;
+    }
+    if (generation != hub.generation_ || !hub.owner_) return failWith("the IDE-R session ended");
+    const std::uint32_t size = hub.media_.blockSize;
+    const std::uint32_t maxBlocks = std::max<std::uint32_t>(1, 32768 / size);
+    const std::uint64_t lba = offset / size;
+    const auto skip = static_cast<std::uint32_t>(offset % size);
+    const auto blocks = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(maxBlocks, (std::uint64_t(skip) + remaining + size - 1) / size));
+    const std::uint8_t device = hub.media_.device;
+    hub.owner_->submit(
+        IderCommand{cdbRead10(static_cast<std::uint32_t>(lba), static_cast<std::uint16_t>(blocks)), device,
+                    blocks * size},
+        [self = shared_from_this(), skip, blocks, size](Result<AtapiResult> r) {
+          if (!r) return self->failWith(r.error().message);
+          if (!r->good()) {
+            if (r->senseKey == 0x06 && !self->retried) {  // a unit attention is reported once: again
+              self->retried = true;
+              return self->next();
+            }
+            return self->failWith("READ(10): " + describeSense(r->senseKey, r->asc, r->ascq));
+          }
+          if (r->data.size() != std::size_t(blocks) * size)
+            return self->failWith("READ(10) of " + std::to_string(blocks) + " blocks brought " +
+                                  std::to_string(r->data.size()) + " bytes");
+          const std::uint32_t take = std::min<std::uint32_t>(self->remaining, blocks * size - skip);
+          self->out.insert(self->out.end(), r->data.begin() + skip, r->data.begin() + skip + take);
+          self->offset += take;
+          self->remaining -= take;
+          self->next();
+        });
+  }
+};
 
 void IderHub::read(std::uint64_t offset, std::uint32_t length,
                    std::function<void(Result<std::vector<std::uint8_t>>)> done) {
   if (!owner_ || !owner_->attached()) return done(fail("no IDE-R device attached"));
-  if (!media_.known) return done(fail("the IDE-R media is not known yet" + (media_.error.empty() ? std::string() : ": " + media_.error)));
+  if (!media_.known)
+    return done(fail("the IDE-R media is not known yet" + (media_.error.empty() ? std::string() : ": " + media_.error)));
   if (offset > media_.bytes() || length > media_.bytes() - offset)
     return done(fail("read beyond the end of the IDE-R media"));
-  struct Job {
-    std::vector<std::uint8_t> out;
-    std::uint64_t offset;
-    std::uint32_t remaining;
-    std::uint64_t generation;
-    bool retried = false;
-    std::function<void(Result<std::vector<std::uint8_t>>)> done;
-  };
-  auto job = std::make_shared<Job>(Job{{}, offset, length, generation_, false, std::move(done)});
-  job->out.reserve(length);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [this, job, step] {
-    if (job->remaining == 0 || job->generation != generation_ || !owner_) {
-      auto finish = std::move(job->done);
-      *step = nullptr;
-      if (job->remaining == 0) return finish(std::move(job->out));
-      return finish(fail("the IDE-R session ended"));
-    }
-    const std::uint32_t size = media_.blockSize;
-    // READ(10)s of up to 32 KiB: a byte count the 0x50 can carry.
-    const std::uint32_t maxBlocks = std::max<std::uint32_t>(1, 32768 / size);
-    const std::uint64_t lba = job->offset / size;
-    const std::uint32_t skip = static_cast<std::uint32_t>(job->offset % size);
-    const std::uint32_t blocks =
-        std::min<std::uint32_t>(maxBlocks, static_cast<std::uint32_t>((skip + job->remaining + size - 1) / size));
-    const std::uint8_t device = size == 2048 ? kIderDeviceCdrom : kIderDeviceFloppy;
-    owner_->submit(IderCommand{cdbRead10(static_cast<std::uint32_t>(lba), static_cast<std::uint16_t>(blocks)),
-                               device, blocks * size},
-                   [this, job, step, skip, blocks, size](Result<AtapiResult> r) {
-                     auto failWith = [&](std::string why) {
-                       auto finish = std::move(job->done);
-                       *step = nullptr;
-                       finish(fail(std::move(why)));
-                     };
-                     if (!r) return failWith(r.error().message);
-                     if (!r->good()) {
-                       if (r->senseKey == 0x06 && !job->retried) {  // a unit attention is reported once: again
-                         job->retried = true;
-                         return (*step)();
-                       }
-                       return failWith("READ(10): " + describeSense(r->senseKey, r->asc, r->ascq));
-                     }
-                     if (r->data.size() != std::size_t(blocks) * size)
-                       return failWith("READ(10) of " + std::to_string(blocks) + " blocks brought " +
-                                       std::to_string(r->data.size()) + " bytes");
-                     const std::uint32_t take = std::min<std::uint32_t>(job->remaining, blocks * size - skip);
-                     job->out.insert(job->out.end(), r->data.begin() + skip, r->data.begin() + skip + take);
-                     job->offset += take;
-                     job->remaining -= take;
-                     (*step)();
-                   });
-  };
-  (*step)();
+  std::make_shared<Read>(*this, offset, length, std::move(done))->next();
 }
 
 void IderHub::biosBoot() {

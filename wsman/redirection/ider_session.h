@@ -207,6 +207,8 @@ class IderHub {
 
  private:
   friend class IderSession;
+  struct Probe;
+  struct Read;
   void released(IderSession& session);
   void attached(IderSession& session);
   void record(const IderSession& session, bool started);
