@@ -274,7 +274,7 @@ void IderSession::pump() {
   ++hub_->stats_.commands;
   send(0, packet);
   auto limit = hub_->options_.commandTimeout;
-  if (console_.rxTimeout) limit = std::chrono::milliseconds(console_.rxTimeout);
+  if (console_.rxTimeout) limit = std::max(std::chrono::milliseconds(console_.rxTimeout), std::chrono::milliseconds(1000));
   commandTimer_ = hub_->timers_.scheduleAfter(limit, [this, limit] {
     commandTimer_ = 0;
     if (hub_) ++hub_->stats_.commandTimeouts;
@@ -331,7 +331,8 @@ void IderSession::send(std::uint8_t attributes, IderBody body) {
 }
 
 std::chrono::milliseconds IderSession::heartbeatPeriod() const {
-  if (console_.heartbeat) return std::chrono::milliseconds(console_.heartbeat);
+  // A console may ask for any period; below a second it would only keep the firmware busy.
+  if (console_.heartbeat) return std::max(std::chrono::milliseconds(console_.heartbeat), std::chrono::milliseconds(1000));
   return hub_ ? hub_->options_.heartbeat : std::chrono::milliseconds(20'000);
 }
 
