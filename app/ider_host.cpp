@@ -32,6 +32,7 @@ IderHost::~IderHost() { stop(); }
 
 Result<> IderHost::start() {
   if (auto r = nbd_->start(); !r) return r;
+  serving_ = true;
   MESIM_LOG(Info, "ider", "IDE-R media as NBD: nbd+unix:///?socket=" << nbd_->path());
   return {};
 }
@@ -89,6 +90,10 @@ boost::json::object IderHost::statusJson() const {
   r["protocol_errors"] = st.protocolErrors;
   r["idle_timeouts"] = st.idleTimeouts;
   const auto& n = nbd_->stats();
+  if (!serving_) {
+    r["nbd"] = nullptr;
+    return r;
+  }
   r["nbd"] = {{"socket", nbd_->path()},
               {"uri", "nbd+unix:///?socket=" + nbd_->path()},
               {"connections", nbd_->connections()},

@@ -34,6 +34,7 @@ class IderHost {
  private:
   wsman::redirection::IderHub& hub_;
   std::unique_ptr<hostif::nbd::NbdServer> nbd_;
+  bool serving_ = false;  // the NBD socket is listening
 };
 
 }  // namespace mesim::app
