@@ -126,6 +126,10 @@ class IderConsoleMedia {
   bool noMedia = false;  // answer every command with 02/3A/00
 
   std::vector<Bytes> close() { return {send(ider::IderCloseSession{})}; }
+  // 0x48 kind 3 with `value` (enable bit and start mode), as a console that changes its mind sends it.
+  std::vector<Bytes> setFeatures(std::uint32_t value) {
+    return {send(ider::IderFeatures{false, ider::IderFeatureKind::Set, value})};
+  }
 
  private:
   static std::uint32_t be32(const std::uint8_t* p) {

@@ -356,6 +356,20 @@ TEST_F(IderSessionTest, OnRebootWaitsForTheHostAndTheBiosBootsTheCd) {
   EXPECT_EQ(hub().lastBoot().boots, 2u);
 }
 
+TEST_F(IderSessionTest, ARegisteredDeviceSwitchedToNowAttachesAtOnce) {
+  auto c = openSession(kIderStartOnReboot);
+  ASSERT_NE(hub().session(), nullptr);
+  EXPECT_FALSE(hub().session()->attached());
+  for (const auto& m : c->media->setFeatures(kIderFeatureEnable | kIderStartNow)) c->session->receive(m);
+  exchange(*c);
+  EXPECT_TRUE(hub().session()->attached());
+  EXPECT_TRUE(hub().media().known) << hub().media().error;
+  for (const auto& m : c->media->setFeatures(0)) c->session->receive(m);
+  exchange(*c);
+  EXPECT_FALSE(hub().session()->enabled());
+  EXPECT_FALSE(hub().session()->attached());
+}
+
 TEST_F(IderSessionTest, TheBiosReportsWhyItDidNotBoot) {
   setBoot(true, 1);
   hub().hostBooted();

@@ -227,6 +227,8 @@ void IderSession::onFeatures(const IderFeatures& features) {
         MESIM_LOG(Info, kLog, "IDE-R device registered by " << peer_ << ", start " << startModeName(startMode_));
         if (startMode_ == kIderStartNow) attach("start mode now");
         else hub_->changed();
+      } else if (enable && startMode_ == kIderStartNow) {
+        attach("start mode now");  // a registered device switched to Now (no-op when attached already)
       } else if (!enable && enabled_) {
         enabled_ = attached_ = false;
         MESIM_LOG(Info, kLog, "IDE-R device unregistered by " << peer_);
