@@ -515,6 +515,7 @@ class Device::Impl {
     r["bytes_to_host"] = st.bytesToHost;
     r["bytes_from_host"] = st.bytesFromHost;
     if (redirectionServer_) r["not_served"] = redirectionServer_->stats().notServed;
+    r["kvm_sessions"] = st.kvmSessions;
     return r;
   }
 
