@@ -103,8 +103,20 @@ ConsoleScreen::ConsoleScreen(PsfFont font, ConsoleScreenOptions options, Typed t
       typed_(std::move(typed)),
       grid_(options.columns, options.rows),
       width_(grid_.columns() * font_.width()),
-      height_(grid_.rows() * font_.height()),
-      pixels_(renderText(grid_, font_, options_)) {}
+      height_(grid_.rows() * font_.height()) {}
+
+const std::vector<std::uint32_t>& ConsoleScreen::pixels() const {
+  if (pixels_.empty()) pixels_ = renderText(grid_, font_, options_, overlay_);
+  return pixels_;
+}
+
+void ConsoleScreen::setChangeListener(ChangeListener listener) {
+  listener_ = std::move(listener);
+  if (!listener_) {
+    pixels_.clear();
+    pixels_.shrink_to_fit();
+  }
+}
 
 void ConsoleScreen::write(std::string_view bytes) {
   const unsigned oldCursorRow = grid_.cursorRow();
@@ -124,6 +136,7 @@ void ConsoleScreen::setOverlay(std::string text) {
 }
 
 void ConsoleScreen::renderRows(unsigned first, unsigned count) {
+  if (pixels_.empty()) return;  // drawn whole when first asked for
   for (unsigned row = first; row < first + count && row < grid_.rows(); ++row)
     drawRow(grid_, font_, options_, overlay_, true, row, pixels_, width_);
 }

@@ -65,8 +65,9 @@ class ConsoleScreen final : public KvmScreenSource {
 
   unsigned width() const override { return width_; }
   unsigned height() const override { return height_; }
-  const std::vector<std::uint32_t>& pixels() const override { return pixels_; }
-  void setChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }
+  // Drawn on first use and kept while a viewer listens: a fleet's idle devices hold cells (2 KB), not pixels (1 MB).
+  const std::vector<std::uint32_t>& pixels() const override;
+  void setChangeListener(ChangeListener listener) override;
   void keyEvent(bool down, std::uint32_t keysym) override;
   void pointerEvent(std::uint8_t, std::uint16_t, std::uint16_t) override {}  // a text console has no mouse
   std::string describe() const override;
@@ -80,7 +81,7 @@ class ConsoleScreen final : public KvmScreenSource {
   Typed typed_;
   TerminalGrid grid_;
   unsigned width_, height_;
-  std::vector<std::uint32_t> pixels_;
+  mutable std::vector<std::uint32_t> pixels_;  // empty until someone looks
   std::string overlay_;
   ChangeListener listener_;
   unsigned drawnCursorX_ = 0, drawnCursorY_ = 0;
