@@ -38,6 +38,7 @@ DeviceConfig deviceIn(const std::filesystem::path& dir, const std::string& name)
   c.httpsPort = -1;  // no TLS key to make: keeps the test fast
   c.redirectionPort = 0;
   c.redirectionTlsPort = -1;
+  c.rfbPort = 0;
   return c;
 }
 
