@@ -1,0 +1,88 @@
+// Drives headless Chromium over the DevTools protocol (--remote-debugging-pipe: requests on fd 3, answers on
+// fd 4, each JSON message ended by a NUL) to open meshcentral_kvm.html, wait until MeshCentral's viewer has drawn
+// a whole frame, save a PNG screenshot and print, as one JSON line on stdout, the viewer's state, the canvas
+// pixels (base64 RGB) and the page's console messages.
+// Usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png [TIMEOUT_SECONDS]
+'use strict';
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const [chromiumPath, url, screenshotPath, timeoutArg] = process.argv.slice(2);
+if (!chromiumPath || !url || !screenshotPath) {
+  console.error('usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png [TIMEOUT_SECONDS]');
+  process.exit(2);
+}
+const timeoutMs = Number(timeoutArg || 30) * 1000;
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mesim-chromium-'));
+const browser = spawn(chromiumPath, [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+  '--no-default-browser-check', '--disable-extensions', '--remote-debugging-pipe', '--user-data-dir=' + profile,
+  '--window-size=660,460', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+let browserErrors = '';
+browser.stderr.on('data', (d) => { browserErrors = (browserErrors + d).slice(-4000); });
+
+const pending = new Map();
+let nextId = 1, received = '';
+const consoleLines = [];
+browser.stdio[4].on('data', (chunk) => {
+  received += chunk.toString('utf8');
+  let end;
+  while ((end = received.indexOf('\0')) >= 0) {
+    const message = JSON.parse(received.slice(0, end));
+    received = received.slice(end + 1);
+    if (message.id && pending.has(message.id)) {
+      const { resolve, reject } = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.error) reject(new Error(JSON.stringify(message.error))); else resolve(message.result);
+    } else if (message.method === 'Runtime.consoleAPICalled') {
+      consoleLines.push(message.params.args.map((a) => a.value !== undefined ? String(a.value) : a.description || a.type).join(' '));
+    } else if (message.method === 'Runtime.exceptionThrown') {
+      consoleLines.push('exception: ' + JSON.stringify(message.params.exceptionDetails.exception?.description || message.params.exceptionDetails.text));
+    }
+  }
+});
+function call(method, params = {}, sessionId) {
+  const id = nextId++;
+  const message = { id, method, params };
+  if (sessionId) message.sessionId = sessionId;
+  browser.stdio[3].write(JSON.stringify(message) + '\0');
+  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let finished = false;
+function finish(result, code) {
+  if (finished) return;
+  finished = true;
+  result.console = consoleLines;
+  if (code !== 0) result.browser_stderr = browserErrors;
+  process.stdout.write(JSON.stringify(result) + '\n');
+  try { browser.kill('SIGKILL'); } catch (e) { /* already gone */ }
+  setTimeout(() => { fs.rmSync(profile, { recursive: true, force: true }); process.exit(code); }, 200);
+}
+browser.on('exit', (code, signal) => finish({ error: `chromium exited (${code ?? signal}) before the page was ready` }, 1));
+browser.on('error', (e) => finish({ error: 'cannot start chromium: ' + e.message }, 1));
+setTimeout(() => finish({ error: `no whole frame within ${timeoutMs / 1000} s` }, 1), timeoutMs).unref();
+
+(async () => {
+  const { targetId } = await call('Target.createTarget', { url: 'about:blank' });
+  const { sessionId } = await call('Target.attachToTarget', { targetId, flatten: true });
+  await call('Runtime.enable', {}, sessionId);
+  await call('Page.enable', {}, sessionId);
+  await call('Page.navigate', { url }, sessionId);
+  let kvm = null;
+  for (;;) {
+    const answer = await call('Runtime.evaluate', { expression: 'JSON.stringify(window.mesimKvm || null)', returnByValue: true }, sessionId);
+    kvm = JSON.parse(answer.result.value || 'null');
+    if (kvm && (kvm.ready || kvm.error)) break;
+    await sleep(100);
+  }
+  if (!kvm.ready) return finish({ error: 'the viewer failed: ' + kvm.error, kvm }, 1);
+  const pixels = await call('Runtime.evaluate', { expression: 'window.mesimKvm.pixels()', returnByValue: true }, sessionId);
+  const shot = await call('Page.captureScreenshot', { format: 'png' }, sessionId);
+  fs.mkdirSync(path.dirname(screenshotPath), { recursive: true });
+  fs.writeFileSync(screenshotPath, Buffer.from(shot.data, 'base64'));
+  finish({ kvm, canvas: pixels.result.value }, 0);
+})().catch((e) => finish({ error: e.message }, 1));
