@@ -515,6 +515,7 @@ class Device::Impl {
     r["bytes_to_host"] = st.bytesToHost;
     r["bytes_from_host"] = st.bytesFromHost;
     if (redirectionServer_) r["not_served"] = redirectionServer_->stats().notServed;
+    r["kvm_sessions"] = st.kvmSessions;
     return r;
   }
 
@@ -769,6 +770,7 @@ class Device::Impl {
       if (!socket) return fail("SOL host socket: " + socket.error().message);
       solSocket_ = std::move(*socket);
       redirection_->setSerialHost(solSocket_.get());
+      kvm_->noConsole("the serial port is " + solSocket_->describe() + ": no simulated screen");
     } else {
       auto pty = wsman::redirection::PtySerialHost::open(io_, log_);
       if (!pty) return fail("SOL PTY: " + pty.error().message);
