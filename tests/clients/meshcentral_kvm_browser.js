@@ -1,17 +1,17 @@
 // Drives headless Chromium over the DevTools protocol (--remote-debugging-pipe: requests on fd 3, answers on
 // fd 4, each JSON message ended by a NUL) to open meshcentral_kvm.html, wait until MeshCentral's viewer has drawn
-// a whole frame, save a PNG screenshot and print, as one JSON line on stdout, the viewer's state, the canvas
-// pixels (base64 RGB) and the page's console messages.
-// Usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png [TIMEOUT_SECONDS]
+// a whole frame, save a PNG screenshot and write, as JSON to RESULT.json, the viewer's state, the canvas pixels
+// (base64 RGB), the page's console messages and on failure the error and chromium's last complaints.
+// Usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png RESULT.json [TIMEOUT_SECONDS]
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const [chromiumPath, url, screenshotPath, timeoutArg] = process.argv.slice(2);
-if (!chromiumPath || !url || !screenshotPath) {
-  console.error('usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png [TIMEOUT_SECONDS]');
+const [chromiumPath, url, screenshotPath, resultPath, timeoutArg] = process.argv.slice(2);
+if (!chromiumPath || !url || !screenshotPath || !resultPath) {
+  console.error('usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png RESULT.json [TIMEOUT_SECONDS]');
   process.exit(2);
 }
 const timeoutMs = Number(timeoutArg || 30) * 1000;
@@ -19,9 +19,11 @@ const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mesim-chromium-'));
 const browser = spawn(chromiumPath, [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
   '--no-default-browser-check', '--disable-extensions', '--remote-debugging-pipe', '--user-data-dir=' + profile,
-  '--window-size=660,460', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  '--window-size=640,420', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
 let browserErrors = '';
 browser.stderr.on('data', (d) => { browserErrors = (browserErrors + d).slice(-4000); });
+// The pipes break when chromium goes (killed at the end): not an error of the test.
+for (const stream of [browser.stdio[3], browser.stdio[4]]) stream.on('error', () => {});
 
 const pending = new Map();
 let nextId = 1, received = '';
@@ -52,13 +54,15 @@ function call(method, params = {}, sessionId) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let finished = false;
+let finished = false, lastKvm = null;  // lastKvm: the page's last report, for the failure message
 function finish(result, code) {
   if (finished) return;
   finished = true;
+  if (result.kvm === undefined) result.kvm = lastKvm;
   result.console = consoleLines;
   if (code !== 0) result.browser_stderr = browserErrors;
-  process.stdout.write(JSON.stringify(result) + '\n');
+  fs.writeFileSync(resultPath, JSON.stringify(result));
+  if (result.error) console.error(result.error);
   try { browser.kill('SIGKILL'); } catch (e) { /* already gone */ }
   setTimeout(() => { fs.rmSync(profile, { recursive: true, force: true }); process.exit(code); }, 200);
 }
@@ -71,11 +75,13 @@ setTimeout(() => finish({ error: `no whole frame within ${timeoutMs / 1000} s` }
   const { sessionId } = await call('Target.attachToTarget', { targetId, flatten: true });
   await call('Runtime.enable', {}, sessionId);
   await call('Page.enable', {}, sessionId);
+  // A viewport the canvas (640x400) and the status line fit in, so the screenshot is the whole page.
+  await call('Emulation.setDeviceMetricsOverride', { width: 640, height: 420, deviceScaleFactor: 1, mobile: false }, sessionId);
   await call('Page.navigate', { url }, sessionId);
   let kvm = null;
   for (;;) {
     const answer = await call('Runtime.evaluate', { expression: 'JSON.stringify(window.mesimKvm || null)', returnByValue: true }, sessionId);
-    kvm = JSON.parse(answer.result.value || 'null');
+    kvm = lastKvm = JSON.parse(answer.result.value || 'null');
     if (kvm && (kvm.ready || kvm.error)) break;
     await sleep(100);
   }

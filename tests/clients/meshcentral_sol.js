@@ -14,7 +14,12 @@ const scripts = path.join(__dirname, 'node_modules/meshcentral/public/scripts');
 // The globals MeshCentral's page gives these scripts: a window whose location is the relay, a WebSocket class,
 // and its helpers (common-0.0.1.js: IntToStrX, ShortToStrX; amt-0.2.0.js: hex_md5).
 global.window = { location: { protocol: 'http:', host: '127.0.0.1:' + relayPort, pathname: '/meshcentral_sol.html' } };
-global.WebSocket = require('ws');
+// ws throws an 'error' event nobody listens to (the browser's WebSocket reports it by closing, which
+// amt-redir-ws handles): websockify closes with status 1005, which ws calls invalid.
+let socketError = null;
+global.WebSocket = class extends require('ws') {
+  constructor(url) { super(url); this.on('error', (e) => { socketError = e.message; }); }
+};
 for (const file of ['common-0.0.1.js', 'amt-0.2.0.js', 'amt-redir-ws-0.1.0.js']) {
   vm.runInThisContext(fs.readFileSync(path.join(scripts, file), 'utf8'), { filename: file });
 }
@@ -23,8 +28,9 @@ let received = '', state = 0, done = false;
 function finish(error) {
   if (done) return;
   done = true;
-  process.stdout.write(JSON.stringify({ state, received, error: error || null }) + '\n');
-  try { redirect.Stop(); } catch (e) { /* closed */ }
+  process.stdout.write(JSON.stringify({ state, received, error: error || null, socket_error: socketError }) + '\n');
+  // Not from inside its message handler, which goes on using its buffer after calling us.
+  setImmediate(() => { try { redirect.Stop(); } catch (e) { /* closed */ } });
   setTimeout(() => process.exit(error ? 1 : 0), 100);
 }
 // The inner module amt-redir-ws expects (amt-terminal plays it in the web UI): protocol 1 = SOL.
