@@ -2,14 +2,16 @@
 // fd 4, each JSON message ended by a NUL) to open meshcentral_kvm.html, wait until MeshCentral's viewer has drawn
 // a whole frame, save a PNG screenshot and write, as JSON to RESULT.json, the viewer's state, the canvas pixels
 // (base64 RGB), the page's console messages and on failure the error and chromium's last complaints.
-// Usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png RESULT.json [TIMEOUT_SECONDS]
+// Then, with TYPE, it types those keys (lower-case letters and digits; a '\n' is Return) as key events on the page,
+// which amt-desktop sends as RFB KeyEvents, and waits until the viewer has drawn a frame more (the host's echo).
+// Usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png RESULT.json [TIMEOUT_SECONDS [TYPE]]
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const [chromiumPath, url, screenshotPath, resultPath, timeoutArg] = process.argv.slice(2);
+const [chromiumPath, url, screenshotPath, resultPath, timeoutArg, typeText] = process.argv.slice(2);
 if (!chromiumPath || !url || !screenshotPath || !resultPath) {
   console.error('usage: node meshcentral_kvm_browser.js CHROMIUM URL SCREENSHOT.png RESULT.json [TIMEOUT_SECONDS]');
   process.exit(2);
@@ -70,6 +72,27 @@ browser.on('exit', (code, signal) => finish({ error: `chromium exited (${code ??
 browser.on('error', (e) => finish({ error: 'cannot start chromium: ' + e.message }, 1));
 setTimeout(() => finish({ error: `no whole frame within ${timeoutMs / 1000} s` }, 1), timeoutMs).unref();
 
+// Key down and up for each character, as a keyboard would (amt-desktop reads keyCode: 'A'..'Z' unshifted become
+// the lower-case keysym); then waits for the frame that shows the echo. The viewer's report after it.
+async function type(text, sessionId) {
+  const frames = async () => JSON.parse((await call('Runtime.evaluate',
+    { expression: 'JSON.stringify(window.mesimKvm)', returnByValue: true }, sessionId)).result.value);
+  const before = (await frames()).frames;
+  for (const c of text) {
+    const enter = c === '\n';
+    const keyCode = enter ? 13 : c.toUpperCase().charCodeAt(0);
+    const key = enter ? 'Enter' : c;
+    for (const type of ['keyDown', 'keyUp']) {
+      await call('Input.dispatchKeyEvent', { type, key, windowsVirtualKeyCode: keyCode, nativeVirtualKeyCode: keyCode }, sessionId);
+    }
+  }
+  for (;;) {
+    const now = await frames();
+    if (now.frames > before || now.error) return now;
+    await sleep(50);
+  }
+}
+
 (async () => {
   const { targetId } = await call('Target.createTarget', { url: 'about:blank' });
   const { sessionId } = await call('Target.attachToTarget', { targetId, flatten: true });
@@ -90,5 +113,6 @@ setTimeout(() => finish({ error: `no whole frame within ${timeoutMs / 1000} s` }
   const shot = await call('Page.captureScreenshot', { format: 'png' }, sessionId);
   fs.mkdirSync(path.dirname(screenshotPath), { recursive: true });
   fs.writeFileSync(screenshotPath, Buffer.from(shot.data, 'base64'));
-  finish({ kvm, canvas: pixels.result.value }, 0);
+  const typed = typeText ? await type(typeText, sessionId) : null;
+  finish({ kvm, canvas: pixels.result.value, typed }, 0);
 })().catch((e) => finish({ error: e.message }, 1));
