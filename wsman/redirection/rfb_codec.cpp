@@ -331,7 +331,7 @@ Result<> ZrleEncoder::encode(Bytes& out, const std::vector<std::uint32_t>& scree
   z.avail_in = static_cast<uInt>(tileBytes_.size());
   const std::size_t lengthAt = out.size();
   put32(out, 0);
-  std::array<std::uint8_t, 16384> chunk{};
+  std::array<std::uint8_t, 16384> chunk;  // deflate writes it; no need to clear
   do {
     z.next_out = chunk.data();
     z.avail_out = static_cast<uInt>(chunk.size());
