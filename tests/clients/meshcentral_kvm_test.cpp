@@ -281,7 +281,8 @@ TEST(MeshCentralWebKvm, AmtRedirWsSerialOverLanInNodeThroughWebsockify) {
                            "mesh-sol-check", "10"},
                           {}, 30s);
   EXPECT_NE(wrong.status, 0) << wrong.output;
-  EXPECT_EQ(wrong.output.find("\"error\":null"), std::string::npos) << wrong.output;
+  EXPECT_NE(wrong.output.find("the session ended"), std::string::npos) << wrong.output;
+  EXPECT_EQ(wrong.output.find("\"state\":3"), std::string::npos) << "never in session: " << wrong.output;
 }
 
 }  // namespace
