@@ -461,7 +461,8 @@ TEST_F(RfbSessionTest, KvmrSpeaksNoneAndRgb565AfterThe40Exchange) {
   EXPECT_EQ(format, rfb::PixelFormat::rgb565());
   wire.erase(wire.begin(), wire.begin() + 6 + 24 + static_cast<std::ptrdiff_t>(service_->options().desktopName.size()));
   kvmr.receive(rfb::encodeClientMessage(rfb::SetEncodings{{16, 0, 1092, -223}}));
-  kvmr.receive(rfb::encodeClientMessage(rfb::FramebufferUpdateRequest{false, 0, 0, 640, 400}));
+  // amt-desktop's first request is already incremental: it must still get the whole screen.
+  kvmr.receive(rfb::encodeClientMessage(rfb::FramebufferUpdateRequest{true, 0, 0, 640, 400}));
   test::RfbPicture picture(640, 400, format);
   auto used = picture.applyUpdate(wire);
   ASSERT_TRUE(used);

@@ -197,6 +197,9 @@ void RfbSession::onClientInit() {
   if (handshakeTimer_) service.timers_.cancel(handshakeTimer_);
   handshakeTimer_ = 0;
   state_ = State::Normal;
+  // The viewer has no picture yet, so its first request gets the whole screen even when incremental:
+  // MeshCentral's amt-desktop only ever asks incrementally (RFB 3, incremental 1), from its very first request.
+  dirty_ = {0, 0, service.width(), service.height()};
   ++service.stats_.sessions;
   ++(mode_ == Mode::Standard ? service.stats_.port5900Sessions : service.stats_.redirectionSessions);
   send(rfb::encodeServerInit(static_cast<std::uint16_t>(service.width()), static_cast<std::uint16_t>(service.height()),
