@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "firmware/platform/event_records.h"
+#include "wsman/redirection/kvm_redirection.h"
 
 namespace mesim::wsman::redirection {
 
@@ -29,6 +30,7 @@ const char* toString(RedirectionSession::State state) {
     case RedirectionSession::State::Authenticated: return "authenticated";
     case RedirectionSession::State::Sol: return "sol";
     case RedirectionSession::State::Ider: return "ider";
+    case RedirectionSession::State::Kvm: return "kvm";
     case RedirectionSession::State::Ended: return "ended";
   }
   return "?";
@@ -52,10 +54,11 @@ const log::Context& RedirectionSession::logContext() const {
 
 void RedirectionSession::receive(std::span<const std::uint8_t> bytes) {
   if (state_ == State::Ended) return;
-  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   armSilence();
+  if (state_ == State::Kvm) return kvm_->receive(bytes);  // raw RFB from the login on
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   std::size_t at = 0;
-  while (state_ != State::Ended) {
+  while (state_ != State::Ended && state_ != State::Kvm) {
     if (state_ == State::Ider) {  // the rest is IDE-R's (ider_codec.h)
       auto rest = std::move(buffer_);
       buffer_.clear();
@@ -68,6 +71,12 @@ void RedirectionSession::receive(std::span<const std::uint8_t> bytes) {
     handle((*decoded)->message);
   }
   if (state_ == State::Ended) return buffer_.clear();
+  if (state_ == State::Kvm) {
+    const std::vector<std::uint8_t> rest(buffer_.begin() + static_cast<std::ptrdiff_t>(at), buffer_.end());
+    buffer_.clear();
+    if (!rest.empty()) kvm_->receive(rest);
+    return;
+  }
   buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(at));
 }
 
@@ -152,15 +161,18 @@ void RedirectionSession::onStart(const StartSession& start) {
       MESIM_LOG(Info, kLog, "IDE-R refused to " << peer_ << ": busy with " << service.ider_.session()->peer());
     } else {
       reply.status = SessionStatus::Ok;
-      wantsIder_ = true;
       state_ = State::AwaitAuth;
     }
+  } else if (start.tag == kTagKvm && service.kvm_) {
+    reply.status = startKvmStatus();
+    if (reply.status == SessionStatus::Ok) state_ = State::AwaitAuth;
   } else if (start.tag == kTagKvm) {
     ++service.stats_.unsupported;
     reply.status = SessionStatus::Unsupported;  // not implemented yet (docs/redirection.md)
   } else {
     reply.status = SessionStatus::UnknownType;
   }
+  tag_ = start.tag;
   send(reply);
 }
 
@@ -222,8 +234,9 @@ void RedirectionSession::onAuthenticate(const Authenticate& auth) {
 void RedirectionSession::authenticated(const std::string& user) {
   user_ = user;
   state_ = State::Authenticated;
-  MESIM_LOG(Info, kLog, "'" << printable(user) << "' from " << peer_ << " logged in for " << (wantsIder_ ? "IDE-R" : "SOL"));
-  if (wantsIder_) startIder();
+  if (tag_ == kTagKvm) return startKvm();
+  MESIM_LOG(Info, kLog, "'" << printable(user) << "' from " << peer_ << " logged in for " << (tag_ == kTagIder ? "IDE-R" : "SOL"));
+  if (tag_ == kTagIder) startIder();
 }
 
 void RedirectionSession::startIder() {
@@ -312,6 +325,7 @@ void RedirectionSession::armSilence() {
   if (silenceTimer_) timers.cancel(silenceTimer_);
   if (state_ == State::Ider) return;  // the IDE-R session keeps its own limits
   auto limit = service_->options_.idleTimeout;
+  if (state_ == State::Kvm) limit = kvmIdleLimit();
   if (state_ == State::Sol && sol_.heartbeat > 0) limit = std::chrono::milliseconds(3 * sol_.heartbeat);
   silenceTimer_ = timers.scheduleAfter(limit, [this] {
     silenceTimer_ = 0;
@@ -342,6 +356,7 @@ void RedirectionSession::end(const std::string& why) {
   }
   stopSol(false);
   if (ider_) ider_->end(why);
+  if (kvm_) kvm_->end(why);  // not destroyed here: this may run inside one of its calls
   auto& timers = service_->timers_;
   if (silenceTimer_) timers.cancel(silenceTimer_);
   if (heartbeatTimer_) timers.cancel(heartbeatTimer_);
