@@ -41,6 +41,7 @@
 #include "wsman/eventing/http_event_transport.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
+#include "app/ider_host.h"
 #include "wsman/redirection/pty_serial_host.h"
 #include "wsman/redirection/unix_socket_serial_host.h"
 #include "wsman/redirection/redirection_server.h"
@@ -464,6 +465,7 @@ class Device::Impl {
     }
     if (eventDelivery_) status["events"] = eventsJson();
     if (redirection_) status["redirection"] = redirectionJson();
+    if (iderHost_) status["ider"] = iderHost_->statusJson();
     if (kvm_) status["kvm"] = kvm_->statusJson();
     if (wsmanHttp_) {
       const auto& ws = wsmanHttp_->stats();
@@ -729,6 +731,7 @@ class Device::Impl {
     power_->setHook([this, command = std::move(command)](const platform::PowerChange& change) {
       if (command) command(change);
       hostMachine_->powerChanged({change.oldState, change.newState, change.requested});
+      if (iderHost_) iderHost_->powerChanged(change);  // IDE-R: the BIOS may boot from the console's media
     });
     if (os_) os_->start();
   }
@@ -796,6 +799,9 @@ class Device::Impl {
     redirectionServer_ = std::make_unique<wsman::redirection::RedirectionServer>(io_, *redirection_, options);
     if (auto r = redirectionServer_->start(); !r) return fail(r.error().message);
     if (auto r = kvm_->start(); !r) return fail(r.error().message);
+    iderHost_ = std::make_unique<IderHost>(io_, redirection_->ider(), config_.runtimeDir / "ider.nbd");
+    if (auto r = iderHost_->start(); !r)  // IDE-R works without its NBD export (a runtime dir path too long, say)
+      MESIM_LOG(Warn, "ider", "no NBD export of the IDE-R media: " << r.error().message);
     return {};
   }
 
@@ -845,6 +851,7 @@ class Device::Impl {
     settleTimer_.cancel();
     if (preload_) preload_->stop();
     if (redirectionServer_) redirectionServer_->stop();
+    if (iderHost_) iderHost_->stop();
     if (kvm_) kvm_->stop();
     if (wsmanHttp_) wsmanHttp_->stop();
     if (driverAcceptor_) {
@@ -900,6 +907,7 @@ class Device::Impl {
   std::unique_ptr<wsman::http::DigestAuthenticator> redirectionAuth_;  // when WS-Man is off
   std::unique_ptr<wsman::redirection::RedirectionService> redirection_;
   std::unique_ptr<wsman::redirection::RedirectionServer> redirectionServer_;
+  std::unique_ptr<IderHost> iderHost_;  // before redirection_ goes: it reads its IDE-R hub
   std::unique_ptr<fuse::FuseFrontEnd> fuse_;
   std::shared_ptr<lme::LmeClient> lme_;
   boost::asio::steady_timer settleTimer_{io_};

@@ -15,6 +15,8 @@ MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm prometheus python3
 MESIM_TEST_PACKAGES+=(chromium websockify)  # meshcentral_kvm_test: MeshCentral's web KVM in headless Chromium behind websockify
 # KVM (kvm_daemon_test): Debian's vncsnapshot saves the 5900 screen, libjpeg decodes it; the console font is run-time.
 MESIM_TEST_PACKAGES+=(vncsnapshot libjpeg62-turbo-dev) MESIM_RUN_PACKAGES+=(zlib1g-dev console-setup-linux)
+# qemu-utils: qemu-io and qemu-img read the IDE-R media over NBD (ider_daemon_test).
+MESIM_TEST_PACKAGES+=(qemu-utils)
 
 ensure_packages() {
   local missing=()

@@ -29,6 +29,7 @@ const char* toString(RedirectionSession::State state) {
     case RedirectionSession::State::AwaitAuth: return "await-auth";
     case RedirectionSession::State::Authenticated: return "authenticated";
     case RedirectionSession::State::Sol: return "sol";
+    case RedirectionSession::State::Ider: return "ider";
     case RedirectionSession::State::Kvm: return "kvm";
     case RedirectionSession::State::Ended: return "ended";
   }
@@ -58,6 +59,11 @@ void RedirectionSession::receive(std::span<const std::uint8_t> bytes) {
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   std::size_t at = 0;
   while (state_ != State::Ended && state_ != State::Kvm) {
+    if (state_ == State::Ider) {  // the rest is IDE-R's (ider_codec.h)
+      auto rest = std::move(buffer_);
+      buffer_.clear();
+      return ider_->receive(std::span(rest).subspan(at));
+    }
     auto decoded = decodeMessage(std::span(buffer_).subspan(at));
     if (!decoded) return protocolError(decoded.error().message);
     if (!*decoded) break;
@@ -144,10 +150,23 @@ void RedirectionSession::onStart(const StartSession& start) {
       reply.status = SessionStatus::Ok;
       state_ = State::AwaitAuth;
     }
+  } else if (start.tag == kTagIder) {
+    if (!service.accepting() || !service.ider_.enabled()) {
+      service.ider_.countRefused();
+      reply.status = SessionStatus::Error;
+      MESIM_LOG(Info, kLog, "IDE-R refused to " << peer_ << ": IDER is disabled (AMT_RedirectionService)");
+    } else if (service.ider_.session()) {
+      service.ider_.countBusy();
+      reply.status = SessionStatus::Busy;
+      MESIM_LOG(Info, kLog, "IDE-R refused to " << peer_ << ": busy with " << service.ider_.session()->peer());
+    } else {
+      reply.status = SessionStatus::Ok;
+      state_ = State::AwaitAuth;
+    }
   } else if (start.tag == kTagKvm && service.kvm_) {
     reply.status = startKvmStatus();
     if (reply.status == SessionStatus::Ok) state_ = State::AwaitAuth;
-  } else if (start.tag == kTagIder || start.tag == kTagKvm) {
+  } else if (start.tag == kTagKvm) {
     ++service.stats_.unsupported;
     reply.status = SessionStatus::Unsupported;  // not implemented yet (docs/redirection.md)
   } else {
@@ -216,7 +235,16 @@ void RedirectionSession::authenticated(const std::string& user) {
   user_ = user;
   state_ = State::Authenticated;
   if (tag_ == kTagKvm) return startKvm();
-  MESIM_LOG(Info, kLog, "'" << printable(user) << "' from " << peer_ << " logged in for SOL");
+  MESIM_LOG(Info, kLog, "'" << printable(user) << "' from " << peer_ << " logged in for " << (tag_ == kTagIder ? "IDE-R" : "SOL"));
+  if (tag_ == kTagIder) startIder();
+}
+
+void RedirectionSession::startIder() {
+  IderSession::Transport transport{transport_.write, [this](const std::string& why) { close(why); }};
+  ider_ = service_->ider_.open(std::move(transport), peer_, user_);
+  if (!ider_) return close("another IDE-R session took the slot during the login");
+  state_ = State::Ider;
+  armSilence();  // cancels this session's own silence limit: the IDE-R session keeps its own
 }
 
 void RedirectionSession::authFailed(AuthType type, const std::string& why) {
@@ -295,6 +323,7 @@ void RedirectionSession::armSilence() {
   if (!service_ || state_ == State::Ended) return;
   auto& timers = service_->timers_;
   if (silenceTimer_) timers.cancel(silenceTimer_);
+  if (state_ == State::Ider) return;  // the IDE-R session keeps its own limits
   auto limit = service_->options_.idleTimeout;
   if (state_ == State::Kvm) limit = kvmIdleLimit();
   if (state_ == State::Sol && sol_.heartbeat > 0) limit = std::chrono::milliseconds(3 * sol_.heartbeat);
@@ -326,6 +355,7 @@ void RedirectionSession::end(const std::string& why) {
     return;
   }
   stopSol(false);
+  if (ider_) ider_->end(why);
   if (kvm_) kvm_->end(why);  // not destroyed here: this may run inside one of its calls
   auto& timers = service_->timers_;
   if (silenceTimer_) timers.cancel(silenceTimer_);
@@ -343,7 +373,7 @@ void RedirectionSession::end(const std::string& why) {
 
 RedirectionService::RedirectionService(platform::PlatformModel& platform, core::FirmwareTimerQueue& timers,
                                        http::DigestAuthenticator& authenticator, RedirectionOptions options)
-    : platform_(platform), timers_(timers), auth_(authenticator), options_(options) {}
+    : platform_(platform), timers_(timers), auth_(authenticator), options_(options), ider_(platform, timers) {}
 
 RedirectionService::~RedirectionService() { endAll("the redirection service stops"); }
 

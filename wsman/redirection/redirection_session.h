@@ -9,8 +9,8 @@
 //   auto session = service.open({write, close}, "192.0.2.7");
 //   session->receive(bytes);   // as they arrive; session->end("peer closed") when the socket closes
 //
-// Served: SOL, and KVMR when a KvmService is set (kvm_redirection.h). IDER is answered status 3 (unsupported).
-// Threading: the device's loop.
+// Served: SOL, KVMR when a KvmService is set (kvm_redirection.h), and IDER (ider_session.h: after the login the
+// bytes go to an IderSession). Threading: the device's loop.
 #pragma once
 
 #include <chrono>
@@ -27,6 +27,7 @@
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/http/digest_auth.h"
+#include "wsman/redirection/ider_session.h"
 #include "wsman/redirection/redirection_codec.h"
 #include "wsman/redirection/serial_port_host.h"
 
@@ -66,7 +67,7 @@ class RedirectionSession {
     std::function<void(std::vector<std::uint8_t> message)> write;  // one message, one write
     std::function<void()> close;                                  // after the writes queued so far
   };
-  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Kvm, Ended };
+  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Kvm, Ider, Ended };
 
   RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress);
   ~RedirectionSession();
@@ -96,6 +97,7 @@ class RedirectionSession {
   void onEndSol();
   void fromHost(std::string_view bytes);
   void authenticated(const std::string& user);
+  void startIder();
   void authFailed(AuthType type, const std::string& why);
   void send(const Message& message);
   void protocolError(const std::string& why);
@@ -119,6 +121,7 @@ class RedirectionSession {
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
   std::string tag_;                      // of StartRedirectionSession
   std::unique_ptr<KvmRedirection> kvm_;  // KVMR, from the login on
+  std::unique_ptr<IderSession> ider_;   // IDER, from the login on; kept until this session is destroyed
 };
 
 class RedirectionService {
@@ -146,6 +149,9 @@ class RedirectionService {
   void endAll(const std::string& why);
 
   const RedirectionSession* solSession() const { return solOwner_; }
+  // IDE-R: the one slot, the media, the BIOS's boot from it (ider_session.h).
+  IderHub& ider() { return ider_; }
+  const IderHub& ider() const { return ider_; }
   const RedirectionStats& stats() const { return stats_; }
   std::size_t sessionCount() const { return sessions_.size(); }
   const RedirectionOptions& options() const { return options_; }
@@ -169,6 +175,7 @@ class RedirectionService {
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
   RedirectionStats stats_;
+  IderHub ider_;
 };
 
 const char* toString(RedirectionSession::State state);
