@@ -28,6 +28,7 @@
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "firmware/platform/provisioning_timeout.h"
+#include "firmware/platform/user_consent.h"
 #include "hostif/fuse/fuse_front_end.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
@@ -247,6 +248,7 @@ class Device::Impl {
     engine_->addClient(clients::makeAmthiClient(*platform_, std::move(amthiOptions)));
     provisioningTimeout_ =
         std::make_unique<platform::ProvisioningTimeout>(*timers_, *platform_, config_.provisioning.timeout);
+    userConsent_ = std::make_unique<platform::UserConsent>(*platform_, *timers_);  // docs/user-consent.md
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
     // LME/APF: channels from LMS reach the WS-Man server as local connections (firmware/lme/README.md).
     auto toWsman = [this](std::uint32_t port, stream_protocol::socket socket) {
@@ -472,6 +474,7 @@ class Device::Impl {
     }
     if (eventDelivery_) status["events"] = eventsJson();
     if (redirection_) status["redirection"] = redirectionJson();
+    if (userConsent_) status["consent"] = platform::toString(userConsent_->state());
     if (wsmanHttp_) {
       const auto& ws = wsmanHttp_->stats();
       status["wsman"] = {{"serving", wsmanHttp_->activeConnections()},
@@ -511,6 +514,7 @@ class Device::Impl {
     r["busy"] = st.busy;
     r["unsupported"] = st.unsupported;
     r["refused"] = st.refused;
+    r["consent_required"] = st.consentRequired;
     r["idle_timeouts"] = st.idleTimeouts;
     r["protocol_errors"] = st.protocolErrors;
     r["bytes_to_host"] = st.bytesToHost;
@@ -552,6 +556,7 @@ class Device::Impl {
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
+    wsmanService_->setUserConsent(userConsent_.get());
     configurationResetsSeen_ = platform_->configurationResets();
     resetObserver_ = platform_->subscribe([this] { followConfigurationResets(); });
     if (config_.httpPort < 0 && config_.httpsPort < 0) return {};
@@ -749,6 +754,7 @@ class Device::Impl {
       auth = redirectionAuth_.get();
     }
     redirection_ = std::make_unique<wsman::redirection::RedirectionService>(*platform_, *timers_, *auth);
+    redirection_->setUserConsent(userConsent_.get());
     const bool console = config_.solHost == SolHostMode::Console ||
                          (config_.solHost == SolHostMode::Default && os_ != nullptr);
     if (console && !os_) return fail("--sol-host console needs the simulated host OS (--host-os simulated)");
@@ -857,6 +863,7 @@ class Device::Impl {
   std::unique_ptr<platform::PlatformModel> platform_;
   // After timers_ and platform_, which it uses: destroyed before them.
   std::unique_ptr<platform::ProvisioningTimeout> provisioningTimeout_;
+  std::unique_ptr<platform::UserConsent> userConsent_;  // before WS-Man and redirection, which hold it
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   events::AlertBus alertBus_;
@@ -914,6 +921,7 @@ class Device::Impl {
   FaultInjection& faults() { return faults_; }
   platform::PlatformModel* platformModel() { return started() ? platform_.get() : nullptr; }
   const platform::ProvisioningTimeout* provisioningTimeout() const { return provisioningTimeout_.get(); }
+  platform::UserConsent* userConsent() { return started() ? userConsent_.get() : nullptr; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -944,5 +952,6 @@ core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); 
 const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers(); }
 platform::PlatformModel* Device::platformModel() { return impl_->platformModel(); }
 const platform::ProvisioningTimeout* Device::provisioningTimeout() const { return impl_->provisioningTimeout(); }
+platform::UserConsent* Device::userConsent() { return impl_->userConsent(); }
 
 }  // namespace mesim::app

@@ -24,6 +24,7 @@
 #include "app/device.h"
 #include "app/host_routes.h"
 #include "app/provisioning_routes.h"
+#include "app/consent_routes.h"
 #include "app/fault_routes.h"
 #include "app/log_routes.h"
 #include "app/metrics.h"
@@ -260,6 +261,7 @@ class ProcessShell::Impl {
     addClockRoutes(routes_);
     addHostRoutes(routes_);
     addProvisioningRoutes(routes_);
+    addConsentRoutes(routes_);
     addScenarioRoutes(routes_, scenarios_);
   }
 

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/platform/platform_model.h"
+#include "firmware/platform/user_consent.h"
 #include "wsman/http/digest_auth.h"
 #include "wsman/redirection/redirection_codec.h"
 #include "wsman/redirection/serial_port_host.h"
@@ -47,6 +48,7 @@ struct RedirectionStats {
   std::uint64_t busy = 0;             // answered status 2
   std::uint64_t unsupported = 0;      // IDER / KVMR answered status 3
   std::uint64_t refused = 0;          // SOL disabled in AMT_RedirectionService: status FF
+  std::uint64_t consentRequired = 0;  // StartSOL answered status FF for want of user consent
   std::uint64_t idleTimeouts = 0;
   std::uint64_t protocolErrors = 0;   // undecodable or out-of-place messages: the connection is closed
   std::uint64_t bytesToHost = 0;
@@ -108,6 +110,7 @@ class RedirectionSession {
   std::uint8_t controlBits_ = 0;
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0;
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
+  std::optional<platform::UserConsent::SessionId> consentSession_;  // SOL's hold on user consent
 };
 
 class RedirectionService {
@@ -121,6 +124,8 @@ class RedirectionService {
   // The host side of SOL; null = no serial port (SOL sessions then carry nothing). Set before sessions start.
   void setSerialHost(SerialPortHost* host) { serial_ = host; }
   SerialPortHost* serialHost() const { return serial_; }
+  // User consent (firmware/platform/user_consent.h): SOL starts only when it allows; null = never asked.
+  void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
 
   // Whether a connection may be served at all: AMT's network side is shut until provisioning completes, and
   // AMT_RedirectionService.ListenerEnabled false closes the listener's connections.
@@ -152,6 +157,7 @@ class RedirectionService {
   http::DigestAuthenticator& auth_;
   RedirectionOptions options_;
   SerialPortHost* serial_ = nullptr;
+  platform::UserConsent* consent_ = nullptr;
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
   RedirectionStats stats_;
