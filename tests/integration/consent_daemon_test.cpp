@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/program_run.h"
 #include "tests/support/wsman_digest_client.h"
 #include "tests/support/wsman_messages.h"
 #include "wsman/redirection/redirection_codec.h"
@@ -210,6 +211,12 @@ TEST_F(ConsentDaemonTest, TheCodeIsShownForOptInDisplayTimeoutOnly) {
   EXPECT_EQ(state.at("stats").at("display_timeouts").to_number<int>(), 1);
   EXPECT_EQ(invoke("SendOptInCode", "<h:OptInCode>" + std::to_string(std::stoul(code)) + "</h:OptInCode>"), "2");
   EXPECT_EQ(daemon.get("/consent?x=1").substr(0, 3), "400");
+  // mesimctl reads the same.
+  const auto ctl = runProgram({MESIMCTL_BINARY, "consent"},
+                              {"MESIMCTL_URL=http://127.0.0.1:" + std::to_string(daemon.controlPort())}, 30s,
+                              {"MESIMCTL_"});
+  EXPECT_EQ(ctl.status, 0) << ctl.output;
+  EXPECT_NE(ctl.output.find("\"state_name\": \"not-started\""), std::string::npos) << ctl.output;
 }
 
 }  // namespace
