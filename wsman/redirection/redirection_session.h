@@ -9,7 +9,8 @@
 //   auto session = service.open({write, close}, "192.0.2.7");
 //   session->receive(bytes);   // as they arrive; session->end("peer closed") when the socket closes
 //
-// Served: SOL. IDER and KVMR are answered status 3 (unsupported). Threading: the device's loop.
+// Served: SOL, and KVMR when a KvmService is set (kvm_redirection.h). IDER is answered status 3 (unsupported).
+// Threading: the device's loop.
 #pragma once
 
 #include <chrono>
@@ -32,6 +33,9 @@
 
 namespace mesim::wsman::redirection {
 
+class KvmService;
+class KvmRedirection;
+
 struct RedirectionOptions {
   // A session that sends nothing for this long is closed (firmware time): before SOL starts, and in SOL when the
   // console asked for no heartbeat. With a heartbeat H the limit is 3 H: AMT sends 0x2B every H and amtterm
@@ -46,7 +50,8 @@ struct RedirectionStats {
   std::uint64_t solSessions = 0;      // SOL started
   std::uint64_t authFailures = 0;
   std::uint64_t busy = 0;             // answered status 2
-  std::uint64_t unsupported = 0;      // IDER / KVMR answered status 3
+  std::uint64_t unsupported = 0;      // IDER (and KVMR without a KVM service) answered status 3
+  std::uint64_t kvmSessions = 0;      // KVMR logged in
   std::uint64_t refused = 0;          // SOL disabled in AMT_RedirectionService: status FF
   std::uint64_t consentRequired = 0;  // StartSOL answered status FF for want of user consent
   std::uint64_t idleTimeouts = 0;
@@ -63,7 +68,7 @@ class RedirectionSession {
     std::function<void(std::vector<std::uint8_t> message)> write;  // one message, one write
     std::function<void()> close;                                  // after the writes queued so far
   };
-  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Ended };
+  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Kvm, Ended };
 
   RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress);
   ~RedirectionSession();
@@ -86,6 +91,10 @@ class RedirectionSession {
   void onStart(const StartSession& start);
   void onAuthenticate(const Authenticate& auth);
   void onStartSol(const StartSol& start);
+  // KVMR (redirection_kvm.cpp)
+  SessionStatus startKvmStatus();
+  void startKvm();
+  std::chrono::milliseconds kvmIdleLimit() const;
   void onEndSol();
   void fromHost(std::string_view bytes);
   void authenticated(const std::string& user);
@@ -111,6 +120,8 @@ class RedirectionSession {
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0;
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
   std::optional<platform::UserConsent::SessionId> consentSession_;  // SOL's hold on user consent
+  std::string tag_;                      // of StartRedirectionSession
+  std::unique_ptr<KvmRedirection> kvm_;  // KVMR, from the login on
 };
 
 class RedirectionService {
@@ -126,6 +137,8 @@ class RedirectionService {
   SerialPortHost* serialHost() const { return serial_; }
   // User consent (firmware/platform/user_consent.h): SOL starts only when it allows; null = never asked.
   void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
+  // KVMR's RFB side; null: KVMR is answered status 3. Set before sessions start.
+  void setKvm(KvmService* kvm) { kvm_ = kvm; }
 
   // Whether a connection may be served at all: AMT's network side is shut until provisioning completes, and
   // AMT_RedirectionService.ListenerEnabled false closes the listener's connections.
@@ -158,6 +171,7 @@ class RedirectionService {
   RedirectionOptions options_;
   SerialPortHost* serial_ = nullptr;
   platform::UserConsent* consent_ = nullptr;
+  KvmService* kvm_ = nullptr;
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
   RedirectionStats stats_;
