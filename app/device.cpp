@@ -29,6 +29,7 @@
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "firmware/platform/provisioning_timeout.h"
+#include "firmware/platform/user_consent.h"
 #include "hostif/fuse/fuse_front_end.h"
 #include "hostif/host/mei_host.h"
 #include "hostif/host/mei_wdt.h"
@@ -238,6 +239,7 @@ class Device::Impl {
     engine_->addClient(clients::makeAmthiClient(*platform_, std::move(amthiOptions)));
     provisioningTimeout_ =
         std::make_unique<platform::ProvisioningTimeout>(*timers_, *platform_, config_.provisioning.timeout);
+    userConsent_ = std::make_unique<platform::UserConsent>(*platform_, *timers_);  // docs/user-consent.md
     engine_->addClient(clients::makeMkhiClient(*platform_, clients::kMkhiGuid));
     // LME/APF: channels from LMS reach the WS-Man server as local connections (firmware/lme/README.md).
     auto toWsman = [this](std::uint32_t port, stream_protocol::socket socket) {
@@ -466,6 +468,7 @@ class Device::Impl {
     if (eventDelivery_) status["events"] = eventsJson();
     if (redirection_) status["redirection"] = redirectionJson();
     if (iderHost_) status["ider"] = iderHost_->statusJson();
+    if (userConsent_) status["consent"] = platform::toString(userConsent_->state());
     if (kvm_) status["kvm"] = kvm_->statusJson();
     if (wsmanHttp_) {
       const auto& ws = wsmanHttp_->stats();
@@ -512,6 +515,7 @@ class Device::Impl {
     r["busy"] = st.busy;
     r["unsupported"] = st.unsupported;
     r["refused"] = st.refused;
+    r["consent_required"] = st.consentRequired;
     r["idle_timeouts"] = st.idleTimeouts;
     r["protocol_errors"] = st.protocolErrors;
     r["bytes_to_host"] = st.bytesToHost;
@@ -554,6 +558,7 @@ class Device::Impl {
     eventDelivery_->attach(alertBus_);
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
+    wsmanService_->setUserConsent(userConsent_.get());
     configurationResetsSeen_ = platform_->configurationResets();
     resetObserver_ = platform_->subscribe([this] { followConfigurationResets(); });
     if (config_.httpPort < 0 && config_.httpsPort < 0) return {};
@@ -752,6 +757,7 @@ class Device::Impl {
       auth = redirectionAuth_.get();
     }
     redirection_ = std::make_unique<wsman::redirection::RedirectionService>(*platform_, *timers_, *auth);
+    redirection_->setUserConsent(userConsent_.get());
     kvm_ = std::make_unique<DeviceKvm>(io_, *platform_, *timers_, kvmOptions());  // app/device_kvm.h
     redirection_->setKvm(&kvm_->service());
     const bool console = config_.solHost == SolHostMode::Console ||
@@ -880,6 +886,7 @@ class Device::Impl {
   std::unique_ptr<platform::PlatformModel> platform_;
   // After timers_ and platform_, which it uses: destroyed before them.
   std::unique_ptr<platform::ProvisioningTimeout> provisioningTimeout_;
+  std::unique_ptr<platform::UserConsent> userConsent_;  // before WS-Man and redirection, which hold it
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   events::AlertBus alertBus_;
@@ -940,6 +947,7 @@ class Device::Impl {
   FaultInjection& faults() { return faults_; }
   platform::PlatformModel* platformModel() { return started() ? platform_.get() : nullptr; }
   const platform::ProvisioningTimeout* provisioningTimeout() const { return provisioningTimeout_.get(); }
+  platform::UserConsent* userConsent() { return started() ? userConsent_.get() : nullptr; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -971,5 +979,6 @@ core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); 
 const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers(); }
 platform::PlatformModel* Device::platformModel() { return impl_->platformModel(); }
 const platform::ProvisioningTimeout* Device::provisioningTimeout() const { return impl_->provisioningTimeout(); }
+platform::UserConsent* Device::userConsent() { return impl_->userConsent(); }
 
 }  // namespace mesim::app

@@ -30,6 +30,7 @@ namespace mesim::lme { class LmeClient; }
 namespace mesim::platform {
 class PlatformModel;
 class ProvisioningTimeout;
+class UserConsent;
 }  // namespace mesim::platform
 namespace mesim::watchdog { class WatchdogFeature; }
 namespace mesim::events {
@@ -121,6 +122,9 @@ class Device {
   // until started().
   platform::PlatformModel* platformModel();
   const platform::ProvisioningTimeout* provisioningTimeout() const;
+  // User consent (IPS_OptInService's machine; app/consent_routes.cpp, and the KVM screen draws its code); null until
+  // started().
+  platform::UserConsent* userConsent();
 
   // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
   const core::FirmwareClock& clock() const;

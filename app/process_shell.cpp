@@ -25,6 +25,7 @@
 #include "app/host_routes.h"
 #include "app/kvm_routes.h"
 #include "app/provisioning_routes.h"
+#include "app/consent_routes.h"
 #include "app/fault_routes.h"
 #include "app/log_routes.h"
 #include "app/metrics.h"
@@ -261,6 +262,7 @@ class ProcessShell::Impl {
     addClockRoutes(routes_);
     addHostRoutes(routes_);
     addProvisioningRoutes(routes_);
+    addConsentRoutes(routes_);
     addScenarioRoutes(routes_, scenarios_);
     addKvmRoutes(routes_);
   }

@@ -272,6 +272,10 @@ std::string auditEventName(std::uint16_t app, std::uint16_t event) {
                                            "Agent Watchdog Action Set"};
     return event < std::size(kAgentPresence) ? kAgentPresence[event] : "";
   }
+  if (app == 30) {
+    static const char* kUserOptIn[] = {"Opt-In Policy Change", "Send Consent Code Event", "Start Opt-In Blocked Event"};
+    return event < std::size(kUserOptIn) ? kUserOptIn[event] : "";
+  }
   return "";
 }
 

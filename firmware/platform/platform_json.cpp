@@ -165,7 +165,6 @@ void fields(V& v, S& s) {
 template <class V, Is<OptInSettings> S>
 void fields(V& v, S& s) {
   v("optInRequired", s.optInRequired);
-  v("optInState", s.optInState);
   v("optInCodeTimeout", s.optInCodeTimeout);
   v("optInDisplayTimeout", s.optInDisplayTimeout);
   v("canModifyOptInPolicy", s.canModifyOptInPolicy);

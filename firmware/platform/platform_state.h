@@ -180,10 +180,10 @@ struct BootSettings {
 // IPS_OptInService.OptInRequired: user consent for every redirection and KVM session (forced in client control mode).
 inline constexpr std::uint32_t kOptInRequiredAll = 4294967295u;
 
-// IPS_OptInService (spec/wsman.md §3.4).
+// IPS_OptInService's policy (spec/wsman.md §3.4). Its running state (OptInState, the code) is RAM, not persisted:
+// firmware/platform/user_consent.h.
 struct OptInSettings {
   std::uint32_t optInRequired = 0;     // 0 none, 1 KVM, 4294967295 all
-  std::uint32_t optInState = 0;        // 0 not started, 1 requested, 2 displayed, 3 received, 4 in session
   std::uint32_t optInCodeTimeout = 120;
   std::uint32_t optInDisplayTimeout = 300;
   std::uint32_t canModifyOptInPolicy = 1;

@@ -54,6 +54,7 @@ TEST(Mesimctl, BadCommandLinesExitTwoWithAReason) {
                                          {{"fault", "hbm", "client"}, "not KEY=VALUE"},
                                          {{"logs"}, "which log"},
                                          {{"provisioning", "reset"}, "the only action is factory-reset"},
+                                         {{"consent", "now"}, "consent takes no arguments"},
                                          {{"call", "GET"}, "METHOD and PATH"},
                                          {{"call", "GET", "status"}, "PATH starts with /"},
                                          {{"health", "--wait", "x"}, "--wait SECONDS"},

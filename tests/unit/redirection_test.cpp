@@ -12,6 +12,7 @@
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/event_records.h"
+#include "firmware/platform/user_consent.h"
 #include "firmware/platform/platform_model.h"
 #include "hostif/os/serial_console.h"
 #include "tests/unit/firmware_test_support.h"
@@ -278,6 +279,7 @@ class RedirectionSessionTest : public ::testing::Test {
   std::unique_ptr<platform::PlatformModel> platform_;
   std::unique_ptr<http::DigestAuthenticator> auth_;
   RecordingSerialHost serial_;
+  std::unique_ptr<platform::UserConsent> consent_;  // outlives service_, which may hold it
   std::unique_ptr<RedirectionService> service_;
 };
 
@@ -462,6 +464,39 @@ TEST_F(RedirectionSessionTest, DisabledSolIsRefused) {
             platform::ChangeResult::Ok);
   EXPECT_FALSE(service_->accepting()) << "the listener closes connections at accept";
   // Not provisioned: the daemon test (redirection_daemon_test) sees the connection closed at accept.
+}
+
+TEST_F(RedirectionSessionTest, SolWaitsForUserConsentWhenThePolicyAsksForIt) {
+  ASSERT_EQ(platform_->update([](platform::PlatformState& s) { s.optIn.optInRequired = platform::kOptInRequiredAll; }),
+            platform::ChangeResult::Ok);
+  consent_ = std::make_unique<platform::UserConsent>(*platform_, timers_);
+  auto& consent = *consent_;
+  service_->setUserConsent(&consent);
+  // No consent: 0x21 status FF, the console stays logged in and may try again.
+  auto c = solSession();
+  EXPECT_EQ(c->lastAs<StartSolReply>().status, 0xFF);
+  EXPECT_EQ(c->session->state(), RedirectionSession::State::Authenticated);
+  EXPECT_EQ(service_->stats().consentRequired, 1u);
+  EXPECT_FALSE(service_->solSession());
+  EXPECT_FALSE(serial_.attached());
+
+  const platform::AuditInitiator who{"admin", false, {}};
+  ASSERT_EQ(consent.start(who), platform::ConsentResult::Ok);
+  ASSERT_EQ(consent.sendCode(std::stoul(*consent.code()), who), platform::ConsentResult::Ok);
+  c->send(StartSol{});
+  EXPECT_EQ(c->lastAs<StartSolReply>().status, 0);
+  EXPECT_EQ(consent.state(), platform::ConsentState::InSession);
+  c->send(EndSol{1});
+  EXPECT_EQ(consent.state(), platform::ConsentState::Received);  // valid for OptInCodeTimeout more
+
+  // Cancelling the consent of a running session closes it.
+  c->send(StartSol{});
+  ASSERT_EQ(c->session->state(), RedirectionSession::State::Sol);
+  ASSERT_EQ(consent.cancel(who), platform::ConsentResult::Ok);
+  EXPECT_TRUE(c->closed);
+  EXPECT_EQ(c->session->state(), RedirectionSession::State::Ended);
+  EXPECT_FALSE(service_->solSession());
+  EXPECT_EQ(consent.sessions(), 0u);
 }
 
 TEST_F(RedirectionSessionTest, SilenceEndsASessionOnTheFirmwareClock) {

@@ -5,11 +5,15 @@
 
 #include <pugixml.hpp>
 
+#include <boost/asio/io_context.hpp>
+
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/amthi_codec.h"
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_json.h"
+#include "firmware/platform/user_consent.h"
+#include "firmware/core/firmware_timer_queue.h"
 #include "tests/support/wsman_messages.h"
 #include "tests/unit/firmware_test_support.h"
 #include "wsman/cim/class_registry.h"
@@ -114,6 +118,8 @@ class WsmanTest : public ::testing::Test {
     power = std::make_unique<platform::HostPowerStateMachine>(*model, clock);
     power->setHook([this](const platform::PowerChange& c) { changes.push_back(c); });
     service = std::make_unique<ops::WsmanService>(*model, clock, *power);
+    consent = std::make_unique<platform::UserConsent>(*model, timers);
+    service->setUserConsent(consent.get());
   }
 
   WsmanResult call(const std::string& body) { return service->handle(body, {"admin", false}); }
@@ -168,8 +174,11 @@ class WsmanTest : public ::testing::Test {
 
   test::TempDir dir{"wsman"};
   core::ManualFirmwareClock clock{core::FirmwareClock::time_point{std::chrono::seconds(1700000000)}};
+  boost::asio::io_context io;
+  core::FirmwareTimerQueue timers{io, clock};
   std::unique_ptr<platform::PlatformModel> model;
   std::unique_ptr<platform::HostPowerStateMachine> power;
+  std::unique_ptr<platform::UserConsent> consent;
   std::unique_ptr<ops::WsmanService> service;
   std::vector<platform::PowerChange> changes;
 };
@@ -902,6 +911,77 @@ TEST_F(WsmanTest, OptInFlow) {
   EXPECT_EQ(first(get(uri)->env, "OptInState"), "3");
   EXPECT_EQ(call0("CancelOptIn"), "0");
   EXPECT_EQ(first(get(uri)->env, "OptInState"), "0");
+  EXPECT_EQ(call0("SendOptInCode", "<h:OptInCode>1</h:OptInCode>"), "2");  // invalid state: nothing shown
+
+  // Three wrong codes end the attempt (state 0), and a fourth call finds nothing to answer (2).
+  EXPECT_EQ(call0("StartOptIn"), "0");
+  EXPECT_EQ(call0("StartOptIn"), "2");  // one at a time
+  const std::string wrongCode = std::to_string((std::stoul(service->optInCode()) + 1) % 1000000);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call0("SendOptInCode", "<h:OptInCode>" + wrongCode + "</h:OptInCode>"), "2066");
+  EXPECT_EQ(first(get(uri)->env, "OptInState"), "0");
+  EXPECT_EQ(service->optInCode(), "");
+  EXPECT_EQ(call0("SendOptInCode", "<h:OptInCode>" + wrongCode + "</h:OptInCode>"), "2");
+
+  // The shown code goes away after OptInDisplayTimeout (firmware time).
+  EXPECT_EQ(call0("StartOptIn"), "0");
+  clock.advance(std::chrono::seconds(299));
+  EXPECT_EQ(first(get(uri)->env, "OptInState"), "2");
+  clock.advance(std::chrono::seconds(1));
+  EXPECT_EQ(first(get(uri)->env, "OptInState"), "0");
+
+  // Audited: the right code (3001, 0), three wrong ones (3001, 1).
+  std::vector<std::pair<std::uint16_t, std::uint8_t>> events;
+  for (const auto& raw : model->state().logs.auditLog)
+    if (auto r = platform::decodeAuditRecord(raw); r && r->app == platform::audit::kUserOptIn)
+      events.emplace_back(r->event, r->extendedData.at(0));
+  EXPECT_EQ(events, (std::vector<std::pair<std::uint16_t, std::uint8_t>>{{1, 0}, {1, 1}}));
+}
+
+TEST_F(WsmanTest, OptInPolicyPutIsValidatedAndAudited) {
+  const std::string uri = kIps + "IPS_OptInService";
+  auto put = [&](const std::string& required, const std::string& codeTimeout) {
+    return call(amtRequest(kTransfer + "Put", uri, 1,
+                           "<h:IPS_OptInService xmlns:h=\"" + uri + "\"><h:OptInCodeTimeout>" + codeTimeout +
+                               "</h:OptInCodeTimeout><h:OptInRequired>" + required +
+                               "</h:OptInRequired></h:IPS_OptInService>"));
+  };
+  EXPECT_EQ(put("4294967295", "30").httpStatus, 400u);  // OptInCodeTimeout is 1..15 minutes
+  EXPECT_EQ(put("2", "120").httpStatus, 400u);
+  auto r = put("4294967295", "900");
+  ASSERT_EQ(r.httpStatus, 200u) << r.body;
+  EXPECT_EQ(model->state().optIn.optInRequired, platform::kOptInRequiredAll);
+  EXPECT_EQ(model->state().optIn.optInCodeTimeout, 900u);
+  ASSERT_FALSE(model->state().logs.auditLog.empty());
+  auto record = platform::decodeAuditRecord(model->state().logs.auditLog.back());
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->app, platform::audit::kUserOptIn);
+  EXPECT_EQ(record->event, platform::audit::kOptInPolicyChange);
+  EXPECT_EQ(record->extendedData, (std::vector<std::uint8_t>{0x00, 0xFF}));  // from none to all
+  EXPECT_EQ(platform::auditEventName(30, 0), "Opt-In Policy Change");
+}
+
+TEST_F(WsmanTest, ABootWithOptionsNeedsConsentWhenThePolicyAsksForIt) {
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+    s.optIn.optInRequired = platform::kOptInRequiredAll;
+    s.boot.useIder = true;
+    s.boot.bootConfigActive = true;  // SetBootConfigRole(IsNext) done
+  }), platform::ChangeResult::Ok);
+  const std::string pms = kCim + "CIM_PowerManagementService";
+  auto requestPower = [&](int code) {
+    return first(ok(amtRequest(pms + "/RequestPowerStateChange", pms, 2,
+                               "<h:RequestPowerStateChange_INPUT xmlns:h=\"" + pms + "\"><h:PowerState>" +
+                                   std::to_string(code) + "</h:PowerState></h:RequestPowerStateChange_INPUT>"))
+                     ->env,
+                 "ReturnValue");
+  };
+  const auto before = changes.size();
+  EXPECT_EQ(requestPower(10), std::to_string(platform::kUserConsentRequired));  // 2081: a reset into IDE-R
+  EXPECT_EQ(changes.size(), before);
+  EXPECT_EQ(requestPower(8), "0");  // off boots nothing: no consent asked
+  ASSERT_EQ(consent->start({"admin", false, {}}), platform::ConsentResult::Ok);
+  ASSERT_EQ(consent->sendCode(std::stoul(*consent->code()), {"admin", false, {}}), platform::ConsentResult::Ok);
+  EXPECT_EQ(requestPower(2), "0");
+  EXPECT_EQ(consent->state(), platform::ConsentState::Received);  // a boot holds no session
 }
 
 TEST_F(WsmanTest, AclUsersAreManagedThroughTheAuthorizationService) {

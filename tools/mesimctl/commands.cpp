@@ -210,6 +210,17 @@ std::vector<Command> makeCommands() {
   };
   list.push_back(provisioning);
 
+  Command consent{"consent", "consent", "user consent: its state and the code the host's screen shows",
+                  "GET /consent (docs/user-consent.md): state (0 not started, 2 displayed, 3 received, 4 in\n"
+                  "session), the six-digit code while displayed (what the host's user would read out), the time\n"
+                  "left, the policy and what needs consent.",
+                  {}};
+  consent.run = [consent](const Invocation& in, const std::vector<std::string>& args) {
+    if (!args.empty()) return usageError(in, consent, "consent takes no arguments");
+    return in.call("GET", "/consent");
+  };
+  list.push_back(consent);
+
   list.push_back(readOrAct("host", "/host", "show the simulated host OS, or act on the host",
                            "GET /host shows the host OS and power state. Actions (POST /host/ACTION): os-crash,\n"
                            "os-hang, power-button, power-loss and those docs/control-api.md lists.\n"

@@ -16,6 +16,7 @@
 #include "firmware/platform/agent_presence.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
+#include "firmware/platform/user_consent.h"
 #include "wsman/cim/cim_value.h"
 #include "wsman/soap/fault.h"
 
@@ -38,7 +39,6 @@ struct ParamDef {
 
 // Transient firmware state owned by the WS-Man service (not persisted): what a real ME keeps in RAM.
 struct CimRuntime {
-  std::string optInCode;  // the code shown on the host's screen during user consent
   std::uint32_t nextIterationId = 1;
   std::map<std::uint32_t, std::size_t> messageLogIterators;  // IterationIdentifier -> next record index
   std::vector<std::vector<std::uint8_t>> certChain;          // AddNextCertInChain so far, leaf first
@@ -63,6 +63,7 @@ struct CimContext {
   bool local = false;
   events::EventDelivery* events = nullptr;  // WS-Eventing subscriptions; null when the daemon delivers no events
   platform::AgentPresence* agentPresence = nullptr;  // watchdog_fw; null: the watchdog classes have no instances
+  platform::UserConsent* consent = nullptr;  // IPS_OptInService and the boot gate; null: no consent machine
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }

@@ -1,10 +1,10 @@
-// IPS_OptInService: user consent (spec/wsman.md §3.4). StartOptIn "displays" a 6-digit code on the host
-// (logged, and readable through WsmanService::optInCode()); SendOptInCode checks it; CancelOptIn ends it.
-#include <cstdio>
+// IPS_OptInService: user consent (spec/wsman.md §3.4, features.md §1.4) over the firmware's consent machine
+// (firmware/platform/user_consent.h): StartOptIn shows a 6-digit code on the host's screen, SendOptInCode checks
+// it, CancelOptIn ends the attempt or the consent; OptInState is the machine's. Put changes the policy (audited as
+// event 3000). Without a machine (CimContext::consent null) the methods answer internal error and OptInState is 0.
 #include <string>
 
-#include "firmware/platform/credentials.h"
-#include "common/log.h"
+#include "firmware/platform/user_consent.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -13,45 +13,26 @@ namespace {
 
 using T = PropType;
 constexpr const char* kName = "Intel(r) AMT OptIn Service";
-// OptInState.
-constexpr std::uint32_t kNotStarted = 0;
-constexpr std::uint32_t kDisplayed = 2;
-constexpr std::uint32_t kReceived = 3;
-// IPS_OptInService return values.
-constexpr std::uint32_t kInvalidState = 2;
-constexpr std::uint32_t kInvalidCode = 2066;
 
-MethodResult setOptInState(CimContext& ctx, std::uint32_t state) {
-  auto result = ctx.platform.update([&](platform::PlatformState& s) { s.optIn.optInState = state; });
-  return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : status::kInternalError);
+MethodResult outcome(platform::ConsentResult result) {
+  return MethodResult::status(static_cast<std::uint32_t>(result));
 }
 
 MethodResult startOptIn(CimContext& ctx, const Instance&, const Arguments&) {
-  if (ctx.platform.state().optIn.optInState != kNotStarted) return MethodResult::status(kInvalidState);
-  std::uint8_t bytes[4];
-  platform::randomBytes(bytes, sizeof bytes);
-  std::uint32_t n = (std::uint32_t{bytes[0]} << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]) % 1000000;
-  char code[8];
-  std::snprintf(code, sizeof code, "%06u", n);
-  ctx.runtime.optInCode = code;
-  auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device
-  MESIM_LOG(Info, "wsman", "user consent code shown on the host screen: " << code);
-  return setOptInState(ctx, kDisplayed);
+  if (!ctx.consent) return MethodResult::status(status::kInternalError);
+  return outcome(ctx.consent->start(ctx.initiator()));
 }
 
 MethodResult sendOptInCode(CimContext& ctx, const Instance&, const Arguments& in) {
   std::uint64_t code = 0;
   if (!argUint(in, "OptInCode", code)) return MethodResult::status(status::kInvalidParameter);
-  if (ctx.platform.state().optIn.optInState != kDisplayed || ctx.runtime.optInCode.empty())
-    return MethodResult::status(kInvalidState);
-  if (code != std::stoul(ctx.runtime.optInCode)) return MethodResult::status(kInvalidCode);
-  ctx.runtime.optInCode.clear();
-  return setOptInState(ctx, kReceived);
+  if (!ctx.consent) return MethodResult::status(status::kInternalError);
+  return outcome(ctx.consent->sendCode(code, ctx.initiator()));
 }
 
 MethodResult cancelOptIn(CimContext& ctx, const Instance&, const Arguments&) {
-  ctx.runtime.optInCode.clear();
-  return setOptInState(ctx, kNotStarted);
+  if (!ctx.consent) return MethodResult::status(status::kInternalError);
+  return outcome(ctx.consent->cancel(ctx.initiator()));
 }
 
 }  // namespace
@@ -73,23 +54,34 @@ void registerOptIn(ClassRegistry& r) {
         .setNum("OptInCodeTimeout", o.optInCodeTimeout)
         .setNum("OptInDisplayTimeout", o.optInDisplayTimeout)
         .setNum("OptInRequired", o.optInRequired)
-        .setNum("OptInState", o.optInState);
+        .setNum("OptInState", ctx.consent ? static_cast<std::uint32_t>(ctx.consent->state()) : 0);
     return std::vector<Instance>{i};
   };
   c.put = [](CimContext& ctx, const Instance&, const Arguments& in) -> ChangeFault {
     std::uint64_t required = 0;
     if (argUint(in, "OptInRequired", required) && required != 0 && required != 1 && required != 4294967295u)
       return invalidParameter("OptInRequired must be 0, 1 or 4294967295.");
+    // OptInCodeTimeout: 1 to 15 minutes (features.md §1.4).
+    std::uint64_t codeTimeout = 0;
+    if (argUint(in, "OptInCodeTimeout", codeTimeout) && (codeTimeout < 60 || codeTimeout > 900))
+      return invalidParameter("OptInCodeTimeout must be 60..900 seconds.");
     if (in.count("OptInRequired") && ctx.platform.state().optIn.canModifyOptInPolicy == 0)
       return invalidParameter("The opt-in policy cannot be modified.");
     if (in.count("OptInRequired") && ctx.platform.controlMode() == platform::ControlMode::Client &&
         required != platform::kOptInRequiredAll)
       return invalidParameter("In client control mode user consent is required for everything (OptInRequired 4294967295).");
+    const std::uint32_t before = ctx.platform.state().optIn.optInRequired;
     return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
       std::uint64_t n = 0;
       if (argUint(in, "OptInRequired", n)) s.optIn.optInRequired = static_cast<std::uint32_t>(n);
       if (argUint(in, "OptInCodeTimeout", n)) s.optIn.optInCodeTimeout = static_cast<std::uint32_t>(n);
       if (argUint(in, "OptInDisplayTimeout", n)) s.optIn.optInDisplayTimeout = static_cast<std::uint32_t>(n);
+      if (s.optIn.optInRequired != before)
+        platform::appendAuditRecord(
+            s, platform::makeAuditRecord(platform::audit::kUserOptIn, platform::audit::kOptInPolicyChange,
+                                         ctx.initiator(), ctx.now(),
+                                         {platform::optInPolicyByte(before),
+                                          platform::optInPolicyByte(s.optIn.optInRequired)}));
     }));
   };
   r.add(std::move(c));

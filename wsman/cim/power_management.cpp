@@ -30,6 +30,10 @@ MethodResult requestPowerStateChange(CimContext& ctx, const Instance&, const Arg
   std::uint64_t code = 0;
   if (!argUint(in, "PowerState", code) || code > 0xFFFF) return MethodResult::status(status::kInvalidParameter);
   if (!targetsHost(in)) return MethodResult::status(status::kInvalidParameter);
+  // A boot with the options a console set needs user consent where the policy asks for it (features.md §1.4).
+  if (ctx.consent && platform::powerChangeBootsWithOptions(ctx.platform.state(), static_cast<std::uint32_t>(code)) &&
+      !ctx.consent->authorize(platform::ConsentUse::Boot))
+    return MethodResult::status(platform::kUserConsentRequired);
   auto before = ctx.power.state();
   auto result = ctx.power.request(static_cast<std::uint32_t>(code), ctx.initiator());
   auto logContext = [&ctx] { return ctx.platform.logContext(); };  // MESIM_LOG names ctx's device

@@ -89,7 +89,8 @@ class WsmanService::Impl {
   void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
   void setFaultRules(WsmanFaultRules* rules) { faultRules_ = rules; }
   void forgetProvisioningSession() { runtime_.forgetProvisioningSession(); }
-  const std::string& optInCode() const { return runtime_.optInCode; }
+  void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
+  std::string optInCode() const { return consent_ && consent_->code() ? *consent_->code() : std::string(); }
   std::size_t openContexts() const { return contexts_.size(); }
   const WsmanServiceStats& stats() const { return stats_; }
 
@@ -121,7 +122,8 @@ class WsmanService::Impl {
       return {200, identifyResponse()};
     }
 
-    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_};
+    cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
+                         consent_};
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
     std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms, key);
     if (auto* f = std::get_if<Fault>(&outcome)) {
@@ -612,6 +614,7 @@ class WsmanService::Impl {
   cim::CimRuntime runtime_;
   events::EventDelivery* events_ = nullptr;
   platform::AgentPresence* agentPresence_ = nullptr;
+  platform::UserConsent* consent_ = nullptr;
   WsmanFaultRules* faultRules_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
@@ -655,7 +658,8 @@ void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setE
 void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { impl_->setAgentPresence(agentPresence); }
 void WsmanService::forgetProvisioningSession() { impl_->forgetProvisioningSession(); }
 void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
-const std::string& WsmanService::optInCode() const { return impl_->optInCode(); }
+void WsmanService::setUserConsent(platform::UserConsent* consent) { impl_->setUserConsent(consent); }
+std::string WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 const WsmanServiceStats& WsmanService::stats() const { return impl_->stats(); }
 

@@ -80,6 +80,8 @@ class WsmanService {
   void setEventDelivery(events::EventDelivery* events);
   // The agent-presence watchdogs and IPS_WatchDogAction (watchdog_fw); their classes are empty while null.
   void setAgentPresence(platform::AgentPresence* agentPresence);
+  // The user-consent machine: IPS_OptInService and the boot gate (null: the methods answer internal error).
+  void setUserConsent(platform::UserConsent* consent);
   // Injected faults every call meets first (null: none); the caller keeps them alive.
   void setFaultRules(WsmanFaultRules* rules);
   // Drops a certificate chain and ConfigurationNonce of an unfinished AdminSetup (after an unprovision).
@@ -87,7 +89,7 @@ class WsmanService {
 
   const cim::ClassRegistry& registry() const;
   // The user-consent code currently "shown on the host's screen" (empty when none), for tests and QA.
-  const std::string& optInCode() const;
+  std::string optInCode() const;
   std::size_t openEnumerationContexts() const;
   const WsmanServiceStats& stats() const;
 

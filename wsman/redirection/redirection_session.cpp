@@ -272,6 +272,18 @@ void RedirectionSession::onStartSol(const StartSol& start) {
     reply.status = static_cast<std::uint8_t>(SessionStatus::Busy);
     return send(reply);
   }
+  if (service.consent_) {
+    // The user-consent gate (docs/user-consent.md): status FF, and the console may try again once consent is given.
+    consentSession_ = service.consent_->openSession(platform::ConsentUse::Sol,
+                                                    [this] { close("user consent was withdrawn (CancelOptIn)"); });
+    if (!consentSession_) {
+      service.releaseSol(*this);
+      ++service.stats_.consentRequired;
+      reply.status = static_cast<std::uint8_t>(SessionStatus::Error);
+      MESIM_LOG(Info, kLog, "SOL refused to " << peer_ << ": user consent is required");
+      return send(reply);
+    }
+  }
   sol_ = start.settings;
   state_ = State::Sol;
   ++service.stats_.solSessions;
@@ -295,6 +307,8 @@ void RedirectionSession::stopSol(bool reply) {
   if (heartbeatTimer_) service.timers_.cancel(heartbeatTimer_);
   heartbeatTimer_ = 0;
   service.releaseSol(*this);
+  if (consentSession_ && service.consent_) service.consent_->closeSession(*consentSession_);
+  consentSession_.reset();
   service.record(*this, false);
   state_ = State::Authenticated;
   MESIM_LOG(Info, kLog, "SOL session of '" << printable(user_) << "' from " << peer_ << " ended");

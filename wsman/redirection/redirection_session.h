@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/platform/platform_model.h"
+#include "firmware/platform/user_consent.h"
 #include "wsman/http/digest_auth.h"
 #include "wsman/redirection/ider_session.h"
 #include "wsman/redirection/redirection_codec.h"
@@ -53,6 +54,7 @@ struct RedirectionStats {
   std::uint64_t unsupported = 0;      // IDER (and KVMR without a KVM service) answered status 3
   std::uint64_t kvmSessions = 0;      // KVMR logged in
   std::uint64_t refused = 0;          // SOL disabled in AMT_RedirectionService: status FF
+  std::uint64_t consentRequired = 0;  // StartSOL answered status FF for want of user consent
   std::uint64_t idleTimeouts = 0;
   std::uint64_t protocolErrors = 0;   // undecodable or out-of-place messages: the connection is closed
   std::uint64_t bytesToHost = 0;
@@ -119,6 +121,7 @@ class RedirectionSession {
   std::uint8_t controlBits_ = 0;
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0;
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
+  std::optional<platform::UserConsent::SessionId> consentSession_;  // SOL's hold on user consent
   std::string tag_;                      // of StartRedirectionSession
   std::unique_ptr<KvmRedirection> kvm_;  // KVMR, from the login on
   std::unique_ptr<IderSession> ider_;   // IDER, from the login on; kept until this session is destroyed
@@ -135,6 +138,8 @@ class RedirectionService {
   // The host side of SOL; null = no serial port (SOL sessions then carry nothing). Set before sessions start.
   void setSerialHost(SerialPortHost* host) { serial_ = host; }
   SerialPortHost* serialHost() const { return serial_; }
+  // User consent (firmware/platform/user_consent.h): SOL starts only when it allows; null = never asked.
+  void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
   // KVMR's RFB side; null: KVMR is answered status 3. Set before sessions start.
   void setKvm(KvmService* kvm) { kvm_ = kvm; }
 
@@ -171,6 +176,7 @@ class RedirectionService {
   http::DigestAuthenticator& auth_;
   RedirectionOptions options_;
   SerialPortHost* serial_ = nullptr;
+  platform::UserConsent* consent_ = nullptr;
   KvmService* kvm_ = nullptr;
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
