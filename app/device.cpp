@@ -489,6 +489,13 @@ class Device::Impl {
                          {"timeouts", ws.timeouts},
                          {"bad_requests", ws.badRequests}};
     }
+    if (legacySoap_) {
+      const auto& eoi = legacySoap_->stats();  // the EOI SOAP services amttool speaks (docs/legacy-soap.md)
+      status["legacy_soap"] = {{"calls", eoi.calls},
+                               {"faults", eoi.faults},
+                               {"not_permitted", eoi.notPermitted},
+                               {"remote_controls", eoi.remoteControls}};
+    }
     return status;
   }
 

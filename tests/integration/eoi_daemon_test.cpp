@@ -168,6 +168,12 @@ TEST_F(EoiDaemon, MalformedSoapIsAFaultAndTheDaemonGoesOn) {
   EXPECT_EQ(wsmanPowerState(daemon.httpPort()), "2");
   const auto info = amttool(daemon.httpPort(), {"info"});
   EXPECT_NE(info.output.find("Powerstate:   S0"), std::string::npos) << info.output;
+  // /status counts them: the fault, and info's five calls (GetCoreVersion, host and domain name, power state,
+  // capabilities).
+  const auto status = daemon.get("/status");
+  EXPECT_NE(status.find("\"legacy_soap\":{\"calls\":5,\"faults\":1,\"not_permitted\":0,\"remote_controls\":0}"),
+            std::string::npos)
+      << status;
 }
 
 }  // namespace
