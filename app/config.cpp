@@ -85,7 +85,7 @@ po::options_description describeDevice() {
     ("https-port", po::value<int>(), "WS-Man over TLS; 0 picks a free port, -1 disables [16993]")
     ("redirection-port", po::value<int>(), "redirection (SOL) over TCP, as amtterm speaks it; 0 picks a free port, -1 disables [16994]")
     ("redirection-tls-port", po::value<int>(), "redirection (SOL) over TLS with 16993's certificate; 0 picks a free port, -1 disables [16995]")
-    ("sol-host", po::value<std::string>(), "the host side of Serial-over-LAN: console (the simulated OS's serial console) or pty (a pseudo-terminal whose path is logged and in /status) [console with --host-os simulated, else pty]")
+    ("sol-host", po::value<std::string>(), "the host side of Serial-over-LAN: console (the simulated OS's serial console), pty (a pseudo-terminal whose path is logged and in /status), unix:PATH (listen on a Unix socket; QEMU -serial unix:PATH connects) or unix-connect:PATH (connect to one, e.g. QEMU -serial unix:PATH,server=on,wait=off) [console with --host-os simulated, else pty]")
     ("tls-cert", po::value<std::string>(), "PEM certificate for 16993 instead of the generated one (with --tls-key)")
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
@@ -205,9 +205,25 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (!port("redirection-tls-port", c.redirectionTlsPort)) return "--redirection-tls-port out of range";
   if (vm.count("sol-host")) {
     const std::string value = vm["sol-host"].as<std::string>();
-    if (value == "console") c.solHost = SolHostMode::Console;
-    else if (value == "pty") c.solHost = SolHostMode::Pty;
-    else return "--sol-host takes console or pty";
+    const auto unixPath = [&value](std::string_view prefix) -> std::optional<std::string> {
+      if (!value.starts_with(prefix)) return std::nullopt;
+      return value.substr(prefix.size());
+    };
+    if (value == "console") {
+      c.solHost = SolHostMode::Console;
+    } else if (value == "pty") {
+      c.solHost = SolHostMode::Pty;
+    } else if (auto path = unixPath("unix:")) {
+      c.solHost = SolHostMode::UnixListen;
+      c.solHostPath = *path;
+    } else if (auto path = unixPath("unix-connect:")) {
+      c.solHost = SolHostMode::UnixConnect;
+      c.solHostPath = *path;
+    } else {
+      return "--sol-host takes console, pty, unix:PATH or unix-connect:PATH";
+    }
+    if ((c.solHost == SolHostMode::UnixListen || c.solHost == SolHostMode::UnixConnect) && c.solHostPath.empty())
+      return "--sol-host " + value + " names no socket path";
   }
   if (vm.count("tls-cert")) c.tlsCert = vm["tls-cert"].as<std::string>();
   if (vm.count("tls-key")) c.tlsKey = vm["tls-key"].as<std::string>();

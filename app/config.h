@@ -22,7 +22,8 @@ enum class FuseMode { Auto, On, Off };
 // Simulated: mesim plays the OS on the host's CPU (hostif/os); None: the host is the user's programs alone.
 enum class HostOsMode { Simulated, None };
 // --sol-host: what plays the host's serial port for SOL. Default: the simulated OS's console, or a PTY without one.
-enum class SolHostMode { Default, Console, Pty };
+// UnixListen / UnixConnect: a Unix socket (solHostPath) that a VM's serial port connects to, or listens on.
+enum class SolHostMode { Default, Console, Pty, UnixListen, UnixConnect };
 
 // AMT's login back-off (docs/configuration.md: who it protects, and that anyone who can reach the port can keep
 // a user locked out with it): `threshold` successive failures lock the name out for `initial`, doubling per
@@ -62,6 +63,7 @@ struct DeviceConfig {
   int redirectionPort = 16994;               // redirection (SOL): 0 = any free port, negative = off
   int redirectionTlsPort = 16995;
   SolHostMode solHost = SolHostMode::Default;  // --sol-host
+  std::string solHostPath;                     // --sol-host unix:PATH / unix-connect:PATH
   std::optional<std::filesystem::path> tlsCert;  // user-supplied PEM certificate and key for 16993
   std::optional<std::filesystem::path> tlsKey;
   std::string powerHook;  // command run on every host power change

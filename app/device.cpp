@@ -43,6 +43,7 @@
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
 #include "wsman/redirection/pty_serial_host.h"
+#include "wsman/redirection/unix_socket_serial_host.h"
 #include "wsman/redirection/redirection_server.h"
 
 namespace mesim::app {
@@ -342,6 +343,7 @@ class Device::Impl {
       if (ports.tls) where.push_back("redirection-tls tcp://" + config_.listenAddress + ":" + std::to_string(ports.tls));
     }
     if (solPty_) where.push_back("SOL pty " + solPty_->slavePath());
+    if (solSocket_) where.push_back("SOL " + solSocket_->describe());
     where.push_back("state " + config_.stateDir.string());
     std::string text;
     for (auto& part : where) text += (text.empty() ? "" : ", ") + part;
@@ -500,12 +502,18 @@ class Device::Impl {
   }
 
   boost::json::object redirectionJson() const {
+    using Role = wsman::redirection::UnixSocketSerialHost::Role;
     boost::json::object r;
     const auto ports = redirectionServer_ ? redirectionServer_->ports() : wsman::redirection::RedirectionPorts{};
     r["port"] = ports.plain;
     r["tls_port"] = ports.tls;
-    r["sol_host"] = solPty_ ? "pty" : "console";
+    r["sol_host"] = solPty_ ? "pty" : solSocket_ ? (solSocket_->role() == Role::Listen ? "unix" : "unix-connect") : "console";
     if (solPty_) r["pty"] = solPty_->slavePath();
+    if (solSocket_) {
+      const auto& s = solSocket_->stats();
+      r["socket"] = {{"path", solSocket_->path()}, {"connected", solSocket_->connected()},
+                     {"connections", s.connections}, {"refused", s.refused}, {"dropped", s.dropped}};
+    }
     r["accepting"] = redirection_->accepting();
     r["sol_enabled"] = redirection_->solEnabled();
     if (const auto* sol = redirection_->solSession())
@@ -779,6 +787,13 @@ class Device::Impl {
       os_->onStateChange([console = console_.get()](hostos::SimulatedOs::State state) { console->osStateChanged(state); });
       console_->osStateChanged(os_->state());  // it may have started booting already
       redirection_->setSerialHost(consoleHost_.get());
+    } else if (config_.solHost == SolHostMode::UnixListen || config_.solHost == SolHostMode::UnixConnect) {
+      using Role = wsman::redirection::UnixSocketSerialHost::Role;
+      const Role role = config_.solHost == SolHostMode::UnixListen ? Role::Listen : Role::Connect;
+      auto socket = wsman::redirection::UnixSocketSerialHost::open(io_, role, config_.solHostPath, log_);
+      if (!socket) return fail("SOL host socket: " + socket.error().message);
+      solSocket_ = std::move(*socket);
+      redirection_->setSerialHost(solSocket_.get());
     } else {
       auto pty = wsman::redirection::PtySerialHost::open(io_, log_);
       if (!pty) return fail("SOL PTY: " + pty.error().message);
@@ -898,6 +913,7 @@ class Device::Impl {
   std::unique_ptr<hostos::SerialConsole> console_;
   std::unique_ptr<ConsoleSerialHost> consoleHost_;
   std::unique_ptr<wsman::redirection::PtySerialHost> solPty_;
+  std::unique_ptr<wsman::redirection::UnixSocketSerialHost> solSocket_;
   std::unique_ptr<wsman::http::DigestAuthenticator> redirectionAuth_;  // when WS-Man is off
   std::unique_ptr<wsman::redirection::RedirectionService> redirection_;
   std::unique_ptr<wsman::redirection::RedirectionServer> redirectionServer_;

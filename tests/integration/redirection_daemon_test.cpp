@@ -7,7 +7,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <optional>
 
@@ -255,6 +261,43 @@ TEST(RedirectionDaemon, DigestSolCarriesBytesBothWaysThroughThePty) {
   status = redirectionStatus(daemon);
   ASSERT_TRUE(status.is_object()) << daemon.log();
   EXPECT_EQ(status.at("protocol_errors").to_number<int>(), 1);
+}
+
+// A VM's serial port as the host (--sol-host unix:PATH, what QEMU -serial unix:PATH connects to): the test plays
+// the VM on the socket; bytes go both ways; a bad --sol-host is refused at start with a clear message.
+TEST(RedirectionDaemon, AUnixSocketPeerIsTheHostsSerialPort) {
+  DaemonProcess daemon;
+  const std::string socketPath = (daemon.stateDir() / "ttyS0.sock").string();
+  ASSERT_TRUE(daemon.start({"--host-os", "none", "--fuse", "off", "--preload", "off", "--sol-host", "unix:" + socketPath}))
+      << daemon.log();
+  EXPECT_NE(daemon.log().find("SOL unix " + socketPath), std::string::npos) << "the ready line names it";
+  auto status = redirectionStatus(daemon);
+  ASSERT_TRUE(status.is_object()) << daemon.get("/status");
+  EXPECT_EQ(status.at("sol_host").as_string(), "unix");
+  EXPECT_FALSE(status.at("socket").at("connected").as_bool());
+
+  const int vm = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(vm, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socketPath.c_str());
+  ASSERT_EQ(::connect(vm, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << std::strerror(errno);
+
+  SolClient console;
+  ASSERT_TRUE(console.connect(daemon.redirectionPort()));
+  cleartextSol(console);
+  console.send(SolData{true, 2, "ls\r"});
+  EXPECT_EQ(readSlaveUntil(vm, "ls\r"), "ls\r");
+  ASSERT_EQ(::write(vm, "bin etc\r\n", 9), 9);
+  EXPECT_NE(console.hostOutputUntil("bin etc\r\n").find("bin etc\r\n"), std::string::npos);
+  status = redirectionStatus(daemon);
+  EXPECT_TRUE(status.at("socket").at("connected").as_bool()) << status;
+  EXPECT_EQ(status.at("socket").at("connections").to_number<int>(), 1);
+  ::close(vm);
+
+  DaemonProcess bad;
+  EXPECT_FALSE(bad.start({"--host-os", "none", "--fuse", "off", "--preload", "off", "--sol-host", "unix:"}));
+  EXPECT_NE(bad.log().find("names no socket path"), std::string::npos) << bad.log();
 }
 
 // The console of a simulated OS that booted (manual clock), over 16995 with 16993's certificate.
