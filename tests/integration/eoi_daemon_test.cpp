@@ -176,5 +176,26 @@ TEST_F(EoiDaemon, MalformedSoapIsAFaultAndTheDaemonGoesOn) {
       << status;
 }
 
+// The legacy paths are served only with a login (an Identify body, anonymous on /wsman, is not let through), only
+// to POST, and only the services' own paths.
+TEST_F(EoiDaemon, LegacyPathsNeedALoginAndAPost) {
+  const std::string base = "http://127.0.0.1:" + std::to_string(daemon.httpPort());
+  auto statusOf = [](std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runProgram(argv, {}, 10s).output;
+  };
+  if (::access("/usr/bin/curl", X_OK) != 0) GTEST_SKIP() << "no curl";
+  const std::string identify =
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><Identify "
+      "xmlns=\"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd\"/></s:Body></s:Envelope>";
+  EXPECT_EQ(statusOf({"--data-binary", identify, base + "/wsman"}), "200") << "anonymous Identify on /wsman";
+  EXPECT_EQ(statusOf({"--data-binary", identify, base + "/RemoteControlService"}), "401");
+  EXPECT_EQ(statusOf({"--digest", "-u", std::string("admin:") + kPassword, base + "/RemoteControlService"}), "405");
+  EXPECT_EQ(statusOf({"--digest", "-u", std::string("admin:") + kPassword, "--data-binary", "<x/>",
+                      base + "/RedirectionService"}),
+            "404");
+}
+
 }  // namespace
 }  // namespace mesim::test
