@@ -56,6 +56,8 @@ ChangeFault putPort(CimContext& ctx, const Instance& current, const Arguments& i
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
     auto& lan = wireless ? s.wireless : s.wired;
     if (hasDhcp) lan.dhcpEnabled = dhcp;
+    // A static mask, gateway and DNS servers (set over legacy SOAP) belong to a static address only.
+    if (hasDhcp && dhcp) lan.subnetMask = lan.gateway = lan.primaryDns = lan.secondaryDns = 0;
     if (!ip.empty() && !lan.dhcpEnabled) lan.ipv4 = address;
   });
   return changeFault(result);
