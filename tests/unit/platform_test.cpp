@@ -555,6 +555,15 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   auto& localSystem = rewritten.as_object()["accounts"].as_object()["localSystem"].as_object();
   EXPECT_EQ(localSystem["passwordSetAt"], 0);
   localSystem.erase("passwordSetAt");
+  for (const char* lanName : {"wired", "wireless"}) {
+    auto& lan = rewritten.as_object()["network"].as_object()[lanName].as_object();
+    for (const char* added : {"subnetMask", "gateway", "primaryDns", "secondaryDns"}) {
+      EXPECT_EQ(lan[added], "0.0.0.0") << lanName << " " << added;
+      lan.erase(added);
+    }
+    EXPECT_EQ(lan["linkPolicy"], 0);
+    lan.erase("linkPolicy");
+  }
   EXPECT_EQ(rewritten, boost::json::value(expected)) << slurp(dir.path() / "platform.json");
 
   // Typed values, spot-checked through the model.
