@@ -83,6 +83,7 @@ po::options_description describeDevice() {
     ("listen", po::value<std::string>(), "WS-Man listen address [127.0.0.1]")
     ("http-port", po::value<int>(), "WS-Man over HTTP; 0 picks a free port, -1 disables [16992]")
     ("https-port", po::value<int>(), "WS-Man over TLS; 0 picks a free port, -1 disables [16993]")
+    ("rfb-port", po::value<int>(), "KVM as standard RFB/VNC (served while IPS_KVMRedirectionSettingData.Is5900PortEnabled); 0 picks a free port, -1 disables [5900]")
     ("redirection-port", po::value<int>(), "redirection (SOL) over TCP, as amtterm speaks it; 0 picks a free port, -1 disables [16994]")
     ("redirection-tls-port", po::value<int>(), "redirection (SOL) over TLS with 16993's certificate; 0 picks a free port, -1 disables [16995]")
     ("sol-host", po::value<std::string>(), "the host side of Serial-over-LAN: console (the simulated OS's serial console), pty (a pseudo-terminal whose path is logged and in /status), unix:PATH (listen on a Unix socket; QEMU -serial unix:PATH connects) or unix-connect:PATH (connect to one, e.g. QEMU -serial unix:PATH,server=on,wait=off) [console with --host-os simulated, else pty]")
@@ -203,6 +204,7 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (!port("https-port", c.httpsPort)) return "--https-port out of range";
   if (!port("redirection-port", c.redirectionPort)) return "--redirection-port out of range";
   if (!port("redirection-tls-port", c.redirectionTlsPort)) return "--redirection-tls-port out of range";
+  if (!port("rfb-port", c.rfbPort)) return "--rfb-port out of range";
   if (vm.count("sol-host")) {
     const std::string value = vm["sol-host"].as<std::string>();
     const auto unixPath = [&value](std::string_view prefix) -> std::optional<std::string> {
@@ -352,6 +354,7 @@ std::string checkDistinct(const std::vector<DeviceConfig>& devices) {
     if (err.empty() && d.redirectionPort > 0) err = claim(d.listenAddress + ":" + std::to_string(d.redirectionPort), d.name);
     if (err.empty() && d.redirectionTlsPort > 0)
       err = claim(d.listenAddress + ":" + std::to_string(d.redirectionTlsPort), d.name);
+    if (err.empty() && d.rfbPort > 0) err = claim(d.listenAddress + ":" + std::to_string(d.rfbPort), d.name);
     if (!err.empty()) return err;
   }
   return "";
@@ -467,6 +470,9 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
   for (const auto& [name, lines] : sections) {
     if (!validDeviceName(name)) return fail("[device." + name + "]: use 1..64 letters, digits, '-' or '_' in a device name");
     DeviceConfig device = derivedDevice(base, name);
+    // 5900 is not inherited unless set above: configurations written before KVM give each device its own ports
+    // and would otherwise collide on it.
+    if (!vm.count("rfb-port")) device.rfbPort = -1;
     po::variables_map sectionVm;
     try {
       std::istringstream in(lines);

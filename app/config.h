@@ -62,6 +62,7 @@ struct DeviceConfig {
   int httpsPort = 16993;
   int redirectionPort = 16994;               // redirection (SOL): 0 = any free port, negative = off
   int redirectionTlsPort = 16995;
+  int rfbPort = 5900;                        // KVM as standard RFB (app/device_kvm.h): 0 = any free port, negative = off
   SolHostMode solHost = SolHostMode::Default;  // --sol-host
   std::string solHostPath;                     // --sol-host unix:PATH / unix-connect:PATH
   std::optional<std::filesystem::path> tlsCert;  // user-supplied PEM certificate and key for 16993

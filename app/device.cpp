@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/device_kvm.h"
 #include "app/fault_injection.h"
 #include "common/log.h"
 #include "firmware/clients/amthi_client.h"
@@ -71,18 +72,6 @@ class FirmwareOsTimers final : public hostos::OsTimers {
 
  private:
   core::FirmwareTimerQueue& timers_;
-};
-
-// The simulated OS's serial console as SOL's host side: hostif/ and the firmware meet only here.
-class ConsoleSerialHost final : public wsman::redirection::SerialPortHost {
- public:
-  explicit ConsoleSerialHost(hostos::SerialConsole& console) : console_(console) {}
-  void toHost(std::string_view bytes) override { console_.input(bytes); }
-  void setFromHost(Sink sink) override { console_.setOutput(std::move(sink)); }
-  std::string describe() const override { return "console"; }
-
- private:
-  hostos::SerialConsole& console_;
 };
 
 // The platform's power as the host sees and changes it.
@@ -342,6 +331,7 @@ class Device::Impl {
       if (ports.plain) where.push_back("redirection tcp://" + config_.listenAddress + ":" + std::to_string(ports.plain));
       if (ports.tls) where.push_back("redirection-tls tcp://" + config_.listenAddress + ":" + std::to_string(ports.tls));
     }
+    if (kvm_ && kvm_->rfbPort()) where.push_back("rfb tcp://" + config_.listenAddress + ":" + std::to_string(kvm_->rfbPort()));
     if (solPty_) where.push_back("SOL pty " + solPty_->slavePath());
     if (solSocket_) where.push_back("SOL " + solSocket_->describe());
     where.push_back("state " + config_.stateDir.string());
@@ -476,6 +466,7 @@ class Device::Impl {
     }
     if (eventDelivery_) status["events"] = eventsJson();
     if (redirection_) status["redirection"] = redirectionJson();
+    if (kvm_) status["kvm"] = kvm_->statusJson();
     if (wsmanHttp_) {
       const auto& ws = wsmanHttp_->stats();
       status["wsman"] = {{"serving", wsmanHttp_->activeConnections()},
@@ -533,6 +524,7 @@ class Device::Impl {
     r["bytes_to_host"] = st.bytesToHost;
     r["bytes_from_host"] = st.bytesFromHost;
     if (redirectionServer_) r["not_served"] = redirectionServer_->stats().notServed;
+    r["kvm_sessions"] = st.kvmSessions;
     return r;
   }
 
@@ -774,6 +766,8 @@ class Device::Impl {
       auth = redirectionAuth_.get();
     }
     redirection_ = std::make_unique<wsman::redirection::RedirectionService>(*platform_, *timers_, *auth);
+    kvm_ = std::make_unique<DeviceKvm>(io_, *platform_, *timers_, kvmOptions());  // app/device_kvm.h
+    redirection_->setKvm(&kvm_->service());
     const bool console = config_.solHost == SolHostMode::Console ||
                          (config_.solHost == SolHostMode::Default && os_ != nullptr);
     if (console && !os_) return fail("--sol-host console needs the simulated host OS (--host-os simulated)");
@@ -783,10 +777,9 @@ class Device::Impl {
       consoleOptions.biosVersion = platform_->firmware().biosVersion;
       consoleOptions.nowSeconds = [clock = clock_.get()] { return core::unixSeconds(clock->now()); };
       console_ = std::make_unique<hostos::SerialConsole>(consoleOptions);
-      consoleHost_ = std::make_unique<ConsoleSerialHost>(*console_);
       os_->onStateChange([console = console_.get()](hostos::SimulatedOs::State state) { console->osStateChanged(state); });
       console_->osStateChanged(os_->state());  // it may have started booting already
-      redirection_->setSerialHost(consoleHost_.get());
+      redirection_->setSerialHost(kvm_->attachConsole(*console_));  // SOL's host side; KVM draws it too
     } else if (config_.solHost == SolHostMode::UnixListen || config_.solHost == SolHostMode::UnixConnect) {
       using Role = wsman::redirection::UnixSocketSerialHost::Role;
       const Role role = config_.solHost == SolHostMode::UnixListen ? Role::Listen : Role::Connect;
@@ -794,11 +787,13 @@ class Device::Impl {
       if (!socket) return fail("SOL host socket: " + socket.error().message);
       solSocket_ = std::move(*socket);
       redirection_->setSerialHost(solSocket_.get());
+      kvm_->noConsole("the serial port is " + solSocket_->describe() + ": no simulated screen");
     } else {
       auto pty = wsman::redirection::PtySerialHost::open(io_, log_);
       if (!pty) return fail("SOL PTY: " + pty.error().message);
       solPty_ = std::move(*pty);
       redirection_->setSerialHost(solPty_.get());
+      kvm_->noConsole("the serial console is a PTY (" + solPty_->slavePath() + "): no simulated screen");
     }
     wsman::redirection::RedirectionServerOptions options;
     options.listenAddress = config_.listenAddress;
@@ -817,7 +812,12 @@ class Device::Impl {
     }
     redirectionServer_ = std::make_unique<wsman::redirection::RedirectionServer>(io_, *redirection_, options);
     if (auto r = redirectionServer_->start(); !r) return fail(r.error().message);
+    if (auto r = kvm_->start(); !r) return fail(r.error().message);
     return {};
+  }
+
+  DeviceKvmOptions kvmOptions() const {
+    return {config_.listenAddress, config_.rfbPort, services_.descriptorReserve, "mesim-" + config_.name};
   }
 
   void linkIntoRuntimeDir(const std::string& name) {
@@ -862,6 +862,7 @@ class Device::Impl {
     settleTimer_.cancel();
     if (preload_) preload_->stop();
     if (redirectionServer_) redirectionServer_->stop();
+    if (kvm_) kvm_->stop();
     if (wsmanHttp_) wsmanHttp_->stop();
     if (driverAcceptor_) {
       boost::system::error_code ignored;
@@ -911,7 +912,7 @@ class Device::Impl {
   // Redirection: after the platform, timers, WS-Man (its authenticator) and the OS, which it uses; the server
   // before the service, the service before its serial host.
   std::unique_ptr<hostos::SerialConsole> console_;
-  std::unique_ptr<ConsoleSerialHost> consoleHost_;
+  std::unique_ptr<DeviceKvm> kvm_;  // the console's host side (SOL and the KVM screen), the RFB listener
   std::unique_ptr<wsman::redirection::PtySerialHost> solPty_;
   std::unique_ptr<wsman::redirection::UnixSocketSerialHost> solSocket_;
   std::unique_ptr<wsman::http::DigestAuthenticator> redirectionAuth_;  // when WS-Man is off
@@ -945,6 +946,7 @@ class Device::Impl {
   }
   bool started() const { return engine_ != nullptr; }
   hostos::HostMachine* hostMachine() { return hostMachine_.get(); }
+  DeviceKvm* kvm() { return kvm_.get(); }
   FaultInjection& faults() { return faults_; }
   platform::PlatformModel* platformModel() { return started() ? platform_.get() : nullptr; }
   const platform::ProvisioningTimeout* provisioningTimeout() const { return provisioningTimeout_.get(); }
@@ -972,6 +974,7 @@ void Device::firmwareReset(const std::string& why) { impl_->firmwareReset(why); 
 void Device::meStop() { impl_->meStop(); }
 bool Device::hostReset(const std::string& why) { return impl_->hostReset(why); }
 hostos::HostMachine* Device::hostMachine() { return impl_->hostMachine(); }
+DeviceKvm* Device::kvm() { return impl_->kvm(); }
 FaultInjection& Device::faults() { return impl_->faults(); }
 const core::FirmwareClock& Device::clock() const { return impl_->clock(); }
 core::ManualFirmwareClock* Device::manualClock() { return impl_->manualClock(); }

@@ -42,6 +42,7 @@ namespace mesim::wsman::ops { class WsmanService; }
 namespace mesim::app {
 
 class FaultInjection;
+class DeviceKvm;
 
 class Device {
  public:
@@ -111,6 +112,8 @@ class Device {
   bool hostReset(const std::string& why);
   // The host's power button, power supply and simulated OS (hostif/os); null until started().
   hostos::HostMachine* hostMachine();
+  // KVM (app/device_kvm.h, app/kvm_routes.cpp); null until started() or with both redirection ports off.
+  DeviceKvm* kvm();
   // The faults injected into this device that the composer keeps (the disk switch, WS-Man rules, fw_status).
   FaultInjection& faults();
 

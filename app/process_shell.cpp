@@ -23,6 +23,7 @@
 #include "app/control_server.h"
 #include "app/device.h"
 #include "app/host_routes.h"
+#include "app/kvm_routes.h"
 #include "app/provisioning_routes.h"
 #include "app/fault_routes.h"
 #include "app/log_routes.h"
@@ -261,6 +262,7 @@ class ProcessShell::Impl {
     addHostRoutes(routes_);
     addProvisioningRoutes(routes_);
     addScenarioRoutes(routes_, scenarios_);
+    addKvmRoutes(routes_);
   }
 
   // POST /events/raise?messageId=iAMT0005[&arg=...][&category=Watchdog][&severity=2][&message=...]: an alert as a

@@ -183,6 +183,7 @@ void fields(V& v, S& s) {
   v("kvmEnabledState", s.kvmEnabledState);
   v("kvmRequestedState", s.kvmRequestedState);
   v("is5900PortEnabled", s.is5900PortEnabled);
+  v("rfbPassword", s.rfbPassword);
   v("optInPolicy", s.optInPolicy);
   v("sessionTimeout", s.sessionTimeout);
   v("defaultScreen", s.defaultScreen);

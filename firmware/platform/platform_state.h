@@ -214,6 +214,7 @@ struct RedirectionSettings {
   std::uint32_t kvmEnabledState = 2;   // CIM_KVMRedirectionSAP: 2 enabled, 3 disabled, 6 enabled but offline
   std::uint32_t kvmRequestedState = 5;
   bool is5900PortEnabled = false;
+  std::string rfbPassword;             // IPS_KVMRedirectionSettingData.RFBPassword (write-only): VNC auth on 5900
   bool optInPolicy = false;
   std::uint32_t sessionTimeout = 3;
   std::uint32_t defaultScreen = 0;

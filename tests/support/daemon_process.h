@@ -93,7 +93,7 @@ class DaemonProcess {
              std::vector<std::string> env = {}) {
     std::vector<std::string> args{mesimBinary().string(), "--state-dir", stateDir_.string(), "--runtime-dir",
                                   runtimeDir_.string(), "--control-port", "0", "--http-port", "0", "--https-port", "0",
-                                  "--redirection-port", "0", "--redirection-tls-port", "0"};
+                                  "--redirection-port", "0", "--redirection-tls-port", "0", "--rfb-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0) return false;
@@ -133,6 +133,8 @@ class DaemonProcess {
           static const std::regex redirectionPort(R"(redirection tcp://[0-9.]+:(\d+))"),
               redirectionTlsPort(R"(redirection-tls tcp://[0-9.]+:(\d+))");
           if (std::regex_search(log_, p, redirectionPort)) redirectionPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
+          static const std::regex rfbPort(R"(rfb tcp://[0-9.]+:(\d+))");
+          if (std::regex_search(log_, p, rfbPort)) rfbPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
           if (std::regex_search(log_, p, redirectionTlsPort))
             redirectionTlsPort_ = static_cast<std::uint16_t>(std::stoi(p[1]));
           return true;
@@ -193,6 +195,7 @@ class DaemonProcess {
   std::uint16_t httpsPort() const { return httpsPort_; }  // WS-Man on TLS, 0 if off
   std::uint16_t redirectionPort() const { return redirectionPort_; }        // SOL on TCP, 0 if off
   std::uint16_t redirectionTlsPort() const { return redirectionTlsPort_; }  // SOL on TLS, 0 if off
+  std::uint16_t rfbPort() const { return rfbPort_; }  // KVM's standard RFB (5900), 0 if off
   pid_t pid() const { return pid_; }
   const std::filesystem::path& stateDir() const { return stateDir_; }
   const std::filesystem::path& runtimeDir() const { return runtimeDir_; }
@@ -220,6 +223,7 @@ class DaemonProcess {
   std::uint16_t httpsPort_ = 0;
   std::uint16_t redirectionPort_ = 0;
   std::uint16_t redirectionTlsPort_ = 0;
+  std::uint16_t rfbPort_ = 0;
 };
 
 }  // namespace mesim::test

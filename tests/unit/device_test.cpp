@@ -38,6 +38,7 @@ DeviceConfig deviceIn(const std::filesystem::path& dir, const std::string& name)
   c.httpsPort = -1;  // no TLS key to make: keeps the test fast
   c.redirectionPort = 0;
   c.redirectionTlsPort = -1;
+  c.rfbPort = 0;
   return c;
 }
 
@@ -476,6 +477,25 @@ TEST(DeviceConfig, ClashesAndBadSectionsAreErrors) {
   EXPECT_NE(badValue.message.find("[device.b]"), std::string::npos) << badValue.message;
   auto badName = parse({"--name", "a b"});
   EXPECT_EQ(badName.action, ParseResult::Action::Error);
+}
+
+// KVM's RFB port (docs/kvm.md): 5900 for the default device, none for a section unless given above or in it.
+TEST(DeviceConfig, RfbPortDefaultsAndSections) {
+  auto plain = parse({});
+  ASSERT_EQ(plain.action, ParseResult::Action::Run) << plain.message;
+  EXPECT_EQ(plain.config.devices[0].rfbPort, 5900);
+  const std::string section = "[device.lab2]\nhttp-port = 17992\nhttps-port = 17993\nredirection-port = 17994\nredirection-tls-port = 17995\n";
+  auto sections = parse({"--state-dir", "/s", "--runtime-dir", "/r"}, section);
+  ASSERT_EQ(sections.action, ParseResult::Action::Run) << sections.message;
+  EXPECT_EQ(sections.config.devices[1].rfbPort, -1) << "not inherited: it would collide with the default device's";
+  auto own = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--rfb-port", "0"}, section + "rfb-port = 15900\n");
+  ASSERT_EQ(own.action, ParseResult::Action::Run) << own.message;
+  EXPECT_EQ(own.config.devices[0].rfbPort, 0);
+  EXPECT_EQ(own.config.devices[1].rfbPort, 15900);
+  auto clash = parse({"--state-dir", "/s", "--runtime-dir", "/r", "--rfb-port", "15900"}, section + "rfb-port = 15900\n");
+  EXPECT_EQ(clash.action, ParseResult::Action::Error);
+  EXPECT_NE(clash.message.find("15900"), std::string::npos) << clash.message;
+  EXPECT_EQ(parse({"--rfb-port", "70000"}).message, "--rfb-port out of range");
 }
 
 }  // namespace

@@ -1,9 +1,32 @@
 // Redirection (spec/wsman.md §3.4): AMT_RedirectionService (SOL/IDER enable, RequestStateChange),
 // CIM_KVMRedirectionSAP (RequestStateChange) and IPS_KVMRedirectionSettingData (Put).
+#include <cctype>
+#include <optional>
+
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
 namespace mesim::wsman::cim {
+
+namespace {
+// IPS_KVMRedirectionSettingData.RFBPassword (features.md §1.4): exactly 8 characters mixing upper case, lower case,
+// a digit and a special character, none of `"`, `,` or `:`.
+std::optional<std::string> rfbPasswordProblem(const std::string& p) {
+  if (p.size() != 8) return "RFBPassword must have 8 characters.";
+  bool upper = false, lower = false, digit = false, special = false;
+  for (unsigned char c : p) {
+    if (c < 0x21 || c > 0x7E || c == '"' || c == ',' || c == ':')
+      return "RFBPassword may not contain spaces, controls, '\"', ',' or ':'.";
+    upper |= std::isupper(c) != 0;
+    lower |= std::islower(c) != 0;
+    digit |= std::isdigit(c) != 0;
+    special |= std::isalnum(c) == 0;
+  }
+  if (!upper || !lower || !digit || !special)
+    return "RFBPassword must mix upper case, lower case, a digit and a special character.";
+  return std::nullopt;
+}
+}  // namespace
 namespace {
 
 using T = PropType;
@@ -96,11 +119,15 @@ void registerRedirection(ClassRegistry& r) {
   };
   settings.put = [](CimContext& ctx, const Instance&, const Arguments& in) -> ChangeFault {
     std::string rfb;
-    if (argString(in, "RFBPassword", rfb) && (rfb.size() != 8)) return invalidParameter("RFBPassword must have 8 characters.");
+    const bool hasRfb = argString(in, "RFBPassword", rfb);
+    if (hasRfb) {
+      if (auto why = rfbPasswordProblem(rfb)) return invalidParameter(*why);
+    }
     return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
       bool b = false;
       std::uint64_t n = 0;
       if (argBool(in, "Is5900PortEnabled", b)) s.redirection.is5900PortEnabled = b;
+      if (hasRfb) s.redirection.rfbPassword = rfb;
       if (argBool(in, "OptInPolicy", b)) s.redirection.optInPolicy = b;
       if (argUint(in, "SessionTimeout", n)) s.redirection.sessionTimeout = static_cast<std::uint32_t>(n);
       if (argUint(in, "DefaultScreen", n)) s.redirection.defaultScreen = static_cast<std::uint32_t>(n);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "firmware/platform/event_records.h"
+#include "wsman/redirection/kvm_redirection.h"
 
 namespace mesim::wsman::redirection {
 
@@ -28,6 +29,7 @@ const char* toString(RedirectionSession::State state) {
     case RedirectionSession::State::AwaitAuth: return "await-auth";
     case RedirectionSession::State::Authenticated: return "authenticated";
     case RedirectionSession::State::Sol: return "sol";
+    case RedirectionSession::State::Kvm: return "kvm";
     case RedirectionSession::State::Ended: return "ended";
   }
   return "?";
@@ -51,10 +53,11 @@ const log::Context& RedirectionSession::logContext() const {
 
 void RedirectionSession::receive(std::span<const std::uint8_t> bytes) {
   if (state_ == State::Ended) return;
-  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   armSilence();
+  if (state_ == State::Kvm) return kvm_->receive(bytes);  // raw RFB from the login on
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   std::size_t at = 0;
-  while (state_ != State::Ended) {
+  while (state_ != State::Ended && state_ != State::Kvm) {
     auto decoded = decodeMessage(std::span(buffer_).subspan(at));
     if (!decoded) return protocolError(decoded.error().message);
     if (!*decoded) break;
@@ -62,6 +65,12 @@ void RedirectionSession::receive(std::span<const std::uint8_t> bytes) {
     handle((*decoded)->message);
   }
   if (state_ == State::Ended) return buffer_.clear();
+  if (state_ == State::Kvm) {
+    const std::vector<std::uint8_t> rest(buffer_.begin() + static_cast<std::ptrdiff_t>(at), buffer_.end());
+    buffer_.clear();
+    if (!rest.empty()) kvm_->receive(rest);
+    return;
+  }
   buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(at));
 }
 
@@ -135,12 +144,16 @@ void RedirectionSession::onStart(const StartSession& start) {
       reply.status = SessionStatus::Ok;
       state_ = State::AwaitAuth;
     }
+  } else if (start.tag == kTagKvm && service.kvm_) {
+    reply.status = startKvmStatus();
+    if (reply.status == SessionStatus::Ok) state_ = State::AwaitAuth;
   } else if (start.tag == kTagIder || start.tag == kTagKvm) {
     ++service.stats_.unsupported;
     reply.status = SessionStatus::Unsupported;  // not implemented yet (docs/redirection.md)
   } else {
     reply.status = SessionStatus::UnknownType;
   }
+  tag_ = start.tag;
   send(reply);
 }
 
@@ -202,6 +215,7 @@ void RedirectionSession::onAuthenticate(const Authenticate& auth) {
 void RedirectionSession::authenticated(const std::string& user) {
   user_ = user;
   state_ = State::Authenticated;
+  if (tag_ == kTagKvm) return startKvm();
   MESIM_LOG(Info, kLog, "'" << printable(user) << "' from " << peer_ << " logged in for SOL");
 }
 
@@ -282,6 +296,7 @@ void RedirectionSession::armSilence() {
   auto& timers = service_->timers_;
   if (silenceTimer_) timers.cancel(silenceTimer_);
   auto limit = service_->options_.idleTimeout;
+  if (state_ == State::Kvm) limit = kvmIdleLimit();
   if (state_ == State::Sol && sol_.heartbeat > 0) limit = std::chrono::milliseconds(3 * sol_.heartbeat);
   silenceTimer_ = timers.scheduleAfter(limit, [this] {
     silenceTimer_ = 0;
@@ -311,6 +326,7 @@ void RedirectionSession::end(const std::string& why) {
     return;
   }
   stopSol(false);
+  if (kvm_) kvm_->end(why);  // not destroyed here: this may run inside one of its calls
   auto& timers = service_->timers_;
   if (silenceTimer_) timers.cancel(silenceTimer_);
   if (heartbeatTimer_) timers.cancel(heartbeatTimer_);

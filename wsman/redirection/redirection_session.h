@@ -9,7 +9,8 @@
 //   auto session = service.open({write, close}, "192.0.2.7");
 //   session->receive(bytes);   // as they arrive; session->end("peer closed") when the socket closes
 //
-// Served: SOL. IDER and KVMR are answered status 3 (unsupported). Threading: the device's loop.
+// Served: SOL, and KVMR when a KvmService is set (kvm_redirection.h). IDER is answered status 3 (unsupported).
+// Threading: the device's loop.
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,9 @@
 
 namespace mesim::wsman::redirection {
 
+class KvmService;
+class KvmRedirection;
+
 struct RedirectionOptions {
   // A session that sends nothing for this long is closed (firmware time): before SOL starts, and in SOL when the
   // console asked for no heartbeat. With a heartbeat H the limit is 3 H: AMT sends 0x2B every H and amtterm
@@ -45,7 +49,8 @@ struct RedirectionStats {
   std::uint64_t solSessions = 0;      // SOL started
   std::uint64_t authFailures = 0;
   std::uint64_t busy = 0;             // answered status 2
-  std::uint64_t unsupported = 0;      // IDER / KVMR answered status 3
+  std::uint64_t unsupported = 0;      // IDER (and KVMR without a KVM service) answered status 3
+  std::uint64_t kvmSessions = 0;      // KVMR logged in
   std::uint64_t refused = 0;          // SOL disabled in AMT_RedirectionService: status FF
   std::uint64_t idleTimeouts = 0;
   std::uint64_t protocolErrors = 0;   // undecodable or out-of-place messages: the connection is closed
@@ -61,7 +66,7 @@ class RedirectionSession {
     std::function<void(std::vector<std::uint8_t> message)> write;  // one message, one write
     std::function<void()> close;                                  // after the writes queued so far
   };
-  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Ended };
+  enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Kvm, Ended };
 
   RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress);
   ~RedirectionSession();
@@ -84,6 +89,10 @@ class RedirectionSession {
   void onStart(const StartSession& start);
   void onAuthenticate(const Authenticate& auth);
   void onStartSol(const StartSol& start);
+  // KVMR (redirection_kvm.cpp)
+  SessionStatus startKvmStatus();
+  void startKvm();
+  std::chrono::milliseconds kvmIdleLimit() const;
   void onEndSol();
   void fromHost(std::string_view bytes);
   void authenticated(const std::string& user);
@@ -108,6 +117,8 @@ class RedirectionSession {
   std::uint8_t controlBits_ = 0;
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0;
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
+  std::string tag_;                      // of StartRedirectionSession
+  std::unique_ptr<KvmRedirection> kvm_;  // KVMR, from the login on
 };
 
 class RedirectionService {
@@ -121,6 +132,8 @@ class RedirectionService {
   // The host side of SOL; null = no serial port (SOL sessions then carry nothing). Set before sessions start.
   void setSerialHost(SerialPortHost* host) { serial_ = host; }
   SerialPortHost* serialHost() const { return serial_; }
+  // KVMR's RFB side; null: KVMR is answered status 3. Set before sessions start.
+  void setKvm(KvmService* kvm) { kvm_ = kvm; }
 
   // Whether a connection may be served at all: AMT's network side is shut until provisioning completes, and
   // AMT_RedirectionService.ListenerEnabled false closes the listener's connections.
@@ -152,6 +165,7 @@ class RedirectionService {
   http::DigestAuthenticator& auth_;
   RedirectionOptions options_;
   SerialPortHost* serial_ = nullptr;
+  KvmService* kvm_ = nullptr;
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
   RedirectionStats stats_;
