@@ -39,6 +39,8 @@
 #include "hostif/preload/preload_server.h"
 #include "watchdog_fw/watchdog_feature.h"
 #include "wsman/cim/power_hook.h"
+#include "wsman/eoi/eoi_service.h"
+#include "wsman/eoi/eoi_soap.h"
 #include "wsman/eventing/http_event_transport.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
@@ -485,6 +487,13 @@ class Device::Impl {
                          {"timeouts", ws.timeouts},
                          {"bad_requests", ws.badRequests}};
     }
+    if (legacySoap_) {
+      const auto& eoi = legacySoap_->stats();  // the EOI SOAP services amttool speaks (docs/legacy-soap.md)
+      status["legacy_soap"] = {{"calls", eoi.calls},
+                               {"faults", eoi.faults},
+                               {"not_permitted", eoi.notPermitted},
+                               {"remote_controls", eoi.remoteControls}};
+    }
     return status;
   }
 
@@ -547,6 +556,7 @@ class Device::Impl {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
     watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
+    legacySoap_ = std::make_unique<wsman::eoi::LegacySoapService>(*platform_, *clock_, *power_);
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
     subscriberOutages_ = std::make_unique<events::SubscriberOutages>(io_, *eventTransport_, *clock_);
@@ -582,7 +592,14 @@ class Device::Impl {
     options.disk = &faults_.disk();
     wsmanHttp_ = std::make_unique<wsman::http::WsmanHttpServer>(io_, *platform_, options);
     wsmanHttp_->setAnonymousPredicate([](std::string_view body) { return wsman::ops::WsmanService::isIdentify(body); });
+    std::vector<std::string> legacyPaths;  // the EOI SOAP services amttool speaks (docs/legacy-soap.md)
+    for (const auto& service : wsman::eoi::eoiServices()) legacyPaths.emplace_back(service.path);
+    wsmanHttp_->setExtraPaths(std::move(legacyPaths));
     wsmanHttp_->setHandler([this](wsman::http::WsmanRequest request, wsman::http::WsmanReply reply) {
+      if (request.path != "/wsman") {
+        auto answer = legacySoap_->handle(request.path, request.body, {request.user, request.local, request.peerAddress});
+        return reply({answer.httpStatus, std::move(answer.body), "text/xml; charset=utf-8"});
+      }
       auto result = wsmanService_->handle(request.body, {request.user, request.local});
       wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
       if (result.delay.count() <= 0) return reply(std::move(response));
@@ -889,6 +906,7 @@ class Device::Impl {
   std::unique_ptr<platform::UserConsent> userConsent_;  // before WS-Man and redirection, which hold it
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
+  std::unique_ptr<wsman::eoi::LegacySoapService> legacySoap_;
   events::AlertBus alertBus_;
   std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;

@@ -55,6 +55,11 @@ void fields(V& v, S& s) {
   v("dhcpMode", s.dhcpMode);
   v("mac", s.mac);
   v("ipv4", s.ipv4, Format::Ipv4);
+  v("subnetMask", s.subnetMask, Format::Ipv4);
+  v("gateway", s.gateway, Format::Ipv4);
+  v("primaryDns", s.primaryDns, Format::Ipv4);
+  v("secondaryDns", s.secondaryDns, Format::Ipv4);
+  v("linkPolicy", s.linkPolicy);
 }
 
 template <class V, Is<FeatureStates> S>

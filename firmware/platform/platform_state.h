@@ -57,6 +57,24 @@ struct LanInterface {
   std::uint8_t dhcpMode = 1;  // 1 active, 2 passive
   MacAddress mac{};
   std::uint32_t ipv4 = 0;     // 0x01020304 = 1.2.3.4 (AMTHI CFG_IPv4_ADDRESS)
+  // The rest of a static IPv4 setting (legacy SOAP SetInterfaceSettings, wsman/eoi); 0: derived from the address
+  // (a /24 whose .1 is gateway and DNS), as it was before they could be set.
+  std::uint32_t subnetMask = 0;
+  std::uint32_t gateway = 0;
+  std::uint32_t primaryDns = 0;
+  std::uint32_t secondaryDns = 0;
+  // When the interface is up, as bits: 0x01 S0 on AC, 0x0E Sx on AC, 0x10 S0 on DC, 0xE0 Sx on DC (the values of
+  // AMT_EthernetPortSettings.LinkPolicy); 0: the default, S0 and Sx on AC, and S0 on DC for wireless.
+  std::uint8_t linkPolicy = 0;
+
+  std::uint32_t effectiveSubnetMask() const { return subnetMask ? subnetMask : 0xFFFFFF00u; }
+  std::uint32_t effectiveGateway() const {
+    return gateway || !ipv4 ? gateway : (ipv4 & effectiveSubnetMask()) | 1;
+  }
+  std::uint32_t effectivePrimaryDns() const { return primaryDns ? primaryDns : effectiveGateway(); }
+  std::uint8_t effectiveLinkPolicy(bool wirelessPort) const {
+    return linkPolicy ? linkPolicy : static_cast<std::uint8_t>(wirelessPort ? 0x1F : 0x0F);
+  }
 };
 
 struct FeatureStates {

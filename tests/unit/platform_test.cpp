@@ -557,6 +557,15 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   localSystem.erase("passwordSetAt");
   // OptInState is no longer persisted (the running consent is RAM: firmware/platform/user_consent.h).
   expected["optIn"].as_object().erase("optInState");
+  for (const char* lanName : {"wired", "wireless"}) {
+    auto& lan = rewritten.as_object()["network"].as_object()[lanName].as_object();
+    for (const char* added : {"subnetMask", "gateway", "primaryDns", "secondaryDns"}) {
+      EXPECT_EQ(lan[added], "0.0.0.0") << lanName << " " << added;
+      lan.erase(added);
+    }
+    EXPECT_EQ(lan["linkPolicy"], 0);
+    lan.erase("linkPolicy");
+  }
   EXPECT_EQ(rewritten, boost::json::value(expected)) << slurp(dir.path() / "platform.json");
 
   // Typed values, spot-checked through the model.

@@ -10,25 +10,33 @@ using T = PropType;
 constexpr const char* kWiredId = "Intel(r) AMT Ethernet Port Settings 0";
 constexpr const char* kWirelessId = "Intel(r) AMT Ethernet Port Settings 1";
 
+// LinkPolicy's array: the values whose bits the interface's policy holds (1 S0/AC, 14 Sx/AC, 16 S0/DC, 224 Sx/DC).
+std::vector<std::uint32_t> linkPolicyValues(std::uint8_t policy) {
+  std::vector<std::uint32_t> values;
+  for (std::uint32_t value : {1u, 14u, 16u, 224u})
+    if ((policy & value) == value) values.push_back(value);
+  return values;
+}
+
 Instance port(const platform::LanInterface& lan, const char* id, bool wireless) {
   Instance i;
-  const std::uint32_t gateway = lan.ipv4 ? (lan.ipv4 & 0xFFFFFF00u) | 1 : 0;
   i.setBool("DHCPEnabled", lan.dhcpEnabled)
       .set("ElementName", "Intel(r) AMT Ethernet Port Settings")
       .set("InstanceID", id)
       .setBool("IpSyncEnabled", true)
       .setBool("LinkIsUp", lan.linkUp)
-      .set("LinkPolicy", Value::numbers(wireless ? std::vector<std::uint32_t>{1, 14, 16} : std::vector<std::uint32_t>{1, 14}))
+      .set("LinkPolicy", Value::numbers(linkPolicyValues(lan.effectiveLinkPolicy(wireless))))
       .set("MACAddress", text::macText(lan.mac, '-'))
       .setNum("PhysicalConnectionType", wireless ? 3 : 0)
       .setBool("SharedDynamicIP", true)
       .setBool("SharedMAC", true)
       .setBool("SharedStaticIp", false);
   if (lan.ipv4) {
-    i.set("DefaultGateway", text::ipv4Text(gateway))
+    i.set("DefaultGateway", text::ipv4Text(lan.effectiveGateway()))
         .set("IPAddress", text::ipv4Text(lan.ipv4))
-        .set("PrimaryDNS", text::ipv4Text(gateway));
-    i.set("SubnetMask", "255.255.255.0");
+        .set("PrimaryDNS", text::ipv4Text(lan.effectivePrimaryDns()));
+    if (lan.secondaryDns) i.set("SecondaryDNS", text::ipv4Text(lan.secondaryDns));
+    i.set("SubnetMask", text::ipv4Text(lan.effectiveSubnetMask()));
   }
   if (wireless) i.setNum("LinkControl", 2).setNum("LinkPreference", 2).setNum("WLANLinkProtectionLevel", 1);
   return i;
@@ -48,6 +56,8 @@ ChangeFault putPort(CimContext& ctx, const Instance& current, const Arguments& i
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
     auto& lan = wireless ? s.wireless : s.wired;
     if (hasDhcp) lan.dhcpEnabled = dhcp;
+    // A static mask, gateway and DNS servers (set over legacy SOAP) belong to a static address only.
+    if (hasDhcp && dhcp) lan.subnetMask = lan.gateway = lan.primaryDns = lan.secondaryDns = 0;
     if (!ip.empty() && !lan.dhcpEnabled) lan.ipv4 = address;
   });
   return changeFault(result);

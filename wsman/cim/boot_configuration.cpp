@@ -2,6 +2,7 @@
 // CIM_BootSourceSetting, CIM_BootConfigSetting.ChangeBootOrder, CIM_BootService.SetBootConfigRole.
 #include <algorithm>
 
+#include "wsman/cim/boot_sources.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -18,9 +19,9 @@ struct BootSource {
   const char* structured;
 };
 constexpr BootSource kSources[] = {
-    {"Intel(r) AMT: Force Hard-drive Boot", "CIM:Hard-Disk:1"},
-    {"Intel(r) AMT: Force PXE Boot", "CIM:Network:1"},
-    {"Intel(r) AMT: Force CD/DVD Boot", "CIM:CD/DVD:1"},
+    {kForceHardDriveBootId, "CIM:Hard-Disk:1"},
+    {kForcePxeBootId, "CIM:Network:1"},
+    {kForceCdDvdBootId, "CIM:CD/DVD:1"},
 };
 
 // (property, member) pairs of the boolean settings, so Get and Put share one table.

@@ -301,7 +301,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
       return sendError(503, "Service Unavailable", "Too many connections; try again later.", After::Linger);
     const auto& req = parser_->get();
     if (req.version() == 11 && beast::iequals(req[bhttp::field::expect], "100-continue")) {
-      if (originForm(req.target()) != "/wsman" || req.method() != bhttp::verb::post) {
+      if (!core_->serves(originForm(req.target())) || req.method() != bhttp::verb::post) {
         // Answer now instead of inviting a body we would not use.
         keepAlive_ = false;
         return answerRouting(After::Linger);
@@ -365,7 +365,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   void onRequest() {
     auto& req = parser_->get();
     keepAlive_ = req.keep_alive() && req.version() == 11;
-    if (originForm(req.target()) != "/wsman" || req.method() != bhttp::verb::post)
+    const auto path = originForm(req.target());
+    if (!core_->serves(path) || req.method() != bhttp::verb::post)
       return answerRouting(keepAlive_ ? After::Read : After::Close);
 
     AuthAttempt attempt;
@@ -376,15 +377,15 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     attempt.peerAddress = info_.peerAddress;
     const AuthResult auth = core_->auth.authenticate(attempt);
     if (auth.status == AuthStatus::Ok) return dispatch(auth.user);
-    if (core_->allowsAnonymous && core_->allowsAnonymous(req.body())) return dispatch({});
+    if (path == "/wsman" && core_->allowsAnonymous && core_->allowsAnonymous(req.body())) return dispatch({});
     sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
   }
 
-  // Anything but POST /wsman: GET / -> 303 /logon.htm (spec §2.1), POST elsewhere -> 404, /wsman -> 405.
+  // Anything but a POST to a served path: GET / -> 303 /logon.htm (spec §2.1), POST elsewhere -> 404, a served path -> 405.
   void answerRouting(After after) {
     const auto& req = parser_->get();
     const auto target = originForm(req.target());
-    if (target == "/wsman")
+    if (core_->serves(target))
       return sendError(405, "Method Not Allowed", "Only POST is allowed here.", after, "POST");
     if (target == "/" && (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head)) {
       bhttp::response_header<> h;
@@ -402,6 +403,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   void dispatch(std::string user) {
     auto& req = parser_->get();
     WsmanRequest request;
+    request.path = std::string(originForm(req.target()));
     request.body = std::move(req.body());
     request.user = std::move(user);
     request.local = info_.local;

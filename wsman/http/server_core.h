@@ -2,6 +2,7 @@
 // it alive, so a session that outlives its server never touches freed memory).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -60,11 +62,16 @@ class ServerCore {
   DigestAuthenticator auth;
   WsmanHandler handler;
   AnonymousPredicate allowsAnonymous;
+  // POST paths served besides /wsman (the legacy EOI SOAP services, wsman/eoi): authenticated alike, never anonymous.
+  std::vector<std::string> extraPaths;
   std::shared_ptr<boost::asio::ssl::context> tls;
   WsmanHttpStats stats;
   bool stopped = false;
 
   std::string serverHeader() const;
+  bool serves(std::string_view path) const {
+    return path == "/wsman" || std::find(extraPaths.begin(), extraPaths.end(), path) != extraPaths.end();
+  }
   std::size_t headerLimit() const;
 
   // Whether a new connection from `info` is served (see WsmanHttpOptions::maxConnections): under its listener's

@@ -158,6 +158,8 @@ void WsmanHttpServer::setAnonymousPredicate(AnonymousPredicate predicate) {
   core_->allowsAnonymous = std::move(predicate);
 }
 
+void WsmanHttpServer::setExtraPaths(std::vector<std::string> paths) { core_->extraPaths = std::move(paths); }
+
 Result<> WsmanHttpServer::start() {
   if (started_) return fail("the WS-Man server is already started");
   const auto& o = core_->options;

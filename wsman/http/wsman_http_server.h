@@ -45,6 +45,9 @@ class WsmanHttpServer {
   // Set before start(). Without a handler every authenticated request gets 500.
   void setHandler(WsmanHandler handler);
   void setAnonymousPredicate(AnonymousPredicate predicate);
+  // POST paths the handler serves besides /wsman (WsmanRequest::path tells which), behind the same Digest login;
+  // anonymous requests are let through on /wsman only.
+  void setExtraPaths(std::vector<std::string> paths);
 
   // Opens the listeners and loads the TLS certificate, making it unless options.makeTlsIdentityOnFirstUse
   // (https enabled), or says why it cannot. With options.runBlocking loading and making happen off the loop: the

@@ -9,6 +9,7 @@
 namespace mesim::wsman::http {
 
 struct WsmanRequest {
+  std::string path = "/wsman";  // the request-target's path: /wsman, or a legacy SOAP path (setExtraPaths)
   std::string body;         // the SOAP envelope as received (UTF-8)
   std::string user;         // Digest user name; empty for an anonymous request (allowsAnonymous said yes)
   bool local = false;       // came through an in-process local channel (LMS/APF), not a TCP listener

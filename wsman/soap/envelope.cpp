@@ -210,30 +210,39 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view s) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(total * 1000));
 }
 
-ParseResult parseRequest(std::string_view input, const ParseLimits& limits) {
-  if (input.size() > limits.maxRequestBytes) return failure(FaultCode::EncodingLimit);
+std::optional<Fault> loadWellFormedXml(std::string_view input, std::size_t maxBytes, pugi::xml_document& doc) {
+  auto refused = [](FaultCode code, std::string reason = {}) { return Fault{code, {}, std::move(reason)}; };
+  if (input.size() > maxBytes) return refused(FaultCode::EncodingLimit);
   if (hasMarkupDeclaration(input))
-    return failure(FaultCode::SchemaValidationError, {}, {}, "DOCTYPE and entity declarations are not accepted.");
+    return refused(FaultCode::SchemaValidationError, "DOCTYPE and entity declarations are not accepted.");
 
   // Text that is stored (user names, subscriber addresses, reference parameters) must be storable and sendable.
   constexpr const char* kNotXmlText =
       "The request holds bytes that are not UTF-8, or characters XML 1.0 does not allow.";
-  if (!text::isXmlText(input)) return failure(FaultCode::SchemaValidationError, {}, {}, kNotXmlText);
+  if (!text::isXmlText(input)) return refused(FaultCode::SchemaValidationError, kNotXmlText);
   constexpr const char* kNotWellFormed = "The request is not well-formed XML.";
-  if (hasBareAmpersand(input)) return failure(FaultCode::SchemaValidationError, {}, {}, kNotWellFormed);
+  if (hasBareAmpersand(input)) return refused(FaultCode::SchemaValidationError, kNotWellFormed);
 
-  Request req;
-  req.doc = std::make_unique<pugi::xml_document>();
   // No parse_doctype and no custom entities: only the five predefined entities and character references. As a
   // fragment, so that text outside the root element is kept and can be refused.
-  auto parsed = req.doc->load_buffer(input.data(), input.size(),
-                                     (pugi::parse_default | pugi::parse_fragment) & ~pugi::parse_wconv_attribute,
-                                     pugi::encoding_utf8);
-  if (!parsed || !hasOneRootElement(*req.doc))
-    return failure(FaultCode::SchemaValidationError, {}, {}, kNotWellFormed);
-  if (depthOf(*req.doc) > kMaxDepth) return failure(FaultCode::EncodingLimit);
-  if (input.find("&#") != std::string_view::npos && !holdsOnlyXmlText(*req.doc))
-    return failure(FaultCode::SchemaValidationError, {}, {}, kNotXmlText);
+  auto parsed = doc.load_buffer(input.data(), input.size(),
+                                (pugi::parse_default | pugi::parse_fragment) & ~pugi::parse_wconv_attribute,
+                                pugi::encoding_utf8);
+  if (!parsed || !hasOneRootElement(doc)) return refused(FaultCode::SchemaValidationError, kNotWellFormed);
+  if (depthOf(doc) > kMaxDepth) return refused(FaultCode::EncodingLimit);
+  if (input.find("&#") != std::string_view::npos && !holdsOnlyXmlText(doc))
+    return refused(FaultCode::SchemaValidationError, kNotXmlText);
+  return std::nullopt;
+}
+
+ParseResult parseRequest(std::string_view input, const ParseLimits& limits) {
+  Request req;
+  req.doc = std::make_unique<pugi::xml_document>();
+  if (auto refused = loadWellFormedXml(input, limits.maxRequestBytes, *req.doc)) {
+    ParseResult r;
+    r.fault = std::move(*refused);
+    return r;
+  }
 
   auto env = req.doc->document_element();
   if (!is(env, ns::kEnvelope, "Envelope"))

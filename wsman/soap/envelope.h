@@ -61,6 +61,12 @@ struct ParseResult {
 
 ParseResult parseRequest(std::string_view text, const ParseLimits& limits = {});
 
+// Loads `text` into `doc` with the checks every request gets before its envelope is read: the size cap, no markup
+// declarations, UTF-8 XML text only, well-formed (pugixml alone lets a bare '&' and text or a second element
+// outside the root through), at most 64 levels deep. nullopt on success, else the fault (SchemaValidationError or
+// EncodingLimit) and why. Shared by WS-Man and the legacy EOI SOAP services (wsman/eoi).
+std::optional<Fault> loadWellFormedXml(std::string_view text, std::size_t maxBytes, pugi::xml_document& doc);
+
 // True if `text` has a markup declaration (`<!DOCTYPE`, `<!ENTITY`, ...) outside comments and CDATA.
 bool hasMarkupDeclaration(std::string_view text);
 
