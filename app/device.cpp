@@ -557,6 +557,13 @@ class Device::Impl {
     watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
     legacySoap_ = std::make_unique<wsman::eoi::LegacySoapService>(*platform_, *clock_, *power_);
+    legacySoap_->setRemoteControlConsent([this](const wsman::eoi::RemoteControlCommand& command) -> std::uint32_t {
+      // A power-on, reset or cycle with a special (boot) command is a boot with options: consent as WS-Man's.
+      namespace rc = wsman::eoi::remote_control;
+      const bool boots = command.command != rc::kPowerDown && command.specialCommand != rc::kNop;
+      if (!boots || userConsent_->authorize(platform::ConsentUse::Boot)) return wsman::eoi::pt_status::kSuccess;
+      return wsman::eoi::pt_status::kUserConsentRequired;
+    });
     // WS-Eventing delivery (firmware/events, wsman/eventing): alerts published on alertBus_ reach subscribers.
     eventTransport_ = std::make_unique<wsman::eventing::HttpEventTransport>(io_);
     subscriberOutages_ = std::make_unique<events::SubscriberOutages>(io_, *eventTransport_, *clock_);
@@ -777,6 +784,11 @@ class Device::Impl {
     redirection_->setUserConsent(userConsent_.get());
     kvm_ = std::make_unique<DeviceKvm>(io_, *platform_, *timers_, kvmOptions());  // app/device_kvm.h
     redirection_->setKvm(&kvm_->service());
+    kvm_->service().setUserConsent(userConsent_.get());
+    // StartOptIn's code is drawn on the host's screen, where the user reads it (and a KVM viewer would see it).
+    consentOverlay_ = userConsent_->subscribe([this] {
+      if (kvm_) kvm_->setOverlay(userConsent_->code() ? "Intel(R) AMT user consent code: " + *userConsent_->code() : "");
+    });
     const bool console = config_.solHost == SolHostMode::Console ||
                          (config_.solHost == SolHostMode::Default && os_ != nullptr);
     if (console && !os_) return fail("--sol-host console needs the simulated host OS (--host-os simulated)");
@@ -926,6 +938,7 @@ class Device::Impl {
   // Redirection: after the platform, timers, WS-Man (its authenticator) and the OS, which it uses; the server
   // before the service, the service before its serial host.
   std::unique_ptr<hostos::SerialConsole> console_;
+  std::optional<std::size_t> consentOverlay_;  // userConsent_ observer drawing the code on kvm_'s screen
   std::unique_ptr<DeviceKvm> kvm_;  // the console's host side (SOL and the KVM screen), the RFB listener
   std::unique_ptr<wsman::redirection::PtySerialHost> solPty_;
   std::unique_ptr<wsman::redirection::UnixSocketSerialHost> solSocket_;
@@ -958,6 +971,7 @@ class Device::Impl {
   ~Impl() {
     *alive_ = false;
     if (platform_ && resetObserver_) platform_->unsubscribe(resetObserver_);
+    if (userConsent_ && consentOverlay_) userConsent_->unsubscribe(*consentOverlay_);
   }
   bool started() const { return engine_ != nullptr; }
   hostos::HostMachine* hostMachine() { return hostMachine_.get(); }

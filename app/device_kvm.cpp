@@ -116,6 +116,7 @@ boost::json::object DeviceKvm::statusJson() const {
   k["auth_failures"] = st.authFailures;
   k["busy"] = st.busy;
   k["refused"] = st.refused;
+  k["consent_required"] = st.consentRequired;
   k["protocol_errors"] = st.protocolErrors;
   k["updates"] = st.updates;
   k["rectangles"] = st.rectangles;

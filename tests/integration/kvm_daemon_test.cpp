@@ -445,5 +445,59 @@ TEST(KvmDaemon, KvmrOverTheRedirectionPortSpeaksRgb565) {
   EXPECT_EQ(daemon.post("/kvm/overlay").substr(0, 3), "400");
 }
 
+// User consent (docs/user-consent.md) in client control mode: a 5900 viewer is refused with the RFB reason until
+// the code StartOptIn draws on the host's screen (read there, as the host's user would) comes back over WS-Man; then
+// it is served and holds the consent (OptInState 4).
+TEST(KvmDaemon, AViewerWaitsForUserConsentAndTheCodeIsOnTheHostScreen) {
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.start({"--provisioning", "ccm", "--clock", "manual", "--fuse", "off", "--preload", "off"}))
+      << daemon.log();
+  ASSERT_EQ(daemon.post("/clock/advance?seconds=6").substr(0, 3), "200");
+  ASSERT_NE(boost::json::serialize(screenUntil(daemon, "login:")).find("login:"), std::string::npos);
+  ASSERT_EQ(putKvmSettings(daemon, "<h:Is5900PortEnabled>true</h:Is5900PortEnabled><h:RFBPassword>" +
+                                       std::string(kRfbPassword) + "</h:RFBPassword>"),
+            200u);
+  {
+    Wire viewer(daemon.rfbPort());
+    auto version = viewer.read(12);
+    ASSERT_TRUE(version);
+    viewer.send("RFB 003.008\n");
+    auto none = viewer.read(5);  // no security types, then the reason's length and text
+    ASSERT_TRUE(none);
+    EXPECT_EQ((*none)[0], 0);
+    const std::size_t length = std::size_t((*none)[3]) << 8 | (*none)[4];
+    auto reason = viewer.read(length);
+    ASSERT_TRUE(reason);
+    EXPECT_NE(std::string(reason->begin(), reason->end()).find("user consent is required"), std::string::npos);
+    EXPECT_TRUE(viewer.closedByPeer());
+  }
+
+  const std::string optIn = "http://intel.com/wbem/wscim/1/ips-schema/1/IPS_OptInService";
+  WsmanDigestClient wsman(daemon.httpPort(), "admin", kPassword);
+  auto invoke = [&](const std::string& method, const std::string& args) {
+    auto answer = wsman.post(wsmanEnvelope(optIn + "/" + method, optIn,
+                                           "<h:" + method + "_INPUT xmlns:h=\"" + optIn + "\">" + args + "</h:" +
+                                               method + "_INPUT>"));
+    const auto at = answer.body.find("ReturnValue>");
+    return at == std::string::npos ? answer.body : answer.body.substr(at + 12, answer.body.find('<', at) - at - 12);
+  };
+  ASSERT_EQ(invoke("StartOptIn", ""), "0");
+  auto consent = getJson(daemon, "/consent");
+  ASSERT_TRUE(consent.at("code").is_string()) << consent;
+  const std::string code(consent.at("code").as_string());
+  auto screen = getJson(daemon, "/kvm/screen");
+  EXPECT_NE(std::string(screen.at("overlay").as_string()).find(code), std::string::npos) << screen;
+  ASSERT_EQ(invoke("SendOptInCode", "<h:OptInCode>" + std::to_string(std::stoul(code)) + "</h:OptInCode>"), "0");
+  screen = getJson(daemon, "/kvm/screen");
+  EXPECT_EQ(screen.at("overlay").as_string(), "") << "the code goes once it was accepted";
+
+  Wire viewer(daemon.rfbPort());
+  auto init = vncLogin(viewer, kRfbPassword);
+  ASSERT_TRUE(init) << daemon.log();
+  EXPECT_EQ(init->width, 640u);
+  EXPECT_EQ(getJson(daemon, "/consent").at("state").to_number<int>(), 4) << "the viewer holds the consent";
+  EXPECT_EQ(getJson(daemon, "/kvm").at("consent_required").to_number<int>(), 1);
+}
+
 }  // namespace
 }  // namespace mesim::test

@@ -34,6 +34,7 @@ inline constexpr std::uint32_t kUnsupportedBootOption = 0x802;
 inline constexpr std::uint32_t kInvalidCommand = 0x803;
 inline constexpr std::uint32_t kInvalidSpecialCommand = 0x804;
 inline constexpr std::uint32_t kInvalidHandle = 0x805;
+inline constexpr std::uint32_t kUserConsentRequired = 0x821;  // as WS-Man's 2081 for a boot without consent
 }  // namespace pt_status
 
 // RemoteControl's inputs (AMT SDK RemoteControlService; ASF 2.0 remote control commands).

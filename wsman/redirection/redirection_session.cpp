@@ -240,6 +240,18 @@ void RedirectionSession::authenticated(const std::string& user) {
 }
 
 void RedirectionSession::startIder() {
+  auto& service = *service_;
+  if (service.consent_) {
+    // The user-consent gate: AMT fails the IDE-R open with 0x0821 USER_CONSENT_REQUIRED; the protocol has no field
+    // for it, so the console sees the connection close (docs/user-consent.md).
+    iderConsent_ = service.consent_->openSession(platform::ConsentUse::Ider,
+                                                 [this] { close("user consent was withdrawn (CancelOptIn)"); });
+    if (!iderConsent_) {
+      ++service.stats_.consentRequired;
+      MESIM_LOG(Info, kLog, "IDE-R refused to " << peer_ << ": user consent is required (0x0821)");
+      return close("user consent is required (0x0821 USER_CONSENT_REQUIRED)");
+    }
+  }
   IderSession::Transport transport{transport_.write, [this](const std::string& why) { close(why); }};
   ider_ = service_->ider_.open(std::move(transport), peer_, user_);
   if (!ider_) return close("another IDE-R session took the slot during the login");
@@ -370,6 +382,8 @@ void RedirectionSession::end(const std::string& why) {
   }
   stopSol(false);
   if (ider_) ider_->end(why);
+  if (iderConsent_ && service_->consent_) service_->consent_->closeSession(*iderConsent_);
+  iderConsent_.reset();
   if (kvm_) kvm_->end(why);  // not destroyed here: this may run inside one of its calls
   auto& timers = service_->timers_;
   if (silenceTimer_) timers.cancel(silenceTimer_);

@@ -124,6 +124,7 @@ class RedirectionSession {
   std::optional<platform::UserConsent::SessionId> consentSession_;  // SOL's hold on user consent
   std::string tag_;                      // of StartRedirectionSession
   std::unique_ptr<KvmRedirection> kvm_;  // KVMR, from the login on
+  std::optional<platform::UserConsent::SessionId> iderConsent_;  // IDE-R's hold on user consent
   std::unique_ptr<IderSession> ider_;   // IDER, from the login on; kept until this session is destroyed
 };
 

@@ -132,6 +132,15 @@ void RfbSession::onVersion(unsigned minor) {
       return refuse("another KVM session is active");
     }
   }
+  if (service.consent_ && !consentSession_) {
+    // The user-consent gate (docs/user-consent.md): refused with the reason until the code was sent back.
+    consentSession_ = service.consent_->openSession(platform::ConsentUse::Kvm,
+                                                    [this] { close("user consent was withdrawn (CancelOptIn)"); });
+    if (!consentSession_) {
+      ++service.stats_.consentRequired;
+      return refuse("user consent is required (IPS_OptInService)");
+    }
+  }
   state_ = State::AwaitSecurityType;
   const std::uint8_t type = mode_ == Mode::Standard ? kSecurityVnc : kSecurityNone;
   if (minor_ == 3) {
@@ -302,6 +311,8 @@ void RfbSession::end(const std::string& why) {
   auto& service = *service_;
   if (handshakeTimer_) service.timers_.cancel(handshakeTimer_);
   handshakeTimer_ = 0;
+  if (consentSession_ && service.consent_) service.consent_->closeSession(*consentSession_);
+  consentSession_.reset();
   if (onScreen_) {
     onScreen_ = false;
     service.releaseScreen(*this);

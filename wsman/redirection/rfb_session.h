@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -26,6 +27,7 @@
 #include "common/log.h"
 #include "firmware/core/firmware_timer_queue.h"
 #include "firmware/platform/platform_model.h"
+#include "firmware/platform/user_consent.h"
 #include "wsman/redirection/kvm_screen_source.h"
 #include "wsman/redirection/rfb_codec.h"
 #include "wsman/redirection/vnc_auth.h"
@@ -46,6 +48,7 @@ struct KvmStats {
   std::uint64_t authFailures = 0;    // wrong VNC password
   std::uint64_t busy = 0;            // refused: another session holds the screen
   std::uint64_t refused = 0;         // refused: KVM or 5900 off, no RFBPassword
+  std::uint64_t consentRequired = 0; // refused: user consent is required and not given (docs/user-consent.md)
   std::uint64_t protocolErrors = 0;
   std::uint64_t updates = 0;         // FramebufferUpdate messages sent
   std::uint64_t rectangles = 0;
@@ -108,6 +111,7 @@ class RfbSession {
   std::vector<std::uint8_t> buffer_;
   unsigned minor_ = 8;
   VncChallenge challenge_{};
+  std::optional<platform::UserConsent::SessionId> consentSession_;  // the viewer's hold on user consent
   bool onScreen_ = false;  // holds the service's screen
   rfb::PixelFormat format_;
   bool zrle_ = false;
@@ -126,6 +130,8 @@ class KvmService {
 
   // What sessions show; null: a black 640x400 screen with no input. Set before sessions start.
   void setScreen(KvmScreenSource* screen) { screen_ = screen; }
+  // User consent (firmware/platform/user_consent.h): a viewer is served only when it allows; null = never asked.
+  void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
   KvmScreenSource* screen() const { return screen_; }
 
   // CIM_KVMRedirectionSAP enabled (2, or 6 enabled-but-offline) and the KVM feature on.
@@ -157,6 +163,7 @@ class KvmService {
   core::FirmwareTimerQueue& timers_;
   KvmOptions options_;
   KvmScreenSource* screen_ = nullptr;
+  platform::UserConsent* consent_ = nullptr;
   mutable std::vector<std::uint32_t> blank_;  // made on first use when there is no screen
   RfbSession* owner_ = nullptr;
   std::set<RfbSession*> sessions_;
