@@ -557,6 +557,10 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   localSystem.erase("passwordSetAt");
   // OptInState is no longer persisted (the running consent is RAM: firmware/platform/user_consent.h).
   expected["optIn"].as_object().erase("optInState");
+  // RFBPassword is kept since KVM serves 5900 (it must be, for VNC authentication); none in that release.
+  auto& redirection = rewritten.as_object()["redirection"].as_object();
+  EXPECT_EQ(redirection["rfbPassword"], "");
+  redirection.erase("rfbPassword");
   for (const char* lanName : {"wired", "wireless"}) {
     auto& lan = rewritten.as_object()["network"].as_object()[lanName].as_object();
     for (const char* added : {"subnetMask", "gateway", "primaryDns", "secondaryDns"}) {
