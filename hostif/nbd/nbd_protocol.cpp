@@ -2,21 +2,14 @@
 
 #include <algorithm>
 
+#include "common/byte_order.h"
+
 namespace mesim::hostif::nbd {
 
 namespace {
 // Reads waiting for the source at most; further requests stay in the buffer until one completes.
 constexpr std::size_t kMaxReadsInFlight = 64;
 
-std::uint16_t be16(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]);
-}
-std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint32_t>(be16(b, at)) << 16 | be16(b, at + 2);
-}
-std::uint64_t be64(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint64_t>(be32(b, at)) << 32 | be32(b, at + 4);
-}
 void put16(std::vector<std::uint8_t>& o, std::uint16_t v) {
   o.push_back(static_cast<std::uint8_t>(v >> 8));
   o.push_back(static_cast<std::uint8_t>(v));
@@ -58,7 +51,7 @@ bool NbdConnection::step() {
   switch (state_) {
     case State::Greeting: {
       if (in.size() < 4) return false;
-      const std::uint32_t flags = be32(in, 0);
+      const std::uint32_t flags = bytes::be32(in, 0);
       if (!(flags & 1) || (flags & ~3u)) {
         protocolError("the client's flags " + std::to_string(flags) + " are not fixed newstyle");
         return false;
@@ -71,11 +64,11 @@ bool NbdConnection::step() {
     }
     case State::Options: {
       if (in.size() < 16) return false;
-      if (be64(in, 0) != kNbdOptMagic) {
+      if (bytes::be64(in, 0) != kNbdOptMagic) {
         protocolError("an option without the IHAVEOPT magic");
         return false;
       }
-      const std::uint32_t opt = be32(in, 8), length = be32(in, 12);
+      const std::uint32_t opt = bytes::be32(in, 8), length = bytes::be32(in, 12);
       if (length > kNbdMaxOptionData) {
         protocolError("option " + std::to_string(opt) + " carries " + std::to_string(length) + " bytes");
         return false;
@@ -89,13 +82,13 @@ bool NbdConnection::step() {
     case State::Transmission: {
       if (disconnecting_ || inFlight_ >= kMaxReadsInFlight) return false;
       if (in.size() < 28) return false;
-      if (be32(in, 0) != kNbdRequestMagic) {
+      if (bytes::be32(in, 0) != kNbdRequestMagic) {
         protocolError("a request without the request magic");
         return false;
       }
-      const std::uint16_t type = be16(in, 6);
-      const std::uint64_t cookie = be64(in, 8), offset = be64(in, 16);
-      const std::uint32_t length = be32(in, 24);
+      const std::uint16_t type = bytes::be16(in, 6);
+      const std::uint64_t cookie = bytes::be64(in, 8), offset = bytes::be64(in, 16);
+      const std::uint32_t length = bytes::be32(in, 24);
       used = 28;
       if (type == kNbdCmdWrite) {
         // The payload follows; it is read and dropped, and the write refused.
@@ -162,19 +155,19 @@ bool NbdConnection::option(std::uint32_t opt, std::span<const std::uint8_t> data
         optionError(opt, kNbdRepErrInvalid, "the option is too short");
         return true;
       }
-      const std::uint32_t nameLength = be32(data, 0);
+      const std::uint32_t nameLength = bytes::be32(data, 0);
       if (nameLength > data.size() - 6) {
         optionError(opt, kNbdRepErrInvalid, "the export name overruns the option");
         return true;
       }
-      const std::uint16_t requests = be16(data, 4 + nameLength);
+      const std::uint16_t requests = bytes::be16(data, 4 + nameLength);
       if (data.size() != 6 + nameLength + 2u * requests) {
         optionError(opt, kNbdRepErrInvalid, "the information requests do not fill the option");
         return true;
       }
       bool wantsBlockSize = false;
       for (std::uint16_t i = 0; i < requests; ++i)
-        wantsBlockSize |= be16(data, 6 + nameLength + 2u * i) == kNbdInfoBlockSize;
+        wantsBlockSize |= bytes::be16(data, 6 + nameLength + 2u * i) == kNbdInfoBlockSize;
       if (!available) {
         optionError(opt, kNbdRepErrUnknown, unavailable());
         return true;

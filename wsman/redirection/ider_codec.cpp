@@ -5,17 +5,11 @@
 #include <string>
 #include <type_traits>
 
+#include "common/byte_order.h"
+
 namespace mesim::wsman::redirection {
 
 namespace {
-
-std::uint16_t u16(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint16_t>(b[at] | (b[at + 1] << 8));
-}
-std::uint32_t u32(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8 |
-         static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
-}
 
 // A message of fixed length `size`, zero-filled after its header, filled in by position.
 class Frame {
@@ -138,7 +132,7 @@ Result<std::optional<IderDecoded>> decodeIderMessage(std::span<const std::uint8_
     case IderType::DataFromHost:
     case IderType::DataToHost:
       if (in.size() < 11) return std::optional<IderDecoded>();
-      length = fixed + u16(in, 9);
+      length = fixed + bytes::le16(in, 9);
       break;
     default: break;
   }
@@ -147,11 +141,11 @@ Result<std::optional<IderDecoded>> decodeIderMessage(std::span<const std::uint8_
   IderDecoded out;
   out.length = length;
   out.message.attributes = m[3];
-  out.message.sequence = u32(m, 4);
+  out.message.sequence = bytes::le32(m, 4);
   auto& body = out.message.body;
   switch (type) {
     case IderType::OpenSession:
-      body = IderOpenSession{u16(m, 8), u16(m, 10), u16(m, 12), u32(m, 14)};
+      body = IderOpenSession{bytes::le16(m, 8), bytes::le16(m, 10), bytes::le16(m, 12), bytes::le32(m, 14)};
       break;
     case IderType::OpenSessionReply: {
       IderOpenSessionReply r;
@@ -159,10 +153,10 @@ Result<std::optional<IderDecoded>> decodeIderMessage(std::span<const std::uint8_
       r.protocolMinor = m[9];
       r.firmwareMajor = m[10];
       r.firmwareMinor = m[11];
-      r.readBuffer = u16(m, 16);
-      r.writeBuffer = u16(m, 18);
+      r.readBuffer = bytes::le16(m, 16);
+      r.writeBuffer = bytes::le16(m, 18);
       r.protocol = m[21];
-      r.iana = u32(m, 25);
+      r.iana = bytes::le32(m, 25);
       r.oemData.assign(m.begin() + 30, m.end());
       body = std::move(r);
       break;
@@ -177,7 +171,7 @@ Result<std::optional<IderDecoded>> decodeIderMessage(std::span<const std::uint8_
     case IderType::SetFeaturesReply: {
       if (m[8] < 1 || m[8] > 3)
         return fail(std::string(iderMessageName(type)) + " has kind " + std::to_string(m[8]) + ", not 1, 2 or 3");
-      body = IderFeatures{type == IderType::SetFeaturesReply, static_cast<IderFeatureKind>(m[8]), u32(m, 9)};
+      body = IderFeatures{type == IderType::SetFeaturesReply, static_cast<IderFeatureKind>(m[8]), bytes::le32(m, 9)};
       break;
     }
     case IderType::ErrorOccurred: body = IderErrorOccurred{{m[8], m[9], m[10]}}; break;
@@ -185,7 +179,7 @@ Result<std::optional<IderDecoded>> decodeIderMessage(std::span<const std::uint8_
     case IderType::CommandWritten: {
       IderCommandWritten c;
       c.featureRegister = m[9];
-      c.byteCount = u16(m, 12);
+      c.byteCount = bytes::le16(m, 12);
       c.driveSelect = m[14];
       c.command = m[15];
       std::copy(m.begin() + 16, m.begin() + 28, c.cdb.begin());
@@ -193,7 +187,7 @@ Result<std::optional<IderDecoded>> decodeIderMessage(std::span<const std::uint8_
       break;
     }
     case IderType::CommandEndResponse: body = IderCommandEnd{m[27], m[28], m[29], m[30], m[26]}; break;
-    case IderType::GetDataFromHost: body = IderGetDataFromHost{m[18], u16(m, 9)}; break;
+    case IderType::GetDataFromHost: body = IderGetDataFromHost{m[18], bytes::le16(m, 9)}; break;
     case IderType::DataFromHost:
       body = IderDataFromHost{m[13], std::vector<std::uint8_t>(m.begin() + 14, m.end())};
       break;

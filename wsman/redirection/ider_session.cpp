@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "firmware/platform/event_records.h"
+#include "common/byte_order.h"
 
 namespace mesim::wsman::redirection {
 
@@ -22,15 +23,6 @@ std::string printable(std::string_view text) {
   std::string out;
   for (char c : text.substr(0, 64)) out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
   return out;
-}
-
-std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at]) << 24 | static_cast<std::uint32_t>(b[at + 1]) << 16 |
-         static_cast<std::uint32_t>(b[at + 2]) << 8 | b[at + 3];
-}
-std::uint32_t le32(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8 |
-         static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
 }
 
 std::string trimmed(std::span<const std::uint8_t> bytes) {
@@ -73,7 +65,7 @@ std::array<std::uint8_t, 12> cdbRead10(std::uint32_t lba, std::uint16_t blocks) 
 
 Result<Capacity> parseReadCapacity(std::span<const std::uint8_t> data) {
   if (data.size() < 8) return fail("READ CAPACITY returned " + std::to_string(data.size()) + " bytes, not 8");
-  Capacity c{be32(data, 0), be32(data, 4)};
+  Capacity c{bytes::be32(data, 0), bytes::be32(data, 4)};
   if (c.blockSize != 512 && c.blockSize != 2048)
     return fail("READ CAPACITY reports a block size of " + std::to_string(c.blockSize) + " bytes, not 512 or 2048");
   return c;
@@ -653,7 +645,7 @@ void IderHub::biosBoot() {
       if (record[0] != 0x00 || !std::equal(kElTorito, kElTorito + 23, record.begin() + 7))
         return failed("volume '" + boot_.volumeId + "': LBA 17 holds no El Torito boot record, not bootable");
       boot_.elTorito = true;
-      boot_.bootCatalogLba = le32(record, 0x47);
+      boot_.bootCatalogLba = bytes::le32(record, 0x47);
       boot_.state = "booted";
       MESIM_LOG(Info, kLog, "BIOS: booting from the IDE-R CD, volume '" << boot_.volumeId << "', boot catalog at LBA "
                                                                       << boot_.bootCatalogLba);

@@ -4,13 +4,11 @@
 
 #include <system_error>
 
+#include "common/byte_order.h"
+
 namespace mesim::wsman::redirection {
 
 namespace {
-std::uint32_t le32(std::span<const std::uint8_t> b, std::size_t at) {
-  return std::uint32_t(b[at]) | std::uint32_t(b[at + 1]) << 8 | std::uint32_t(b[at + 2]) << 16 |
-         std::uint32_t(b[at + 3]) << 24;
-}
 constexpr std::size_t kMaxGlyphs = 65536;
 constexpr unsigned kMaxSide = 64;
 }  // namespace
@@ -25,12 +23,12 @@ Result<PsfFont> PsfFont::parse(std::span<const std::uint8_t> bytes) {
     font.glyphs_ = (mode & 0x01) ? 512 : 256;
     font.bytesPerRow_ = 1;
     offset = 4;
-  } else if (bytes.size() >= 32 && le32(bytes, 0) == 0x864ab572u) {
-    const std::uint32_t headerSize = le32(bytes, 8);
-    const std::uint32_t count = le32(bytes, 16);
-    const std::uint32_t charSize = le32(bytes, 20);
-    font.height_ = le32(bytes, 24);
-    font.width_ = le32(bytes, 28);
+  } else if (bytes.size() >= 32 && mesim::bytes::le32(bytes, 0) == 0x864ab572u) {
+    const std::uint32_t headerSize = mesim::bytes::le32(bytes, 8);
+    const std::uint32_t count = mesim::bytes::le32(bytes, 16);
+    const std::uint32_t charSize = mesim::bytes::le32(bytes, 20);
+    font.height_ = mesim::bytes::le32(bytes, 24);
+    font.width_ = mesim::bytes::le32(bytes, 28);
     if (font.width_ == 0 || font.width_ > kMaxSide || font.height_ == 0 || font.height_ > kMaxSide)
       return fail("PSF2 glyph size " + std::to_string(font.width_) + "x" + std::to_string(font.height_) +
                   " is not supported (1..64)");

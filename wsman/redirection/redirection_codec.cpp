@@ -3,17 +3,11 @@
 #include <cstdio>
 #include <type_traits>
 
+#include "common/byte_order.h"
+
 namespace mesim::wsman::redirection {
 
 namespace {
-
-std::uint16_t u16(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint16_t>(b[at] | (b[at + 1] << 8));
-}
-std::uint32_t u32(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8 |
-         static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
-}
 
 class Writer {
  public:
@@ -118,7 +112,7 @@ Result<std::optional<Decoded>> decodeMessage(std::span<const std::uint8_t> in) {
     case MessageType::AuthenticateSession:
     case MessageType::AuthenticateSessionReply: {
       if (in.size() < 9) return std::optional<Decoded>();
-      const std::uint32_t dataLength = u32(in, 5);
+      const std::uint32_t dataLength = bytes::le32(in, 5);
       if (dataLength > kMaxMessageBytes - 9)
         return fail(std::string(messageName(type)) + " carries " + std::to_string(dataLength) +
                     " bytes of data, more than the " + std::to_string(kMaxMessageBytes - 9) + " allowed");
@@ -128,7 +122,7 @@ Result<std::optional<Decoded>> decodeMessage(std::span<const std::uint8_t> in) {
     case MessageType::SolDataToHost:
     case MessageType::SolDataFromHost:
       if (in.size() < 10) return std::optional<Decoded>();
-      length = 10 + u16(in, 8);
+      length = 10 + bytes::le16(in, 8);
       break;
     default:
       if (length == 0) return fail("unknown redirection message type " + hexByte(in[0]));
@@ -156,51 +150,51 @@ Result<std::optional<Decoded>> decodeMessage(std::span<const std::uint8_t> in) {
       r.protocolMinor = m[5];
       r.firmwareMajor = m[6];
       r.firmwareMinor = m[7];
-      r.iana = u32(m, 8);
+      r.iana = bytes::le32(m, 8);
       r.oemData.assign(m.begin() + 13, m.end());
       out.message = std::move(r);
       break;
     }
     case MessageType::StartSol: {
       SolSettings s;
-      s.sequence = u32(m, 4);
-      s.maxTxBuffer = u16(m, 8);
-      s.txTimeout = u16(m, 10);
-      s.txOverflowTimeout = u16(m, 12);
-      s.rxTimeout = u16(m, 14);
-      s.rxFlushTimeout = u16(m, 16);
-      s.heartbeat = u16(m, 18);
+      s.sequence = bytes::le32(m, 4);
+      s.maxTxBuffer = bytes::le16(m, 8);
+      s.txTimeout = bytes::le16(m, 10);
+      s.txOverflowTimeout = bytes::le16(m, 12);
+      s.rxTimeout = bytes::le16(m, 14);
+      s.rxFlushTimeout = bytes::le16(m, 16);
+      s.heartbeat = bytes::le16(m, 18);
       out.message = StartSol{s};
       break;
     }
     case MessageType::StartSolReply: {
       StartSolReply r;
       r.status = m[1];
-      r.sequence = u32(m, 4);
+      r.sequence = bytes::le32(m, 4);
       r.protocolMajor = m[8];
       r.protocolMinor = m[9];
       r.firmwareMajor = m[10];
       r.firmwareMinor = m[11];
-      r.maxTxBuffer = u16(m, 12);
-      r.maxRxBuffer = u16(m, 14);
-      r.reserved = u16(m, 16);
-      r.iana = u32(m, 18);
+      r.maxTxBuffer = bytes::le16(m, 12);
+      r.maxRxBuffer = bytes::le16(m, 14);
+      r.reserved = bytes::le16(m, 16);
+      r.iana = bytes::le32(m, 18);
       out.message = r;
       break;
     }
-    case MessageType::EndSol: out.message = EndSol{u32(m, 4)}; break;
-    case MessageType::EndSolReply: out.message = EndSolReply{u32(m, 4)}; break;
+    case MessageType::EndSol: out.message = EndSol{bytes::le32(m, 4)}; break;
+    case MessageType::EndSolReply: out.message = EndSolReply{bytes::le32(m, 4)}; break;
     case MessageType::KeepAlivePing:
     case MessageType::KeepAlivePong:
-      out.message = KeepAlive{type == MessageType::KeepAlivePong, u32(m, 4)};
+      out.message = KeepAlive{type == MessageType::KeepAlivePong, bytes::le32(m, 4)};
       break;
-    case MessageType::SolSettingsUndocumented: out.message = SolUndocumented{u32(m, 4)}; break;
+    case MessageType::SolSettingsUndocumented: out.message = SolUndocumented{bytes::le32(m, 4)}; break;
     case MessageType::SolDataToHost:
     case MessageType::SolDataFromHost:
-      out.message = SolData{type == MessageType::SolDataToHost, u32(m, 4), std::string(m.begin() + 10, m.end())};
+      out.message = SolData{type == MessageType::SolDataToHost, bytes::le32(m, 4), std::string(m.begin() + 10, m.end())};
       break;
-    case MessageType::SolControl: out.message = SolControl{u32(m, 4), m[8], m[9]}; break;
-    case MessageType::SolHeartbeat: out.message = SolHeartbeat{u32(m, 4)}; break;
+    case MessageType::SolControl: out.message = SolControl{bytes::le32(m, 4), m[8], m[9]}; break;
+    case MessageType::SolHeartbeat: out.message = SolHeartbeat{bytes::le32(m, 4)}; break;
   }
   return std::optional<Decoded>(std::move(out));
 }

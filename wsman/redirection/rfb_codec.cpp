@@ -5,15 +5,11 @@
 #include <algorithm>
 #include <array>
 
+#include "common/byte_order.h"
+
 namespace mesim::wsman::redirection::rfb {
 
 namespace {
-std::uint16_t be16(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]);
-}
-std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
-  return std::uint32_t(b[at]) << 24 | std::uint32_t(b[at + 1]) << 16 | std::uint32_t(b[at + 2]) << 8 | b[at + 3];
-}
 void put16(Bytes& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
   out.push_back(static_cast<std::uint8_t>(v));
@@ -94,9 +90,9 @@ PixelFormat decodePixelFormat(std::span<const std::uint8_t, 16> in) {
   f.depth = in[1];
   f.bigEndian = in[2] != 0;
   f.trueColour = in[3] != 0;
-  f.redMax = be16(in, 4);
-  f.greenMax = be16(in, 6);
-  f.blueMax = be16(in, 8);
+  f.redMax = bytes::be16(in, 4);
+  f.greenMax = bytes::be16(in, 6);
+  f.blueMax = bytes::be16(in, 8);
   f.redShift = in[10];
   f.greenShift = in[11];
   f.blueShift = in[12];
@@ -115,29 +111,29 @@ Result<std::optional<DecodedClientMessage>> decodeClientMessage(std::span<const 
     }
     case 2: {
       if (in.size() < 4) return Out{};
-      const std::size_t count = be16(in, 2);
+      const std::size_t count = bytes::be16(in, 2);
       if (count > kMaxEncodings) return fail("SetEncodings: " + std::to_string(count) + " encodings is too many");
       if (in.size() < 4 + 4 * count) return Out{};
       SetEncodings m;
-      for (std::size_t i = 0; i < count; ++i) m.encodings.push_back(static_cast<std::int32_t>(be32(in, 4 + 4 * i)));
+      for (std::size_t i = 0; i < count; ++i) m.encodings.push_back(static_cast<std::int32_t>(bytes::be32(in, 4 + 4 * i)));
       return Out{DecodedClientMessage{std::move(m), 4 + 4 * count}};
     }
     case 3: {
       if (in.size() < 10) return Out{};
-      FramebufferUpdateRequest m{in[1] != 0, be16(in, 2), be16(in, 4), be16(in, 6), be16(in, 8)};
+      FramebufferUpdateRequest m{in[1] != 0, bytes::be16(in, 2), bytes::be16(in, 4), bytes::be16(in, 6), bytes::be16(in, 8)};
       return Out{DecodedClientMessage{m, 10}};
     }
     case 4: {
       if (in.size() < 8) return Out{};
-      return Out{DecodedClientMessage{KeyEvent{in[1] != 0, be32(in, 4)}, 8}};
+      return Out{DecodedClientMessage{KeyEvent{in[1] != 0, bytes::be32(in, 4)}, 8}};
     }
     case 5: {
       if (in.size() < 6) return Out{};
-      return Out{DecodedClientMessage{PointerEvent{in[1], be16(in, 2), be16(in, 4)}, 6}};
+      return Out{DecodedClientMessage{PointerEvent{in[1], bytes::be16(in, 2), bytes::be16(in, 4)}, 6}};
     }
     case 6: {
       if (in.size() < 8) return Out{};
-      const std::size_t length = be32(in, 4);
+      const std::size_t length = bytes::be32(in, 4);
       if (length > kMaxCutText) return fail("ClientCutText of " + std::to_string(length) + " bytes is too long");
       if (in.size() < 8 + length) return Out{};
       ClientCutText m{std::string(reinterpret_cast<const char*>(in.data()) + 8, length)};
