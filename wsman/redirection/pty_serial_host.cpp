@@ -9,15 +9,13 @@
 #include <cstring>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace mesim::wsman::redirection {
 
 namespace {
 constexpr const char* kLog = "sol-pty";
-// What the console typed and the host has not read, at most: beyond it bytes are dropped, as a UART's FIFO
-// overruns, instead of growing the daemon's memory.
-constexpr std::size_t kMaxPendingBytes = 64 * 1024;
 }  // namespace
 
 Result<std::unique_ptr<PtySerialHost>> PtySerialHost::open(boost::asio::io_context& io, log::Context log) {
@@ -72,13 +70,24 @@ void PtySerialHost::read() {
 
 void PtySerialHost::toHost(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (pendingBytes_ + bytes.size() > kMaxPendingBytes) {
+  if (pendingBytes_ + bytes.size() > kHostQueueLimit) {
     MESIM_LOG(Debug, kLog, "the host reads nothing: " << bytes.size() << " byte(s) from the console dropped");
     return;
   }
   pending_.emplace_back(bytes);
   pendingBytes_ += bytes.size();
+  if (full()) wasFull_ = true;
   if (!writing_) writeNext();
+}
+
+bool PtySerialHost::full() const { return pendingBytes_ >= kHostQueueHighWater; }
+
+void PtySerialHost::checkDrained() {
+  if (!wasFull_ || pendingBytes_ > kHostQueueLowWater) return;
+  wasFull_ = false;
+  if (onDrained_) boost::asio::post(master_.get_executor(), [this, alive = alive_] {
+      if (*alive && onDrained_) onDrained_();
+    });
 }
 
 void PtySerialHost::writeNext() {
@@ -94,6 +103,7 @@ void PtySerialHost::writeNext() {
                              pending_.pop_front();
                              if (ec) MESIM_LOG(Warn, kLog, "writing the PTY failed: " << ec.message());
                              writeNext();
+                             checkDrained();
                            });
 }
 

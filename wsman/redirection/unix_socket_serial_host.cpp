@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace mesim::wsman::redirection {
@@ -15,7 +16,6 @@ namespace mesim::wsman::redirection {
 namespace {
 constexpr const char* kLog = "sol-unix";
 // What the console typed and the peer has not read, at most (a UART's FIFO overrun, not growing memory).
-constexpr std::size_t kMaxPendingBytes = 64 * 1024;
 constexpr auto kReconnectEvery = std::chrono::seconds(1);
 // sun_path's size less its terminating NUL.
 constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
@@ -125,6 +125,7 @@ void UnixSocketSerialHost::detach(const std::string& why) {
   pending_.clear();
   pendingBytes_ = 0;
   writing_ = false;
+  checkDrained();  // a console held back for this peer goes on (its bytes are dropped: no cable)
   if (role_ == Role::Connect) retryConnect();
 }
 
@@ -143,13 +144,24 @@ void UnixSocketSerialHost::read() {
 
 void UnixSocketSerialHost::toHost(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (!peer_.is_open() || pendingBytes_ + bytes.size() > kMaxPendingBytes) {
+  if (!peer_.is_open() || pendingBytes_ + bytes.size() > kHostQueueLimit) {
     stats_.dropped += bytes.size();
     return;
   }
   pending_.emplace_back(bytes);
   pendingBytes_ += bytes.size();
+  if (full()) wasFull_ = true;
   if (!writing_) writeNext();
+}
+
+bool UnixSocketSerialHost::full() const { return peer_.is_open() && pendingBytes_ >= kHostQueueHighWater; }
+
+void UnixSocketSerialHost::checkDrained() {
+  if (!wasFull_ || pendingBytes_ > kHostQueueLowWater) return;
+  wasFull_ = false;
+  if (onDrained_) boost::asio::post(peer_.get_executor(), [this, alive = alive_] {
+      if (*alive && onDrained_) onDrained_();
+    });
 }
 
 void UnixSocketSerialHost::writeNext() {
@@ -168,6 +180,7 @@ void UnixSocketSerialHost::writeNext() {
                              pendingBytes_ -= pending_.front().size();
                              pending_.pop_front();
                              writeNext();
+                             checkDrained();
                            });
 }
 
