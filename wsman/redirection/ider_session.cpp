@@ -113,6 +113,7 @@ const char* startModeName(std::uint32_t mode) {
 
 IderSession::IderSession(IderHub& hub, Transport transport, std::string peer, std::string user)
     : hub_(&hub), transport_(std::move(transport)), peer_(std::move(peer)), user_(std::move(user)) {
+  lastHeard_ = hub.timers_.now();
   armSilence();
 }
 
@@ -126,8 +127,14 @@ const log::Context& IderSession::logContext() const {
 void IderSession::receive(std::span<const std::uint8_t> bytes) {
   if (state_ == State::Ended) return;
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
-  pinged_ = false;
-  armSilence();
+  // The silence limit now runs from here. The timer is not moved for every message (a read of 1 MiB brings 128 of
+  // them): when it fires before the limit it re-arms itself for the rest. After a ping the limit is nearer than the
+  // timer (one period, not three), so then it is moved.
+  lastHeard_ = hub_->timers_.now();
+  if (pinged_ || !silenceTimer_) {
+    pinged_ = false;
+    armSilence();
+  }
   std::size_t at = 0;
   while (state_ != State::Ended) {
     auto decoded = decodeIderMessage(std::span(buffer_).subspan(at));
@@ -336,9 +343,13 @@ void IderSession::armSilence() {
   if (silenceTimer_) timers.cancel(silenceTimer_);
   // Before the open the console has its own limit to keep; after it, one heartbeat period of silence earns a
   // ping (MeshCentral answers 0x44, and sends nothing else while the host is idle), three end the session.
+  // The ping goes out one period after the console was last heard, the end two periods after that.
   const auto period = heartbeatPeriod();
-  silenceTimer_ = timers.scheduleAfter(pinged_ ? 2 * period : period, [this] {
+  silenceTimer_ = timers.schedule(lastHeard_ + (pinged_ ? 3 * period : period), [this] {
     silenceTimer_ = 0;
+    if (!hub_) return;
+    if (hub_->timers_.now() < lastHeard_ + (pinged_ ? 3 * heartbeatPeriod() : heartbeatPeriod()))
+      return armSilence();  // heard since it was armed
     if (state_ == State::Open && !pinged_) {
       pinged_ = true;
       send(0, IderKeepAlive{false});
@@ -543,7 +554,9 @@ void IderHub::probe(std::function<void()> done) {
   std::make_shared<Probe>(*this, generation_, device, std::move(done))->testUnitReady();
 }
 
-// A read in READ(10)s of up to 32 KiB (a byte count the 0x50 can carry), gathered into one buffer.
+// A read in READ(10)s of as many whole blocks as the 0x50's byte count can carry (0xFFFE: 31 CD blocks, 127
+// floppy ones), gathered into one buffer. Each command is a round trip to the console, so fewer, larger ones are
+// what a read's throughput depends on (bench_ider).
 struct IderHub::Read : std::enable_shared_from_this<IderHub::Read> {
   IderHub& hub;
   std::uint64_t generation;
@@ -571,7 +584,7 @@ struct IderHub::Read : std::enable_shared_from_this<IderHub::Read> {
     }
     if (generation != hub.generation_ || !hub.owner_) return failWith("the IDE-R session ended");
     const std::uint32_t size = hub.media_.blockSize;
-    const std::uint32_t maxBlocks = std::max<std::uint32_t>(1, 32768 / size);
+    const std::uint32_t maxBlocks = std::max<std::uint32_t>(1, 0xFFFE / size);
     const std::uint64_t lba = offset / size;
     const auto skip = static_cast<std::uint32_t>(offset % size);
     const auto blocks = static_cast<std::uint32_t>(

@@ -147,6 +147,7 @@ class IderSession {
   std::deque<Pending> queue_;
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0, heartbeatTimer_ = 0, commandTimer_ = 0;
   bool pinged_ = false;
+  core::FirmwareClock::time_point lastHeard_{};  // the silence limit runs from here
 };
 
 // What the last probe of the redirected media found, and the simulated BIOS's last boot from it.

@@ -166,7 +166,7 @@ class RedirectionServer::Connection : public std::enable_shared_from_this<Connec
   std::string peer_;
   asio::steady_timer timer_;
   std::unique_ptr<RedirectionSession> session_;
-  std::array<std::uint8_t, 4096> buffer_{};
+  std::array<std::uint8_t, 65536> buffer_{};  // IDE-R data comes in 8 KiB messages, many per read
   std::deque<std::vector<std::uint8_t>> writes_;
   bool writing_ = false;
   bool reading_ = false;
