@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +17,7 @@ namespace mesim::wsman::redirection {
 
 namespace {
 constexpr const char* kLog = "sol-pty";
+constexpr std::size_t kMaxWriteBatch = 64;  // chunks per write (writev takes up to 1024)
 }  // namespace
 
 Result<std::unique_ptr<PtySerialHost>> PtySerialHost::open(boost::asio::io_context& io, log::Context log) {
@@ -96,11 +98,21 @@ void PtySerialHost::writeNext() {
     return;
   }
   writing_ = true;
-  boost::asio::async_write(master_, boost::asio::buffer(pending_.front()),
-                           [this, alive = alive_](boost::system::error_code ec, std::size_t) {
+  // What is queued goes in one gathered write: a paste comes as many small 0x28 messages, and a write per message
+  // made the PTY the bottleneck (bench_redirection). The chunks stay put meanwhile (a deque's push_back does not
+  // move its elements).
+  std::vector<boost::asio::const_buffer> batch;
+  for (const auto& chunk : pending_) {
+    batch.push_back(boost::asio::buffer(chunk));
+    if (batch.size() == kMaxWriteBatch) break;
+  }
+  boost::asio::async_write(master_, batch,
+                           [this, alive = alive_, count = batch.size()](boost::system::error_code ec, std::size_t) {
                              if (!*alive || ec == boost::asio::error::operation_aborted) return;
-                             pendingBytes_ -= pending_.front().size();
-                             pending_.pop_front();
+                             for (std::size_t i = 0; i < count; ++i) {
+                               pendingBytes_ -= pending_.front().size();
+                               pending_.pop_front();
+                             }
                              if (ec) MESIM_LOG(Warn, kLog, "writing the PTY failed: " << ec.message());
                              writeNext();
                              checkDrained();

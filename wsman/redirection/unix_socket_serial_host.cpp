@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -17,6 +18,7 @@ namespace {
 constexpr const char* kLog = "sol-unix";
 // What the console typed and the peer has not read, at most (a UART's FIFO overrun, not growing memory).
 constexpr auto kReconnectEvery = std::chrono::seconds(1);
+constexpr std::size_t kMaxWriteBatch = 64;  // chunks per write
 // sun_path's size less its terminating NUL.
 constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
 using boost::asio::local::stream_protocol;
@@ -170,15 +172,23 @@ void UnixSocketSerialHost::writeNext() {
     return;
   }
   writing_ = true;
-  boost::asio::async_write(peer_, boost::asio::buffer(pending_.front()),
-                           [this, alive = alive_](boost::system::error_code ec, std::size_t) {
+  // What is queued goes in one gathered write (pty_serial_host.cpp says why).
+  std::vector<boost::asio::const_buffer> batch;
+  for (const auto& chunk : pending_) {
+    batch.push_back(boost::asio::buffer(chunk));
+    if (batch.size() == kMaxWriteBatch) break;
+  }
+  boost::asio::async_write(peer_, batch,
+                           [this, alive = alive_, count = batch.size()](boost::system::error_code ec, std::size_t) {
                              if (!*alive || ec == boost::asio::error::operation_aborted) return;
                              if (ec) {
                                detach(ec.message());
                                return;
                              }
-                             pendingBytes_ -= pending_.front().size();
-                             pending_.pop_front();
+                             for (std::size_t i = 0; i < count; ++i) {
+                               pendingBytes_ -= pending_.front().size();
+                               pending_.pop_front();
+                             }
                              writeNext();
                              checkDrained();
                            });
