@@ -530,6 +530,8 @@ class Device::Impl {
     r["protocol_errors"] = st.protocolErrors;
     r["bytes_to_host"] = st.bytesToHost;
     r["bytes_from_host"] = st.bytesFromHost;
+    r["host_pauses"] = st.pauses;
+    r["power_notices"] = st.powerNotices;
     if (redirectionServer_) r["not_served"] = redirectionServer_->stats().notServed;
     r["kvm_sessions"] = st.kvmSessions;
     return r;

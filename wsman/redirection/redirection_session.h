@@ -59,6 +59,8 @@ struct RedirectionStats {
   std::uint64_t protocolErrors = 0;   // undecodable or out-of-place messages: the connection is closed
   std::uint64_t bytesToHost = 0;
   std::uint64_t bytesFromHost = 0;
+  std::uint64_t pauses = 0;           // times the console was held back for a slow host (flow control)
+  std::uint64_t powerNotices = 0;     // 0x29 sent to a SOL console because the host's power changed
 };
 
 class RedirectionService;
@@ -68,6 +70,9 @@ class RedirectionSession {
   struct Transport {
     std::function<void(std::vector<std::uint8_t> message)> write;  // one message, one write
     std::function<void()> close;                                  // after the writes queued so far
+    // Flow control: the owner stops reading the connection while readingPaused() and reads again when this is
+    // called. Unset: the session never pauses (a slow host's queue then drops beyond its limit).
+    std::function<void()> resume = nullptr;
   };
   enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Kvm, Ider, Ended };
 
@@ -85,6 +90,8 @@ class RedirectionSession {
   const std::string& user() const { return user_; }
   const std::string& peerAddress() const { return peer_; }
   std::uint8_t controlBits() const { return controlBits_; }  // last 0x29 from the console
+  // True while the host's side of SOL is full (serial_port_host.h): feed no more bytes until transport.resume.
+  bool readingPaused() const { return paused_; }
 
  private:
   friend class RedirectionService;
@@ -98,6 +105,9 @@ class RedirectionSession {
   std::chrono::milliseconds kvmIdleLimit() const;
   void onEndSol();
   void fromHost(std::string_view bytes);
+  bool holdBack() const;
+  void hostDrained();
+  void powerChanged(bool poweredOn);
   void authenticated(const std::string& user);
   void startIder();
   void authFailed(AuthType type, const std::string& why);
@@ -119,6 +129,7 @@ class RedirectionSession {
   SolSettings sol_;
   std::uint32_t sequence_ = 0;  // of AMT's own messages (0x2A, 0x2B, 0x29)
   std::uint8_t controlBits_ = 0;
+  bool paused_ = false;  // not reading the console: the host's queue is full
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0;
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
   std::optional<platform::UserConsent::SessionId> consentSession_;  // SOL's hold on user consent
@@ -171,6 +182,7 @@ class RedirectionService {
   void releaseSol(RedirectionSession& session);
   void record(const RedirectionSession& session, bool started);
   bool mayRedirect(const std::string& user) const;
+  void watchPower();
 
   platform::PlatformModel& platform_;
   core::FirmwareTimerQueue& timers_;
@@ -182,6 +194,8 @@ class RedirectionService {
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
   RedirectionStats stats_;
+  std::size_t platformToken_ = 0;
+  bool hostPoweredOn_ = false;  // as last told to SOL consoles (0x29 status bit 4)
   IderHub ider_;
 };
 
