@@ -303,6 +303,8 @@ TEST(RedirectionDaemon, ASlowPtyGetsEveryByteTheConsoleSends) {
   status = redirectionStatus(daemon);
   EXPECT_EQ(status.at("bytes_to_host").to_number<std::uint64_t>(), kTotal);
   EXPECT_GT(status.at("host_pauses").to_number<std::uint64_t>(), 0u) << "the console was held back";
+  EXPECT_GT(daemon.metricSample("mesim_sol_host_pauses_total", "device="), 0);
+  EXPECT_EQ(daemon.metricSample("mesim_sol_bytes_total", R"(direction="to_host")"), double(kTotal));
   // The session is still healthy.
   console.send(EndSol{1});
   EXPECT_TRUE(console.nextOf<EndSolReply>());
