@@ -302,7 +302,9 @@ TEST_F(WebSocketPathTest, AFrameOverTheCapClosesWith1009AndTheSessionEnds) {
   // sending may see the connection reset before it reads the close frame.
   console.send(Bytes(200 * 1024, 0x28));
   EXPECT_TRUE(console.closedByPeer());
-  if (console.closeCode() != 0) EXPECT_EQ(console.closeCode(), 1009u);
+  if (console.closeCode() != 0) {
+    EXPECT_EQ(console.closeCode(), 1009u);
+  }
   EXPECT_TRUE(runUntil([&] { return service_->sessionCount() == 0; }));
 }
 
