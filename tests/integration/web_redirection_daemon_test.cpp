@@ -46,7 +46,8 @@ class Messages {
         buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>((*decoded)->length));
         return m;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       auto frame = console_.next(left);
       if (!frame) return std::nullopt;
@@ -161,7 +162,8 @@ TEST(WebRedirectionDaemon, KvmOverTlsReachesRfbServerInit) {
   ASSERT_TRUE(init);
   EXPECT_EQ(unsigned((*init)[0]) << 8 | (*init)[1], 640u);
   EXPECT_EQ(unsigned((*init)[2]) << 8 | (*init)[3], 400u);
-  EXPECT_EQ(rfb::decodePixelFormat(std::span<const std::uint8_t, 16>(init->data() + 4, 16)), rfb::PixelFormat::rgb565());
+  EXPECT_EQ(rfb::decodePixelFormat(std::span<const std::uint8_t, 16>(init->data() + 4, 16)),
+            rfb::PixelFormat::rgb565());
   auto status = statusOf(daemon);
   ASSERT_TRUE(status.is_object());
   EXPECT_EQ(status.at("redirection").at("kvm_sessions").to_number<unsigned>(), 1u);

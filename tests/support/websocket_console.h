@@ -84,7 +84,8 @@ class WebSocketConsoleOf {
       return std::nullopt;
     }
     const auto data = readBuffer_.cdata();
-    Bytes frame(static_cast<const std::uint8_t*>(data.data()), static_cast<const std::uint8_t*>(data.data()) + data.size());
+    const auto* begin = static_cast<const std::uint8_t*>(data.data());
+    Bytes frame(begin, begin + data.size());
     readBuffer_.consume(readBuffer_.size());
     return frame;
   }
@@ -133,7 +134,8 @@ class WebSocketConsoleOf {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     io_.restart();
     while (!done && std::chrono::steady_clock::now() < deadline)
-      io_.run_one_for(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+      io_.run_one_for(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
     return done;
   }
 

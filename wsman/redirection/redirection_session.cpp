@@ -42,7 +42,10 @@ const char* toString(RedirectionSession::State state) {
 
 RedirectionSession::RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress,
                                        RedirectionSessionOptions options)
-    : service_(&service), transport_(std::move(transport)), peer_(std::move(peerAddress)), options_(std::move(options)) {
+    : service_(&service),
+      transport_(std::move(transport)),
+      peer_(std::move(peerAddress)),
+      options_(std::move(options)) {
   armSilence();
 }
 
@@ -428,7 +431,8 @@ bool RedirectionService::solEnabled() const {
 }
 
 std::unique_ptr<RedirectionSession> RedirectionService::open(RedirectionSession::Transport transport,
-                                                             std::string peerAddress, RedirectionSessionOptions options) {
+                                                             std::string peerAddress,
+                                                             RedirectionSessionOptions options) {
   const bool web = options.httpUser.has_value();
   auto session = std::make_unique<RedirectionSession>(*this, std::move(transport), std::move(peerAddress),
                                                       std::move(options));
