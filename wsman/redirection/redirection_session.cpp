@@ -41,8 +41,12 @@ const char* toString(RedirectionSession::State state) {
 // RedirectionSession
 // ------------------------------------------------------------------------------------------------
 
-RedirectionSession::RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress)
-    : service_(&service), transport_(std::move(transport)), peer_(std::move(peerAddress)) {
+RedirectionSession::RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress,
+                                       RedirectionSessionOptions options)
+    : service_(&service),
+      transport_(std::move(transport)),
+      peer_(std::move(peerAddress)),
+      options_(std::move(options)) {
   armSilence();
 }
 
@@ -191,11 +195,23 @@ void RedirectionSession::onAuthenticate(const Authenticate& auth) {
   attempt.uri = kDigestUri;
   attempt.peerAddress = peer_;
   switch (auth.type) {
-    case AuthType::Query:
-      // Cleartext (Debian amtterm 1.4) and RFC 2617 Digest (MeshCentral, amtterm >= 1.5).
-      return send(AuthenticateReply{AuthStatus::Ok, AuthType::Query,
-                                    {static_cast<std::uint8_t>(AuthType::Cleartext),
-                                     static_cast<std::uint8_t>(AuthType::Digest)}});
+    case AuthType::Query: {
+      // Cleartext (Debian amtterm 1.4) and RFC 2617 Digest (MeshCentral, amtterm >= 1.5); on the web variant the
+      // empty Kerberos login of the HTTP user too.
+      std::vector<std::uint8_t> types{static_cast<std::uint8_t>(AuthType::Cleartext)};
+      if (options_.httpUser) types.push_back(static_cast<std::uint8_t>(AuthType::Kerberos));
+      types.push_back(static_cast<std::uint8_t>(AuthType::Digest));
+      return send(AuthenticateReply{AuthStatus::Ok, AuthType::Query, std::move(types)});
+    }
+    case AuthType::Kerberos: {
+      // Only the web variant, and only empty: the WebSocket's HTTP Digest login stands for it. No Kerberos tickets.
+      if (!options_.httpUser || !auth.data.empty())
+        return send(AuthenticateReply{AuthStatus::NotSupported, auth.type, {}});
+      if (!service.mayRedirect(*options_.httpUser)) return authFailed(AuthType::Kerberos, "no Redirection realm");
+      ++service.stats_.webLogins;
+      send(AuthenticateReply{AuthStatus::Ok, AuthType::Kerberos, {}});
+      return authenticated(*options_.httpUser);
+    }
     case AuthType::Cleartext: {
       auto credentials = decodeCleartext(auth.data);
       if (!credentials) return authFailed(AuthType::Cleartext, credentials.error().message);
@@ -462,10 +478,14 @@ bool RedirectionService::solEnabled() const {
 }
 
 std::unique_ptr<RedirectionSession> RedirectionService::open(RedirectionSession::Transport transport,
-                                                             std::string peerAddress) {
-  auto session = std::make_unique<RedirectionSession>(*this, std::move(transport), std::move(peerAddress));
+                                                             std::string peerAddress,
+                                                             RedirectionSessionOptions options) {
+  const bool web = options.httpUser.has_value();
+  auto session = std::make_unique<RedirectionSession>(*this, std::move(transport), std::move(peerAddress),
+                                                      std::move(options));
   sessions_.insert(session.get());
   ++stats_.sessions;
+  if (web) ++stats_.webSessions;
   return session;
 }
 

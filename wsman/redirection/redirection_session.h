@@ -53,6 +53,8 @@ struct RedirectionStats {
   std::uint64_t busy = 0;             // answered status 2
   std::uint64_t unsupported = 0;      // IDER (and KVMR without a KVM service) answered status 3
   std::uint64_t kvmSessions = 0;      // KVMR logged in
+  std::uint64_t webSessions = 0;      // of `sessions`, over /ws-redirection (the web variant)
+  std::uint64_t webLogins = 0;        // type 2 logins of the web variant's HTTP user
   std::uint64_t refused = 0;          // SOL disabled in AMT_RedirectionService: status FF
   std::uint64_t consentRequired = 0;  // StartSOL answered status FF for want of user consent
   std::uint64_t idleTimeouts = 0;
@@ -65,6 +67,14 @@ struct RedirectionStats {
 
 class RedirectionService;
 
+// How a session's connection came: the redirection port, or the web variant (/ws-redirection on 16992/16993).
+struct RedirectionSessionOptions {
+  // The web variant's user, whom HTTP Digest logged in before the WebSocket opened. Set, AuthenticateSession type 2
+  // (Kerberos) with no data logs this user in (MeshCommander's firmware build sends `13 00 00 00 02 00000000`) and
+  // the query answer lists type 2; unset (16994/16995) type 2 is answered "not supported" like any unknown type.
+  std::optional<std::string> httpUser;
+};
+
 class RedirectionSession {
  public:
   struct Transport {
@@ -76,7 +86,8 @@ class RedirectionSession {
   };
   enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Kvm, Ider, Ended };
 
-  RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress);
+  RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress,
+                     RedirectionSessionOptions options = {});
   ~RedirectionSession();
   RedirectionSession(const RedirectionSession&) = delete;
   RedirectionSession& operator=(const RedirectionSession&) = delete;
@@ -122,6 +133,7 @@ class RedirectionSession {
   RedirectionService* service_;  // null once ended
   Transport transport_;
   std::string peer_;
+  RedirectionSessionOptions options_;
   State state_ = State::AwaitStart;
   std::vector<std::uint8_t> buffer_;
   std::string user_;
@@ -161,7 +173,8 @@ class RedirectionService {
   // What AMT_RedirectionService.EnabledState and the feature switch say about SOL.
   bool solEnabled() const;
 
-  std::unique_ptr<RedirectionSession> open(RedirectionSession::Transport transport, std::string peerAddress);
+  std::unique_ptr<RedirectionSession> open(RedirectionSession::Transport transport, std::string peerAddress,
+                                           RedirectionSessionOptions options = {});
   // Ends every session (the device stops).
   void endAll(const std::string& why);
 
