@@ -36,10 +36,14 @@ class RecordingSerialHost final : public SerialPortHost {
   void toHost(std::string_view bytes) override { received += bytes; }
   void setFromHost(Sink sink) override { sink_ = std::move(sink); }
   std::string describe() const override { return "recording"; }
+  bool full() const override { return isFull; }
+  void setOnDrained(std::function<void()> callback) override { onDrained = std::move(callback); }
   void hostWrites(std::string_view bytes) {
     if (sink_) sink_(bytes);
   }
   std::string received;
+  bool isFull = false;  // a host that reads too slowly (flow control)
+  std::function<void()> onDrained;
 
  private:
   Sink sink_;
@@ -270,6 +274,34 @@ TEST_F(WebSocketPathTest, DigestThenTheProtocolInFramesThatSplitAndMergeMessages
   EXPECT_TRUE(console.closedByPeer());
   EXPECT_EQ(console.closeCode(), 1000u) << "a close frame, not a dropped connection";
   EXPECT_TRUE(runUntil([&] { return service_->sessionCount() == 0 && !service_->solSession(); }));
+}
+
+TEST_F(WebSocketPathTest, AFullHostLeavesTheWebSocketUnreadUntilItDrains) {
+  test::WebSocketConsole console(&io_);
+  ASSERT_EQ(console.open(port_, kWebRedirectionPath, "admin", kPassword), 101u);
+  ASSERT_TRUE(console.send(encode(StartSession{0, kTagSol})));
+  ASSERT_TRUE(console.next());
+  ASSERT_TRUE(console.send(kEmptyKerberos));
+  ASSERT_TRUE(console.next());
+  ASSERT_TRUE(console.send(encode(StartSol{})));
+  ASSERT_TRUE(console.next());
+
+  ASSERT_TRUE(console.send(encode(SolData{true, 2, "first"})));
+  ASSERT_TRUE(runUntil([&] { return serial_.received == "first"; })) << serial_.received;
+  serial_.isFull = true;  // the host has not read it
+  ASSERT_TRUE(console.send(encode(SolData{true, 3, "second"})));
+  ASSERT_TRUE(runUntil([&] { return service_->stats().pauses == 1; }));
+  ASSERT_TRUE(console.send(encode(SolData{true, 4, "third"})));
+  EXPECT_FALSE(runUntil([&] { return serial_.received != "first"; }, 100ms)) << "held back while the host is full";
+  ASSERT_TRUE(service_->solSession()) << "a paused WebSocket stays open";
+
+  serial_.isFull = false;
+  ASSERT_TRUE(serial_.onDrained);
+  serial_.onDrained();
+  EXPECT_TRUE(runUntil([&] { return serial_.received == "firstsecondthird"; })) << serial_.received;
+  ASSERT_TRUE(console.send(encode(SolData{true, 5, "!"})));
+  EXPECT_TRUE(runUntil([&] { return serial_.received == "firstsecondthird!"; })) << "reading goes on";
+  EXPECT_EQ(service_->stats().pauses, 1u);
 }
 
 TEST_F(WebSocketPathTest, ADisabledListenerRefusesTheUpgradeAndAPlainGetIsNoUpgrade) {

@@ -27,6 +27,8 @@ struct WebSocketRequest {
 struct WebSocketTransport {
   std::function<void(std::vector<std::uint8_t> message)> write;  // one binary message (one frame)
   std::function<void()> close;  // a close frame after the messages queued so far; safe inside receive()
+  // Reads again after the endpoint's readingPaused() stopped them (flow control); a no-op otherwise.
+  std::function<void()> resume;
 };
 
 // The service's side of one open WebSocket.
@@ -37,6 +39,9 @@ class WebSocketEndpoint {
   virtual void receive(std::span<const std::uint8_t> bytes) = 0;
   // The connection is gone (closed by the client, failed, timed out, or the server stops). Idempotent.
   virtual void end(const std::string& why) = 0;
+  // Asked after each message: true leaves the socket unread (TCP then holds the client back) until
+  // transport.resume.
+  virtual bool readingPaused() const { return false; }
 };
 
 // An HTTP answer in place of the 101.

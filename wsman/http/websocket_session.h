@@ -70,6 +70,7 @@ class WebSocketSession final : public SessionBase, public std::enable_shared_fro
 
   void abort() override {
     aborted_ = true;
+    auto hold = std::move(pausedHold_);  // this lives to the end of the call
     if (endpoint_) endpoint_->end("the WS-Man server stops");
     closeSocket();
   }
@@ -98,6 +99,13 @@ class WebSocketSession final : public SessionBase, public std::enable_shared_fro
       // Posted: the endpoint may close from inside receive(), with our read handler still on the stack.
       if (auto s = weak.lock()) boost::asio::post(s->ws_.get_executor(), [s] { s->closeAfterWrites(); });
     };
+    transport.resume = [weak] {
+      if (auto s = weak.lock(); s && s->paused_) {
+        s->paused_ = false;
+        s->pausedHold_.reset();
+        s->read();
+      }
+    };
     if (service_.open) endpoint_ = service_.open(request_, std::move(transport));
     if (!endpoint_) return closeAfterWrites();
     read();
@@ -120,6 +128,11 @@ class WebSocketSession final : public SessionBase, public std::enable_shared_fro
     if (endpoint_)
       endpoint_->receive(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(data.data()), data.size()));
     readBuffer_.consume(readBuffer_.size());
+    if (endpoint_ && endpoint_->readingPaused()) {
+      paused_ = true;  // transport.resume reads again
+      pausedHold_ = self();  // no read handler holds this session meanwhile
+      return;
+    }
     read();
   }
 
@@ -168,6 +181,7 @@ class WebSocketSession final : public SessionBase, public std::enable_shared_fro
   }
 
   void closeSocket() {
+    auto hold = std::move(pausedHold_);  // a paused session closed: gone when this returns, not before
     if (closed_) return;
     closed_ = true;
     ++writeGeneration_;
@@ -191,6 +205,8 @@ class WebSocketSession final : public SessionBase, public std::enable_shared_fro
   bool closing_ = false;
   bool closed_ = false;
   bool aborted_ = false;
+  bool paused_ = false;  // a message left the endpoint unable to take more: not reading until transport.resume
+  std::shared_ptr<WebSocketSession> pausedHold_;  // keeps a paused session alive; released by resume or abort
 };
 
 }  // namespace mesim::wsman::http::detail

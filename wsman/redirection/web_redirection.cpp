@@ -14,6 +14,10 @@ class WebRedirectionEndpoint final : public http::WebSocketEndpoint {
   explicit WebRedirectionEndpoint(std::unique_ptr<RedirectionSession> session) : session_(std::move(session)) {}
   void receive(std::span<const std::uint8_t> bytes) override { session_->receive(bytes); }
   void end(const std::string& why) override { session_->end(why); }
+  // SOL's flow control toward the host (docs/redirection.md): a full host side leaves the WebSocket unread.
+  bool readingPaused() const override {
+    return session_->state() != RedirectionSession::State::Ended && session_->readingPaused();
+  }
 
  private:
   std::unique_ptr<RedirectionSession> session_;
@@ -35,8 +39,8 @@ http::WebSocketService webRedirectionService(RedirectionService& service) {
       -> std::unique_ptr<http::WebSocketEndpoint> {
     RedirectionSessionOptions options;
     options.httpUser = request.user;
-    auto session = service.open({std::move(transport.write), std::move(transport.close)}, request.peerAddress,
-                                std::move(options));
+    auto session = service.open({std::move(transport.write), std::move(transport.close), std::move(transport.resume)},
+                                request.peerAddress, std::move(options));
     return std::make_unique<WebRedirectionEndpoint>(std::move(session));
   };
   // The largest message a console sends is a 0x28 with its u16 length (64 KiB + 10), or a merge of a few small ones.
