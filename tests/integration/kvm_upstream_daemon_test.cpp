@@ -1,10 +1,9 @@
 // KVM from an upstream VNC server in the real daemon (issue 13, docs/kvm.md "The screen from a VM"): mesim started
 // with --kvm-host unix:PATH before anything listens there shows its notice and keeps trying; a real QEMU
 // (`-vnc unix:PATH`, SeaBIOS's text on the std VGA) comes up and mesim connects; a 5900 viewer that asked for
-// RGB565 sees, pixel for pixel at that precision, what a direct RFB client of QEMU's socket sees in RGB888; a key
-// typed in the viewer reaches QEMU (its pointer/keyboard input counters are not exposed, so the check is mesim's
-// own counter of forwarded events plus QEMU still answering); QEMU's end shows the notice again through
-// DesktopSize. QEMU is killed at the end of the test whatever happens (and by the kernel if the test dies).
+// RGB565 sees, pixel for pixel at that precision, what a direct RFB client of QEMU's socket sees in RGB888; Escape
+// typed in the viewer opens SeaBIOS's boot menu (the direct client sees the screen change after it had been
+// still); QEMU's end shows the notice again through DesktopSize. QEMU is killed at the end of the test whatever happens (and by the kernel if the test dies).
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -182,7 +181,8 @@ class Qemu {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       const std::string vnc = "unix:" + vncPath;
       std::vector<const char*> argv{kQemu, "-nodefaults", "-machine", "pc", "-accel", "tcg", "-vga", "std",
-                                    "-display", "none", "-m", "32", "-vnc", vnc.c_str(), nullptr};
+                                    "-display", "none", "-m", "32", "-boot", "menu=on,splash-time=60000",
+                                    "-vnc", vnc.c_str(), nullptr};
       ::execvp(kQemu, const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
@@ -279,13 +279,41 @@ TEST(KvmUpstreamDaemon, ProxiesQemusScreenConvertedAndFollowsItComingAndGoing) {
   EXPECT_GE(seen.resizes, 1u) << "the notice's 640x400 became QEMU's size through DesktopSize";
   EXPECT_GT(lit, 500u) << "SeaBIOS's text";
 
-  // Keys typed in the viewer go to QEMU.
+  // A key typed in the viewer reaches QEMU: SeaBIOS waits at "Press ESC for boot menu." (-boot menu=on with a
+  // long splash time), the screen still but for the text cursor's blink, and Escape opens its boot menu, lines
+  // of text the direct client sees.
+  const auto follow = [&](std::chrono::milliseconds span) {  // the direct client's picture after `span` of updates
+    const auto until = std::chrono::steady_clock::now() + span;
+    while (std::chrono::steady_clock::now() < until) {
+      direct.send(rfb::encodeClientMessage(rfb::FramebufferUpdateRequest{true, 0, 0, std::uint16_t(truth.width()),
+                                                                         std::uint16_t(truth.height())}));
+      direct.update(truth, std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()));
+    }
+    return truth.pixels();
+  };
+  const auto differing = [](const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) n += a[i] != b[i];
+    return n + (a.size() > b.size() ? a.size() - b.size() : b.size() - a.size());
+  };
+  constexpr std::size_t kCursor = 9 * 16;  // a text cell: the cursor's blink changes no more
+  std::vector<std::uint32_t> beforeKey = follow(100ms);
+  bool still = false;
+  for (int attempt = 0; attempt < 15 && !still; ++attempt) {
+    auto later = follow(1500ms);
+    still = differing(beforeKey, later) <= kCursor;
+    beforeKey = std::move(later);
+  }
+  ASSERT_TRUE(still) << "SeaBIOS never settled";
   for (std::uint32_t keysym : {0xFF1Bu, 0x61u}) {
     viewer.send(rfb::encodeClientMessage(rfb::KeyEvent{true, keysym}));
     viewer.send(rfb::encodeClientMessage(rfb::KeyEvent{false, keysym}));
   }
   ASSERT_TRUE(waitFor([&] { return upstreamStatus(daemon).at("key_events").to_number<unsigned>() == 4; }, 5s))
       << daemon.get("/kvm");
+  std::size_t changed = 0;
+  for (int attempt = 0; attempt < 20 && changed <= kCursor; ++attempt) changed = differing(beforeKey, follow(500ms));
+  EXPECT_GT(changed, kCursor) << "Escape opened SeaBIOS's boot menu";
   upstream = upstreamStatus(daemon);
   EXPECT_EQ(upstream.at("width").to_number<unsigned>(), truth.width());
   EXPECT_EQ(upstream.at("height").to_number<unsigned>(), truth.height());
