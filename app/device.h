@@ -39,6 +39,10 @@ class SubscriberOutages;
 }  // namespace mesim::events
 namespace mesim::wsman::http { class WsmanHttpServer; }
 namespace mesim::wsman::ops { class WsmanService; }
+namespace mesim::wsman::redirection {
+class KvmService;
+class RedirectionService;
+}  // namespace mesim::wsman::redirection
 
 namespace mesim::app {
 
@@ -95,6 +99,8 @@ class Device {
     const wsman::http::WsmanHttpServer* wsmanHttp = nullptr;
     const platform::PlatformModel* platform = nullptr;
     events::SubscriberOutages* subscriberOutages = nullptr;
+    const wsman::redirection::RedirectionService* redirection = nullptr;  // SOL, IDE-R and the KVMR logins
+    const wsman::redirection::KvmService* kvm = nullptr;
   };
   Parts parts() const;
 

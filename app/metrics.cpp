@@ -19,6 +19,8 @@
 #include "watchdog_fw/watchdog_feature.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
+#include "wsman/redirection/redirection_session.h"
+#include "wsman/redirection/rfb_session.h"
 
 namespace mesim::app {
 
@@ -121,6 +123,32 @@ constexpr MetricFamily kSubscriptionDelivered{"mesim_alert_subscription_delivere
 constexpr MetricFamily kSubscriptionDropped{
     "mesim_alert_subscription_dropped_total", kCounter,
     "Alerts of one subscription given up: pushed out of a full queue or dropped by its failure policy."};
+// Redirection (16994/16995, 5900)
+constexpr MetricFamily kRedirectionConnections{"mesim_redirection_connections_total", kCounter,
+                                               "Connections to the redirection ports given a session."};
+constexpr MetricFamily kRedirectionSessions{
+    "mesim_redirection_sessions_total", kCounter,
+    "Redirection sessions started, by kind (sol, ider, kvm) and port (redirection, 5900)."};
+constexpr MetricFamily kRedirectionActive{"mesim_redirection_sessions_active", kGauge,
+                                          "Redirection sessions running now, by kind (one of each at most)."};
+constexpr MetricFamily kRedirectionRefused{
+    "mesim_redirection_refused_total", kCounter,
+    "Redirection logins and session starts refused, by kind and reason (auth_failure, busy, disabled, "
+    "consent_required, unsupported)."};
+constexpr MetricFamily kRedirectionEnded{
+    "mesim_redirection_sessions_ended_total", kCounter,
+    "Redirection sessions the firmware ended, by kind and reason (idle_timeout, protocol_error)."};
+constexpr MetricFamily kSolBytes{"mesim_sol_bytes_total", kCounter,
+                                 "Serial-over-LAN data bytes by direction (to_host, to_console)."};
+constexpr MetricFamily kKvmUpdates{"mesim_kvm_updates_total", kCounter, "RFB FramebufferUpdate messages sent."};
+constexpr MetricFamily kKvmRectangles{"mesim_kvm_rectangles_total", kCounter, "Rectangles in those updates."};
+constexpr MetricFamily kKvmInput{"mesim_kvm_input_events_total", kCounter,
+                                 "Viewer input events by type (key, pointer)."};
+constexpr MetricFamily kIderCommands{"mesim_ider_commands_total", kCounter,
+                                     "ATAPI commands sent to the IDE-R console, by result (ok, check_condition, "
+                                     "timeout)."};
+constexpr MetricFamily kIderBytes{"mesim_ider_read_bytes_total", kCounter, "Data bytes read from the IDE-R media."};
+constexpr MetricFamily kIderResets{"mesim_ider_resets_total", kCounter, "Device resets sent to the IDE-R console."};
 
 // In the order of the exposition; a family is listed even while it has no series.
 constexpr const MetricFamily* kProcessFamilies[] = {
@@ -137,6 +165,8 @@ constexpr const MetricFamily* kDeviceFamilies[] = {
     &kWatchdogExpiries, &kAgentExpiries, &kAgentWatchdogs,
     &kAlertsRaised, &kAlertsDelivered, &kAlertFailures, &kAlertsQueued, &kAlertStoreErrors, &kAlertsUnreserved,
     &kSubscriptions, &kSubscriptionsRemoved, &kSubscriptionQueued, &kSubscriptionDelivered, &kSubscriptionDropped,
+    &kRedirectionConnections, &kRedirectionSessions, &kRedirectionActive, &kRedirectionRefused, &kRedirectionEnded,
+    &kSolBytes, &kKvmUpdates, &kKvmRectangles, &kKvmInput, &kIderCommands, &kIderBytes, &kIderResets,
 };
 
 constexpr std::string_view kToFirmware = "to_firmware";
@@ -231,6 +261,55 @@ void writeAlerts(MetricsText& out, std::string_view device, events::EventDeliver
   out.add(kSubscriptions, {{"device", device}}, subscriptions.size());
 }
 
+void writeRedirection(MetricsText& out, std::string_view device, const wsman::redirection::RedirectionService* redirection,
+                      const wsman::redirection::KvmService* kvm) {
+  if (redirection) {
+    const auto& s = redirection->stats();
+    const auto& ider = redirection->ider();
+    const auto& i = ider.stats();
+    out.add(kRedirectionConnections, {{"device", device}}, s.sessions);
+    out.add(kRedirectionSessions, {{"device", device}, {"kind", "sol"}, {"port", "redirection"}}, s.solSessions);
+    out.add(kRedirectionSessions, {{"device", device}, {"kind", "ider"}, {"port", "redirection"}}, i.sessions);
+    out.add(kRedirectionActive, {{"device", device}, {"kind", "sol"}}, redirection->solSession() ? 1 : 0);
+    out.add(kRedirectionActive, {{"device", device}, {"kind", "ider"}}, ider.session() ? 1 : 0);
+    // Logins fail before the kind is known to matter: counted once, under the redirection port's own kind.
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "redirection"}, {"reason", "auth_failure"}}, s.authFailures);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "redirection"}, {"reason", "busy"}}, s.busy);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "redirection"}, {"reason", "unsupported"}}, s.unsupported);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "sol"}, {"reason", "disabled"}}, s.refused);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "sol"}, {"reason", "consent_required"}}, s.consentRequired);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "ider"}, {"reason", "busy"}}, i.busy);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "ider"}, {"reason", "disabled"}}, i.refused);
+    out.add(kRedirectionEnded, {{"device", device}, {"kind", "redirection"}, {"reason", "idle_timeout"}}, s.idleTimeouts);
+    out.add(kRedirectionEnded, {{"device", device}, {"kind", "redirection"}, {"reason", "protocol_error"}}, s.protocolErrors);
+    out.add(kRedirectionEnded, {{"device", device}, {"kind", "ider"}, {"reason", "idle_timeout"}}, i.idleTimeouts);
+    out.add(kRedirectionEnded, {{"device", device}, {"kind", "ider"}, {"reason", "protocol_error"}}, i.protocolErrors);
+    out.add(kSolBytes, {{"device", device}, {"direction", "to_host"}}, s.bytesToHost);
+    out.add(kSolBytes, {{"device", device}, {"direction", "to_console"}}, s.bytesFromHost);
+    const std::uint64_t failed = i.checkConditions + i.commandTimeouts;
+    out.add(kIderCommands, {{"device", device}, {"result", "ok"}}, i.commands >= failed ? i.commands - failed : 0);
+    out.add(kIderCommands, {{"device", device}, {"result", "check_condition"}}, i.checkConditions);
+    out.add(kIderCommands, {{"device", device}, {"result", "timeout"}}, i.commandTimeouts);
+    out.add(kIderBytes, {{"device", device}}, i.bytesRead);
+    out.add(kIderResets, {{"device", device}}, i.resets);
+  }
+  if (kvm) {
+    const auto& k = kvm->stats();
+    out.add(kRedirectionSessions, {{"device", device}, {"kind", "kvm"}, {"port", "redirection"}}, k.redirectionSessions);
+    out.add(kRedirectionSessions, {{"device", device}, {"kind", "kvm"}, {"port", "5900"}}, k.port5900Sessions);
+    out.add(kRedirectionActive, {{"device", device}, {"kind", "kvm"}}, kvm->activeSession() ? 1 : 0);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "kvm"}, {"reason", "auth_failure"}}, k.authFailures);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "kvm"}, {"reason", "busy"}}, k.busy);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "kvm"}, {"reason", "disabled"}}, k.refused);
+    out.add(kRedirectionRefused, {{"device", device}, {"kind", "kvm"}, {"reason", "consent_required"}}, k.consentRequired);
+    out.add(kRedirectionEnded, {{"device", device}, {"kind", "kvm"}, {"reason", "protocol_error"}}, k.protocolErrors);
+    out.add(kKvmUpdates, {{"device", device}}, k.updates);
+    out.add(kKvmRectangles, {{"device", device}}, k.rectangles);
+    out.add(kKvmInput, {{"device", device}, {"type", "key"}}, k.keyEvents);
+    out.add(kKvmInput, {{"device", device}, {"type", "pointer"}}, k.pointerEvents);
+  }
+}
+
 void declareAll(MetricsText& out, std::span<const MetricFamily* const> families) {
   for (const MetricFamily* family : families) out.declare(*family);
 }
@@ -286,6 +365,7 @@ void writeDeviceMetrics(MetricsText& out, const Device& device) {
   if (parts.lme) writeApf(out, name, *parts.lme);
   if (parts.watchdog) writeWatchdogs(out, name, *parts.watchdog);
   if (parts.events) writeAlerts(out, name, *parts.events);
+  writeRedirection(out, name, parts.redirection, parts.kvm);
 }
 
 void writeProcessMetrics(MetricsText& out, const ProcessFacts& facts) {

@@ -286,6 +286,14 @@ if [ "$daemon_up" -eq 1 ]; then
     fail "WS-Man Get" "$(tail -n 3 <<<"$answer")"
   fi
 
+  # The KVM screen's glyphs: the image carries Debian's console font (without it every glyph is a box).
+  kvm="$(in_netns curl -sS --max-time 10 http://127.0.0.1:16990/kvm 2>&1 || true)"
+  if grep -q '"screen":"console [0-9]*x[0-9]* (/usr/share/consolefonts/' <<<"$kvm"; then
+    pass "KVM console font" "$(grep -o '"screen":"[^"]*"' <<<"$kvm")"
+  else
+    fail "KVM console font" "GET /kvm: $(head -c 300 <<<"$kvm")"
+  fi
+
   # MEI through FUSE: a plain C program opens dev/mei0 inside the container, connects to AMTHI and reads an answer.
   if [ "$fuse_available" -eq 1 ]; then
     mounts="$("$DOCKER" exec "$FUSE_CT" grep ' /run/mesim/fs ' /proc/mounts 2>&1 || true)"

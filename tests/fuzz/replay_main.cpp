@@ -1,19 +1,29 @@
 // Runs a libFuzzer harness without libFuzzer: every file in the seed directories, then a fixed
 // number of deterministic pseudo-random mutations of them. Lets ordinary (and sanitizer) builds
 // exercise each harness in ctest; the fuzz preset links the real libFuzzer instead.
+// Usage: harness [-mutations=N] SEED_DIR... (N defaults to 20000; harnesses whose every input writes the state
+// file take fewer, since the sanitizer build runs them in ctest too).
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <string_view>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 int main(int argc, char** argv) {
   std::vector<std::vector<std::uint8_t>> seeds;
+  long mutations = 20000;
   for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("-mutations=")) {
+      mutations = std::strtol(argv[i] + arg.find('=') + 1, nullptr, 10);
+      continue;
+    }
     std::error_code ec;
     for (auto& entry : std::filesystem::directory_iterator(argv[i], ec)) {
       std::ifstream in(entry.path(), std::ios::binary);
@@ -23,7 +33,7 @@ int main(int argc, char** argv) {
   if (seeds.empty()) seeds.push_back({});
   for (auto& seed : seeds) LLVMFuzzerTestOneInput(seed.data(), seed.size());
   std::mt19937 rng(1234);
-  for (int round = 0; round < 20000; ++round) {
+  for (long round = 0; round < mutations; ++round) {
     auto input = seeds[rng() % seeds.size()];
     int edits = 1 + static_cast<int>(rng() % 8);
     for (int e = 0; e < edits; ++e) {
@@ -36,6 +46,6 @@ int main(int argc, char** argv) {
     }
     LLVMFuzzerTestOneInput(input.data(), input.size());
   }
-  std::printf("replayed %zu seeds and 20000 mutations\n", seeds.size());
+  std::printf("replayed %zu seeds and %ld mutations\n", seeds.size(), mutations);
   return 0;
 }

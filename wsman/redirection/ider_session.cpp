@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include "firmware/platform/event_records.h"
 #include "common/byte_order.h"
@@ -113,6 +114,7 @@ const char* startModeName(std::uint32_t mode) {
 
 IderSession::IderSession(IderHub& hub, Transport transport, std::string peer, std::string user)
     : hub_(&hub), transport_(std::move(transport)), peer_(std::move(peer)), user_(std::move(user)) {
+  silenceSince_ = hub.timers_.now();
   armSilence();
 }
 
@@ -126,8 +128,10 @@ const log::Context& IderSession::logContext() const {
 void IderSession::receive(std::span<const std::uint8_t> bytes) {
   if (state_ == State::Ended) return;
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
-  pinged_ = false;
-  armSilence();
+  const bool wasPinged = std::exchange(pinged_, false);
+  if (hub_) silenceSince_ = hub_->timers_.now();
+  // An armed timer that fires early re-arms itself from silenceSince_; one set for a ping's longer wait is moved.
+  if (!silenceTimer_ || wasPinged) armSilence();
   std::size_t at = 0;
   while (state_ != State::Ended) {
     auto decoded = decodeIderMessage(std::span(buffer_).subspan(at));
@@ -333,18 +337,29 @@ std::chrono::milliseconds IderSession::heartbeatPeriod() const {
 void IderSession::armSilence() {
   if (!hub_ || state_ == State::Ended) return;
   auto& timers = hub_->timers_;
-  if (silenceTimer_) timers.cancel(silenceTimer_);
   // Before the open the console has its own limit to keep; after it, one heartbeat period of silence earns a
   // ping (MeshCentral answers 0x44, and sends nothing else while the host is idle), three end the session.
+  // The deadline moves with every chunk received, but the timer is not rescheduled for each (a busy session gets
+  // thousands a second): it fires where it was set and, finding the console heard since, re-arms from then.
   const auto period = heartbeatPeriod();
-  silenceTimer_ = timers.scheduleAfter(pinged_ ? 2 * period : period, [this] {
+  const auto deadline = silenceSince_ + (pinged_ ? 2 * period : period);
+  if (silenceTimer_) {
+    const auto armedFor = timers.deadline(silenceTimer_);
+    if (armedFor && *armedFor <= deadline) return;
+    timers.cancel(silenceTimer_);  // the period shrank (the open set the console's own)
+  }
+  silenceTimer_ = timers.schedule(deadline, [this] {
     silenceTimer_ = 0;
+    if (!hub_) return;
+    const auto limit = heartbeatPeriod();
+    if (hub_->timers_.now() < silenceSince_ + (pinged_ ? 2 * limit : limit)) return armSilence();
     if (state_ == State::Open && !pinged_) {
       pinged_ = true;
+      silenceSince_ = hub_->timers_.now();
       send(0, IderKeepAlive{false});
       return armSilence();
     }
-    if (hub_) ++hub_->stats_.idleTimeouts;
+    ++hub_->stats_.idleTimeouts;
     closeSession("nothing heard from the console in time");
   });
 }

@@ -147,6 +147,7 @@ class IderSession {
   std::deque<Pending> queue_;
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0, heartbeatTimer_ = 0, commandTimer_ = 0;
   bool pinged_ = false;
+  core::FirmwareTimerQueue::time_point silenceSince_{};  // last heard from the console, or pinged it
 };
 
 // What the last probe of the redirected media found, and the simulated BIOS's last boot from it.
