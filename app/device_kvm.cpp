@@ -90,6 +90,7 @@ Result<> DeviceKvm::start() {
     auto upstream = wr::UpstreamVncScreen::open(io_, upstreamOptions, screen_->font(), platform_.logContext());
     if (!upstream) return fail("--kvm-host: " + upstream.error().message);
     upstream_ = std::move(*upstream);
+    upstream_->setOverlay(screen_->overlay());  // a consent code drawn before
     service_->setScreen(upstream_.get());
   }
   if (!server_) return {};

@@ -56,7 +56,11 @@ class DeviceKvm {
   wsman::redirection::ConsoleScreen& screen() { return *screen_; }
   std::uint16_t rfbPort() const { return server_ ? server_->port() : 0; }
   // The user-consent code's place on the screen (drawn inverse at the top right); empty removes it.
-  void setOverlay(std::string text) { screen_->setOverlay(std::move(text)); }
+  // With --kvm-host unix:PATH it is drawn over the VM's picture too.
+  void setOverlay(std::string text) {
+    if (upstream_) upstream_->setOverlay(text);
+    screen_->setOverlay(std::move(text));
+  }
 
   boost::json::object statusJson() const;
   boost::json::object screenJson() const;  // GET /kvm/screen

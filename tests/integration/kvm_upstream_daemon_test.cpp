@@ -4,7 +4,8 @@
 // RGB565 sees, pixel for pixel at that precision (but for the blinking cursor's cell), what a direct RFB client of
 // QEMU's socket sees in RGB888; Escape
 // typed in the viewer opens SeaBIOS's boot menu (the direct client sees the screen change after it had been
-// still); QEMU's end shows the notice again through DesktopSize. QEMU is killed at the end of the test whatever happens (and by the kernel if the test dies).
+// still); the consent code's overlay is drawn over QEMU's picture; QEMU's end shows the notice again through
+// DesktopSize. QEMU is killed at the end of the test whatever happens (and by the kernel if the test dies).
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -338,6 +339,18 @@ TEST(KvmUpstreamDaemon, ProxiesQemusScreenConvertedAndFollowsItComingAndGoing) {
   auto kvm = getJson(daemon, "/kvm");
   EXPECT_NE(std::string(kvm.at("screen").as_string()).find("upstream VNC unix:"), std::string::npos) << kvm;
   EXPECT_EQ(kvm.at("key_events").to_number<unsigned>(), 4u);
+
+  // The user-consent code's place (POST /kvm/overlay, as StartOptIn draws its code) is drawn over the VM's picture.
+  ASSERT_EQ(daemon.post("/kvm/overlay?text=123456").substr(0, 3), "200");
+  unsigned white = 0;
+  for (int attempt = 0; attempt < 10 && white == 0; ++attempt) {
+    viewer.send(rfb::encodeClientMessage(rfb::FramebufferUpdateRequest{true, 0, 0, std::uint16_t(seen.width()),
+                                                                       std::uint16_t(seen.height())}));
+    viewer.update(seen, 1s);
+    for (unsigned y = 0; y < 16; ++y)
+      for (unsigned x = seen.width() - 48; x < seen.width(); ++x) white += seen.rgb(x, y) == 0xFFFFFF;
+  }
+  EXPECT_GT(white, 200u) << "six cells black on white at the top right";
 
   // QEMU goes: the viewer is told the notice's size and gets the notice.
   qemu.stop();

@@ -503,6 +503,41 @@ TEST_F(UpstreamVncTest, AViewerWithoutDesktopSizeIsClosedWhenTheSizeChanges) {
   EXPECT_FALSE(service_->busy());
 }
 
+TEST_F(UpstreamVncTest, TheOverlayIsDrawnOverTheVmsPictureAndGoesAgain) {
+  upstream_.listen();
+  openScreen();
+  ASSERT_TRUE(runUntil([&] { return upstream_.accepted == 1; }));
+  upstream_.greet([&](auto f) { return runUntil(f); }, 100, 60);
+  ASSERT_TRUE(runUntil([&] { return screen_->connected(); }));
+  std::vector<ScreenRect> changes;
+  screen_->setChangeListener([&](const ScreenRect& r) { changes.push_back(r); });
+  ASSERT_TRUE(runUntil([&] { return upstream_.received.size() >= 10; }));
+  const auto picture = pattern(100, 60);
+  upstream_.send(rawUpdate({0, 0, 100, 60}, picture, 100));
+  ASSERT_TRUE(runUntil([&] { return !changes.empty(); }));
+  EXPECT_EQ(screen_->pixels(), picture);
+  screen_->setOverlay("42");  // two 8x16 cells (the fallback font: boxes) at the top right
+  EXPECT_EQ(changes.back(), (ScreenRect{0, 0, 100, 16}));
+  const auto& shown = screen_->pixels();
+  unsigned inside = 0, outside = 0;
+  for (unsigned y = 0; y < 60; ++y)
+    for (unsigned x = 0; x < 100; ++x) {
+      const std::size_t i = std::size_t(y) * 100 + x;
+      const bool overlay = y < 16 && x >= 84;
+      if (overlay) inside += shown[i] == 0xFFFFFF || shown[i] == 0x000000;
+      else outside += shown[i] != picture[i];
+    }
+  EXPECT_EQ(inside, 16u * 16u) << "black on white";
+  EXPECT_EQ(outside, 0u);
+  // The VM draws under it: still on top.
+  upstream_.send(rawUpdate({80, 0, 20, 20}, std::vector<std::uint32_t>(100 * 60, 0x00FF00), 100));
+  ASSERT_TRUE(runUntil([&] { return changes.size() >= 3; }));
+  EXPECT_EQ(screen_->pixels()[90], 0xFFFFFFu) << "the overlay's white";
+  EXPECT_EQ(screen_->pixels()[19 * 100 + 90], 0x00FF00u);
+  screen_->setOverlay("");
+  EXPECT_EQ(screen_->pixels()[90], 0x00FF00u);
+}
+
 TEST_F(UpstreamVncTest, ShowsANoticeWhileNoServerListensAndConnectsWhenOneComes) {
   openScreen();
   EXPECT_FALSE(screen_->connected());

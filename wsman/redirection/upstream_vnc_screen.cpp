@@ -2,6 +2,8 @@
 
 #include <sys/un.h>
 
+#include <algorithm>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -67,7 +69,31 @@ UpstreamVncScreen::~UpstreamVncScreen() {
 unsigned UpstreamVncScreen::width() const { return connected() ? client_->width() : noticeWidth_; }
 unsigned UpstreamVncScreen::height() const { return connected() ? client_->height() : noticeHeight_; }
 const std::vector<std::uint32_t>& UpstreamVncScreen::pixels() const {
-  return connected() ? client_->pixels() : notice_;
+  const auto& shown = connected() ? client_->pixels() : notice_;
+  if (overlay_.empty()) return shown;
+  if (!composedValid_) {
+    // A copy per change while the overlay is up (user consent's minutes), none otherwise.
+    composed_ = shown;
+    const unsigned w = width(), h = height(), cw = font_.width(), ch = font_.height();
+    const unsigned columns = std::min<unsigned>(static_cast<unsigned>(overlay_.size()), w / cw);
+    const unsigned left = w - columns * cw;
+    for (unsigned i = 0; i < columns; ++i) {
+      const auto glyph = static_cast<std::uint8_t>(overlay_[overlay_.size() - columns + i]);
+      for (unsigned y = 0; y < std::min(ch, h); ++y)
+        for (unsigned x = 0; x < cw; ++x)
+          composed_[std::size_t(y) * w + left + i * cw + x] = font_.pixel(glyph, x, y) ? 0x000000 : 0xFFFFFF;
+    }
+    composedValid_ = true;
+  }
+  return composed_;
+}
+
+void UpstreamVncScreen::setOverlay(std::string text) {
+  if (text == overlay_) return;
+  overlay_ = std::move(text);
+  composedValid_ = false;
+  if (overlay_.empty()) composed_ = {};
+  tellChanged({0, 0, width(), std::min(height(), font_.height())});  // the top band: old and new overlay
 }
 
 const std::string& UpstreamVncScreen::desktopName() const {
@@ -144,6 +170,7 @@ void UpstreamVncScreen::attached() {
     tellChanged({0, 0, width(), height()});
   };
   callbacks.resized = [this] {
+    composedValid_ = false;
     MESIM_LOG(Debug, kLog, "the VNC server's screen is now " << client_->width() << "x" << client_->height());
     auto listener = resizeListener_;  // the listener may let go of itself (a viewer closed)
     if (listener) listener();
@@ -229,12 +256,14 @@ void UpstreamVncScreen::drawNotice(const std::string& why) {
 }
 
 void UpstreamVncScreen::sizeMayHaveChanged(unsigned oldWidth, unsigned oldHeight) {
+  composedValid_ = false;
   if (width() == oldWidth && height() == oldHeight) return;
   auto listener = resizeListener_;  // the listener may let go of itself (a viewer closed)
   if (listener) listener();
 }
 
 void UpstreamVncScreen::tellChanged(const ScreenRect& rect) {
+  composedValid_ = false;
   auto listener = changeListener_;
   if (listener) listener(rect);
 }

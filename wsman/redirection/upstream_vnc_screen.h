@@ -57,6 +57,10 @@ class UpstreamVncScreen final : public KvmScreenSource {
   void setChangeListener(ChangeListener listener) override;
   void setResizeListener(ResizeListener listener) override { resizeListener_ = std::move(listener); }
   void keyEvent(bool down, std::uint32_t keysym) override;
+  // A line drawn black on white over the top right corner of whatever is shown (the user-consent code's place, as
+  // AMT draws it over the host's video); empty removes it.
+  void setOverlay(std::string text);
+  const std::string& overlay() const { return overlay_; }
   void pointerEvent(std::uint8_t buttons, std::uint16_t x, std::uint16_t y) override;
   std::string describe() const override;
 
@@ -94,6 +98,9 @@ class UpstreamVncScreen final : public KvmScreenSource {
   std::vector<std::uint32_t> notice_;    // the picture while no server is shown
   unsigned noticeWidth_ = 640, noticeHeight_ = 400;
   std::string noticeText_;
+  std::string overlay_;
+  mutable std::vector<std::uint32_t> composed_;  // the picture with the overlay, while there is one
+  mutable bool composedValid_ = false;
   ChangeListener changeListener_;
   ResizeListener resizeListener_;
   std::deque<std::vector<std::uint8_t>> pending_;
