@@ -198,6 +198,7 @@ void UpstreamVncScreen::drop(const std::string& why) {
   pending_.clear();
   pendingBytes_ = 0;
   writing_ = false;
+  ++generation_;
   if (client_) pastStats_ += client_->stats();
   client_.reset();
   drawNotice(why);
@@ -207,9 +208,9 @@ void UpstreamVncScreen::drop(const std::string& why) {
 }
 
 void UpstreamVncScreen::read() {
-  socket_.async_read_some(boost::asio::buffer(readBuffer_), [this, alive = alive_](boost::system::error_code ec,
-                                                                                    std::size_t n) {
-    if (!*alive || ec == boost::asio::error::operation_aborted) return;
+  socket_.async_read_some(boost::asio::buffer(readBuffer_), [this, alive = alive_, generation = generation_](
+                                                                boost::system::error_code ec, std::size_t n) {
+    if (!*alive || ec == boost::asio::error::operation_aborted || generation != generation_) return;
     if (ec) return drop(ec == boost::asio::error::eof ? "the server closed the connection" : ec.message());
     if (!client_) return;
     if (auto r = client_->receive(std::span(readBuffer_.data(), n)); !r) return drop("RFB: " + r.error().message);
@@ -235,8 +236,9 @@ void UpstreamVncScreen::writeNext() {
   }
   writing_ = true;
   boost::asio::async_write(socket_, boost::asio::buffer(pending_.front()),
-                           [this, alive = alive_](boost::system::error_code ec, std::size_t) {
-                             if (!*alive || ec == boost::asio::error::operation_aborted) return;
+                           [this, alive = alive_, generation = generation_](boost::system::error_code ec, std::size_t) {
+                             if (!*alive || ec == boost::asio::error::operation_aborted || generation != generation_)
+                               return;
                              if (ec) return drop("writing: " + ec.message());
                              pendingBytes_ -= pending_.front().size();
                              pending_.pop_front();

@@ -106,6 +106,7 @@ class UpstreamVncScreen final : public KvmScreenSource {
   std::deque<std::vector<std::uint8_t>> pending_;
   std::size_t pendingBytes_ = 0;
   bool writing_ = false;
+  std::uint64_t generation_ = 0;  // one per connection: completions of an earlier one are ignored
   std::vector<std::uint8_t> readBuffer_;
   std::string lastError_;
   UpstreamVncStats stats_;
