@@ -48,6 +48,7 @@
 #include "wsman/redirection/pty_serial_host.h"
 #include "wsman/redirection/unix_socket_serial_host.h"
 #include "wsman/redirection/redirection_server.h"
+#include "wsman/redirection/web_redirection.h"
 
 namespace mesim::app {
 
@@ -486,7 +487,9 @@ class Device::Impl {
                          {"not_provisioned", ws.notProvisioned},
                          {"accept_errors", ws.acceptErrors},
                          {"timeouts", ws.timeouts},
-                         {"bad_requests", ws.badRequests}};
+                         {"bad_requests", ws.badRequests},
+                         {"websockets", ws.webSockets},
+                         {"websockets_refused", ws.webSocketsRefused}};
     }
     if (legacySoap_) {
       const auto& eoi = legacySoap_->stats();  // the EOI SOAP services amttool speaks (docs/legacy-soap.md)
@@ -530,8 +533,12 @@ class Device::Impl {
     r["protocol_errors"] = st.protocolErrors;
     r["bytes_to_host"] = st.bytesToHost;
     r["bytes_from_host"] = st.bytesFromHost;
+    r["host_pauses"] = st.pauses;
+    r["power_notices"] = st.powerNotices;
     if (redirectionServer_) r["not_served"] = redirectionServer_->stats().notServed;
     r["kvm_sessions"] = st.kvmSessions;
+    r["web_sessions"] = st.webSessions;
+    r["web_logins"] = st.webLogins;
     return r;
   }
 
@@ -834,6 +841,9 @@ class Device::Impl {
     }
     redirectionServer_ = std::make_unique<wsman::redirection::RedirectionServer>(io_, *redirection_, options);
     if (auto r = redirectionServer_->start(); !r) return fail(r.error().message);
+    if (wsmanHttp_)  // the web variant: /ws-redirection on 16992/16993 (docs/redirection.md)
+      wsmanHttp_->setWebSocket(wsman::redirection::kWebRedirectionPath,
+                               wsman::redirection::webRedirectionService(*redirection_));
     if (auto r = kvm_->start(); !r) return fail(r.error().message);
     iderHost_ = std::make_unique<IderHost>(io_, redirection_->ider(), config_.runtimeDir / "ider.nbd");
     if (auto r = iderHost_->start(); !r)  // IDE-R works without its NBD export (a runtime dir path too long, say)

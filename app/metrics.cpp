@@ -140,6 +140,8 @@ constexpr MetricFamily kRedirectionEnded{
     "Redirection sessions the firmware ended, by kind and reason (idle_timeout, protocol_error)."};
 constexpr MetricFamily kSolBytes{"mesim_sol_bytes_total", kCounter,
                                  "Serial-over-LAN data bytes by direction (to_host, to_console)."};
+constexpr MetricFamily kSolHostPauses{"mesim_sol_host_pauses_total", kCounter,
+                                      "Times a SOL console was held back because the host side read too slowly."};
 constexpr MetricFamily kKvmUpdates{"mesim_kvm_updates_total", kCounter, "RFB FramebufferUpdate messages sent."};
 constexpr MetricFamily kKvmRectangles{"mesim_kvm_rectangles_total", kCounter, "Rectangles in those updates."};
 constexpr MetricFamily kKvmInput{"mesim_kvm_input_events_total", kCounter,
@@ -166,7 +168,7 @@ constexpr const MetricFamily* kDeviceFamilies[] = {
     &kAlertsRaised, &kAlertsDelivered, &kAlertFailures, &kAlertsQueued, &kAlertStoreErrors, &kAlertsUnreserved,
     &kSubscriptions, &kSubscriptionsRemoved, &kSubscriptionQueued, &kSubscriptionDelivered, &kSubscriptionDropped,
     &kRedirectionConnections, &kRedirectionSessions, &kRedirectionActive, &kRedirectionRefused, &kRedirectionEnded,
-    &kSolBytes, &kKvmUpdates, &kKvmRectangles, &kKvmInput, &kIderCommands, &kIderBytes, &kIderResets,
+    &kSolBytes, &kSolHostPauses, &kKvmUpdates, &kKvmRectangles, &kKvmInput, &kIderCommands, &kIderBytes, &kIderResets,
 };
 
 constexpr std::string_view kToFirmware = "to_firmware";
@@ -286,6 +288,7 @@ void writeRedirection(MetricsText& out, std::string_view device, const wsman::re
     out.add(kRedirectionEnded, {{"device", device}, {"kind", "ider"}, {"reason", "protocol_error"}}, i.protocolErrors);
     out.add(kSolBytes, {{"device", device}, {"direction", "to_host"}}, s.bytesToHost);
     out.add(kSolBytes, {{"device", device}, {"direction", "to_console"}}, s.bytesFromHost);
+    out.add(kSolHostPauses, {{"device", device}}, s.pauses);
     const std::uint64_t failed = i.checkConditions + i.commandTimeouts;
     out.add(kIderCommands, {{"device", device}, {"result", "ok"}}, i.commands >= failed ? i.commands - failed : 0);
     out.add(kIderCommands, {{"device", device}, {"result", "check_condition"}}, i.checkConditions);

@@ -5,8 +5,8 @@
 //     the console reads it (0x2A): p50/p99;
 //  2. host -> console: the host writes MiB into the PTY in 4 KiB writes, the console reads the 0x2A stream;
 //  3. console -> host: the console sends 0x28 messages of 1 KiB (what a paste costs), the host reads the PTY.
-//     SOL has no flow control toward the host; mesim drops what the host leaves unread beyond 64 KiB, so the
-//     table says how many bytes arrived.
+//     mesim holds the console back while the host's queue is full (docs/redirection.md, flow control); the table
+//     says how many bytes arrived (all of them, or something is wrong).
 // Run by hand: build/bin/bench_redirection [round trips] [MiB]
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -347,8 +347,8 @@ int main(int argc, char** argv) {
     std::printf("|------------------------------|----------|----------|---------|-----------|---------|-----------|---------|---------|\n");
     print("relay TCP<->PTY (reference)", reference, reference);
     print("mesim SOL (16994, PTY host)", sol, reference);
-    std::printf("\nMiB/s columns; 'arrived': share of the console's bytes the host read (SOL has no flow control"
-                " toward the host: mesim drops beyond 64 KiB unread).\n");
+    std::printf("\nMiB/s columns; 'arrived': share of the console's bytes the host read (100%%: mesim holds the"
+                " console back while the host's queue is full).\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_redirection: %s\n", e.what());
     return 1;

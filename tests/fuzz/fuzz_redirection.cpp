@@ -1,7 +1,8 @@
 // Arbitrary bytes from a console into a redirection session (wsman/redirection: the codec, the login data, the
 // session state machine over the Digest authenticator and a serial host), split into reads of a size the first byte
-// picks. Every input must end with the session ended or in a state it can leave, its firmware timers cancelled by
-// the end, and the SOL slot free once it ended: no crash, no hang, no slot held by a dead session.
+// picks; its top bit opens the session as the web variant's (/ws-redirection: an HTTP user behind it, so the empty
+// Kerberos login is taken). Every input must end with the session ended or in a state it can leave, its firmware
+// timers cancelled by the end, and the SOL slot free once it ended: no crash, no hang, no slot held by a dead session.
 #include <cstdlib>
 #include <string_view>
 
@@ -71,12 +72,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
 
   const std::size_t chunk = 1 + data[0] % 32;
+  RedirectionSessionOptions options;
+  if (data[0] & 0x80) options.httpUser = "admin";
   const auto body = input.subspan(1);
   bool closed = false;
   std::size_t written = 0;
   {
     auto session = f.service->open({[&](std::vector<std::uint8_t> m) { written += m.size(); }, [&] { closed = true; }},
-                                   "192.0.2.1");
+                                   "192.0.2.1", options);
     for (std::size_t at = 0; at < body.size() && !closed; at += chunk)
       session->receive(body.subspan(at, std::min(chunk, body.size() - at)));
     if (f.serial.sink) f.serial.sink("host output");  // the host talks while SOL may be open

@@ -1,8 +1,10 @@
 // Arbitrary bytes from a client into a WS-Man HTTP session (the same HttpSession class the listeners use, over
 // Beast's in-memory stream), plus the Digest Authorization parser on the raw input. Every input must end with
 // the connection answered or closed and the loop idle: no crash, no hang, no handler call without credentials
-// except for the anonymous body.
+// except for the anonymous body, and no WebSocket upgrade (/ws-redirection) without them: an input cannot carry a
+// Digest answer to a nonce it never saw, so reaching the WebSocket service at all is a hole.
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include <boost/asio/io_context.hpp>
@@ -30,6 +32,10 @@ struct Fixture : mesim::test::FuzzPlatform {
       reply({200, "<ok/>", "application/soap+xml; charset=UTF-8"});
     });
     server->setAnonymousPredicate([](std::string_view body) { return body.find("Identify") != std::string_view::npos; });
+    namespace http = mesim::wsman::http;
+    http::WebSocketService webSocket;
+    webSocket.admit = [](const http::WebSocketRequest&) -> std::optional<http::WebSocketRefusal> { std::abort(); };
+    server->setWebSocket("/ws-redirection", std::move(webSocket));
   }
   boost::asio::io_context io;
   std::unique_ptr<mesim::wsman::http::WsmanHttpServer> server;

@@ -38,16 +38,6 @@ constexpr char kPassword[] = "P@ssw0rd";
 constexpr char kRfbPassword[] = "Kvm-Pa55";
 constexpr char kKvmSettings[] = "http://intel.com/wbem/wscim/1/ips-schema/1/IPS_KVMRedirectionSettingData";
 
-// The value of the /metrics sample of `family` whose labels contain `labels` (e.g. `kind="kvm"`); -1 if none.
-double metricSample(DaemonProcess& daemon, const std::string& family, const std::string& labels) {
-  std::istringstream lines(daemon.get("/metrics"));
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(family + "{") || line.find(labels) == std::string::npos) continue;
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return -1;
-}
-
 boost::json::value getJson(DaemonProcess& daemon, const std::string& target) {
   const std::string raw = daemon.get(target);
   boost::system::error_code ec;
@@ -449,13 +439,13 @@ TEST(KvmDaemon, KvmrOverTheRedirectionPortSpeaksRgb565) {
   EXPECT_TRUE(kvm.at("session").is_null());
   EXPECT_EQ(kvm.at("protocol_errors").to_number<unsigned>(), 1u);
   // The same counts in /metrics (docs/metrics.md).
-  EXPECT_EQ(metricSample(daemon, "mesim_redirection_sessions_total", R"(kind="kvm",port="redirection")"), 1);
-  EXPECT_EQ(metricSample(daemon, "mesim_redirection_sessions_total", R"(kind="kvm",port="5900")"), 0);
-  EXPECT_EQ(metricSample(daemon, "mesim_redirection_refused_total", R"(kind="redirection",reason="busy")"), 1);
-  EXPECT_EQ(metricSample(daemon, "mesim_redirection_sessions_ended_total", R"(kind="kvm",reason="protocol_error")"), 1);
-  EXPECT_EQ(metricSample(daemon, "mesim_redirection_sessions_active", R"(kind="kvm")"), 0);
-  EXPECT_GE(metricSample(daemon, "mesim_kvm_updates_total", "device="), 1);
-  EXPECT_GE(metricSample(daemon, "mesim_kvm_rectangles_total", "device="), 40) << "640x400 in tiles of 64x64";
+  EXPECT_EQ(daemon.metricSample("mesim_redirection_sessions_total", R"(kind="kvm",port="redirection")"), 1);
+  EXPECT_EQ(daemon.metricSample("mesim_redirection_sessions_total", R"(kind="kvm",port="5900")"), 0);
+  EXPECT_EQ(daemon.metricSample("mesim_redirection_refused_total", R"(kind="redirection",reason="busy")"), 1);
+  EXPECT_EQ(daemon.metricSample("mesim_redirection_sessions_ended_total", R"(kind="kvm",reason="protocol_error")"), 1);
+  EXPECT_EQ(daemon.metricSample("mesim_redirection_sessions_active", R"(kind="kvm")"), 0);
+  EXPECT_GE(daemon.metricSample("mesim_kvm_updates_total", "device="), 1);
+  EXPECT_GE(daemon.metricSample("mesim_kvm_rectangles_total", "device="), 40) << "640x400 in tiles of 64x64";
   // The overlay hook (the consent code's place) shows on the screen.
   EXPECT_EQ(daemon.post("/kvm/overlay?text=123456").substr(0, 3), "200");
   EXPECT_EQ(getJson(daemon, "/kvm/screen").at("overlay").as_string(), "123456");

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include <optional>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -261,6 +262,53 @@ TEST(RedirectionDaemon, DigestSolCarriesBytesBothWaysThroughThePty) {
   status = redirectionStatus(daemon);
   ASSERT_TRUE(status.is_object()) << daemon.log();
   EXPECT_EQ(status.at("protocol_errors").to_number<int>(), 1);
+}
+
+// Flow control toward the host: 8 MiB typed on the console reach a PTY that is read slowly, every byte in order;
+// the console is held back (TCP) while the host's queue is full instead of losing bytes.
+TEST(RedirectionDaemon, ASlowPtyGetsEveryByteTheConsoleSends) {
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.start({"--host-os", "none", "--fuse", "off", "--preload", "off"})) << daemon.log();
+  auto status = redirectionStatus(daemon);
+  ASSERT_TRUE(status.is_object()) << daemon.get("/status");
+  const int slave = ::open(std::string(status.at("pty").as_string()).c_str(), O_RDWR | O_NOCTTY);
+  ASSERT_GE(slave, 0);
+  SolClient console;
+  ASSERT_TRUE(console.connect(daemon.redirectionPort()));
+  cleartextSol(console);
+
+  constexpr std::size_t kTotal = 8 * 1024 * 1024;
+  std::string expected(kTotal, '\0');
+  for (std::size_t i = 0; i < kTotal; ++i) expected[i] = static_cast<char>((i * 131 + i / 4093) & 0xFF);
+  std::thread typist([&] {
+    constexpr std::size_t kChunk = 4000;
+    std::uint32_t sequence = 10;
+    for (std::size_t at = 0; at < kTotal; at += kChunk)
+      console.send(SolData{true, sequence++, expected.substr(at, kChunk)});  // blocks while held back
+  });
+  std::string atHost;
+  atHost.reserve(kTotal);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;  // ~2 s when it works
+  std::vector<char> buf(8192);
+  while (atHost.size() < kTotal && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{slave, POLLIN, 0};
+    if (::poll(&p, 1, 100) != 1) continue;
+    const auto n = ::read(slave, buf.data(), buf.size());
+    if (n > 0) atHost.append(buf.data(), static_cast<std::size_t>(n));
+    std::this_thread::sleep_for(200us);  // a slow host: the console outruns it
+  }
+  typist.join();
+  ASSERT_EQ(atHost.size(), kTotal) << "bytes lost or stuck";
+  EXPECT_TRUE(atHost == expected) << "every byte, in order";
+  status = redirectionStatus(daemon);
+  EXPECT_EQ(status.at("bytes_to_host").to_number<std::uint64_t>(), kTotal);
+  EXPECT_GT(status.at("host_pauses").to_number<std::uint64_t>(), 0u) << "the console was held back";
+  EXPECT_GT(daemon.metricSample("mesim_sol_host_pauses_total", "device="), 0);
+  EXPECT_EQ(daemon.metricSample("mesim_sol_bytes_total", R"(direction="to_host")"), double(kTotal));
+  // The session is still healthy.
+  console.send(EndSol{1});
+  EXPECT_TRUE(console.nextOf<EndSolReply>());
+  ::close(slave);
 }
 
 // A VM's serial port as the host (--sol-host unix:PATH, what QEMU -serial unix:PATH connects to): the test plays

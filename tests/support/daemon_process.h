@@ -16,6 +16,7 @@
 #include <fstream>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -202,6 +203,15 @@ class DaemonProcess {
   std::filesystem::path meiDevice() const { return runtimeDir_ / "dev" / "mei0"; }
   std::string get(const std::string& target) { return httpRequest(controlPort_, "GET", target); }
   std::string post(const std::string& target) { return httpRequest(controlPort_, "POST", target); }
+  // The value of the first /metrics sample of `family` whose labels contain `labels` (e.g. `kind="kvm"`); -1 if none.
+  double metricSample(const std::string& family, const std::string& labels) {
+    std::istringstream lines(get("/metrics"));
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.starts_with(family + "{") || line.find(labels) == std::string::npos) continue;
+      return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return -1;
+  }
 
  private:
   void joinReader() {

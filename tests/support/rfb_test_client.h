@@ -27,7 +27,10 @@ class RfbPicture {
   RfbPicture(const RfbPicture&) = delete;
   RfbPicture& operator=(const RfbPicture&) = delete;
 
-  void setFormat(const wsman::redirection::rfb::PixelFormat& f) { format_ = f; }
+  void setFormat(const wsman::redirection::rfb::PixelFormat& f) {
+    format_ = f;
+    cached_ = false;
+  }
   // Applies one FramebufferUpdate from the front of `in`; the bytes it used, or nothing if `in` holds less than
   // a whole message. Throws on what it cannot decode.
   std::optional<std::size_t> applyUpdate(std::span<const std::uint8_t> in) {
@@ -93,11 +96,16 @@ class RfbPicture {
     return std::uint32_t(b[at]) << 24 | std::uint32_t(b[at + 1]) << 16 | std::uint32_t(b[at + 2]) << 8 | b[at + 3];
   }
   void set(unsigned x, unsigned y, std::uint32_t value) {
-    pixels_[std::size_t(y) * width_ + x] = wsman::redirection::rfb::unpackPixel(format_, value);
+    if (!cached_ || value != lastValue_) {
+      lastRgb_ = wsman::redirection::rfb::unpackPixel(format_, lastValue_ = value);
+      cached_ = true;
+    }
+    pixels_[std::size_t(y) * width_ + x] = lastRgb_;
   }
 
   void decodeZrle(const Zrle& rect, std::span<const std::uint8_t> in) {
-    std::vector<std::uint8_t> out(1 << 20);
+    auto& out = inflated_;  // kept: a full screen of ZRLE is 192 rectangles
+    out.resize(1 << 20);
     z_.next_in = const_cast<std::uint8_t*>(in.data() + rect.at);
     z_.avail_in = static_cast<uInt>(rect.length);
     std::vector<std::uint8_t> data;
@@ -162,6 +170,9 @@ class RfbPicture {
   unsigned width_, height_;
   wsman::redirection::rfb::PixelFormat format_;
   std::vector<std::uint32_t> pixels_;
+  std::uint32_t lastValue_ = 0, lastRgb_ = 0;  // the last pixel converted: runs of one colour are the rule
+  bool cached_ = false;
+  std::vector<std::uint8_t> inflated_;
   z_stream z_{};
   std::vector<Zrle> pendingZrle_;
 };

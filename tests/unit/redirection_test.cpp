@@ -204,10 +204,33 @@ class RecordingSerialHost final : public SerialPortHost {
   Sink sink_;
 };
 
+// A host that reads only when told: full from `capacity` unread bytes on; reading all calls the drained callback.
+class SlowSerialHost final : public SerialPortHost {
+ public:
+  void toHost(std::string_view bytes) override { unread += bytes; }
+  void setFromHost(Sink) override {}
+  std::string describe() const override { return "slow"; }
+  bool full() const override { return unread.size() >= capacity; }
+  void setOnDrained(std::function<void()> callback) override { drained_ = std::move(callback); }
+  void readAll() {
+    taken += unread;
+    unread.clear();
+    if (drained_) drained_();
+  }
+  bool listening() const { return static_cast<bool>(drained_); }
+  std::size_t capacity = 100;
+  std::string unread;
+  std::string taken;
+
+ private:
+  std::function<void()> drained_;
+};
+
 // One console's connection: what AMT wrote to it, message by message, and whether it was closed.
 struct Console {
   std::vector<Bytes> writes;
   bool closed = false;
+  int resumed = 0;  // transport.resume calls: the owner would read the socket again
   std::unique_ptr<RedirectionSession> session;
 
   void send(const Message& message) { session->receive(encode(message)); }
@@ -243,7 +266,8 @@ class RedirectionSessionTest : public ::testing::Test {
   std::unique_ptr<Console> connect() {
     auto console = std::make_unique<Console>();
     auto* c = console.get();
-    console->session = service_->open({[c](Bytes m) { c->writes.push_back(std::move(m)); }, [c] { c->closed = true; }},
+    console->session = service_->open({[c](Bytes m) { c->writes.push_back(std::move(m)); }, [c] { c->closed = true; },
+                                       [c] { ++c->resumed; }},
                                       "192.0.2.7");
     return console;
   }
@@ -499,6 +523,86 @@ TEST_F(RedirectionSessionTest, SolWaitsForUserConsentWhenThePolicyAsksForIt) {
   EXPECT_EQ(consent.sessions(), 0u);
 }
 
+TEST_F(RedirectionSessionTest, AFullHostHoldsTheConsoleBackInsteadOfDropping) {
+  SlowSerialHost slow;
+  service_->setSerialHost(&slow);
+  auto c = solSession();
+  ASSERT_TRUE(slow.listening());
+  // Five 60-byte messages in one read: the host is full after the second; the rest waits, unread.
+  Bytes burst;
+  for (char letter : std::string("ABCDE")) {
+    auto m = encode(SolData{true, 0, std::string(60, letter)});
+    burst.insert(burst.end(), m.begin(), m.end());
+  }
+  c->session->receive(burst);
+  EXPECT_EQ(slow.unread, std::string(60, 'A') + std::string(60, 'B'));
+  EXPECT_TRUE(c->session->readingPaused());
+  EXPECT_EQ(service_->stats().pauses, 1u);
+  EXPECT_EQ(c->resumed, 0);
+  clock_.advance(120s);  // twice the idle limit: a held-back console is not silent
+  EXPECT_FALSE(c->closed);
+
+  slow.readAll();  // C and D now fill it again: still paused, not resumed
+  EXPECT_EQ(slow.unread, std::string(60, 'C') + std::string(60, 'D'));
+  EXPECT_TRUE(c->session->readingPaused());
+  EXPECT_EQ(c->resumed, 0);
+  slow.readAll();
+  EXPECT_EQ(slow.unread, std::string(60, 'E'));
+  EXPECT_FALSE(c->session->readingPaused());
+  EXPECT_EQ(c->resumed, 1) << "the owner reads the socket again";
+  slow.readAll();
+  EXPECT_EQ(slow.taken, std::string(60, 'A') + std::string(60, 'B') + std::string(60, 'C') + std::string(60, 'D') +
+                            std::string(60, 'E'));
+  EXPECT_EQ(c->resumed, 1) << "drained while not paused: nothing to resume";
+  EXPECT_EQ(service_->stats().bytesToHost, 300u);
+
+  // Reading again re-armed the silence limit.
+  clock_.advance(60s);
+  EXPECT_TRUE(c->closed);
+  EXPECT_FALSE(slow.listening()) << "the session let go of the host";
+}
+
+TEST_F(RedirectionSessionTest, AConsoleWithoutFlowControlIsNeverPaused) {
+  SlowSerialHost slow;
+  slow.capacity = 10;
+  service_->setSerialHost(&slow);
+  Console console;
+  auto* c = &console;
+  console.session = service_->open({[c](Bytes m) { c->writes.push_back(std::move(m)); }, [c] { c->closed = true; }},
+                                   "192.0.2.8");  // no resume: e.g. a transport that cannot stop reading
+  console.send(StartSession{0, kTagSol});
+  console.send(Authenticate{AuthType::Cleartext, encodeCleartext({"admin", kPassword})});
+  console.send(StartSol{});
+  console.send(SolData{true, 0, std::string(40, 'x')});
+  console.send(SolData{true, 0, std::string(40, 'y')});
+  EXPECT_FALSE(console.session->readingPaused());
+  EXPECT_EQ(slow.unread, std::string(40, 'x') + std::string(40, 'y'));
+}
+
+TEST_F(RedirectionSessionTest, TheSolConsoleHearsOfTheHostsPowerThrough0x29) {
+  auto c = solSession();
+  auto setPower = [&](std::uint32_t state) {
+    ASSERT_EQ(platform_->update([&](platform::PlatformState& s) { s.hostPower.powerState = state; }),
+              platform::ChangeResult::Ok);
+  };
+  const auto before = c->writes.size();
+  setPower(8);  // off-soft
+  ASSERT_EQ(c->writes.size(), before + 1);
+  EXPECT_EQ(c->writes.back().size(), 10u) << "its own write (amtterm)";
+  EXPECT_EQ(c->lastAs<SolControl>().status & kStatusPoweredOn, 0);
+  setPower(6);  // off-hard: still off, nothing to say
+  EXPECT_EQ(c->writes.size(), before + 1);
+  setPower(2);
+  ASSERT_EQ(c->writes.size(), before + 2);
+  EXPECT_EQ(c->lastAs<SolControl>().status, kStatusPoweredOn);
+  EXPECT_EQ(service_->stats().powerNotices, 2u);
+  // Outside SOL nobody is told.
+  c->send(EndSol{1});
+  const auto after = c->writes.size();
+  setPower(8);
+  EXPECT_EQ(c->writes.size(), after);
+}
+
 TEST_F(RedirectionSessionTest, SilenceEndsASessionOnTheFirmwareClock) {
   auto c = connect();
   clock_.advance(59s);
@@ -582,6 +686,41 @@ TEST(PtySerialHost, BytesCrossThePtyBothWays) {
   ASSERT_EQ(::write(slave, "login: ", 7), 7);
   for (int i = 0; i < 200 && fromHost.size() < 7; ++i) io.run_for(5ms);
   EXPECT_EQ(fromHost, "login: ");
+  ::close(slave);
+}
+
+TEST(PtySerialHost, AFullQueueSaysSoAndDrainsInOrder) {
+  boost::asio::io_context io;
+  test::LogThreshold quiet(log::Level::Error);
+  auto opened = PtySerialHost::open(io);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& pty = **opened;
+  const int slave = ::open(pty.slavePath().c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK);
+  ASSERT_GE(slave, 0);
+  int drained = 0;
+  pty.setOnDrained([&] { ++drained; });
+  // 256 KiB with nobody reading: the kernel's buffer takes some, then the queue reaches its high-water mark.
+  std::string sent;
+  for (int i = 0; sent.size() < 256 * 1024 && !pty.full(); ++i) {
+    std::string chunk(1000, static_cast<char>('a' + i % 26));
+    chunk[0] = static_cast<char>('0' + i % 10);
+    pty.toHost(chunk);
+    sent += chunk;
+    io.poll();
+  }
+  ASSERT_TRUE(pty.full()) << "nobody reads: the queue must fill";
+  EXPECT_EQ(drained, 0);
+  std::string atHost;
+  for (int i = 0; i < 2000 && atHost.size() < sent.size(); ++i) {
+    io.run_for(1ms);
+    char buf[8192];
+    const auto n = ::read(slave, buf, sizeof buf);
+    if (n > 0) atHost.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_FALSE(pty.full());
+  EXPECT_EQ(drained, 1) << "once, when it fell to the low-water mark";
+  EXPECT_EQ(atHost.size(), sent.size());
+  EXPECT_TRUE(atHost == sent) << "every byte, in order";
   ::close(slave);
 }
 

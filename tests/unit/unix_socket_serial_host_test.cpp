@@ -105,6 +105,42 @@ TEST_F(UnixSocketSerialHostTest, ListeningCarriesBytesBothWaysWithOnePeerAtATime
   EXPECT_FALSE(std::filesystem::exists(path_)) << "the socket file goes with the host";
 }
 
+// Flow control: a peer that does not read fills the queue (full(), no byte dropped); reading drains it and says so
+// once; a peer that leaves while full lets the console go on (its bytes are then dropped, as with no cable).
+TEST_F(UnixSocketSerialHostTest, APeerThatReadsSlowlyHoldsTheConsoleBack) {
+  auto host = UnixSocketSerialHost::open(io_, Role::Listen, path_);
+  ASSERT_TRUE(host) << host.error().message;
+  int drained = 0;
+  (*host)->setOnDrained([&] { ++drained; });
+  stream_protocol::socket vm(io_);
+  vm.connect(stream_protocol::endpoint(path_));
+  ASSERT_TRUE(runUntil([&] { return (*host)->connected(); }));
+
+  std::string sent;
+  for (int i = 0; !(*host)->full() && sent.size() < (8u << 20); ++i) {
+    std::string chunk(4000, static_cast<char>('a' + i % 26));
+    (*host)->toHost(chunk);
+    sent += chunk;
+    io_.poll();
+    io_.restart();
+  }
+  ASSERT_TRUE((*host)->full()) << "the socket buffers fill, then the queue";
+  EXPECT_EQ((*host)->stats().dropped, 0u);
+  EXPECT_EQ(readPeer(vm, sent.size()), sent) << "every byte, in order";
+  ASSERT_TRUE(runUntil([&] { return drained == 1; }));
+  EXPECT_FALSE((*host)->full());
+
+  while (!(*host)->full()) {
+    (*host)->toHost(std::string(4000, 'z'));
+    io_.poll();
+    io_.restart();
+  }
+  vm.close();
+  ASSERT_TRUE(runUntil([&] { return drained == 2; })) << "the peer went away: nothing left to wait for";
+  EXPECT_FALSE((*host)->full());
+  EXPECT_GT((*host)->stats().dropped, 0u);
+}
+
 TEST_F(UnixSocketSerialHostTest, AStaleSocketIsReplacedButNoOtherFile) {
   {
     auto first = UnixSocketSerialHost::open(io_, Role::Listen, path_);

@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "wsman/http/http_responses.h"
 #include "wsman/http/server_core.h"
+#include "wsman/http/websocket_session.h"
 
 namespace mesim::wsman::http::detail {
 
@@ -63,6 +64,9 @@ inline std::string_view originForm(std::string_view target) {
   }
   return target;
 }
+
+// "/ws-redirection?x=1" -> "/ws-redirection": WebSocket paths are matched without their query.
+inline std::string_view pathOnly(std::string_view target) { return target.substr(0, target.find('?')); }
 
 inline bool isHttpParseError(const boost::beast::error_code& ec) {
   return &ec.category() == &boost::beast::http::make_error_code(boost::beast::http::error::bad_target).category();
@@ -151,6 +155,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
 
   void abort() override {
     aborted_ = true;
+    if (handedOver_) return;
     disarm();
     closeSocket();
   }
@@ -366,6 +371,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     auto& req = parser_->get();
     keepAlive_ = req.keep_alive() && req.version() == 11;
     const auto path = originForm(req.target());
+    if (const auto* webSocket = core_->webSocketAt(pathOnly(path))) return onWebSocketRequest(*webSocket);
     if (!core_->serves(path) || req.method() != bhttp::verb::post)
       return answerRouting(keepAlive_ ? After::Read : After::Close);
 
@@ -379,6 +385,50 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     if (auth.status == AuthStatus::Ok) return dispatch(auth.user);
     if (path == "/wsman" && core_->allowsAnonymous && core_->allowsAnonymous(req.body())) return dispatch({});
     sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
+  }
+
+  // GET on a WebSocket path (/ws-redirection): Digest first, as for every path (401 without it), then the upgrade,
+  // unless the service refuses it with an HTTP answer of its own.
+  void onWebSocketRequest(const WebSocketService& service) {
+    if (core_->stopped) return closeSocket();  // the service may be gone with the server's owner
+    auto& req = parser_->get();
+    if (req.method() != bhttp::verb::get)
+      return sendError(405, "Method Not Allowed", "Only a WebSocket upgrade (GET) is served here.",
+                       keepAlive_ ? After::Read : After::Close, "GET");
+    AuthAttempt attempt;
+    attempt.method = req.method_string();
+    attempt.uri = req.target();
+    attempt.authorization = req[bhttp::field::authorization];
+    attempt.local = info_.local;
+    attempt.peerAddress = info_.peerAddress;
+    const AuthResult auth = core_->auth.authenticate(attempt);
+    if (auth.status != AuthStatus::Ok)
+      return sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
+    if (!beast::websocket::is_upgrade(req)) {
+      ++core_->stats.badRequests;
+      return sendError(400, "Bad Request", "This path serves a WebSocket: send a WebSocket upgrade.",
+                       keepAlive_ ? After::Read : After::Close);
+    }
+    WebSocketRequest request;
+    request.path = std::string(pathOnly(originForm(req.target())));
+    request.user = auth.user;
+    request.local = info_.local;
+    request.tls = info_.tls;
+    request.peerAddress = info_.peerAddress;
+    if (service.admit) {
+      if (auto refusal = service.admit(request)) {
+        ++core_->stats.webSocketsRefused;
+        MESIM_LOG(Info, "wsman-http", "WebSocket " << request.path << " refused to " << info_.peerAddress << ": "
+                                                   << refusal->detail);
+        return sendError(refusal->status, refusal->reason, refusal->detail, After::Close);
+      }
+    }
+    // The stream goes to a WebSocket session; this one is done with it (and uncounted: the new one counts).
+    handedOver_ = true;
+    core_->detach(id_);
+    auto session = std::make_shared<WebSocketSession<Stream>>(core_, std::move(stream_), info_, service,
+                                                              std::move(request));
+    session->start(parser_->release());
   }
 
   // Anything but a POST to a served path: GET / -> 303 /logon.htm (spec §2.1), POST elsewhere -> 404, a served path -> 405.
@@ -569,7 +619,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   }
 
   void closeSocket() {
-    if (closed_) return;
+    if (closed_ || handedOver_) return;
     closed_ = true;
     beast::error_code ignored;
     if constexpr (std::is_same_v<std::decay_t<decltype(beast::get_lowest_layer(stream_))>, tcp::socket>)
@@ -595,6 +645,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
   bool aborted_ = false;
   bool closed_ = false;
   bool keepAlive_ = false;
+  bool handedOver_ = false;  // the stream went to a WebSocketSession
 
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

@@ -18,6 +18,7 @@
 #include "firmware/core/firmware_clock.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/http/digest_auth.h"
+#include "wsman/http/websocket_service.h"
 #include "wsman/http/wsman_http_options.h"
 #include "wsman/http/wsman_request.h"
 
@@ -64,6 +65,8 @@ class ServerCore {
   AnonymousPredicate allowsAnonymous;
   // POST paths served besides /wsman (the legacy EOI SOAP services, wsman/eoi): authenticated alike, never anonymous.
   std::vector<std::string> extraPaths;
+  // GET paths upgraded to a WebSocket after the same Digest login (/ws-redirection), and their services.
+  std::map<std::string, WebSocketService, std::less<>> webSockets;
   std::shared_ptr<boost::asio::ssl::context> tls;
   WsmanHttpStats stats;
   bool stopped = false;
@@ -71,6 +74,10 @@ class ServerCore {
   std::string serverHeader() const;
   bool serves(std::string_view path) const {
     return path == "/wsman" || std::find(extraPaths.begin(), extraPaths.end(), path) != extraPaths.end();
+  }
+  const WebSocketService* webSocketAt(std::string_view path) const {
+    auto it = webSockets.find(path);
+    return it == webSockets.end() ? nullptr : &it->second;
   }
   std::size_t headerLimit() const;
 

@@ -65,6 +65,8 @@ struct WsmanHttpStats {
   std::uint64_t tooLarge = 0;        // 413/431 sent
   std::uint64_t badRequests = 0;     // 400 sent
   std::uint64_t handled = 0;         // requests given to the WS-Man handler
+  std::uint64_t webSockets = 0;        // WebSocket upgrades handed to their service (/ws-redirection)
+  std::uint64_t webSocketsRefused = 0; // upgrades the service refused with an HTTP answer (listener disabled...)
 };
 
 }  // namespace mesim::wsman::http

@@ -160,6 +160,10 @@ void WsmanHttpServer::setAnonymousPredicate(AnonymousPredicate predicate) {
 
 void WsmanHttpServer::setExtraPaths(std::vector<std::string> paths) { core_->extraPaths = std::move(paths); }
 
+void WsmanHttpServer::setWebSocket(std::string path, WebSocketService service) {
+  core_->webSockets.insert_or_assign(std::move(path), std::move(service));
+}
+
 Result<> WsmanHttpServer::start() {
   if (started_) return fail("the WS-Man server is already started");
   const auto& o = core_->options;

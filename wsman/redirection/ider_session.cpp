@@ -558,7 +558,9 @@ void IderHub::probe(std::function<void()> done) {
   std::make_shared<Probe>(*this, generation_, device, std::move(done))->testUnitReady();
 }
 
-// A read in READ(10)s of up to 32 KiB (a byte count the 0x50 can carry), gathered into one buffer.
+// A read in READ(10)s of as many whole blocks as the 0x50's byte count can carry (0xFFFE: 31 CD blocks, 127
+// floppy ones), gathered into one buffer. Each command is a round trip to the console, so fewer, larger ones are
+// what a read's throughput depends on (bench_ider).
 struct IderHub::Read : std::enable_shared_from_this<IderHub::Read> {
   IderHub& hub;
   std::uint64_t generation;
@@ -586,7 +588,7 @@ struct IderHub::Read : std::enable_shared_from_this<IderHub::Read> {
     }
     if (generation != hub.generation_ || !hub.owner_) return failWith("the IDE-R session ended");
     const std::uint32_t size = hub.media_.blockSize;
-    const std::uint32_t maxBlocks = std::max<std::uint32_t>(1, 32768 / size);
+    const std::uint32_t maxBlocks = std::max<std::uint32_t>(1, 0xFFFE / size);
     const std::uint64_t lba = offset / size;
     const auto skip = static_cast<std::uint32_t>(offset % size);
     const auto blocks = static_cast<std::uint32_t>(

@@ -7,17 +7,17 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace mesim::wsman::redirection {
 
 namespace {
 constexpr const char* kLog = "sol-pty";
-// What the console typed and the host has not read, at most: beyond it bytes are dropped, as a UART's FIFO
-// overruns, instead of growing the daemon's memory.
-constexpr std::size_t kMaxPendingBytes = 64 * 1024;
+constexpr std::size_t kMaxWriteBatch = 64;  // chunks per write (writev takes up to 1024)
 }  // namespace
 
 Result<std::unique_ptr<PtySerialHost>> PtySerialHost::open(boost::asio::io_context& io, log::Context log) {
@@ -72,13 +72,24 @@ void PtySerialHost::read() {
 
 void PtySerialHost::toHost(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (pendingBytes_ + bytes.size() > kMaxPendingBytes) {
+  if (pendingBytes_ + bytes.size() > kHostQueueLimit) {
     MESIM_LOG(Debug, kLog, "the host reads nothing: " << bytes.size() << " byte(s) from the console dropped");
     return;
   }
   pending_.emplace_back(bytes);
   pendingBytes_ += bytes.size();
+  if (full()) wasFull_ = true;
   if (!writing_) writeNext();
+}
+
+bool PtySerialHost::full() const { return pendingBytes_ >= kHostQueueHighWater; }
+
+void PtySerialHost::checkDrained() {
+  if (!wasFull_ || pendingBytes_ > kHostQueueLowWater) return;
+  wasFull_ = false;
+  if (onDrained_) boost::asio::post(master_.get_executor(), [this, alive = alive_] {
+      if (*alive && onDrained_) onDrained_();
+    });
 }
 
 void PtySerialHost::writeNext() {
@@ -87,13 +98,24 @@ void PtySerialHost::writeNext() {
     return;
   }
   writing_ = true;
-  boost::asio::async_write(master_, boost::asio::buffer(pending_.front()),
-                           [this, alive = alive_](boost::system::error_code ec, std::size_t) {
+  // What is queued goes in one gathered write: a paste comes as many small 0x28 messages, and a write per message
+  // made the PTY the bottleneck (bench_redirection). The chunks stay put meanwhile (a deque's push_back does not
+  // move its elements).
+  std::vector<boost::asio::const_buffer> batch;
+  for (const auto& chunk : pending_) {
+    batch.push_back(boost::asio::buffer(chunk));
+    if (batch.size() == kMaxWriteBatch) break;
+  }
+  boost::asio::async_write(master_, batch,
+                           [this, alive = alive_, count = batch.size()](boost::system::error_code ec, std::size_t) {
                              if (!*alive || ec == boost::asio::error::operation_aborted) return;
-                             pendingBytes_ -= pending_.front().size();
-                             pending_.pop_front();
+                             for (std::size_t i = 0; i < count; ++i) {
+                               pendingBytes_ -= pending_.front().size();
+                               pending_.pop_front();
+                             }
                              if (ec) MESIM_LOG(Warn, kLog, "writing the PTY failed: " << ec.message());
                              writeNext();
+                             checkDrained();
                            });
 }
 

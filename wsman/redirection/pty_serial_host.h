@@ -2,7 +2,9 @@
 // slave (its path is in /status and the log) as if it were the host's serial port, e.g. `getty`, `picocom` or a
 // test. The slave starts raw (no echo, no line editing), as a UART passes bytes; a program may set it otherwise.
 // mesim keeps the slave open itself, so the master never reads EIO while no program has it open; what the host
-// writes while no SOL session is open is read and dropped, as a UART with nobody listening drops it.
+// writes while no SOL session is open is read and dropped, as a UART with nobody listening drops it. What the
+// console types waits in a bounded queue for the host to read it; a full queue holds the console back (full(),
+// serial_port_host.h): a program that never reads the slave stalls the console, as hardware flow control would.
 #pragma once
 
 #include <deque>
@@ -25,6 +27,8 @@ class PtySerialHost final : public SerialPortHost {
 
   void toHost(std::string_view bytes) override;
   void setFromHost(Sink sink) override { sink_ = std::move(sink); }
+  bool full() const override;
+  void setOnDrained(std::function<void()> callback) override { onDrained_ = std::move(callback); }
   std::string describe() const override { return "pty " + slavePath_; }
   const std::string& slavePath() const { return slavePath_; }
   const log::Context& logContext() const { return log_; }
@@ -33,12 +37,15 @@ class PtySerialHost final : public SerialPortHost {
   PtySerialHost(boost::asio::io_context& io, int master, int slave, std::string slavePath, log::Context log);
   void read();
   void writeNext();
+  void checkDrained();
 
   boost::asio::posix::stream_descriptor master_;
   int slave_ = -1;
   std::string slavePath_;
   log::Context log_;
   Sink sink_;
+  std::function<void()> onDrained_;
+  bool wasFull_ = false;  // the drained callback is owed once the queue is down to its low-water mark
   std::deque<std::string> pending_;  // to the host, in order
   std::size_t pendingBytes_ = 0;
   bool writing_ = false;

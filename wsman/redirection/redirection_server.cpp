@@ -79,6 +79,9 @@ class RedirectionServer::Connection : public std::enable_shared_from_this<Connec
     transport.close = [weak] {
       if (auto self = weak.lock()) asio::post(self->socket_.get_executor(), [self] { self->closeAfterWrites(); });
     };
+    transport.resume = [weak] {
+      if (auto self = weak.lock(); self && !self->closed_ && !self->reading_) self->read();
+    };
     session_ = server_->service_.open(std::move(transport), peer_);
     read();
   }
@@ -92,11 +95,16 @@ class RedirectionServer::Connection : public std::enable_shared_from_this<Connec
   }
 
   void read() {
+    reading_ = true;
     readSome([self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      self->reading_ = false;
       if (!self->live() || !self->session_) return;
       if (ec) return self->close();
       self->session_->receive(std::span<const std::uint8_t>(self->buffer_.data(), n));
-      if (self->session_->state() != RedirectionSession::State::Ended) self->read();
+      // Flow control: while the host's side of SOL is full the socket is left unread (TCP then holds the console
+      // back); the session's transport.resume reads again.
+      if (self->session_->state() != RedirectionSession::State::Ended && !self->session_->readingPaused())
+        self->read();
     });
   }
 
@@ -158,9 +166,10 @@ class RedirectionServer::Connection : public std::enable_shared_from_this<Connec
   std::string peer_;
   asio::steady_timer timer_;
   std::unique_ptr<RedirectionSession> session_;
-  std::array<std::uint8_t, 4096> buffer_{};
+  std::array<std::uint8_t, 65536> buffer_{};  // IDE-R data comes in 8 KiB messages, many per read
   std::deque<std::vector<std::uint8_t>> writes_;
   bool writing_ = false;
+  bool reading_ = false;
   bool closeWhenWritten_ = false;
   bool closed_ = false;
 };

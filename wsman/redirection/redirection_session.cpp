@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "firmware/platform/event_records.h"
+#include "firmware/platform/host_power.h"
 #include "wsman/redirection/kvm_redirection.h"
 
 namespace mesim::wsman::redirection {
@@ -40,8 +41,12 @@ const char* toString(RedirectionSession::State state) {
 // RedirectionSession
 // ------------------------------------------------------------------------------------------------
 
-RedirectionSession::RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress)
-    : service_(&service), transport_(std::move(transport)), peer_(std::move(peerAddress)) {
+RedirectionSession::RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress,
+                                       RedirectionSessionOptions options)
+    : service_(&service),
+      transport_(std::move(transport)),
+      peer_(std::move(peerAddress)),
+      options_(std::move(options)) {
   armSilence();
 }
 
@@ -63,6 +68,13 @@ void RedirectionSession::receive(std::span<const std::uint8_t> bytes) {
       auto rest = std::move(buffer_);
       buffer_.clear();
       return ider_->receive(std::span(rest).subspan(at));
+    }
+    if (holdBack()) {
+      // The host's queue is full: what is left waits here, and the connection is not read, until it drains.
+      paused_ = true;
+      ++service_->stats_.pauses;
+      armSilence();  // cancels it: the console is not silent, it is held back
+      break;
     }
     auto decoded = decodeMessage(std::span(buffer_).subspan(at));
     if (!decoded) return protocolError(decoded.error().message);
@@ -183,11 +195,23 @@ void RedirectionSession::onAuthenticate(const Authenticate& auth) {
   attempt.uri = kDigestUri;
   attempt.peerAddress = peer_;
   switch (auth.type) {
-    case AuthType::Query:
-      // Cleartext (Debian amtterm 1.4) and RFC 2617 Digest (MeshCentral, amtterm >= 1.5).
-      return send(AuthenticateReply{AuthStatus::Ok, AuthType::Query,
-                                    {static_cast<std::uint8_t>(AuthType::Cleartext),
-                                     static_cast<std::uint8_t>(AuthType::Digest)}});
+    case AuthType::Query: {
+      // Cleartext (Debian amtterm 1.4) and RFC 2617 Digest (MeshCentral, amtterm >= 1.5); on the web variant the
+      // empty Kerberos login of the HTTP user too.
+      std::vector<std::uint8_t> types{static_cast<std::uint8_t>(AuthType::Cleartext)};
+      if (options_.httpUser) types.push_back(static_cast<std::uint8_t>(AuthType::Kerberos));
+      types.push_back(static_cast<std::uint8_t>(AuthType::Digest));
+      return send(AuthenticateReply{AuthStatus::Ok, AuthType::Query, std::move(types)});
+    }
+    case AuthType::Kerberos: {
+      // Only the web variant, and only empty: the WebSocket's HTTP Digest login stands for it. No Kerberos tickets.
+      if (!options_.httpUser || !auth.data.empty())
+        return send(AuthenticateReply{AuthStatus::NotSupported, auth.type, {}});
+      if (!service.mayRedirect(*options_.httpUser)) return authFailed(AuthType::Kerberos, "no Redirection realm");
+      ++service.stats_.webLogins;
+      send(AuthenticateReply{AuthStatus::Ok, AuthType::Kerberos, {}});
+      return authenticated(*options_.httpUser);
+    }
     case AuthType::Cleartext: {
       auto credentials = decodeCleartext(auth.data);
       if (!credentials) return authFailed(AuthType::Cleartext, credentials.error().message);
@@ -303,7 +327,10 @@ void RedirectionSession::onStartSol(const StartSol& start) {
   MESIM_LOG(Info, kLog, "SOL session of '" << printable(user_) << "' from " << peer_ << " started (heartbeat "
                                            << sol_.heartbeat << " ms)");
   service.record(*this, true);
-  if (service.serial_) service.serial_->setFromHost([this](std::string_view bytes) { fromHost(bytes); });
+  if (service.serial_) {
+    service.serial_->setFromHost([this](std::string_view bytes) { fromHost(bytes); });
+    service.serial_->setOnDrained([this] { hostDrained(); });
+  }
   armSilence();
   armHeartbeat();
 }
@@ -315,7 +342,10 @@ void RedirectionSession::onEndSol() {
 void RedirectionSession::stopSol(bool reply) {
   if (state_ != State::Sol) return;
   auto& service = *service_;
-  if (service.serial_) service.serial_->setFromHost({});
+  if (service.serial_) {
+    service.serial_->setFromHost({});
+    service.serial_->setOnDrained({});
+  }
   if (heartbeatTimer_) service.timers_.cancel(heartbeatTimer_);
   heartbeatTimer_ = 0;
   service.releaseSol(*this);
@@ -335,6 +365,23 @@ void RedirectionSession::fromHost(std::string_view bytes) {
     send(SolData{false, sequence_++, std::string(bytes.substr(at, chunk))});
 }
 
+bool RedirectionSession::holdBack() const {
+  return state_ == State::Sol && transport_.resume && service_->serial_ && service_->serial_->full();
+}
+
+void RedirectionSession::hostDrained() {
+  if (!paused_ || state_ == State::Ended) return;
+  paused_ = false;
+  receive({});  // the messages left in the buffer, which may fill the host again
+  if (!paused_ && state_ != State::Ended) transport_.resume();
+}
+
+void RedirectionSession::powerChanged(bool poweredOn) {
+  if (state_ != State::Sol) return;
+  ++service_->stats_.powerNotices;
+  send(SolControl{sequence_++, 0, static_cast<std::uint8_t>(poweredOn ? kStatusPoweredOn : 0)});
+}
+
 void RedirectionSession::send(const Message& message) {
   if (state_ == State::Ended && !std::holds_alternative<EndSolReply>(message)) return;
   if (transport_.write) transport_.write(encode(message));
@@ -350,6 +397,7 @@ void RedirectionSession::armSilence() {
   auto& timers = service_->timers_;
   if (silenceTimer_) timers.cancel(silenceTimer_);
   if (state_ == State::Ider) return;  // the IDE-R session keeps its own limits
+  if (paused_) return;                // held back for the host: the limit starts again when reading does
   auto limit = service_->options_.idleTimeout;
   if (state_ == State::Kvm) limit = kvmIdleLimit();
   if (state_ == State::Sol && sol_.heartbeat > 0) limit = std::chrono::milliseconds(3 * sol_.heartbeat);
@@ -401,9 +449,24 @@ void RedirectionSession::end(const std::string& why) {
 
 RedirectionService::RedirectionService(platform::PlatformModel& platform, core::FirmwareTimerQueue& timers,
                                        http::DigestAuthenticator& authenticator, RedirectionOptions options)
-    : platform_(platform), timers_(timers), auth_(authenticator), options_(options), ider_(platform, timers) {}
+    : platform_(platform), timers_(timers), auth_(authenticator), options_(options), ider_(platform, timers) {
+  hostPoweredOn_ = platform_.state().hostPower.powerState == platform::power::kOn;
+  platformToken_ = platform_.subscribe([this] { watchPower(); });
+}
 
-RedirectionService::~RedirectionService() { endAll("the redirection service stops"); }
+RedirectionService::~RedirectionService() {
+  endAll("the redirection service stops");
+  platform_.unsubscribe(platformToken_);
+}
+
+// The SOL console hears of the host's power going on or off through 0x29 status bit 4 ("powered on"), as AMT
+// tells it; sleep and hibernate count as not powered on. A power cycle that ends where it began is not seen here.
+void RedirectionService::watchPower() {
+  const bool on = platform_.state().hostPower.powerState == platform::power::kOn;
+  if (on == hostPoweredOn_) return;
+  hostPoweredOn_ = on;
+  if (solOwner_) solOwner_->powerChanged(on);
+}
 
 bool RedirectionService::accepting() const {
   return platform_.provisioningState() == platform::ProvisioningState::Post &&
@@ -415,10 +478,14 @@ bool RedirectionService::solEnabled() const {
 }
 
 std::unique_ptr<RedirectionSession> RedirectionService::open(RedirectionSession::Transport transport,
-                                                             std::string peerAddress) {
-  auto session = std::make_unique<RedirectionSession>(*this, std::move(transport), std::move(peerAddress));
+                                                             std::string peerAddress,
+                                                             RedirectionSessionOptions options) {
+  const bool web = options.httpUser.has_value();
+  auto session = std::make_unique<RedirectionSession>(*this, std::move(transport), std::move(peerAddress),
+                                                      std::move(options));
   sessions_.insert(session.get());
   ++stats_.sessions;
+  if (web) ++stats_.webSessions;
   return session;
 }
 

@@ -53,25 +53,41 @@ struct RedirectionStats {
   std::uint64_t busy = 0;             // answered status 2
   std::uint64_t unsupported = 0;      // IDER (and KVMR without a KVM service) answered status 3
   std::uint64_t kvmSessions = 0;      // KVMR logged in
+  std::uint64_t webSessions = 0;      // of `sessions`, over /ws-redirection (the web variant)
+  std::uint64_t webLogins = 0;        // type 2 logins of the web variant's HTTP user
   std::uint64_t refused = 0;          // SOL disabled in AMT_RedirectionService: status FF
   std::uint64_t consentRequired = 0;  // StartSOL answered status FF for want of user consent
   std::uint64_t idleTimeouts = 0;
   std::uint64_t protocolErrors = 0;   // undecodable or out-of-place messages: the connection is closed
   std::uint64_t bytesToHost = 0;
   std::uint64_t bytesFromHost = 0;
+  std::uint64_t pauses = 0;           // times the console was held back for a slow host (flow control)
+  std::uint64_t powerNotices = 0;     // 0x29 sent to a SOL console because the host's power changed
 };
 
 class RedirectionService;
+
+// How a session's connection came: the redirection port, or the web variant (/ws-redirection on 16992/16993).
+struct RedirectionSessionOptions {
+  // The web variant's user, whom HTTP Digest logged in before the WebSocket opened. Set, AuthenticateSession type 2
+  // (Kerberos) with no data logs this user in (MeshCommander's firmware build sends `13 00 00 00 02 00000000`) and
+  // the query answer lists type 2; unset (16994/16995) type 2 is answered "not supported" like any unknown type.
+  std::optional<std::string> httpUser;
+};
 
 class RedirectionSession {
  public:
   struct Transport {
     std::function<void(std::vector<std::uint8_t> message)> write;  // one message, one write
     std::function<void()> close;                                  // after the writes queued so far
+    // Flow control: the owner stops reading the connection while readingPaused() and reads again when this is
+    // called. Unset: the session never pauses (a slow host's queue then drops beyond its limit).
+    std::function<void()> resume = nullptr;
   };
   enum class State { AwaitStart, AwaitAuth, Authenticated, Sol, Kvm, Ider, Ended };
 
-  RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress);
+  RedirectionSession(RedirectionService& service, Transport transport, std::string peerAddress,
+                     RedirectionSessionOptions options = {});
   ~RedirectionSession();
   RedirectionSession(const RedirectionSession&) = delete;
   RedirectionSession& operator=(const RedirectionSession&) = delete;
@@ -85,6 +101,8 @@ class RedirectionSession {
   const std::string& user() const { return user_; }
   const std::string& peerAddress() const { return peer_; }
   std::uint8_t controlBits() const { return controlBits_; }  // last 0x29 from the console
+  // True while the host's side of SOL is full (serial_port_host.h): feed no more bytes until transport.resume.
+  bool readingPaused() const { return paused_; }
 
  private:
   friend class RedirectionService;
@@ -98,6 +116,9 @@ class RedirectionSession {
   std::chrono::milliseconds kvmIdleLimit() const;
   void onEndSol();
   void fromHost(std::string_view bytes);
+  bool holdBack() const;
+  void hostDrained();
+  void powerChanged(bool poweredOn);
   void authenticated(const std::string& user);
   void startIder();
   void authFailed(AuthType type, const std::string& why);
@@ -112,6 +133,7 @@ class RedirectionSession {
   RedirectionService* service_;  // null once ended
   Transport transport_;
   std::string peer_;
+  RedirectionSessionOptions options_;
   State state_ = State::AwaitStart;
   std::vector<std::uint8_t> buffer_;
   std::string user_;
@@ -119,6 +141,7 @@ class RedirectionSession {
   SolSettings sol_;
   std::uint32_t sequence_ = 0;  // of AMT's own messages (0x2A, 0x2B, 0x29)
   std::uint8_t controlBits_ = 0;
+  bool paused_ = false;  // not reading the console: the host's queue is full
   core::FirmwareTimerQueue::TimerId silenceTimer_ = 0;
   core::FirmwareTimerQueue::TimerId heartbeatTimer_ = 0;
   std::optional<platform::UserConsent::SessionId> consentSession_;  // SOL's hold on user consent
@@ -150,7 +173,8 @@ class RedirectionService {
   // What AMT_RedirectionService.EnabledState and the feature switch say about SOL.
   bool solEnabled() const;
 
-  std::unique_ptr<RedirectionSession> open(RedirectionSession::Transport transport, std::string peerAddress);
+  std::unique_ptr<RedirectionSession> open(RedirectionSession::Transport transport, std::string peerAddress,
+                                           RedirectionSessionOptions options = {});
   // Ends every session (the device stops).
   void endAll(const std::string& why);
 
@@ -171,6 +195,7 @@ class RedirectionService {
   void releaseSol(RedirectionSession& session);
   void record(const RedirectionSession& session, bool started);
   bool mayRedirect(const std::string& user) const;
+  void watchPower();
 
   platform::PlatformModel& platform_;
   core::FirmwareTimerQueue& timers_;
@@ -182,6 +207,8 @@ class RedirectionService {
   RedirectionSession* solOwner_ = nullptr;
   std::set<RedirectionSession*> sessions_;
   RedirectionStats stats_;
+  std::size_t platformToken_ = 0;
+  bool hostPoweredOn_ = false;  // as last told to SOL consoles (0x29 status bit 4)
   IderHub ider_;
 };
 

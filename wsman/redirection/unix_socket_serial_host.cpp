@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace mesim::wsman::redirection {
@@ -15,8 +17,8 @@ namespace mesim::wsman::redirection {
 namespace {
 constexpr const char* kLog = "sol-unix";
 // What the console typed and the peer has not read, at most (a UART's FIFO overrun, not growing memory).
-constexpr std::size_t kMaxPendingBytes = 64 * 1024;
 constexpr auto kReconnectEvery = std::chrono::seconds(1);
+constexpr std::size_t kMaxWriteBatch = 64;  // chunks per write
 // sun_path's size less its terminating NUL.
 constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
 using boost::asio::local::stream_protocol;
@@ -125,6 +127,7 @@ void UnixSocketSerialHost::detach(const std::string& why) {
   pending_.clear();
   pendingBytes_ = 0;
   writing_ = false;
+  checkDrained();  // a console held back for this peer goes on (its bytes are dropped: no cable)
   if (role_ == Role::Connect) retryConnect();
 }
 
@@ -143,13 +146,24 @@ void UnixSocketSerialHost::read() {
 
 void UnixSocketSerialHost::toHost(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (!peer_.is_open() || pendingBytes_ + bytes.size() > kMaxPendingBytes) {
+  if (!peer_.is_open() || pendingBytes_ + bytes.size() > kHostQueueLimit) {
     stats_.dropped += bytes.size();
     return;
   }
   pending_.emplace_back(bytes);
   pendingBytes_ += bytes.size();
+  if (full()) wasFull_ = true;
   if (!writing_) writeNext();
+}
+
+bool UnixSocketSerialHost::full() const { return peer_.is_open() && pendingBytes_ >= kHostQueueHighWater; }
+
+void UnixSocketSerialHost::checkDrained() {
+  if (!wasFull_ || pendingBytes_ > kHostQueueLowWater) return;
+  wasFull_ = false;
+  if (onDrained_) boost::asio::post(peer_.get_executor(), [this, alive = alive_] {
+      if (*alive && onDrained_) onDrained_();
+    });
 }
 
 void UnixSocketSerialHost::writeNext() {
@@ -158,16 +172,25 @@ void UnixSocketSerialHost::writeNext() {
     return;
   }
   writing_ = true;
-  boost::asio::async_write(peer_, boost::asio::buffer(pending_.front()),
-                           [this, alive = alive_](boost::system::error_code ec, std::size_t) {
+  // What is queued goes in one gathered write (pty_serial_host.cpp says why).
+  std::vector<boost::asio::const_buffer> batch;
+  for (const auto& chunk : pending_) {
+    batch.push_back(boost::asio::buffer(chunk));
+    if (batch.size() == kMaxWriteBatch) break;
+  }
+  boost::asio::async_write(peer_, batch,
+                           [this, alive = alive_, count = batch.size()](boost::system::error_code ec, std::size_t) {
                              if (!*alive || ec == boost::asio::error::operation_aborted) return;
                              if (ec) {
                                detach(ec.message());
                                return;
                              }
-                             pendingBytes_ -= pending_.front().size();
-                             pending_.pop_front();
+                             for (std::size_t i = 0; i < count; ++i) {
+                               pendingBytes_ -= pending_.front().size();
+                               pending_.pop_front();
+                             }
                              writeNext();
+                             checkDrained();
                            });
 }
 

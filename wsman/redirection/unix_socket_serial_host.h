@@ -3,7 +3,8 @@
 // `-serial unix:PATH,server=on,wait=off` listens and mesim connects (again every second while it cannot).
 // One peer at a time, as a UART has one cable: a second connection to a listening mesim is closed at once, and a
 // peer that goes away leaves the port dark until the next one comes. What the console types while no peer is
-// there is dropped; so is what a peer writes while no SOL session is open.
+// there is dropped; so is what a peer writes while no SOL session is open. A peer that reads slowly holds the
+// console back (full(), serial_port_host.h) instead of losing its bytes.
 #pragma once
 
 #include <deque>
@@ -26,7 +27,7 @@ class UnixSocketSerialHost final : public SerialPortHost {
   struct Stats {
     std::uint64_t connections = 0;  // peers that came (Listen) or connects that succeeded (Connect)
     std::uint64_t refused = 0;      // a second peer while one is connected (Listen)
-    std::uint64_t dropped = 0;      // bytes from the console lost: no peer, or a peer that reads nothing
+    std::uint64_t dropped = 0;      // bytes from the console lost: no peer (or one gone with bytes unread)
   };
 
   // Listen: PATH must not exist, or be a socket (a stale one from an earlier run is replaced); it is removed when
@@ -37,6 +38,8 @@ class UnixSocketSerialHost final : public SerialPortHost {
 
   void toHost(std::string_view bytes) override;
   void setFromHost(Sink sink) override { sink_ = std::move(sink); }
+  bool full() const override;
+  void setOnDrained(std::function<void()> callback) override { onDrained_ = std::move(callback); }
   std::string describe() const override;
   bool connected() const { return peer_.is_open(); }
   const std::string& path() const { return path_; }
@@ -54,6 +57,7 @@ class UnixSocketSerialHost final : public SerialPortHost {
   void detach(const std::string& why);
   void read();
   void writeNext();
+  void checkDrained();
 
   Role role_;
   std::string path_;
@@ -62,6 +66,8 @@ class UnixSocketSerialHost final : public SerialPortHost {
   boost::asio::local::stream_protocol::socket peer_;
   boost::asio::steady_timer retry_;  // real time: a socket's reconnect, not the firmware's
   Sink sink_;
+  std::function<void()> onDrained_;
+  bool wasFull_ = false;  // the drained callback is owed once the queue is down to its low-water mark
   std::deque<std::string> pending_;
   std::size_t pendingBytes_ = 0;
   bool writing_ = false;
