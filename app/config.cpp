@@ -87,6 +87,8 @@ po::options_description describeDevice() {
     ("redirection-port", po::value<int>(), "redirection (SOL) over TCP, as amtterm speaks it; 0 picks a free port, -1 disables [16994]")
     ("redirection-tls-port", po::value<int>(), "redirection (SOL) over TLS with 16993's certificate; 0 picks a free port, -1 disables [16995]")
     ("sol-host", po::value<std::string>(), "the host side of Serial-over-LAN: console (the simulated OS's serial console), pty (a pseudo-terminal whose path is logged and in /status), unix:PATH (listen on a Unix socket; QEMU -serial unix:PATH connects) or unix-connect:PATH (connect to one, e.g. QEMU -serial unix:PATH,server=on,wait=off) [console with --host-os simulated, else pty]")
+    ("kvm-host", po::value<std::string>(), "what KVM shows: console (the simulated console's screen) or unix:PATH (the picture of a VNC server listening on a Unix socket, e.g. QEMU -vnc unix:PATH, proxied; mesim connects again every second while it is absent) [console]")
+    ("kvm-host-password", po::value<std::string>(), "VNC password for --kvm-host unix:PATH when that server asks for VNC authentication [none: security None only]")
     ("tls-cert", po::value<std::string>(), "PEM certificate for 16993 instead of the generated one (with --tls-key)")
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
@@ -227,6 +229,20 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
     if ((c.solHost == SolHostMode::UnixListen || c.solHost == SolHostMode::UnixConnect) && c.solHostPath.empty())
       return "--sol-host " + value + " names no socket path";
   }
+  if (vm.count("kvm-host")) {
+    const std::string value = vm["kvm-host"].as<std::string>();
+    if (value == "console") {
+      c.kvmHost = KvmHostMode::Console;
+    } else if (value.starts_with("unix:")) {
+      c.kvmHost = KvmHostMode::Unix;
+      c.kvmHostPath = value.substr(5);
+      if (c.kvmHostPath.empty()) return "--kvm-host unix: names no socket path";
+      if (c.kvmHostPath.size() > 107) return "--kvm-host " + value + ": a Unix socket path has at most 107 bytes";
+    } else {
+      return "--kvm-host takes console or unix:PATH";
+    }
+  }
+  if (vm.count("kvm-host-password")) c.kvmHostPassword = vm["kvm-host-password"].as<std::string>();
   if (vm.count("tls-cert")) c.tlsCert = vm["tls-cert"].as<std::string>();
   if (vm.count("tls-key")) c.tlsKey = vm["tls-key"].as<std::string>();
   if (c.tlsCert.has_value() != c.tlsKey.has_value()) return "--tls-cert and --tls-key go together";

@@ -24,6 +24,9 @@ enum class HostOsMode { Simulated, None };
 // --sol-host: what plays the host's serial port for SOL. Default: the simulated OS's console, or a PTY without one.
 // UnixListen / UnixConnect: a Unix socket (solHostPath) that a VM's serial port connects to, or listens on.
 enum class SolHostMode { Default, Console, Pty, UnixListen, UnixConnect };
+// --kvm-host: what KVM shows. Console: the simulated console's screen (or a notice without one); Unix: an upstream
+// VNC server on a Unix socket (kvmHostPath, QEMU -vnc unix:PATH) that mesim proxies.
+enum class KvmHostMode { Console, Unix };
 
 // AMT's login back-off (docs/configuration.md: who it protects, and that anyone who can reach the port can keep
 // a user locked out with it): `threshold` successive failures lock the name out for `initial`, doubling per
@@ -65,6 +68,9 @@ struct DeviceConfig {
   int rfbPort = 5900;                        // KVM as standard RFB (app/device_kvm.h): 0 = any free port, negative = off
   SolHostMode solHost = SolHostMode::Default;  // --sol-host
   std::string solHostPath;                     // --sol-host unix:PATH / unix-connect:PATH
+  KvmHostMode kvmHost = KvmHostMode::Console;  // --kvm-host
+  std::string kvmHostPath;                     // --kvm-host unix:PATH
+  std::string kvmHostPassword;                 // --kvm-host-password: VNC authentication to the upstream
   std::optional<std::filesystem::path> tlsCert;  // user-supplied PEM certificate and key for 16993
   std::optional<std::filesystem::path> tlsKey;
   std::string powerHook;  // command run on every host power change

@@ -852,7 +852,8 @@ class Device::Impl {
   }
 
   DeviceKvmOptions kvmOptions() const {
-    return {config_.listenAddress, config_.rfbPort, services_.descriptorReserve, "mesim-" + config_.name};
+    return {config_.listenAddress, config_.rfbPort, services_.descriptorReserve, "mesim-" + config_.name,
+            config_.kvmHost == KvmHostMode::Unix ? config_.kvmHostPath : "", config_.kvmHostPassword};
   }
 
   void linkIntoRuntimeDir(const std::string& name) {

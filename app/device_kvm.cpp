@@ -49,7 +49,7 @@ class DeviceKvm::ConsoleHost final : public wr::SerialPortHost {
 
 DeviceKvm::DeviceKvm(boost::asio::io_context& io, platform::PlatformModel& platform, core::FirmwareTimerQueue& timers,
                      DeviceKvmOptions options)
-    : platform_(platform), options_(std::move(options)) {
+    : io_(io), platform_(platform), options_(std::move(options)) {
   const log::Context& context = platform.logContext();
   screen_ = std::make_unique<wr::ConsoleScreen>(consoleFont(context), wr::ConsoleScreenOptions{},
                                                 [this](std::string_view bytes) {
@@ -71,6 +71,7 @@ DeviceKvm::DeviceKvm(boost::asio::io_context& io, platform::PlatformModel& platf
 DeviceKvm::~DeviceKvm() {
   stop();
   service_->endAll("the device stops");
+  service_->setScreen(nullptr);
 }
 
 wr::SerialPortHost* DeviceKvm::attachConsole(hostos::SerialConsole& console) {
@@ -82,6 +83,16 @@ wr::SerialPortHost* DeviceKvm::attachConsole(hostos::SerialConsole& console) {
 void DeviceKvm::noConsole(const std::string& why) { screen_->write("mesim: " + why + "\r\n"); }
 
 Result<> DeviceKvm::start() {
+  if (!options_.upstreamPath.empty() && !upstream_) {
+    wr::UpstreamVncOptions upstreamOptions;
+    upstreamOptions.path = options_.upstreamPath;
+    upstreamOptions.password = options_.upstreamPassword;
+    auto upstream = wr::UpstreamVncScreen::open(io_, upstreamOptions, screen_->font(), platform_.logContext());
+    if (!upstream) return fail("--kvm-host: " + upstream.error().message);
+    upstream_ = std::move(*upstream);
+    upstream_->setOverlay(screen_->overlay());  // a consent code drawn before
+    service_->setScreen(upstream_.get());
+  }
   if (!server_) return {};
   return server_->start();
 }
@@ -98,9 +109,11 @@ boost::json::object DeviceKvm::statusJson() const {
   k["port_5900_enabled"] = redirection.is5900PortEnabled;
   k["serving_5900"] = service_->port5900Enabled();
   k["rfb_password_set"] = !redirection.rfbPassword.empty();
-  k["screen"] = screen_->describe();
-  k["width"] = screen_->width();
-  k["height"] = screen_->height();
+  const wr::KvmScreenSource& shown = upstream_ ? static_cast<const wr::KvmScreenSource&>(*upstream_) : *screen_;
+  k["screen"] = shown.describe();
+  k["width"] = shown.width();
+  k["height"] = shown.height();
+  k["upstream"] = upstreamJson();
   if (const auto* s = service_->activeSession())
     k["session"] = {{"mode", s->mode() == wr::RfbSession::Mode::Standard ? "5900" : "redirection"},
                     {"peer", s->peerAddress()},
@@ -122,6 +135,8 @@ boost::json::object DeviceKvm::statusJson() const {
   k["rectangles"] = st.rectangles;
   k["key_events"] = st.keyEvents;
   k["pointer_events"] = st.pointerEvents;
+  k["desktop_resizes"] = st.desktopResizes;
+  k["resize_closed"] = st.resizeClosed;
   if (server_) {
     k["connections_5900"] = server_->connectionCount();
     k["not_served_5900"] = server_->stats().notServed;
@@ -129,8 +144,35 @@ boost::json::object DeviceKvm::statusJson() const {
   return k;
 }
 
+boost::json::value DeviceKvm::upstreamJson() const {
+  if (!upstream_) return nullptr;
+  const auto& u = *upstream_;
+  const auto client = u.clientStats();
+  boost::json::object o;
+  o["path"] = u.path();
+  o["connected"] = u.connected();
+  o["width"] = u.connected() ? u.width() : 0u;
+  o["height"] = u.connected() ? u.height() : 0u;
+  o["desktop_name"] = u.desktopName();
+  o["last_error"] = u.lastError();
+  o["connections"] = u.stats().connections;
+  o["disconnects"] = u.stats().disconnects;
+  o["failed_attempts"] = u.stats().failedAttempts;
+  o["dropped_events"] = u.stats().droppedEvents;
+  o["updates"] = client.updates;
+  o["rectangles"] = client.rectangles;
+  o["zrle_rectangles"] = client.zrleRectangles;
+  o["resizes"] = client.resizes;
+  o["bytes_in"] = client.bytesIn;
+  o["requests"] = client.requests;
+  o["key_events"] = client.keyEvents;
+  o["pointer_events"] = client.pointerEvents;
+  return o;
+}
+
 boost::json::object DeviceKvm::screenJson() const {
   boost::json::object o;
+  o["source"] = upstream_ ? "upstream" : "console";
   const auto& grid = screen_->grid();
   o["columns"] = grid.columns();
   o["rows"] = grid.rows();

@@ -17,6 +17,7 @@ MESIM_TEST_PACKAGES+=(chromium websockify)  # meshcentral_kvm_test: MeshCentral'
 MESIM_TEST_PACKAGES+=(vncsnapshot libjpeg62-turbo-dev) MESIM_RUN_PACKAGES+=(zlib1g-dev console-setup-linux)
 # qemu-utils: qemu-io and qemu-img read the IDE-R media over NBD (ider_daemon_test).
 MESIM_TEST_PACKAGES+=(qemu-utils)
+MESIM_TEST_PACKAGES+=(qemu-system-x86)  # kvm_upstream_daemon_test: a VM screen proxied by --kvm-host unix:PATH
 # amttool (amtterm's package) needs SOAP::Lite: eoi_daemon_test.
 MESIM_TEST_PACKAGES+=(libsoap-lite-perl)
 

@@ -1,4 +1,5 @@
-// Test-side RFB decoding (header-only): a framebuffer that applies FramebufferUpdate messages in RAW and ZRLE, with
+// Test-side RFB decoding (header-only): a framebuffer that applies FramebufferUpdate messages in RAW and ZRLE (and
+// DesktopSize), with
 // its own zlib inflate stream, written from RFC 6143 rather than from the server's encoder, so tests of the
 // encoder and of the daemon check real pictures. Shared by the unit and the integration tests.
 #pragma once
@@ -45,6 +46,13 @@ class RfbPicture {
       const unsigned x = be16(in, at), y = be16(in, at + 2), w = be16(in, at + 4), h = be16(in, at + 6);
       const auto encoding = static_cast<std::int32_t>(be32(in, at + 8));
       at += 12;
+      if (encoding == wsman::redirection::rfb::kEncodingDesktopSize) {  // the screen's new size; its picture follows
+        width_ = w;
+        height_ = h;
+        pixels_.assign(std::size_t(w) * h, 0xFF00FF);
+        ++resizes;
+        continue;
+      }
       if (x + w > width_ || y + h > height_) throw std::runtime_error("rectangle outside the screen");
       maxRectSide = std::max({maxRectSide, w, h});
       const unsigned bpp = format_.bytesPerPixel();
@@ -76,6 +84,7 @@ class RfbPicture {
   const std::vector<std::uint32_t>& pixels() const { return pixels_; }
   unsigned maxRectSide = 0;
   unsigned updates = 0;
+  unsigned resizes = 0;  // DesktopSize rectangles
 
  private:
   struct Zrle {

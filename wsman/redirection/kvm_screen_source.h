@@ -1,6 +1,7 @@
 // What a KVM session shows and where its keys and pointer go: the host's screen as an interface, so that the RFB
 // code (rfb_session.h) serves any picture. ConsoleScreen (console_screen.h) renders the simulated OS's text console;
-// app/ wires it to hostif/os, which nothing here may include.
+// app/ wires it to hostif/os, which nothing here may include. UpstreamVncScreen (upstream_vnc_screen.h) shows a VNC
+// server's picture (a VM's), whose size may change.
 #pragma once
 
 #include <algorithm>
@@ -29,6 +30,7 @@ struct ScreenRect {
 class KvmScreenSource {
  public:
   using ChangeListener = std::function<void(const ScreenRect& changed)>;
+  using ResizeListener = std::function<void()>;
   virtual ~KvmScreenSource() = default;
   virtual unsigned width() const = 0;
   virtual unsigned height() const = 0;
@@ -36,6 +38,9 @@ class KvmScreenSource {
   virtual const std::vector<std::uint32_t>& pixels() const = 0;
   // Told of each change after it is drawn; one listener (the KVM session on the screen), empty for none.
   virtual void setChangeListener(ChangeListener listener) = 0;
+  // Told when width() or height() changed (the picture is then new as a whole; a change of the whole screen
+  // follows). One listener, empty for none. A screen of a fixed size never calls it.
+  virtual void setResizeListener(ResizeListener) {}
   // RFB KeyEvent: an X11 keysym pressed or released.
   virtual void keyEvent(bool down, std::uint32_t keysym) = 0;
   // RFB PointerEvent: the button mask and position.

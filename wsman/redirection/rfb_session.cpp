@@ -209,6 +209,8 @@ void RfbSession::onClientInit() {
   // The viewer has no picture yet, so its first request gets the whole screen even when incremental:
   // MeshCentral's amt-desktop only ever asks incrementally (RFB 3, incremental 1), from its very first request.
   dirty_ = {0, 0, service.width(), service.height()};
+  viewerWidth_ = service.width();
+  viewerHeight_ = service.height();
   ++service.stats_.sessions;
   ++(mode_ == Mode::Standard ? service.stats_.port5900Sessions : service.stats_.redirectionSessions);
   send(rfb::encodeServerInit(static_cast<std::uint16_t>(service.width()), static_cast<std::uint16_t>(service.height()),
@@ -229,6 +231,7 @@ void RfbSession::handle(const rfb::ClientMessage& message) {
   if (const auto* m = std::get_if<rfb::SetEncodings>(&message)) {
     // The first of the encodings we have, in the viewer's order of preference.
     zrle_ = false;
+    desktopSize_ = std::find(m->encodings.begin(), m->encodings.end(), rfb::kEncodingDesktopSize) != m->encodings.end();
     for (auto e : m->encodings) {
       if (e == rfb::kEncodingZrle) zrle_ = true;
       if (e == rfb::kEncodingZrle || e == rfb::kEncodingRaw) break;
@@ -262,14 +265,34 @@ void RfbSession::screenChanged(const ScreenRect& rect) {
   flush();
 }
 
+void RfbSession::screenResized() {
+  auto& service = *service_;
+  const unsigned width = service.width(), height = service.height();
+  if ((width != viewerWidth_ || height != viewerHeight_) && !desktopSize_) {
+    ++service.stats_.resizeClosed;
+    return close("the screen is now " + std::to_string(width) + "x" + std::to_string(height) +
+                 " and the viewer does not take DesktopSize");
+  }
+  dirty_ = {0, 0, width, height};  // the picture is new as a whole; the change that follows sends it
+}
+
 void RfbSession::flush() {
   if (state_ != State::Normal || !updateWanted_ || dirty_.empty()) return;
   auto& service = *service_;
   const auto& pixels = service.pixels();
-  const unsigned stride = service.width();
+  const unsigned stride = service.width(), height = service.height();
+  const bool resized = stride != viewerWidth_ || height != viewerHeight_;
+  if (resized) dirty_ = {0, 0, stride, height};
   const auto rects = rfb::tiles(dirty_);
   std::vector<std::uint8_t> out;
-  rfb::encodeUpdateHeader(out, static_cast<std::uint16_t>(rects.size()));
+  rfb::encodeUpdateHeader(out, static_cast<std::uint16_t>(rects.size() + (resized ? 1 : 0)));
+  if (resized) {
+    // DesktopSize first (RFC 6143 §7.8.2): the viewer resizes, then the tiles of the new screen follow.
+    rfb::encodeRectHeader(out, {0, 0, stride, height}, rfb::kEncodingDesktopSize);
+    viewerWidth_ = stride;
+    viewerHeight_ = height;
+    ++service.stats_.desktopResizes;
+  }
   for (const auto& rect : rects) {
     if (zrle_) {
       rfb::encodeRectHeader(out, rect, rfb::kEncodingZrle);
@@ -360,17 +383,24 @@ void KvmService::endAll(const std::string& why) {
 bool KvmService::takeScreen(RfbSession& session) {
   if (owner_ && owner_ != &session) return false;
   owner_ = &session;
-  if (screen_)
+  if (screen_) {
     screen_->setChangeListener([this](const ScreenRect& rect) {
       if (owner_) owner_->screenChanged(rect);
     });
+    screen_->setResizeListener([this] {
+      if (owner_) owner_->screenResized();
+    });
+  }
   return true;
 }
 
 void KvmService::releaseScreen(RfbSession& session) {
   if (owner_ != &session) return;
   owner_ = nullptr;
-  if (screen_) screen_->setChangeListener({});
+  if (screen_) {
+    screen_->setResizeListener({});
+    screen_->setChangeListener({});
+  }
 }
 
 unsigned KvmService::width() const { return screen_ ? screen_->width() : kBlankWidth; }

@@ -10,6 +10,9 @@
 // Both: SetPixelFormat (8/16/32 bpp true colour), SetEncodings (ZRLE preferred when offered, else RAW),
 // FramebufferUpdateRequest (incremental answered when the screen changes), KeyEvent and PointerEvent to the
 // screen, ClientCutText (and Intel's data channel, which rides on it) ignored. Rectangles are at most 64x64.
+// When the screen changes size (an upstream VM's, upstream_vnc_screen.h), a viewer that listed DesktopSize gets a
+// DesktopSize rectangle and the whole new screen in its next update; one that did not is closed, as TigerVNC's
+// server does ("the viewer cannot follow a desktop resize").
 //
 // Threading: the device's loop.
 #pragma once
@@ -54,6 +57,8 @@ struct KvmStats {
   std::uint64_t rectangles = 0;
   std::uint64_t keyEvents = 0;
   std::uint64_t pointerEvents = 0;
+  std::uint64_t desktopResizes = 0;   // DesktopSize rectangles sent
+  std::uint64_t resizeClosed = 0;     // viewers closed: the screen changed size and they do not take DesktopSize
 };
 
 class KvmService;
@@ -96,6 +101,7 @@ class RfbSession {
   void onClientInit();
   void handle(const rfb::ClientMessage& message);
   void screenChanged(const ScreenRect& rect);
+  void screenResized();
   void flush();
   void send(std::vector<std::uint8_t> bytes);
   void protocolError(const std::string& why);
@@ -115,6 +121,8 @@ class RfbSession {
   bool onScreen_ = false;  // holds the service's screen
   rfb::PixelFormat format_;
   bool zrle_ = false;
+  bool desktopSize_ = false;                  // the viewer listed DesktopSize
+  unsigned viewerWidth_ = 0, viewerHeight_ = 0;  // the size the viewer was told
   bool updateWanted_ = false;  // a request is waiting for a change
   ScreenRect dirty_;
   std::unique_ptr<rfb::ZrleEncoder> zrleEncoder_;
