@@ -131,7 +131,7 @@ TEST(RfbClient, Handshake38NoneThenRawUpdatesOnlyWhileWatched) {
   EXPECT_EQ(p.client.width(), 8u);
   EXPECT_EQ(p.client.pixels(), std::vector<std::uint32_t>(24, 0));
   // A rectangle outside the screen ends it.
-  auto bad = p.feed(rawUpdate({6, 0, 4, 1}, std::vector<std::uint32_t>(4, 0), 4));
+  auto bad = p.feed(rawUpdate({6, 0, 4, 1}, std::vector<std::uint32_t>(10, 0), 10));
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("outside"), std::string::npos) << bad.error().message;
   EXPECT_EQ(p.client.state(), RfbClient::State::Failed);

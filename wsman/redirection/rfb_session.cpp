@@ -283,6 +283,11 @@ void RfbSession::flush() {
   const unsigned stride = service.width(), height = service.height();
   const bool resized = stride != viewerWidth_ || height != viewerHeight_;
   if (resized) dirty_ = {0, 0, stride, height};
+  // Changes told while the screen had another size may reach past this one: only what lies inside is sent.
+  const unsigned right = std::min(dirty_.x + dirty_.width, stride), bottom = std::min(dirty_.y + dirty_.height, height);
+  dirty_ = dirty_.x < right && dirty_.y < bottom ? ScreenRect{dirty_.x, dirty_.y, right - dirty_.x, bottom - dirty_.y}
+                                                 : ScreenRect{};
+  if (dirty_.empty()) return;
   const auto rects = rfb::tiles(dirty_);
   std::vector<std::uint8_t> out;
   rfb::encodeUpdateHeader(out, static_cast<std::uint16_t>(rects.size() + (resized ? 1 : 0)));
