@@ -7,17 +7,14 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace mesim::wsman::redirection {
 
 namespace {
 constexpr const char* kLog = "sol-pty";
-constexpr std::size_t kMaxWriteBatch = 64;  // chunks per write (writev takes up to 1024)
 }  // namespace
 
 Result<std::unique_ptr<PtySerialHost>> PtySerialHost::open(boost::asio::io_context& io, log::Context log) {
@@ -45,7 +42,8 @@ Result<std::unique_ptr<PtySerialHost>> PtySerialHost::open(boost::asio::io_conte
 
 PtySerialHost::PtySerialHost(boost::asio::io_context& io, int master, int slave, std::string slavePath,
                              log::Context log)
-    : master_(io, master), slave_(slave), slavePath_(std::move(slavePath)), log_(std::move(log)) {
+    : master_(io, master), slave_(slave), slavePath_(std::move(slavePath)), log_(std::move(log)),
+      queue_(io.get_executor()) {
   MESIM_LOG(Info, kLog, "SOL host serial port: " << slavePath_);
   read();
 }
@@ -72,51 +70,26 @@ void PtySerialHost::read() {
 
 void PtySerialHost::toHost(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (pendingBytes_ + bytes.size() > kHostQueueLimit) {
+  if (!queue_.push(bytes)) {
     MESIM_LOG(Debug, kLog, "the host reads nothing: " << bytes.size() << " byte(s) from the console dropped");
     return;
   }
-  pending_.emplace_back(bytes);
-  pendingBytes_ += bytes.size();
-  if (full()) wasFull_ = true;
   if (!writing_) writeNext();
 }
 
-bool PtySerialHost::full() const { return pendingBytes_ >= kHostQueueHighWater; }
-
-void PtySerialHost::checkDrained() {
-  if (!wasFull_ || pendingBytes_ > kHostQueueLowWater) return;
-  wasFull_ = false;
-  if (onDrained_) boost::asio::post(master_.get_executor(), [this, alive = alive_] {
-      if (*alive && onDrained_) onDrained_();
-    });
-}
-
 void PtySerialHost::writeNext() {
-  if (pending_.empty()) {
+  if (queue_.empty()) {
     writing_ = false;
     return;
   }
   writing_ = true;
-  // What is queued goes in one gathered write: a paste comes as many small 0x28 messages, and a write per message
-  // made the PTY the bottleneck (bench_redirection). The chunks stay put meanwhile (a deque's push_back does not
-  // move its elements).
-  std::vector<boost::asio::const_buffer> batch;
-  for (const auto& chunk : pending_) {
-    batch.push_back(boost::asio::buffer(chunk));
-    if (batch.size() == kMaxWriteBatch) break;
-  }
+  const auto batch = queue_.batch();
   boost::asio::async_write(master_, batch,
                            [this, alive = alive_, count = batch.size()](boost::system::error_code ec, std::size_t) {
                              if (!*alive || ec == boost::asio::error::operation_aborted) return;
-                             for (std::size_t i = 0; i < count; ++i) {
-                               pendingBytes_ -= pending_.front().size();
-                               pending_.pop_front();
-                             }
+                             queue_.written(count);
                              if (ec) MESIM_LOG(Warn, kLog, "writing the PTY failed: " << ec.message());
                              writeNext();
-                             checkDrained();
                            });
 }
-
 }  // namespace mesim::wsman::redirection

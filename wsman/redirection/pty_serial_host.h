@@ -7,7 +7,6 @@
 // serial_port_host.h): a program that never reads the slave stalls the console, as hardware flow control would.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -16,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "wsman/redirection/serial_host_queue.h"
 #include "wsman/redirection/serial_port_host.h"
 
 namespace mesim::wsman::redirection {
@@ -27,8 +27,8 @@ class PtySerialHost final : public SerialPortHost {
 
   void toHost(std::string_view bytes) override;
   void setFromHost(Sink sink) override { sink_ = std::move(sink); }
-  bool full() const override;
-  void setOnDrained(std::function<void()> callback) override { onDrained_ = std::move(callback); }
+  bool full() const override { return queue_.full(); }
+  void setOnDrained(std::function<void()> callback) override { queue_.setOnDrained(std::move(callback)); }
   std::string describe() const override { return "pty " + slavePath_; }
   const std::string& slavePath() const { return slavePath_; }
   const log::Context& logContext() const { return log_; }
@@ -37,17 +37,13 @@ class PtySerialHost final : public SerialPortHost {
   PtySerialHost(boost::asio::io_context& io, int master, int slave, std::string slavePath, log::Context log);
   void read();
   void writeNext();
-  void checkDrained();
 
   boost::asio::posix::stream_descriptor master_;
   int slave_ = -1;
   std::string slavePath_;
   log::Context log_;
   Sink sink_;
-  std::function<void()> onDrained_;
-  bool wasFull_ = false;  // the drained callback is owed once the queue is down to its low-water mark
-  std::deque<std::string> pending_;  // to the host, in order
-  std::size_t pendingBytes_ = 0;
+  SerialHostQueue queue_;  // to the host, in order
   bool writing_ = false;
   char readBuffer_[4096];
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

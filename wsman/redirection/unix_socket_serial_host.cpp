@@ -6,19 +6,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <vector>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace mesim::wsman::redirection {
 
 namespace {
 constexpr const char* kLog = "sol-unix";
-// What the console typed and the peer has not read, at most (a UART's FIFO overrun, not growing memory).
 constexpr auto kReconnectEvery = std::chrono::seconds(1);
-constexpr std::size_t kMaxWriteBatch = 64;  // chunks per write
 // sun_path's size less its terminating NUL.
 constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
 using boost::asio::local::stream_protocol;
@@ -52,7 +48,7 @@ Result<std::unique_ptr<UnixSocketSerialHost>> UnixSocketSerialHost::open(boost::
 }
 
 UnixSocketSerialHost::UnixSocketSerialHost(boost::asio::io_context& io, Role role, std::string path, log::Context log)
-    : role_(role), path_(std::move(path)), log_(std::move(log)), peer_(io), retry_(io) {}
+    : role_(role), path_(std::move(path)), log_(std::move(log)), peer_(io), retry_(io), queue_(io.get_executor()) {}
 
 UnixSocketSerialHost::~UnixSocketSerialHost() {
   *alive_ = false;
@@ -123,11 +119,8 @@ void UnixSocketSerialHost::detach(const std::string& why) {
   MESIM_LOG(Info, kLog, "SOL host serial port: peer on " << path_ << " gone (" << why << ")");
   boost::system::error_code ignored;
   peer_.close(ignored);
-  stats_.dropped += pendingBytes_;
-  pending_.clear();
-  pendingBytes_ = 0;
+  stats_.dropped += queue_.clear();  // a console held back for this peer goes on (its bytes are dropped: no cable)
   writing_ = false;
-  checkDrained();  // a console held back for this peer goes on (its bytes are dropped: no cable)
   if (role_ == Role::Connect) retryConnect();
 }
 
@@ -146,38 +139,20 @@ void UnixSocketSerialHost::read() {
 
 void UnixSocketSerialHost::toHost(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (!peer_.is_open() || pendingBytes_ + bytes.size() > kHostQueueLimit) {
+  if (!peer_.is_open() || !queue_.push(bytes)) {
     stats_.dropped += bytes.size();
     return;
   }
-  pending_.emplace_back(bytes);
-  pendingBytes_ += bytes.size();
-  if (full()) wasFull_ = true;
   if (!writing_) writeNext();
 }
 
-bool UnixSocketSerialHost::full() const { return peer_.is_open() && pendingBytes_ >= kHostQueueHighWater; }
-
-void UnixSocketSerialHost::checkDrained() {
-  if (!wasFull_ || pendingBytes_ > kHostQueueLowWater) return;
-  wasFull_ = false;
-  if (onDrained_) boost::asio::post(peer_.get_executor(), [this, alive = alive_] {
-      if (*alive && onDrained_) onDrained_();
-    });
-}
-
 void UnixSocketSerialHost::writeNext() {
-  if (pending_.empty() || !peer_.is_open()) {
+  if (queue_.empty() || !peer_.is_open()) {
     writing_ = false;
     return;
   }
   writing_ = true;
-  // What is queued goes in one gathered write (pty_serial_host.cpp says why).
-  std::vector<boost::asio::const_buffer> batch;
-  for (const auto& chunk : pending_) {
-    batch.push_back(boost::asio::buffer(chunk));
-    if (batch.size() == kMaxWriteBatch) break;
-  }
+  const auto batch = queue_.batch();
   boost::asio::async_write(peer_, batch,
                            [this, alive = alive_, count = batch.size()](boost::system::error_code ec, std::size_t) {
                              if (!*alive || ec == boost::asio::error::operation_aborted) return;
@@ -185,13 +160,8 @@ void UnixSocketSerialHost::writeNext() {
                                detach(ec.message());
                                return;
                              }
-                             for (std::size_t i = 0; i < count; ++i) {
-                               pendingBytes_ -= pending_.front().size();
-                               pending_.pop_front();
-                             }
+                             queue_.written(count);
                              writeNext();
-                             checkDrained();
                            });
 }
-
 }  // namespace mesim::wsman::redirection

@@ -7,7 +7,6 @@
 // console back (full(), serial_port_host.h) instead of losing its bytes.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -17,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "wsman/redirection/serial_host_queue.h"
 #include "wsman/redirection/serial_port_host.h"
 
 namespace mesim::wsman::redirection {
@@ -38,8 +38,8 @@ class UnixSocketSerialHost final : public SerialPortHost {
 
   void toHost(std::string_view bytes) override;
   void setFromHost(Sink sink) override { sink_ = std::move(sink); }
-  bool full() const override;
-  void setOnDrained(std::function<void()> callback) override { onDrained_ = std::move(callback); }
+  bool full() const override { return peer_.is_open() && queue_.full(); }
+  void setOnDrained(std::function<void()> callback) override { queue_.setOnDrained(std::move(callback)); }
   std::string describe() const override;
   bool connected() const { return peer_.is_open(); }
   const std::string& path() const { return path_; }
@@ -57,7 +57,6 @@ class UnixSocketSerialHost final : public SerialPortHost {
   void detach(const std::string& why);
   void read();
   void writeNext();
-  void checkDrained();
 
   Role role_;
   std::string path_;
@@ -66,10 +65,7 @@ class UnixSocketSerialHost final : public SerialPortHost {
   boost::asio::local::stream_protocol::socket peer_;
   boost::asio::steady_timer retry_;  // real time: a socket's reconnect, not the firmware's
   Sink sink_;
-  std::function<void()> onDrained_;
-  bool wasFull_ = false;  // the drained callback is owed once the queue is down to its low-water mark
-  std::deque<std::string> pending_;
-  std::size_t pendingBytes_ = 0;
+  SerialHostQueue queue_;  // to the peer, in order
   bool writing_ = false;
   char readBuffer_[4096];
   Stats stats_;
