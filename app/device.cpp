@@ -27,6 +27,7 @@
 #include "firmware/lme/lme_client.h"
 #include "firmware/lme/local_stream_peer.h"
 #include "firmware/platform/host_power.h"
+#include "firmware/platform/hardware_model.h"
 #include "firmware/platform/platform_model.h"
 #include "firmware/platform/provisioning_timeout.h"
 #include "firmware/platform/user_consent.h"
@@ -260,6 +261,7 @@ class Device::Impl {
     auto watchdog = watchdog::WatchdogFeature::create(*timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
     if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
     watchdog_ = std::move(*watchdog);
+    if (auto r = startHardware(); !r) return r;
     watchdog_->store().setDiskFullSwitch(&faults_.disk());
     engine_->addClient(watchdog_->client());
     // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
@@ -559,6 +561,23 @@ class Device::Impl {
                                                         << " agent-presence watchdog(s)");
   }
 
+  // ---- The host's hardware (docs/hardware.md): inventory from the identity and <state dir>/hardware.json,
+  // sensors whose changes are logged and raised as alerts.
+  Result<> startHardware() {
+    auto inventory = platform::defaultHardwareInventory(platform_->uuid(), platform_->firmware().biosVersion);
+    if (auto r = platform::applyHardwareOverridesFile(inventory, config_.stateDir / "hardware.json"); !r)
+      return fail("hardware inventory: " + r.error().message);
+    hardware_ = std::make_unique<platform::HardwareModel>(*platform_, *clock_, std::move(inventory));
+    hardware_->setListener([this](const platform::HardwareEvent& e) {
+      events::Alert alert;
+      alert.messageId = e.messageId;
+      alert.messageArguments = e.arguments;
+      alert.perceivedSeverity = e.perceivedSeverity;
+      raiseAlert(std::move(alert));
+    });
+    return {};
+  }
+
   // ---- WS-Management on 16992/16993 over the same platform model
   Result<> startWsman() {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
@@ -584,6 +603,7 @@ class Device::Impl {
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     wsmanService_->setUserConsent(userConsent_.get());
+    wsmanService_->setHardware(hardware_.get());
     configurationResetsSeen_ = platform_->configurationResets();
     resetObserver_ = platform_->subscribe([this] { followConfigurationResets(); });
     if (config_.httpPort < 0 && config_.httpsPort < 0) return {};
@@ -928,6 +948,7 @@ class Device::Impl {
   // After timers_ and platform_, which it uses: destroyed before them.
   std::unique_ptr<platform::ProvisioningTimeout> provisioningTimeout_;
   std::unique_ptr<platform::UserConsent> userConsent_;  // before WS-Man and redirection, which hold it
+  std::unique_ptr<platform::HardwareModel> hardware_;   // before WS-Man, which reads it
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   std::unique_ptr<wsman::eoi::LegacySoapService> legacySoap_;
@@ -992,6 +1013,7 @@ class Device::Impl {
   platform::PlatformModel* platformModel() { return started() ? platform_.get() : nullptr; }
   const platform::ProvisioningTimeout* provisioningTimeout() const { return provisioningTimeout_.get(); }
   platform::UserConsent* userConsent() { return started() ? userConsent_.get() : nullptr; }
+  platform::HardwareModel* hardware() { return started() ? hardware_.get() : nullptr; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -1024,5 +1046,6 @@ const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers();
 platform::PlatformModel* Device::platformModel() { return impl_->platformModel(); }
 const platform::ProvisioningTimeout* Device::provisioningTimeout() const { return impl_->provisioningTimeout(); }
 platform::UserConsent* Device::userConsent() { return impl_->userConsent(); }
+platform::HardwareModel* Device::hardware() { return impl_->hardware(); }
 
 }  // namespace mesim::app
