@@ -339,15 +339,16 @@ std::vector<SmbiosStructure> buildSmbiosStructures(const HardwareInventory& inv,
   std::vector<SmbiosStructure> out;
   std::uint16_t handle = 0;
 
-  // Type 0, BIOS information (SMBIOS 3.x, 0x1A bytes). Characteristics: PCI, upgradeable, shadowing, boot from
-  // CD, selectable boot, EDD; extension bytes: ACPI, USB legacy; BIOS boot spec, UEFI.
+  // Type 0, BIOS information (SMBIOS 3.x, 0x1A bytes). Characteristics (bits 7, 11, 12, 15, 16, 19, 26-30): PCI,
+  // upgradeable, shadowing, boot from CD, selectable boot, EDD, print screen, 8042 keyboard, serial, printer and
+  // CGA/mono video services; extension bytes: ACPI, USB legacy; BIOS boot spec, targeted content, UEFI.
   out.push_back(StructureWriter(0, 0x1A, handle++)
                     .str(4, inv.biosVendor)
                     .str(5, inv.biosVersion)
                     .u16(6, 0xF000)
                     .str(8, smbiosDate(inv.biosReleaseDate))
                     .u8(9, 0xFF)
-                    .u64(0x0A, 0x000000000B9A9880ull)
+                    .u64(0x0A, 0x000000007C099880ull)
                     .u8(0x12, 0x03)
                     .u8(0x13, 0x0D)
                     .u8(0x14, 1)

@@ -184,8 +184,8 @@ void HardwareModel::emit(const std::vector<HardwareEvent>& events) {
   if (result != ChangeResult::Ok) ++stats_.writeFailures;  // the platform model logged why; the alert still goes
   for (const auto& e : events) {
     ++stats_.events;
-    MESIM_LOG(Info, kLog, "sensor event " << e.arguments.front() << " -> " << e.arguments[1] << " ("
-                                          << describeMessageLogEvent(e.record) << ")");
+    MESIM_LOG(Info, kLog, sensorTypeName(e.record.sensorType) << " event: " << e.arguments.front() << " -> "
+                                                                << e.arguments[1] << " (" << e.messageId << ")");
     if (listener_) listener_(e);
   }
 }

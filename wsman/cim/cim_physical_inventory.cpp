@@ -405,7 +405,7 @@ Instance biosFeature(CimContext& ctx) {
   const auto inv = inventoryOf(ctx);
   Instance i;
   // The SMBIOS type 0 characteristics bits mesim's BIOS sets (hardware_inventory.cpp), by bit number.
-  i.set("Characteristics", Value::numbers({7, 11, 12, 15, 16, 19, 23, 25, 27}))
+  i.set("Characteristics", Value::numbers({7, 11, 12, 15, 16, 19, 26, 27, 28, 29, 30}))
       .set("Description", "BIOS characteristics")
       .set("ElementName", "BIOS Features")
       .set("IdentifyingNumber", inv.biosVersion)
