@@ -79,10 +79,37 @@ boost::json::object hardwareJson(const HardwareModel& hw) {
           {"write_failures", hw.stats().writeFailures}};
 }
 
-// The request body as an object with only `known` keys; the error names what is wrong.
+constexpr std::string_view kThresholdNames[] = {"lower_critical", "lower_non_critical", "upper_non_critical",
+                                                "upper_critical"};
+
+// The query as the JSON body it stands for (`mesimctl call POST /hardware/fans/cpu_fan failed=true`): true/false,
+// integers, `none` for null; threshold names go into "thresholds".
+boost::json::object queryObject(const ControlRequest& request) {
+  boost::json::object o, thresholds;
+  for (const auto& p : request.params) {
+    const std::string key = p.key, value = p.value;
+    boost::json::value v = boost::json::value_from(value);
+    if (value == "true" || value == "false") v = value == "true";
+    else if (value == "none") v = nullptr;
+    else if (!value.empty() && value.find_first_not_of("-0123456789") == std::string::npos) {
+      boost::system::error_code ec;
+      auto n = boost::json::parse(value, ec);
+      if (!ec) v = n;
+    }
+    if (std::find(std::begin(kThresholdNames), std::end(kThresholdNames), key) != std::end(kThresholdNames))
+      thresholds[key] = v;
+    else
+      o[key] = v;
+  }
+  if (!thresholds.empty()) o["thresholds"] = std::move(thresholds);
+  return o;
+}
+
+// The request's fields, from its JSON body or else its query, with only `known` keys; the error names what is wrong.
 Result<boost::json::object> bodyObject(const ControlRequest& request, std::initializer_list<std::string_view> known) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(request.body, ec);
+  boost::json::value v = request.body.empty() ? boost::json::value(queryObject(request))
+                                              : boost::json::parse(request.body, ec);
   if (ec || !v.is_object()) return fail("the body must be a JSON object");
   for (const auto& [key, value] : v.as_object())
     if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end())

@@ -138,7 +138,13 @@ TEST_F(HardwareDaemonTest, AFanFailureIsShownLoggedAndRaised) {
   post("/hardware/sensors/cpu_temperature", R"({"state": "melting"})", 400);
   post("/hardware/sensors/chassis_intrusion", R"({"reading": 3})", 400);
   post("/hardware/sensors/cpu_temperature", "not json", 400);
-  EXPECT_EQ(get("/hardware")["events"].to_number<int>(), 3);
+  // The query does as well as a body (mesimctl call POST /hardware/power-supplies/psu0 failed=true).
+  auto psu = daemon_.post("/hardware/power-supplies/psu0?failed=true");
+  EXPECT_EQ(psu.substr(0, 3), "200") << psu;
+  EXPECT_NE(psu.find("PLAT0008"), std::string::npos) << psu;
+  EXPECT_EQ(daemon_.post("/hardware/sensors/cpu_voltage?upper_critical=12").substr(0, 3), "400")
+      << "critical inside non-critical";
+  EXPECT_EQ(get("/hardware")["events"].to_number<int>(), 4);
 }
 
 TEST_F(HardwareDaemonTest, TheInventoryFollowsHardwareJson) {
