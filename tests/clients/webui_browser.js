@@ -63,7 +63,11 @@ function finish(code) {
   fs.writeFileSync(resultPath, JSON.stringify(result));
   if (result.error) console.error(result.error);
   try { browser.kill('SIGKILL'); } catch (e) { /* already gone */ }
-  setTimeout(() => { fs.rmSync(profile, { recursive: true, force: true }); process.exit(code); }, 200);
+  // Chromium may still be writing its profile as it dies: retry, and never fail the run over a temp dir.
+  setTimeout(() => {
+    try { fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch (e) { /* left */ }
+    process.exit(code);
+  }, 300);
 }
 browser.on('exit', (code, signal) => { result.error = result.error || `chromium exited (${code ?? signal})`; finish(1); });
 browser.on('error', (e) => { result.error = 'cannot start chromium: ' + e.message; finish(1); });
