@@ -251,7 +251,7 @@ WebResponse WebUi::page(const Caller& caller, std::string_view path) {
   if (path == "/ip.htm") return framed(path, ipPage());
   if (path == "/ipv6.htm") return framed(path, ipv6Page());
   if (path == "/fqdn.htm") return framed(path, fqdnPage(caller, ""));
-  if (path == "/acl.htm") return framed(path, aclPage(caller, ""));
+  if (path == "/acl.htm") return framed(path, aclPage(caller, "", false));
   if (path == "/links.htm") return framed(path, linksPage());
   if (path == kInvalidRequest)
     return framed(path, "<h1>Invalid Request</h1>\n<p class=\"error\">The request was not accepted: its form was "
@@ -454,10 +454,10 @@ std::string WebUi::fqdnPage(const Caller& caller, std::string_view note) {
          escapeHtml(s.fqdn()) + "</p>\n<p><input type=\"submit\" value=\"   Submit   \"></p>\n</form>\n";
 }
 
-std::string WebUi::aclPage(const Caller& caller, std::string_view note) {
+std::string WebUi::aclPage(const Caller& caller, std::string_view note, bool error) {
   const auto& s = platform_.state();
   const auto token = tokens_.issue(caller.user, clock_.now());
-  std::string main = "<h1>User Accounts</h1>\n" + message(note, false) +
+  std::string main = "<h1>User Accounts</h1>\n" + message(note, error) +
                      labelValueTable("Administrator", {{"User name", s.admin.user}}) +
                      "<h2>Users</h2>\n<form method=\"post\" action=\"/user.htm\">\n" + hiddenToken(token) +
                      "\n<table class=\"log\">\n<tr><th></th><th>User name</th><th>Access</th><th>Permissions</th>"
@@ -667,7 +667,7 @@ WebResponse WebUi::userForm(const Caller& caller, const FormData& form) {
   }
   MESIM_LOG(Info, "webui", "user '" << caller.user << "' user-account command " << command << ": status " << rv);
   if (rv != cim::status::kSuccess) return framed("/acl.htm", aclPage(caller, returnValueText(rv)));
-  return framed("/acl.htm", aclPage(caller, done));
+  return framed("/acl.htm", aclPage(caller, done, false));
 }
 
 }  // namespace mesim::wsman::webui

@@ -61,7 +61,7 @@ class WebUi {
   std::string ipPage();
   std::string ipv6Page();
   std::string fqdnPage(const Caller& caller, std::string_view message);
-  std::string aclPage(const Caller& caller, std::string_view message);
+  std::string aclPage(const Caller& caller, std::string_view message, bool error = true);
   std::string linksPage();
   http::WebResponse remoteForm(const Caller& caller, const FormData& form);
   http::WebResponse fqdnForm(const Caller& caller, const FormData& form);
