@@ -662,6 +662,7 @@ class Device::Impl {
     if (!storage) return fail("web storage: " + storage.error().message);
     amtStorage_ = std::move(*storage);
     webUi_->setStorage(amtStorage_.get());
+    webUi_->setHardware(hardware_.get());
     wsmanHttp_->setWebService(webUi_->service());
     if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
