@@ -233,9 +233,10 @@ HardwareInventory defaultHardwareInventory(const std::array<std::uint8_t, 16>& u
   inv.boardSerialNumber = serialFrom(uuid, 4);
   inv.biosVersion = std::string(biosVersion);
   inv.processors.push_back(ProcessorInfo{});
-  // Two modules of 4, 8 or 16 GiB, picked by the UUID.
-  const std::uint32_t sizes[] = {4096, 8192, 16384};
-  for (std::uint8_t slot = 0; slot < 2; ++slot) {
+  // One module of 8, 16 or 32 GiB, picked by the UUID (one: consoles Get CIM_PhysicalMemory without selectors,
+  // wsman-messages among them; a second module comes from hardware.json).
+  const std::uint32_t sizes[] = {8192, 16384, 32768};
+  for (std::uint8_t slot = 0; slot < 1; ++slot) {
     MemoryModuleInfo m;
     m.deviceLocator = slot == 0 ? "ChannelA-DIMM0" : "ChannelB-DIMM0";
     m.bankLabel = "BANK " + std::to_string(slot);
