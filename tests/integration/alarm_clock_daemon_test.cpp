@@ -86,7 +86,7 @@ TEST_F(AlarmClockDaemonTest, HostOffThenAlarmThenOn) {
   clockTo("2030-01-01T00:10:00Z");
   EXPECT_EQ(powerState(), "2");
   const auto reason = post(wsmanEnvelope(kGet, kBootReason));
-  EXPECT_EQ(between(reason, "Reason>", "</"), "3") << reason;  // alarm clock
+  EXPECT_EQ(between(reason, ":Reason>", "</"), "3") << reason;  // alarm clock
   status = jsonOf(daemon.get("/status"));
   EXPECT_EQ(status.at("alarm_clock").at("wakes").to_number<int>(), 1);
   EXPECT_EQ(status.at("alarm_clock").at("next_alarm").as_string(), "2030-01-02T00:10:00.000000Z");
