@@ -67,6 +67,8 @@ class In {
     if (!v.is_object()) throw std::invalid_argument(path_ + " must be an object");
     obj_ = &v.get_object();
   }
+  // An object the caller keeps alive (a json::value made from it here would not outlive the constructor).
+  In(const json::object& o, std::string path) : obj_(&o), path_(std::move(path)) {}
   const json::value* find(std::string_view key) const { return obj_->if_contains(key); }
   std::string at(std::string_view key) const { return path_ + "." + std::string(key); }
 

@@ -97,15 +97,18 @@ void SystemDefenseEngine::evaluate() {
   const platform::SdPolicy* wired = active_[0] ? sd.policy(active_[0]->policy) : nullptr;
   desired_ = wired ? nftRuleset(sd, *wired) : nftClear();
   applyToHost();
-  if (active_[0] && host_ && !polling_) {
-    polling_ = true;
-    poll_.expires_after(kCounterPoll);
-    poll_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-      if (ec || !*alive) return;
-      polling_ = false;
-      pollCounters();
-    });
-  }
+  schedulePoll();
+}
+
+// One read of the counters at a time: `polling_` holds from the timer's start to the read's answer.
+void SystemDefenseEngine::schedulePoll() {
+  if (!active_[0] || !host_ || polling_) return;
+  polling_ = true;
+  poll_.expires_after(kCounterPoll);
+  poll_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    pollCounters();
+  });
 }
 
 void SystemDefenseEngine::applyToHost() {
@@ -128,19 +131,16 @@ void SystemDefenseEngine::applyToHost() {
 }
 
 void SystemDefenseEngine::pollCounters() {
-  if (!host_ || !active_[0]) return;
+  if (!host_ || !active_[0]) {
+    polling_ = false;
+    return;
+  }
   const std::uint64_t generation = generation_;
   host_->readCounters([this, generation, alive = alive_](Result<HostNetwork::Counters> counters) {
     if (!*alive) return;
+    polling_ = false;
     if (counters && generation == generation_ && desired_ == applied_) countersRead(*counters);
-    if (!active_[0] || polling_) return;
-    polling_ = true;
-    poll_.expires_after(kCounterPoll);
-    poll_.async_wait([this, alive](const boost::system::error_code& ec) {
-      if (ec || !*alive) return;
-      polling_ = false;
-      pollCounters();
-    });
+    schedulePoll();
   });
 }
 

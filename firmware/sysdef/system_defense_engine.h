@@ -63,6 +63,7 @@ class SystemDefenseEngine final : public platform::SystemDefenseMonitor {
  private:
   void evaluate();
   void applyToHost();
+  void schedulePoll();
   void pollCounters();
   void countersRead(const HostNetwork::Counters& counters);
   void record(const platform::MessageLogEvent& event, std::optional<events::Alert> alert);
