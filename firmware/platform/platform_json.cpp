@@ -10,6 +10,7 @@
 
 #include "common/json_text.h"
 #include "common/text_codecs.h"
+#include "firmware/platform/system_defense_json.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
@@ -706,6 +707,7 @@ Result<std::string> serializeState(const PlatformState& state) {
   json::value root;
   try {
     root = json::value_from(state);
+    root.as_object()["systemDefense"] = systemDefenseToJson(state.systemDefense);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   }
@@ -735,6 +737,8 @@ Result<ParsedState> parseState(std::string_view text, const PlatformState& fallb
   ReadStatus status;
   Reader reader(top, "", status);
   fields(reader, parsed.state);
+  if (const json::value* sd = top.if_contains("systemDefense"); sd && status.ok())
+    if (auto r = systemDefenseFromJson(*sd, parsed.state.systemDefense); !r) return r.error();
   if (schema->get_int64() == 1 && top.contains("logs")) {
     reader("logs", parsed.state.logs);
     parsed.logsInside = true;

@@ -186,6 +186,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerEventSubscriptions(r);
   registerAgentPresence(r);
   registerProvisioningCertificateHash(r);
+  registerSystemDefense(r);
   return r;
 }
 

@@ -33,6 +33,7 @@ constexpr RealmSet kAuditLog{Realm::AuditLog};
 constexpr RealmSet kAgentLocal{Realm::AgentPresenceLocal};
 constexpr RealmSet kAgentRemote{Realm::AgentPresenceRemote};
 constexpr RealmSet kAgentAny{Realm::AgentPresenceRemote, Realm::AgentPresenceLocal};
+constexpr RealmSet kCircuitBreaker{Realm::CircuitBreaker};  // System Defense ("Circuit Breaker" in the SDK)
 
 constexpr std::array kRules = std::to_array<RealmRule>({
     // Settings, provisioning and identity
@@ -185,6 +186,49 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"AMT_AgentPresenceCapabilities", Op::Read, {}, kAgentAny},
     {"IPS_WatchDogAction", Op::Read, {}, kAgentRemote},
     {"IPS_WatchDogAction", Op::Put, {}, kAgentRemote},
+
+    // System Defense: the Circuit Breaker realm's (the SDK's name for network isolation)
+    {"AMT_SystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_Hdr8021Filter", Op::Read, {}, kCircuitBreaker},
+    {"AMT_Hdr8021Filter", Op::Create, {}, kCircuitBreaker},
+    {"AMT_Hdr8021Filter", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_IPHeadersFilter", Op::Read, {}, kCircuitBreaker},
+    {"AMT_IPHeadersFilter", Op::Create, {}, kCircuitBreaker},
+    {"AMT_IPHeadersFilter", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefensePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefensePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_NetworkPortDefaultSystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_NetworkPortDefaultSystemDefensePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_NetworkPortDefaultSystemDefensePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Put, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Invoke, "GetTimeout", kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Invoke, "SetTimeout", kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Invoke, "UpdateStatistics", kCircuitBreaker},
+    {"AMT_FilterEntryBase", Op::Read, {}, kCircuitBreaker},
+    {"AMT_FilterEntryBase", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_ComplexFilterEntryBase", Op::Read, {}, kCircuitBreaker},
+    {"AMT_ComplexFilterEntryBase", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Put, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Put, {}, kCircuitBreaker},
+    {"AMT_InterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_FilterInSystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_SystemDefenseService", Op::Read, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicyInService", Op::Read, {}, kCircuitBreaker},
+    {"AMT_ActiveFilterStatistics", Op::Read, {}, kCircuitBreaker},
+    {"AMT_GeneralSystemDefenseCapabilities", Op::Read, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefenseCapabilities", Op::Read, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionSettingData", Op::Read, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionSettingData", Op::Put, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionSettingData", Op::Invoke, "SetSystemDefensePolicy", kCircuitBreaker},
 });
 
 }  // namespace

@@ -90,6 +90,7 @@ class WsmanService::Impl {
   void setFaultRules(WsmanFaultRules* rules) { faultRules_ = rules; }
   void forgetProvisioningSession() { runtime_.forgetProvisioningSession(); }
   void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
+  void setSystemDefense(platform::SystemDefenseMonitor* monitor) { systemDefense_ = monitor; }
   std::string optInCode() const { return consent_ && consent_->code() ? *consent_->code() : std::string(); }
   std::size_t openContexts() const { return contexts_.size(); }
   const WsmanServiceStats& stats() const { return stats_; }
@@ -123,7 +124,7 @@ class WsmanService::Impl {
     }
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
-                         consent_};
+                         consent_, systemDefense_};
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
     std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms, key);
     if (auto* f = std::get_if<Fault>(&outcome)) {
@@ -615,6 +616,7 @@ class WsmanService::Impl {
   events::EventDelivery* events_ = nullptr;
   platform::AgentPresence* agentPresence_ = nullptr;
   platform::UserConsent* consent_ = nullptr;
+  platform::SystemDefenseMonitor* systemDefense_ = nullptr;
   WsmanFaultRules* faultRules_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
@@ -659,6 +661,7 @@ void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { im
 void WsmanService::forgetProvisioningSession() { impl_->forgetProvisioningSession(); }
 void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
 void WsmanService::setUserConsent(platform::UserConsent* consent) { impl_->setUserConsent(consent); }
+void WsmanService::setSystemDefense(platform::SystemDefenseMonitor* monitor) { impl_->setSystemDefense(monitor); }
 std::string WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 const WsmanServiceStats& WsmanService::stats() const { return impl_->stats(); }
