@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "firmware/platform/service_settings.h"
+
 namespace mesim::platform {
 
 enum class ProvisioningState : std::uint32_t { Pre = 0, In = 1, Post = 2 };
@@ -344,6 +346,7 @@ struct PlatformState {
   // The MEBx password set by AMT_SetupAndConfigurationService.SetMEBxPassword, as hex(MD5(admin:realm:password));
   // empty: the factory one. Kept by a full unprovision (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode").
   std::string mebxHa1;
+  ServiceSettings services;  // service_settings.h
   EventLogs logs;
 
   std::string fqdn() const { return domainName.empty() ? hostName : hostName + "." + domainName; }

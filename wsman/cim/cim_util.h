@@ -73,6 +73,9 @@ void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
+void registerServiceSettings(ClassRegistry& r);
+void registerLogRecords(ClassRegistry& r);
+void registerAbstractClasses(ClassRegistry& r);
 
 // The subscription a CIM_FilterCollectionSubscription or CIM_ListenerDestinationWSManagement instance stands for
 // (0 if none); event_subscriptions.cpp.
