@@ -246,6 +246,20 @@ void fields(V& v, S& s) {
   v("networkDnsSuffix", s.networkDnsSuffix);
 }
 
+template <class V, Is<ServiceSettings> S>
+void fields(V& v, S& s) {
+  v("messageLogFrozen", s.messageLogFrozen);
+  v("messageLogEnabled", s.messageLogEnabled);
+  v("auditLogEnabled", s.auditLogEnabled);
+  v("auditDisabledEvents", s.auditDisabledEvents);
+  v("auditCriticalEvents", s.auditCriticalEvents);
+  v("kerberosCredentialCache", s.kerberosCredentialCache);
+  v("activePowerScheme", s.activePowerScheme);
+  v("secureIoEnabled", s.secureIoEnabled);
+  v("provisioningRecordLogEnabled", s.provisioningRecordLogEnabled);
+  v("provisioningRecordsClearedAt", s.provisioningRecordsClearedAt);
+}
+
 template <class V, Is<EventLogs> S>
 void fields(V& v, S& s) {
   v("messageLog", s.messageLog);
@@ -318,6 +332,7 @@ void fields(V& v, S& s) {
     g("userInitiatedConnectionState", s.userInitiatedConnectionState);
   });
   v("httpProxies", s.httpProxies);
+  v("services", s.services);
   v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
 }
 

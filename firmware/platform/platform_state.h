@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "firmware/platform/system_defense_state.h"
+#include "firmware/platform/service_settings.h"
 
 namespace mesim::platform {
 
@@ -347,6 +348,7 @@ struct PlatformState {
   // empty: the factory one. Kept by a full unprovision (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode").
   std::string mebxHa1;
   SystemDefenseState systemDefense;  // policies, filters, what each NIC enabled (system_defense_state.h)
+  ServiceSettings services;  // service_settings.h
   EventLogs logs;
 
   std::string fqdn() const { return domainName.empty() ? hostName : hostName + "." + domainName; }
