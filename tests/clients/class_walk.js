@@ -89,6 +89,9 @@ const mayBeEmpty = {
   CIM_LogEntry: 'as AMT_EventLogEntry',
   CIM_RecordForLog: 'as AMT_EventLogEntry',
   AMT_EACCredentialContext: 'Endpoint Access Control left AMT before release 16 (docs/object-model.md)',
+  AMT_HeuristicPacketFilterSettings: 'heuristic packet filtering left AMT after 11.6 (docs/object-model.md)',
+  AMT_HeuristicPacketFilterInterfacePolicy: 'as AMT_HeuristicPacketFilterSettings',
+  AMT_HeuristicPacketFilterStatistics: 'as AMT_HeuristicPacketFilterSettings',
 };
 
 // Methods that rightly succeed (ReturnValue 0) when called without arguments, and the test that checks the

@@ -225,9 +225,25 @@ void registerEndpointAccessControl(ClassRegistry& r) {
                  .enumerate = [](CimContext&) { return std::vector<Instance>{}; }});
 }
 
+// Heuristic packet filtering (worm detection that isolated a host by its outbound traffic) was System Defense's
+// third source in AMT 3–11.6 and is gone from AMT 16: the classes are answered with no instance, so a full-state
+// save passes, and resetting statistics that do not exist reports the feature unsupported.
+void registerHeuristics(ClassRegistry& r) {
+  auto none = [](CimContext&) { return std::vector<Instance>{}; };
+  r.add(ClassDef{.name = "AMT_HeuristicPacketFilterSettings", .schema = Schema::Amt, .keys = {"InstanceID"}, .enumerate = none});
+  r.add(ClassDef{.name = "AMT_HeuristicPacketFilterInterfacePolicy", .schema = Schema::Amt,
+                 .keys = {"Antecedent", "Dependent"}, .enumerate = none});
+  ClassDef stats{.name = "AMT_HeuristicPacketFilterStatistics", .schema = Schema::Amt, .keys = {"InstanceID"}};
+  stats.methods = {{"ResetSelectedStats", {In("SelectedStatistics", T::String, true)}, {},
+                    [](CimContext&, const Instance&, const Arguments&) { return MethodResult::status(status::kUnsupported); }}};
+  stats.enumerate = none;
+  r.add(std::move(stats));
+}
+
 }  // namespace
 
 void registerServiceSettings(ClassRegistry& r) {
+  registerHeuristics(r);
   registerWebUi(r);
   registerKerberos(r);
   registerPowerScheme(r);

@@ -235,6 +235,10 @@ constexpr std::array kRules = std::to_array<RealmRule>({
 
     // System Defense: the Circuit Breaker realm's (the SDK's name for network isolation)
     {"AMT_SystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterSettings", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterInterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterStatistics", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterStatistics", Op::Invoke, "ResetSelectedStats", kCircuitBreaker},
     {"AMT_SystemDefensePolicy", Op::Create, {}, kCircuitBreaker},
     {"AMT_SystemDefensePolicy", Op::Delete, {}, kCircuitBreaker},
     {"AMT_Hdr8021Filter", Op::Read, {}, kCircuitBreaker},
