@@ -26,6 +26,7 @@
 #include "firmware/hbm/hbm_engine.h"
 #include "firmware/lme/lme_client.h"
 #include "firmware/lme/local_stream_peer.h"
+#include "firmware/platform/alarm_clock.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "firmware/platform/provisioning_timeout.h"
@@ -449,6 +450,14 @@ class Device::Impl {
       status["watchdog"] = wd;
     }
     if (systemDefense_) status["system_defense"] = systemDefenseStatus();
+    if (alarmClock_) {
+      boost::json::object ac;
+      ac["alarms"] = platform_->state().alarmClock.occurrences.size();
+      if (auto next = alarmClock_->nextAlarm()) ac["next_alarm"] = core::formatUtc(*next);
+      ac["rung"] = alarmClock_->alarmsRung();
+      ac["wakes"] = alarmClock_->wakes();
+      status["alarm_clock"] = ac;
+    }
     if (host_) {
       auto hs = host_->stats();
       boost::json::object h;
@@ -596,6 +605,7 @@ class Device::Impl {
   Result<> startWsman() {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
     watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
+    alarmClock_ = std::make_unique<platform::AlarmClock>(*timers_, *platform_, *power_);  // docs/alarm-clock-and-boot.md
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
     legacySoap_ = std::make_unique<wsman::eoi::LegacySoapService>(*platform_, *clock_, *power_);
     legacySoap_->setRemoteControlConsent([this](const wsman::eoi::RemoteControlCommand& command) -> std::uint32_t {
@@ -976,6 +986,7 @@ class Device::Impl {
   std::unique_ptr<NetnsHostNetwork> hostNetwork_;                // --host-netns; before the engine that uses it
   std::unique_ptr<sysdef::SystemDefenseEngine> systemDefense_;  // before WS-Man, which reads its statistics
   std::unique_ptr<platform::HostPowerStateMachine> power_;
+  std::unique_ptr<platform::AlarmClock> alarmClock_;  // after power_: destroyed before it
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   std::unique_ptr<wsman::eoi::LegacySoapService> legacySoap_;
   std::unique_ptr<wsman::webui::AmtStorage> amtStorage_;

@@ -10,6 +10,7 @@
 
 #include "common/json_text.h"
 #include "common/text_codecs.h"
+#include "firmware/platform/alarm_clock_json.h"
 #include "firmware/platform/system_defense_json.h"
 
 namespace mesim::platform {
@@ -165,6 +166,9 @@ void fields(V& v, S& s) {
   v("firmwareVerbosity", s.firmwareVerbosity);
   v("configurationRole", s.configurationRole);
   v("bootConfigActive", s.bootConfigActive);
+  v("optionsCleared", s.optionsCleared);
+  v("uefiBootParameters", s.uefiBootParameters);
+  v("uefiBootNumberOfParams", s.uefiBootNumberOfParams);
   v("bootOrder", s.bootOrder);
 }
 
@@ -334,6 +338,7 @@ void fields(V& v, S& s) {
   v("httpProxies", s.httpProxies);
   v("services", s.services);
   v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
+  v("alarmClock", s.alarmClock);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,6 +445,7 @@ class Writer {
   static json::value encode(const std::vector<std::uint8_t>& value, Format, const std::string&) {
     return json::string(text::toHex(value));
   }
+  static json::value encode(const AlarmClockSettings& value, Format, const std::string&) { return alarmClockToJson(value); }
 
   template <class T>
   static json::value encode(const std::optional<T>& value, Format format, const std::string& path) {
@@ -627,6 +633,10 @@ class Reader {
     auto bytes = text::fromHex(v.get_string());
     if (!bytes) return st_.fail(path, "is not valid hex");
     out = std::move(*bytes);
+  }
+
+  void decode(const json::value& v, AlarmClockSettings& out, Format, const std::string& path) {
+    if (auto error = alarmClockFromJson(v, out); !error.empty()) st_.fail(path, error);
   }
 
   template <class T>

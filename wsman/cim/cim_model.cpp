@@ -209,6 +209,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerEventSubscriptions(r);
   registerAgentPresence(r);
   registerProvisioningCertificateHash(r);
+  registerAlarmClock(r);
   registerSystemDefense(r);
   registerServiceSettings(r);
   registerLogRecords(r);

@@ -73,6 +73,7 @@ void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
+void registerAlarmClock(ClassRegistry& r);
 void registerSystemDefense(ClassRegistry& r);
 void registerServiceSettings(ClassRegistry& r);
 void registerLogRecords(ClassRegistry& r);

@@ -86,6 +86,11 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"CIM_BootService", Op::Read, {}, kReadRemoteControl},
     {"CIM_BootService", Op::Invoke, "SetBootConfigRole", kRemoteControl},
     {"CIM_BootService", Op::Invoke, "RequestStateChange", kRemoteControl},
+    {"AMT_AlarmClockService", Op::Read, {}, kReadRemoteControl},
+    {"AMT_AlarmClockService", Op::Put, {}, kRemoteControl},
+    {"AMT_AlarmClockService", Op::Invoke, "AddAlarm", kRemoteControl},
+    {"IPS_AlarmClockOccurrence", Op::Read, {}, kReadRemoteControl},
+    {"IPS_AlarmClockOccurrence", Op::Delete, {}, kRemoteControl},
 
     // Network (LMS keeps the shared IP and the link preference in step as $$OsAdmin)
     {"AMT_EthernetPortSettings", Op::Read, {}, kGeneralInfo},
