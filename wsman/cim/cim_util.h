@@ -75,6 +75,11 @@ void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
+void registerAlarmClock(ClassRegistry& r);
+void registerSystemDefense(ClassRegistry& r);
+void registerServiceSettings(ClassRegistry& r);
+void registerLogRecords(ClassRegistry& r);
+void registerAbstractClasses(ClassRegistry& r);
 
 // The subscription a CIM_FilterCollectionSubscription or CIM_ListenerDestinationWSManagement instance stands for
 // (0 if none); event_subscriptions.cpp.
