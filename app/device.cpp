@@ -28,6 +28,7 @@
 #include "firmware/lme/local_stream_peer.h"
 #include "firmware/platform/alarm_clock.h"
 #include "firmware/platform/host_power.h"
+#include "firmware/platform/hardware_model.h"
 #include "firmware/platform/platform_model.h"
 #include "firmware/platform/provisioning_timeout.h"
 #include "firmware/platform/user_consent.h"
@@ -265,6 +266,7 @@ class Device::Impl {
     auto watchdog = watchdog::WatchdogFeature::create(*timers_, *platform_, nullptr, &alertBus_, watchdogOptions);
     if (!watchdog) return fail("watchdog state: " + watchdog.error().message);
     watchdog_ = std::move(*watchdog);
+    if (auto r = startHardware(); !r) return r;
     watchdog_->store().setDiskFullSwitch(&faults_.disk());
     engine_->addClient(watchdog_->client());
     // Local alerts reach LMS as user notifications on an ME-opened event channel (spec/apf.md §2.7).
@@ -601,6 +603,23 @@ class Device::Impl {
                                                         << " agent-presence watchdog(s)");
   }
 
+  // ---- The host's hardware (docs/hardware.md): inventory from the identity and <state dir>/hardware.json,
+  // sensors whose changes are logged and raised as alerts.
+  Result<> startHardware() {
+    auto inventory = platform::defaultHardwareInventory(platform_->uuid(), platform_->firmware().biosVersion);
+    if (auto r = platform::applyHardwareOverridesFile(inventory, config_.stateDir / "hardware.json"); !r)
+      return fail("hardware inventory: " + r.error().message);
+    hardware_ = std::make_unique<platform::HardwareModel>(*platform_, *clock_, std::move(inventory));
+    hardware_->setListener([this](const platform::HardwareEvent& e) {
+      events::Alert alert;
+      alert.messageId = e.messageId;
+      alert.messageArguments = e.arguments;
+      alert.perceivedSeverity = e.perceivedSeverity;
+      raiseAlert(std::move(alert));
+    });
+    return {};
+  }
+
   // ---- WS-Management on 16992/16993 over the same platform model
   Result<> startWsman() {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
@@ -627,6 +646,7 @@ class Device::Impl {
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     wsmanService_->setUserConsent(userConsent_.get());
+    wsmanService_->setHardware(hardware_.get());
     // System Defense (docs/system-defense.md): with --host-netns the policy in force filters that namespace.
     if (!config_.hostNetns.empty())
       hostNetwork_ = std::make_unique<NetnsHostNetwork>(io_, config_.hostNetns, services_.runBlocking, log_);
@@ -677,6 +697,7 @@ class Device::Impl {
     if (!storage) return fail("web storage: " + storage.error().message);
     amtStorage_ = std::move(*storage);
     webUi_->setStorage(amtStorage_.get());
+    webUi_->setHardware(hardware_.get());
     wsmanHttp_->setWebService(webUi_->service());
     if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
@@ -983,6 +1004,7 @@ class Device::Impl {
   // After timers_ and platform_, which it uses: destroyed before them.
   std::unique_ptr<platform::ProvisioningTimeout> provisioningTimeout_;
   std::unique_ptr<platform::UserConsent> userConsent_;  // before WS-Man and redirection, which hold it
+  std::unique_ptr<platform::HardwareModel> hardware_;   // before WS-Man, which reads it
   std::unique_ptr<NetnsHostNetwork> hostNetwork_;                // --host-netns; before the engine that uses it
   std::unique_ptr<sysdef::SystemDefenseEngine> systemDefense_;  // before WS-Man, which reads its statistics
   std::unique_ptr<platform::HostPowerStateMachine> power_;
@@ -1052,6 +1074,7 @@ class Device::Impl {
   platform::PlatformModel* platformModel() { return started() ? platform_.get() : nullptr; }
   const platform::ProvisioningTimeout* provisioningTimeout() const { return provisioningTimeout_.get(); }
   platform::UserConsent* userConsent() { return started() ? userConsent_.get() : nullptr; }
+  platform::HardwareModel* hardware() { return started() ? hardware_.get() : nullptr; }
 };
 
 Device::Device(boost::asio::io_context& io, DeviceConfig config) : Device(io, std::move(config), Services()) {}
@@ -1084,5 +1107,6 @@ const core::FirmwareTimerQueue& Device::timers() const { return impl_->timers();
 platform::PlatformModel* Device::platformModel() { return impl_->platformModel(); }
 const platform::ProvisioningTimeout* Device::provisioningTimeout() const { return impl_->provisioningTimeout(); }
 platform::UserConsent* Device::userConsent() { return impl_->userConsent(); }
+platform::HardwareModel* Device::hardware() { return impl_->hardware(); }
 
 }  // namespace mesim::app

@@ -31,6 +31,7 @@ namespace mesim::platform {
 class PlatformModel;
 class ProvisioningTimeout;
 class UserConsent;
+class HardwareModel;
 }  // namespace mesim::platform
 namespace mesim::watchdog { class WatchdogFeature; }
 namespace mesim::events {
@@ -131,6 +132,8 @@ class Device {
   // User consent (IPS_OptInService's machine; app/consent_routes.cpp, and the KVM screen draws its code); null until
   // started().
   platform::UserConsent* userConsent();
+  // The host's inventory and sensors (docs/hardware.md); null until started.
+  platform::HardwareModel* hardware();
 
   // --- the firmware clock (--clock; app/clock_routes.cpp). Usable from construction on, before start().
   const core::FirmwareClock& clock() const;

@@ -26,6 +26,7 @@
 #include "app/kvm_routes.h"
 #include "app/provisioning_routes.h"
 #include "app/consent_routes.h"
+#include "app/hardware_routes.h"
 #include "app/fault_routes.h"
 #include "app/log_routes.h"
 #include "app/metrics.h"
@@ -263,6 +264,7 @@ class ProcessShell::Impl {
     addHostRoutes(routes_);
     addProvisioningRoutes(routes_);
     addConsentRoutes(routes_);
+    addHardwareRoutes(routes_);
     addScenarioRoutes(routes_, scenarios_);
     addKvmRoutes(routes_);
   }

@@ -12,6 +12,7 @@ MESIM_RUN_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
 # :9090; `systemctl disable --now prometheus` if that is unwanted. python3: the examples of docs/examples
 # (guide_examples_test). amtterm: Debian's SOL client (1.4, cleartext login), driven by redirection_daemon_test.
 MESIM_TEST_PACKAGES=(clang libclang-rt-14-dev curl nodejs npm prometheus python3 amtterm)
+MESIM_TEST_PACKAGES+=(dmidecode)  # wsman_inventory_test: dmidecode --from-dump reads the AMT_AssetTable SMBIOS tables
 MESIM_TEST_PACKAGES+=(chromium websockify)  # meshcentral_kvm_test: MeshCentral's web KVM in headless Chromium behind websockify
 # KVM (kvm_daemon_test): Debian's vncsnapshot saves the 5900 screen, libjpeg decodes it; the console font is run-time.
 MESIM_TEST_PACKAGES+=(vncsnapshot libjpeg62-turbo-dev) MESIM_RUN_PACKAGES+=(zlib1g-dev console-setup-linux)

@@ -347,7 +347,7 @@ TEST_F(WsmanTest, PolymorphicEnumerateOfServiceAvailableToElement) {
   EXPECT_EQ(first(userOfService, "Address"), std::string(soap::kAnonymous));
   EXPECT_EQ(soap::text(all(userOfService, "Selector")[1]), "ManagedSystem");
 
-  // CIM_PhysicalPackage answers with its Card and Chassis; CIM_Chip includes CIM_PhysicalMemory.
+  // CIM_PhysicalPackage answers with its Card, disk packages and Chassis; CIM_Chip includes CIM_PhysicalMemory.
   const std::string pkg = kCim + "CIM_PhysicalPackage";
   auto pp = ok(pullRequest(pkg, enumerate(pkg)));
   EXPECT_EQ(all(pp->env, "CIM_Chassis").size(), 1u);

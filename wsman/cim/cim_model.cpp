@@ -178,7 +178,15 @@ std::vector<const ClassDef*> ClassRegistry::family(const ClassDef& cls) const {
 
 std::vector<ServedInstance> instancesOf(const ClassRegistry& registry, const ClassDef& cls, CimContext& ctx) {
   std::vector<ServedInstance> out;
-  for (const ClassDef* c : registry.family(cls)) {
+  std::vector<const ClassDef*> family = registry.family(cls);
+  for (const auto& name : cls.leadingSubclasses) {
+    auto it = std::find_if(family.begin(), family.end(), [&](const ClassDef* c) { return c->name == name; });
+    if (it == family.end()) continue;
+    if ((*it)->enumerate)
+      for (auto& i : (*it)->enumerate(ctx)) out.push_back({*it, std::move(i)});
+    family.erase(it);
+  }
+  for (const ClassDef* c : family) {
     if (!c->enumerate) continue;
     for (auto& i : c->enumerate(ctx)) out.push_back({c, std::move(i)});
   }
@@ -193,6 +201,8 @@ ClassRegistry makeAmtClassRegistry() {
   registerSoftwareIdentity(r);
   registerComputerSystem(r);
   registerPhysicalInventory(r);
+  registerHardwareSensors(r);
+  registerAssetTable(r);
   registerPowerManagement(r);
   registerHostBootReason(r);
   registerEthernetPortSettings(r);

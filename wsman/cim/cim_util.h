@@ -57,6 +57,8 @@ void registerHostBasedSetup(ClassRegistry& r);
 void registerSoftwareIdentity(ClassRegistry& r);
 void registerComputerSystem(ClassRegistry& r);
 void registerPhysicalInventory(ClassRegistry& r);
+void registerHardwareSensors(ClassRegistry& r);
+void registerAssetTable(ClassRegistry& r);
 void registerPowerManagement(ClassRegistry& r);
 void registerHostBootReason(ClassRegistry& r);
 void registerEthernetPortSettings(ClassRegistry& r);

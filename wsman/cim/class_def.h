@@ -21,6 +21,10 @@
 #include "wsman/cim/cim_value.h"
 #include "wsman/soap/fault.h"
 
+namespace mesim::platform {
+class HardwareModel;
+}
+
 namespace mesim::wsman::cim {
 
 enum class Schema { Amt, Cim, Ips };
@@ -66,6 +70,9 @@ struct CimContext {
   platform::AgentPresence* agentPresence = nullptr;  // watchdog_fw; null: the watchdog classes have no instances
   platform::UserConsent* consent = nullptr;  // IPS_OptInService and the boot gate; null: no consent machine
   platform::SystemDefenseMonitor* systemDefense = nullptr;  // firmware/sysdef; null: no filter statistics
+  // Inventory, sensors, fans, power supplies; null: the inventory is generated from the platform's identity and
+  // the sensor classes have no instances.
+  platform::HardwareModel* hardware = nullptr;
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }
@@ -113,6 +120,10 @@ struct ClassDef {
   std::vector<std::string> keys{};  // selector names that identify an instance
   std::vector<PropertyDef> properties{};
   std::vector<MethodDef> methods{};
+
+  // Subclasses whose instances a polymorphic Enumerate lists before the class's own (AMT lists the base board
+  // before the disk packages of CIM_PhysicalPackage, and MeshCommander counts on it).
+  std::vector<std::string> leadingSubclasses{};
 
   // Provider. `enumerate` lists the class's own instances (not its subclasses'); none = abstract.
   std::function<std::vector<Instance>(CimContext&)> enumerate{};

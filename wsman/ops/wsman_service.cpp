@@ -87,6 +87,7 @@ class WsmanService::Impl {
   const cim::ClassRegistry& registry() const { return registry_; }
   void setEventDelivery(events::EventDelivery* events) { events_ = events; }
   void setAgentPresence(platform::AgentPresence* agentPresence) { agentPresence_ = agentPresence; }
+  void setHardware(platform::HardwareModel* hardware) { hardware_ = hardware; }
   void setFaultRules(WsmanFaultRules* rules) { faultRules_ = rules; }
   void forgetProvisioningSession() { runtime_.forgetProvisioningSession(); }
   void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
@@ -124,7 +125,7 @@ class WsmanService::Impl {
     }
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
-                         consent_, systemDefense_};
+                         consent_, systemDefense_, hardware_};
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
     std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms, key);
     if (auto* f = std::get_if<Fault>(&outcome)) {
@@ -628,6 +629,7 @@ class WsmanService::Impl {
   cim::CimRuntime runtime_;
   events::EventDelivery* events_ = nullptr;
   platform::AgentPresence* agentPresence_ = nullptr;
+  platform::HardwareModel* hardware_ = nullptr;
   platform::UserConsent* consent_ = nullptr;
   platform::SystemDefenseMonitor* systemDefense_ = nullptr;
   WsmanFaultRules* faultRules_ = nullptr;
@@ -671,6 +673,7 @@ bool WsmanService::isIdentify(std::string_view body) {
 const cim::ClassRegistry& WsmanService::registry() const { return impl_->registry(); }
 void WsmanService::setEventDelivery(events::EventDelivery* events) { impl_->setEventDelivery(events); }
 void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { impl_->setAgentPresence(agentPresence); }
+void WsmanService::setHardware(platform::HardwareModel* hardware) { impl_->setHardware(hardware); }
 void WsmanService::forgetProvisioningSession() { impl_->forgetProvisioningSession(); }
 void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
 void WsmanService::setUserConsent(platform::UserConsent* consent) { impl_->setUserConsent(consent); }

@@ -80,6 +80,8 @@ class WsmanService {
   void setEventDelivery(events::EventDelivery* events);
   // The agent-presence watchdogs and IPS_WatchDogAction (watchdog_fw); their classes are empty while null.
   void setAgentPresence(platform::AgentPresence* agentPresence);
+  // The host's hardware model (inventory, sensors); null: inventory from the identity, no sensors.
+  void setHardware(platform::HardwareModel* hardware);
   // The user-consent machine: IPS_OptInService and the boot gate (null: the methods answer internal error).
   void setUserConsent(platform::UserConsent* consent);
   // System Defense's filter statistics (firmware/sysdef; null: AMT_ActiveFilterStatistics has no instances).

@@ -163,7 +163,9 @@ std::string WebUi::computerName() const {
 }
 
 cim::CimContext WebUi::context(const Caller& caller) {
-  return cim::CimContext{platform_, clock_, power_, runtime_, caller.user, caller.local};
+  cim::CimContext ctx{platform_, clock_, power_, runtime_, caller.user, caller.local};
+  ctx.hardware = hardware_;
+  return ctx;
 }
 
 WebResponse WebUi::framed(std::string_view path, std::string main) {

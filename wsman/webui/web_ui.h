@@ -39,6 +39,8 @@ class WebUi {
 
   // The /amt-storage/ API and its stored pages (a root index.htm or logon.htm, links.htm); may stay unset.
   void setStorage(AmtStorage* storage) { storage_ = storage; }
+  // The host's hardware model (docs/hardware.md): the hardware pages read the classes over it; may stay unset.
+  void setHardware(platform::HardwareModel* hardware) { hardware_ = hardware; }
 
   // Served without Digest: the logon page and what it shows, and "/" (a redirect).
   bool isPublic(std::string_view method, std::string_view path) const;
@@ -78,6 +80,7 @@ class WebUi {
   cim::CimRuntime runtime_;  // the registry's providers want one; the pages only read
   CsrfTokens tokens_;
   AmtStorage* storage_ = nullptr;
+  platform::HardwareModel* hardware_ = nullptr;
   WebUiStats stats_;
 };
 
