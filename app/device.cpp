@@ -584,6 +584,15 @@ class Device::Impl {
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     wsmanService_->setUserConsent(userConsent_.get());
+    if (services_.runBlocking) {
+      // A method's slow part (GenerateKeyPair's RSA key) on the pool; its answer back on this device's loop.
+      wsmanService_->setOffLoop([this](std::function<void()> work, std::function<void()> backOnLoop) {
+        services_.runBlocking([&io = io_, work = std::move(work), backOnLoop = std::move(backOnLoop)]() mutable {
+          work();
+          boost::asio::post(io, std::move(backOnLoop));
+        });
+      });
+    }
     configurationResetsSeen_ = platform_->configurationResets();
     resetObserver_ = platform_->subscribe([this] { followConfigurationResets(); });
     if (config_.httpPort < 0 && config_.httpsPort < 0) return {};
@@ -615,13 +624,15 @@ class Device::Impl {
         auto answer = legacySoap_->handle(request.path, request.body, {request.user, request.local, request.peerAddress});
         return reply({answer.httpStatus, std::move(answer.body), "text/xml; charset=utf-8"});
       }
-      auto result = wsmanService_->handle(request.body, {request.user, request.local});
-      wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
-      if (result.delay.count() <= 0) return reply(std::move(response));
-      // An injected delay (POST /faults/wsman): real time, as the console's own timeout is.
-      auto timer = std::make_shared<boost::asio::steady_timer>(io_, result.delay);
-      timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
-                            boost::system::error_code) mutable { reply(std::move(response)); });
+      wsmanService_->handle(request.body, {request.user, request.local},
+                            [this, reply = std::move(reply)](wsman::ops::WsmanResult result) mutable {
+        wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
+        if (result.delay.count() <= 0) return reply(std::move(response));
+        // An injected delay (POST /faults/wsman): real time, as the console's own timeout is.
+        auto timer = std::make_shared<boost::asio::steady_timer>(io_, result.delay);
+        timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
+                              boost::system::error_code) mutable { reply(std::move(response)); });
+      });
     });
     if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
