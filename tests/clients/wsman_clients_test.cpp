@@ -82,6 +82,17 @@ std::string xmlEscape(const std::string& s) {
   return out;
 }
 
+// A CertSpec without designated initializers (they leave fields out, which -Wextra reports).
+CertSpec certSpec(const std::string& cn, std::int64_t notBefore, std::int64_t notAfter, bool isCa = false, long serial = 1) {
+  CertSpec spec;
+  spec.commonName = cn;
+  spec.isCa = isCa;
+  spec.notBefore = notBefore;
+  spec.notAfter = notAfter;
+  spec.serial = serial;
+  return spec;
+}
+
 struct HttpResult {
   int status = 0;
   std::string body;
@@ -335,11 +346,9 @@ TEST_F(WsmanClients, WsmanMessagesConfiguresTlsAndCiraWithCurl) {
   ASSERT_EQ(gen.exitCode, 0) << gen.output;
   const std::int64_t now = std::time(nullptr);
   Pkey rootKey = makeRsaKey(2048);
-  const Cert root = makeCert({.commonName = "console CA", .isCa = true, .notBefore = now - 86400, .notAfter = now + 86400},
-                             rootKey, nullptr, rootKey);
+  const Cert root = makeCert(certSpec("console CA", now - 86400, now + 86400, true), rootKey, nullptr, rootKey);
   Pkey key = makeRsaKey(2048);
-  const Cert cert = makeCert({.commonName = "amt.example.com", .notBefore = now - 86400, .notAfter = now + 86400, .serial = 2},
-                             key, root, rootKey);
+  const Cert cert = makeCert(certSpec("amt.example.com", now - 86400, now + 86400, false, 2), key, root, rootKey);
   unsigned char* keyDer = nullptr;
   const int keyLength = i2d_PrivateKey(key.get(), &keyDer);
   const std::string keyBlob = text::base64Encode(std::vector<std::uint8_t>(keyDer, keyDer + keyLength));

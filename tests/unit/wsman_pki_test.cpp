@@ -53,6 +53,17 @@ std::vector<std::uint8_t> unb64(const std::string& text) {
   return out;
 }
 
+// A CertSpec without designated initializers (they leave fields out, which -Wextra reports).
+test::CertSpec certSpec(const std::string& cn, std::int64_t notBefore, std::int64_t notAfter, bool isCa = false, long serial = 1) {
+  test::CertSpec spec;
+  spec.commonName = cn;
+  spec.isCa = isCa;
+  spec.notBefore = notBefore;
+  spec.notAfter = notAfter;
+  spec.serial = serial;
+  return spec;
+}
+
 std::string b64(const std::vector<std::uint8_t>& bytes) { return cim::base64Encode(bytes); }
 
 std::string selector(const std::string& name, const std::string& value) {
@@ -161,7 +172,7 @@ class PkiTest : public ::testing::Test {
   }
 
   test::Cert issue(const test::Pkey& key, const std::string& cn) {
-    return test::makeCert({.commonName = cn, .notBefore = kNow - 86400, .notAfter = kNow + 365 * 86400, .serial = 7},
+    return test::makeCert(certSpec(cn, kNow - 86400, kNow + 365 * 86400, false, 7),
                           key, rootCert, rootKey);
   }
 
@@ -172,7 +183,7 @@ class PkiTest : public ::testing::Test {
   std::unique_ptr<ops::WsmanService> service;
   test::Pkey rootKey = test::makeRsaKey(2048);
   test::Cert rootCert = test::makeCert(
-      {.commonName = "mesim test root", .isCa = true, .notBefore = kNow - 86400, .notAfter = kNow + 3650 * 86400},
+      certSpec("mesim test root", kNow - 86400, kNow + 3650 * 86400, true),
       rootKey, nullptr, rootKey);
 };
 

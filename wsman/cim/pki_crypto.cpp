@@ -52,7 +52,7 @@ Result<std::string> generateRsaPrivateKeyPem(int bits) {
   if (!key) return fail("cannot generate an RSA key: " + opensslError());
   auto pem = pemOf(key.get());
   if (!pem) return fail("cannot encode the RSA key: " + opensslError());
-  return *pem;
+  return Result<std::string>(boost::system::in_place_value, std::move(*pem));  // a string would also make an Error
 }
 
 std::optional<std::string> rsaPrivateKeyPemFromDer(const std::vector<std::uint8_t>& der) {
