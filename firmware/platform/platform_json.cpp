@@ -10,6 +10,7 @@
 
 #include "common/json_text.h"
 #include "common/text_codecs.h"
+#include "firmware/platform/system_defense_json.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
@@ -266,6 +267,20 @@ void fields(V& v, S& s) {
   v("networkDnsSuffix", s.networkDnsSuffix);
 }
 
+template <class V, Is<ServiceSettings> S>
+void fields(V& v, S& s) {
+  v("messageLogFrozen", s.messageLogFrozen);
+  v("messageLogEnabled", s.messageLogEnabled);
+  v("auditLogEnabled", s.auditLogEnabled);
+  v("auditDisabledEvents", s.auditDisabledEvents);
+  v("auditCriticalEvents", s.auditCriticalEvents);
+  v("kerberosCredentialCache", s.kerberosCredentialCache);
+  v("activePowerScheme", s.activePowerScheme);
+  v("secureIoEnabled", s.secureIoEnabled);
+  v("provisioningRecordLogEnabled", s.provisioningRecordLogEnabled);
+  v("provisioningRecordsClearedAt", s.provisioningRecordsClearedAt);
+}
+
 template <class V, Is<EventLogs> S>
 void fields(V& v, S& s) {
   v("messageLog", s.messageLog);
@@ -339,6 +354,7 @@ void fields(V& v, S& s) {
     g("userInitiatedConnectionState", s.userInitiatedConnectionState);
   });
   v("httpProxies", s.httpProxies);
+  v("services", s.services);
   v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
 }
 
@@ -730,6 +746,7 @@ Result<std::string> serializeState(const PlatformState& state) {
   json::value root;
   try {
     root = json::value_from(state);
+    root.as_object()["systemDefense"] = systemDefenseToJson(state.systemDefense);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   }
@@ -759,6 +776,8 @@ Result<ParsedState> parseState(std::string_view text, const PlatformState& fallb
   ReadStatus status;
   Reader reader(top, "", status);
   fields(reader, parsed.state);
+  if (const json::value* sd = top.if_contains("systemDefense"); sd && status.ok())
+    if (auto r = systemDefenseFromJson(*sd, parsed.state.systemDefense); !r) return r.error();
   if (schema->get_int64() == 1 && top.contains("logs")) {
     reader("logs", parsed.state.logs);
     parsed.logsInside = true;

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "firmware/platform/pki_state.h"
+#include "firmware/platform/system_defense_state.h"
+#include "firmware/platform/service_settings.h"
 
 namespace mesim::platform {
 
@@ -350,6 +352,8 @@ struct PlatformState {
   // The MEBx password set by AMT_SetupAndConfigurationService.SetMEBxPassword, as hex(MD5(admin:realm:password));
   // empty: the factory one. Kept by a full unprovision (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode").
   std::string mebxHa1;
+  SystemDefenseState systemDefense;  // policies, filters, what each NIC enabled (system_defense_state.h)
+  ServiceSettings services;  // service_settings.h
   EventLogs logs;
 
   std::string fqdn() const { return domainName.empty() ? hostName : hostName + "." + domainName; }

@@ -74,6 +74,10 @@ void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
+void registerSystemDefense(ClassRegistry& r);
+void registerServiceSettings(ClassRegistry& r);
+void registerLogRecords(ClassRegistry& r);
+void registerAbstractClasses(ClassRegistry& r);
 
 // AMT_SetupAndConfigurationService.CommitChanges: the remote AMT_TLSSettingData and the AMT_TLSCredentialContext
 // binding become what the TLS listeners serve (public_key_management.cpp).

@@ -16,6 +16,7 @@
 #include "firmware/platform/agent_presence.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
+#include "firmware/platform/system_defense_monitor.h"
 #include "firmware/platform/user_consent.h"
 #include "wsman/cim/cim_value.h"
 #include "wsman/soap/fault.h"
@@ -64,6 +65,7 @@ struct CimContext {
   events::EventDelivery* events = nullptr;  // WS-Eventing subscriptions; null when the daemon delivers no events
   platform::AgentPresence* agentPresence = nullptr;  // watchdog_fw; null: the watchdog classes have no instances
   platform::UserConsent* consent = nullptr;  // IPS_OptInService and the boot gate; null: no consent machine
+  platform::SystemDefenseMonitor* systemDefense = nullptr;  // firmware/sysdef; null: no filter statistics
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }
