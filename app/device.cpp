@@ -647,6 +647,15 @@ class Device::Impl {
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     wsmanService_->setUserConsent(userConsent_.get());
     wsmanService_->setHardware(hardware_.get());
+    if (services_.runBlocking) {
+      // A method's slow part (GenerateKeyPair's RSA key) on the pool; its answer back on this device's loop.
+      wsmanService_->setOffLoop([this](std::function<void()> work, std::function<void()> backOnLoop) {
+        services_.runBlocking([&io = io_, work = std::move(work), backOnLoop = std::move(backOnLoop)]() mutable {
+          work();
+          boost::asio::post(io, std::move(backOnLoop));
+        });
+      });
+    }
     // System Defense (docs/system-defense.md): with --host-netns the policy in force filters that namespace.
     if (!config_.hostNetns.empty())
       hostNetwork_ = std::make_unique<NetnsHostNetwork>(io_, config_.hostNetns, services_.runBlocking, log_);
@@ -683,13 +692,15 @@ class Device::Impl {
         auto answer = legacySoap_->handle(request.path, request.body, {request.user, request.local, request.peerAddress});
         return reply({answer.httpStatus, std::move(answer.body), "text/xml; charset=utf-8"});
       }
-      auto result = wsmanService_->handle(request.body, {request.user, request.local});
-      wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
-      if (result.delay.count() <= 0) return reply(std::move(response));
-      // An injected delay (POST /faults/wsman): real time, as the console's own timeout is.
-      auto timer = std::make_shared<boost::asio::steady_timer>(io_, result.delay);
-      timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
-                            boost::system::error_code) mutable { reply(std::move(response)); });
+      wsmanService_->handle(request.body, {request.user, request.local},
+                            [this, reply = std::move(reply)](wsman::ops::WsmanResult result) mutable {
+        wsman::http::WsmanResponse response{result.httpStatus, std::move(result.body), std::move(result.contentType)};
+        if (result.delay.count() <= 0) return reply(std::move(response));
+        // An injected delay (POST /faults/wsman): real time, as the console's own timeout is.
+        auto timer = std::make_shared<boost::asio::steady_timer>(io_, result.delay);
+        timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
+                              boost::system::error_code) mutable { reply(std::move(response)); });
+      });
     });
     // The built-in web UI (docs/web-ui.md) on every other path, over the same classes and power state machine.
     webUi_ = std::make_unique<wsman::webui::WebUi>(*platform_, *clock_, *power_, wsmanService_->registry());

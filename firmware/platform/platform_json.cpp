@@ -221,6 +221,24 @@ void fields(V& v, S& s) {
   v("trustedRoot", s.trustedRoot);
 }
 
+template <class V, Is<StoredKeyPair> S>
+void fields(V& v, S& s) {
+  v("instanceId", s.instanceId, Format::Plain, Need::Required);
+  v("privateKeyPem", s.privateKeyPem, Format::Plain, Need::Required);
+}
+
+template <class V, Is<KeyStore> S>
+void fields(V& v, S& s) {
+  v("keyPairs", s.keyPairs);
+  v("nextKeyPairHandle", s.nextKeyPairHandle);
+  v("tlsCertificateId", s.tlsCertificateId);
+  v("tlsCommitted", s.tlsCommitted);
+  v("committedTlsEnabled", s.committedTlsEnabled);
+  v("committedMutualAuthentication", s.committedMutualAuthentication);
+  v("committedTrustedCn", s.committedTrustedCn);
+  v("committedTlsCertificateId", s.committedTlsCertificateId);
+}
+
 template <class V, Is<MpsServer> S>
 void fields(V& v, S& s) {
   v("name", s.name, Format::Plain, Need::Required);
@@ -230,6 +248,8 @@ void fields(V& v, S& s) {
   v("authMethod", s.authMethod);
   v("username", s.username);
   v("commonName", s.commonName);
+  v("password", s.password);
+  v("certificateId", s.certificateId);
 }
 
 template <class V, Is<RemoteAccessPolicyRule> S>
@@ -239,6 +259,7 @@ void fields(V& v, S& s) {
   v("tunnelLifeTime", s.tunnelLifeTime);
   v("extendedData", s.extendedData);
   v("mpsNames", s.mpsNames);
+  v("mpsTypes", s.mpsTypes);
 }
 
 template <class V, Is<HttpProxy> S>
@@ -330,6 +351,7 @@ void fields(V& v, S& s) {
     g("nextHandle", s.nextCertificateHandle);
     g("items", s.certificates);
   });
+  v("keyStore", s.keyStore);
   v.group("remoteAccessConfig", Need::Optional, [&](V& g) {
     g("mpsServers", s.mpsServers);
     g("policies", s.remoteAccessPolicies);
@@ -706,6 +728,8 @@ MESIM_PERSISTED(RedirectionSettings)
 MESIM_PERSISTED(GeneralSettingsExtra)
 MESIM_PERSISTED(TlsSettings)
 MESIM_PERSISTED(StoredCertificate)
+MESIM_PERSISTED(StoredKeyPair)
+MESIM_PERSISTED(KeyStore)
 MESIM_PERSISTED(MpsServer)
 MESIM_PERSISTED(RemoteAccessPolicyRule)
 MESIM_PERSISTED(HttpProxy)
@@ -813,6 +837,7 @@ Result<> validateState(const PlatformState& s) {
   if (s.hostBasedSetup && s.hostBasedSetup->serverCertHash.size() > 64)
     return fail("provisioning.hostBasedSetup.serverCertHash is longer than 64 bytes");
   if (s.certHashes.size() > 23) return fail("certHashes has more than 23 entries");
+  if (s.keyStore.keyPairs.size() > 16) return fail("keyStore.keyPairs has more than 16 entries");
   if (s.logs.messageLog.size() > EventLogs::kMaxMessageLogRecords) return fail("logs.messageLog has too many records");
   for (const auto& rec : s.logs.messageLog)
     if (rec.size() != EventLogs::kMessageLogRecordSize) return fail("logs.messageLog records must be 21 bytes");

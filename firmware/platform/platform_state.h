@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "firmware/platform/alarm_clock_state.h"
+#include "firmware/platform/pki_state.h"
 #include "firmware/platform/system_defense_state.h"
 #include "firmware/platform/service_settings.h"
 
@@ -267,6 +268,8 @@ struct MpsServer {
   std::uint32_t authMethod = 2;    // 1 mutual TLS, 2 username/password
   std::string username;
   std::string commonName;
+  std::string password;       // AMT_MPSUsernamePassword.Password: write-only, never shown over WS-Man
+  std::string certificateId;  // AddMpServer's Certificate: the AMT_PublicKeyCertificate the MPS's chain ends at
 };
 
 // AMT_RemoteAccessPolicyRule created by AddRemoteAccessPolicyRule.
@@ -275,7 +278,8 @@ struct RemoteAccessPolicyRule {
   std::uint32_t trigger = 0;   // 0 user initiated, 1 alert, 2 periodic, 3 home provisioning
   std::uint32_t tunnelLifeTime = 0;
   std::string extendedData;    // base64
-  std::vector<std::string> mpsNames;
+  std::vector<std::string> mpsNames;  // AMT_RemoteAccessPolicyAppliesToMPS, in OrderOfAccess
+  std::vector<std::uint32_t> mpsTypes;  // per mpsNames entry: 0 external, 1 internal, 2 both (missing: 0)
 };
 
 // IPS_HTTPProxyAccessPoint created by IPS_HTTPProxyService.AddProxyAccessPoint.
@@ -346,6 +350,7 @@ struct PlatformState {
   std::array<TlsSettings, 2> tls{TlsSettings{}, TlsSettings{}};
   std::vector<StoredCertificate> certificates;
   std::uint32_t nextCertificateHandle = 0;
+  KeyStore keyStore;
   std::vector<MpsServer> mpsServers;
   std::vector<RemoteAccessPolicyRule> remoteAccessPolicies;
   std::vector<HttpProxy> httpProxies;

@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common/text_codecs.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/provisioning_pki.h"
 
 namespace mesim::test {
 namespace {
@@ -78,6 +80,17 @@ std::string xmlEscape(const std::string& s) {
     }
   }
   return out;
+}
+
+// A CertSpec without designated initializers (they leave fields out, which -Wextra reports).
+CertSpec certSpec(const std::string& cn, std::int64_t notBefore, std::int64_t notAfter, bool isCa = false, long serial = 1) {
+  CertSpec spec;
+  spec.commonName = cn;
+  spec.isCa = isCa;
+  spec.notBefore = notBefore;
+  spec.notAfter = notAfter;
+  spec.serial = serial;
+  return spec;
 }
 
 struct HttpResult {
@@ -334,6 +347,64 @@ TEST_F(WsmanClients, WsmanMessagesGetEnumeratePullWithCurl) {
   }
   std::cout << manifest.size() << " classes: " << pulls << " Enumerate+Pull, " << gets << " Get, each HTTP 200\n";
   EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
+}
+
+// DMT's TLS and CIRA configuration as @device-management-toolkit/wsman-messages builds it (wsman_messages_pki.js),
+// sent with curl --digest: GenerateKeyPair, AddKey, AddTrustedRootCertificate, AddCertificate, Create
+// AMT_TLSCredentialContext, Put AMT_TLSSettingData, CommitChanges — after which curl sees the new certificate on
+// 16993 — and AddMPS, AddRemoteAccessPolicyRule.
+TEST_F(WsmanClients, WsmanMessagesConfiguresTlsAndCiraWithCurl) {
+  auto gen = run("node " + quote((kClientsDir / "wsman_messages_pki.js").string()) + " " + quote(work_.string()));
+  ASSERT_EQ(gen.exitCode, 0) << gen.output;
+  const std::int64_t now = std::time(nullptr);
+  Pkey rootKey = makeRsaKey(2048);
+  const Cert root = makeCert(certSpec("console CA", now - 86400, now + 86400, true), rootKey, nullptr, rootKey);
+  Pkey key = makeRsaKey(2048);
+  const Cert cert = makeCert(certSpec("amt.example.com", now - 86400, now + 86400, false, 2), key, root, rootKey);
+  unsigned char* keyDer = nullptr;
+  const int keyLength = i2d_PrivateKey(key.get(), &keyDer);
+  const std::string keyBlob = text::base64Encode(std::vector<std::uint8_t>(keyDer, keyDer + keyLength));
+  OPENSSL_free(keyDer);
+  const std::string certBlob = text::base64Encode(derOf(cert));
+
+  // Sends request `name` with the placeholders filled; returns the answer after checking HTTP 200 (and
+  // ReturnValue 0 for a method).
+  auto send = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& fills = {}) {
+    std::string xml = readFile(work_ / (name + ".xml"));
+    for (const auto& [from, to] : fills) xml = replaceAll(xml, from, xmlEscape(to));
+    const auto filled = work_ / (name + ".filled.xml");
+    writeFile(filled, xml);
+    auto answer = curlPost(daemon_.httpPort(), filled);
+    EXPECT_EQ(answer.status, 200) << name << ": " << answer.body;
+    if (answer.body.find("ReturnValue>") != std::string::npos)
+      EXPECT_NE(answer.body.find("ReturnValue>0<"), std::string::npos) << name << ": " << answer.body;
+    return answer.body;
+  };
+  auto createdSelector = [](const std::string& body, const std::string& selectorName) {
+    const std::string open = "Name=\"" + selectorName + "\">";
+    const auto at = body.find(open);
+    return at == std::string::npos ? std::string() : body.substr(at + open.size(), body.find('<', at + open.size()) - at - open.size());
+  };
+
+  EXPECT_NE(createdSelector(send("generate-key-pair"), "InstanceID"), "");
+  send("add-key", {{"@@KEYBLOB@@", keyBlob}});
+  send("add-trusted-root", {{"@@ROOTBLOB@@", text::base64Encode(derOf(root))}});
+  const std::string certHandle = createdSelector(send("add-certificate", {{"@@CERTBLOB@@", certBlob}}), "InstanceID");
+  ASSERT_FALSE(certHandle.empty());
+  send("tls-credential-context-create", {{"@@CERTHANDLE@@", certHandle}});
+  send("tls-setting-data-put");
+  send("commit-changes");
+  auto seen = run("curl -sk -o /dev/null --max-time 10 -w '%{certs}' https://127.0.0.1:" +
+                  std::to_string(daemon_.httpsPort()) + "/wsman");
+  std::string seenFlat;
+  for (char c : seen.output)
+    if (c != '\n' && c != '\r') seenFlat += c;
+  EXPECT_NE(seenFlat.find(certBlob), std::string::npos) << "16993 serves the console's certificate:\n" << seen.output;
+
+  const std::string mps = createdSelector(send("add-mps"), "Name");
+  EXPECT_EQ(mps, "Intel(r) AMT:Management Presence Server 0");
+  const std::string rule = send("add-policy-rule", {{"@@MPSNAME@@", mps}});
+  EXPECT_NE(rule.find("Periodic"), std::string::npos) << rule;
 }
 
 // --- bad input over the real socket ---

@@ -66,8 +66,13 @@ MethodResult setMebxPassword(CimContext& ctx, const Instance&, const Arguments& 
   return MethodResult::status(status::kInternalError);
 }
 
-// Every change is persisted as it is made (PlatformModel), so there is nothing left to commit.
-MethodResult commitChanges(CimContext&, const Instance&, const Arguments&) { return MethodResult::status(status::kSuccess); }
+// Every change is persisted as it is made (PlatformModel); what waits for a commit is the TLS configuration
+// (AMT_TLSSettingData, AMT_TLSCredentialContext), which the TLS listeners take up from then on.
+MethodResult commitChanges(CimContext& ctx, const Instance&, const Arguments&) {
+  if (ctx.platform.update(commitTlsChanges) != platform::ChangeResult::Ok)
+    return MethodResult::status(status::kInternalError);
+  return MethodResult::status(status::kSuccess);
+}
 
 MethodResult getUuid(CimContext& ctx, const Instance&, const Arguments&) {
   const auto& u = ctx.platform.uuid();

@@ -213,6 +213,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerAuthorization(r);
   registerEventLogs(r);
   registerTlsAndCertificates(r);
+  registerPublicKeyManagement(r);
   registerRemoteAccess(r);
   registerIeee8021x(r);
   registerHttpProxy(r);

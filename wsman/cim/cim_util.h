@@ -69,6 +69,7 @@ void registerTimeSynchronization(ClassRegistry& r);
 void registerAuthorization(ClassRegistry& r);
 void registerEventLogs(ClassRegistry& r);
 void registerTlsAndCertificates(ClassRegistry& r);
+void registerPublicKeyManagement(ClassRegistry& r);
 void registerRemoteAccess(ClassRegistry& r);
 void registerIeee8021x(ClassRegistry& r);
 void registerHttpProxy(ClassRegistry& r);
@@ -80,6 +81,10 @@ void registerSystemDefense(ClassRegistry& r);
 void registerServiceSettings(ClassRegistry& r);
 void registerLogRecords(ClassRegistry& r);
 void registerAbstractClasses(ClassRegistry& r);
+
+// AMT_SetupAndConfigurationService.CommitChanges: the remote AMT_TLSSettingData and the AMT_TLSCredentialContext
+// binding become what the TLS listeners serve (public_key_management.cpp).
+void commitTlsChanges(platform::PlatformState& s);
 
 // The subscription a CIM_FilterCollectionSubscription or CIM_ListenerDestinationWSManagement instance stands for
 // (0 if none); event_subscriptions.cpp.

@@ -78,11 +78,19 @@ struct CimContext {
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }
 };
 
+struct MethodResult;
+// The part of a method that runs back on the loop after its slow part (offLoop): it may read and change the platform.
+using MethodFinish = std::function<MethodResult(CimContext&)>;
+
 struct MethodResult {
   std::uint32_t returnValue = 0;
   Arguments outputs;                // ReturnValue is added by the generic code
   std::optional<soap::Fault> fault; // a fault instead of an _OUTPUT (invalid input the schema would reject)
-  static MethodResult status(std::uint32_t rv) { return MethodResult{rv, {}, std::nullopt}; }
+  // Work too slow for the shared event loop (making an RSA key): when set, the generic code runs it on a worker
+  // thread (it must not touch the platform or the context) and answers the call with what its MethodFinish
+  // returns on the loop; the rest of this result is ignored.
+  std::function<MethodFinish()> offLoop;
+  static MethodResult status(std::uint32_t rv) { return MethodResult{rv, {}, std::nullopt, {}}; }
 };
 
 // PT_STATUS values used as ReturnValue (spec/wsman.md §3.6).

@@ -1,6 +1,8 @@
-// Remote access / CIRA (spec/wsman.md §3.1): AMT_RemoteAccessService (AddMpServer,
-// AddRemoteAccessPolicyRule), AMT_ManagementPresenceRemoteSAP and AMT_RemoteAccessPolicyRule (Delete),
-// AMT_UserInitiatedConnectionService (RequestStateChange).
+// Remote access / CIRA (spec/wsman.md §3.1, apf.md §3): AMT_RemoteAccessService (AddMpServer,
+// AddRemoteAccessPolicyRule), AMT_ManagementPresenceRemoteSAP (Delete), AMT_MPSUsernamePassword (Put),
+// AMT_RemoteAccessCredentialContext, AMT_RemoteAccessPolicyRule (Put, Delete), AMT_RemoteAccessPolicyAppliesToMPS
+// (Create, Put, Delete), AMT_UserInitiatedConnectionService (RequestStateChange). The CIRA side reads the same
+// configuration through platform::ciraPolicies (firmware/platform/remote_access_config.h).
 #include <algorithm>
 
 #include "wsman/cim/class_registry.h"
@@ -13,7 +15,44 @@ using T = PropType;
 constexpr const char* kRasName = "Intel(r) AMT Remote Access Service";
 constexpr const char* kSapClass = "AMT_ManagementPresenceRemoteSAP";
 constexpr const char* kRuleClass = "AMT_RemoteAccessPolicyRule";
+constexpr const char* kCredentialClass = "AMT_MPSUsernamePassword";
+constexpr const char* kAppliesClass = "AMT_RemoteAccessPolicyAppliesToMPS";
+constexpr const char* kServerPrefix = "Intel(r) AMT:Management Presence Server ";
 constexpr std::size_t kMaxServers = 4;
+// AMT_MPSUsernamePassword's RemoteID and Secret (the MPS login of the APF USERAUTH request).
+constexpr std::size_t kMaxCredentialLength = 32;
+
+// "Intel(r) AMT:MPS Username Password N" for server "...Management Presence Server N".
+std::string credentialIdOf(const std::string& serverName) {
+  return "Intel(r) AMT:MPS Username Password " + serverName.substr(std::string(kServerPrefix).size());
+}
+
+// The server a reference to an AMT_ManagementPresenceRemoteSAP names, if it exists.
+const platform::MpsServer* referencedServer(const platform::PlatformState& s, const EndpointReference* ref) {
+  if (!ref || ref->resourceUri != resourceUri(Schema::Amt, kSapClass)) return nullptr;
+  const soap::Selector* name = ref->find("Name");
+  if (!name) return nullptr;
+  for (const auto& m : s.mpsServers)
+    if (m.name == name->value) return &m;
+  return nullptr;
+}
+
+platform::RemoteAccessPolicyRule* referencedRule(platform::PlatformState& s, const EndpointReference* ref) {
+  if (!ref || ref->resourceUri != resourceUri(Schema::Amt, kRuleClass)) return nullptr;
+  const soap::Selector* name = ref->find("PolicyRuleName");
+  if (!name) return nullptr;
+  for (auto& p : s.remoteAccessPolicies)
+    if (p.policyRuleName == name->value) return &p;
+  return nullptr;
+}
+
+// ExtendedData of a periodic rule: two big-endian 32-bit numbers, the kind of period (0 every N seconds, 1 daily at
+// a time) and its value.
+bool validPeriodicData(const std::string& base64) {
+  std::vector<std::uint8_t> bytes;
+  return base64Decode(base64, bytes) && bytes.size() == 8 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0 &&
+         bytes[3] <= 1;
+}
 
 EndpointReference ruleRef(const std::string& name) {
   EndpointReference e;
@@ -32,7 +71,21 @@ MethodResult addMpServer(CimContext& ctx, const Instance&, const Arguments& in) 
       port == 0 || port > 65535 || !argUint(in, "AuthMethod", auth) || (auth != 1 && auth != 2))
     return MethodResult::status(status::kInvalidParameter);
   argString(in, "Username", m.username);
+  argString(in, "Password", m.password);
   argString(in, "CN", m.commonName);
+  // Username/password authentication needs both; mutual TLS a certificate in AMT's store.
+  if (m.username.size() > kMaxCredentialLength || m.password.size() > kMaxCredentialLength ||
+      m.commonName.size() > 255 || (auth == 2 && (m.username.empty() || m.password.empty())))
+    return MethodResult::status(status::kInvalidParameter);
+  if (const EndpointReference* cert = argRef(in, "Certificate")) {
+    const soap::Selector* id = cert->find("InstanceID");
+    const auto& certs = ctx.platform.state().certificates;
+    if (!id || std::none_of(certs.begin(), certs.end(), [&](const auto& c) { return c.instanceId == id->value; }))
+      return MethodResult::status(status::kNotFound);
+    m.certificateId = id->value;
+  } else if (auth == 1) {
+    return MethodResult::status(status::kInvalidParameter);
+  }
   if (ctx.platform.state().mpsServers.size() >= kMaxServers) return MethodResult::status(status::kMaxLimitReached);
   for (const auto& s : ctx.platform.state().mpsServers)
     if (s.accessInfo == m.accessInfo && s.port == port) return MethodResult::status(status::kDuplicate);
@@ -42,7 +95,7 @@ MethodResult addMpServer(CimContext& ctx, const Instance&, const Arguments& in) 
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
     std::uint32_t n = 0;
     for (bool taken = true; taken; ++n) {
-      m.name = "Intel(r) AMT:Management Presence Server " + std::to_string(n);
+      m.name = kServerPrefix + std::to_string(n);
       taken = std::any_of(s.mpsServers.begin(), s.mpsServers.end(), [&](const auto& x) { return x.name == m.name; });
     }
     s.mpsServers.push_back(m);
@@ -62,15 +115,25 @@ MethodResult addPolicyRule(CimContext& ctx, const Instance&, const Arguments& in
   rule.trigger = static_cast<std::uint32_t>(trigger);
   rule.tunnelLifeTime = static_cast<std::uint32_t>(lifetime);
   argString(in, "ExtendedData", rule.extendedData);
-  auto servers = in.find("MpServer");
-  if (servers == in.end() || servers->second.refs.empty()) return MethodResult::status(status::kInvalidParameter);
-  for (const auto& ref : servers->second.refs) {
-    const auto* name = ref.find("Name");
-    const auto& known = ctx.platform.state().mpsServers;
-    if (!name || std::none_of(known.begin(), known.end(), [&](const auto& m) { return m.name == name->value; }))
-      return MethodResult::status(status::kNotFound);
-    rule.mpsNames.push_back(name->value);
+  if (trigger == 2 && !validPeriodicData(rule.extendedData)) return MethodResult::status(status::kInvalidParameter);
+  // MpServer: servers reached from outside the enterprise; InternalMpServer: from inside (MpsType 0 / 1, both 2).
+  const auto& state = ctx.platform.state();
+  for (const auto& [argument, type] : {std::pair{"MpServer", 0u}, std::pair{"InternalMpServer", 1u}}) {
+    auto servers = in.find(argument);
+    if (servers == in.end()) continue;
+    for (const auto& ref : servers->second.refs) {
+      const platform::MpsServer* server = referencedServer(state, &ref);
+      if (!server) return MethodResult::status(status::kNotFound);
+      auto at = std::find(rule.mpsNames.begin(), rule.mpsNames.end(), server->name);
+      if (at == rule.mpsNames.end()) {
+        rule.mpsNames.push_back(server->name);
+        rule.mpsTypes.push_back(type);
+      } else {
+        rule.mpsTypes[static_cast<std::size_t>(at - rule.mpsNames.begin())] = 2;
+      }
+    }
   }
+  if (rule.mpsNames.empty()) return MethodResult::status(status::kInvalidParameter);
   static const char* const kNames[] = {"User Initiated", "Alert", "Periodic"};
   rule.policyRuleName = kNames[trigger];
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
@@ -134,8 +197,8 @@ void registerRemoteAccess(ClassRegistry& r) {
 
   ClassDef rule{.name = kRuleClass, .schema = Schema::Amt,
                 .keys = {"CreationClassName", "PolicyRuleName", "SystemCreationClassName", "SystemName"}};
-  rule.properties = {P("CreationClassName"), P("ElementName"), P("ExtendedData", T::Base64), P("PolicyRuleName"),
-                     P("SystemCreationClassName"), P("SystemName"), P("Trigger", T::UInt16), P("TunnelLifeTime", T::UInt32)};
+  rule.properties = {P("CreationClassName"), P("ElementName"), W("ExtendedData", T::Base64), P("PolicyRuleName"),
+                     P("SystemCreationClassName"), P("SystemName"), P("Trigger", T::UInt16), W("TunnelLifeTime", T::UInt32)};
   rule.enumerate = [](CimContext& ctx) {
     std::vector<Instance> out;
     for (const auto& p : ctx.platform.state().remoteAccessPolicies) {
@@ -158,7 +221,158 @@ void registerRemoteAccess(ClassRegistry& r) {
       std::erase_if(s.remoteAccessPolicies, [&](const auto& p) { return p.policyRuleName == name; });
     }));
   };
+  rule.put = [](CimContext& ctx, const Instance& current, const Arguments& in) -> ChangeFault {
+    const std::string name = current.str("PolicyRuleName");
+    std::uint64_t lifetime = 0;
+    std::string extended;
+    const bool hasLifetime = argUint(in, "TunnelLifeTime", lifetime);
+    const bool hasExtended = argString(in, "ExtendedData", extended);
+    if (hasLifetime && lifetime > 0xFFFFFFFFu) return invalidParameter("TunnelLifeTime is a 32-bit number of seconds.");
+    if (hasExtended && current.str("Trigger") == "2" && !validPeriodicData(extended))
+      return invalidParameter("ExtendedData of a periodic rule is 8 bytes: the kind of period and its value.");
+    return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
+      for (auto& p : s.remoteAccessPolicies) {
+        if (p.policyRuleName != name) continue;
+        if (hasLifetime) p.tunnelLifeTime = static_cast<std::uint32_t>(lifetime);
+        if (hasExtended) p.extendedData = extended;
+      }
+    }));
+  };
   r.add(std::move(rule));
+
+  ClassDef credential{.name = kCredentialClass, .schema = Schema::Amt, .keys = {"InstanceID"}};
+  // Secret is write-only: accepted by Put, never shown.
+  credential.properties = {P("ElementName"), P("InstanceID"), W("RemoteID"), W("Secret")};
+  credential.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    for (const auto& m : ctx.platform.state().mpsServers) {
+      if (m.authMethod != 2) continue;
+      Instance i;
+      i.set("ElementName", "Intel(r) AMT:MPS Username Password").set("InstanceID", credentialIdOf(m.name))
+          .set("RemoteID", m.username);
+      out.push_back(std::move(i));
+    }
+    return out;
+  };
+  credential.put = [](CimContext& ctx, const Instance& current, const Arguments& in) -> ChangeFault {
+    const std::string id = current.str("InstanceID");
+    std::string user, secret;
+    const bool hasUser = argString(in, "RemoteID", user), hasSecret = argString(in, "Secret", secret);
+    if ((hasUser && (user.empty() || user.size() > kMaxCredentialLength)) ||
+        (hasSecret && (secret.empty() || secret.size() > kMaxCredentialLength)))
+      return invalidParameter("RemoteID and Secret have 1 to 32 characters.");
+    return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
+      for (auto& m : s.mpsServers) {
+        if (credentialIdOf(m.name) != id) continue;
+        if (hasUser) m.username = user;
+        if (hasSecret) m.password = secret;
+      }
+    }));
+  };
+  r.add(std::move(credential));
+
+  // The credential each server logs on with: its username/password, or the certificate its chain must end at.
+  ClassDef credentialContext{.name = "AMT_RemoteAccessCredentialContext", .schema = Schema::Amt,
+                             .base = "CIM_CredentialContext", .keys = {"ElementInContext", "ElementProvidingContext"}};
+  credentialContext.properties = {P("ElementInContext", T::Reference), P("ElementProvidingContext", T::Reference)};
+  credentialContext.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    for (const auto& m : ctx.platform.state().mpsServers) {
+      auto add = [&](EndpointReference credentialRef) {
+        Instance i;
+        i.setRef("ElementInContext", std::move(credentialRef))
+            .setRef("ElementProvidingContext", serviceRef(Schema::Amt, kSapClass, m.name));
+        out.push_back(std::move(i));
+      };
+      if (m.authMethod == 2) add(instanceIdRef(Schema::Amt, kCredentialClass, credentialIdOf(m.name)));
+      if (!m.certificateId.empty()) add(instanceIdRef(Schema::Amt, "AMT_PublicKeyCertificate", m.certificateId));
+    }
+    return out;
+  };
+  r.add(std::move(credentialContext));
+
+  ClassDef applies{.name = kAppliesClass, .schema = Schema::Amt, .keys = {"ManagedElement", "PolicySet"}};
+  applies.properties = {P("ManagedElement", T::Reference), W("MpsType", T::UInt16), W("OrderOfAccess", T::UInt16),
+                        P("PolicySet", T::Reference)};
+  applies.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    for (const auto& p : ctx.platform.state().remoteAccessPolicies) {
+      for (std::size_t k = 0; k < p.mpsNames.size(); ++k) {
+        Instance i;
+        i.setRef("ManagedElement", serviceRef(Schema::Amt, kSapClass, p.mpsNames[k]))
+            .setNum("MpsType", k < p.mpsTypes.size() ? p.mpsTypes[k] : 0)
+            .setNum("OrderOfAccess", k)
+            .setRef("PolicySet", ruleRef(p.policyRuleName));
+        out.push_back(std::move(i));
+      }
+    }
+    return out;
+  };
+  // Moves server `name` of `rule` to position `order` (clamped) with `type`.
+  static constexpr auto place = [](platform::RemoteAccessPolicyRule& rule, const std::string& name, std::uint64_t order,
+                                   std::uint32_t type) {
+    rule.mpsTypes.resize(rule.mpsNames.size(), 0);
+    if (auto at = std::find(rule.mpsNames.begin(), rule.mpsNames.end(), name); at != rule.mpsNames.end()) {
+      rule.mpsTypes.erase(rule.mpsTypes.begin() + (at - rule.mpsNames.begin()));
+      rule.mpsNames.erase(at);
+    }
+    const auto k = static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(order, rule.mpsNames.size()));
+    rule.mpsNames.insert(rule.mpsNames.begin() + k, name);
+    rule.mpsTypes.insert(rule.mpsTypes.begin() + k, type);
+  };
+  applies.create = [](CimContext& ctx, const Arguments& body, std::vector<soap::Selector>& created) -> ChangeFault {
+    const auto& state = ctx.platform.state();
+    const platform::MpsServer* server = referencedServer(state, argRef(body, "ManagedElement"));
+    if (!server) return invalidParameter("ManagedElement must reference an AMT_ManagementPresenceRemoteSAP.");
+    std::uint64_t order = 0, type = 0;
+    argUint(body, "OrderOfAccess", order);
+    if (argUint(body, "MpsType", type) && type > 2) return invalidParameter("MpsType is 0, 1 or 2.");
+    std::string ruleName;
+    bool duplicate = false;
+    auto result = ctx.platform.update([&](platform::PlatformState& s) {
+      platform::RemoteAccessPolicyRule* rule = referencedRule(s, argRef(body, "PolicySet"));
+      if (!rule) return;
+      ruleName = rule->policyRuleName;
+      duplicate = std::find(rule->mpsNames.begin(), rule->mpsNames.end(), server->name) != rule->mpsNames.end();
+      if (!duplicate) place(*rule, server->name, order, static_cast<std::uint32_t>(type));
+    });
+    if (ruleName.empty()) return invalidParameter("PolicySet must reference an AMT_RemoteAccessPolicyRule.");
+    if (duplicate) return soap::Fault{soap::FaultCode::AlreadyExists, {}, "The rule already uses this server."};
+    if (auto f = changeFault(result)) return f;
+    created = {soap::eprSelector("ManagedElement", serviceRef(Schema::Amt, kSapClass, server->name)),
+               soap::eprSelector("PolicySet", ruleRef(ruleName))};
+    return std::nullopt;
+  };
+  applies.put = [](CimContext& ctx, const Instance& current, const Arguments& in) -> ChangeFault {
+    const Value* element = current.get("ManagedElement");
+    const Value* policy = current.get("PolicySet");
+    const std::string name = element->refs.front().find("Name")->value;
+    std::uint64_t order = std::stoull(current.str("OrderOfAccess")), type = std::stoull(current.str("MpsType"));
+    argUint(in, "OrderOfAccess", order);
+    if (argUint(in, "MpsType", type) && type > 2) return invalidParameter("MpsType is 0, 1 or 2.");
+    return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
+      if (platform::RemoteAccessPolicyRule* rule = referencedRule(s, &policy->refs.front()))
+        place(*rule, name, order, static_cast<std::uint32_t>(type));
+    }));
+  };
+  applies.remove = [](CimContext& ctx, const Instance& target) -> ChangeFault {
+    const std::string name = target.get("ManagedElement")->refs.front().find("Name")->value;
+    const EndpointReference policy = target.get("PolicySet")->refs.front();
+    for (const auto& p : ctx.platform.state().remoteAccessPolicies)
+      if (p.policyRuleName == policy.find("PolicyRuleName")->value && p.mpsNames.size() == 1)
+        return invalidParameter("A rule needs a server: delete the rule instead.");
+    return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
+      platform::RemoteAccessPolicyRule* rule = referencedRule(s, &policy);
+      if (!rule) return;
+      rule->mpsTypes.resize(rule->mpsNames.size(), 0);
+      for (std::size_t k = rule->mpsNames.size(); k-- > 0;)
+        if (rule->mpsNames[k] == name) {
+          rule->mpsNames.erase(rule->mpsNames.begin() + static_cast<std::ptrdiff_t>(k));
+          rule->mpsTypes.erase(rule->mpsTypes.begin() + static_cast<std::ptrdiff_t>(k));
+        }
+    }));
+  };
+  r.add(std::move(applies));
 
   constexpr const char* kUicName = "Intel(r) AMT User Initiated Connection Service";
   ClassDef uic{.name = "AMT_UserInitiatedConnectionService", .schema = Schema::Amt, .keys = kServiceKeys};

@@ -1,11 +1,10 @@
 // TLS and certificates (spec/wsman.md §3.2 rpc-go configure): AMT_TLSSettingData (remote 802.3 and
-// local LMS, Put), AMT_PublicKeyCertificate (Delete), AMT_PublicKeyManagementService
-// (AddTrustedRootCertificate, AddCertificate).
+// local LMS, Put; applied by CommitChanges), AMT_PublicKeyCertificate (Put, Delete). The store's service and key
+// pairs are in public_key_management.cpp.
 #include <openssl/x509.h>
 
 #include <memory>
 
-#include "firmware/platform/event_records.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -14,43 +13,19 @@ namespace {
 
 using T = PropType;
 constexpr const char* kTlsIds[2] = {"Intel(r) AMT 802.3 TLS Settings", "Intel(r) AMT LMS TLS Settings"};
-constexpr std::size_t kMaxCertificates = 64;
-// AMT_PublicKeyCertificate.X509Certificate is MaxLen(4100) in AMT's MOF. With kMaxCertificates this bounds what
-// the certificate store adds to the state (and to the work of every state change) at about 260 KiB.
+// AMT_PublicKeyCertificate.X509Certificate is MaxLen(4100) in AMT's MOF.
 constexpr std::size_t kMaxCertificateBytes = 4100;
 
-// True if `der` is exactly one DER X.509 certificate OpenSSL can parse, nothing before or after it.
 bool isX509Certificate(const std::vector<std::uint8_t>& der) {
   const unsigned char* p = der.data();
   std::unique_ptr<X509, decltype(&X509_free)> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())), &X509_free);
   return cert && p == der.data() + der.size();
 }
 
-MethodResult addCertificate(CimContext& ctx, const Arguments& in, bool trustedRoot) {
-  std::string blob;
-  std::vector<std::uint8_t> der;
-  if (!argString(in, "CertificateBlob", blob) || !base64Decode(blob, der) || der.empty() ||
-      der.size() > kMaxCertificateBytes)
-    return MethodResult::status(status::kInvalidParameter);
-  if (!isX509Certificate(der)) return MethodResult::status(status::kInvalidCert);
-  const auto& state = ctx.platform.state();
-  for (const auto& c : state.certificates)
-    if (c.x509 == blob) return MethodResult::status(status::kDuplicate);
-  if (state.certificates.size() >= kMaxCertificates) return MethodResult::status(status::kMaxLimitReached);
-  std::string id;
-  const auto now = ctx.now();
-  auto result = ctx.platform.update([&](platform::PlatformState& s) {
-    id = "Intel(r) AMT Certificate: Handle: " + std::to_string(s.nextCertificateHandle++);
-    s.certificates.push_back({id, blob, trustedRoot});
-    if (trustedRoot)
-      platform::appendAuditRecord(s, platform::makeAuditRecord(platform::audit::kSecurityAdmin,
-                                                               platform::audit::kTlsTrustedRootAdded,
-                                                               ctx.initiator(), now));
-  });
-  if (result != platform::ChangeResult::Ok) return MethodResult::status(status::kInternalError);
-  MethodResult r;
-  r.outputs["CreatedCertificate"] = Value::ref(instanceIdRef(Schema::Amt, "AMT_PublicKeyCertificate", id));
-  return r;
+// A certificate the TLS endpoint is bound to, or still serves since the last CommitChanges, stays (AMT: "a
+// certificate cannot be removed if it is referenced, for example by TLS").
+bool usedByTls(const platform::PlatformState& s, const std::string& id) {
+  return s.keyStore.tlsCertificateId == id || (s.keyStore.tlsCommitted && s.keyStore.committedTlsCertificateId == id);
 }
 
 }  // namespace
@@ -91,7 +66,7 @@ void registerTlsAndCertificates(ClassRegistry& r) {
   ClassDef cert{.name = "AMT_PublicKeyCertificate", .schema = Schema::Amt, .keys = {"InstanceID"}};
   // "TrustedRootCertficate" is AMT's own spelling.
   cert.properties = {P("ElementName"), P("InstanceID"), P("ReadOnlyCertificate", T::Boolean),
-                     P("TrustedRootCertficate", T::Boolean), P("X509Certificate", T::Base64)};
+                     P("TrustedRootCertficate", T::Boolean), W("X509Certificate", T::Base64)};
   cert.enumerate = [](CimContext& ctx) {
     std::vector<Instance> out;
     for (const auto& c : ctx.platform.state().certificates) {
@@ -105,28 +80,30 @@ void registerTlsAndCertificates(ClassRegistry& r) {
     }
     return out;
   };
+  cert.put = [](CimContext& ctx, const Instance& current, const Arguments& in) -> ChangeFault {
+    const std::string id = current.str("InstanceID");
+    std::string blob;
+    if (!argString(in, "X509Certificate", blob)) return std::nullopt;  // nothing writable sent
+    std::vector<std::uint8_t> der;
+    if (!base64Decode(blob, der) || der.empty() || der.size() > kMaxCertificateBytes || !isX509Certificate(der))
+      return invalidParameter("X509Certificate must be one DER X.509 certificate of at most 4100 bytes.");
+    if (usedByTls(ctx.platform.state(), id))
+      return soap::Fault{soap::FaultCode::AccessDenied, {}, "The TLS endpoint uses this certificate."};
+    return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
+      for (auto& c : s.certificates)
+        if (c.instanceId == id) c.x509 = blob;
+    }));
+  };
   cert.remove = [](CimContext& ctx, const Instance& target) -> ChangeFault {
     const std::string id = target.str("InstanceID");
+    if (usedByTls(ctx.platform.state(), id))
+      return soap::Fault{soap::FaultCode::AccessDenied, {}, "The TLS endpoint uses this certificate."};
     return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
       std::erase_if(s.certificates, [&](const platform::StoredCertificate& c) { return c.instanceId == id; });
     }));
   };
   r.add(std::move(cert));
 
-  constexpr const char* kPkiName = "Intel(r) AMT Public Key Management Service";
-  ClassDef pki{.name = "AMT_PublicKeyManagementService", .schema = Schema::Amt, .keys = kServiceKeys};
-  pki.properties = {P("CreationClassName"), P("ElementName"), P("EnabledState", T::UInt16), P("Name"),
-                    P("RequestedState", T::UInt16), P("SystemCreationClassName"), P("SystemName")};
-  pki.methods = {{"AddTrustedRootCertificate", {In("CertificateBlob", T::Base64)}, {Out("CreatedCertificate", T::Reference)},
-                  [](CimContext& ctx, const Instance&, const Arguments& in) { return addCertificate(ctx, in, true); }},
-                 {"AddCertificate", {In("CertificateBlob", T::Base64)}, {Out("CreatedCertificate", T::Reference)},
-                  [](CimContext& ctx, const Instance&, const Arguments& in) { return addCertificate(ctx, in, false); }}};
-  pki.enumerate = [](CimContext&) {
-    Instance i;
-    setServiceKeys(i, "AMT_PublicKeyManagementService", kPkiName).set("ElementName", kPkiName).setNum("EnabledState", 5).setNum("RequestedState", 12);
-    return std::vector<Instance>{i};
-  };
-  r.add(std::move(pki));
 }
 
 }  // namespace mesim::wsman::cim

@@ -194,6 +194,7 @@ Result<> WsmanHttpServer::start() {
   }
   started_ = true;
   core_->stopped = false;
+  if (o.httpsPort >= 0) platformSubscription_ = core_->platform.subscribe([this] { refreshConsoleTls(false); });
   if (http_.is_open()) accept(http_, httpPause_, false);
   if (https_.is_open()) accept(https_, httpsPause_, true);  // handshakes wait for the certificate where need be
   if (o.httpsPort < 0) {
@@ -318,7 +319,10 @@ Result<> WsmanHttpServer::useTlsIdentity(const TlsIdentity& identity) {
   auto& platform = core_->platform;
   auto context = makeTlsServerContext(identity);
   if (!context) return context.error();
-  core_->tls = std::move(*context);
+  core_->tls = *context;
+  ownTls_ = std::move(*context);
+  ownIdentity_ = identity;
+  refreshConsoleTls(true);
   // StartConfigurationHBased reports this hash (platform_state.h: amtCertHash).
   if (platform.state().amtCertHash != identity.sha256 ||
       platform.state().amtCertHashAlgorithm != platform::HashAlgorithm::Sha256) {
@@ -329,7 +333,35 @@ Result<> WsmanHttpServer::useTlsIdentity(const TlsIdentity& identity) {
   return {};
 }
 
+void WsmanHttpServer::refreshConsoleTls(bool force) {
+  if (!ownIdentity_) return;  // taken up when the listener's own pair is in place (useTlsIdentity)
+  const auto& state = core_->platform.state();
+  std::string fingerprint = consoleTlsFingerprint(state);
+  if (!force && fingerprint == consoleTlsFingerprint_) return;
+  auto policy = consoleTlsPolicy(state);
+  Result<std::shared_ptr<asio::ssl::context>> context = ownTls_;
+  if (!policy) {
+    context = policy.error();
+  } else if (*policy) {
+    context = makeConsoleTlsContext(**policy, *ownIdentity_, true);
+  }
+  if (!context) {
+    // Fail safe: the listener keeps the certificate it served.
+    MESIM_LOG(Error, kLog, "the committed TLS configuration cannot be served (" << context.error().message
+                                                                                << "); the previous one stays");
+    consoleTlsFingerprint_ = std::move(fingerprint);  // not retried until it changes
+    return;
+  }
+  core_->tls = std::move(*context);
+  consoleTlsFingerprint_ = std::move(fingerprint);
+  if (*policy)
+    MESIM_LOG(Info, kLog, "TLS now serves " << ((*policy)->identity ? "the console's certificate" : "its own certificate")
+                                            << ((*policy)->mutualAuthentication ? " with mutual authentication" : ""));
+}
+
 void WsmanHttpServer::stop() {
+  if (platformSubscription_) core_->platform.unsubscribe(*platformSubscription_);
+  platformSubscription_.reset();
   core_->stopped = true;
   boost::system::error_code ignored;
   http_.close(ignored);

@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "firmware/platform/platform_model.h"
+#include "wsman/http/console_tls.h"
 #include "wsman/http/http_session.h"
 #include "wsman/http/server_core.h"
 #include "wsman/http/tls_identity.h"
@@ -95,14 +96,15 @@ class WsmanHttpServer {
     info.peerAddress = std::move(name);
     info.local = true;
     info.tls = true;
-    if (core_->tls) {
-      serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(stream), *core_->tls), std::move(info));
+    // The local interface has TLS settings of its own: the console's mutual authentication is the network's.
+    if (ownTls_) {
+      serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(stream), *ownTls_), std::move(info));
       return true;
     }
     auto held = std::make_shared<AsyncStream>(std::move(stream));  // std::function needs a copyable capture
     withTlsIdentity([this, held, info = std::move(info)](const Result<>& outcome) mutable {
       if (outcome)
-        serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(*held), *core_->tls), std::move(info));
+        serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(*held), *ownTls_), std::move(info));
     });
     return true;
   }
@@ -154,6 +156,13 @@ class WsmanHttpServer {
   std::size_t heldHandshakes_ = 0;  // accepted TLS sockets waiting for the certificate
   // Cleared by the destructor: a key made off the loop after the server is gone is dropped.
   std::shared_ptr<WsmanHttpServer*> self_ = std::make_shared<WsmanHttpServer*>(this);
+
+  // The console's TLS configuration (console_tls.h), taken up when a commit changes it.
+  void refreshConsoleTls(bool force);
+  std::optional<TlsIdentity> ownIdentity_;                   // the listener's own pair, once in place
+  std::shared_ptr<boost::asio::ssl::context> ownTls_;        // its context: LMS channels keep it
+  std::string consoleTlsFingerprint_;                        // what the served context was built from
+  std::optional<std::size_t> platformSubscription_;
 };
 
 }  // namespace mesim::wsman::http

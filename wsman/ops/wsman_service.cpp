@@ -77,12 +77,37 @@ class WsmanService::Impl {
         registry_(cim::makeAmtClassRegistry()),
         contexts_(clock, options_.maxEnumerationContexts, options_.enumerationContextLifetime) {}
 
+  ~Impl() { *alive_ = false; }
+
   WsmanResult handle(std::string_view body, const WsmanCallContext& call) {
     WsmanRequestKey key{WsmanAction::Unknown, kUnknownClass, {}, std::nullopt};  // filled in as the request is read
     WsmanResult result = serve(body, call, key);
     ++stats_.requests[key];
+    if (pending_) {
+      auto pending = std::move(*pending_);
+      pending_.reset();
+      MethodFinish finish = pending.work();
+      return finishPending(pending, finish);
+    }
     return result;
   }
+
+  void handle(std::string_view body, const WsmanCallContext& call, std::function<void(WsmanResult)> done) {
+    if (!offLoop_) return done(handle(body, call));
+    WsmanRequestKey key{WsmanAction::Unknown, kUnknownClass, {}, std::nullopt};
+    WsmanResult result = serve(body, call, key);
+    ++stats_.requests[key];
+    if (!pending_) return done(std::move(result));
+    auto pending = std::make_shared<PendingInvoke>(std::move(*pending_));
+    pending_.reset();
+    auto finish = std::make_shared<MethodFinish>();
+    offLoop_([pending, finish] { *finish = pending->work(); },
+             [this, alive = alive_, pending, finish, done = std::move(done)] {
+               if (*alive) done(finishPending(*pending, *finish));
+             });
+  }
+
+  void setOffLoop(WsmanService::OffLoopRunner runner) { offLoop_ = std::move(runner); }
 
   const cim::ClassRegistry& registry() const { return registry_; }
   void setEventDelivery(events::EventDelivery* events) { events_ = events; }
@@ -100,6 +125,36 @@ class WsmanService::Impl {
 
  private:
   using Outcome = std::variant<std::string, Fault>;
+  using MethodFinish = cim::MethodFinish;
+
+  // An Invoke whose method handed its slow part to offLoop: what answering it later needs.
+  struct PendingInvoke {
+    std::function<MethodFinish()> work;
+    soap::RequestHeader header;
+    std::string classUri;
+    std::string methodName;
+    WsmanCallContext call;
+  };
+
+  WsmanResult finishPending(const PendingInvoke& pending, const MethodFinish& finish) {
+    cim::CimContext ctx{platform_, clock_, power_, runtime_, pending.call.user, pending.call.local, events_,
+                        agentPresence_, consent_, systemDefense_};
+    cim::MethodResult result = finish ? finish(ctx) : cim::MethodResult::status(cim::status::kInternalError);
+    WsmanRequestKey key{WsmanAction::Invoke, kUnknownClass, {}, std::nullopt};  // already counted
+    return resultOf(invokeOutput(pending.header, pending.classUri, pending.methodName, std::move(result)),
+                    pending.header, key);
+  }
+
+  // The body of an Invoke's answer (or its fault) from the method's result.
+  Outcome invokeOutput(const soap::RequestHeader& header, const std::string& uri, const std::string& methodName,
+                       cim::MethodResult result) {
+    if (result.fault) return *result.fault;
+    result.outputs["ReturnValue"] = cim::Value::number(result.returnValue);
+    soap::ResponseWriter w(header.action + "Response", header.messageId, nextMessageId(), header.resourceUri);
+    auto out = w.add(w.body(), uri, methodName + "_OUTPUT");
+    writeProperties(w, out, uri, result.outputs);
+    return w.finish();
+  }
 
   std::string nextMessageId() { return soap::amtMessageId(++messageCounter_); }
 
@@ -127,15 +182,18 @@ class WsmanService::Impl {
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
                          consent_, systemDefense_, hardware_};
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
-    std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms, key);
+    return resultOf(dispatch(req, ctx, realms, key), req.header, key);
+  }
+
+  WsmanResult resultOf(Outcome outcome, const soap::RequestHeader& header, WsmanRequestKey& key) {
     if (auto* f = std::get_if<Fault>(&outcome)) {
-      MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> " << soap::faultName(f->code));
-      return faultResult(*f, req.header.messageId, key);
+      MESIM_LOG(Debug, kLog, header.action << " " << header.resourceUri << " -> " << soap::faultName(f->code));
+      return faultResult(*f, header.messageId, key);
     }
     auto& text = std::get<std::string>(outcome);
-    if (req.header.maxEnvelopeSize && text.size() > *req.header.maxEnvelopeSize)
-      return faultResult(fault(FaultCode::EncodingLimit, soap::detail::kMaxEnvelopeSize), req.header.messageId, key);
-    MESIM_LOG(Debug, kLog, req.header.action << " " << req.header.resourceUri << " -> 200");
+    if (header.maxEnvelopeSize && text.size() > *header.maxEnvelopeSize)
+      return faultResult(fault(FaultCode::EncodingLimit, soap::detail::kMaxEnvelopeSize), header.messageId, key);
+    MESIM_LOG(Debug, kLog, header.action << " " << header.resourceUri << " -> 200");
     return {200, std::move(text)};
   }
 
@@ -610,15 +668,13 @@ class WsmanService::Impl {
     auto chosen = select(req.header, cls, ctx);
     if (auto* f = std::get_if<Fault>(&chosen)) return *f;
     auto result = method->handler(ctx, std::get<cim::ServedInstance>(chosen).instance, args);
-    if (result.fault) return *result.fault;
-    result.outputs["ReturnValue"] = cim::Value::number(result.returnValue);
-
-    soap::ResponseWriter w(req.header.action + "Response", req.header.messageId, nextMessageId(),
-                           req.header.resourceUri);
-    const std::string uri = cls.resourceUri();
-    auto out = w.add(w.body(), uri, methodName + "_OUTPUT");
-    writeProperties(w, out, uri, result.outputs);
-    return w.finish();
+    if (result.offLoop) {
+      // Answered by handle() once the slow part ran; this placeholder is never sent.
+      pending_ = PendingInvoke{std::move(result.offLoop), req.header, cls.resourceUri(), methodName,
+                               {ctx.user, ctx.local}};
+      return std::string();
+    }
+    return invokeOutput(req.header, cls.resourceUri(), methodName, std::move(result));
   }
 
   platform::PlatformModel& platform_;
@@ -636,6 +692,9 @@ class WsmanService::Impl {
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
   WsmanServiceStats stats_;
+  std::optional<PendingInvoke> pending_;  // set by invoke() for handle() to finish
+  WsmanService::OffLoopRunner offLoop_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed: late answers are dropped
 };
 
 std::string_view actionName(WsmanAction action) {
@@ -664,6 +723,10 @@ WsmanService::WsmanService(platform::PlatformModel& platform, const core::Firmwa
 WsmanService::~WsmanService() = default;
 
 WsmanResult WsmanService::handle(std::string_view body, const WsmanCallContext& ctx) { return impl_->handle(body, ctx); }
+void WsmanService::handle(std::string_view body, const WsmanCallContext& ctx, std::function<void(WsmanResult)> done) {
+  impl_->handle(body, ctx, std::move(done));
+}
+void WsmanService::setOffLoop(OffLoopRunner runner) { impl_->setOffLoop(std::move(runner)); }
 
 bool WsmanService::isIdentify(std::string_view body) {
   auto parsed = soap::parseRequest(body);

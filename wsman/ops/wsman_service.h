@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,7 +71,15 @@ class WsmanService {
   WsmanService(const WsmanService&) = delete;
   WsmanService& operator=(const WsmanService&) = delete;
 
+  // Answers in place; a method's slow part (cim::MethodResult::offLoop) runs in place too.
   WsmanResult handle(std::string_view body, const WsmanCallContext& ctx);
+  // Answers through `done`: at once, or after a method's slow part ran through setOffLoop's runner. `done` is
+  // not called if the service is destroyed meanwhile.
+  void handle(std::string_view body, const WsmanCallContext& ctx, std::function<void(WsmanResult)> done);
+
+  // Runs `work` on a worker thread, then `backOnLoop` on the service's loop (the process shell's blocking pool).
+  using OffLoopRunner = std::function<void(std::function<void()> work, std::function<void()> backOnLoop)>;
+  void setOffLoop(OffLoopRunner runner);
 
   // True if `body` is a WS-Man Identify request (no Action, body wsmid:Identify): HTTP may answer it
   // without authentication, as AMT does.

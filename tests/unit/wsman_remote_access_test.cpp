@@ -1,0 +1,202 @@
+// AMT's remote-access (CIRA) configuration over WsmanService: AddMpServer with its credential, the policy rules
+// and which servers they use in which order (AMT_RemoteAccessPolicyAppliesToMPS), AMT_MPSUsernamePassword, what
+// AMT refuses, persistence, and the firmware-side view the CIRA connection reads (platform::ciraPolicies).
+#include <gtest/gtest.h>
+
+#include <pugixml.hpp>
+
+#include "firmware/platform/host_power.h"
+#include "firmware/platform/remote_access_config.h"
+#include "tests/support/wsman_messages.h"
+#include "tests/unit/firmware_test_support.h"
+#include "wsman/cim/cim_util.h"
+#include "wsman/ops/wsman_service.h"
+
+namespace mesim::wsman {
+namespace {
+
+const std::string kAmt = "http://intel.com/wbem/wscim/1/amt-schema/1/";
+const std::string kRas = kAmt + "AMT_RemoteAccessService";
+const std::string kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
+const std::string kServer0 = "Intel(r) AMT:Management Presence Server 0";
+const std::string kServer1 = "Intel(r) AMT:Management Presence Server 1";
+
+std::string returnValue(const std::string& xml) {
+  const auto at = xml.find("ReturnValue>");
+  return at == std::string::npos ? "<none>" : xml.substr(at + 12, xml.find('<', at + 12) - at - 12);
+}
+
+std::string sel(const std::string& name, const std::string& value) {
+  return "<w:Selector Name=\"" + name + "\">" + value + "</w:Selector>";
+}
+
+std::string sapRef(const std::string& name) {
+  return "<a:Address>/wsman</a:Address><a:ReferenceParameters><w:ResourceURI>" + kAmt +
+         "AMT_ManagementPresenceRemoteSAP</w:ResourceURI><w:SelectorSet>" +
+         sel("CreationClassName", "AMT_ManagementPresenceRemoteSAP") + sel("Name", name) +
+         sel("SystemCreationClassName", "CIM_ComputerSystem") + sel("SystemName", "Intel(r) AMT") +
+         "</w:SelectorSet></a:ReferenceParameters>";
+}
+
+std::string ruleSelectors(const std::string& name) {
+  return sel("CreationClassName", "AMT_RemoteAccessPolicyRule") + sel("PolicyRuleName", name) +
+         sel("SystemCreationClassName", "CIM_ComputerSystem") + sel("SystemName", "Intel(r) AMT");
+}
+
+std::string ruleRef(const std::string& name) {
+  return "<a:Address>/wsman</a:Address><a:ReferenceParameters><w:ResourceURI>" + kAmt +
+         "AMT_RemoteAccessPolicyRule</w:ResourceURI><w:SelectorSet>" + ruleSelectors(name) +
+         "</w:SelectorSet></a:ReferenceParameters>";
+}
+
+class RemoteAccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+  void open() {
+    service.reset();
+    power.reset();
+    model.reset();
+    auto opened = platform::PlatformModel::open(dir.path(), platform::PlatformDefaults{});
+    ASSERT_TRUE(opened) << opened.error().message;
+    model = std::move(*opened);
+    power = std::make_unique<platform::HostPowerStateMachine>(*model, clock);
+    service = std::make_unique<ops::WsmanService>(*model, clock, *power);
+  }
+  ops::WsmanResult send(const std::string& body) { return service->handle(body, {"admin", false}); }
+  std::string invoke(const std::string& method, const std::string& params) {
+    auto r = send(test::wsmanEnvelope(kRas + "/" + method, kRas,
+                                      "<h:" + method + "_INPUT xmlns:h=\"" + kRas + "\">" + params + "</h:" + method +
+                                          "_INPUT>"));
+    EXPECT_EQ(r.httpStatus, 200u) << r.body;
+    return r.body;
+  }
+  std::string addServer(const std::string& host, const std::string& extra = "<h:AuthMethod>2</h:AuthMethod>"
+                                                                           "<h:Username>mpsuser</h:Username>"
+                                                                           "<h:Password>mpspass1</h:Password>") {
+    return returnValue(invoke("AddMpServer", "<h:AccessInfo>" + host + "</h:AccessInfo><h:InfoFormat>201</h:InfoFormat>"
+                                             "<h:Port>4433</h:Port>" + extra + "<h:CN>" + host + "</h:CN>"));
+  }
+  std::string addRule(int trigger, const std::string& servers, const std::string& extended = "") {
+    return returnValue(invoke("AddRemoteAccessPolicyRule",
+                              "<h:Trigger>" + std::to_string(trigger) + "</h:Trigger><h:TunnelLifeTime>300</h:TunnelLifeTime>" +
+                                  (extended.empty() ? "" : "<h:ExtendedData>" + extended + "</h:ExtendedData>") + servers));
+  }
+  std::string enumerate(const std::string& cls) {
+    // EnumerationMode EnumerateObjectAndEPR is not needed: the optimized enumeration returns the items at once.
+    auto r = send(test::wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate", kAmt + cls,
+                                      "<Enumerate xmlns=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\">"
+                                      "<OptimizeEnumeration xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"/>"
+                                      "<MaxElements xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">50</MaxElements>"
+                                      "</Enumerate>"));
+    EXPECT_EQ(r.httpStatus, 200u) << r.body;
+    return r.body;
+  }
+
+  test::TempDir dir{"ras"};
+  core::ManualFirmwareClock clock{core::FirmwareClock::time_point{std::chrono::seconds(1900000000)}};
+  std::unique_ptr<platform::PlatformModel> model;
+  std::unique_ptr<platform::HostPowerStateMachine> power;
+  std::unique_ptr<ops::WsmanService> service;
+};
+
+TEST_F(RemoteAccessTest, AddMpServerKeepsItsCredentialWriteOnly) {
+  EXPECT_EQ(addServer("mps.example.com"), "0");
+  const auto& server = model->state().mpsServers.at(0);
+  EXPECT_EQ(server.username, "mpsuser");
+  EXPECT_EQ(server.password, "mpspass1");
+  const std::string credentials = enumerate("AMT_MPSUsernamePassword");
+  EXPECT_NE(credentials.find("mpsuser"), std::string::npos) << credentials;
+  EXPECT_EQ(credentials.find("mpspass1"), std::string::npos) << "the secret is never shown";
+  EXPECT_NE(enumerate("AMT_RemoteAccessCredentialContext").find("Intel(r) AMT:MPS Username Password 0"),
+            std::string::npos);
+
+  // Put changes the login; the next Get shows the new RemoteID.
+  const std::string uri = kAmt + "AMT_MPSUsernamePassword";
+  auto put = send(test::wsmanEnvelope(kTransfer + "Put", uri,
+                                      "<h:AMT_MPSUsernamePassword xmlns:h=\"" + uri + "\"><h:InstanceID>Intel(r) AMT:MPS "
+                                      "Username Password 0</h:InstanceID><h:RemoteID>other</h:RemoteID><h:Secret>"
+                                      "newsecret</h:Secret></h:AMT_MPSUsernamePassword>",
+                                      "1", sel("InstanceID", "Intel(r) AMT:MPS Username Password 0")));
+  ASSERT_EQ(put.httpStatus, 200u) << put.body;
+  EXPECT_EQ(model->state().mpsServers.at(0).username, "other");
+  EXPECT_EQ(model->state().mpsServers.at(0).password, "newsecret");
+
+  // Refused: username/password authentication without them, mutual TLS without a certificate, a bad port.
+  EXPECT_EQ(addServer("a.example.com", "<h:AuthMethod>2</h:AuthMethod>"), "36");
+  EXPECT_EQ(addServer("b.example.com", "<h:AuthMethod>1</h:AuthMethod>"), "36");
+  EXPECT_EQ(addServer("mps.example.com"), std::to_string(cim::status::kDuplicate));
+  EXPECT_EQ(model->state().mpsServers.size(), 1u);
+}
+
+TEST_F(RemoteAccessTest, PolicyRulesOrderTheirServersAndTheCiraViewFollows) {
+  ASSERT_EQ(addServer("mps0.example.com"), "0");
+  ASSERT_EQ(addServer("mps1.example.com"), "0");
+  // Periodic every 25 s (kind 0, value 25), through server 0 from outside and server 1 from inside.
+  ASSERT_EQ(addRule(2, "<h:MpServer>" + sapRef(kServer0) + "</h:MpServer><h:InternalMpServer>" + sapRef(kServer1) +
+                           "</h:InternalMpServer>",
+                    "AAAAAAAAABk="),
+            "0");
+  EXPECT_EQ(addRule(2, "<h:MpServer>" + sapRef(kServer0) + "</h:MpServer>", "AAE="), "36") << "ExtendedData is 8 bytes";
+  EXPECT_EQ(addRule(0, "<h:MpServer>" + sapRef("Intel(r) AMT:Management Presence Server 7") + "</h:MpServer>"),
+            std::to_string(cim::status::kNotFound));
+  ASSERT_EQ(addRule(0, "<h:MpServer>" + sapRef(kServer1) + "</h:MpServer>"), "0");
+
+  auto policies = platform::ciraPolicies(model->state());
+  ASSERT_EQ(policies.size(), 2u);
+  EXPECT_EQ(policies[0].trigger, platform::CiraTrigger::Periodic);
+  EXPECT_EQ(policies[0].periodicInterval, 25u);
+  EXPECT_EQ(policies[0].tunnelLifeTime, 300u);
+  ASSERT_EQ(policies[0].servers.size(), 2u);
+  EXPECT_EQ(policies[0].servers[0].server->accessInfo, "mps0.example.com");
+  EXPECT_EQ(policies[0].servers[1].reach, platform::MpsReach::Internal);
+
+  // Put OrderOfAccess 0 on server 1 of the periodic rule: it comes first.
+  const std::string applies = kAmt + "AMT_RemoteAccessPolicyAppliesToMPS";
+  const std::string keys = "<w:Selector Name=\"ManagedElement\"><a:EndpointReference>" + sapRef(kServer1) +
+                           "</a:EndpointReference></w:Selector><w:Selector Name=\"PolicySet\"><a:EndpointReference>" +
+                           ruleRef("Periodic") + "</a:EndpointReference></w:Selector>";
+  auto put = send(test::wsmanEnvelope(kTransfer + "Put", applies,
+                                      "<h:AMT_RemoteAccessPolicyAppliesToMPS xmlns:h=\"" + applies +
+                                          "\"><h:OrderOfAccess>0</h:OrderOfAccess><h:MpsType>2</h:MpsType>"
+                                          "</h:AMT_RemoteAccessPolicyAppliesToMPS>",
+                                      "1", keys));
+  ASSERT_EQ(put.httpStatus, 200u) << put.body;
+  policies = platform::ciraPolicies(model->state());
+  EXPECT_EQ(policies[0].servers[0].server->accessInfo, "mps1.example.com");
+  EXPECT_EQ(policies[0].servers[0].reach, platform::MpsReach::Both);
+
+  // Delete the association; then the server's rule use is down to the user-initiated rule.
+  ASSERT_EQ(send(test::wsmanEnvelope(kTransfer + "Delete", applies, "", "1", keys)).httpStatus, 200u);
+  EXPECT_EQ(platform::ciraPolicies(model->state())[0].servers.size(), 1u);
+  // Create it again, last.
+  auto created = send(test::wsmanEnvelope(kTransfer + "Create", applies,
+                                          "<h:AMT_RemoteAccessPolicyAppliesToMPS xmlns:h=\"" + applies +
+                                              "\"><h:ManagedElement>" + sapRef(kServer1) + "</h:ManagedElement><h:PolicySet>" +
+                                              ruleRef("Periodic") + "</h:PolicySet><h:OrderOfAccess>5</h:OrderOfAccess>"
+                                              "<h:MpsType>0</h:MpsType></h:AMT_RemoteAccessPolicyAppliesToMPS>"));
+  ASSERT_EQ(created.httpStatus, 200u) << created.body;
+  EXPECT_EQ(platform::ciraPolicies(model->state())[0].servers.at(1).server->accessInfo, "mps1.example.com");
+
+  // A server a rule uses cannot be deleted (AMT refuses the same); the rule's Put changes its lifetime.
+  const std::string sap = kAmt + "AMT_ManagementPresenceRemoteSAP";
+  const std::string sapKeys = sel("CreationClassName", "AMT_ManagementPresenceRemoteSAP") + sel("Name", kServer1) +
+                              sel("SystemCreationClassName", "CIM_ComputerSystem") + sel("SystemName", "Intel(r) AMT");
+  EXPECT_NE(send(test::wsmanEnvelope(kTransfer + "Delete", sap, "", "1", sapKeys)).httpStatus, 200u);
+  const std::string ruleUri = kAmt + "AMT_RemoteAccessPolicyRule";
+  auto rulePut = send(test::wsmanEnvelope(kTransfer + "Put", ruleUri,
+                                          "<h:AMT_RemoteAccessPolicyRule xmlns:h=\"" + ruleUri +
+                                              "\"><h:TunnelLifeTime>60</h:TunnelLifeTime></h:AMT_RemoteAccessPolicyRule>",
+                                          "1", ruleSelectors("Periodic")));
+  ASSERT_EQ(rulePut.httpStatus, 200u) << rulePut.body;
+
+  // All of it survives a restart.
+  open();
+  policies = platform::ciraPolicies(model->state());
+  ASSERT_EQ(policies.size(), 2u);
+  EXPECT_EQ(policies[0].tunnelLifeTime, 60u);
+  EXPECT_EQ(policies[0].servers.size(), 2u);
+  EXPECT_EQ(model->state().mpsServers.at(1).password, "mpspass1");
+}
+
+}  // namespace
+}  // namespace mesim::wsman

@@ -1,0 +1,32 @@
+// The OpenSSL work behind AMT_PublicKeyManagementService: RSA keys, the public key as AMT shows it (DERKey),
+// CSRs signed by a stored key, and matching certificates to keys. Pure functions of their input (no state).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace mesim::wsman::cim {
+
+// A new RSA key of `bits` as unencrypted PKCS#8 PEM. Tens of milliseconds of CPU for 2048 bits: off the loop.
+Result<std::string> generateRsaPrivateKeyPem(int bits);
+
+// AddKey's KeyBlob: a DER RSA private key (PKCS#1 or PKCS#8) of 1024..4096 bits, as PKCS#8 PEM; nullopt if it is not one.
+std::optional<std::string> rsaPrivateKeyPemFromDer(const std::vector<std::uint8_t>& der);
+
+// AMT_PublicPrivateKeyPair.DERKey: the DER PKCS#1 RSAPublicKey of a stored private key (MeshCentral reads it as the
+// body of a PEM "PUBLIC KEY" after the SubjectPublicKeyInfo prefix), base64. Empty if the key cannot be read.
+std::string publicKeyDerBase64(const std::string& privateKeyPem);
+
+// True if the DER X.509 certificate carries the public key of `privateKeyPem`.
+bool certificateMatchesKey(const std::vector<std::uint8_t>& certificateDer, const std::string& privateKeyPem);
+
+// GeneratePKCS10RequestEx: the console's request (subject, attributes and extensions; signature left null) signed by
+// `privateKeyPem` with SHA-1 (signingAlgorithm 0) or SHA-256 (1), its public key the key pair's; DER.
+Result<std::vector<std::uint8_t>> signCertificateRequest(const std::vector<std::uint8_t>& nullSignedRequestDer,
+                                                         const std::string& privateKeyPem, std::uint32_t signingAlgorithm);
+
+}  // namespace mesim::wsman::cim
