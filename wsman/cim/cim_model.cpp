@@ -186,6 +186,9 @@ ClassRegistry makeAmtClassRegistry() {
   registerEventSubscriptions(r);
   registerAgentPresence(r);
   registerProvisioningCertificateHash(r);
+  registerAccountsAndRoles(r);
+  registerNetworkPorts(r);
+  registerGenericAssociations(r);
   return r;
 }
 

@@ -12,6 +12,7 @@ namespace mesim::wsman::cim {
 
 inline constexpr const char* kAmtSystemName = "Intel(r) AMT";
 inline constexpr const char* kHostSystemName = "ManagedSystem";
+inline constexpr std::size_t kMaxAclUsers = 32;  // AMT's user table: ACL entries besides the admin
 
 // Keys of a CIM_Service-like class (spec/wsman.md §1.5).
 inline const std::vector<std::string> kServiceKeys = {"CreationClassName", "Name", "SystemCreationClassName",
@@ -73,6 +74,9 @@ void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
+void registerAccountsAndRoles(ClassRegistry& r);
+void registerNetworkPorts(ClassRegistry& r);
+void registerGenericAssociations(ClassRegistry& r);  // reads the registry per request: links later classes too
 
 // The subscription a CIM_FilterCollectionSubscription or CIM_ListenerDestinationWSManagement instance stands for
 // (0 if none); event_subscriptions.cpp.

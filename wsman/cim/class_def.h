@@ -53,6 +53,8 @@ struct CimRuntime {
   }
 };
 
+class ClassRegistry;
+
 // What a provider sees: the platform, time, the host's power and who is asking.
 struct CimContext {
   platform::PlatformModel& platform;
@@ -64,6 +66,8 @@ struct CimContext {
   events::EventDelivery* events = nullptr;  // WS-Eventing subscriptions; null when the daemon delivers no events
   platform::AgentPresence* agentPresence = nullptr;  // watchdog_fw; null: the watchdog classes have no instances
   platform::UserConsent* consent = nullptr;  // IPS_OptInService and the boot gate; null: no consent machine
+  // Every class served: the generic associations (generic_associations.cpp) pair the instances of other classes.
+  const ClassRegistry* registry = nullptr;
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }

@@ -124,6 +124,7 @@ class WsmanService::Impl {
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
                          consent_};
+    ctx.registry = &registry_;
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
     std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms, key);
     if (auto* f = std::get_if<Fault>(&outcome)) {
