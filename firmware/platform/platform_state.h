@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "firmware/platform/ipv6_state.h"
+
 namespace mesim::platform {
 
 enum class ProvisioningState : std::uint32_t { Pre = 0, In = 1, Post = 2 };
@@ -317,6 +319,7 @@ struct PlatformState {
   std::string hostFqdn;       // the host OS FQDN reported by LMS (SetHostFQDN)
   LanInterface wired;
   LanInterface wireless;
+  Ipv6Settings wiredIpv6;  // ipv6_state.h
   bool hostVpnEnabled = false;
   EnterpriseAccess enterpriseAccess;
 

@@ -88,9 +88,10 @@ TEST_F(GenericClassesTest, EveryReferenceOfAnAssociationIsFoundByAGet) {
     auto links = instances(name);
     EXPECT_FALSE(links.empty()) << name;
     for (const auto& link : links)
-      for (const auto& [prop, value] : link.props) {
-        ASSERT_TRUE(value.isRef()) << name << "." << prop;
-        EXPECT_TRUE(get(value.refs.front())) << name << "." << prop << " -> " << value.refs.front().resourceUri;
+      for (const auto& key : registry.byName(name)->keys) {  // an association's keys are its references
+        const Value* value = link.get(key);
+        ASSERT_TRUE(value && value->isRef()) << name << "." << key;
+        EXPECT_TRUE(get(value->refs.front())) << name << "." << key << " -> " << value->refs.front().resourceUri;
       }
   }
 }
@@ -242,6 +243,95 @@ TEST_F(GenericClassesTest, ServedOverWsman) {
   ASSERT_EQ(pulled.httpStatus, 200u) << pulled.body;
   EXPECT_NE(pulled.body.find("AMT_AuthorizationService"), std::string::npos) << pulled.body;
   EXPECT_NE(pulled.body.find("CIM_AccountManagementService"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mesim::wsman::cim
+
+namespace mesim::wsman::cim {
+namespace {
+
+std::string ipv6SettingsSelector() { return "<w:Selector Name=\"InstanceID\">Intel(r) IPS IPv6 Settings 0</w:Selector>"; }
+
+// MeshCommander's IPv6 dialog: Put IPS_IPv6PortSettings, then Put CIM_ElementSettingData.IsCurrent (1 on, 2 off)
+// with the port and the settings as EPR selectors.
+TEST_F(GenericClassesTest, Ipv6IsSetAndSwitchedAsMeshCommanderDoes) {
+  ops::WsmanService service(*model, clock, *power);
+  const std::string transfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
+  const std::string v6Uri = resourceUri(Schema::Ips, "IPS_IPv6PortSettings");
+  auto put = [&](const std::string& uri, const std::string& cls, const std::string& props, const std::string& selectors) {
+    return service.handle(test::wsmanEnvelope(transfer + "Put", uri,
+                                              "<h:" + cls + " xmlns:h=\"" + uri + "\">" + props + "</h:" + cls + ">", "3",
+                                              selectors),
+                          {"admin", false});
+  };
+  auto r = put(v6Uri, "IPS_IPv6PortSettings",
+               "<h:DefaultRouter>2001:DB8::1</h:DefaultRouter><h:ElementName>Intel(r) IPS IPv6 Settings</h:ElementName>"
+               "<h:IPv6Address>2001:db8::0:5</h:IPv6Address><h:InstanceID>Intel(r) IPS IPv6 Settings 0</h:InstanceID>"
+               "<h:InterfaceIDType>1</h:InterfaceIDType><h:PrimaryDNS>::</h:PrimaryDNS><h:SecondaryDNS>::</h:SecondaryDNS>",
+               ipv6SettingsSelector());
+  ASSERT_EQ(r.httpStatus, 200u) << r.body;
+  EXPECT_EQ(model->state().wiredIpv6.address, "2001:db8::5");
+  EXPECT_EQ(model->state().wiredIpv6.defaultRouter, "2001:db8::1");
+  EXPECT_EQ(model->state().wiredIpv6.primaryDns, "");
+  EXPECT_FALSE(model->state().wiredIpv6.enabled);
+  EXPECT_EQ(instances("IPS_IPv6PortSettings")[0].get("CurrentAddressInfo"), nullptr);  // off: no addresses
+
+  // Not an address: refused, nothing changed.
+  r = put(v6Uri, "IPS_IPv6PortSettings", "<h:IPv6Address>2001:db8::zz</h:IPv6Address>", ipv6SettingsSelector());
+  EXPECT_EQ(r.httpStatus, 400u) << r.body;
+  EXPECT_EQ(model->state().wiredIpv6.address, "2001:db8::5");
+
+  const std::string esdUri = resourceUri(Schema::Cim, "CIM_ElementSettingData");
+  const std::string epr = "<a:EndpointReference xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\"><a:Address>"
+                          "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address><a:ReferenceParameters>";
+  const std::string selectors =
+      "<w:Selector Name=\"ManagedElement\">" + epr + "<w:ResourceURI>" + resourceUri(Schema::Cim, "CIM_EthernetPort") +
+      "</w:ResourceURI><w:SelectorSet><w:Selector Name=\"CreationClassName\">CIM_EthernetPort</w:Selector><w:Selector "
+      "Name=\"DeviceID\">Intel(r) AMT Ethernet Port 0</w:Selector><w:Selector Name=\"SystemCreationClassName\">"
+      "CIM_ComputerSystem</w:Selector><w:Selector Name=\"SystemName\">Intel(r) AMT</w:Selector></w:SelectorSet>"
+      "</a:ReferenceParameters></a:EndpointReference></w:Selector><w:Selector Name=\"SettingData\">" +
+      epr + "<w:ResourceURI>" + v6Uri + "</w:ResourceURI><w:SelectorSet>" + ipv6SettingsSelector() +
+      "</w:SelectorSet></a:ReferenceParameters></a:EndpointReference></w:Selector>";
+  r = put(esdUri, "CIM_ElementSettingData", "<h:IsCurrent>1</h:IsCurrent>", selectors);
+  ASSERT_EQ(r.httpStatus, 200u) << r.body;
+  EXPECT_TRUE(model->state().wiredIpv6.enabled);
+  auto v6 = instances("IPS_IPv6PortSettings")[0];
+  ASSERT_NE(v6.get("CurrentAddressInfo"), nullptr);
+  const auto& mac = model->wired().mac;
+  char linkLocal[64];
+  std::snprintf(linkLocal, sizeof linkLocal, "fe80::%x:%x:%x:8086,0,1", (mac[0] << 8) | mac[1], (mac[2] << 8) | mac[3],
+                (mac[4] << 8) | mac[5]);
+  EXPECT_EQ(v6.get("CurrentAddressInfo")->items, (std::vector<std::string>{linkLocal, "2001:db8::5,3,1"}));
+  EXPECT_EQ(v6.str("CurrentDefaultRouter"), "2001:db8::1");
+
+  // Persisted: a restart finds IPv6 on with the same settings.
+  model.reset();
+  auto reopened = platform::PlatformModel::open(dir.path(), {});
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  EXPECT_TRUE((*reopened)->state().wiredIpv6.enabled);
+  EXPECT_EQ((*reopened)->state().wiredIpv6.address, "2001:db8::5");
+}
+
+TEST_F(GenericClassesTest, Ipv6SettingsRefuseWhatAmtRefuses) {
+  const ClassDef* cls = registry.byName("IPS_IPv6PortSettings");
+  const Instance current = instances("IPS_IPv6PortSettings")[0];
+  EXPECT_TRUE(cls->put(*ctx, current, {{"InterfaceIDType", Value::number(2)}}));  // manual without an ID
+  EXPECT_TRUE(cls->put(*ctx, current, {{"ManualInterfaceID", Value::text("0102")}}));
+  EXPECT_TRUE(cls->put(*ctx, current, {{"InterfaceIDType", Value::number(3)}}));
+  EXPECT_FALSE(cls->put(*ctx, current,
+                        {{"InterfaceIDType", Value::number(2)}, {"ManualInterfaceID", Value::text("0102030405060708")}}));
+  EXPECT_EQ(model->state().wiredIpv6.interfaceIdType, platform::Ipv6InterfaceIdType::Manual);
+  model->update([](platform::PlatformState& s) { s.wiredIpv6.enabled = true; });
+  EXPECT_EQ(instances("IPS_IPv6PortSettings")[0].get("CurrentAddressInfo")->items,
+            (std::vector<std::string>{"fe80::102:304:506:708,0,1"}));
+  // Only IPv6's setting link can be switched.
+  const ClassDef* esd = registry.byName("CIM_ElementSettingData");
+  for (const auto& link : instances("CIM_ElementSettingData")) {
+    if (link.get("SettingData")->refs.front().resourceUri.ends_with("IPS_IPv6PortSettings")) continue;
+    EXPECT_TRUE(esd->put(*ctx, link, {{"IsCurrent", Value::number(2)}}));
+    EXPECT_FALSE(esd->put(*ctx, link, {{"IsCurrent", Value::number(1)}}));
+  }
 }
 
 }  // namespace

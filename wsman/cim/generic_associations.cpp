@@ -143,6 +143,42 @@ std::vector<Instance> elementCapabilities(CimContext& ctx) {
   return out;
 }
 
+// --- settings ---
+
+constexpr const char* kIpv6SettingsClass = "IPS_IPv6PortSettings";
+
+bool isIpv6Link(const Instance& link) {
+  const Value* setting = link.get("SettingData");
+  return setting && setting->isRef() && setting->refs.front().resourceUri == resourceUri(Schema::Ips, kIpv6SettingsClass);
+}
+
+// IsCurrent: 1 in use, 2 not. Only the IPv6 settings can be switched (that is how IPv6 is turned on and off).
+void registerElementSettingData(ClassRegistry& r) {
+  ClassDef c = association("CIM_ElementSettingData", "ManagedElement", "SettingData", [](CimContext& ctx) {
+    auto links = linkClasses(ctx,
+                             {{"CIM_LANEndpoint", "AMT_EthernetPortSettings", "Intel(r) AMT Ethernet Port Settings 0"},
+                              {"CIM_KVMRedirectionSAP", "IPS_KVMRedirectionSettingData"},
+                              {"CIM_EthernetPort", kIpv6SettingsClass}},
+                             "ManagedElement", "SettingData");
+    for (auto& link : links)
+      link.setNum("IsCurrent", isIpv6Link(link) && !ctx.platform.state().wiredIpv6.enabled ? 2 : 1);
+    return links;
+  });
+  c.properties.push_back(W("IsCurrent", T::UInt16));
+  c.put = [](CimContext& ctx, const Instance& current, const Arguments& in) -> ChangeFault {
+    std::uint64_t isCurrent = 0;
+    if (!in.count("IsCurrent")) return std::nullopt;
+    if (!argUint(in, "IsCurrent", isCurrent) || (isCurrent != 1 && isCurrent != 2))
+      return invalidParameter("IsCurrent must be 1 (in use) or 2 (not in use).");
+    if (!isIpv6Link(current)) {
+      if (std::to_string(isCurrent) == current.str("IsCurrent")) return std::nullopt;
+      return invalidParameter("Only the IPv6 settings can be taken in or out of use.");
+    }
+    return changeFault(ctx.platform.update([&](platform::PlatformState& s) { s.wiredIpv6.enabled = isCurrent == 1; }));
+  };
+  r.add(std::move(c));
+}
+
 // --- registered profiles ---
 
 struct Profile {
@@ -230,12 +266,7 @@ void registerGenericAssociations(ClassRegistry& r) {
   r.add(association("CIM_HostedAccessPoint", "Antecedent", "Dependent",
                     [](CimContext& ctx) { return hostedBy(ctx, {"SAP", "Endpoint", "ServiceAccessPoint"}, "Dependent"); }));
   r.add(association("CIM_ElementCapabilities", "Capabilities", "ManagedElement", elementCapabilities));
-  r.add(association("CIM_ElementSettingData", "ManagedElement", "SettingData", [](CimContext& ctx) {
-    return linkClasses(ctx,
-                       {{"CIM_LANEndpoint", "AMT_EthernetPortSettings", "Intel(r) AMT Ethernet Port Settings 0"},
-                        {"CIM_KVMRedirectionSAP", "IPS_KVMRedirectionSettingData"}},
-                       "ManagedElement", "SettingData");
-  }));
+  registerElementSettingData(r);
   r.add(association("CIM_ServiceAffectsElement", "AffectedElement", "AffectingElement", [](CimContext& ctx) {
     return linkClasses(ctx,
                        {{"CIM_Account", "CIM_AccountManagementService"},
