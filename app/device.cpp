@@ -44,6 +44,8 @@
 #include "wsman/eventing/http_event_transport.h"
 #include "wsman/http/wsman_http_server.h"
 #include "wsman/ops/wsman_service.h"
+#include "wsman/webui/amt_storage.h"
+#include "wsman/webui/web_ui.h"
 #include "app/ider_host.h"
 #include "wsman/redirection/pty_serial_host.h"
 #include "wsman/redirection/unix_socket_serial_host.h"
@@ -489,7 +491,18 @@ class Device::Impl {
                          {"timeouts", ws.timeouts},
                          {"bad_requests", ws.badRequests},
                          {"websockets", ws.webSockets},
-                         {"websockets_refused", ws.webSocketsRefused}};
+                         {"websockets_refused", ws.webSocketsRefused},
+                         {"web_requests", ws.webRequests}};
+    }
+    if (webUi_) {
+      const auto& ui = webUi_->stats();  // the built-in web UI and /amt-storage/ (docs/web-ui.md)
+      status["web_ui"] = {{"pages", ui.pages},
+                          {"forms", ui.forms},
+                          {"invalid_forms", ui.invalidForms},
+                          {"forbidden", ui.forbidden},
+                          {"not_found", ui.notFound},
+                          {"storage_items", amtStorage_ ? amtStorage_->itemCount() : 0},
+                          {"storage_bytes", amtStorage_ ? amtStorage_->usedBytes() : 0}};
     }
     if (legacySoap_) {
       const auto& eoi = legacySoap_->stats();  // the EOI SOAP services amttool speaks (docs/legacy-soap.md)
@@ -623,6 +636,13 @@ class Device::Impl {
       timer->async_wait([timer, reply = std::move(reply), response = std::move(response)](
                             boost::system::error_code) mutable { reply(std::move(response)); });
     });
+    // The built-in web UI (docs/web-ui.md) on every other path, over the same classes and power state machine.
+    webUi_ = std::make_unique<wsman::webui::WebUi>(*platform_, *clock_, *power_, wsmanService_->registry());
+    auto storage = wsman::webui::AmtStorage::open(config_.stateDir / "amt-storage", &faults_.disk(), log_);
+    if (!storage) return fail("web storage: " + storage.error().message);
+    amtStorage_ = std::move(*storage);
+    webUi_->setStorage(amtStorage_.get());
+    wsmanHttp_->setWebService(webUi_->service());
     if (auto r = wsmanHttp_->start(); !r) return fail("WS-Man: " + r.error().message);
     return {};
   }
@@ -931,6 +951,8 @@ class Device::Impl {
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   std::unique_ptr<wsman::eoi::LegacySoapService> legacySoap_;
+  std::unique_ptr<wsman::webui::AmtStorage> amtStorage_;
+  std::unique_ptr<wsman::webui::WebUi> webUi_;
   events::AlertBus alertBus_;
   std::unique_ptr<watchdog::WatchdogFeature> watchdog_;
   std::unique_ptr<wsman::eventing::HttpEventTransport> eventTransport_;

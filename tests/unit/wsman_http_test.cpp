@@ -44,6 +44,9 @@ using wsman::http::WsmanHttpServer;
 using wsman::http::WsmanReply;
 using wsman::http::WsmanRequest;
 using wsman::http::WsmanResponse;
+using wsman::http::WebRequest;
+using wsman::http::WebResponse;
+using wsman::http::WebService;
 using Response = bhttp::response<bhttp::string_body>;
 
 constexpr const char* kPassword = "P@ssw0rd";
@@ -1241,6 +1244,72 @@ TEST_F(LoopbackTest, BusyPortIsAClearError) {
   const auto err = errorOf(other.start());
   EXPECT_NE(err.find("cannot listen"), std::string::npos) << err;
 }
+
+// The web-service hook (web_service.h): public paths reach the service without credentials, every other path only
+// after the same Digest login as /wsman; the service's status and headers are sent with a Content-Length; HEAD gets
+// no body; a throwing service is a 500; /wsman and WebSocket paths keep their own routes.
+TEST_F(WsmanHttpTest, WebServiceServesOtherPathsPublicOnesWithoutDigest) {
+  std::vector<WebRequest> seen;
+  WebService web;
+  web.isPublic = [](std::string_view method, std::string_view path) {
+    return (method == "GET" || method == "HEAD") && path == "/logon.htm";
+  };
+  web.handle = [&seen](const WebRequest& request) {
+    seen.push_back(request);
+    if (request.path == "/throw") throw std::runtime_error("boom");
+    WebResponse r;
+    r.status = request.path == "/userform" ? 303 : 200;
+    r.header("Content-Type", "text/html").header("Location", "/remote.htm");
+    r.body = "page " + request.path + " for '" + request.user + "' " + request.body;
+    return r;
+  };
+  server().setWebService(web);
+  auto& c = connect();
+  auto logon = exchange(c, "GET /logon.htm?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(logon.result_int(), 200u);
+  EXPECT_EQ(logon.body(), "page /logon.htm for '' ");
+  EXPECT_EQ(logon[bhttp::field::content_length], std::to_string(logon.body().size()));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].query, "x=1");
+  EXPECT_EQ(seen[0].target, "/logon.htm?x=1");
+
+  const std::string form = "t=1&a=b";
+  auto refused = exchange(c, "POST /userform HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n" + form);
+  EXPECT_EQ(refused.result_int(), 401u);
+  EXPECT_EQ(seen.size(), 1u) << "nothing behind Digest reached the service without it";
+  const auto nonce = nonceOf(std::string(refused[bhttp::field::www_authenticate]));
+  auto& c2 = connect();
+  auto ok = exchange(c2, "POST /userform HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                         "Authorization: " + authorization("admin", kPassword, realm(), nonce, 1, "/userform") +
+                             "\r\nContent-Length: 7\r\n\r\n" + form);
+  EXPECT_EQ(ok.result_int(), 303u);
+  EXPECT_EQ(ok[bhttp::field::location], "/remote.htm");
+  EXPECT_EQ(ok.body(), "page /userform for 'admin' t=1&a=b");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].contentType, "application/x-www-form-urlencoded");
+  EXPECT_EQ(seen[1].method, "POST");
+
+  auto& c3 = connect();
+  asio::write(c3, asio::buffer(std::string("HEAD /logon.htm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  std::string head;
+  EXPECT_TRUE(runUntil([&] {
+    head += c3.str();
+    c3.clear();
+    return head.find("\r\n\r\n") != std::string::npos;
+  }));
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  EXPECT_TRUE(closedByServer(c3));
+  EXPECT_TRUE(head.ends_with("\r\n\r\n")) << "HEAD: no body on the wire: " << head;
+
+  web.isPublic = [](std::string_view, std::string_view) { return true; };
+  server().setWebService(web);
+  auto& c4 = connect();
+  EXPECT_EQ(exchange(c4, "GET /throw HTTP/1.1\r\nHost: x\r\n\r\n").result_int(), 500u);
+  EXPECT_EQ(exchange(c4, "GET /wsman HTTP/1.1\r\nHost: x\r\n\r\n").result_int(), 405u) << "/wsman keeps its route";
+  EXPECT_EQ(server().stats().webRequests, 4u);
+  EXPECT_TRUE(requests_.empty());
+}
+
 
 }  // namespace
 }  // namespace mesim

@@ -372,6 +372,7 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     keepAlive_ = req.keep_alive() && req.version() == 11;
     const auto path = originForm(req.target());
     if (const auto* webSocket = core_->webSocketAt(pathOnly(path))) return onWebSocketRequest(*webSocket);
+    if (!core_->serves(path) && core_->web.handle) return onWebRequest();
     if (!core_->serves(path) || req.method() != bhttp::verb::post)
       return answerRouting(keepAlive_ ? After::Read : After::Close);
 
@@ -385,6 +386,59 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     if (auth.status == AuthStatus::Ok) return dispatch(auth.user);
     if (path == "/wsman" && core_->allowsAnonymous && core_->allowsAnonymous(req.body())) return dispatch({});
     sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
+  }
+
+  // Any other path, when a web service is set (web_service.h): public paths as they are, the rest after Digest.
+  void onWebRequest() {
+    if (core_->stopped) return closeSocket();  // the service may be gone with the server's owner
+    auto& req = parser_->get();
+    const auto target = originForm(req.target());
+    const auto path = pathOnly(target);
+    WebRequest request;
+    request.method = std::string(req.method_string());
+    if (!core_->web.isPublic || !core_->web.isPublic(request.method, path)) {
+      AuthAttempt attempt;
+      attempt.method = req.method_string();
+      attempt.uri = req.target();
+      attempt.authorization = req[bhttp::field::authorization];
+      attempt.local = info_.local;
+      attempt.peerAddress = info_.peerAddress;
+      const AuthResult auth = core_->auth.authenticate(attempt);
+      if (auth.status != AuthStatus::Ok)
+        return sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
+      request.user = auth.user;
+    }
+    request.target = std::string(target);
+    request.path = std::string(path);
+    if (const auto mark = target.find('?'); mark != std::string_view::npos) request.query = std::string(target.substr(mark + 1));
+    request.contentType = std::string(req[bhttp::field::content_type]);
+    request.body = std::move(req.body());
+    request.local = info_.local;
+    request.tls = info_.tls;
+    request.peerAddress = info_.peerAddress;
+    ++core_->stats.webRequests;
+    WebResponse response;
+    try {
+      response = core_->web.handle(request);
+    } catch (const std::exception& e) {
+      MESIM_LOG(Error, "wsman-http", "web service threw on " << request.path << ": " << e.what());
+      response = WebResponse{500, {{"Content-Type", "text/html"}}, errorPage(500, "Internal Server Error", "")};
+    }
+    sendWebResponse(std::move(response), req.method() == bhttp::verb::head);
+  }
+
+  void sendWebResponse(WebResponse response, bool head) {
+    if (aborted_) return;
+    if (response.status < 200 || response.status > 599) response.status = 500;
+    bhttp::response_header<> h;
+    h.version(11);
+    h.result(response.status);
+    h.set(bhttp::field::date, httpDate(core_->clock.now()));
+    h.set(bhttp::field::server, core_->serverHeader());
+    for (auto& [name, value] : response.headers) h.insert(name, value);
+    h.set(bhttp::field::content_length, std::to_string(response.body.size()));
+    if (!keepAlive_) h.set(bhttp::field::connection, "close");
+    write(serialize(h, head ? std::string_view() : std::string_view(response.body)), keepAlive_ ? After::Read : After::Close);
   }
 
   // GET on a WebSocket path (/ws-redirection): Digest first, as for every path (401 without it), then the upgrade,

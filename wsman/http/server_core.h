@@ -18,6 +18,7 @@
 #include "firmware/core/firmware_clock.h"
 #include "firmware/platform/platform_model.h"
 #include "wsman/http/digest_auth.h"
+#include "wsman/http/web_service.h"
 #include "wsman/http/websocket_service.h"
 #include "wsman/http/wsman_http_options.h"
 #include "wsman/http/wsman_request.h"
@@ -67,6 +68,9 @@ class ServerCore {
   std::vector<std::string> extraPaths;
   // GET paths upgraded to a WebSocket after the same Digest login (/ws-redirection), and their services.
   std::map<std::string, WebSocketService, std::less<>> webSockets;
+  // Every other path, when set: the web UI and /amt-storage/ (web_service.h); unset, GET / answers 303 and the
+  // rest 404.
+  WebService web;
   std::shared_ptr<boost::asio::ssl::context> tls;
   WsmanHttpStats stats;
   bool stopped = false;

@@ -67,6 +67,7 @@ struct WsmanHttpStats {
   std::uint64_t handled = 0;         // requests given to the WS-Man handler
   std::uint64_t webSockets = 0;        // WebSocket upgrades handed to their service (/ws-redirection)
   std::uint64_t webSocketsRefused = 0; // upgrades the service refused with an HTTP answer (listener disabled...)
+  std::uint64_t webRequests = 0;       // requests given to the web service (pages, /amt-storage/)
 };
 
 }  // namespace mesim::wsman::http

@@ -164,6 +164,8 @@ void WsmanHttpServer::setWebSocket(std::string path, WebSocketService service) {
   core_->webSockets.insert_or_assign(std::move(path), std::move(service));
 }
 
+void WsmanHttpServer::setWebService(WebService service) { core_->web = std::move(service); }
+
 Result<> WsmanHttpServer::start() {
   if (started_) return fail("the WS-Man server is already started");
   const auto& o = core_->options;

@@ -26,6 +26,7 @@
 #include "wsman/http/server_core.h"
 #include "wsman/http/tls_identity.h"
 #include "wsman/http/wsman_http_options.h"
+#include "wsman/http/web_service.h"
 #include "wsman/http/websocket_service.h"
 #include "wsman/http/wsman_request.h"
 
@@ -52,6 +53,9 @@ class WsmanHttpServer {
   // A GET path upgraded to a WebSocket after the same Digest login (AMT's /ws-redirection; websocket_service.h).
   // May be set after start(), on the loop: later upgrades find it; before, the path answers 404 like any other.
   void setWebSocket(std::string path, WebSocketService service);
+  // The service of every other path (the web UI, /amt-storage/; web_service.h): public paths without Digest, the
+  // rest after the same Digest login. Set before start().
+  void setWebService(WebService service);
 
   // Opens the listeners and loads the TLS certificate, making it unless options.makeTlsIdentityOnFirstUse
   // (https enabled), or says why it cannot. With options.runBlocking loading and making happen off the loop: the
