@@ -1,5 +1,5 @@
-// platform.json's "network.wiredIpv6" object <-> Ipv6Settings (called from platform_json.cpp). Internal to the
-// platform library.
+// platform.json's "network.wiredIpv6" object <-> Ipv6Settings (called from platform_json.cpp), and the IPv6 text
+// form IPS_IPv6PortSettings' Put checks values with.
 #pragma once
 
 #include <string>

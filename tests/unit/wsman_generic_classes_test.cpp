@@ -12,6 +12,7 @@
 #include "wsman/cim/cim_util.h"
 #include "wsman/cim/realms.h"
 #include "wsman/ops/wsman_service.h"
+#include "wsman/webui/web_ui.h"
 
 namespace mesim::wsman::cim {
 namespace {
@@ -304,6 +305,17 @@ TEST_F(GenericClassesTest, Ipv6IsSetAndSwitchedAsMeshCommanderDoes) {
                 (mac[4] << 8) | mac[5]);
   EXPECT_EQ(v6.get("CurrentAddressInfo")->items, (std::vector<std::string>{linkLocal, "2001:db8::5,3,1"}));
   EXPECT_EQ(v6.str("CurrentDefaultRouter"), "2001:db8::1");
+
+  // The web UI's IPv6 page shows the same settings.
+  webui::WebUi web(*model, clock, *power, registry);
+  http::WebRequest page;
+  page.method = "GET";
+  page.target = page.path = "/ipv6.htm";
+  page.user = "admin";
+  const auto shown = web.handle(page);
+  ASSERT_EQ(shown.status, 200u) << shown.body;
+  EXPECT_NE(shown.body.find("Enabled"), std::string::npos) << shown.body;
+  EXPECT_NE(shown.body.find("2001:db8::5"), std::string::npos) << shown.body;
 
   // Persisted: a restart finds IPv6 on with the same settings.
   model.reset();
