@@ -1,4 +1,5 @@
 #include "app/config.h"
+#include "app/host_netns.h"
 
 #include <unistd.h>
 
@@ -92,6 +93,7 @@ po::options_description describeDevice() {
     ("tls-cert", po::value<std::string>(), "PEM certificate for 16993 instead of the generated one (with --tls-key)")
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
+    ("host-netns", po::value<std::string>(), "network namespace (ip netns NAME) that plays the simulated host's network: the System Defense policy in force becomes nftables rules in it (needs CAP_NET_ADMIN and nft) [none: policies have no effect on traffic]")
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given, unless a console set its own in provisioning [P@ssw0rd]")
     ("provisioning", po::value<std::string>(), "provisioning state of a new state dir: pre (factory), ccm (client control mode) or acm (admin control mode); an existing platform.json keeps its own [acm]")
     ("provisioning-timeout", po::value<std::string>(), "firmware time an unfinished host-based configuration has before AMT goes back to pre-provisioning, e.g. 10m, 24h [24h]")
@@ -247,6 +249,10 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (vm.count("tls-key")) c.tlsKey = vm["tls-key"].as<std::string>();
   if (c.tlsCert.has_value() != c.tlsKey.has_value()) return "--tls-cert and --tls-key go together";
   if (vm.count("power-hook")) c.powerHook = vm["power-hook"].as<std::string>();
+  if (vm.count("host-netns")) {
+    c.hostNetns = vm["host-netns"].as<std::string>();
+    if (!validNetnsName(c.hostNetns)) return "--host-netns takes a network namespace name (no '/', not . or ..)";
+  }
   if (vm.count("admin-password")) {
     c.adminPassword = vm["admin-password"].as<std::string>();
     c.adminPasswordGiven = true;

@@ -74,6 +74,8 @@ struct DeviceConfig {
   std::optional<std::filesystem::path> tlsCert;  // user-supplied PEM certificate and key for 16993
   std::optional<std::filesystem::path> tlsKey;
   std::string powerHook;  // command run on every host power change
+  // --host-netns: the network namespace that plays the host's network; System Defense filters it with nftables.
+  std::string hostNetns;
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
   ProvisioningStart provisioning;     // --provisioning, --provisioning-timeout

@@ -26,6 +26,7 @@
 #include "firmware/hbm/hbm_engine.h"
 #include "firmware/lme/lme_client.h"
 #include "firmware/lme/local_stream_peer.h"
+#include "firmware/platform/alarm_clock.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "firmware/platform/provisioning_timeout.h"
@@ -47,6 +48,8 @@
 #include "wsman/webui/amt_storage.h"
 #include "wsman/webui/web_ui.h"
 #include "app/ider_host.h"
+#include "app/host_netns.h"
+#include "firmware/sysdef/system_defense_engine.h"
 #include "wsman/redirection/pty_serial_host.h"
 #include "wsman/redirection/unix_socket_serial_host.h"
 #include "wsman/redirection/redirection_server.h"
@@ -446,6 +449,15 @@ class Device::Impl {
       if (wdt_) wd["host_wdt"] = host::toString(wdt_->state());
       status["watchdog"] = wd;
     }
+    if (systemDefense_) status["system_defense"] = systemDefenseStatus();
+    if (alarmClock_) {
+      boost::json::object ac;
+      ac["alarms"] = platform_->state().alarmClock.occurrences.size();
+      if (auto next = alarmClock_->nextAlarm()) ac["next_alarm"] = core::formatUtc(*next);
+      ac["rung"] = alarmClock_->alarmsRung();
+      ac["wakes"] = alarmClock_->wakes();
+      status["alarm_clock"] = ac;
+    }
     if (host_) {
       auto hs = host_->stats();
       boost::json::object h;
@@ -556,6 +568,23 @@ class Device::Impl {
   }
 
  private:
+  boost::json::object systemDefenseStatus() const {
+    boost::json::object sd;
+    boost::json::array nics;
+    for (std::size_t nic = 0; nic < platform::kSdNics; ++nic) {
+      auto active = systemDefense_->active(nic);
+      boost::json::object n;
+      n["policy"] = active ? boost::json::value(active->policy) : boost::json::value(nullptr);
+      if (active) n["enabled_by"] = platform::toString(active->source);
+      nics.push_back(std::move(n));
+    }
+    sd["nics"] = std::move(nics);
+    sd["host_netns"] = config_.hostNetns;
+    sd["rulesets_applied"] = systemDefense_->appliedCount();
+    if (!systemDefense_->lastHostError().empty()) sd["host_error"] = systemDefense_->lastHostError();
+    return sd;
+  }
+
   // An unprovision or factory reset erases the configuration the firmware keeps outside platform.json too:
   // event subscriptions, agent-presence watchdogs (with their actions) and their expiration settings, and a
   // certificate chain or nonce of an unfinished AdminSetup (docs/provisioning.md).
@@ -576,6 +605,7 @@ class Device::Impl {
   Result<> startWsman() {
     power_ = std::make_unique<platform::HostPowerStateMachine>(*platform_, *clock_);
     watchdog_->events().setPower(power_.get());  // IPS_WatchDogAction reset
+    alarmClock_ = std::make_unique<platform::AlarmClock>(*timers_, *platform_, *power_);  // docs/alarm-clock-and-boot.md
     wsmanService_ = std::make_unique<wsman::ops::WsmanService>(*platform_, *clock_, *power_);
     legacySoap_ = std::make_unique<wsman::eoi::LegacySoapService>(*platform_, *clock_, *power_);
     legacySoap_->setRemoteControlConsent([this](const wsman::eoi::RemoteControlCommand& command) -> std::uint32_t {
@@ -597,6 +627,11 @@ class Device::Impl {
     wsmanService_->setEventDelivery(eventDelivery_.get());
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     wsmanService_->setUserConsent(userConsent_.get());
+    // System Defense (docs/system-defense.md): with --host-netns the policy in force filters that namespace.
+    if (!config_.hostNetns.empty())
+      hostNetwork_ = std::make_unique<NetnsHostNetwork>(io_, config_.hostNetns, services_.runBlocking, log_);
+    systemDefense_ = std::make_unique<sysdef::SystemDefenseEngine>(io_, *timers_, *platform_, &alertBus_, hostNetwork_.get());
+    wsmanService_->setSystemDefense(systemDefense_.get());
     configurationResetsSeen_ = platform_->configurationResets();
     resetObserver_ = platform_->subscribe([this] { followConfigurationResets(); });
     if (config_.httpPort < 0 && config_.httpsPort < 0) return {};
@@ -948,7 +983,10 @@ class Device::Impl {
   // After timers_ and platform_, which it uses: destroyed before them.
   std::unique_ptr<platform::ProvisioningTimeout> provisioningTimeout_;
   std::unique_ptr<platform::UserConsent> userConsent_;  // before WS-Man and redirection, which hold it
+  std::unique_ptr<NetnsHostNetwork> hostNetwork_;                // --host-netns; before the engine that uses it
+  std::unique_ptr<sysdef::SystemDefenseEngine> systemDefense_;  // before WS-Man, which reads its statistics
   std::unique_ptr<platform::HostPowerStateMachine> power_;
+  std::unique_ptr<platform::AlarmClock> alarmClock_;  // after power_: destroyed before it
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   std::unique_ptr<wsman::eoi::LegacySoapService> legacySoap_;
   std::unique_ptr<wsman::webui::AmtStorage> amtStorage_;

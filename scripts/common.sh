@@ -20,6 +20,7 @@ MESIM_TEST_PACKAGES+=(qemu-utils)
 MESIM_TEST_PACKAGES+=(qemu-system-x86)  # kvm_upstream_daemon_test: a VM screen proxied by --kvm-host unix:PATH
 # amttool (amtterm's package) needs SOAP::Lite: eoi_daemon_test.
 MESIM_TEST_PACKAGES+=(libsoap-lite-perl)
+MESIM_TEST_PACKAGES+=(nftables iproute2 iputils-ping)  # system_defense_daemon_test: a drop policy isolates a network namespace
 
 ensure_packages() {
   local missing=()

@@ -248,7 +248,7 @@ void AgentPresenceService::transition(const AgentGuid& guid, Agent& agent, std::
   {
     for (const auto& action : agent.def.actions) {
       if (!(action.oldStates & from) || !(action.newStates & to)) continue;
-      if (action.actionSd) MESIM_LOG(Info, kLog, "watchdog " << agentGuidText(guid) << ": System Defense action (not simulated)");
+      if (action.actionSd) invokeSystemDefense(guid);
       if (!action.eventOnTransition) continue;
       platform::MessageLogEvent record;  // spec/wsman.md §3.5
       record.sensorType = 0x12;          // System Event
@@ -271,6 +271,25 @@ void AgentPresenceService::transition(const AgentGuid& guid, Agent& agent, std::
     }
   }
   if (observer_) observer_(guid, from, to);
+}
+
+// ActionSd: the agent-presence System Defense policy of each NIC (AMT_AgentPresenceInterfacePolicy) goes into force
+// from now; firmware/sysdef decides whether it wins over the others (docs/system-defense.md).
+void AgentPresenceService::invokeSystemDefense(const AgentGuid& guid) {
+  const std::int64_t now = core::unixSeconds(timers_.now());
+  bool any = false;
+  auto result = platform_.update([&](platform::PlatformState& s) {
+    for (auto& nic : s.systemDefense.nics) {
+      auto& slot = nic.slot(platform::SdSource::AgentPresence);
+      if (!slot.policy) continue;
+      any = true;
+      if (!slot.enabled) slot = platform::SdSlot{slot.policy, true, now};
+    }
+  });
+  MESIM_LOG(Info, kLog, "watchdog " << agentGuidText(guid) << ": System Defense action: "
+                                    << (!any ? "no agent-presence policy is set"
+                                             : result == platform::ChangeResult::Ok ? "agent-presence policy enabled"
+                                                                                    : "could not be stored"));
 }
 
 void AgentPresenceService::hostPowerChanged() {

@@ -53,6 +53,7 @@ class AgentPresenceService final : public platform::AgentPresence {
   const log::Context& logContext() const { return platform_.logContext(); }
 
  private:
+  void invokeSystemDefense(const platform::AgentGuid& guid);
   struct Agent {
     StoredAgent def;  // a copy of the stored definition: expiry must not search the store
     std::uint16_t state = platform::agent_state::kNotStarted;

@@ -30,7 +30,7 @@ struct AgentPresenceAction {
   std::uint16_t oldStates = 0; // mask
   std::uint16_t newStates = 0; // mask
   bool eventOnTransition = false;
-  std::uint16_t actionSd = 0;  // 1: activate the System Defense policy (recorded only)
+  std::uint16_t actionSd = 0;  // 1: put the agent-presence System Defense policy in force (docs/system-defense.md)
   std::uint16_t actionEac = 0;
 };
 

@@ -289,7 +289,18 @@ const char* auditInitiatorTypeName(std::uint8_t type) {
   }
 }
 
+bool isAudited(const PlatformState& state, std::uint16_t app, std::uint16_t event) {
+  if (!state.services.auditLogEnabled) return false;
+  if (app == audit::kSecurityAdmin) return true;  // AMT always audits its Security Admin events
+  const std::uint32_t key = std::uint32_t{app} << 16 | event;
+  const auto& off = state.services.auditDisabledEvents;
+  return std::find(off.begin(), off.end(), key) == off.end();
+}
+
 void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record) {
+  if (record.size() >= 4 && !isAudited(state, static_cast<std::uint16_t>(record[0] << 8 | record[1]),
+                                       static_cast<std::uint16_t>(record[2] << 8 | record[3])))
+    return;
   auto& log = state.logs.auditLog;
   log.push_back(std::move(record));
   if (log.size() > EventLogs::kMaxAuditLogRecords)
@@ -297,6 +308,7 @@ void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record) {
 }
 
 void appendMessageLogRecord(PlatformState& state, std::vector<std::uint8_t> record) {
+  if (state.services.messageLogFrozen || !state.services.messageLogEnabled) return;  // FreezeLog, RequestStateChange(3)
   auto& log = state.logs.messageLog;
   log.push_back(std::move(record));
   if (log.size() > EventLogs::kMaxMessageLogRecords)

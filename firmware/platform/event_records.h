@@ -96,7 +96,11 @@ std::string auditAppName(std::uint16_t app);
 std::string auditEventName(std::uint16_t app, std::uint16_t event);
 const char* auditInitiatorTypeName(std::uint8_t type);
 
-// Append with the caps of EventLogs (edits `state`; use inside PlatformModel::update).
+// Whether AMT_AuditPolicyRule and AMT_AuditLog's state let an event into the audit log.
+bool isAudited(const PlatformState& state, std::uint16_t app, std::uint16_t event);
+
+// Append with the caps of EventLogs (edits `state`; use inside PlatformModel::update). A frozen or disabled message
+// log and an event the audit policy leaves out add nothing.
 void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record);
 void appendMessageLogRecord(PlatformState& state, std::vector<std::uint8_t> record);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/log.h"
+
 namespace mesim::platform {
 namespace {
 
@@ -137,6 +139,8 @@ PowerChangeStatus HostPowerStateMachine::request(std::uint32_t requested, const 
   });
   if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;
   if (hook_) hook_(PowerChange{from, to, requested});
+  if (to == power::kOn && (from == power::kOn ? requested != power::kNmi : isOff(from) || from == power::kHibernate))
+    consumeBootOptions();
   return PowerChangeStatus::Completed;
 }
 
@@ -153,7 +157,31 @@ PowerChangeStatus HostPowerStateMachine::hostChange(std::uint32_t newState) {
   });
   if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;
   if (hook_) hook_(PowerChange{from, newState, 0});
+  if (newState == power::kOn) consumeBootOptions();
   return PowerChangeStatus::Completed;
+}
+
+PowerChangeStatus HostPowerStateMachine::firmwareWake(std::uint32_t bootReason) {
+  const std::uint32_t from = state();
+  if (isOn(from)) return PowerChangeStatus::InvalidState;
+  const auto now = core::unixSeconds(clock_.now());
+  auto result = platform_.update([&](PlatformState& s) {
+    s.hostPower.powerState = power::kOn;
+    // A wake from S1/S3 resumes the OS: not a boot.
+    if (isOff(from) || from == power::kHibernate) recordBoot(s, now, bootReason, "", bootSxState(from));
+    appendMessageLogRecord(s, powerStateRecord(power::kOn, 0, now));
+  });
+  if (result != ChangeResult::Ok) return PowerChangeStatus::Failed;
+  if (hook_) hook_(PowerChange{from, power::kOn, 0});
+  if (isOff(from) || from == power::kHibernate) consumeBootOptions();
+  return PowerChangeStatus::Completed;
+}
+
+void HostPowerStateMachine::consumeBootOptions() {
+  if (!platform_.state().boot.bootConfigActive) return;
+  // The BIOS has read them (the hook saw them: the IDE-R boot decides there); AMT clears them for the boot after.
+  if (platform_.update([](PlatformState& s) { s.boot = BootSettings{}; }) != ChangeResult::Ok)
+    MESIM_LOG(Error, "power", "cannot clear the one-time boot options: " << platform_.lastError());
 }
 
 }  // namespace mesim::platform

@@ -66,9 +66,20 @@ class HostPowerStateMachine {
   // because AMT's audit log records what was done through AMT (Remote Control events) and nobody did this.
   // `newState` is on, off-soft or off-hard; InvalidState if the host is in it already.
   PowerChangeStatus hostChange(std::uint32_t newState);
+  // Every boot (a power-on from off or hibernation, a reset or power cycle) uses up the boot options armed by
+  // SetBootConfigRole(1): see consumeBootOptions().
+  // A power-on the firmware starts by itself (the alarm clock): from off, sleep or hibernation to on, with
+  // IPS_HostBootReason `bootReason` (3 alarm clock). Written to the message log like the host's own changes and
+  // reported to the hook with `requested` 0; not audited (no user asked). InvalidState if the host is on.
+  PowerChangeStatus firmwareWake(std::uint32_t bootReason);
   void setHook(Hook hook) { hook_ = std::move(hook); }
+  const log::Context& logContext() const { return platform_.logContext(); }
 
  private:
+  // After a boot: one-time boot options armed by SetBootConfigRole(1) are used up (BootSettings back to defaults,
+  // OptionsCleared), after the hook so the host side saw them.
+  void consumeBootOptions();
+
   PlatformModel& platform_;
   const core::FirmwareClock& clock_;
   Hook hook_;

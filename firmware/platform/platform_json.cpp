@@ -10,6 +10,8 @@
 
 #include "common/json_text.h"
 #include "common/text_codecs.h"
+#include "firmware/platform/alarm_clock_json.h"
+#include "firmware/platform/system_defense_json.h"
 #include "firmware/platform/ipv6_json.h"
 
 namespace mesim::platform {
@@ -165,6 +167,9 @@ void fields(V& v, S& s) {
   v("firmwareVerbosity", s.firmwareVerbosity);
   v("configurationRole", s.configurationRole);
   v("bootConfigActive", s.bootConfigActive);
+  v("optionsCleared", s.optionsCleared);
+  v("uefiBootParameters", s.uefiBootParameters);
+  v("uefiBootNumberOfParams", s.uefiBootNumberOfParams);
   v("bootOrder", s.bootOrder);
 }
 
@@ -246,6 +251,20 @@ void fields(V& v, S& s) {
   v("networkDnsSuffix", s.networkDnsSuffix);
 }
 
+template <class V, Is<ServiceSettings> S>
+void fields(V& v, S& s) {
+  v("messageLogFrozen", s.messageLogFrozen);
+  v("messageLogEnabled", s.messageLogEnabled);
+  v("auditLogEnabled", s.auditLogEnabled);
+  v("auditDisabledEvents", s.auditDisabledEvents);
+  v("auditCriticalEvents", s.auditCriticalEvents);
+  v("kerberosCredentialCache", s.kerberosCredentialCache);
+  v("activePowerScheme", s.activePowerScheme);
+  v("secureIoEnabled", s.secureIoEnabled);
+  v("provisioningRecordLogEnabled", s.provisioningRecordLogEnabled);
+  v("provisioningRecordsClearedAt", s.provisioningRecordsClearedAt);
+}
+
 template <class V, Is<EventLogs> S>
 void fields(V& v, S& s) {
   v("messageLog", s.messageLog);
@@ -319,7 +338,9 @@ void fields(V& v, S& s) {
     g("userInitiatedConnectionState", s.userInitiatedConnectionState);
   });
   v("httpProxies", s.httpProxies);
+  v("services", s.services);
   v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
+  v("alarmClock", s.alarmClock);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,6 +447,7 @@ class Writer {
   static json::value encode(const std::vector<std::uint8_t>& value, Format, const std::string&) {
     return json::string(text::toHex(value));
   }
+  static json::value encode(const AlarmClockSettings& value, Format, const std::string&) { return alarmClockToJson(value); }
   static json::value encode(const Ipv6Settings& value, Format, const std::string&) { return ipv6ToJson(value); }
 
   template <class T>
@@ -620,6 +642,10 @@ class Reader {
     out = std::move(*bytes);
   }
 
+  void decode(const json::value& v, AlarmClockSettings& out, Format, const std::string& path) {
+    if (auto error = alarmClockFromJson(v, out); !error.empty()) st_.fail(path, error);
+  }
+
   template <class T>
   void decode(const json::value& v, std::optional<T>& out, Format format, const std::string& path) {
     T value{};
@@ -713,6 +739,7 @@ Result<std::string> serializeState(const PlatformState& state) {
   json::value root;
   try {
     root = json::value_from(state);
+    root.as_object()["systemDefense"] = systemDefenseToJson(state.systemDefense);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   }
@@ -742,6 +769,8 @@ Result<ParsedState> parseState(std::string_view text, const PlatformState& fallb
   ReadStatus status;
   Reader reader(top, "", status);
   fields(reader, parsed.state);
+  if (const json::value* sd = top.if_contains("systemDefense"); sd && status.ok())
+    if (auto r = systemDefenseFromJson(*sd, parsed.state.systemDefense); !r) return r.error();
   if (schema->get_int64() == 1 && top.contains("logs")) {
     reader("logs", parsed.state.logs);
     parsed.logsInside = true;

@@ -166,6 +166,7 @@ void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std:
   s.redirection = factory.redirection;
   s.boot = factory.boot;
   s.general = factory.general;
+  s.systemDefense = factory.systemDefense;  // policies are configuration: an unprovisioned host is not isolated
   s.logs.messageLog.clear();
 }
 

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "firmware/platform/alarm_clock_state.h"
+#include "firmware/platform/system_defense_state.h"
+#include "firmware/platform/service_settings.h"
 #include "firmware/platform/ipv6_state.h"
 
 namespace mesim::platform {
@@ -194,6 +197,12 @@ struct BootSettings {
   std::uint32_t firmwareVerbosity = 0;
   std::uint32_t configurationRole = 1;  // CIM_BootService.SetBootConfigRole: 0 default, 1 next boot only (none set)
   bool bootConfigActive = false;        // SetBootConfigRole(Role 1) applied: used on the next boot
+  // AMT_BootSettingData.OptionsCleared: false from a Put of boot options until a boot with SetBootConfigRole(1)
+  // consumed them (all of this struct back to its defaults, docs/alarm-clock-and-boot.md).
+  bool optionsCleared = true;
+  // UefiBootParametersArray / UefiBootNumberOfParams of an OCR boot (features.md §7): validated TLVs, at most 1024 B.
+  std::vector<std::uint8_t> uefiBootParameters;
+  std::uint32_t uefiBootNumberOfParams = 0;
   std::vector<std::string> bootOrder;   // CIM_BootSourceSetting InstanceIDs, first boots first
 };
 
@@ -347,6 +356,9 @@ struct PlatformState {
   // The MEBx password set by AMT_SetupAndConfigurationService.SetMEBxPassword, as hex(MD5(admin:realm:password));
   // empty: the factory one. Kept by a full unprovision (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode").
   std::string mebxHa1;
+  AlarmClockSettings alarmClock;
+  SystemDefenseState systemDefense;  // policies, filters, what each NIC enabled (system_defense_state.h)
+  ServiceSettings services;  // service_settings.h
   EventLogs logs;
 
   std::string fqdn() const { return domainName.empty() ? hostName : hostName + "." + domainName; }

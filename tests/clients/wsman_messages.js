@@ -53,6 +53,8 @@ const classes = [
   [IPS, 'IEEE8021xSettings', 'plain', 'some'],
   [IPS, 'HTTPProxyService', 'plain', 'some'],
   [IPS, 'HTTPProxyAccessPoint', 'none', 'any'],
+  [AMT, 'AlarmClockService', 'plain', 'some'],
+  [IPS, 'AlarmClockOccurrence', 'none', 'any'],
 ];
 
 const outDir = process.argv[2];

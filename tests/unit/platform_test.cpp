@@ -570,6 +570,15 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
     EXPECT_EQ(lan["linkPolicy"], 0);
     lan.erase("linkPolicy");
   }
+  // The alarm clock (none set) and the boot options' OptionsCleared and One Click Recovery parameters.
+  EXPECT_EQ(rewritten.as_object()["alarmClock"],
+            boost::json::parse(R"({"occurrences":[],"legacyNextAlarmTime":0,"legacyIntervalSeconds":0})"));
+  rewritten.as_object().erase("alarmClock");
+  auto& boot = rewritten.as_object()["boot"].as_object();
+  EXPECT_EQ(boot["optionsCleared"], true);
+  EXPECT_EQ(boot["uefiBootParameters"], "");
+  EXPECT_EQ(boot["uefiBootNumberOfParams"], 0);
+  for (const char* added : {"optionsCleared", "uefiBootParameters", "uefiBootNumberOfParams"}) boot.erase(added);
   EXPECT_EQ(rewritten, boost::json::value(expected)) << slurp(dir.path() / "platform.json");
 
   // Typed values, spot-checked through the model.

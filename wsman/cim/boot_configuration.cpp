@@ -1,7 +1,9 @@
-// Boot control (spec/wsman.md §3.3 boot-to-BIOS/PXE): AMT_BootSettingData (Put), AMT_BootCapabilities,
-// CIM_BootSourceSetting, CIM_BootConfigSetting.ChangeBootOrder, CIM_BootService.SetBootConfigRole.
+// Boot control (spec/wsman.md §3.3 boot-to-BIOS/PXE, features.md §7 One Click Recovery): AMT_BootSettingData (Put,
+// the UEFI boot parameters validated), AMT_BootCapabilities, CIM_BootSourceSetting, CIM_BootConfigSetting.ChangeBootOrder,
+// CIM_BootService.SetBootConfigRole. The options are used up by the next boot (HostPowerStateMachine).
 #include <algorithm>
 
+#include "firmware/platform/uefi_boot_params.h"
 #include "wsman/cim/boot_sources.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -16,12 +18,18 @@ constexpr const char* kBootServiceName = "Intel(r) AMT Boot Service";
 
 struct BootSource {
   const char* id;
-  const char* structured;
+  const char* structured;      // StructuredBIOSBootString ("" none)
+  const char* biosBootString;  // BIOSBootString ("" none): names a One Click Recovery boot option
 };
+// The One Click Recovery sources (AMT 16, features.md §7) are those of a BIOS with UEFI HTTPS boot, WinRE and a local
+// PBA enabled (UEFIHTTPSBootEnabled, WinREBootEnabled, UEFILocalPBABootEnabled below).
 constexpr BootSource kSources[] = {
-    {kForceHardDriveBootId, "CIM:Hard-Disk:1"},
-    {kForcePxeBootId, "CIM:Network:1"},
-    {kForceCdDvdBootId, "CIM:CD/DVD:1"},
+    {kForceHardDriveBootId, "CIM:Hard-Disk:1", ""},
+    {kForcePxeBootId, "CIM:Network:1", ""},
+    {kForceCdDvdBootId, "CIM:CD/DVD:1", ""},
+    {kForceOcrHttpsBootId, "", ""},
+    {kForceOcrWinReBootId, "", "Windows Recovery Environment (WinRe)"},
+    {kForceOcrPbaBootId, "", "Local Pre-Boot Authentication (PBA)"},
 };
 
 // (property, member) pairs of the boolean settings, so Get and Put share one table.
@@ -64,10 +72,43 @@ Instance settingData(CimContext& ctx) {
       .setBool("ConfigurationDataReset", false)
       .set("ElementName", "Intel(r) AMT Boot Configuration Settings")
       .set("InstanceID", kSettingDataId)
-      .setBool("OptionsCleared", true)
+      .setBool("OptionsCleared", b.optionsCleared)
       .set("OwningEntity", kAmtSystemName)
-      .setBool("SecureErase", false);
+      .setBool("SecureErase", false)
+      .setBool("UEFIHTTPSBootEnabled", true)
+      .setBool("UEFILocalPBABootEnabled", true)
+      .setBool("WinREBootEnabled", true)
+      .setNum("UefiBootNumberOfParams", b.uefiBootNumberOfParams);
+  if (!b.uefiBootParameters.empty()) i.set("UefiBootParametersArray", base64Encode(b.uefiBootParameters));
   return i;
+}
+
+// UefiBootParametersArray (base64 TLVs) with UefiBootNumberOfParams: validated whole (uefi_boot_params.h), the
+// count matching. UefiBootNumberOfParams 0 without an array clears them, as MeshCentral does after a boot.
+ChangeFault readUefiParameters(const Arguments& in, platform::BootSettings& boot) {
+  std::string text;
+  std::uint64_t count = 0;
+  const bool hasArray = argString(in, "UefiBootParametersArray", text) && !text.empty();
+  const bool hasCount = in.count("UefiBootNumberOfParams") && argUint(in, "UefiBootNumberOfParams", count);
+  if (!hasArray) {
+    if (hasCount && count == 0) {
+      boot.uefiBootParameters.clear();
+      boot.uefiBootNumberOfParams = 0;
+    } else if (hasCount && count != boot.uefiBootNumberOfParams) {
+      return invalidParameter("UefiBootNumberOfParams does not match UefiBootParametersArray.");
+    }
+    return std::nullopt;
+  }
+  std::vector<std::uint8_t> bytes;
+  if (!base64Decode(text, bytes)) return invalidParameter("UefiBootParametersArray is not base64.");
+  auto params = platform::parseUefiBootParameters(bytes);
+  if (!params) return invalidParameter("UefiBootParametersArray: " + params.error().message + ".");
+  if (hasCount && count != params->size())
+    return invalidParameter("UefiBootNumberOfParams is " + std::to_string(count) + " but UefiBootParametersArray holds " +
+                            std::to_string(params->size()) + ".");
+  boot.uefiBootParameters = std::move(bytes);
+  boot.uefiBootNumberOfParams = static_cast<std::uint32_t>(params->size());
+  return std::nullopt;
 }
 
 ChangeFault putSettingData(CimContext& ctx, const Instance&, const Arguments& in) {
@@ -76,17 +117,18 @@ ChangeFault putSettingData(CimContext& ctx, const Instance&, const Arguments& in
     if (in.count(f.property) && (!argUint(in, f.property, n) || n > f.max))
       return invalidParameter(std::string(f.property) + " is out of range.");
   }
-  auto result = ctx.platform.update([&](platform::PlatformState& s) {
-    for (const auto& f : kBoolFields) {
-      bool v = false;
-      if (argBool(in, f.property, v)) s.boot.*(f.member) = v;
-    }
-    for (const auto& f : kNumFields) {
-      std::uint64_t n = 0;
-      if (argUint(in, f.property, n)) s.boot.*(f.member) = static_cast<std::uint32_t>(n);
-    }
-  });
-  return changeFault(result);
+  auto boot = ctx.platform.state().boot;
+  if (auto fault = readUefiParameters(in, boot)) return fault;
+  for (const auto& f : kBoolFields) {
+    bool v = false;
+    if (argBool(in, f.property, v)) boot.*(f.member) = v;
+  }
+  for (const auto& f : kNumFields) {
+    std::uint64_t n = 0;
+    if (argUint(in, f.property, n)) boot.*(f.member) = static_cast<std::uint32_t>(n);
+  }
+  boot.optionsCleared = false;  // options wait for the next boot (consumed there if SetBootConfigRole(1) armed them)
+  return changeFault(ctx.platform.update([&](platform::PlatformState& s) { s.boot = boot; }));
 }
 
 // Source: the CIM_BootSourceSetting references in boot order; none clears the order.
@@ -125,7 +167,10 @@ MethodResult setBootConfigRole(CimContext& ctx, const Instance&, const Arguments
 void registerBootConfiguration(ClassRegistry& r) {
   ClassDef data{.name = "AMT_BootSettingData", .schema = Schema::Amt, .keys = {"InstanceID"}};
   data.properties = {A("BIOSLastStatus", T::UInt16), P("ConfigurationDataReset", T::Boolean), P("ElementName"),
-                     P("InstanceID"), P("OptionsCleared", T::Boolean), P("OwningEntity"), P("SecureErase", T::Boolean)};
+                     P("InstanceID"), P("OptionsCleared", T::Boolean), P("OwningEntity"), P("SecureErase", T::Boolean),
+                     P("UEFIHTTPSBootEnabled", T::Boolean), P("UEFILocalPBABootEnabled", T::Boolean),
+                     P("WinREBootEnabled", T::Boolean), W("UefiBootParametersArray", T::Base64),
+                     W("UefiBootNumberOfParams", T::UInt16)};
   for (const auto& f : kBoolFields) data.properties.push_back(W(f.property, T::Boolean));
   for (const auto& f : kNumFields) data.properties.push_back(W(f.property, T::UInt16));
   data.enumerate = [](CimContext& ctx) { return std::vector<Instance>{settingData(ctx)}; };
@@ -135,7 +180,9 @@ void registerBootConfiguration(ClassRegistry& r) {
   static const char* const kCapabilities[] = {
       "BIOSPause",         "BIOSReflash",        "BIOSSetup",       "ForceCDorDVDBoot", "ForceHardDriveBoot",
       "ForcePXEBoot",      "ForcedProgressEvents", "IDER",          "KeyboardLock",     "SOL",
-      "UserPasswordBypass", "VerbosityQuiet",     "VerbosityScreenBlank", "VerbosityVerbose"};
+      "UserPasswordBypass", "VerbosityQuiet",     "VerbosityScreenBlank", "VerbosityVerbose",
+      // One Click Recovery (AMT 16): the BIOS of the simulated host has all three and Secure Boot control.
+      "ForceUEFIHTTPSBoot", "ForceUEFIPBABoot", "ForceWinREBoot", "AMTSecureBootControl"};
   static const char* const kNotCapable[] = {"ConfigurationDataReset", "ForceDiagnosticBoot", "ForceHardDriveSafeModeBoot",
                                             "PowerButtonLock", "ResetButtonLock", "SecureErase", "SleepButtonLock"};
   ClassDef caps{.name = "AMT_BootCapabilities", .schema = Schema::Amt, .keys = {"InstanceID"}};
@@ -158,7 +205,9 @@ void registerBootConfiguration(ClassRegistry& r) {
     std::vector<Instance> out;
     for (const auto& s : kSources) {
       Instance i;
-      i.set("ElementName", s.id).setNum("FailThroughSupported", 2).set("InstanceID", s.id).set("StructuredBIOSBootString", s.structured);
+      i.set("ElementName", s.id).setNum("FailThroughSupported", 2).set("InstanceID", s.id);
+      if (*s.structured) i.set("StructuredBIOSBootString", s.structured);
+      if (*s.biosBootString) i.set("BIOSBootString", s.biosBootString);
       out.push_back(std::move(i));
     }
     return out;

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "wsman/cim/class_registry.h"
+#include "wsman/cim/cim_hierarchy.h"
 #include "common/text_codecs.h"
 #include "wsman/cim/cim_util.h"
 
@@ -144,12 +145,34 @@ const ClassDef* ClassRegistry::byName(std::string_view name) const {
   return it == byName_.end() ? nullptr : it->second;
 }
 
+std::string ClassRegistry::superclass(const ClassDef& cls) const {
+  // The schema's table first; `base` only for a class it does not know.
+  if (auto known = superclassOf(cls.name)) return std::string(*known);
+  return cls.base;
+}
+
 std::vector<const ClassDef*> ClassRegistry::family(const ClassDef& cls) const {
+  // `cls` first, then its registered descendants nearest first (registration order among equals). An ancestor
+  // need not be registered for the chain to pass through it.
+  std::vector<std::pair<int, const ClassDef*>> found;
+  for (const auto& c : classes_) {
+    if (c.get() == &cls) continue;
+    int distance = 1;
+    for (std::string up = superclass(*c); !up.empty(); ++distance) {
+      if (up == cls.name) {
+        found.emplace_back(distance, c.get());
+        break;
+      }
+      if (distance > 32) break;  // a cycle would be a bug in the table; stop rather than spin
+      const ClassDef* registered = byName(up);
+      if (registered) up = superclass(*registered);
+      else if (auto known = superclassOf(up)) up = std::string(*known);
+      else break;
+    }
+  }
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<const ClassDef*> out{&cls};
-  // Breadth-first over "base" links; classes are few, a linear scan per level is enough.
-  for (std::size_t i = 0; i < out.size(); ++i)
-    for (const auto& c : classes_)
-      if (c->base == out[i]->name && std::find(out.begin(), out.end(), c.get()) == out.end()) out.push_back(c.get());
+  for (const auto& [distance, c] : found) out.push_back(c);
   return out;
 }
 
@@ -186,9 +209,14 @@ ClassRegistry makeAmtClassRegistry() {
   registerEventSubscriptions(r);
   registerAgentPresence(r);
   registerProvisioningCertificateHash(r);
+  registerAlarmClock(r);
+  registerSystemDefense(r);
+  registerServiceSettings(r);
+  registerLogRecords(r);
   registerAccountsAndRoles(r);
   registerNetworkPorts(r);
   registerGenericAssociations(r);
+  registerAbstractClasses(r);  // last: only where no concrete definition exists
   return r;
 }
 

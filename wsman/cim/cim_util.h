@@ -74,6 +74,11 @@ void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
+void registerAlarmClock(ClassRegistry& r);
+void registerSystemDefense(ClassRegistry& r);
+void registerServiceSettings(ClassRegistry& r);
+void registerLogRecords(ClassRegistry& r);
+void registerAbstractClasses(ClassRegistry& r);
 void registerAccountsAndRoles(ClassRegistry& r);
 void registerNetworkPorts(ClassRegistry& r);
 void registerGenericAssociations(ClassRegistry& r);  // reads the registry per request: links later classes too

@@ -16,6 +16,7 @@
 #include "firmware/platform/agent_presence.h"
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
+#include "firmware/platform/system_defense_monitor.h"
 #include "firmware/platform/user_consent.h"
 #include "wsman/cim/cim_value.h"
 #include "wsman/soap/fault.h"
@@ -66,6 +67,7 @@ struct CimContext {
   events::EventDelivery* events = nullptr;  // WS-Eventing subscriptions; null when the daemon delivers no events
   platform::AgentPresence* agentPresence = nullptr;  // watchdog_fw; null: the watchdog classes have no instances
   platform::UserConsent* consent = nullptr;  // IPS_OptInService and the boot gate; null: no consent machine
+  platform::SystemDefenseMonitor* systemDefense = nullptr;  // firmware/sysdef; null: no filter statistics
   // Every class served: the generic associations (generic_associations.cpp) pair the instances of other classes.
   const ClassRegistry* registry = nullptr;
 

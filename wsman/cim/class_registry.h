@@ -19,6 +19,9 @@ class ClassRegistry {
   const ClassDef* byName(std::string_view name) const;
   // `cls` and every registered class deriving from it (transitively), `cls` first.
   std::vector<const ClassDef*> family(const ClassDef& cls) const;
+  // The direct superclass of `cls` in the schema (cim_hierarchy.h), or its `base` for a class the schema's table
+  // does not know; "" for a root.
+  std::string superclass(const ClassDef& cls) const;
   const std::vector<std::unique_ptr<ClassDef>>& all() const { return classes_; }
 
  private:

@@ -19,7 +19,8 @@ void writeProperties(soap::ResponseWriter& w, pugi::xml_node parent, const std::
 pugi::xml_node writeInstance(soap::ResponseWriter& w, pugi::xml_node parent, const cim::ClassDef& cls,
                              const cim::Instance& instance);
 
-// The element children of `element` as values by local name. Faults on nesting it cannot read.
+// The element children of `element` as values by local name; the properties of an embedded instance (an element
+// of elements) also as "Outer.Inner". Faults on nesting it cannot read.
 std::optional<soap::Fault> readValues(pugi::xml_node element, cim::Arguments& out);
 
 }  // namespace mesim::wsman::ops

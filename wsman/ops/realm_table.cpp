@@ -33,6 +33,7 @@ constexpr RealmSet kAuditLog{Realm::AuditLog};
 constexpr RealmSet kAgentLocal{Realm::AgentPresenceLocal};
 constexpr RealmSet kAgentRemote{Realm::AgentPresenceRemote};
 constexpr RealmSet kAgentAny{Realm::AgentPresenceRemote, Realm::AgentPresenceLocal};
+constexpr RealmSet kCircuitBreaker{Realm::CircuitBreaker};  // System Defense ("Circuit Breaker" in the SDK)
 
 constexpr std::array kRules = std::to_array<RealmRule>({
     // Settings, provisioning and identity
@@ -57,7 +58,6 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"CIM_ComputerSystem", Op::Read, {}, {Realm::GeneralInfo, Realm::HardwareAsset, Realm::RemoteControl}},
 
     // Hardware inventory
-    {"CIM_PhysicalPackage", Op::Read, {}, kHardwareAsset},
     {"CIM_Chassis", Op::Read, {}, kHardwareAsset},
     {"CIM_Card", Op::Read, {}, kHardwareAsset},
     {"CIM_BIOSElement", Op::Read, {}, kHardwareAsset},
@@ -65,13 +65,11 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"CIM_PhysicalMemory", Op::Read, {}, kHardwareAsset},
     {"CIM_Processor", Op::Read, {}, kHardwareAsset},
     {"CIM_MediaAccessDevice", Op::Read, {}, kHardwareAsset},
-    {"CIM_SystemPackaging", Op::Read, {}, kHardwareAsset},
     {"CIM_ComputerSystemPackage", Op::Read, {}, kHardwareAsset},
 
     // Power and boot
     {"CIM_PowerManagementService", Op::Read, {}, kReadRemoteControl},
     {"CIM_PowerManagementService", Op::Invoke, "RequestPowerStateChange", kRemoteControl},
-    {"CIM_ServiceAvailableToElement", Op::Read, {}, kReadRemoteControl},
     {"CIM_AssociatedPowerManagementService", Op::Read, {}, kReadRemoteControl},
     {"IPS_PowerManagementService", Op::Read, {}, kReadRemoteControl},
     {"IPS_PowerManagementService", Op::Invoke, "RequestOSPowerSavingStateChange", kRemoteControl},
@@ -88,6 +86,11 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"CIM_BootService", Op::Read, {}, kReadRemoteControl},
     {"CIM_BootService", Op::Invoke, "SetBootConfigRole", kRemoteControl},
     {"CIM_BootService", Op::Invoke, "RequestStateChange", kRemoteControl},
+    {"AMT_AlarmClockService", Op::Read, {}, kReadRemoteControl},
+    {"AMT_AlarmClockService", Op::Put, {}, kRemoteControl},
+    {"AMT_AlarmClockService", Op::Invoke, "AddAlarm", kRemoteControl},
+    {"IPS_AlarmClockOccurrence", Op::Read, {}, kReadRemoteControl},
+    {"IPS_AlarmClockOccurrence", Op::Delete, {}, kRemoteControl},
 
     // Network (LMS keeps the shared IP and the link preference in step as $$OsAdmin)
     {"AMT_EthernetPortSettings", Op::Read, {}, kGeneralInfo},
@@ -105,6 +108,15 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"AMT_RedirectionService", Op::Invoke, "RequestStateChange", kRedirection},
     {"CIM_KVMRedirectionSAP", Op::Read, {}, kReadRedirection},
     {"CIM_KVMRedirectionSAP", Op::Invoke, "RequestStateChange", kRedirection},
+    {"CIM_RedirectionService", Op::Read, {}, kReadRedirection},
+    {"CIM_RedirectionService", Op::Invoke, "RequestStateChange", kRedirection},
+    {"IPS_SecIOService", Op::Read, {}, kReadRedirection},
+    {"IPS_SecIOService", Op::Invoke, "RequestStateChange", kRedirection},
+    {"IPS_ScreenSettingData", Op::Read, {}, kReadRedirection},
+    {"IPS_SolSessionUsingPort", Op::Read, {}, kReadRedirection},
+    {"IPS_IderSessionUsingPort", Op::Read, {}, kReadRedirection},
+    {"IPS_KvmSessionUsingPort", Op::Read, {}, kReadRedirection},
+    {"IPS_RasSessionUsingPort", Op::Read, {}, kGeneralInfo},
     {"IPS_KVMRedirectionSettingData", Op::Read, {}, kReadRedirection},
     {"IPS_KVMRedirectionSettingData", Op::Put, {}, kRedirection},
     {"IPS_OptInService", Op::Read, {}, {Realm::GeneralInfo, Realm::Redirection, Realm::RemoteControl}},
@@ -112,6 +124,23 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"IPS_OptInService", Op::Invoke, "StartOptIn", kUserConsent},
     {"IPS_OptInService", Op::Invoke, "SendOptInCode", kUserConsent},
     {"IPS_OptInService", Op::Invoke, "CancelOptIn", kUserConsent},
+
+    // Settings of single services: read as General Info, changed by the administrator
+    {"AMT_WebUIService", Op::Read, {}, kGeneralInfo},
+    {"AMT_WebUIService", Op::Invoke, "RequestStateChange", kAdminOnly},
+    {"AMT_KerberosSettingData", Op::Read, {}, kGeneralInfo},
+    {"AMT_KerberosSettingData", Op::Invoke, "GetCredentialCacheState", kGeneralInfo},
+    {"AMT_KerberosSettingData", Op::Invoke, "SetCredentialCacheState", kAdminOnly},
+    {"AMT_SystemPowerScheme", Op::Read, {}, kGeneralInfo},
+    {"AMT_SystemPowerScheme", Op::Invoke, "SetPowerScheme", kAdminOnly},
+    {"AMT_EndpointAccessControlService", Op::Read, {}, kGeneralInfo},
+    {"AMT_EndpointAccessControlService", Op::Invoke, "GetEacOptions", kGeneralInfo},
+    {"AMT_EndpointAccessControlService", Op::Invoke, "GetPosture", kGeneralInfo},
+    {"AMT_EndpointAccessControlService", Op::Invoke, "GetPostureHash", kGeneralInfo},
+    {"AMT_EndpointAccessControlService", Op::Invoke, "SetEacOptions", kAdminOnly},
+    {"AMT_EndpointAccessControlService", Op::Invoke, "UpdatePostureState", kAdminOnly},
+    {"AMT_EndpointAccessControlService", Op::Invoke, "RequestStateChange", kAdminOnly},
+    {"AMT_EACCredentialContext", Op::Read, {}, kGeneralInfo},
 
     // Time
     {"AMT_TimeSynchronizationService", Op::Read, {}, {Realm::GeneralInfo, Realm::NetworkTime}},
@@ -200,11 +229,34 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"AMT_MessageLog", Op::Invoke, "GetRecords", kEventLogReader},
     {"AMT_AuditLog", Op::Read, {}, kAuditLog},
     {"AMT_AuditLog", Op::Invoke, "ReadRecords", kAuditLog},
+    {"AMT_MessageLog", Op::Invoke, "GetRecord", kEventLogReader},
+    {"AMT_MessageLog", Op::Invoke, "PositionAtRecord", kEventLogReader},
+    {"AMT_MessageLog", Op::Invoke, "CancelIteration", kEventLogReader},
+    // Clearing, freezing or switching off the event log is the administrator's (the SDK: "Event Log Reader" reads)
+    {"AMT_MessageLog", Op::Invoke, "ClearLog", kAdminOnly},
+    {"AMT_MessageLog", Op::Invoke, "FreezeLog", kAdminOnly},
+    {"AMT_MessageLog", Op::Invoke, "RequestStateChange", kAdminOnly},
+    {"AMT_EventLogEntry", Op::Read, {}, kEventLogReader},
+    {"CIM_LogManagesRecord", Op::Read, {}, kEventLogReader},
+    {"CIM_UseOfLog", Op::Read, {}, {Realm::EventLogReader, Realm::AuditLog, Realm::GeneralInfo}},
+    // The auditor's: the audit log and which events it keeps
+    {"AMT_AuditLog", Op::Invoke, "ClearLog", kAuditLog},
+    {"AMT_AuditLog", Op::Invoke, "RequestStateChange", kAuditLog},
+    {"AMT_AuditPolicyRule", Op::Read, {}, kAuditLog},
+    {"AMT_AuditPolicyRule", Op::Invoke, "SetAuditPolicy", kAuditLog},
+    {"AMT_AuditPolicyRule", Op::Invoke, "SetAuditPolicyBulk", kAuditLog},
+    // Provisioning records: read as settings, cleared by the administrator
+    {"IPS_ProvisioningRecordLog", Op::Read, {}, kGeneralInfo},
+    {"IPS_ProvisioningRecordLog", Op::Invoke, "ClearLog", kAdminOnly},
+    {"IPS_ProvisioningRecordLog", Op::Invoke, "RequestStateChange", kAdminOnly},
+    {"IPS_AdminProvisioningRecord", Op::Read, {}, kGeneralInfo},
+    {"IPS_ClientProvisioningRecord", Op::Read, {}, kGeneralInfo},
+    {"IPS_ManualProvisioningRecord", Op::Read, {}, kGeneralInfo},
+    {"IPS_TLSProvisioningRecord", Op::Read, {}, kGeneralInfo},
 
     // Alerts (WS-Eventing)
     {"CIM_FilterCollection", Op::Read, {}, kEventManager},
     {"CIM_FilterCollection", Op::Subscribe, {}, kEventManager},
-    {"CIM_ListenerDestination", Op::Read, {}, kEventManager},
     {"CIM_ListenerDestinationWSManagement", Op::Read, {}, kEventManager},
     {"CIM_ListenerDestinationWSManagement", Op::Delete, {}, kEventManager},
     {"CIM_FilterCollectionSubscription", Op::Read, {}, kEventManager},
@@ -229,6 +281,53 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"AMT_AgentPresenceCapabilities", Op::Read, {}, kAgentAny},
     {"IPS_WatchDogAction", Op::Read, {}, kAgentRemote},
     {"IPS_WatchDogAction", Op::Put, {}, kAgentRemote},
+
+    // System Defense: the Circuit Breaker realm's (the SDK's name for network isolation)
+    {"AMT_SystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterSettings", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterInterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterStatistics", Op::Read, {}, kCircuitBreaker},
+    {"AMT_HeuristicPacketFilterStatistics", Op::Invoke, "ResetSelectedStats", kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_Hdr8021Filter", Op::Read, {}, kCircuitBreaker},
+    {"AMT_Hdr8021Filter", Op::Create, {}, kCircuitBreaker},
+    {"AMT_Hdr8021Filter", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_IPHeadersFilter", Op::Read, {}, kCircuitBreaker},
+    {"AMT_IPHeadersFilter", Op::Create, {}, kCircuitBreaker},
+    {"AMT_IPHeadersFilter", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefensePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefensePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_NetworkPortDefaultSystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_NetworkPortDefaultSystemDefensePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_NetworkPortDefaultSystemDefensePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Create, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Put, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Invoke, "GetTimeout", kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Invoke, "SetTimeout", kCircuitBreaker},
+    {"AMT_SystemDefensePolicy", Op::Invoke, "UpdateStatistics", kCircuitBreaker},
+    {"AMT_FilterEntryBase", Op::Read, {}, kCircuitBreaker},
+    {"AMT_FilterEntryBase", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_ComplexFilterEntryBase", Op::Read, {}, kCircuitBreaker},
+    {"AMT_ComplexFilterEntryBase", Op::Delete, {}, kCircuitBreaker},
+    {"AMT_AgentPresenceInterfacePolicy", Op::Put, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionInterfacePolicy", Op::Put, {}, kCircuitBreaker},
+    {"AMT_InterfacePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_FilterInSystemDefensePolicy", Op::Read, {}, kCircuitBreaker},
+    {"AMT_SystemDefenseService", Op::Read, {}, kCircuitBreaker},
+    {"AMT_SystemDefensePolicyInService", Op::Read, {}, kCircuitBreaker},
+    {"AMT_ActiveFilterStatistics", Op::Read, {}, kCircuitBreaker},
+    {"AMT_GeneralSystemDefenseCapabilities", Op::Read, {}, kCircuitBreaker},
+    {"AMT_NetworkPortSystemDefenseCapabilities", Op::Read, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionSettingData", Op::Read, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionSettingData", Op::Put, {}, kCircuitBreaker},
+    {"AMT_EnvironmentDetectionSettingData", Op::Invoke, "SetSystemDefensePolicy", kCircuitBreaker},
 });
 
 }  // namespace
@@ -259,6 +358,18 @@ const RealmRule* findRealmRule(std::string_view className, Operation op, std::st
 cim::RealmSet requiredRealms(std::string_view className, Operation op, std::string_view method) {
   const RealmRule* rule = findRealmRule(className, op, method);
   return rule ? rule->realms : kUnlistedRealms;
+}
+
+cim::RealmSet readRealms(const cim::ClassRegistry& registry, const cim::ClassDef& cls) {
+  if (cls.enumerate) return requiredRealms(cls.name, Operation::Read);
+  cim::RealmSet any;
+  for (const cim::ClassDef* member : registry.family(cls)) {
+    if (!member->enumerate) continue;
+    const cim::RealmSet needs = requiredRealms(member->name, Operation::Read);
+    for (cim::Realm r : cim::kAllRealms)
+      if (needs.has(r)) any.add(r);
+  }
+  return any.empty() ? kUnlistedRealms : any;
 }
 
 }  // namespace mesim::wsman::ops

@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "wsman/cim/class_registry.h"
 #include "wsman/cim/realms.h"
 
 namespace mesim::wsman::ops {
@@ -39,5 +40,10 @@ std::span<const RealmRule> realmRules();
 const RealmRule* findRealmRule(std::string_view className, Operation op, std::string_view method = {});
 // The row's realms, or kUnlistedRealms.
 cim::RealmSet requiredRealms(std::string_view className, Operation op, std::string_view method = {});
+
+// What reading `cls` needs: its row; for an abstract class (no instances of its own), any realm that reads one of
+// the classes below it. An Enumerate or Get through a base class answers only the instances of the classes the
+// caller may read (WsmanService), so a base class's row need not equal its subclasses'.
+cim::RealmSet readRealms(const cim::ClassRegistry& registry, const cim::ClassDef& cls);
 
 }  // namespace mesim::wsman::ops

@@ -90,6 +90,7 @@ class WsmanService::Impl {
   void setFaultRules(WsmanFaultRules* rules) { faultRules_ = rules; }
   void forgetProvisioningSession() { runtime_.forgetProvisioningSession(); }
   void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
+  void setSystemDefense(platform::SystemDefenseMonitor* monitor) { systemDefense_ = monitor; }
   std::string optInCode() const { return consent_ && consent_->code() ? *consent_->code() : std::string(); }
   std::size_t openContexts() const { return contexts_.size(); }
   const WsmanServiceStats& stats() const { return stats_; }
@@ -123,7 +124,7 @@ class WsmanService::Impl {
     }
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
-                         consent_};
+                         consent_, systemDefense_};
     ctx.registry = &registry_;
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
     std::variant<std::string, Fault> outcome = dispatch(req, ctx, realms, key);
@@ -225,7 +226,9 @@ class WsmanService::Impl {
   // AccessDenied unless the caller holds one of the realms the table names for the operation (realm_table.h).
   std::optional<Fault> authorize(const std::string& className, Operation op, const std::string& method,
                                  const cim::CimContext& ctx, cim::RealmSet realms) {
-    if (requiredRealms(className, op, method).intersects(realms)) return std::nullopt;
+    const cim::ClassDef* cls = op == Operation::Read ? registry_.byName(className) : nullptr;
+    const cim::RealmSet needs = cls ? readRealms(registry_, *cls) : requiredRealms(className, op, method);
+    if (needs.intersects(realms)) return std::nullopt;
     MESIM_LOG(Info, kLog, "access denied: " << (ctx.user.empty() ? "(anonymous)" : ctx.user) << " holds no realm for "
                                             << operationName(op) << " " << className << (method.empty() ? "" : ".")
                                             << method);
@@ -248,11 +251,11 @@ class WsmanService::Impl {
       key.method = cls->method(method)->name;
     }
     if (auto denied = authorize(cls->name, *op, method, ctx, realms)) return *denied;
-    if (h.action == action::kGet) return get(req, *cls, ctx);
+    if (h.action == action::kGet) return get(req, *cls, ctx, realms);
     if (h.action == action::kPut) return put(req, *cls, ctx);
     if (h.action == action::kCreate) return create(req, *cls, ctx);
     if (h.action == action::kDelete) return remove(req, *cls, ctx);
-    if (h.action == action::kEnumerate) return enumerate(req, *cls, ctx);
+    if (h.action == action::kEnumerate) return enumerate(req, *cls, ctx, realms);
     if (h.action == eventing::action::kSubscribe) return subscribe(req, *cls, ctx);
     if (h.action == eventing::action::kUnsubscribe) return unsubscribe(req, *cls, ctx);
     if (h.action == eventing::action::kRenew) return renew(req, *cls, ctx);
@@ -268,8 +271,19 @@ class WsmanService::Impl {
   }
 
   // The instance the selectors name; a singleton needs none (MeshCentral sends none, spec/wsman.md §1.2).
+  // Instances of `cls` and the classes below it, leaving out those of classes `readable` (when given) may not read.
+  std::vector<cim::ServedInstance> instancesFor(const cim::ClassDef& cls, cim::CimContext& ctx,
+                                                const cim::RealmSet* readable) {
+    auto all = cim::instancesOf(registry_, cls, ctx);
+    if (readable)
+      std::erase_if(all, [&](const cim::ServedInstance& si) {
+        return si.cls != &cls && !requiredRealms(si.cls->name, Operation::Read).intersects(*readable);
+      });
+    return all;
+  }
+
   std::variant<cim::ServedInstance, Fault> select(const soap::RequestHeader& h, const cim::ClassDef& cls,
-                                                  cim::CimContext& ctx) {
+                                                  cim::CimContext& ctx, const cim::RealmSet* readable = nullptr) {
     const auto& sels = h.selectors;
     for (std::size_t i = 0; i < sels.size(); ++i) {
       for (std::size_t j = 0; j < i; ++j)
@@ -277,7 +291,7 @@ class WsmanService::Impl {
       if (std::find(cls.keys.begin(), cls.keys.end(), sels[i].name) == cls.keys.end())
         return fault(FaultCode::InvalidSelectors, soap::detail::kUnexpectedSelectors);
     }
-    auto all = cim::instancesOf(registry_, cls, ctx);
+    auto all = instancesFor(cls, ctx, readable);
     std::vector<cim::ServedInstance> found;
     for (auto& si : all) {
       bool ok = std::all_of(sels.begin(), sels.end(), [&](const soap::Selector& s) { return matches(si.instance, s); });
@@ -289,8 +303,8 @@ class WsmanService::Impl {
     return fault(FaultCode::InvalidSelectors, soap::detail::kInsufficientSelectors);
   }
 
-  Outcome get(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
-    auto chosen = select(req.header, cls, ctx);
+  Outcome get(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx, cim::RealmSet realms) {
+    auto chosen = select(req.header, cls, ctx, &realms);
     if (auto* f = std::get_if<Fault>(&chosen)) return *f;
     auto& si = std::get<cim::ServedInstance>(chosen);
     soap::ResponseWriter w(std::string(action::kGet) + "Response", req.header.messageId, nextMessageId(),
@@ -407,7 +421,7 @@ class WsmanService::Impl {
     return context.next >= context.items.size();
   }
 
-  Outcome enumerate(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx) {
+  Outcome enumerate(const soap::Request& req, const cim::ClassDef& cls, cim::CimContext& ctx, cim::RealmSet realms) {
     auto e = req.payload;
     if (!e || !soap::is(e, ns::kEnumeration, "Enumerate"))
       return fault(FaultCode::SchemaValidationError, {}, "The body has no wsen:Enumerate.");
@@ -427,7 +441,7 @@ class WsmanService::Impl {
     const std::uint64_t maxElements = readCount(soap::child(e, ns::kWsman, "MaxElements"), 1);
     if (optimize && (maxElements == 0 || maxElements > kMaxPullElements))
       return fault(FaultCode::InvalidParameter, {}, "MaxElements is out of range.");
-    context.items = cim::instancesOf(registry_, cls, ctx);
+    context.items = instancesFor(cls, ctx, &realms);
 
     soap::ResponseWriter w(std::string(action::kEnumerate) + "Response", req.header.messageId, nextMessageId(),
                            req.header.resourceUri);
@@ -616,6 +630,7 @@ class WsmanService::Impl {
   events::EventDelivery* events_ = nullptr;
   platform::AgentPresence* agentPresence_ = nullptr;
   platform::UserConsent* consent_ = nullptr;
+  platform::SystemDefenseMonitor* systemDefense_ = nullptr;
   WsmanFaultRules* faultRules_ = nullptr;
   EnumerationContexts contexts_;
   std::uint64_t messageCounter_ = 0;
@@ -660,6 +675,7 @@ void WsmanService::setAgentPresence(platform::AgentPresence* agentPresence) { im
 void WsmanService::forgetProvisioningSession() { impl_->forgetProvisioningSession(); }
 void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
 void WsmanService::setUserConsent(platform::UserConsent* consent) { impl_->setUserConsent(consent); }
+void WsmanService::setSystemDefense(platform::SystemDefenseMonitor* monitor) { impl_->setSystemDefense(monitor); }
 std::string WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 const WsmanServiceStats& WsmanService::stats() const { return impl_->stats(); }

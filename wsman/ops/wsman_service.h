@@ -82,6 +82,8 @@ class WsmanService {
   void setAgentPresence(platform::AgentPresence* agentPresence);
   // The user-consent machine: IPS_OptInService and the boot gate (null: the methods answer internal error).
   void setUserConsent(platform::UserConsent* consent);
+  // System Defense's filter statistics (firmware/sysdef; null: AMT_ActiveFilterStatistics has no instances).
+  void setSystemDefense(platform::SystemDefenseMonitor* monitor);
   // Injected faults every call meets first (null: none); the caller keeps them alive.
   void setFaultRules(WsmanFaultRules* rules);
   // Drops a certificate chain and ConfigurationNonce of an unfinished AdminSetup (after an unprovision).
