@@ -293,8 +293,8 @@ Bytes AmthiClient::ipv6LanInterfaceStatus(ByteView payload) {
   const platform::LanInterface* lan = index == 0 ? &s.wired : index == 1 ? &s.wireless : nullptr;
   if (!lan) return reply(Command::GetIpv6LanInterfaceStatus, Status::InvalidParameter);
   if (!lan->present) return reply(Command::GetIpv6LanInterfaceStatus, Status::InterfaceDoesNotExist);
-  // mesim's network model is IPv4 only (IPS_IPv6PortSettings is not served), so IPv6 is off on every interface,
-  // AMT's default; the status says so, and LMS reports the interface as IPv4-only.
+  // The enabled interface's status layout (addresses, DNS, router) is not built yet: this answers IPv6 off, AMT's
+  // default, even after IPS_IPv6PortSettings' CIM_ElementSettingData turned it on; LMS then reports IPv4 only.
   return reply(Command::GetIpv6LanInterfaceStatus, Status::Ipv6InterfaceDisabled);
 }
 

@@ -12,6 +12,7 @@
 #include "common/text_codecs.h"
 #include "firmware/platform/alarm_clock_json.h"
 #include "firmware/platform/system_defense_json.h"
+#include "firmware/platform/ipv6_json.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
@@ -326,6 +327,7 @@ void fields(V& v, S& s) {
     g("hostFqdn", s.hostFqdn);
     g("wired", s.wired);
     g("wireless", s.wireless);
+    g("wiredIpv6", s.wiredIpv6);
     g("hostVpnEnabled", s.hostVpnEnabled);
     g("enterpriseAccess", s.enterpriseAccess);
   });
@@ -468,6 +470,7 @@ class Writer {
     return json::string(text::toHex(value));
   }
   static json::value encode(const AlarmClockSettings& value, Format, const std::string&) { return alarmClockToJson(value); }
+  static json::value encode(const Ipv6Settings& value, Format, const std::string&) { return ipv6ToJson(value); }
 
   template <class T>
   static json::value encode(const std::optional<T>& value, Format format, const std::string& path) {
@@ -648,6 +651,10 @@ class Reader {
     const auto bytes = v.is_string() ? text::fromHex(v.get_string()) : std::nullopt;
     if (!bytes || bytes->size() != out.size()) return st_.fail(path, "must be 16 bytes (32 hex digits)");
     std::copy(bytes->begin(), bytes->end(), out.begin());
+  }
+
+  void decode(const json::value& v, Ipv6Settings& out, Format, const std::string& path) {
+    if (std::string error = ipv6FromJson(v, out); !error.empty()) st_.fail(path, error);
   }
 
   void decode(const json::value& v, std::vector<std::uint8_t>& out, Format, const std::string& path) {

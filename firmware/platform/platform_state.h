@@ -12,6 +12,7 @@
 #include "firmware/platform/pki_state.h"
 #include "firmware/platform/system_defense_state.h"
 #include "firmware/platform/service_settings.h"
+#include "firmware/platform/ipv6_state.h"
 
 namespace mesim::platform {
 
@@ -331,6 +332,7 @@ struct PlatformState {
   std::string hostFqdn;       // the host OS FQDN reported by LMS (SetHostFQDN)
   LanInterface wired;
   LanInterface wireless;
+  Ipv6Settings wiredIpv6;  // ipv6_state.h
   bool hostVpnEnabled = false;
   EnterpriseAccess enterpriseAccess;
 

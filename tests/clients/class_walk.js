@@ -25,6 +25,7 @@ const { AMT, CIM, IPS } = require(path.join(nodeModules, '@device-management-too
 // Classes whose Enumerate may rightly be empty on a freshly provisioned device: they list what a console creates,
 // or state the device has not entered. Every other class must have at least one instance.
 const mayBeEmpty = {
+  CIM_RemoteIdentity: 'no Kerberos users: ACL entries are Digest users (KerberosUserSid is not kept)',
   AMT_PublicKeyCertificate: 'no certificate until a console adds one',
   AMT_PublicPrivateKeyPair: 'no key pair until GenerateKeyPair or AddKey',
   AMT_ManagementPresenceRemoteSAP: 'no MPS until AddMpServer',

@@ -13,7 +13,6 @@ namespace mesim::wsman::cim {
 
 namespace {
 
-constexpr std::size_t kMaxAclUsers = 32;     // AMT keeps a bounded user table
 constexpr std::size_t kHandlesPerPage = 50;  // EnumerateUserAclEntries returns at most this many per call
 
 const platform::AclUser* findUser(CimContext& ctx, std::uint64_t handle) {

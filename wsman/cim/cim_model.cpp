@@ -224,6 +224,9 @@ ClassRegistry makeAmtClassRegistry() {
   registerSystemDefense(r);
   registerServiceSettings(r);
   registerLogRecords(r);
+  registerAccountsAndRoles(r);
+  registerNetworkPorts(r);
+  registerGenericAssociations(r);
   registerAbstractClasses(r);  // last: only where no concrete definition exists
   return r;
 }

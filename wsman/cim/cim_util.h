@@ -12,6 +12,7 @@ namespace mesim::wsman::cim {
 
 inline constexpr const char* kAmtSystemName = "Intel(r) AMT";
 inline constexpr const char* kHostSystemName = "ManagedSystem";
+inline constexpr std::size_t kMaxAclUsers = 32;  // AMT's user table: ACL entries besides the admin
 
 // Keys of a CIM_Service-like class (spec/wsman.md §1.5).
 inline const std::vector<std::string> kServiceKeys = {"CreationClassName", "Name", "SystemCreationClassName",
@@ -81,6 +82,9 @@ void registerSystemDefense(ClassRegistry& r);
 void registerServiceSettings(ClassRegistry& r);
 void registerLogRecords(ClassRegistry& r);
 void registerAbstractClasses(ClassRegistry& r);
+void registerAccountsAndRoles(ClassRegistry& r);
+void registerNetworkPorts(ClassRegistry& r);
+void registerGenericAssociations(ClassRegistry& r);  // reads the registry per request: links later classes too
 
 // AMT_SetupAndConfigurationService.CommitChanges: the remote AMT_TLSSettingData and the AMT_TLSCredentialContext
 // binding become what the TLS listeners serve (public_key_management.cpp).

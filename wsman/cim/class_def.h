@@ -58,6 +58,8 @@ struct CimRuntime {
   }
 };
 
+class ClassRegistry;
+
 // What a provider sees: the platform, time, the host's power and who is asking.
 struct CimContext {
   platform::PlatformModel& platform;
@@ -73,6 +75,8 @@ struct CimContext {
   // Inventory, sensors, fans, power supplies; null: the inventory is generated from the platform's identity and
   // the sensor classes have no instances.
   platform::HardwareModel* hardware = nullptr;
+  // Every class served: the generic associations (generic_associations.cpp) pair the instances of other classes.
+  const ClassRegistry* registry = nullptr;
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }

@@ -138,7 +138,8 @@ class WsmanService::Impl {
 
   WsmanResult finishPending(const PendingInvoke& pending, const MethodFinish& finish) {
     cim::CimContext ctx{platform_, clock_, power_, runtime_, pending.call.user, pending.call.local, events_,
-                        agentPresence_, consent_, systemDefense_};
+                        agentPresence_, consent_, systemDefense_, hardware_};
+    ctx.registry = &registry_;
     cim::MethodResult result = finish ? finish(ctx) : cim::MethodResult::status(cim::status::kInternalError);
     WsmanRequestKey key{WsmanAction::Invoke, kUnknownClass, {}, std::nullopt};  // already counted
     return resultOf(invokeOutput(pending.header, pending.classUri, pending.methodName, std::move(result)),
@@ -181,6 +182,7 @@ class WsmanService::Impl {
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
                          consent_, systemDefense_, hardware_};
+    ctx.registry = &registry_;
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
     return resultOf(dispatch(req, ctx, realms, key), req.header, key);
   }

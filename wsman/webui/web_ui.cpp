@@ -270,7 +270,8 @@ std::string WebUi::statusPage() {
   std::vector<std::pair<std::string, std::string>> rows = {
       {"Power", powerStateText(power_.state())},
       {"IP address", s.wired.ipv4 ? text::ipv4Text(s.wired.ipv4) : "Not available"},
-      {"IPv6 address", "IPv6 is disabled"},
+      {"IPv6 address", !s.wiredIpv6.enabled ? std::string("IPv6 is disabled")
+                       : s.wiredIpv6.address.empty() ? std::string("Automatic") : s.wiredIpv6.address},
       {"System ID", platform_.uuidString()},
       {"Date", dateText(now, "%m/%d/%Y")},
       {"Time", dateText(now, "%I:%M %p")},
@@ -436,10 +437,21 @@ std::string WebUi::ipPage() {
   return "<h1>Network Settings</h1>\n" + labelValueTable("Wired network", rows);
 }
 
+// The wired port's IPv6 settings (IPS_IPv6PortSettings, switched by its CIM_ElementSettingData).
 std::string WebUi::ipv6Page() {
-  return "<h1>IPv6 Network Settings</h1>\n" +
-         labelValueTable("IPv6", {{"IPv6", "Disabled"}, {"Interface ID type", "Randomized"}}) +
-         "<p class=\"note\">IPv6 is not enabled on this computer's Intel\xC2\xAE AMT network interface.</p>\n";
+  const auto& v6 = platform_.state().wiredIpv6;
+  static const char* const kIdTypes[] = {"Randomized", "Intel MAC based", "Manual"};
+  const auto type = static_cast<std::size_t>(v6.interfaceIdType);
+  auto orNone = [](const std::string& v) { return v.empty() ? std::string("None") : v; };  // the table escapes
+  std::string page = "<h1>IPv6 Network Settings</h1>\n" +
+                     labelValueTable("IPv6", {{"IPv6", v6.enabled ? "Enabled" : "Disabled"},
+                                              {"Interface ID type", type < 3 ? kIdTypes[type] : "Unknown"},
+                                              {"Static IPv6 address", orNone(v6.address)},
+                                              {"Default router", orNone(v6.defaultRouter)},
+                                              {"Preferred DNS server", orNone(v6.primaryDns)},
+                                              {"Alternate DNS server", orNone(v6.secondaryDns)}});
+  if (!v6.enabled) page += "<p class=\"note\">IPv6 is not enabled on this computer's Intel\xC2\xAE AMT network interface.</p>\n";
+  return page;
 }
 
 std::string WebUi::fqdnPage(const Caller& caller, std::string_view note) {
