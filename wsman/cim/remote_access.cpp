@@ -327,19 +327,21 @@ void registerRemoteAccess(ClassRegistry& r) {
     std::uint64_t order = 0, type = 0;
     argUint(body, "OrderOfAccess", order);
     if (argUint(body, "MpsType", type) && type > 2) return invalidParameter("MpsType is 0, 1 or 2.");
+    // A copy: `server` points into the state an update replaces.
+    const std::string serverName = server->name;
     std::string ruleName;
     bool duplicate = false;
     auto result = ctx.platform.update([&](platform::PlatformState& s) {
       platform::RemoteAccessPolicyRule* rule = referencedRule(s, argRef(body, "PolicySet"));
       if (!rule) return;
       ruleName = rule->policyRuleName;
-      duplicate = std::find(rule->mpsNames.begin(), rule->mpsNames.end(), server->name) != rule->mpsNames.end();
-      if (!duplicate) place(*rule, server->name, order, static_cast<std::uint32_t>(type));
+      duplicate = std::find(rule->mpsNames.begin(), rule->mpsNames.end(), serverName) != rule->mpsNames.end();
+      if (!duplicate) place(*rule, serverName, order, static_cast<std::uint32_t>(type));
     });
     if (ruleName.empty()) return invalidParameter("PolicySet must reference an AMT_RemoteAccessPolicyRule.");
     if (duplicate) return soap::Fault{soap::FaultCode::AlreadyExists, {}, "The rule already uses this server."};
     if (auto f = changeFault(result)) return f;
-    created = {soap::eprSelector("ManagedElement", serviceRef(Schema::Amt, kSapClass, server->name)),
+    created = {soap::eprSelector("ManagedElement", serviceRef(Schema::Amt, kSapClass, serverName)),
                soap::eprSelector("PolicySet", ruleRef(ruleName))};
     return std::nullopt;
   };
