@@ -1,5 +1,7 @@
 #include "wsman/webui/form_data.h"
 
+#include <string>
+
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse_query.hpp>
 
@@ -31,7 +33,10 @@ Result<FormData> parseForm(std::string_view body) {
                 " are accepted");
   FormData form;
   if (body.empty()) return form;
-  const auto parsed = boost::urls::parse_query(boost::urls::string_view(body.data(), body.size()));
+  // A NUL-terminated copy: Boost.URL 1.81's parse_query reads its argument with strlen (ASan found it reading past
+  // a body that was not terminated).
+  const std::string text(body);
+  const auto parsed = boost::urls::parse_query(boost::urls::string_view(text.c_str(), text.size()));
   if (!parsed) return fail("the form is not application/x-www-form-urlencoded: " + parsed.error().message());
   const boost::urls::encoding_opts plusIsSpace(true, false, false);
   for (const auto& param : *parsed) {
