@@ -181,7 +181,8 @@ void addHardwareRoutes(ControlRoutes& routes) {
                      {"lower_non_critical", &thresholds.lowerNonCritical},
                      {"upper_non_critical", &thresholds.upperNonCritical},
                      {"upper_critical", &thresholds.upperCritical}};
-                 for (const auto& [key, value] : t) {
+                 for (const auto& entry : t) {
+                   const auto key = entry.key();  // a named copy: clang 14 cannot capture a structured binding
                    auto field = std::find_if(std::begin(fields), std::end(fields),
                                              [&](const auto& f) { return key == f.first; });
                    if (field == std::end(fields)) return jsonError(400, "unknown threshold " + std::string(key));
