@@ -376,15 +376,25 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     if (!core_->serves(path) || req.method() != bhttp::verb::post)
       return answerRouting(keepAlive_ ? After::Read : After::Close);
 
+    const AuthResult auth = authenticate(req);
+    if (auth.status == AuthStatus::Ok) return dispatch(auth.user);
+    if (path == "/wsman" && core_->allowsAnonymous && core_->allowsAnonymous(req.body())) return dispatch({});
+    refuse(auth);
+  }
+
+  // Digest for the request in hand, the same on every path (WS-Man, web pages, WebSocket upgrades).
+  template <class Request>
+  AuthResult authenticate(const Request& req) {
     AuthAttempt attempt;
     attempt.method = req.method_string();
     attempt.uri = req.target();
     attempt.authorization = req[bhttp::field::authorization];
     attempt.local = info_.local;
     attempt.peerAddress = info_.peerAddress;
-    const AuthResult auth = core_->auth.authenticate(attempt);
-    if (auth.status == AuthStatus::Ok) return dispatch(auth.user);
-    if (path == "/wsman" && core_->allowsAnonymous && core_->allowsAnonymous(req.body())) return dispatch({});
+    return core_->auth.authenticate(attempt);
+  }
+
+  void refuse(const AuthResult& auth) {
     sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
   }
 
@@ -397,15 +407,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     WebRequest request;
     request.method = std::string(req.method_string());
     if (!core_->web.isPublic || !core_->web.isPublic(request.method, path)) {
-      AuthAttempt attempt;
-      attempt.method = req.method_string();
-      attempt.uri = req.target();
-      attempt.authorization = req[bhttp::field::authorization];
-      attempt.local = info_.local;
-      attempt.peerAddress = info_.peerAddress;
-      const AuthResult auth = core_->auth.authenticate(attempt);
-      if (auth.status != AuthStatus::Ok)
-        return sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
+      const AuthResult auth = authenticate(req);
+      if (auth.status != AuthStatus::Ok) return refuse(auth);
       request.user = auth.user;
     }
     request.target = std::string(target);
@@ -449,15 +452,8 @@ class HttpSession final : public SessionBase, public std::enable_shared_from_thi
     if (req.method() != bhttp::verb::get)
       return sendError(405, "Method Not Allowed", "Only a WebSocket upgrade (GET) is served here.",
                        keepAlive_ ? After::Read : After::Close, "GET");
-    AuthAttempt attempt;
-    attempt.method = req.method_string();
-    attempt.uri = req.target();
-    attempt.authorization = req[bhttp::field::authorization];
-    attempt.local = info_.local;
-    attempt.peerAddress = info_.peerAddress;
-    const AuthResult auth = core_->auth.authenticate(attempt);
-    if (auth.status != AuthStatus::Ok)
-      return sendUnauthorized(auth.status == AuthStatus::Stale || auth.status == AuthStatus::Replay);
+    const AuthResult auth = authenticate(req);
+    if (auth.status != AuthStatus::Ok) return refuse(auth);
     if (!beast::websocket::is_upgrade(req)) {
       ++core_->stats.badRequests;
       return sendError(400, "Bad Request", "This path serves a WebSocket: send a WebSocket upgrade.",
