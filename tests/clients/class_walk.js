@@ -121,6 +121,9 @@ const succeedsWithoutArguments = {
   'AMT_MessageLog.ClearLog': 'empties the message log (wsman_object_model_test: MessageLogClearAndFreeze)',
   'AMT_AuditLog.ClearLog': 'empties the audit log (wsman_object_model_test: AuditLogClearAndPolicy)',
   'IPS_ProvisioningRecordLog.ClearLog': 'hides the provisioning record (wsman_object_model_test: ProvisioningRecordLog)',
+  'AMT_SetupAndConfigurationService.GetUnprovisionBlockingComponents': 'reads only: nothing blocks an unprovision since AMT 12 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
+  'AMT_SetupAndConfigurationService.ResetFlashWearOutProtection': 'needs no input; audited as 1615 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
+  'IPS_OptInService.StartService': 'the consent service runs; EnabledState stays 2 (wsman_methods_test: OptInServiceRunsAndCannotBeStopped)',
 };
 
 // Methods AMT does not implement, which the walk expects to be refused with ActionNotSupported. amt.js generates a
@@ -138,6 +141,8 @@ const notSupportedByAmt = [
   [/^CIM_Watchdog\.KeepAlive$/, 'abstract: agent watchdogs are kept alive by AMT_AgentPresenceWatchdog.AssertPresence'],
   [/^CIM_RecordLog\.(ClearLog|RequestStateChange)$/, 'abstract: consoles clear AMT_MessageLog or IPS_ProvisioningRecordLog'],
   [/^CIM_StatisticalData\.ResetSelectedStats$/, 'abstract: statistics are reset on their concrete class'],
+  [/^IPS_KVMRedirectionSettingData\.DataChannel(Read|Write)$/,
+   'gone from AMT: the class\'s current MOF (intel/lms CIM framework) declares TerminateSession only'],
 ];
 const notSupportedReason = (key) => { const hit = notSupportedByAmt.find(([re]) => re.test(key)); return hit && hit[1]; };
 
