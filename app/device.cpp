@@ -650,6 +650,7 @@ class Device::Impl {
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     wsmanService_->setUserConsent(userConsent_.get());
     wsmanService_->setHardware(hardware_.get());
+    wsmanService_->setProvisioningTimeout(provisioningTimeout_.get());
     if (services_.runBlocking) {
       // A method's slow part (GenerateKeyPair's RSA key) on the pool; its answer back on this device's loop.
       wsmanService_->setOffLoop([this](std::function<void()> work, std::function<void()> backOnLoop) {
@@ -885,6 +886,24 @@ class Device::Impl {
     kvm_ = std::make_unique<DeviceKvm>(io_, *platform_, *timers_, kvmOptions());  // app/device_kvm.h
     redirection_->setKvm(&kvm_->service());
     kvm_->service().setUserConsent(userConsent_.get());
+    // TerminateSession (AMT_RedirectionService, IPS_KVMRedirectionSettingData) closes the live sessions.
+    wsmanService_->setSessionTerminator([this](wsman::cim::RedirectionSessionKind kind) -> std::size_t {
+      using State = wsman::redirection::RedirectionSession::State;
+      const std::string why = "terminated by TerminateSession";
+      switch (kind) {
+        case wsman::cim::RedirectionSessionKind::Sol: return redirection_ ? redirection_->closeSessions(State::Sol, why) : 0;
+        case wsman::cim::RedirectionSessionKind::Ider: return redirection_ ? redirection_->closeSessions(State::Ider, why) : 0;
+        case wsman::cim::RedirectionSessionKind::Kvm: {
+          std::size_t closed = redirection_ ? redirection_->closeSessions(State::Kvm, why) : 0;
+          if (kvm_) {
+            if (kvm_->service().busy()) ++closed;
+            kvm_->service().endAll(why);  // the viewers on 5900 too
+          }
+          return closed;
+        }
+      }
+      return 0;
+    });
     // StartOptIn's code is drawn on the host's screen, where the user reads it (and a KVM viewer would see it).
     consentOverlay_ = userConsent_->subscribe([this] {
       if (kvm_) kvm_->setOverlay(userConsent_->code() ? "Intel(R) AMT user consent code: " + *userConsent_->code() : "");

@@ -316,6 +316,12 @@ void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record) {
   if (record.size() >= 4 && !isAudited(state, static_cast<std::uint16_t>(record[0] << 8 | record[1]),
                                        static_cast<std::uint16_t>(record[2] << 8 | record[3])))
     return;
+  // A locked audit log takes no record (AMT_AuditLog.SetAuditLock) until the lock's expiry on the firmware clock,
+  // which the record's own timestamp tells.
+  if (state.services.auditLockHandle != 0) {
+    auto decoded = decodeAuditRecord(record);
+    if (decoded && decoded->timestamp < state.services.auditLockExpiresAt) return;
+  }
   auto& log = state.logs.auditLog;
   log.push_back(std::move(record));
   if (log.size() > EventLogs::kMaxAuditLogRecords)

@@ -293,6 +293,15 @@ void fields(V& v, S& s) {
   v("secureIoEnabled", s.secureIoEnabled);
   v("provisioningRecordLogEnabled", s.provisioningRecordLogEnabled);
   v("provisioningRecordsClearedAt", s.provisioningRecordsClearedAt);
+  v("auditLockHandle", s.auditLockHandle);
+  v("auditLockExpiresAt", s.auditLockExpiresAt);
+  v("auditLockUnprovisioning", s.auditLockUnprovisioning);
+  v("lastAuditLockHandle", s.lastAuditLockHandle);
+  v("auditSigningKey", s.auditSigningKey);
+  v("auditSigningCertificates", s.auditSigningCertificates);
+  v("tlsPskId", s.tlsPskId);
+  v("tlsPskValue", s.tlsPskValue);
+  v("virtualApplianceWatchdogs", s.virtualApplianceWatchdogs);
 }
 
 template <class V, Is<EventLogs> S>

@@ -129,6 +129,9 @@ const succeedsWithoutArguments = {
   'IPS_ProvisioningRecordLog.ClearLog': 'hides the provisioning record (wsman_object_model_test: ProvisioningRecordLog)',
   'AMT_PublicKeyManagementService.ResetCRLList': 'empties the CRL list (wsman_pki_test: AddCrl...UntilResetCrlList; tls_switching_daemon_test)',
   'AMT_RemoteAccessService.CloseRemoteAccessConnection': 'closes the tunnel; nothing open is harmless (wsman_remote_access_test: CloseRemoteAccessConnection...)',
+  'AMT_SetupAndConfigurationService.GetUnprovisionBlockingComponents': 'reads only: nothing blocks an unprovision since AMT 12 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
+  'AMT_SetupAndConfigurationService.ResetFlashWearOutProtection': 'needs no input; audited as 1615 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
+  'IPS_OptInService.StartService': 'the consent service runs; EnabledState stays 2 (wsman_methods_test: OptInServiceRunsAndCannotBeStopped)',
 };
 
 // Methods AMT does not implement, which the walk expects to be refused with ActionNotSupported. amt.js generates a
@@ -146,6 +149,8 @@ const notSupportedByAmt = [
   [/^CIM_Watchdog\.KeepAlive$/, 'abstract: agent watchdogs are kept alive by AMT_AgentPresenceWatchdog.AssertPresence'],
   [/^CIM_RecordLog\.(ClearLog|RequestStateChange)$/, 'abstract: consoles clear AMT_MessageLog or IPS_ProvisioningRecordLog'],
   [/^CIM_StatisticalData\.ResetSelectedStats$/, 'abstract: statistics are reset on their concrete class'],
+  [/^IPS_KVMRedirectionSettingData\.DataChannel(Read|Write)$/,
+   'gone from AMT: the class\'s current MOF (intel/lms CIM framework) declares TerminateSession only'],
 ];
 const notSupportedReason = (key) => { const hit = notSupportedByAmt.find(([re]) => re.test(key)); return hit && hit[1]; };
 

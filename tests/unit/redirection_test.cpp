@@ -657,6 +657,22 @@ TEST_F(RedirectionSessionTest, TheServiceGoingAwayEndsItsSessions) {
   EXPECT_TRUE(serial_.received.empty());
 }
 
+// AMT_RedirectionService.TerminateSession: the sessions of the kind asked for close, the others stay.
+TEST_F(RedirectionSessionTest, TerminateSessionClosesTheSessionsOfItsKindOnly) {
+  auto sol = solSession();
+  ASSERT_EQ(sol->session->state(), RedirectionSession::State::Sol);
+  auto waiting = connect();
+  waiting->send(StartSession{0, kTagSol});
+  EXPECT_EQ(service_->closeSessions(RedirectionSession::State::Ider, "terminated"), 0u);
+  EXPECT_FALSE(sol->closed);
+  EXPECT_EQ(service_->closeSessions(RedirectionSession::State::Sol, "terminated"), 1u);
+  EXPECT_TRUE(sol->closed);
+  EXPECT_EQ(sol->session->state(), RedirectionSession::State::Ended);
+  EXPECT_EQ(service_->solSession(), nullptr) << "the SOL slot is free again";
+  EXPECT_FALSE(waiting->closed);
+  EXPECT_EQ(service_->closeSessions(RedirectionSession::State::Sol, "terminated"), 0u);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Host sides
 // ------------------------------------------------------------------------------------------------

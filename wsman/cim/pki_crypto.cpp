@@ -164,6 +164,36 @@ std::optional<std::vector<std::uint8_t>> crlSerialBytes(const std::string& base6
   bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(first));
   if (bytes.size() > 20) return std::nullopt;
   return bytes;
+
+int rsaKeyBits(const std::string& privateKeyPem) {
+  Pkey key = readPrivateKey(privateKeyPem);
+  ERR_clear_error();
+  return key && EVP_PKEY_base_id(key.get()) == EVP_PKEY_RSA ? EVP_PKEY_get_bits(key.get()) : 0;
+}
+
+bool isDerCertificate(const std::vector<std::uint8_t>& der) {
+  const unsigned char* p = der.data();
+  std::unique_ptr<X509, Free> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ERR_clear_error();
+  return cert && p == der.data() + der.size();
+}
+
+Result<std::vector<std::uint8_t>> rsaSign(const std::string& privateKeyPem, std::uint32_t mechanism,
+                                          const std::vector<std::uint8_t>& data) {
+  const EVP_MD* digest = mechanism == 0 ? EVP_sha1() : mechanism == 1 ? EVP_sha256() : mechanism == 2 ? EVP_sha384() : nullptr;
+  if (!digest) return fail("the signing mechanism must be 0 (RSA-SHA1), 1 (RSA-SHA256) or 2 (RSA-SHA384)");
+  Pkey key = readPrivateKey(privateKeyPem);
+  if (!key) return fail("the signing key cannot be read: " + opensslError());
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  std::size_t length = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, digest, nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &length, data.data(), data.size()) != 1)
+    return fail("cannot sign: " + opensslError());
+  std::vector<std::uint8_t> signature(length);
+  if (EVP_DigestSign(ctx.get(), signature.data(), &length, data.data(), data.size()) != 1)
+    return fail("cannot sign: " + opensslError());
+  signature.resize(length);
+  return signature;
 }
 
 }  // namespace mesim::wsman::cim

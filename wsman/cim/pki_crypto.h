@@ -44,4 +44,15 @@ Result<std::vector<std::uint8_t>> makeCertificateRequest(const std::string& priv
 // zero byte for 0); nullopt if it is not base64 or longer than the 20 bytes RFC 5280 allows a serial.
 std::optional<std::vector<std::uint8_t>> crlSerialBytes(const std::string& base64Serial);
 
+// The bits of an RSA private key (PEM); 0 if it is not one.
+int rsaKeyBits(const std::string& privateKeyPem);
+
+// True if `der` is exactly one DER X.509 certificate.
+bool isDerCertificate(const std::vector<std::uint8_t>& der);
+
+// An RSA PKCS#1 v1.5 signature of `data` with SHA-1 (mechanism 0), SHA-256 (1) or SHA-384 (2), the audit log's
+// signing mechanisms (AMT_AuditLog.ExportAuditLogSignature).
+Result<std::vector<std::uint8_t>> rsaSign(const std::string& privateKeyPem, std::uint32_t mechanism,
+                                          const std::vector<std::uint8_t>& data);
+
 }  // namespace mesim::wsman::cim
