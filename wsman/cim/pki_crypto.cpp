@@ -164,6 +164,7 @@ std::optional<std::vector<std::uint8_t>> crlSerialBytes(const std::string& base6
   bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(first));
   if (bytes.size() > 20) return std::nullopt;
   return bytes;
+}
 
 int rsaKeyBits(const std::string& privateKeyPem) {
   Pkey key = readPrivateKey(privateKeyPem);
