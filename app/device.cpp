@@ -528,6 +528,13 @@ class Device::Impl {
                                {"not_permitted", eoi.notPermitted},
                                {"remote_controls", eoi.remoteControls}};
     }
+    if (petTraps_) {
+      const auto& pet = petTraps_->stats();  // PET over SNMP (docs/pet.md)
+      status["pet"] = {{"subscribers", platform_->state().pet.subscribers.size()},
+                       {"traps_sent", pet.sent},
+                       {"traps_failed", pet.failed},
+                       {"alerts_missed", pet.missed}};
+    }
     return status;
   }
 

@@ -269,6 +269,11 @@ TEST_F(PetDaemonTest, AFanFailureReachesSnmptrapdAsAPetTrap) {
   post("/hardware/sensors/cpu_temperature", R"({"state": "good"})");
   ASSERT_TRUE(receiver.waitFor("Enterprise Specific Trap (65929)", 10s)) << receiver.text();  // 0x010189: recovered
   EXPECT_EQ(daemon_.get("/logs/events"), logged);
+  // The sender's counters in /status: the three traps, none failed.
+  const auto status = boost::json::parse(daemon_.get("/status").substr(4)).as_object();
+  EXPECT_EQ(status.at("pet").at("subscribers").to_number<int>(), 1) << status;
+  EXPECT_EQ(status.at("pet").at("traps_sent").to_number<int>(), 3) << status;
+  EXPECT_EQ(status.at("pet").at("traps_failed").to_number<int>(), 0) << status;
 
   // An OEM filter cannot be changed; a value out of range is refused.
   EXPECT_EQ(putFilter(17, "<g:SendAlert>false</g:SendAlert>").status, 400u);
@@ -301,6 +306,22 @@ TEST_F(PetDaemonTest, TheSubscriberTableHoldsFourteen) {
       ""));
   ASSERT_EQ(deleted.status, 200u) << deleted.body;
   EXPECT_EQ(createSubscriber(30000, 1).status, 200u);
+}
+
+// A trap the network refuses (broadcast without SO_BROADCAST) is counted and logged; the firmware goes on.
+TEST_F(PetDaemonTest, AFailedSendIsCountedNotFatal) {
+  ASSERT_TRUE(start()) << daemon_.log();
+  ASSERT_EQ(createSubscriber(16162, 1, "255.255.255.255").status, 200u);
+  post("/hardware/fans/cpu_fan", R"({"failed": true})");
+  int failed = 0;
+  for (int i = 0; i < 100 && failed == 0; ++i) {
+    const auto status = boost::json::parse(daemon_.get("/status").substr(4)).as_object();
+    failed = status.at("pet").at("traps_failed").to_number<int>();
+    if (!failed) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(failed, 1) << daemon_.log();
+  EXPECT_TRUE(daemon_.waitForLog("trap to 255.255.255.255:16162")) << daemon_.log();
+  EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
 }
 
 }  // namespace
