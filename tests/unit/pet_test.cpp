@@ -8,7 +8,9 @@
 #include "firmware/platform/pet_filters.h"
 #include "firmware/platform/pet_json.h"
 #include "firmware/platform/pet_trap.h"
+#include "firmware/platform/platform_model.h"
 #include "firmware/platform/platform_state.h"
+#include "tests/unit/firmware_test_support.h"
 
 namespace mesim::platform {
 namespace {
@@ -239,6 +241,29 @@ TEST(PetJson, RoundTripsAndNamesBadFields) {
   json = petToJson(pet);
   json.as_object()["subscribers"].as_array()[0].as_object()["port"] = "x";
   EXPECT_EQ(petFromJson(json, untouched), "subscribers[0].port must be an integer");
+}
+
+// Subscribers and filter settings are kept in the state dir, and an unprovision takes them back to the defaults.
+TEST(PetState, PersistedAndResetByAnUnprovision) {
+  test::TempDir dir;
+  {
+    auto model = PlatformModel::open(dir.path(), {});
+    ASSERT_TRUE(model) << model.error().message;
+    ASSERT_EQ((*model)->update([](PlatformState& s) {
+      s.pet.subscribers.push_back({"Intel(r) AMT:SNMP Subscriber 1", "10.0.0.9", 3, 162, "", 1});
+      s.pet.filters[0].enabled = false;
+      s.pet.defaultCommunityString = "ops";
+    }), ChangeResult::Ok);
+  }
+  auto model = PlatformModel::open(dir.path(), {});
+  ASSERT_TRUE(model) << model.error().message;
+  const auto& pet = (*model)->state().pet;
+  ASSERT_EQ(pet.subscribers.size(), 1u);
+  EXPECT_EQ(pet.subscribers[0].accessInfo, "10.0.0.9");
+  EXPECT_FALSE(pet.filters[0].enabled);
+  EXPECT_EQ(pet.defaultCommunityString, "ops");
+  ASSERT_EQ((*model)->unprovision(UnprovisionScope::Full), ChangeResult::Ok);
+  EXPECT_EQ((*model)->state().pet, PetSettings{});
 }
 
 }  // namespace
