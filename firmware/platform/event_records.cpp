@@ -131,6 +131,21 @@ std::string agentStateName(std::uint8_t state) {
 std::string describeMessageLogEvent(const MessageLogEvent& e) {
   const auto offset = e.offset & 0x0F;
   switch (e.sensorType) {
+    case 0x0F:
+      // One Click Recovery's BIOS (features.md §7), worded as MeshCentral's log decoder words it.
+      if (e.eventData[0] == 0xAA && e.eventData[1] == 0x30) {
+        static const char* kProgress[] = {"Boot parameters received from CSME", "CSME Boot Option added successfully",
+                                          "HTTPS URI name resolved", "HTTPS connected successfully",
+                                          "HTTPSBoot download is completed", "Attempt to boot", "Exit boot services"};
+        static const char* kError[] = {"", "No network connection available", "Name resolution of URI failed",
+                                       "Connect to URI failed", "OEM app not found at local URI", "HTTPS TLS Auth failed",
+                                       "HTTPS Digest Auth failed", "Verified boot failed (bad image)",
+                                       "HTTPS Boot File not found"};
+        const auto code = e.eventData[2];
+        if (offset == 5 && code < 7) return std::string("One Click Recovery: ") + kProgress[code];
+        if (offset == 3 && code >= 1 && code < 9) return std::string("One Click Recovery: ") + kError[code];
+      }
+      return offset == 3 ? "System firmware error" : offset == 5 ? "System firmware progress" : "";
     case 0x12:
       if (e.eventData[0] == 0xAA) {  // agent presence (spec/wsman.md §3.5): GUID bytes 0..5, then the new state
         char guid[20];

@@ -229,10 +229,19 @@ void fields(V& v, S& s) {
   v("privateKeyPem", s.privateKeyPem, Format::Plain, Need::Required);
 }
 
+template <class V, Is<StoredCrl> S>
+void fields(V& v, S& s) {
+  v("instanceId", s.instanceId, Format::Plain, Need::Required);
+  v("url", s.url);
+  v("serialNumbers", s.serialNumbers);
+}
+
 template <class V, Is<KeyStore> S>
 void fields(V& v, S& s) {
   v("keyPairs", s.keyPairs);
   v("nextKeyPairHandle", s.nextKeyPairHandle);
+  v("crls", s.crls);
+  v("nextCrlHandle", s.nextCrlHandle);
   v("tlsCertificateId", s.tlsCertificateId);
   v("tlsCommitted", s.tlsCommitted);
   v("committedTlsEnabled", s.committedTlsEnabled);
@@ -742,6 +751,7 @@ MESIM_PERSISTED(GeneralSettingsExtra)
 MESIM_PERSISTED(TlsSettings)
 MESIM_PERSISTED(StoredCertificate)
 MESIM_PERSISTED(StoredKeyPair)
+MESIM_PERSISTED(StoredCrl)
 MESIM_PERSISTED(KeyStore)
 MESIM_PERSISTED(MpsServer)
 MESIM_PERSISTED(RemoteAccessPolicyRule)

@@ -98,6 +98,12 @@ const mayBeEmpty = {
   AMT_NetworkPortDefaultSystemDefensePolicy: 'no default System Defense policy until a console sets one',
   AMT_HeuristicPacketFilterInterfacePolicy: 'as AMT_HeuristicPacketFilterSettings',
   AMT_HeuristicPacketFilterStatistics: 'as AMT_HeuristicPacketFilterSettings',
+  AMT_CRL: 'its instances are the revocation lists AddCRL adds',
+  CIM_RemoteAccessAvailableToElement: 'one per MPS or HTTP proxy a console adds',
+  CIM_StatisticalData: 'AMT 16 keeps statistics only for heuristic packet filtering, which it no longer has',
+  CIM_ElementStatisticalData: 'as CIM_StatisticalData',
+  CIM_OwningJobElement: 'AMT runs no CIM_ConcreteJob: every method is done when it answers',
+  AMT_NetworkFilter: 'one per filter in a System Defense policy; none until a console creates a policy',
 };
 
 // Methods that rightly succeed (ReturnValue 0) when called without arguments, and the test that checks the
@@ -121,6 +127,8 @@ const succeedsWithoutArguments = {
   'AMT_MessageLog.ClearLog': 'empties the message log (wsman_object_model_test: MessageLogClearAndFreeze)',
   'AMT_AuditLog.ClearLog': 'empties the audit log (wsman_object_model_test: AuditLogClearAndPolicy)',
   'IPS_ProvisioningRecordLog.ClearLog': 'hides the provisioning record (wsman_object_model_test: ProvisioningRecordLog)',
+  'AMT_PublicKeyManagementService.ResetCRLList': 'empties the CRL list (wsman_pki_test: AddCrl...UntilResetCrlList; tls_switching_daemon_test)',
+  'AMT_RemoteAccessService.CloseRemoteAccessConnection': 'closes the tunnel; nothing open is harmless (wsman_remote_access_test: CloseRemoteAccessConnection...)',
 };
 
 // Methods AMT does not implement, which the walk expects to be refused with ActionNotSupported. amt.js generates a

@@ -724,9 +724,24 @@ TEST(PtySerialHost, AFullQueueSaysSoAndDrainsInOrder) {
   ::close(slave);
 }
 
+TEST(SerialConsole, ARecoveryImageTheBiosBootedNamesItselfInTheBanner) {
+  std::string image = "mesim recovery 2.1";
+  hostos::SerialConsole console({"host1", "BIOS 1.0", {}, [&] { return image; }});
+  std::string screen;
+  console.setOutput([&](std::string_view b) { screen += b; });
+  console.osStateChanged(hostos::SimulatedOs::State::Booting);
+  console.osStateChanged(hostos::SimulatedOs::State::Running);
+  EXPECT_NE(screen.find("mesim recovery 2.1 (One Click Recovery) host1 ttyS0"), std::string::npos) << screen;
+  image.clear();  // the next boot runs the host's own OS
+  screen.clear();
+  console.osStateChanged(hostos::SimulatedOs::State::Booting);
+  console.osStateChanged(hostos::SimulatedOs::State::Running);
+  EXPECT_NE(screen.find("mesim simulated OS host1 ttyS0"), std::string::npos) << screen;
+}
+
 TEST(SerialConsole, BootsToALoginPromptEchoesAndAnswers) {
   std::int64_t now = 1000;
-  hostos::SerialConsole console({"host1", "BIOS 1.0", [&] { return now; }});
+  hostos::SerialConsole console({"host1", "BIOS 1.0", [&] { return now; }, {}});
   std::string screen;
   console.setOutput([&](std::string_view b) { screen += b; });
   console.input("ignored while off");
