@@ -51,6 +51,7 @@
 #include "app/ider_host.h"
 #include "app/ocr_boot_host.h"
 #include "app/host_netns.h"
+#include "app/pet_traps.h"
 #include "firmware/sysdef/system_defense_engine.h"
 #include "wsman/redirection/pty_serial_host.h"
 #include "wsman/redirection/unix_socket_serial_host.h"
@@ -234,6 +235,8 @@ class Device::Impl {
     platform_ = std::move(platform);
     platform_->setLogContext(log_);
     platform_->setDiskFullSwitch(&faults_.disk());
+    // PET (docs/pet.md): every event the PET filters select from now on is sent to the SNMP subscribers.
+    petTraps_ = std::make_unique<PetTrapSender>(io_, *platform_, *clock_, log_);
 
     firmware::HbmEngineOptions engineOptions;
     engineOptions.bufferSlots = config_.bufferSlots;
@@ -526,6 +529,13 @@ class Device::Impl {
                                {"faults", eoi.faults},
                                {"not_permitted", eoi.notPermitted},
                                {"remote_controls", eoi.remoteControls}};
+    }
+    if (petTraps_) {
+      const auto& pet = petTraps_->stats();  // PET over SNMP (docs/pet.md)
+      status["pet"] = {{"subscribers", platform_->state().pet.subscribers.size()},
+                       {"traps_sent", pet.sent},
+                       {"traps_failed", pet.failed},
+                       {"alerts_missed", pet.missed}};
     }
     return status;
   }
@@ -1037,6 +1047,7 @@ class Device::Impl {
   std::unique_ptr<LoopSettler> loopSettler_;  // a manual clock's: made before timers_, so it follows first
   std::unique_ptr<core::FirmwareTimerQueue> timers_;
   std::unique_ptr<platform::PlatformModel> platform_;
+  std::unique_ptr<PetTrapSender> petTraps_;  // observes platform_: destroyed before it
   // After timers_ and platform_, which it uses: destroyed before them.
   std::unique_ptr<platform::ProvisioningTimeout> provisioningTimeout_;
   std::unique_ptr<platform::UserConsent> userConsent_;  // before WS-Man and redirection, which hold it

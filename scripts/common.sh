@@ -22,6 +22,7 @@ MESIM_TEST_PACKAGES+=(qemu-system-x86)  # kvm_upstream_daemon_test: a VM screen 
 # amttool (amtterm's package) needs SOAP::Lite: eoi_daemon_test.
 MESIM_TEST_PACKAGES+=(libsoap-lite-perl)
 MESIM_TEST_PACKAGES+=(nftables iproute2 iputils-ping)  # system_defense_daemon_test: a drop policy isolates a network namespace
+MESIM_TEST_PACKAGES+=(snmptrapd)  # pet_daemon_test: Debian's SNMP trap receiver prints the PET traps on a loopback port
 
 ensure_packages() {
   local missing=()

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstdio>
 
+#include "firmware/platform/pet_filters.h"
+
 namespace mesim::platform {
 namespace {
 
@@ -329,6 +331,10 @@ void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record) {
 }
 
 void appendMessageLogRecord(PlatformState& state, std::vector<std::uint8_t> record) {
+  // The PET filters see every event, logged or not; a trap does not depend on the log's switches.
+  const PetDecision pet = decidePetEvent(state.pet, record);
+  raisePetAlert(state.petOutbox, record, pet);
+  if (!pet.log) return;  // matching filters with LogOnEvent false
   if (state.services.messageLogFrozen || !state.services.messageLogEnabled) return;  // FreezeLog, RequestStateChange(3)
   auto& log = state.logs.messageLog;
   log.push_back(std::move(record));

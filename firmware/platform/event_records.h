@@ -100,7 +100,8 @@ const char* auditInitiatorTypeName(std::uint8_t type);
 bool isAudited(const PlatformState& state, std::uint16_t app, std::uint16_t event);
 
 // Append with the caps of EventLogs (edits `state`; use inside PlatformModel::update). A frozen or disabled message
-// log and an event the audit policy leaves out add nothing.
+// log and an event the audit policy leaves out add nothing. A message-log record goes through the PET filters first
+// (pet_filters.h): they may raise a trap (state.petOutbox) and keep it out of the log (LogOnEvent false).
 void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record);
 void appendMessageLogRecord(PlatformState& state, std::vector<std::uint8_t> record);
 

@@ -13,6 +13,7 @@
 #include "firmware/platform/alarm_clock_json.h"
 #include "firmware/platform/system_defense_json.h"
 #include "firmware/platform/ipv6_json.h"
+#include "firmware/platform/pet_json.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
@@ -381,6 +382,7 @@ void fields(V& v, S& s) {
   v("services", s.services);
   v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
   v("alarmClock", s.alarmClock);
+  v("pet", s.pet);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,6 +491,7 @@ class Writer {
   }
   static json::value encode(const AlarmClockSettings& value, Format, const std::string&) { return alarmClockToJson(value); }
   static json::value encode(const Ipv6Settings& value, Format, const std::string&) { return ipv6ToJson(value); }
+  static json::value encode(const PetSettings& value, Format, const std::string&) { return petToJson(value); }
 
   template <class T>
   static json::value encode(const std::optional<T>& value, Format format, const std::string& path) {
@@ -684,6 +687,9 @@ class Reader {
 
   void decode(const json::value& v, AlarmClockSettings& out, Format, const std::string& path) {
     if (auto error = alarmClockFromJson(v, out); !error.empty()) st_.fail(path, error);
+  }
+  void decode(const json::value& v, PetSettings& out, Format, const std::string& path) {
+    if (auto error = petFromJson(v, out); !error.empty()) st_.fail(path, error);
   }
 
   template <class T>

@@ -170,6 +170,7 @@ void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std:
   s.boot = factory.boot;
   s.general = factory.general;
   s.systemDefense = factory.systemDefense;  // policies are configuration: an unprovisioned host is not isolated
+  s.pet = factory.pet;  // trap subscribers and filter settings are configuration (docs/pet.md)
   s.logs.messageLog.clear();
 }
 

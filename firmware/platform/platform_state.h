@@ -13,6 +13,7 @@
 #include "firmware/platform/system_defense_state.h"
 #include "firmware/platform/service_settings.h"
 #include "firmware/platform/ipv6_state.h"
+#include "firmware/platform/pet_state.h"
 
 namespace mesim::platform {
 
@@ -364,7 +365,10 @@ struct PlatformState {
   AlarmClockSettings alarmClock;
   SystemDefenseState systemDefense;  // policies, filters, what each NIC enabled (system_defense_state.h)
   ServiceSettings services;  // service_settings.h
+  PetSettings pet;           // SNMP trap subscribers and PET filters (pet_state.h)
   EventLogs logs;
+  // Not persisted: the PET alerts the last changes raised, for the trap sender (pet_state.h).
+  PetOutbox petOutbox;
 
   std::string fqdn() const { return domainName.empty() ? hostName : hostName + "." + domainName; }
 };

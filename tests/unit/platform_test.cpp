@@ -586,7 +586,10 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   EXPECT_EQ(top["systemDefense"].as_object()["policies"], boost::json::array());
   EXPECT_EQ(top["services"].as_object()["auditLogEnabled"], true);
   EXPECT_EQ(top["network"].as_object()["wiredIpv6"].as_object()["enabled"], false);
-  for (const char* added : {"keyStore", "systemDefense", "services"}) top.erase(added);
+  // PET (docs/pet.md): AMT's 17 filters and no subscriber.
+  EXPECT_EQ(top["pet"].as_object()["filters"].as_array().size(), 17u);
+  EXPECT_EQ(top["pet"].as_object()["subscribers"], boost::json::array());
+  for (const char* added : {"keyStore", "systemDefense", "services", "pet"}) top.erase(added);
   top["network"].as_object().erase("wiredIpv6");
   auto& remote = top["remoteAccessConfig"].as_object();
   for (auto& server : remote["mpsServers"].as_array()) {

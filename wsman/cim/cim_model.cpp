@@ -221,6 +221,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerAgentPresence(r);
   registerProvisioningCertificateHash(r);
   registerAlarmClock(r);
+  registerPet(r);
   registerSystemDefense(r);
   registerServiceSettings(r);
   registerLogRecords(r);

@@ -79,6 +79,7 @@ void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
 void registerAlarmClock(ClassRegistry& r);
+void registerPet(ClassRegistry& r);
 void registerSystemDefense(ClassRegistry& r);
 void registerServiceSettings(ClassRegistry& r);
 void registerLogRecords(ClassRegistry& r);

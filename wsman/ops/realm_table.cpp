@@ -28,6 +28,7 @@ constexpr RealmSet kUserConsent{Realm::Redirection, Realm::RemoteControl};  // c
 constexpr RealmSet kLocalSystem{Realm::LocalSystem};
 constexpr RealmSet kNetworkTime{Realm::NetworkTime, Realm::LocalSystem};  // LMS syncs the clock as $$OsAdmin
 constexpr RealmSet kEventManager{Realm::EventManager};
+constexpr RealmSet kReadEventManager{Realm::EventManager, Realm::GeneralInfo};
 constexpr RealmSet kEventLogReader{Realm::EventLogReader};
 constexpr RealmSet kAuditLog{Realm::AuditLog};
 constexpr RealmSet kAgentLocal{Realm::AgentPresenceLocal};
@@ -115,6 +116,21 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"AMT_AlarmClockService", Op::Invoke, "AddAlarm", kRemoteControl},
     {"IPS_AlarmClockOccurrence", Op::Read, {}, kReadRemoteControl},
     {"IPS_AlarmClockOccurrence", Op::Delete, {}, kRemoteControl},
+
+    // PET over SNMP (docs/pet.md): the SDK's Event Manager realm ("alert subscriptions")
+    {"AMT_EventManagerService", Op::Read, {}, kReadEventManager},
+    {"AMT_EventManagerService", Op::Put, {}, kEventManager},
+    {"AMT_PETCapabilities", Op::Read, {}, kReadEventManager},
+    {"AMT_PETFilterSetting", Op::Read, {}, kReadEventManager},
+    {"AMT_PETFilterSetting", Op::Put, {}, kEventManager},
+    {"AMT_PETFilterSetting", Op::Create, {}, kEventManager},
+    {"AMT_PETFilterSetting", Op::Delete, {}, kEventManager},
+    {"AMT_SNMPEventSubscriber", Op::Read, {}, kReadEventManager},
+    {"AMT_SNMPEventSubscriber", Op::Create, {}, kEventManager},
+    {"AMT_SNMPEventSubscriber", Op::Delete, {}, kEventManager},
+    {"AMT_PETFilterForTarget", Op::Read, {}, kReadEventManager},
+    {"AMT_PETFilterForTarget", Op::Create, {}, kEventManager},
+    {"AMT_TrapTargetForService", Op::Read, {}, kReadEventManager},
 
     // Network (LMS keeps the shared IP and the link preference in step as $$OsAdmin)
     {"AMT_EthernetPortSettings", Op::Read, {}, kGeneralInfo},
