@@ -167,6 +167,7 @@ void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std:
   s.boot = factory.boot;
   s.general = factory.general;
   s.systemDefense = factory.systemDefense;  // policies are configuration: an unprovisioned host is not isolated
+  s.thirdPartyStorage = factory.thirdPartyStorage;  // third-party data is erased with the configuration (docs/3pds.md)
   s.logs.messageLog.clear();
 }
 

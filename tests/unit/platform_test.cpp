@@ -586,7 +586,10 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   EXPECT_EQ(top["systemDefense"].as_object()["policies"], boost::json::array());
   EXPECT_EQ(top["services"].as_object()["auditLogEnabled"], true);
   EXPECT_EQ(top["network"].as_object()["wiredIpv6"].as_object()["enabled"], false);
-  for (const char* added : {"keyStore", "systemDefense", "services"}) top.erase(added);
+  // The third-party data storage: empty, at its default limits.
+  EXPECT_EQ(top["thirdPartyStorage"].as_object()["applications"], boost::json::array());
+  EXPECT_EQ(top["thirdPartyStorage"].as_object()["maxPartnerStorage"], 98304);
+  for (const char* added : {"keyStore", "systemDefense", "services", "thirdPartyStorage"}) top.erase(added);
   top["network"].as_object().erase("wiredIpv6");
   auto& remote = top["remoteAccessConfig"].as_object();
   for (auto& server : remote["mpsServers"].as_array()) {

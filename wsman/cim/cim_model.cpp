@@ -222,6 +222,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerProvisioningCertificateHash(r);
   registerAlarmClock(r);
   registerSystemDefense(r);
+  registerThirdPartyStorage(r);
   registerServiceSettings(r);
   registerLogRecords(r);
   registerAccountsAndRoles(r);

@@ -79,6 +79,7 @@ void registerAgentPresence(ClassRegistry& r);
 void registerProvisioningCertificateHash(ClassRegistry& r);
 void registerAlarmClock(ClassRegistry& r);
 void registerSystemDefense(ClassRegistry& r);
+void registerThirdPartyStorage(ClassRegistry& r);
 void registerServiceSettings(ClassRegistry& r);
 void registerLogRecords(ClassRegistry& r);
 void registerAbstractClasses(ClassRegistry& r);
