@@ -114,7 +114,15 @@ TEST_F(ThirdPartyStorageDaemonTest, RegisterAllocateWriteReadRestartRead) {
   };
   EXPECT_EQ(read(session, "0"), first);
   EXPECT_EQ(read(session, "4096"), second);
+  // The administrator's changes and the write are Storage Administration events in the audit log.
+  const auto set = invoke(kAdmin, "SetGlobalStorageAttributes", p("MaxNonPartnerTotalAllocationSize", "65536"));
+  EXPECT_EQ(rv(set), "0") << set;
+  const auto audit = daemon.get("/logs/audit");
+  for (const char* event : {"Storage EACL Modified", "Storage Write Operation", "Global Storage Attributes Set"})
+    EXPECT_NE(audit.find(event), std::string::npos) << event << ": " << audit;
+  EXPECT_NE(audit.find("\"extended_data\":\"0001800000010000\""), std::string::npos) << audit;  // 98304, 65536 BE
   const auto global = invoke(kAdmin, "GetGlobalStorageAttributes");
+  EXPECT_EQ(out(global, "MaxNonPartnerTotalAllocationSize"), "65536") << global;
   EXPECT_EQ(out(global, "TotalAllocatedStorage"), "8192") << global;
   EXPECT_EQ(out(global, "MaxFpaclEntries"), "24") << global;
 

@@ -4,6 +4,7 @@
 // stored through PlatformModel::update, and the session table is kept only when that went through.
 #include <optional>
 
+#include "firmware/platform/event_records.h"
 #include "firmware/platform/third_party_storage.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -18,15 +19,25 @@ constexpr const char* kServiceName = "Intel(r) AMT Third Party Data Storage Serv
 constexpr const char* kAdminClass = "AMT_ThirdPartyDataStorageAdministrationService";
 constexpr const char* kAdminName = "Intel(r) AMT Third Party Data Storage Administration Service";
 
-// Runs `op` on a ThirdPartyStorage over copies; commits them when the call left the state changed.
+// Runs `op` on a ThirdPartyStorage over copies; commits them when the call left the state changed. A successful
+// change of `auditEvent` (Storage Administration) is written to the audit log with it.
 template <class Op>
-MethodResult run(CimContext& ctx, Op op) {
+MethodResult run(CimContext& ctx, Op op, std::optional<std::uint16_t> auditEvent = std::nullopt) {
   auto state = ctx.platform.state().thirdPartyStorage;
   auto sessions = ctx.runtime.thirdPartyStorageSessions;
   ThirdPartyStorage storage(state, sessions, ctx.now());
   MethodResult result = op(storage);
   if (state != ctx.platform.state().thirdPartyStorage) {
-    const auto changed = ctx.platform.update([&](platform::PlatformState& s) { s.thirdPartyStorage = state; });
+    const auto changed = ctx.platform.update([&](platform::PlatformState& s) {
+      s.thirdPartyStorage = state;
+      if (!auditEvent || result.returnValue != platform::tpds_status::kSuccess) return;
+      std::vector<std::uint8_t> extended;
+      if (*auditEvent == platform::audit::kGlobalStorageAttributesSet)
+        for (std::uint32_t v : {state.maxPartnerStorage, state.maxNonPartnerTotalAllocationSize})
+          for (int shift = 24; shift >= 0; shift -= 8) extended.push_back(static_cast<std::uint8_t>(v >> shift));
+      platform::appendAuditRecord(s, platform::makeAuditRecord(platform::audit::kStorageAdministration, *auditEvent,
+                                                               ctx.initiator(), ctx.now(), extended));
+    });
     if (changed != platform::ChangeResult::Ok) return MethodResult::status(status::kInternalError);
   }
   ctx.runtime.thirdPartyStorageSessions = std::move(sessions);
@@ -188,7 +199,7 @@ MethodResult writeBlock(CimContext& ctx, const Instance&, const Arguments& in) {
     MethodResult r = MethodResult::status(rv);
     r.outputs["BytesWritten"] = Value::number(written);  // "valid on any return status"
     return r;
-  });
+  }, platform::audit::kStorageWriteOperation);
 }
 
 MethodResult setBlockName(CimContext& ctx, const Instance&, const Arguments& in) {
@@ -312,7 +323,8 @@ MethodResult setGlobalStorageAttributes(CimContext& ctx, const Instance&, const 
     if (!u32(in, "MaxNonPartnerTotalAllocationSize", n)) return invalid();
     nonPartner = n;
   }
-  return run(ctx, [&](ThirdPartyStorage& s) { return withStatus(s.setGlobalAttributes(partner, nonPartner)); });
+  return run(ctx, [&](ThirdPartyStorage& s) { return withStatus(s.setGlobalAttributes(partner, nonPartner)); },
+             platform::audit::kGlobalStorageAttributesSet);
 }
 
 MethodResult adminGetRegisteredApplications(CimContext& ctx, const Instance&, const Arguments&) {
@@ -339,11 +351,14 @@ MethodResult adminGetApplicationAttributes(CimContext& ctx, const Instance&, con
 }
 
 // A method of one Handle (AdminRemoveApplication, RemoveStorageEaclEntry, RemoveStorageFpaclEntry).
-template <std::uint32_t (ThirdPartyStorage::*Method)(std::uint32_t)>
+// `Audit`: the Storage Administration event of a success, or none (-1).
+template <std::uint32_t (ThirdPartyStorage::*Method)(std::uint32_t), int Audit = -1>
 MethodResult handleOnly(CimContext& ctx, const Instance&, const Arguments& in) {
   std::uint32_t handle = 0;
   if (!u32(in, "Handle", handle)) return invalid();
-  return run(ctx, [&](ThirdPartyStorage& s) { return withStatus((s.*Method)(handle)); });
+  std::optional<std::uint16_t> audit;
+  if (Audit >= 0) audit = static_cast<std::uint16_t>(Audit);
+  return run(ctx, [&](ThirdPartyStorage& s) { return withStatus((s.*Method)(handle)); }, audit);
 }
 
 MethodResult addStorageEaclEntry(CimContext& ctx, const Instance&, const Arguments& in) {
@@ -353,7 +368,7 @@ MethodResult addStorageEaclEntry(CimContext& ctx, const Instance&, const Argumen
     std::uint32_t handle = 0;
     const auto rv = s.addEaclEntry(name, handle);
     return withStatus(rv, {{"Handle", Value::number(handle)}});
-  });
+  }, platform::audit::kStorageEaclModified);
 }
 
 MethodResult enumerateStorageEaclEntries(CimContext& ctx, const Instance&, const Arguments&) {
@@ -381,7 +396,7 @@ MethodResult addStorageFpaclEntry(CimContext& ctx, const Instance&, const Argume
     std::uint32_t handle = 0;
     const auto rv = s.addFpaclEntry(attrType, app, vendor, partner, size, handle);
     return withStatus(rv, {{"Handle", Value::number(handle)}});
-  });
+  }, platform::audit::kStorageFpaclModified);
 }
 
 MethodResult enumerateStorageAllocEntries(CimContext& ctx, const Instance&, const Arguments&) {
@@ -405,7 +420,8 @@ MethodResult getStorageAllocEntry(CimContext& ctx, const Instance&, const Argume
 MethodResult updateStorageFpaclEntry(CimContext& ctx, const Instance&, const Arguments& in) {
   std::uint32_t handle = 0, size = 0;
   if (!u32(in, "Handle", handle) || !u32(in, "NewAllocationSize", size)) return invalid();
-  return run(ctx, [&](ThirdPartyStorage& s) { return withStatus(s.updateFpaclEntry(handle, size)); });
+  return run(ctx, [&](ThirdPartyStorage& s) { return withStatus(s.updateFpaclEntry(handle, size)); },
+             platform::audit::kStorageFpaclModified);
 }
 
 Instance serviceInstance(const char* className, const char* name) {
@@ -509,7 +525,7 @@ void registerThirdPartyStorage(ClassRegistry& r) {
       {"AddStorageEaclEntry", {In("EnterpriseName")}, {Out("Handle", U)}, addStorageEaclEntry},
       {"EnumerateStorageEaclEntries", {}, {Out("Handles", U, true)}, enumerateStorageEaclEntries},
       {"GetStorageEaclEntry", {In("Handle", U)}, {Out("EnterpriseName")}, getStorageEaclEntry},
-      {"RemoveStorageEaclEntry", {In("Handle", U)}, {}, handleOnly<&ThirdPartyStorage::removeEaclEntry>},
+      {"RemoveStorageEaclEntry", {In("Handle", U)}, {}, handleOnly<&ThirdPartyStorage::removeEaclEntry, platform::audit::kStorageEaclModified>},
       {"AddStorageFpaclEntry",
        {In("AttrType", U), In("ApplicationName"), In("VendorName"), In("IsPartner", T::Boolean),
         In("TotalAllocationSize", U)},
@@ -520,7 +536,7 @@ void registerThirdPartyStorage(ClassRegistry& r) {
         Out("TotalAllocationSize", U)},
        getStorageAllocEntry},
       {"UpdateStorageFpaclEntry", {In("Handle", U), In("NewAllocationSize", U)}, {}, updateStorageFpaclEntry},
-      {"RemoveStorageFpaclEntry", {In("Handle", U)}, {}, handleOnly<&ThirdPartyStorage::removeFpaclEntry>},
+      {"RemoveStorageFpaclEntry", {In("Handle", U)}, {}, handleOnly<&ThirdPartyStorage::removeFpaclEntry, platform::audit::kStorageFpaclModified>},
   };
   admin.enumerate = [](CimContext&) { return std::vector<Instance>{serviceInstance(kAdminClass, kAdminName)}; };
   r.add(std::move(admin));
