@@ -279,6 +279,11 @@ std::string auditEventName(std::uint16_t app, std::uint16_t event) {
                                                 "VNC Password Failed 3 Times"};
     return event < std::size(kRedirectionManager) ? kRedirectionManager[event] : "";
   }
+  if (app == 23) {
+    static const char* kStorageAdministration[] = {"Global Storage Attributes Set", "Storage EACL Modified",
+                                                   "Storage FPACL Modified", "Storage Write Operation"};
+    return event < std::size(kStorageAdministration) ? kStorageAdministration[event] : "";
+  }
   if (app == 24) {
     static const char* kEventManager[] = {"Alert Subscribed", "Alert Unsubscribed", "Event Log Cleared",
                                           "Event Log Frozen"};

@@ -30,6 +30,13 @@ inline constexpr std::uint16_t kRemotePowerUp = 0;
 inline constexpr std::uint16_t kRemotePowerDown = 1;
 inline constexpr std::uint16_t kRemotePowerCycle = 2;
 inline constexpr std::uint16_t kRemoteReset = 3;
+// Storage Administration (app 23), the 3PDS (docs/3pds.md): 2300 carries the new MaxPartnerStorage and
+// MaxNonPartnerTotalAllocationSize (u32 BE each); the others carry no extended data.
+inline constexpr std::uint16_t kStorageAdministration = 23;
+inline constexpr std::uint16_t kGlobalStorageAttributesSet = 0;
+inline constexpr std::uint16_t kStorageEaclModified = 1;
+inline constexpr std::uint16_t kStorageFpaclModified = 2;
+inline constexpr std::uint16_t kStorageWriteOperation = 3;
 // Redirection Manager (app 18): 1800 IDER Session Opened ... 1812, as MeshCentral's audit string table numbers them.
 inline constexpr std::uint16_t kRedirectionManager = 18;
 inline constexpr std::uint16_t kSolSessionOpened = 4;

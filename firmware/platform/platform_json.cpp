@@ -12,6 +12,7 @@
 #include "common/text_codecs.h"
 #include "firmware/platform/alarm_clock_json.h"
 #include "firmware/platform/system_defense_json.h"
+#include "firmware/platform/third_party_storage_json.h"
 #include "firmware/platform/ipv6_json.h"
 #include "firmware/platform/pet_json.h"
 
@@ -789,6 +790,7 @@ Result<std::string> serializeState(const PlatformState& state) {
   try {
     root = json::value_from(state);
     root.as_object()["systemDefense"] = systemDefenseToJson(state.systemDefense);
+    root.as_object()["thirdPartyStorage"] = thirdPartyStorageToJson(state.thirdPartyStorage);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   }
@@ -820,6 +822,8 @@ Result<ParsedState> parseState(std::string_view text, const PlatformState& fallb
   fields(reader, parsed.state);
   if (const json::value* sd = top.if_contains("systemDefense"); sd && status.ok())
     if (auto r = systemDefenseFromJson(*sd, parsed.state.systemDefense); !r) return r.error();
+  if (const json::value* tp = top.if_contains("thirdPartyStorage"); tp && status.ok())
+    if (auto r = thirdPartyStorageFromJson(*tp, parsed.state.thirdPartyStorage); !r) return r.error();
   if (schema->get_int64() == 1 && top.contains("logs")) {
     reader("logs", parsed.state.logs);
     parsed.logsInside = true;

@@ -171,6 +171,7 @@ void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std:
   s.general = factory.general;
   s.systemDefense = factory.systemDefense;  // policies are configuration: an unprovisioned host is not isolated
   s.pet = factory.pet;  // trap subscribers and filter settings are configuration (docs/pet.md)
+  s.thirdPartyStorage = factory.thirdPartyStorage;  // third-party data is erased with the configuration (docs/3pds.md)
   s.logs.messageLog.clear();
 }
 

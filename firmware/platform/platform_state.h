@@ -11,6 +11,7 @@
 #include "firmware/platform/alarm_clock_state.h"
 #include "firmware/platform/pki_state.h"
 #include "firmware/platform/system_defense_state.h"
+#include "firmware/platform/third_party_storage_state.h"
 #include "firmware/platform/service_settings.h"
 #include "firmware/platform/ipv6_state.h"
 #include "firmware/platform/pet_state.h"
@@ -364,6 +365,7 @@ struct PlatformState {
   std::string mebxHa1;
   AlarmClockSettings alarmClock;
   SystemDefenseState systemDefense;  // policies, filters, what each NIC enabled (system_defense_state.h)
+  ThirdPartyStorageState thirdPartyStorage;  // the 3PDS: enterprises, applications, blocks (third_party_storage_state.h)
   ServiceSettings services;  // service_settings.h
   PetSettings pet;           // SNMP trap subscribers and PET filters (pet_state.h)
   EventLogs logs;

@@ -277,6 +277,19 @@ TEST_F(WsmanClients, ClassWalk) {
   EXPECT_EQ(daemon_.get("/healthz").substr(0, 3), "200");
 }
 
+// The third-party data storage (docs/3pds.md) through MeshCentral's stack (meshcentral_3pds.js): enterprise,
+// two applications, a hidden block shared read-only through a permission group, a lock, the administrator's view
+// and removal.
+TEST_F(WsmanClients, MeshCentralThirdPartyDataStorage) {
+  auto r = run("node " + quote((kClientsDir / "meshcentral_3pds.js").string()) + " " + std::to_string(daemon_.httpPort()) +
+               " admin " + quote(kPassword));
+  EXPECT_EQ(r.exitCode, 0) << r.output << "\n--- daemon log ---\n" << daemon_.log();
+  for (const char* step : {"OK RegisterApplication x2", "OK WriteBlock", "OK ReadBlock hidden by other", "OK ReadBlock by member",
+                           "OK WriteBlock read-only member", "OK LockBlock keeps the member out", "OK AdminRemoveApplication"})
+    EXPECT_NE(r.output.find(step), std::string::npos) << step << " missing:\n" << r.output;
+  std::cout << r.output;
+}
+
 struct ManifestEntry {
   std::string cls, resourceUri, get, items;
 };

@@ -589,7 +589,10 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   // PET (docs/pet.md): AMT's 17 filters and no subscriber.
   EXPECT_EQ(top["pet"].as_object()["filters"].as_array().size(), 17u);
   EXPECT_EQ(top["pet"].as_object()["subscribers"], boost::json::array());
-  for (const char* added : {"keyStore", "systemDefense", "services", "pet"}) top.erase(added);
+  // The third-party data storage: empty, at its default limits.
+  EXPECT_EQ(top["thirdPartyStorage"].as_object()["applications"], boost::json::array());
+  EXPECT_EQ(top["thirdPartyStorage"].as_object()["maxPartnerStorage"], 98304);
+  for (const char* added : {"keyStore", "systemDefense", "services", "pet", "thirdPartyStorage"}) top.erase(added);
   top["network"].as_object().erase("wiredIpv6");
   auto& remote = top["remoteAccessConfig"].as_object();
   for (auto& server : remote["mpsServers"].as_array()) {

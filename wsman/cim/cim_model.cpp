@@ -223,6 +223,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerAlarmClock(r);
   registerPet(r);
   registerSystemDefense(r);
+  registerThirdPartyStorage(r);
   registerServiceSettings(r);
   registerLogRecords(r);
   registerAccountsAndRoles(r);

@@ -81,6 +81,7 @@ void registerProvisioningCertificateHash(ClassRegistry& r);
 void registerAlarmClock(ClassRegistry& r);
 void registerPet(ClassRegistry& r);
 void registerSystemDefense(ClassRegistry& r);
+void registerThirdPartyStorage(ClassRegistry& r);
 void registerServiceSettings(ClassRegistry& r);
 void registerLogRecords(ClassRegistry& r);
 void registerAbstractClasses(ClassRegistry& r);

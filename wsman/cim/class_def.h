@@ -17,6 +17,7 @@
 #include "firmware/platform/host_power.h"
 #include "firmware/platform/platform_model.h"
 #include "firmware/platform/system_defense_monitor.h"
+#include "firmware/platform/third_party_storage_state.h"
 #include "firmware/platform/user_consent.h"
 #include "wsman/cim/cim_value.h"
 #include "wsman/soap/fault.h"
@@ -50,6 +51,7 @@ struct CimRuntime {
   std::vector<std::vector<std::uint8_t>> certChain;          // AddNextCertInChain so far, leaf first
   bool certChainComplete = false;                            // the root has been added
   std::string configurationNonce;                            // IPS_HostBasedSetupService (base64)
+  platform::ThirdPartyStorageSessions thirdPartyStorageSessions;  // the 3PDS's open sessions and block locks
 
   // After a setup, an unprovision or a factory reset: a chain or nonce of before is not to be used again.
   void forgetProvisioningSession() {

@@ -35,6 +35,10 @@ constexpr RealmSet kAgentLocal{Realm::AgentPresenceLocal};
 constexpr RealmSet kAgentRemote{Realm::AgentPresenceRemote};
 constexpr RealmSet kAgentAny{Realm::AgentPresenceRemote, Realm::AgentPresenceLocal};
 constexpr RealmSet kCircuitBreaker{Realm::CircuitBreaker};  // System Defense ("Circuit Breaker" in the SDK)
+constexpr RealmSet kStorage{Realm::Storage};
+constexpr RealmSet kReadStorage{Realm::Storage, Realm::GeneralInfo};
+constexpr RealmSet kStorageAdmin{Realm::StorageAdmin};
+constexpr RealmSet kReadStorageAdmin{Realm::StorageAdmin, Realm::GeneralInfo};
 
 constexpr std::array kRules = std::to_array<RealmRule>({
     // Settings, provisioning and identity
@@ -131,6 +135,52 @@ constexpr std::array kRules = std::to_array<RealmRule>({
     {"AMT_PETFilterForTarget", Op::Read, {}, kReadEventManager},
     {"AMT_PETFilterForTarget", Op::Create, {}, kEventManager},
     {"AMT_TrapTargetForService", Op::Read, {}, kReadEventManager},
+    // Third-party data storage (AMT 3-11; docs/3pds.md): applications use Storage, administrators Storage Admin
+    {"AMT_ThirdPartyDataStorageService", Op::Read, {}, kReadStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetMTU", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetTimeoutValues", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetWriteEraseLimit", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "RegisterApplication", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "UnregisterApplication", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "RemoveApplication", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetCurrentApplicationHandle", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetRegisteredApplications", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetApplicationAttributes", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetBytesAvailable", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "AllocateBlock", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "DeallocateBlock", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetAllocatedBlocks", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetBlockAttributes", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "ReadBlock", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "WriteBlock", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "LockBlock", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "UnlockBlock", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "SetBlockName", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "SetBlockVisibility", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "AddPermissionsGroup", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "RemovePermissionsGroup", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetPermissionsGroups", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetPermissionsGroupAttributes", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "SetPermissionsGroupName", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "SetPermissionsGroupPermissions", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "AddPermissionsGroupMembers", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "RemovePermissionsGroupMembers", kStorage},
+    {"AMT_ThirdPartyDataStorageService", Op::Invoke, "GetPermissionsGroupMembers", kStorage},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Read, {}, kReadStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "GetGlobalStorageAttributes", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "SetGlobalStorageAttributes", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "AdminGetRegisteredApplications", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "AdminGetApplicationAttributes", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "AdminRemoveApplication", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "AddStorageEaclEntry", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "EnumerateStorageEaclEntries", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "GetStorageEaclEntry", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "RemoveStorageEaclEntry", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "AddStorageFpaclEntry", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "EnumerateStorageAllocEntries", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "GetStorageAllocEntry", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "UpdateStorageFpaclEntry", kStorageAdmin},
+    {"AMT_ThirdPartyDataStorageAdministrationService", Op::Invoke, "RemoveStorageFpaclEntry", kStorageAdmin},
 
     // Network (LMS keeps the shared IP and the link preference in step as $$OsAdmin)
     {"AMT_EthernetPortSettings", Op::Read, {}, kGeneralInfo},
