@@ -13,6 +13,7 @@
 #include "firmware/platform/alarm_clock_json.h"
 #include "firmware/platform/system_defense_json.h"
 #include "firmware/platform/ipv6_json.h"
+#include "firmware/platform/wifi_json.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
@@ -363,6 +364,8 @@ void fields(V& v, S& s) {
   v("services", s.services);
   v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
   v("alarmClock", s.alarmClock);
+  v("wifi", s.wifi);
+  v("wired8021x", s.wired8021x);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,6 +474,8 @@ class Writer {
   }
   static json::value encode(const AlarmClockSettings& value, Format, const std::string&) { return alarmClockToJson(value); }
   static json::value encode(const Ipv6Settings& value, Format, const std::string&) { return ipv6ToJson(value); }
+  static json::value encode(const WifiSettings& value, Format, const std::string&) { return wifiToJson(value); }
+  static json::value encode(const Wired8021xSettings& value, Format, const std::string&) { return wired8021xToJson(value); }
 
   template <class T>
   static json::value encode(const std::optional<T>& value, Format format, const std::string& path) {
@@ -666,6 +671,12 @@ class Reader {
 
   void decode(const json::value& v, AlarmClockSettings& out, Format, const std::string& path) {
     if (auto error = alarmClockFromJson(v, out); !error.empty()) st_.fail(path, error);
+  }
+  void decode(const json::value& v, WifiSettings& out, Format, const std::string& path) {
+    if (auto error = wifiFromJson(v, out); !error.empty()) st_.fail(path, error);
+  }
+  void decode(const json::value& v, Wired8021xSettings& out, Format, const std::string& path) {
+    if (auto error = wired8021xFromJson(v, out); !error.empty()) st_.fail(path, error);
   }
 
   template <class T>
