@@ -275,6 +275,15 @@ TEST_F(WifiTest, PortStateChangesTheWirelessInterface) {
   auto endpoint = get(kCim + "CIM_WiFiEndpoint", "CIM_WiFiEndpoint");
   EXPECT_EQ(first(endpoint, "LANID"), "ssid-home");
   EXPECT_EQ(first(get(kService, "AMT_WiFiPortConfigurationService"), "LastConnectedSsidUnderMeControl"), "ssid-home");
+  // The profile is the endpoint's current setting (CIM_ElementSettingData, IsCurrent 1), as AddWiFiSettings links it.
+  bool current = false;
+  for (auto link : enumerate(kCim + "CIM_ElementSettingData", "CIM_ElementSettingData")) {
+    bool toProfile = false;
+    for (auto selector : all(link, "Selector")) toProfile |= soap::text(selector) == "Intel(r) AMT:WiFi Endpoint Settings home";
+    if (toProfile) current = first(link, "IsCurrent") == "1";
+  }
+  EXPECT_TRUE(current);
+  EXPECT_EQ(enumerate(kCim + "CIM_DeviceSAPImplementation", "CIM_DeviceSAPImplementation").size(), 2u);  // wired, Wi-Fi
   auto settings = enumerate("http://intel.com/wbem/wscim/1/amt-schema/1/AMT_EthernetPortSettings", "AMT_EthernetPortSettings");
   ASSERT_EQ(settings.size(), 2u);
   EXPECT_EQ(first(settings[1], "LinkIsUp"), "true");
