@@ -94,5 +94,19 @@ TEST_F(WifiDaemonTest, ProfileAndPortStateSurviveARestart) {
   check();
 }
 
+// --wireless off: a new state dir's platform has the wired NIC only.
+TEST(WifiDaemonWithoutNic, WirelessOffHasNoWirelessPort) {
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.start({"--wireless", "off", "--clock", "manual", "--fuse", "off", "--preload", "off"})) << daemon.log();
+  WsmanDigestClient wsman(daemon.httpPort());
+  const auto answer = wsman.post(wsmanEnvelope(kGet, kCim + "CIM_WiFiPort"));
+  EXPECT_NE(answer.status, 200u) << answer.body;  // no instance to get
+  const auto wired = wsman.post(wsmanEnvelope(kGet, kPortSettings, "", "1",
+                                              "<w:Selector Name=\"InstanceID\">Intel(r) AMT Ethernet Port Settings 1</w:Selector>"));
+  EXPECT_NE(wired.status, 200u) << wired.body;
+  WebDigestClient admin(daemon.httpPort());
+  EXPECT_TRUE(contains(admin.get("/wlan.htm").body, "no wireless network interface"));
+}
+
 }  // namespace
 }  // namespace mesim::test
