@@ -49,6 +49,7 @@
 #include "wsman/webui/amt_storage.h"
 #include "wsman/webui/web_ui.h"
 #include "app/ider_host.h"
+#include "app/ocr_boot_host.h"
 #include "app/host_netns.h"
 #include "firmware/sysdef/system_defense_engine.h"
 #include "wsman/redirection/pty_serial_host.h"
@@ -489,6 +490,7 @@ class Device::Impl {
     if (eventDelivery_) status["events"] = eventsJson();
     if (redirection_) status["redirection"] = redirectionJson();
     if (iderHost_) status["ider"] = iderHost_->statusJson();
+    if (ocrBoot_) status["ocr"] = ocrBoot_->statusJson();
     if (userConsent_) status["consent"] = platform::toString(userConsent_->state());
     if (kvm_) status["kvm"] = kvm_->statusJson();
     if (wsmanHttp_) {
@@ -584,6 +586,7 @@ class Device::Impl {
     sd["nics"] = std::move(nics);
     sd["host_netns"] = config_.hostNetns;
     sd["rulesets_applied"] = systemDefense_->appliedCount();
+    sd["vpn_routing"] = platform_->state().systemDefense.environment.vpnRoutingEnabled;
     if (!systemDefense_->lastHostError().empty()) sd["host_error"] = systemDefense_->lastHostError();
     return sd;
   }
@@ -648,6 +651,7 @@ class Device::Impl {
     wsmanService_->setAgentPresence(&watchdog_->agentPresence());
     wsmanService_->setUserConsent(userConsent_.get());
     wsmanService_->setHardware(hardware_.get());
+    wsmanService_->setProvisioningTimeout(provisioningTimeout_.get());
     if (services_.runBlocking) {
       // A method's slow part (GenerateKeyPair's RSA key) on the pool; its answer back on this device's loop.
       wsmanService_->setOffLoop([this](std::function<void()> work, std::function<void()> backOnLoop) {
@@ -853,10 +857,12 @@ class Device::Impl {
     // host (and the --power-hook command).
     platform::HostPowerStateMachine::Hook command;
     if (!config_.powerHook.empty()) command = wsman::cim::makeCommandPowerHook(config_.powerHook, log_);
+    ocrBoot_ = std::make_unique<OcrBootHost>(io_, *platform_, *clock_);
     power_->setHook([this, command = std::move(command)](const platform::PowerChange& change) {
       if (command) command(change);
       hostMachine_->powerChanged({change.oldState, change.newState, change.requested});
       if (iderHost_) iderHost_->powerChanged(change);  // IDE-R: the BIOS may boot from the console's media
+      ocrBoot_->powerChanged(change);  // One Click Recovery: the BIOS may boot an image it downloads
     });
     if (os_) os_->start();
   }
@@ -881,6 +887,24 @@ class Device::Impl {
     kvm_ = std::make_unique<DeviceKvm>(io_, *platform_, *timers_, kvmOptions());  // app/device_kvm.h
     redirection_->setKvm(&kvm_->service());
     kvm_->service().setUserConsent(userConsent_.get());
+    // TerminateSession (AMT_RedirectionService, IPS_KVMRedirectionSettingData) closes the live sessions.
+    wsmanService_->setSessionTerminator([this](wsman::cim::RedirectionSessionKind kind) -> std::size_t {
+      using State = wsman::redirection::RedirectionSession::State;
+      const std::string why = "terminated by TerminateSession";
+      switch (kind) {
+        case wsman::cim::RedirectionSessionKind::Sol: return redirection_ ? redirection_->closeSessions(State::Sol, why) : 0;
+        case wsman::cim::RedirectionSessionKind::Ider: return redirection_ ? redirection_->closeSessions(State::Ider, why) : 0;
+        case wsman::cim::RedirectionSessionKind::Kvm: {
+          std::size_t closed = redirection_ ? redirection_->closeSessions(State::Kvm, why) : 0;
+          if (kvm_) {
+            if (kvm_->service().busy()) ++closed;
+            kvm_->service().endAll(why);  // the viewers on 5900 too
+          }
+          return closed;
+        }
+      }
+      return 0;
+    });
     // StartOptIn's code is drawn on the host's screen, where the user reads it (and a KVM viewer would see it).
     consentOverlay_ = userConsent_->subscribe([this] {
       if (kvm_) kvm_->setOverlay(userConsent_->code() ? "Intel(R) AMT user consent code: " + *userConsent_->code() : "");
@@ -893,6 +917,7 @@ class Device::Impl {
       consoleOptions.hostname = "mesim-" + config_.name;
       consoleOptions.biosVersion = platform_->firmware().biosVersion;
       consoleOptions.nowSeconds = [clock = clock_.get()] { return core::unixSeconds(clock->now()); };
+      consoleOptions.runningImage = [ocr = ocrBoot_.get()] { return ocr ? ocr->runningImage() : std::string(); };
       console_ = std::make_unique<hostos::SerialConsole>(consoleOptions);
       os_->onStateChange([console = console_.get()](hostos::SimulatedOs::State state) { console->osStateChanged(state); });
       console_->osStateChanged(os_->state());  // it may have started booting already
@@ -1021,6 +1046,7 @@ class Device::Impl {
   std::unique_ptr<sysdef::SystemDefenseEngine> systemDefense_;  // before WS-Man, which reads its statistics
   std::unique_ptr<platform::HostPowerStateMachine> power_;
   std::unique_ptr<platform::AlarmClock> alarmClock_;  // after power_: destroyed before it
+  std::unique_ptr<OcrBootHost> ocrBoot_;  // before the console, which asks it what the host runs: outlives it
   std::unique_ptr<wsman::ops::WsmanService> wsmanService_;
   std::unique_ptr<wsman::eoi::LegacySoapService> legacySoap_;
   std::unique_ptr<wsman::webui::AmtStorage> amtStorage_;

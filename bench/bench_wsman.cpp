@@ -1,7 +1,8 @@
 // WS-Man load: a load generator doing Digest over keep-alive connections (N connections, each sending
 // sequential requests; Digest computed per request with the server's nonce and a growing nc, as MeshCentral
-// does, re-challenged on 401) against mesim's Get AMT_GeneralSettings and Enumerate+Pull CIM_SoftwareIdentity
-// over HTTP and TLS, and the same generator against nginx answering a body of the same size, in the same run.
+// does, re-challenged on 401) against mesim's Get AMT_GeneralSettings, Enumerate+Pull CIM_SoftwareIdentity and
+// Enumerate+Pulls of the largest family (CIM_ManagedElement: every instance) over HTTP and TLS, and the same generator
+// against nginx answering a body of the same size, in the same run.
 // Loopback only. Run by hand:
 //   build/bin/bench_wsman [--seconds S] [--warmup S] [--connections N] [--threads T] [--million]
 // --million sends 1,000,000 Get requests over HTTP and samples mesim's RSS every 100,000.
@@ -27,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -47,6 +49,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <pugixml.hpp>
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/wsman_messages.h"
@@ -98,14 +101,19 @@ std::string envelope(const std::string& action, const std::string& uri, std::uin
 }
 
 std::string getRequest(std::uint64_t id) { return envelope(kTransfer + "Get", kAmt + "AMT_GeneralSettings", id, ""); }
-std::string enumerateRequest(std::uint64_t id) {
-  return envelope(kEnum + "Enumerate", kCim + "CIM_SoftwareIdentity", id,
+// The small enumeration (CIM_SoftwareIdentity: a handful of instances, one Pull) and the largest family:
+// CIM_ManagedElement, the root of the model, whose polymorphic Enumerate walks every class the device serves.
+const std::string kSmallEnumerationUri = kCim + "CIM_SoftwareIdentity";
+const std::string kLargestFamilyUri = kCim + "CIM_ManagedElement";
+std::string enumerateRequest(std::uint64_t id, const std::string& uri) {
+  return envelope(kEnum + "Enumerate", uri, id,
                   "<Enumerate xmlns=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\" />");
 }
-std::string pullRequest(std::uint64_t id, std::string_view context) {
-  return envelope(kEnum + "Pull", kCim + "CIM_SoftwareIdentity", id,
+// MaxCharacters as MeshCentral's stack sends it (65535 per Pull): a large family takes several Pulls.
+std::string pullRequest(std::uint64_t id, const std::string& uri, std::string_view context) {
+  return envelope(kEnum + "Pull", uri, id,
                   "<Pull xmlns=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\"><EnumerationContext>" +
-                      std::string(context) + "</EnumerationContext><MaxElements>999</MaxElements><MaxCharacters>99999</"
+                      std::string(context) + "</EnumerationContext><MaxElements>999</MaxElements><MaxCharacters>65535</"
                                              "MaxCharacters></Pull>");
 }
 
@@ -315,6 +323,7 @@ class Nginx {
 // ------------------------------------------------------------------------------------------------
 
 enum class Op { Get, EnumeratePull };
+constexpr int kMaxPullsPerEnumeration = 1000;
 
 struct Phase {
   std::string label;
@@ -329,6 +338,7 @@ struct Phase {
   std::uint64_t totalOps = 0;  // > 0: stop after this many operations instead of after `seconds`
   std::uint64_t sampleEvery = 0;
   bool captureBodies = false;
+  std::string enumerateUri = kSmallEnumerationUri;  // Op::EnumeratePull: the class enumerated
 };
 
 struct ConnStats {
@@ -579,18 +589,23 @@ class LoadRun {
           if (status != 200) throw std::runtime_error("Get answered " + std::to_string(status));
           if (ph_.captureBodies) st.bodies.push_back(responseBody);
         } else {
-          body = enumerateRequest(++messageId);
+          body = enumerateRequest(++messageId, ph_.enumerateUri);
           unsigned status = co_await exchange(body, requests);
           if (status != 200) throw std::runtime_error("Enumerate answered " + std::to_string(status));
-          const std::string context = between(responseBody, "EnumerationContext>", '<');
+          std::string context = between(responseBody, "EnumerationContext>", '<');
           if (context.empty()) throw std::runtime_error("no EnumerationContext in the EnumerateResponse");
           if (ph_.captureBodies) st.bodies.push_back(responseBody);
-          body = pullRequest(++messageId, context);
-          status = co_await exchange(body, requests);
-          if (status != 200) throw std::runtime_error("Pull answered " + std::to_string(status));
-          if (responseBody.find("EndOfSequence") == std::string::npos)
-            throw std::runtime_error("the PullResponse did not end the sequence");
-          if (ph_.captureBodies) st.bodies.push_back(responseBody);
+          // Pull until the sequence ends, each Pull with the context the previous answer gave.
+          for (int pulls = 0;; ++pulls) {
+            if (pulls == kMaxPullsPerEnumeration) throw std::runtime_error("the enumeration did not end in 1000 Pulls");
+            body = pullRequest(++messageId, ph_.enumerateUri, context);
+            status = co_await exchange(body, requests);
+            if (status != 200) throw std::runtime_error("Pull answered " + std::to_string(status));
+            if (ph_.captureBodies) st.bodies.push_back(responseBody);
+            if (responseBody.find("EndOfSequence") != std::string::npos) break;
+            const std::string next = between(responseBody, "EnumerationContext>", '<');
+            if (!next.empty()) context = next;
+          }
         }
         completed(st, t0, Clock::now(), requests);
       }
@@ -638,6 +653,30 @@ const PhaseResult* findResult(const std::vector<PhaseResult>& results, bool mesi
   for (auto& r : results)
     if (r.mesim == mesim && r.tls == tls && r.op == op) return &r;
   return nullptr;
+}
+
+struct FamilySize {
+  std::size_t instances = 0, classes = 0, pullBytes = 0;
+};
+
+// Counts the instances in the PullResponses of one enumeration (bodies[0] is the EnumerateResponse).
+FamilySize familySize(const std::vector<std::string>& bodies) {
+  FamilySize size;
+  std::set<std::string> classes;
+  for (std::size_t i = 1; i < bodies.size(); ++i) {
+    size.pullBytes += bodies[i].size();
+    pugi::xml_document doc;
+    if (!doc.load_buffer(bodies[i].data(), bodies[i].size())) continue;
+    const auto items = doc.select_node("//*[local-name()='Items']").node();
+    for (auto instance : items.children()) {
+      if (instance.type() != pugi::node_element) continue;
+      ++size.instances;
+      const std::string name = instance.name();
+      classes.insert(name.substr(name.find(':') + 1));
+    }
+  }
+  size.classes = classes.size();
+  return size;
 }
 
 std::string verdict(bool met) { return met ? "met" : "MISSED"; }
@@ -770,12 +809,22 @@ int main(int argc, char** argv) {
   probe.label = "probe Enumerate+Pull";
   probe.op = Op::EnumeratePull;
   auto probedEnum = LoadRun(probe, 1).run();
-  if (probedEnum.bodies.size() != 2) {
+  if (probedEnum.bodies.size() < 2) {
     std::fprintf(stderr, "probe Enumerate+Pull failed: %s\n", probedEnum.note.c_str());
     return 1;
   }
   std::printf("mesim pid %d: Get response body %zu bytes, EnumerateResponse %zu bytes, PullResponse %zu bytes\n",
               daemon.pid(), getBody.size(), probedEnum.bodies[0].size(), probedEnum.bodies[1].size());
+  probe.label = "probe Enumerate+Pull of the largest family";
+  probe.enumerateUri = kLargestFamilyUri;
+  auto probedFamily = LoadRun(probe, 1).run();
+  if (probedFamily.bodies.size() < 2) {
+    std::fprintf(stderr, "probe Enumerate+Pull of CIM_ManagedElement failed: %s\n", probedFamily.note.c_str());
+    return 1;
+  }
+  const FamilySize family = familySize(probedFamily.bodies);
+  std::printf("largest family CIM_ManagedElement: %zu instances of %zu classes, %zu Pulls, %zu bytes of PullResponses\n",
+              family.instances, family.classes, probedFamily.bodies.size() - 1, family.pullBytes);
 
   Nginx nginx;
   std::string nginxError = nginx.start(getBody);
@@ -812,6 +861,12 @@ int main(int argc, char** argv) {
   if (nginxError.empty()) runPhase(nginxPhase("nginx TLS (same-size body)", true));
   runPhase(mesimPhase("mesim HTTP Enumerate+Pull", false, Op::EnumeratePull));
   runPhase(mesimPhase("mesim TLS Enumerate+Pull", true, Op::EnumeratePull));
+  for (const bool tls : {false, true}) {
+    Phase p = mesimPhase(tls ? "mesim TLS CIM_ManagedElement (all)" : "mesim HTTP CIM_ManagedElement (all)", tls,
+                         Op::EnumeratePull);
+    p.enumerateUri = kLargestFamilyUri;
+    runPhase(p);
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const long afterRss = mesim::test::rssKb(daemon.pid());
   nginx.stop();

@@ -39,8 +39,24 @@ ensure_packages() {
   fi
   echo "mesim: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # apt runs dpkg with its output on stdout, so a failing maintainer script says why only there: keep it in a log
+  # and show it on failure. One retry after emptying the package cache and re-reading the lists covers a cached
+  # archive that no longer matches the mirror (a Docker build's apt cache mount outlives the lists it came with).
+  local log attempt
+  log="$(mktemp)"
+  for attempt in 1 2; do
+    if apt-get update -qq >"$log" 2>&1 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
+      rm -f "$log"
+      return 0
+    fi
+    echo "mesim: apt-get failed (attempt $attempt); its last lines:" >&2
+    tail -n 30 "$log" >&2
+    apt-get clean
+    dpkg --configure -a >>"$log" 2>&1 || true
+  done
+  rm -f "$log"
+  echo "mesim: could not install ${missing[*]}" >&2
+  exit 1
 }
 
 # Builds a preset; CMake picks up ccache when it is installed. Its cache lives in the user's home and paths

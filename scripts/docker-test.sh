@@ -138,10 +138,23 @@ EOF
   rm -rf "$rootfs"
 }
 
+# A base image debootstrapped long ago lags the archive's point releases: installing on top of it upgrades its
+# core packages inside the build, which has failed (dpkg exit 1) where a fresh base installs cleanly. Rebuild it
+# once it is older than MESIM_BASE_IMAGE_MAX_DAYS (7).
+local_base_image_is_fresh() {
+  local created age_days
+  created="$("$DOCKER" image inspect -f '{{.Created}}' "$LOCAL_BASE_IMAGE" 2>/dev/null)" || return 1
+  age_days=$(( ($(date +%s) - $(date -d "$created" +%s 2>/dev/null || echo 0)) / 86400 ))
+  if [ "$age_days" -gt "${MESIM_BASE_IMAGE_MAX_DAYS:-7}" ]; then
+    say "$LOCAL_BASE_IMAGE is $age_days days old: rebuilding it"
+    return 1
+  fi
+}
+
 step "Base image"
 if "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   say "$BASE_IMAGE is here"
-elif "$DOCKER" image inspect "$LOCAL_BASE_IMAGE" >/dev/null 2>&1; then
+elif "$DOCKER" image inspect "$LOCAL_BASE_IMAGE" >/dev/null 2>&1 && { local_base_image_is_fresh || [ "$(id -u)" -ne 0 ]; }; then
   say "$BASE_IMAGE is not here; using $LOCAL_BASE_IMAGE, built earlier on this machine"
   BASE_IMAGE="$LOCAL_BASE_IMAGE"
 elif timeout 120 "$DOCKER" pull -q "$BASE_IMAGE" >"$WORK/pull.log" 2>&1; then

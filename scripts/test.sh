@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (Debian packages, and the npm clients of tests/clients), builds and runs the whole test suite:
-# the ASan+UBSan build, a 30-second run of every libFuzzer harness, then the Release build, whose ctest
+# the ASan+UBSan build, a 20-second run of every libFuzzer harness, then the Release build, whose ctest
 # summary ends the output.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ensure_packages "${MESIM_RUN_PACKAGES[@]}" "${MESIM_TEST_PACKAGES[@]}"
@@ -13,9 +13,9 @@ configure_and_build asan
 ctest --preset asan -j "$jobs" --timeout 300 >build-asan/ctest.log 2>&1 || { tail -n 80 build-asan/ctest.log; exit 1; }
 tail -n 3 build-asan/ctest.log >&2
 
-echo "== libFuzzer harnesses (${MESIM_FUZZ_SECONDS:-30} s each)" >&2
+echo "== libFuzzer harnesses (${MESIM_FUZZ_SECONDS:-20} s each)" >&2
 configure_and_build fuzz --target fuzzers
-MESIM_FUZZ_SECONDS="${MESIM_FUZZ_SECONDS:-30}" ctest --test-dir build-fuzz -L fuzz -j "$jobs" >build-fuzz/ctest.log 2>&1 \
+MESIM_FUZZ_SECONDS="${MESIM_FUZZ_SECONDS:-20}" ctest --test-dir build-fuzz -L fuzz -j "$jobs" >build-fuzz/ctest.log 2>&1 \
   || { tail -n 80 build-fuzz/ctest.log; exit 1; }
 tail -n 3 build-fuzz/ctest.log >&2
 

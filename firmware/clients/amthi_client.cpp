@@ -4,6 +4,7 @@
 
 #include "firmware/clients/client_guids.h"
 #include "firmware/platform/event_records.h"
+#include "firmware/platform/ipv6_addresses.h"
 #include "common/log.h"
 
 namespace mesim::clients {
@@ -293,9 +294,16 @@ Bytes AmthiClient::ipv6LanInterfaceStatus(ByteView payload) {
   const platform::LanInterface* lan = index == 0 ? &s.wired : index == 1 ? &s.wireless : nullptr;
   if (!lan) return reply(Command::GetIpv6LanInterfaceStatus, Status::InvalidParameter);
   if (!lan->present) return reply(Command::GetIpv6LanInterfaceStatus, Status::InterfaceDoesNotExist);
-  // The enabled interface's status layout (addresses, DNS, router) is not built yet: this answers IPv6 off, AMT's
-  // default, even after IPS_IPv6PortSettings' CIM_ElementSettingData turned it on; LMS then reports IPv4 only.
-  return reply(Command::GetIpv6LanInterfaceStatus, Status::Ipv6InterfaceDisabled);
+  // Only the wired interface has IPv6 settings (IPS_IPv6PortSettings); it answers what that class shows.
+  if (index != 0 || !platform::ipv6Active(s.wiredIpv6, *lan))
+    return reply(Command::GetIpv6LanInterfaceStatus, Status::Ipv6InterfaceDisabled);
+  amthi::Ipv6LanInterfaceStatus status;
+  status.defaultRouter = s.wiredIpv6.defaultRouter;
+  status.primaryDns = s.wiredIpv6.primaryDns;
+  status.secondaryDns = s.wiredIpv6.secondaryDns;
+  for (const auto& a : platform::ipv6CurrentAddresses(s.wiredIpv6, *lan))
+    status.addresses.push_back({a.address, a.type, a.state});
+  return reply(Command::GetIpv6LanInterfaceStatus, Status::Success, amthi::encode(status));
 }
 
 Bytes AmthiClient::lanInterfaceSettings(ByteView payload) {

@@ -464,6 +464,54 @@ Bytes encode(const LanInterfaceSettings& v) {
   return out;
 }
 
+namespace {
+// A CFG_IP_ADDR: the text, NUL-padded to 46 bytes (longer text is cut; an IPv6 address is at most 45 characters).
+void writeAddressText(ByteWriter& w, const std::string& text) {
+  Bytes field(kIpv6AddressTextSize, 0);
+  std::copy_n(text.begin(), std::min(text.size(), kIpv6AddressTextSize - 1), field.begin());
+  w.bytes(field);
+}
+std::string readAddressText(ByteReader& r) { return r.fixedString(kIpv6AddressTextSize); }
+}  // namespace
+
+Bytes encode(const Ipv6LanInterfaceStatus& v) {
+  Bytes out;
+  ByteWriter w(out);
+  writeAddressText(w, v.defaultRouter);
+  writeAddressText(w, v.primaryDns);
+  writeAddressText(w, v.secondaryDns);
+  w.u32(static_cast<std::uint32_t>(v.addresses.size()));
+  for (const auto& a : v.addresses) {
+    writeAddressText(w, a.address);
+    w.u32(a.type).u32(a.state);
+  }
+  return out;
+}
+
+std::optional<Ipv6LanInterfaceStatus> decodeIpv6LanInterfaceStatus(ByteView payload) {
+  constexpr std::size_t kEntry = kIpv6AddressTextSize + 8;
+  return decodeExact<Ipv6LanInterfaceStatus>(payload, [&](ByteReader& r) {
+    Ipv6LanInterfaceStatus v;
+    v.defaultRouter = readAddressText(r);
+    v.primaryDns = readAddressText(r);
+    v.secondaryDns = readAddressText(r);
+    const std::uint32_t count = r.u32();
+    // A count beyond what follows: read past the end, so decodeExact refuses it, before allocating anything.
+    if (r.remaining() / kEntry < count) {
+      r.bytes(r.remaining() + 1);
+      return v;
+    }
+    for (std::uint32_t i = 0; i < count; ++i) {
+      Ipv6AddressInfo a;
+      a.address = readAddressText(r);
+      a.type = r.u32();
+      a.state = r.u32();
+      v.addresses.push_back(std::move(a));
+    }
+    return v;
+  });
+}
+
 std::optional<LanInterfaceSettings> decodeLanInterfaceSettings(ByteView payload) {
   return decodeExact<LanInterfaceSettings>(payload, [](ByteReader& r) {
     LanInterfaceSettings v;

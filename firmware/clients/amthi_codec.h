@@ -243,6 +243,24 @@ struct LanInterfaceSettings {  // 20 bytes
 Bytes encode(const LanInterfaceSettings& v);
 std::optional<LanInterfaceSettings> decodeLanInterfaceSettings(ByteView payload);
 
+// GetIPv6LanInterfaceStatus while IPv6 is on (intel/lms GetIPv6LanInterfaceStatusCommand.h): the default router,
+// primary and secondary DNS as 46-byte NUL-padded text fields (CFG_IP_ADDR), then a u32 count of addresses, each a
+// 46-byte text field, u32 type (0 link-local, 1 router-configured, 2 DHCPv6, 3 manual), u32 state (1 preferred).
+inline constexpr std::size_t kIpv6AddressTextSize = 46;
+struct Ipv6AddressInfo {
+  std::string address;
+  std::uint32_t type = 0;
+  std::uint32_t state = 0;
+};
+struct Ipv6LanInterfaceStatus {
+  std::string defaultRouter;
+  std::string primaryDns;
+  std::string secondaryDns;
+  std::vector<Ipv6AddressInfo> addresses;
+};
+Bytes encode(const Ipv6LanInterfaceStatus& v);
+std::optional<Ipv6LanInterfaceStatus> decodeIpv6LanInterfaceStatus(ByteView payload);
+
 // GetFeaturesState: u32 request id + a 12-byte union (MeshAgent CFG_GET_FEATURES_STATE_RESPONSE): redirection =
 // {IderOpen, SolOpen, Reserved}; system defense / web UI / EAC = {u32 bool, 0, 0}; KVM = {bit0 session active,
 // bit1 waiting for opt-in, 0, 0}. LMS reads only the words it needs.

@@ -129,6 +129,21 @@ std::string agentStateName(std::uint8_t state) {
 std::string describeMessageLogEvent(const MessageLogEvent& e) {
   const auto offset = e.offset & 0x0F;
   switch (e.sensorType) {
+    case 0x0F:
+      // One Click Recovery's BIOS (features.md §7), worded as MeshCentral's log decoder words it.
+      if (e.eventData[0] == 0xAA && e.eventData[1] == 0x30) {
+        static const char* kProgress[] = {"Boot parameters received from CSME", "CSME Boot Option added successfully",
+                                          "HTTPS URI name resolved", "HTTPS connected successfully",
+                                          "HTTPSBoot download is completed", "Attempt to boot", "Exit boot services"};
+        static const char* kError[] = {"", "No network connection available", "Name resolution of URI failed",
+                                       "Connect to URI failed", "OEM app not found at local URI", "HTTPS TLS Auth failed",
+                                       "HTTPS Digest Auth failed", "Verified boot failed (bad image)",
+                                       "HTTPS Boot File not found"};
+        const auto code = e.eventData[2];
+        if (offset == 5 && code < 7) return std::string("One Click Recovery: ") + kProgress[code];
+        if (offset == 3 && code >= 1 && code < 9) return std::string("One Click Recovery: ") + kError[code];
+      }
+      return offset == 3 ? "System firmware error" : offset == 5 ? "System firmware progress" : "";
     case 0x12:
       if (e.eventData[0] == 0xAA) {  // agent presence (spec/wsman.md §3.5): GUID bytes 0..5, then the new state
         char guid[20];
@@ -301,6 +316,12 @@ void appendAuditRecord(PlatformState& state, std::vector<std::uint8_t> record) {
   if (record.size() >= 4 && !isAudited(state, static_cast<std::uint16_t>(record[0] << 8 | record[1]),
                                        static_cast<std::uint16_t>(record[2] << 8 | record[3])))
     return;
+  // A locked audit log takes no record (AMT_AuditLog.SetAuditLock) until the lock's expiry on the firmware clock,
+  // which the record's own timestamp tells.
+  if (state.services.auditLockHandle != 0) {
+    auto decoded = decodeAuditRecord(record);
+    if (decoded && decoded->timestamp < state.services.auditLockExpiresAt) return;
+  }
   auto& log = state.logs.auditLog;
   log.push_back(std::move(record));
   if (log.size() > EventLogs::kMaxAuditLogRecords)

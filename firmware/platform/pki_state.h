@@ -15,9 +15,19 @@ struct StoredKeyPair {
   std::string privateKeyPem;  // PKCS#8 PEM, unencrypted
 };
 
+// AMT_CRL: revoked serial numbers of one issuer, added by AddCRL. Mutual TLS refuses a client whose certificate
+// chain carries one of them.
+struct StoredCrl {
+  std::string instanceId;                  // "Intel(r) AMT CRL: Handle: N"
+  std::string url;                         // the issuer URL (optional in AddCRL)
+  std::vector<std::string> serialNumbers;  // base64 of the big-endian serial, as AddCRL takes them
+};
+
 struct KeyStore {
   std::vector<StoredKeyPair> keyPairs;
   std::uint32_t nextKeyPairHandle = 0;
+  std::vector<StoredCrl> crls;
+  std::uint32_t nextCrlHandle = 0;
   // AMT_TLSCredentialContext: the AMT_PublicKeyCertificate InstanceID bound to the TLS endpoint (empty: none;
   // the listener serves its own self-signed certificate).
   std::string tlsCertificateId;

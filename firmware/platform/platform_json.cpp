@@ -229,10 +229,19 @@ void fields(V& v, S& s) {
   v("privateKeyPem", s.privateKeyPem, Format::Plain, Need::Required);
 }
 
+template <class V, Is<StoredCrl> S>
+void fields(V& v, S& s) {
+  v("instanceId", s.instanceId, Format::Plain, Need::Required);
+  v("url", s.url);
+  v("serialNumbers", s.serialNumbers);
+}
+
 template <class V, Is<KeyStore> S>
 void fields(V& v, S& s) {
   v("keyPairs", s.keyPairs);
   v("nextKeyPairHandle", s.nextKeyPairHandle);
+  v("crls", s.crls);
+  v("nextCrlHandle", s.nextCrlHandle);
   v("tlsCertificateId", s.tlsCertificateId);
   v("tlsCommitted", s.tlsCommitted);
   v("committedTlsEnabled", s.committedTlsEnabled);
@@ -285,6 +294,15 @@ void fields(V& v, S& s) {
   v("secureIoEnabled", s.secureIoEnabled);
   v("provisioningRecordLogEnabled", s.provisioningRecordLogEnabled);
   v("provisioningRecordsClearedAt", s.provisioningRecordsClearedAt);
+  v("auditLockHandle", s.auditLockHandle);
+  v("auditLockExpiresAt", s.auditLockExpiresAt);
+  v("auditLockUnprovisioning", s.auditLockUnprovisioning);
+  v("lastAuditLockHandle", s.lastAuditLockHandle);
+  v("auditSigningKey", s.auditSigningKey);
+  v("auditSigningCertificates", s.auditSigningCertificates);
+  v("tlsPskId", s.tlsPskId);
+  v("tlsPskValue", s.tlsPskValue);
+  v("virtualApplianceWatchdogs", s.virtualApplianceWatchdogs);
 }
 
 template <class V, Is<EventLogs> S>
@@ -747,6 +765,7 @@ MESIM_PERSISTED(GeneralSettingsExtra)
 MESIM_PERSISTED(TlsSettings)
 MESIM_PERSISTED(StoredCertificate)
 MESIM_PERSISTED(StoredKeyPair)
+MESIM_PERSISTED(StoredCrl)
 MESIM_PERSISTED(KeyStore)
 MESIM_PERSISTED(MpsServer)
 MESIM_PERSISTED(RemoteAccessPolicyRule)

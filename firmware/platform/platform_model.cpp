@@ -151,6 +151,9 @@ void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std:
     s.admin.user = AdminAccount{}.user;
     s.admin.ha1 = adminHa1;
     s.admin.setByProvisioning = false;
+    // The settings for the next provisioning go back to the factory's too; a partial unprovision keeps them.
+    s.services.tlsPskId.clear();
+    s.services.tlsPskValue.clear();
   }
   std::erase_if(s.certHashes, [](const CertHashEntry& e) { return !e.isDefault; });
   for (auto& e : s.certHashes) e.isActive = true;

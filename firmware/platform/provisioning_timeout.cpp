@@ -20,6 +20,14 @@ std::optional<core::FirmwareClock::time_point> ProvisioningTimeout::deadline() c
   return timer_ ? timers_.deadline(timer_) : std::nullopt;
 }
 
+bool ProvisioningTimeout::extend(core::FirmwareClock::duration by) {
+  const auto current = deadline();
+  if (!current) return false;
+  timers_.cancel(timer_);
+  timer_ = timers_.schedule(*current + by, [this] { expire(); });
+  return true;
+}
+
 void ProvisioningTimeout::follow() {
   const bool inProvisioning = platform_.provisioningState() == ProvisioningState::In;
   if (inProvisioning && !timer_) {

@@ -23,6 +23,9 @@ class ProvisioningTimeout {
   core::FirmwareClock::duration period() const { return period_; }
   // When the unfinished configuration will be abandoned; nothing when provisioning is not "in".
   std::optional<core::FirmwareClock::time_point> deadline() const;
+  // AMT_SetupAndConfigurationService.ExtendProvisioningPeriod: the unfinished configuration's deadline moves `by`
+  // later. False when provisioning is not "in" (there is no period running to extend).
+  bool extend(core::FirmwareClock::duration by);
   // Configurations abandoned since start.
   std::uint64_t expired() const { return expired_; }
   const log::Context& logContext() const { return platform_.logContext(); }

@@ -221,7 +221,8 @@ json::value systemDefenseToJson(const SystemDefenseState& s) {
                       {"policies", std::move(policies)},
                       {"filters", std::move(filters)},
                       {"nics", std::move(nics)},
-                      {"detectionStrings", std::move(detection)}};
+                      {"detectionStrings", std::move(detection)},
+                      {"vpnRoutingEnabled", s.environment.vpnRoutingEnabled}};
 }
 
 Result<> systemDefenseFromJson(const json::value& v, SystemDefenseState& out) {
@@ -250,6 +251,7 @@ Result<> systemDefenseFromJson(const json::value& v, SystemDefenseState& out) {
         }
       }
     }
+    in.boolean("vpnRoutingEnabled", s.environment.vpnRoutingEnabled);
     if (const json::array* a = in.array("detectionStrings"))
       for (const auto& d : *a) {
         if (!d.is_string()) throw std::invalid_argument("systemDefense.detectionStrings must hold strings");

@@ -93,6 +93,8 @@ struct SdNic {
 // AMT_EnvironmentDetectionSettingData.
 struct SdEnvironmentDetection {
   std::vector<std::string> detectionStrings;  // the enterprise's DNS suffixes; outside = the domain is none of them
+  // EnableVpnRouting: outside the enterprise, AMT's own traffic may go through the host's VPN (the CIRA side reads it).
+  bool vpnRoutingEnabled = false;
   bool operator==(const SdEnvironmentDetection&) const = default;
 };
 

@@ -25,7 +25,10 @@ void SerialConsole::osStateChanged(SimulatedOs::State state) {
       break;
     case State::Running:
       if (mode_ != Mode::Silent) break;  // resumed: the session goes on
-      write("\r\nmesim simulated OS " + options_.hostname + " ttyS0\r\n\r\n");
+      if (const std::string image = options_.runningImage ? options_.runningImage() : std::string(); !image.empty())
+        write("\r\n" + image + " (One Click Recovery) " + options_.hostname + " ttyS0\r\n\r\n");
+      else
+        write("\r\nmesim simulated OS " + options_.hostname + " ttyS0\r\n\r\n");
       mode_ = Mode::Login;
       prompt();
       break;

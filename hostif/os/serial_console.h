@@ -20,6 +20,8 @@ struct SerialConsoleOptions {
   std::string hostname = "mesim-host";
   std::string biosVersion = "mesim BIOS";
   std::function<std::int64_t()> nowSeconds;  // for `uptime`; unset: uptime 0
+  // What the host booted instead of its own OS (a One Click Recovery image: "NAME VERSION"); "" or unset: its own.
+  std::function<std::string()> runningImage;
 };
 
 class SerialConsole {

@@ -97,6 +97,12 @@ const mayBeEmpty = {
   AMT_NetworkPortDefaultSystemDefensePolicy: 'no default System Defense policy until a console sets one',
   AMT_HeuristicPacketFilterInterfacePolicy: 'as AMT_HeuristicPacketFilterSettings',
   AMT_HeuristicPacketFilterStatistics: 'as AMT_HeuristicPacketFilterSettings',
+  AMT_CRL: 'its instances are the revocation lists AddCRL adds',
+  CIM_RemoteAccessAvailableToElement: 'one per MPS or HTTP proxy a console adds',
+  CIM_StatisticalData: 'AMT 16 keeps statistics only for heuristic packet filtering, which it no longer has',
+  CIM_ElementStatisticalData: 'as CIM_StatisticalData',
+  CIM_OwningJobElement: 'AMT runs no CIM_ConcreteJob: every method is done when it answers',
+  AMT_NetworkFilter: 'one per filter in a System Defense policy; none until a console creates a policy',
 };
 
 // Methods that rightly succeed (ReturnValue 0) when called without arguments, and the test that checks the
@@ -120,6 +126,11 @@ const succeedsWithoutArguments = {
   'AMT_MessageLog.ClearLog': 'empties the message log (wsman_object_model_test: MessageLogClearAndFreeze)',
   'AMT_AuditLog.ClearLog': 'empties the audit log (wsman_object_model_test: AuditLogClearAndPolicy)',
   'IPS_ProvisioningRecordLog.ClearLog': 'hides the provisioning record (wsman_object_model_test: ProvisioningRecordLog)',
+  'AMT_PublicKeyManagementService.ResetCRLList': 'empties the CRL list (wsman_pki_test: AddCrl...UntilResetCrlList; tls_switching_daemon_test)',
+  'AMT_RemoteAccessService.CloseRemoteAccessConnection': 'closes the tunnel; nothing open is harmless (wsman_remote_access_test: CloseRemoteAccessConnection...)',
+  'AMT_SetupAndConfigurationService.GetUnprovisionBlockingComponents': 'reads only: nothing blocks an unprovision since AMT 12 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
+  'AMT_SetupAndConfigurationService.ResetFlashWearOutProtection': 'needs no input; audited as 1615 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
+  'IPS_OptInService.StartService': 'the consent service runs; EnabledState stays 2 (wsman_methods_test: OptInServiceRunsAndCannotBeStopped)',
   'AMT_WiFiPortConfigurationService.DeleteAllITProfiles': 'deletes the IT profiles (wsman_wifi_test: DeleteAllProfilesOfAKindAndPutTheSyncSettings)',
   'AMT_WiFiPortConfigurationService.DeleteAllUserProfiles': 'deletes the user profiles (wsman_wifi_test: DeleteAllProfilesOfAKindAndPutTheSyncSettings)',
 };
@@ -139,6 +150,8 @@ const notSupportedByAmt = [
   [/^CIM_Watchdog\.KeepAlive$/, 'abstract: agent watchdogs are kept alive by AMT_AgentPresenceWatchdog.AssertPresence'],
   [/^CIM_RecordLog\.(ClearLog|RequestStateChange)$/, 'abstract: consoles clear AMT_MessageLog or IPS_ProvisioningRecordLog'],
   [/^CIM_StatisticalData\.ResetSelectedStats$/, 'abstract: statistics are reset on their concrete class'],
+  [/^IPS_KVMRedirectionSettingData\.DataChannel(Read|Write)$/,
+   'gone from AMT: the class\'s current MOF (intel/lms CIM framework) declares TerminateSession only'],
 ];
 const notSupportedReason = (key) => { const hit = notSupportedByAmt.find(([re]) => re.test(key)); return hit && hit[1]; };
 

@@ -335,6 +335,31 @@ double meanDifference(const std::vector<std::uint32_t>& a, const std::vector<std
 
 bool haveVncsnapshot() { return std::system("command -v vncsnapshot >/dev/null 2>&1") == 0; }
 
+// IPS_KVMRedirectionSettingData.TerminateSession (a local user ending a remote session for privacy) closes the
+// viewer on 5900: 0, then 3 (no session left, as Intel LMS reads it).
+TEST(KvmDaemon, TerminateSessionClosesTheViewer) {
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.start({"--clock", "manual", "--fuse", "off", "--preload", "off"})) << daemon.log();
+  ASSERT_NE(daemon.rfbPort(), 0) << daemon.log();
+  ASSERT_EQ(putKvmSettings(daemon, "<h:Is5900PortEnabled>true</h:Is5900PortEnabled><h:RFBPassword>" +
+                                       std::string(kRfbPassword) + "</h:RFBPassword>"),
+            200u);
+  Wire viewer(daemon.rfbPort());
+  ASSERT_TRUE(vncLogin(viewer, kRfbPassword)) << daemon.log();
+  WsmanDigestClient client(daemon.httpPort(), "admin", kPassword);
+  const auto terminate = [&] {
+    auto answer = client.post(wsmanEnvelope(std::string(kKvmSettings) + "/TerminateSession", kKvmSettings,
+                                            "<h:TerminateSession_INPUT xmlns:h=\"" + std::string(kKvmSettings) +
+                                                "\"></h:TerminateSession_INPUT>"));
+    EXPECT_EQ(answer.status, 200u) << answer.body;
+    const auto at = answer.body.find("ReturnValue>");
+    return at == std::string::npos ? std::string("none") : answer.body.substr(at + 12, 1);
+  };
+  EXPECT_EQ(terminate(), "0");
+  EXPECT_TRUE(viewer.closedByPeer());
+  EXPECT_EQ(terminate(), "3");
+}
+
 // Debian's vncsnapshot (RFB 3.3, VNC auth from a vncpasswd file, 32 bpp) saves the screen; the JPEG matches the
 // console as rendered, and not a blank screen. The picture stays in the build dir as kvm_vncsnapshot.jpg.
 TEST(KvmDaemon, DebiansVncsnapshotSavesTheConsole) {

@@ -22,6 +22,8 @@
 
 #include "firmware/platform/credentials.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/wsman_digest_client.h"
+#include "tests/support/wsman_messages.h"
 #include "wsman/http/digest_auth.h"
 #include "wsman/redirection/redirection_codec.h"
 
@@ -262,6 +264,33 @@ TEST(RedirectionDaemon, DigestSolCarriesBytesBothWaysThroughThePty) {
   status = redirectionStatus(daemon);
   ASSERT_TRUE(status.is_object()) << daemon.log();
   EXPECT_EQ(status.at("protocol_errors").to_number<int>(), 1);
+}
+
+// AMT_RedirectionService.TerminateSession (SessionType 1) ends the live SOL session through WS-Man: the console's
+// connection closes and the SOL slot is free; a second call finds nothing to end (3, as Intel LMS reads it).
+TEST(RedirectionDaemon, TerminateSessionEndsTheLiveSolSession) {
+  DaemonProcess daemon;
+  ASSERT_TRUE(daemon.start({"--host-os", "none", "--fuse", "off", "--preload", "off"})) << daemon.log();
+  SolClient console;
+  ASSERT_TRUE(console.connect(daemon.redirectionPort()));
+  cleartextSol(console);
+  ASSERT_TRUE(redirectionStatus(daemon).at("sol_session").is_object());
+  WsmanDigestClient wsman(daemon.httpPort(), "admin", kPassword);
+  const std::string uri = "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_RedirectionService";
+  const auto terminate = [&](int type) {
+    auto answer = wsman.post(test::wsmanEnvelope(uri + "/TerminateSession", uri,
+                                                 "<h:TerminateSession_INPUT xmlns:h=\"" + uri + "\"><h:SessionType>" +
+                                                     std::to_string(type) + "</h:SessionType></h:TerminateSession_INPUT>"));
+    EXPECT_EQ(answer.status, 200u) << answer.body;
+    const auto at = answer.body.find("ReturnValue>");
+    return at == std::string::npos ? std::string("none") : answer.body.substr(at + 12, 1);
+  };
+  EXPECT_EQ(terminate(0), "3") << "no IDE-R session: the SOL one stays";
+  EXPECT_FALSE(console.closedByPeer(200ms));
+  EXPECT_EQ(terminate(1), "0");
+  EXPECT_TRUE(console.closedByPeer());
+  EXPECT_TRUE(redirectionStatus(daemon).at("sol_session").is_null());
+  EXPECT_EQ(terminate(1), "3") << "nothing left to end";
 }
 
 // Flow control toward the host: 8 MiB typed on the console reach a PTY that is read slowly, every byte in order;

@@ -3,7 +3,7 @@
 // AddCertificate, Create AMT_TLSCredentialContext, Put AMT_TLSSettingData (mutual authentication, TrustedCN),
 // CommitChanges; then a real TLS client on 16993 and 16995 sees the new certificate, mutual authentication refuses
 // a client without a certificate or with an untrusted one and lets one signed by the trusted root in, and a restart
-// serves the same.
+// serves the same; an AMT_CRL with the client's serial shuts it out until ResetCRLList.
 #include <gtest/gtest.h>
 
 #include <openssl/err.h>
@@ -216,6 +216,13 @@ TEST_F(TlsSwitchingTest, CommitChangesServesTheConsoleCertificateWithMutualAuthe
   daemon.stop();
   ASSERT_TRUE(daemon.start()) << daemon.log();
   expectSwitched(daemon.httpsPort(), "16993 after a restart");
+
+  // A CRL naming the client's serial (3) shuts it out at once; ResetCRLList lets it in again.
+  ASSERT_EQ(tagText(invoke(kPki, "AddCRL", "<h:Url>http://ca.example.com/console.crl</h:Url>"
+                                           "<h:SerialNumbers>Aw==</h:SerialNumbers>"), "ReturnValue"), "0");
+  EXPECT_FALSE(probe(daemon.httpsPort(), trustedClient, clientKey).answered) << "a revoked client certificate";
+  ASSERT_EQ(tagText(invoke(kPki, "ResetCRLList", ""), "ReturnValue"), "0");
+  EXPECT_TRUE(probe(daemon.httpsPort(), trustedClient, clientKey).answered) << "after ResetCRLList";
 }
 
 }  // namespace

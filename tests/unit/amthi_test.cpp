@@ -320,6 +320,37 @@ TEST_F(AmthiTest, GetIpv6LanInterfaceStatusSaysIpv6IsOff) {
   expectStatus(Command::GetIpv6LanInterfaceStatus, Status::InvalidMessageLength);  // the index is missing
 }
 
+// With IPv6 on (IPS_IPv6PortSettings through CIM_ElementSettingData), the wired interface answers what that class
+// shows: router, DNS and the link-local (Intel MAC based interface ID) and static addresses.
+TEST_F(AmthiTest, GetIpv6LanInterfaceStatusFollowsTheIpv6Settings) {
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+    s.wired.mac = {0x00, 0x1b, 0x21, 0xaa, 0xbb, 0xcc};
+    s.wiredIpv6.enabled = true;
+    s.wiredIpv6.interfaceIdType = platform::Ipv6InterfaceIdType::IntelMacBased;
+    s.wiredIpv6.address = "2001:db8::10";
+    s.wiredIpv6.defaultRouter = "2001:db8::1";
+    s.wiredIpv6.primaryDns = "2001:db8::53";
+  }), platform::ChangeResult::Ok);
+  const Bytes p = expectOk(Command::GetIpv6LanInterfaceStatus, 3 * 46 + 4 + 2 * (46 + 8), amthi::encodeU32(0));
+  auto status = amthi::decodeIpv6LanInterfaceStatus(p);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->defaultRouter, "2001:db8::1");
+  EXPECT_EQ(status->primaryDns, "2001:db8::53");
+  EXPECT_EQ(status->secondaryDns, "");
+  ASSERT_EQ(status->addresses.size(), 2u);
+  EXPECT_EQ(status->addresses[0].address, "fe80::1b:21aa:bbcc:8086");
+  EXPECT_EQ(status->addresses[0].type, 0u);
+  EXPECT_EQ(status->addresses[0].state, 1u);
+  EXPECT_EQ(status->addresses[1].address, "2001:db8::10");
+  EXPECT_EQ(status->addresses[1].type, 3u);
+  // The link down: IPv6 is not in use.
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.wired.linkUp = false; }), platform::ChangeResult::Ok);
+  expectStatus(Command::GetIpv6LanInterfaceStatus, Status::Ipv6InterfaceDisabled, amthi::encodeU32(0));
+  // The codec refuses a count beyond what follows.
+  Bytes truncated(p.begin(), p.begin() + 3 * 46 + 4 + 46);
+  EXPECT_FALSE(amthi::decodeIpv6LanInterfaceStatus(truncated));
+}
+
 // Bit 0 BIOS, bit 1 OS agent: the interfaces AMT_UserInitiatedConnectionService enables.
 TEST_F(AmthiTest, GetUserInitiatedEnabledInterfacesFollowsTheConnectionService) {
   EXPECT_EQ(le32(expectOk(Command::GetUserInitiatedEnabledInterfaces, 4), 0), 0u);  // 32768: all disabled

@@ -657,6 +657,22 @@ TEST_F(RedirectionSessionTest, TheServiceGoingAwayEndsItsSessions) {
   EXPECT_TRUE(serial_.received.empty());
 }
 
+// AMT_RedirectionService.TerminateSession: the sessions of the kind asked for close, the others stay.
+TEST_F(RedirectionSessionTest, TerminateSessionClosesTheSessionsOfItsKindOnly) {
+  auto sol = solSession();
+  ASSERT_EQ(sol->session->state(), RedirectionSession::State::Sol);
+  auto waiting = connect();
+  waiting->send(StartSession{0, kTagSol});
+  EXPECT_EQ(service_->closeSessions(RedirectionSession::State::Ider, "terminated"), 0u);
+  EXPECT_FALSE(sol->closed);
+  EXPECT_EQ(service_->closeSessions(RedirectionSession::State::Sol, "terminated"), 1u);
+  EXPECT_TRUE(sol->closed);
+  EXPECT_EQ(sol->session->state(), RedirectionSession::State::Ended);
+  EXPECT_EQ(service_->solSession(), nullptr) << "the SOL slot is free again";
+  EXPECT_FALSE(waiting->closed);
+  EXPECT_EQ(service_->closeSessions(RedirectionSession::State::Sol, "terminated"), 0u);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Host sides
 // ------------------------------------------------------------------------------------------------
@@ -724,9 +740,24 @@ TEST(PtySerialHost, AFullQueueSaysSoAndDrainsInOrder) {
   ::close(slave);
 }
 
+TEST(SerialConsole, ARecoveryImageTheBiosBootedNamesItselfInTheBanner) {
+  std::string image = "mesim recovery 2.1";
+  hostos::SerialConsole console({"host1", "BIOS 1.0", {}, [&] { return image; }});
+  std::string screen;
+  console.setOutput([&](std::string_view b) { screen += b; });
+  console.osStateChanged(hostos::SimulatedOs::State::Booting);
+  console.osStateChanged(hostos::SimulatedOs::State::Running);
+  EXPECT_NE(screen.find("mesim recovery 2.1 (One Click Recovery) host1 ttyS0"), std::string::npos) << screen;
+  image.clear();  // the next boot runs the host's own OS
+  screen.clear();
+  console.osStateChanged(hostos::SimulatedOs::State::Booting);
+  console.osStateChanged(hostos::SimulatedOs::State::Running);
+  EXPECT_NE(screen.find("mesim simulated OS host1 ttyS0"), std::string::npos) << screen;
+}
+
 TEST(SerialConsole, BootsToALoginPromptEchoesAndAnswers) {
   std::int64_t now = 1000;
-  hostos::SerialConsole console({"host1", "BIOS 1.0", [&] { return now; }});
+  hostos::SerialConsole console({"host1", "BIOS 1.0", [&] { return now; }, {}});
   std::string screen;
   console.setOutput([&](std::string_view b) { screen += b; });
   console.input("ignored while off");

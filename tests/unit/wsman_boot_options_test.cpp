@@ -9,6 +9,7 @@
 #include <map>
 
 #include "firmware/platform/host_power.h"
+#include "firmware/platform/ocr_boot.h"
 #include "firmware/platform/uefi_boot_params.h"
 #include "tests/support/wsman_messages.h"
 #include "tests/unit/firmware_test_support.h"
@@ -284,6 +285,50 @@ TEST_F(BootOptionsTest, OneClickRecoverySourcesAndCapabilities) {
   EXPECT_TRUE(biosBootString.count("Intel(r) AMT: Force PXE Boot"));
   EXPECT_EQ(changeBootOrder("Intel(r) AMT: Force OCR UEFI Boot Option 1"), "0");
   EXPECT_EQ(changeBootOrder("Intel(r) AMT: Force OCR UEFI Boot Option 9"), "36");
+}
+
+TEST_F(BootOptionsTest, AnArmedOcrHttpsBootIsWhatTheBiosDownloads) {
+  const std::string sha256Of_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  Bytes hash;
+  for (std::size_t i = 0; i < sha256Of_abc.size(); i += 2)
+    hash.push_back(static_cast<std::uint8_t>(std::stoi(sha256Of_abc.substr(i, 2), nullptr, 16)));
+  const auto params = cat({meshCentralParams("https://boot.example.com/r.img"), tlv(40, text("user")),
+                           tlv(41, text("secret")), tlv(5, hash)});
+  ASSERT_EQ(putSettings("<h:UefiBootParametersArray>" + cim::base64Encode(params) +
+                        "</h:UefiBootParametersArray><h:UefiBootNumberOfParams>6</h:UefiBootNumberOfParams>")
+                .httpStatus, 200u);
+  ASSERT_EQ(changeBootOrder("Intel(r) AMT: Force OCR UEFI HTTPS Boot"), "0");
+  EXPECT_FALSE(platform::armedOcrHttpsBoot(model->state())) << "not armed yet";
+  ASSERT_EQ(setRole(1), "0");
+  auto plan = platform::armedOcrHttpsBoot(model->state());
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->uri, "https://boot.example.com/r.img");
+  EXPECT_TRUE(plan->syncRootCa);
+  EXPECT_EQ(plan->timeoutSeconds, 0u);
+  EXPECT_EQ(plan->username, "user");
+  EXPECT_EQ(plan->password, "secret");
+  EXPECT_FALSE(platform::checkOcrImage(plan->imageHash, "abc")) << "SHA-256 of abc matches";
+  EXPECT_EQ(platform::checkOcrImage(plan->imageHash, "abd"), platform::OcrError::VerifiedBoot);
+  EXPECT_EQ(platform::checkOcrImage(Bytes(7, 0), "abc"), platform::OcrError::VerifiedBoot) << "no hash is 7 bytes";
+
+  // Another first source is not an HTTPS boot.
+  ASSERT_EQ(changeBootOrder("Intel(r) AMT: Force PXE Boot"), "0");
+  EXPECT_FALSE(platform::armedOcrHttpsBoot(model->state()));
+
+  // The records, byte for byte as MeshCentral decodes them.
+  const auto added = platform::ocrProgressEvent(platform::OcrProgress::OptionAdded);
+  EXPECT_EQ(added.sensorType, 0x0F);
+  EXPECT_EQ(added.offset, 5);
+  EXPECT_EQ((Bytes{added.eventData, added.eventData + 4}), (Bytes{0xAA, 0x30, 1, 2}));
+  const auto tls = platform::ocrErrorEvent(platform::OcrError::TlsAuthentication);
+  EXPECT_EQ(tls.offset, 3);
+  EXPECT_EQ((Bytes{tls.eventData, tls.eventData + 3}), (Bytes{0xAA, 0x30, 5}));
+  EXPECT_EQ(platform::describeMessageLogEvent(tls), "One Click Recovery: HTTPS TLS Auth failed");
+
+  const auto id = platform::ocrImageIdentity("name: Rescue Linux\r\nversion:  12.4 \nother: x\n");
+  EXPECT_EQ(id.name, "Rescue Linux");
+  EXPECT_EQ(id.version, "12.4");
+  EXPECT_EQ(platform::ocrImageIdentity("\x7f" "ELF binary").name, "");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <pugixml.hpp>
 
@@ -357,6 +358,102 @@ TEST_F(PkiTest, MutualAuthenticationNeedsATrustedRoot) {
   EXPECT_TRUE((*policy)->mutualAuthentication);
   EXPECT_EQ((*policy)->trustedRootsPem.size(), 1u);
   EXPECT_EQ((*policy)->trustedCn, std::vector<std::string>{"console.example.com"});
+}
+
+TEST_F(PkiTest, TrustedCnIsBoundedAsTheCapabilitiesSay) {
+  const std::string tls = kAmt + "AMT_TLSSettingData";
+  auto put = [&](const std::string& names) {
+    return send(test::wsmanEnvelope(
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put", tls,
+        "<h:AMT_TLSSettingData xmlns:h=\"" + tls + "\"><h:InstanceID>Intel(r) AMT 802.3 TLS Settings</h:InstanceID>" +
+            names + "</h:AMT_TLSSettingData>",
+        "1", selector("InstanceID", "Intel(r) AMT 802.3 TLS Settings")));
+  };
+  const std::string capabilities = get("AMT_PublicKeyManagementCapabilities", "Intel(r) AMT Public Key Management Capabilities");
+  ASSERT_EQ(textOf(capabilities, "CommonNameMaxCount"), "4") << capabilities;
+  ASSERT_EQ(textOf(capabilities, "CommonNameMaxSize"), "64");
+  EXPECT_EQ(textOf(capabilities, "SupportedKeyLengths"), "2048");
+  std::string four, five;
+  for (int i = 0; i < 5; ++i) (i < 4 ? four : five) += "<h:TrustedCN>c" + std::to_string(i) + ".example.com</h:TrustedCN>";
+  EXPECT_EQ(put(four).httpStatus, 200u);
+  EXPECT_NE(put(four + five).httpStatus, 200u) << "five names";
+  EXPECT_NE(put("<h:TrustedCN>" + std::string(65, 'x') + "</h:TrustedCN>").httpStatus, 200u) << "a 65-character name";
+}
+
+TEST_F(PkiTest, AddCrlStoresRevokedSerialsThatMutualTlsRefusesUntilResetCrlList) {
+  // Serial 7 as the console sends it: base64 of its big-endian bytes, here with a leading zero AMT drops.
+  const std::string added = invoke("AddCRL", "<h:Url>http://ca.example.com/crl</h:Url>"
+                                             "<h:SerialNumbers>AAc=</h:SerialNumbers><h:SerialNumbers>AQI=</h:SerialNumbers>");
+  ASSERT_EQ(textOf(added, "ReturnValue"), "0") << added;
+  const std::string id = createdId(added);
+  EXPECT_EQ(id, "Intel(r) AMT CRL: Handle: 0");
+  const std::string crl = get("AMT_CRL", id);
+  EXPECT_EQ(textOf(crl, "Url"), "http://ca.example.com/crl") << crl;
+  EXPECT_NE(crl.find(">Bw==<"), std::string::npos) << crl;
+  EXPECT_NE(crl.find(">AQI=<"), std::string::npos) << crl;
+
+  EXPECT_EQ(textOf(invoke("AddCRL", "<h:Url>x</h:Url>"), "ReturnValue"), "36") << "no serial numbers";
+  EXPECT_EQ(textOf(invoke("AddCRL", "<h:SerialNumbers>not base64!</h:SerialNumbers>"), "ReturnValue"), "36");
+  EXPECT_EQ(textOf(invoke("AddCRL", "<h:SerialNumbers>" + b64(std::vector<std::uint8_t>(21, 1)) + "</h:SerialNumbers>"),
+                   "ReturnValue"), "36") << "longer than a serial can be";
+
+  // With mutual authentication committed, the policy carries the revoked serials (minimal bytes).
+  addCertificate(rootCert, true);
+  const std::string tls = kAmt + "AMT_TLSSettingData";
+  ASSERT_EQ(send(test::wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Put", tls,
+                                     "<h:AMT_TLSSettingData xmlns:h=\"" + tls + "\"><h:InstanceID>Intel(r) AMT 802.3 TLS "
+                                     "Settings</h:InstanceID><h:MutualAuthentication>true</h:MutualAuthentication>"
+                                     "<h:Enabled>true</h:Enabled></h:AMT_TLSSettingData>",
+                                     "1", selector("InstanceID", "Intel(r) AMT 802.3 TLS Settings")))
+                .httpStatus, 200u);
+  ASSERT_EQ(textOf(invoke("CommitChanges", "", kAmt + "AMT_SetupAndConfigurationService"), "ReturnValue"), "0");
+  const std::string before = http::consoleTlsFingerprint(model->state());
+  auto policy = http::consoleTlsPolicy(model->state());
+  ASSERT_TRUE(policy && *policy);
+  EXPECT_EQ((*policy)->revokedSerials,
+            (std::vector<std::vector<std::uint8_t>>{{0x07}, {0x01, 0x02}}));
+
+  // Persisted; ResetCRLList empties the list and the listener's fingerprint changes with it.
+  open();
+  EXPECT_EQ(textOf(get("AMT_CRL", id), "InstanceID"), id);
+  EXPECT_EQ(textOf(invoke("ResetCRLList", ""), "ReturnValue"), "0");
+  EXPECT_EQ(get("AMT_CRL", id).rfind("HTTP ", 0), 0u) << "gone";
+  EXPECT_NE(http::consoleTlsFingerprint(model->state()), before);
+  policy = http::consoleTlsPolicy(model->state());
+  ASSERT_TRUE(policy && *policy);
+  EXPECT_TRUE((*policy)->revokedSerials.empty());
+}
+
+TEST_F(PkiTest, GeneratePkcs10RequestBuildsTheRequestFromADistinguishedName) {
+  const std::string keyId = generateKeyPair();
+  const std::string derKey = textOf(get("AMT_PublicPrivateKeyPair", keyId), "DERKey");
+  const std::string out = invoke("GeneratePKCS10Request",
+                                 "<h:KeyPair>" + instanceRef("AMT_PublicPrivateKeyPair", keyId) +
+                                     "</h:KeyPair><h:DNName>CN=amt.example.com, O=Example</h:DNName>"
+                                     "<h:Usage>1.3.6.1.5.5.7.3.1</h:Usage>");
+  ASSERT_EQ(textOf(out, "ReturnValue"), "0") << out;
+  const auto der = unb64(textOf(out, "SignedCertificateRequest"));
+  const unsigned char* p = der.data();
+  std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)> request(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())),
+                                                               &X509_REQ_free);
+  ASSERT_TRUE(request);
+  auto key = publicKeyOf(derKey);
+  EXPECT_EQ(X509_REQ_verify(request.get(), key.get()), 1) << "signed by the key pair";
+  char subject[256] = {};
+  X509_NAME_oneline(X509_REQ_get_subject_name(request.get()), subject, sizeof subject);
+  EXPECT_STREQ(subject, "/CN=amt.example.com/O=Example");
+  std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)> extensions(
+      X509_REQ_get_extensions(request.get()),
+      [](STACK_OF(X509_EXTENSION)* s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); });
+  ASSERT_TRUE(extensions);
+  EXPECT_EQ(OBJ_obj2nid(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(extensions.get(), 0))), NID_ext_key_usage);
+
+  EXPECT_EQ(textOf(invoke("GeneratePKCS10Request", "<h:KeyPair>" + instanceRef("AMT_PublicPrivateKeyPair", keyId) +
+                                                       "</h:KeyPair><h:DNName>no equals sign</h:DNName>"),
+                   "ReturnValue"), "36");
+  EXPECT_EQ(textOf(invoke("GeneratePKCS10Request", "<h:KeyPair>" + instanceRef("AMT_PublicPrivateKeyPair", "nope") +
+                                                       "</h:KeyPair><h:DNName>CN=x</h:DNName>"),
+                   "ReturnValue"), "2068");
 }
 
 }  // namespace

@@ -200,3 +200,52 @@ TEST_F(RemoteAccessTest, PolicyRulesOrderTheirServersAndTheCiraViewFollows) {
 
 }  // namespace
 }  // namespace mesim::wsman
+
+namespace mesim::wsman {
+namespace {
+
+TEST_F(RemoteAccessTest, CapabilitiesAnnounceTheLimitsAddMpServerAndAddRemoteAccessPolicyRuleEnforce) {
+  const std::string capabilities = enumerate("AMT_RemoteAccessCapabilities");
+  EXPECT_NE(capabilities.find("MaxTotalMpServers>4<"), std::string::npos) << capabilities;
+  EXPECT_NE(capabilities.find("MaxMpsPerPolicy>2<"), std::string::npos) << capabilities;
+  EXPECT_NE(capabilities.find("MaxTotalPolicies>3<"), std::string::npos) << capabilities;
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(addServer("mps" + std::to_string(i) + ".example.com"), "0");
+  EXPECT_EQ(addServer("mps4.example.com"), std::to_string(cim::status::kMaxLimitReached)) << "a fifth server";
+  const std::string three = "<h:MpServer>" + sapRef(kServer0) + "</h:MpServer><h:MpServer>" + sapRef(kServer1) +
+                            "</h:MpServer><h:MpServer>" + sapRef("Intel(r) AMT:Management Presence Server 2") +
+                            "</h:MpServer>";
+  EXPECT_EQ(addRule(0, three), std::to_string(cim::status::kMaxLimitReached)) << "three servers for one reach";
+  EXPECT_TRUE(model->state().remoteAccessPolicies.empty());
+
+  // Every server is available to AMT, the first one by default.
+  auto r = send(test::wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+                                    "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_RemoteAccessAvailableToElement",
+                                    "<Enumerate xmlns=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\">"
+                                    "<OptimizeEnumeration xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"/>"
+                                    "<MaxElements xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">50</MaxElements>"
+                                    "</Enumerate>"));
+  ASSERT_EQ(r.httpStatus, 200u) << r.body;
+  std::size_t instances = 0;
+  for (auto at = r.body.find("OrderOfAccess>"); at != std::string::npos; at = r.body.find("OrderOfAccess>", at + 1)) ++instances;
+  EXPECT_EQ(instances, 2u * 4) << "an opening and a closing tag per server: " << r.body;
+  EXPECT_NE(r.body.find("IsDefault>true<"), std::string::npos);
+  EXPECT_NE(r.body.find(kServer1), std::string::npos);
+}
+
+TEST_F(RemoteAccessTest, CloseRemoteAccessConnectionEndsTheTunnelAndTheUserRequest) {
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+    s.remoteAccess.connectionStatus = 2;
+    s.remoteAccess.mpsHostname = "mps.example.com";
+    s.remoteAccess.userInitiatedConnectionRequested = true;
+  }), platform::ChangeResult::Ok);
+  EXPECT_EQ(returnValue(invoke("CloseRemoteAccessConnection", "")), "0");
+  EXPECT_EQ(model->state().remoteAccess.connectionStatus, 0u);
+  EXPECT_FALSE(model->state().remoteAccess.userInitiatedConnectionRequested);
+  EXPECT_EQ(model->state().remoteAccess.mpsHostname, "");
+  open();
+  EXPECT_EQ(model->state().remoteAccess.connectionStatus, 0u) << "persisted";
+  EXPECT_EQ(returnValue(invoke("CloseRemoteAccessConnection", "")), "0") << "nothing open: closing again is harmless";
+}
+
+}  // namespace
+}  // namespace mesim::wsman

@@ -195,6 +195,11 @@ TEST_F(SystemDefenseTest, CreateOverridesTheInstanceIdAndTheNextGetShowsWhatWasS
   EXPECT_NE(r.body.find("FilterCreationHandles>" + filter + "<"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("PolicyName>isolate<"), std::string::npos);
 
+  // The filter as a member of the policy: AMT_NetworkFilter, OwnerID the policy's handle.
+  const std::string members = enumerateAll(kAmt + "AMT_NetworkFilter");
+  EXPECT_NE(members.find("OwnerID>" + p + "<"), std::string::npos) << members;
+  EXPECT_NE(members.find("Name>web<"), std::string::npos) << members;
+
   // Persisted: a new model over the same state dir has them.
   open();
   EXPECT_EQ(model->state().systemDefense.policies.size(), 1u);
@@ -405,6 +410,23 @@ TEST_F(SystemDefenseTest, AgentPresenceAndEnvironmentDetectionPoliciesCompeteByP
   ASSERT_EQ(r.httpStatus, 200u) << r.body;
   settle();
   EXPECT_EQ(std::to_string(engine->active(0)->policy), env) << "outside: the highest precedence wins";
+}
+
+TEST_F(SystemDefenseTest, EnableVpnRoutingIsStoredAndKept) {
+  const std::string uri = kAmt + "AMT_EnvironmentDetectionSettingData";
+  auto enable = [&](const std::string& input) {
+    return call(test::wsmanEnvelope(uri + "/EnableVpnRouting", uri,
+                                    "<h:EnableVpnRouting_INPUT xmlns:h=\"" + uri + "\">" + input + "</h:EnableVpnRouting_INPUT>"))
+        .body;
+  };
+  EXPECT_FALSE(model->state().systemDefense.environment.vpnRoutingEnabled);
+  EXPECT_NE(enable("").find("ReturnValue>36<"), std::string::npos) << "Enable is required";
+  EXPECT_NE(enable("<h:Enable>true</h:Enable>").find("ReturnValue>0<"), std::string::npos);
+  EXPECT_TRUE(model->state().systemDefense.environment.vpnRoutingEnabled);
+  open();
+  EXPECT_TRUE(model->state().systemDefense.environment.vpnRoutingEnabled) << "persisted";
+  EXPECT_NE(enable("<h:Enable>false</h:Enable>").find("ReturnValue>0<"), std::string::npos);
+  EXPECT_FALSE(model->state().systemDefense.environment.vpnRoutingEnabled);
 }
 
 TEST_F(SystemDefenseTest, AnUnprovisionForgetsThePolicies) {

@@ -12,7 +12,7 @@
 namespace mesim::wsman::cim {
 namespace {
 
-constexpr std::array<std::string_view, 81> kAbstractClasses = {
+constexpr std::array<std::string_view, 82> kAbstractClasses = {
     "AMT_ComplexFilterEntryBase", "AMT_EventSubscriber", "AMT_FilterEntryBase", "AMT_InterfacePolicy",
     "CIM_AbstractIndicationSubscription", "CIM_AlertIndication", "CIM_AuthenticationService",
     "CIM_AuthorizationService", "CIM_BootSettingData", "CIM_Capabilities", "CIM_Chip", "CIM_Collection",
@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 81> kAbstractClasses = {
     "CIM_ProtocolEndpoint", "CIM_ProvidesServiceToElement", "CIM_RecordForLog", "CIM_RecordLog", "CIM_RemotePort",
     "CIM_RemoteServiceAccessPoint", "CIM_SecurityService", "CIM_Service", "CIM_ServiceAccessPoint",
     "CIM_ServiceAvailableToElement", "CIM_ServiceSAPDependency", "CIM_SettingData", "CIM_SharedCredential",
-    "CIM_SoftwareElement", "CIM_SoftwareFeature", "CIM_SoftwareFeatureSoftwareElements", "CIM_StorageExtent",
+    "CIM_SoftwareElement", "CIM_SoftwareFeature", "CIM_StatisticalData", "CIM_SoftwareFeatureSoftwareElements", "CIM_StorageExtent",
     "CIM_System", "CIM_SystemComponent", "CIM_SystemPackaging", "CIM_Watchdog", "IPS_ProvisioningAuditRecord",
     "IPS_SessionUsingPort"};
 

@@ -1,8 +1,11 @@
 // Agent-presence watchdogs and the watchdog expiration actions (spec/wsman.md §3.5): AMT_AgentPresenceWatchdog
-// (Create, Delete, RegisterAgent, AssertPresence, AssertShutdown, AddAction, DeleteAllActions),
+// (Create, Delete, RegisterAgent, AssertPresence, AssertShutdown, AddAction, DeleteAllActions) and its virtual
+// appliance flavour AMT_AgentPresenceWatchdogVA (the same watchdogs and methods; the ones created under it are
+// remembered in ServiceSettings::virtualApplianceWatchdogs and served under it only),
 // AMT_AgentPresenceWatchdogAction, AMT_StateTransitionCondition, CIM_ConcreteDependency linking them,
 // AMT_AgentPresenceService, AMT_AgentPresenceCapabilities and IPS_WatchDogAction. The state machine lives in
 // watchdog_fw behind platform::AgentPresence (CimContext::agentPresence); without it the classes are empty.
+#include <algorithm>
 #include <cstdio>
 
 #include "wsman/cim/class_registry.h"
@@ -14,6 +17,7 @@ namespace {
 using T = PropType;
 using platform::AgentGuid;
 constexpr const char* kWatchdogClass = "AMT_AgentPresenceWatchdog";
+constexpr const char* kVaWatchdogClass = "AMT_AgentPresenceWatchdogVA";
 constexpr const char* kActionClass = "AMT_AgentPresenceWatchdogAction";
 constexpr const char* kConditionClass = "AMT_StateTransitionCondition";
 constexpr const char* kServiceClass = "AMT_AgentPresenceService";
@@ -42,10 +46,15 @@ EndpointReference policyRef(const char* cls, const char* key, const std::string&
   return e;
 }
 
-EndpointReference watchdogRef(const AgentGuid& g) {
+bool isVirtualAppliance(const platform::PlatformState& s, const std::string& id) {
+  const auto& va = s.services.virtualApplianceWatchdogs;
+  return std::find(va.begin(), va.end(), id) != va.end();
+}
+
+EndpointReference watchdogRef(const AgentGuid& g, const char* cls = kWatchdogClass) {
   EndpointReference e;
-  e.resourceUri = resourceUri(Schema::Amt, kWatchdogClass);
-  e.selectors = {soap::textSelector("CreationClassName", kWatchdogClass), soap::textSelector("DeviceID", deviceId(g)),
+  e.resourceUri = resourceUri(Schema::Amt, cls);
+  e.selectors = {soap::textSelector("CreationClassName", cls), soap::textSelector("DeviceID", deviceId(g)),
                  soap::textSelector("SystemCreationClassName", "CIM_ComputerSystem"),
                  soap::textSelector("SystemName", kAmtSystemName)};
   return e;
@@ -113,12 +122,14 @@ ChangeFault statusFault(std::uint32_t rv) {
   return invalidParameter("ReturnValue " + std::to_string(rv));
 }
 
-std::vector<Instance> watchdogInstances(CimContext& ctx) {
+// The watchdogs of the class: the virtual appliance's under AMT_AgentPresenceWatchdogVA, the others under the base.
+std::vector<Instance> watchdogInstances(CimContext& ctx, bool virtualAppliance) {
   std::vector<Instance> out;
   if (!ctx.agentPresence) return out;
   for (const auto& w : ctx.agentPresence->watchdogs()) {
+    if (isVirtualAppliance(ctx.platform.state(), deviceId(w.guid)) != virtualAppliance) continue;
     Instance i;
-    setSystemKeys(i, kWatchdogClass)
+    setSystemKeys(i, virtualAppliance ? kVaWatchdogClass : kWatchdogClass)
         .setNum("CurrentState", w.currentState)
         .set("DeviceID", deviceId(w.guid))
         .set("ElementName", "Intel(r) AMT Agent Presence Watchdog")
@@ -133,10 +144,10 @@ std::vector<Instance> watchdogInstances(CimContext& ctx) {
   return out;
 }
 
-}  // namespace
 
-void registerAgentPresence(ClassRegistry& r) {
-  ClassDef wd{.name = kWatchdogClass, .schema = Schema::Amt,
+ClassDef watchdogClass(bool virtualAppliance) {
+  const char* cls = virtualAppliance ? kVaWatchdogClass : kWatchdogClass;
+  ClassDef wd{.name = cls, .schema = Schema::Amt,
               .keys = {"CreationClassName", "DeviceID", "SystemCreationClassName", "SystemName"}};
   wd.properties = {P("CreationClassName"), P("CurrentState", T::UInt16), P("DeviceID"), P("ElementName"),
                    P("EnabledState", T::UInt16), P("MonitoredEntity", T::UInt16), P("MonitoredEntityDescription"),
@@ -153,8 +164,8 @@ void registerAgentPresence(ClassRegistry& r) {
                  {Out("Action", T::Reference)},
                  addAction},
                 {"DeleteAllActions", {}, {}, deleteAllActions}};
-  wd.enumerate = watchdogInstances;
-  wd.create = [](CimContext& ctx, const Arguments& body, std::vector<soap::Selector>& created) -> ChangeFault {
+  wd.enumerate = [virtualAppliance](CimContext& ctx) { return watchdogInstances(ctx, virtualAppliance); };
+  wd.create = [virtualAppliance, cls](CimContext& ctx, const Arguments& body, std::vector<soap::Selector>& created) -> ChangeFault {
     if (!ctx.agentPresence) return soap::Fault{soap::FaultCode::ActionNotSupported, {}, {}};
     std::string id, description;
     AgentGuid g{};
@@ -168,15 +179,32 @@ void registerAgentPresence(ClassRegistry& r) {
     if (auto f = statusFault(ctx.agentPresence->create(g, static_cast<std::uint32_t>(startup),
                                                        static_cast<std::uint32_t>(timeout), description)))
       return f;
-    created = watchdogRef(g).selectors;  // the dummy keys of the request are replaced by the real ones
+    if (virtualAppliance &&
+        ctx.platform.update([&](platform::PlatformState& s) { s.services.virtualApplianceWatchdogs.push_back(id); }) !=
+            platform::ChangeResult::Ok) {
+      ctx.agentPresence->remove(g);
+      return soap::Fault{soap::FaultCode::InternalError, {}, {}};
+    }
+    created = watchdogRef(g, cls).selectors;  // the dummy keys of the request are replaced by the real ones
     return std::nullopt;
   };
   wd.remove = [](CimContext& ctx, const Instance& target) -> ChangeFault {
     AgentGuid g{};
-    if (!ctx.agentPresence || !parseDeviceId(target.str("DeviceID"), g)) return invalidParameter();
-    return statusFault(ctx.agentPresence->remove(g));
+    const std::string id = target.str("DeviceID");
+    if (!ctx.agentPresence || !parseDeviceId(id, g)) return invalidParameter();
+    if (auto f = statusFault(ctx.agentPresence->remove(g))) return f;
+    return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
+      std::erase(s.services.virtualApplianceWatchdogs, id);
+    }));
   };
-  r.add(std::move(wd));
+  return wd;
+}
+
+}  // namespace
+
+void registerAgentPresence(ClassRegistry& r) {
+  r.add(watchdogClass(false));
+  r.add(watchdogClass(true));
 
   ClassDef action{.name = kActionClass, .schema = Schema::Amt,
                   .keys = {"CreationClassName", "PolicyActionName", "SystemCreationClassName", "SystemName"}};
@@ -240,10 +268,11 @@ void registerAgentPresence(ClassRegistry& r) {
       out.push_back(std::move(i));
     };
     for (const auto& w : ctx.agentPresence->watchdogs()) {
-      link(serviceRef(Schema::Amt, kServiceClass, kServiceName), watchdogRef(w.guid));
+      const char* cls = isVirtualAppliance(ctx.platform.state(), deviceId(w.guid)) ? kVaWatchdogClass : kWatchdogClass;
+      link(serviceRef(Schema::Amt, kServiceClass, kServiceName), watchdogRef(w.guid, cls));
       for (const auto& a : w.actions) {
         auto cond = policyRef(kConditionClass, "PolicyConditionName", conditionName(a.id));
-        link(watchdogRef(w.guid), cond);
+        link(watchdogRef(w.guid, cls), cond);
         link(cond, policyRef(kActionClass, "PolicyActionName", actionName(a.id)));
       }
     }

@@ -1,6 +1,9 @@
 // AMT_SetupAndConfigurationService: provisioning state, Unprovision, CommitChanges, SetMEBxPassword,
-// GetUuid. Provisioning state and UUID are the platform model's, so AMTHI sees the same (spec/mei.md §4).
+// GetUuid, ExtendProvisioningPeriod, GetProvisioningAuditRecord(V2), GetUnprovisionBlockingComponents,
+// ResetFlashWearOutProtection and SetTLSPSK. Provisioning state and UUID are the platform model's, so AMTHI sees the
+// same (spec/mei.md §4).
 #include "firmware/platform/event_records.h"
+#include "firmware/platform/provisioning_timeout.h"
 #include "common/log.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -85,6 +88,66 @@ MethodResult getUuid(CimContext& ctx, const Instance&, const Arguments&) {
   return r;
 }
 
+// The provisioning period runs while provisioning is "in" (firmware/platform/provisioning_timeout.h); a
+// configuration server may push its end back, by at most 24 hours a call.
+MethodResult extendProvisioningPeriod(CimContext& ctx, const Instance&, const Arguments& in) {
+  constexpr std::uint64_t kMaxHours = 24;
+  std::uint64_t hours = 0;
+  if (!argUint(in, "Duration", hours) || hours == 0 || hours > kMaxHours)
+    return MethodResult::status(status::kInvalidParameter);
+  if (!ctx.provisioningTimeout || !ctx.provisioningTimeout->extend(std::chrono::hours(hours)))
+    return MethodResult::status(status::kNotPermitted);
+  return MethodResult::status(status::kSuccess);
+}
+
+// The record IPS_ProvisioningRecordLog holds, as a reference (the V2 method answers the same: mesim's records have
+// no field the V2 record adds).
+MethodResult getProvisioningAuditRecord(CimContext& ctx, const Instance&, const Arguments&) {
+  auto record = provisioningRecordRef(ctx.platform.state());
+  if (!record) return MethodResult::status(status::kNotFound);
+  MethodResult r;
+  r.outputs["ProvisioningAuditRecord"] = Value::ref(std::move(*record));
+  return r;
+}
+
+// Since AMT 12 nothing blocks an unprovision (the auditor's UNPROVISIONING_LOCK is no longer needed): no component.
+MethodResult getUnprovisionBlockingComponents(CimContext&, const Instance&, const Arguments&) {
+  return MethodResult::status(status::kSuccess);
+}
+
+// mesim's flash has no wear-out counters to reset; the reset is audited as AMT audits it (1615).
+MethodResult resetFlashWearOutProtection(CimContext& ctx, const Instance&, const Arguments&) {
+  constexpr std::uint16_t kFlashWearOutCountersReset = 15;
+  const auto now = ctx.now();
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    platform::appendAuditRecord(
+        s, platform::makeAuditRecord(platform::audit::kSecurityAdmin, kFlashWearOutCountersReset, ctx.initiator(), now));
+  });
+  return MethodResult::status(result == platform::ChangeResult::Ok ? status::kSuccess : status::kInternalError);
+}
+
+// The pre-shared key of TLS-PSK provisioning: PID 8 bytes, PPS 32 bytes (base64), set before provisioning only;
+// audited (1612 TLS Preshared Key Set).
+MethodResult setTlsPsk(CimContext& ctx, const Instance&, const Arguments& in) {
+  constexpr std::size_t kPidBytes = 8;
+  constexpr std::size_t kPpsBytes = 32;
+  constexpr std::uint16_t kTlsPresharedKeySet = 12;
+  std::string pidText, ppsText;
+  std::vector<std::uint8_t> pid, pps;
+  if (!argString(in, "PID", pidText) || !argString(in, "PPS", ppsText) || !base64Decode(pidText, pid) ||
+      !base64Decode(ppsText, pps) || pid.size() != kPidBytes || pps.size() != kPpsBytes)
+    return MethodResult::status(status::kInvalidParameter);
+  if (ctx.platform.state().provisioningState != ProvisioningState::Pre) return MethodResult::status(status::kNotPermitted);
+  const auto now = ctx.now();
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    s.services.tlsPskId = base64Encode(pid);
+    s.services.tlsPskValue = base64Encode(pps);
+    platform::appendAuditRecord(
+        s, platform::makeAuditRecord(platform::audit::kSecurityAdmin, kTlsPresharedKeySet, ctx.initiator(), now));
+  });
+  return MethodResult::status(result == platform::ChangeResult::Ok ? status::kSuccess : status::kInternalError);
+}
+
 }  // namespace
 
 void registerSetupAndConfiguration(ClassRegistry& r) {
@@ -102,6 +165,12 @@ void registerSetupAndConfiguration(ClassRegistry& r) {
       {"CommitChanges", {}, {}, commitChanges},
       {"SetMEBxPassword", {In("Password")}, {}, setMebxPassword},
       {"GetUuid", {}, {Out("UUID", T::Base64)}, getUuid},
+      {"ExtendProvisioningPeriod", {In("Duration", T::UInt32)}, {}, extendProvisioningPeriod},
+      {"GetProvisioningAuditRecord", {}, {Out("ProvisioningAuditRecord", T::Reference)}, getProvisioningAuditRecord},
+      {"GetProvisioningAuditRecordV2", {}, {Out("ProvisioningAuditRecord", T::Reference)}, getProvisioningAuditRecord},
+      {"GetUnprovisionBlockingComponents", {}, {Out("Component", T::UInt32, true)}, getUnprovisionBlockingComponents},
+      {"ResetFlashWearOutProtection", {}, {}, resetFlashWearOutProtection},
+      {"SetTLSPSK", {In("PID", T::Base64), In("PPS", T::Base64)}, {}, setTlsPsk},
   };
   c.enumerate = [](CimContext& ctx) { return std::vector<Instance>{setupService(ctx)}; };
   r.add(std::move(c));

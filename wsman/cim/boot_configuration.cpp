@@ -224,6 +224,25 @@ void registerBootConfiguration(ClassRegistry& r) {
   };
   r.add(std::move(config));
 
+  // DSP1012's boot order: the configuration holds every source, AssignedSequence its place in the order
+  // ChangeBootOrder set (1 first; 0 not in the order).
+  ClassDef ordered{.name = "CIM_OrderedComponent", .schema = Schema::Cim, .keys = {"GroupComponent", "PartComponent"}};
+  ordered.properties = {P("AssignedSequence", T::UInt64), P("GroupComponent", T::Reference), P("PartComponent", T::Reference)};
+  ordered.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    const auto& order = ctx.platform.state().boot.bootOrder;
+    for (const auto& s : kSources) {
+      const auto at = std::find(order.begin(), order.end(), s.id);
+      Instance i;
+      i.setNum("AssignedSequence", at == order.end() ? 0 : static_cast<std::uint64_t>(at - order.begin()) + 1)
+          .setRef("GroupComponent", instanceIdRef(Schema::Cim, "CIM_BootConfigSetting", kConfigId))
+          .setRef("PartComponent", instanceIdRef(Schema::Cim, "CIM_BootSourceSetting", s.id));
+      out.push_back(std::move(i));
+    }
+    return out;
+  };
+  r.add(std::move(ordered));
+
   ClassDef service{.name = "CIM_BootService", .schema = Schema::Cim, .keys = kServiceKeys};
   service.properties = {P("CreationClassName"), P("ElementName"), P("EnabledState", T::UInt16), P("Name"),
                         A("OperationalStatus", T::UInt16), P("RequestedState", T::UInt16), P("SystemCreationClassName"),

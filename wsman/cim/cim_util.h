@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,15 @@ void registerGenericAssociations(ClassRegistry& r);  // reads the registry per r
 // AMT_SetupAndConfigurationService.CommitChanges: the remote AMT_TLSSettingData and the AMT_TLSCredentialContext
 // binding become what the TLS listeners serve (public_key_management.cpp).
 void commitTlsChanges(platform::PlatformState& s);
+
+// AMT_AuditLog's SetAuditLock, ExportAuditLogSignature and SetSigningKeyMaterial, and its AuditState bits (0x01
+// disabled, 0x02 locked, 0x04 almost full, 0x08 full, 0x10 no signing key); audit_log_signing.cpp.
+std::vector<MethodDef> auditLogAuditorMethods();
+std::uint32_t auditLogState(const platform::PlatformState& state, std::uint32_t now);
+
+// The record of the last provisioning by a console (IPS_AdminProvisioningRecord or IPS_ClientProvisioningRecord) as
+// a reference; nothing when there is none, or the record log is off or cleared since (log_records.cpp).
+std::optional<EndpointReference> provisioningRecordRef(const platform::PlatformState& s);
 
 // The subscription a CIM_FilterCollectionSubscription or CIM_ListenerDestinationWSManagement instance stands for
 // (0 if none); event_subscriptions.cpp.

@@ -23,6 +23,7 @@
 
 namespace mesim::platform {
 class HardwareModel;
+class ProvisioningTimeout;
 }
 
 namespace mesim::wsman::cim {
@@ -60,6 +61,12 @@ struct CimRuntime {
 
 class ClassRegistry;
 
+// The live redirection sessions AMT_RedirectionService.TerminateSession (SOL, IDE-R) and
+// IPS_KVMRedirectionSettingData.TerminateSession (KVM, on 16994/16995 or 5900) end.
+enum class RedirectionSessionKind { Sol, Ider, Kvm };
+// Closes the open sessions of a kind; returns how many it closed.
+using SessionTerminator = std::function<std::size_t(RedirectionSessionKind)>;
+
 // What a provider sees: the platform, time, the host's power and who is asking.
 struct CimContext {
   platform::PlatformModel& platform;
@@ -77,6 +84,10 @@ struct CimContext {
   platform::HardwareModel* hardware = nullptr;
   // Every class served: the generic associations (generic_associations.cpp) pair the instances of other classes.
   const ClassRegistry* registry = nullptr;
+  // The time left to finish a configuration (AMT_SetupAndConfigurationService.ExtendProvisioningPeriod); null: none.
+  platform::ProvisioningTimeout* provisioningTimeout = nullptr;
+  // Ends redirection sessions (TerminateSession); null: the device runs no redirection, there is none to end.
+  const SessionTerminator* terminateSessions = nullptr;
 
   platform::AuditInitiator initiator() const { return {user, local, {}}; }
   std::uint32_t now() const { return core::unixSeconds(clock.now()); }

@@ -229,11 +229,12 @@ void registerEventLogs(ClassRegistry& r) {
                     [](CimContext& ctx, const Instance&, const Arguments& in) {
                       return changeLogState(ctx, in, &platform::ServiceSettings::auditLogEnabled);
                     }}};
+  for (auto& method : auditLogAuditorMethods()) audit.methods.push_back(std::move(method));
   audit.enumerate = [](CimContext& ctx) {
     const auto& log = ctx.platform.state().logs.auditLog;
     const auto max = platform::EventLogs::kMaxAuditLogRecords;
     Instance i;
-    i.setNum("AuditState", 16)
+    i.setNum("AuditState", auditLogState(ctx.platform.state(), ctx.now()))
         .set("CreationClassName", "AMT_AuditLog")
         .setNum("CurrentNumberOfRecords", log.size())
         .set("ElementName", kAuditLogName)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "firmware/platform/wifi_profiles.h"
+#include "wsman/cim/cim_hierarchy.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -46,6 +47,13 @@ bool hasServiceKeys(const ClassDef& c) {
 }
 
 bool endsWith(std::string_view text, std::string_view tail) { return text.ends_with(tail); }
+
+// True if `className` is `base` or one of its subclasses in AMT's hierarchy.
+bool descendsFrom(std::string_view className, std::string_view base) {
+  for (std::optional<std::string_view> c = className; c && !c->empty(); c = superclassOf(*c))
+    if (*c == base) return true;
+  return false;
+}
 
 // Registered concrete classes keyed like a CIM_Service whose name says what they are.
 std::vector<const ClassDef*> classesLike(CimContext& ctx, std::initializer_list<std::string_view> tails) {
@@ -324,6 +332,29 @@ void registerGenericAssociations(ClassRegistry& r) {
       out.push_back(link("InstalledSoftware", s, "System", computerSystemRef(kAmtSystemName)));
     return out;
   }));
+
+  // Every policy rule (AMT_AuditPolicyRule, AMT_RemoteAccessPolicyRule, any CIM_PolicyRule a family adds) lives in
+  // the system its SystemName key names.
+  r.add(association("CIM_PolicyRuleInSystem", "Antecedent", "Dependent", [](CimContext& ctx) {
+    std::vector<Instance> out;
+    if (!ctx.registry) return out;
+    for (const auto& c : ctx.registry->all()) {
+      if (!c->enumerate || !descendsFrom(c->name, "CIM_PolicyRule")) continue;
+      for (const auto& i : c->enumerate(ctx)) {
+        const std::string system = i.str("SystemName");
+        out.push_back(link("Antecedent", computerSystemRef(system.empty() ? kAmtSystemName : system), "Dependent",
+                           c->eprOf(i)));
+      }
+    }
+    return out;
+  }));
+  // AMT keeps statistics only for heuristic packet filtering, which left it after release 11.6
+  // (AMT_HeuristicPacketFilterStatistics, amt_service_settings.cpp), and runs no CIM_ConcreteJob: every method is
+  // done when it answers. These associations are answered, and empty.
+  r.add(association("CIM_ElementStatisticalData", "ManagedElement", "Stats",
+                    [](CimContext&) { return std::vector<Instance>{}; }));
+  r.add(association("CIM_OwningJobElement", "OwningElement", "OwnedElement",
+                    [](CimContext&) { return std::vector<Instance>{}; }));
 
   // WS-Eventing subscriptions (event_subscriptions.cpp) are this service's; AMT creates no CIM_IndicationFilter.
   ClassDef indications{.name = "CIM_IndicationService", .schema = Schema::Cim, .keys = kServiceKeys};

@@ -1,4 +1,5 @@
-// IPS_HTTPProxyService.AddProxyAccessPoint and the IPS_HTTPProxyAccessPoint instances it creates.
+// IPS_HTTPProxyService.AddProxyAccessPoint and the IPS_HTTPProxyAccessPoint instances it creates; their Priority is
+// their place in the list (1 first), which UpdatePriority changes.
 #include <algorithm>
 
 #include "wsman/cim/class_registry.h"
@@ -38,6 +39,24 @@ MethodResult addProxy(CimContext& ctx, const Instance&, const Arguments& in) {
   return r;
 }
 
+// The proxy moves to place `Priority` (1 = tried first); the ones between shift by one. Kept in platform.json's order.
+MethodResult updatePriority(CimContext& ctx, const Instance& target, const Arguments& in) {
+  std::uint64_t priority = 0;
+  const auto& proxies = ctx.platform.state().httpProxies;
+  if (!argUint(in, "Priority", priority) || priority == 0 || priority > proxies.size())
+    return MethodResult::status(status::kInvalidParameter);
+  const std::string name = target.str("Name");
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    auto& list = s.httpProxies;
+    auto at = std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.name == name; });
+    if (at == list.end()) return;
+    platform::HttpProxy moved = std::move(*at);
+    list.erase(at);
+    list.insert(list.begin() + static_cast<std::ptrdiff_t>(priority - 1), std::move(moved));
+  });
+  return MethodResult::status(result == platform::ChangeResult::Ok ? status::kSuccess : status::kInternalError);
+}
+
 }  // namespace
 
 void registerHttpProxy(ClassRegistry& r) {
@@ -59,6 +78,7 @@ void registerHttpProxy(ClassRegistry& r) {
   ap.properties = {P("AccessInfo"), P("CreationClassName"), P("ElementName"), P("InfoFormat", T::UInt16), P("Name"),
                    P("NetworkDnsSuffix"), P("Port", T::UInt16), P("Priority", T::UInt32), P("SystemCreationClassName"),
                    P("SystemName")};
+  ap.methods = {{"UpdatePriority", {In("Priority", T::UInt32)}, {}, updatePriority}};
   ap.enumerate = [](CimContext& ctx) {
     std::vector<Instance> out;
     std::uint32_t priority = 1;

@@ -35,22 +35,46 @@ MethodResult cancelOptIn(CimContext& ctx, const Instance&, const Arguments&) {
   return outcome(ctx.consent->cancel(ctx.initiator()));
 }
 
+// The consent service runs as long as AMT does: it is the gate in front of KVM, IDE-R and boot, so no console may stop
+// it (StopService, RequestStateChange to anything but Enabled: 1 Not Supported). Asking it to run is answered
+// success, as it does (EnabledState 2).
+constexpr std::uint64_t kEnabled = 2;
+constexpr std::uint32_t kCimNotSupported = 1;
+constexpr std::uint32_t kCimInvalidParameter = 5;
+
+MethodResult requestStateChange(CimContext&, const Instance&, const Arguments& in) {
+  std::uint64_t requested = 0;
+  if (!argUint(in, "RequestedState", requested) || requested > 0xFFFF) return MethodResult::status(kCimInvalidParameter);
+  return MethodResult::status(requested == kEnabled ? status::kSuccess : kCimNotSupported);
+}
+
 }  // namespace
 
 void registerOptIn(ClassRegistry& r) {
   ClassDef c{.name = "IPS_OptInService", .schema = Schema::Ips, .keys = kServiceKeys};
-  c.properties = {P("CanModifyOptInPolicy", T::UInt32), P("CreationClassName"), P("ElementName"), P("Name"),
+  c.properties = {P("CanModifyOptInPolicy", T::UInt32), P("CreationClassName"), P("ElementName"),
+                  P("EnabledState", T::UInt16), P("Name"), P("RequestedState", T::UInt16),
                   W("OptInCodeTimeout", T::UInt32), W("OptInDisplayTimeout", T::UInt32), W("OptInRequired", T::UInt32),
                   P("OptInState", T::UInt32), P("SystemCreationClassName"), P("SystemName")};
   c.methods = {{"StartOptIn", {}, {}, startOptIn},
                {"SendOptInCode", {In("OptInCode", T::UInt32)}, {}, sendOptInCode},
-               {"CancelOptIn", {}, {}, cancelOptIn}};
+               {"CancelOptIn", {}, {}, cancelOptIn},
+               {"RequestStateChange", {In("RequestedState", T::UInt16), In("TimeoutPeriod", T::DateTime)}, {},
+                requestStateChange},
+               {"StartService", {}, {}, [](CimContext&, const Instance&, const Arguments&) {
+                  return MethodResult::status(status::kSuccess);
+                }},
+               {"StopService", {}, {}, [](CimContext&, const Instance&, const Arguments&) {
+                  return MethodResult::status(kCimNotSupported);
+                }}};
   c.enumerate = [](CimContext& ctx) {
     const auto& o = ctx.platform.state().optIn;
     Instance i;
     setServiceKeys(i, "IPS_OptInService", kName)
         .setNum("CanModifyOptInPolicy", o.canModifyOptInPolicy)
         .set("ElementName", kName)
+        .setNum("EnabledState", kEnabled)
+        .setNum("RequestedState", 12)  // Not Applicable: nothing asked it to change
         .setNum("OptInCodeTimeout", o.optInCodeTimeout)
         .setNum("OptInDisplayTimeout", o.optInDisplayTimeout)
         .setNum("OptInRequired", o.optInRequired)

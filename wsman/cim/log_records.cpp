@@ -225,6 +225,10 @@ std::optional<ProvisioningRecord> lastProvisioning(const platform::PlatformState
   return {};
 }
 
+const char* provisioningRecordClass(platform::ControlMode mode) {
+  return mode == platform::ControlMode::Admin ? "IPS_AdminProvisioningRecord" : "IPS_ClientProvisioningRecord";
+}
+
 void registerProvisioningRecords(ClassRegistry& r) {
   ClassDef log{.name = "IPS_ProvisioningRecordLog", .schema = Schema::Ips, .keys = {"CreationClassName", "Name"}};
   log.properties = {P("CreationClassName"), P("CurrentNumberOfRecords", T::UInt64), P("ElementName"),
@@ -350,6 +354,12 @@ void registerLogRecords(ClassRegistry& r) {
   registerAuditPolicy(r);
   registerProvisioningRecords(r);
   registerSessionsUsingPorts(r);
+}
+
+std::optional<EndpointReference> provisioningRecordRef(const platform::PlatformState& s) {
+  if (!lastProvisioning(s) || s.controlMode == platform::ControlMode::None) return std::nullopt;
+  const std::string name = provisioningRecordClass(s.controlMode);
+  return instanceIdRef(Schema::Ips, name, "Intel(r) AMT:" + name + " 1");
 }
 
 }  // namespace mesim::wsman::cim

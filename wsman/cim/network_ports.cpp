@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/text_codecs.h"
+#include "firmware/platform/ipv6_addresses.h"
 #include "firmware/platform/ipv6_json.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -42,36 +43,6 @@ std::string cimMac(const platform::MacAddress& mac) {
   return text;
 }
 
-// The 8-byte interface ID the auto-configured addresses end in (IPS_IPv6PortSettings.InterfaceIDType).
-std::array<std::uint8_t, 8> interfaceId(const platform::Ipv6Settings& v6, const platform::MacAddress& mac) {
-  std::array<std::uint8_t, 8> id{};
-  if (v6.interfaceIdType == platform::Ipv6InterfaceIdType::Manual) {
-    if (auto bytes = text::fromHex(v6.manualInterfaceId); bytes && bytes->size() == id.size())
-      std::copy(bytes->begin(), bytes->end(), id.begin());
-  } else if (v6.interfaceIdType == platform::Ipv6InterfaceIdType::IntelMacBased) {
-    std::copy(mac.begin(), mac.end(), id.begin());  // the MAC with 0x8086 appended
-    id[6] = 0x80;
-    id[7] = 0x86;
-  } else {
-    // RFC 3041 wants it random; a hash of the MAC (FNV-1a) keeps it random-looking yet the same on each start.
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (auto b : mac) h = (h ^ b) * 0x100000001b3ull;
-    for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::uint8_t>(h >> (8 * i));
-    id[0] &= 0xFD;  // the universal/local bit says "local"
-  }
-  return id;
-}
-
-std::string linkLocal(const std::array<std::uint8_t, 8>& id) {
-  std::string text = "fe80::";
-  for (std::size_t i = 0; i < id.size(); i += 2) {
-    char group[8];
-    std::snprintf(group, sizeof group, "%x", (id[i] << 8) | id[i + 1]);
-    text += std::string(i ? ":" : "") + group;
-  }
-  return platform::canonicalIpv6(text);
-}
-
 // A static IPv6 value from a Put: "" or "::" (how consoles unset one) clears it; nullopt: not an IPv6 address.
 std::optional<std::string> staticIpv6(const std::string& text) {
   if (text.empty()) return std::string{};
@@ -91,10 +62,11 @@ Instance ipv6Settings(CimContext& ctx) {
   if (!v6.defaultRouter.empty()) i.set("DefaultRouter", v6.defaultRouter);
   if (!v6.primaryDns.empty()) i.set("PrimaryDNS", v6.primaryDns);
   if (!v6.secondaryDns.empty()) i.set("SecondaryDNS", v6.secondaryDns);
-  if (v6.enabled && lan.enabled && lan.linkUp) {
+  if (platform::ipv6Active(v6, lan)) {
     // "%address%,%type%,%state%": 0 link-local from the interface ID, 3 set by the user; state 1 valid (preferred).
-    std::vector<std::string> info{linkLocal(interfaceId(v6, lan.mac)) + ",0,1"};
-    if (!v6.address.empty()) info.push_back(v6.address + ",3,1");
+    std::vector<std::string> info;
+    for (const auto& a : platform::ipv6CurrentAddresses(v6, lan))
+      info.push_back(a.address + "," + std::to_string(a.type) + "," + std::to_string(a.state));
     i.set("CurrentAddressInfo", Value::list(info));
     if (!v6.defaultRouter.empty()) i.set("CurrentDefaultRouter", v6.defaultRouter);
     if (!v6.primaryDns.empty()) i.set("CurrentPrimaryDNS", v6.primaryDns);

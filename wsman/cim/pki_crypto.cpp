@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 
@@ -104,6 +105,96 @@ Result<std::vector<std::uint8_t>> signCertificateRequest(const std::vector<std::
   std::vector<std::uint8_t> out(der, der + length);
   OPENSSL_free(der);
   return out;
+}
+
+Result<std::vector<std::uint8_t>> makeCertificateRequest(const std::string& privateKeyPem,
+                                                         const std::string& distinguishedName, const std::string& usage) {
+  Pkey key = readPrivateKey(privateKeyPem);
+  if (!key) return fail("the key pair cannot be read: " + opensslError());
+  std::unique_ptr<X509_REQ, Free> request(X509_REQ_new());
+  if (!request) return fail("cannot make a request: " + opensslError());
+  X509_NAME* subject = X509_REQ_get_subject_name(request.get());
+  std::size_t at = 0;
+  int entries = 0;
+  while (at < distinguishedName.size()) {
+    std::size_t end = distinguishedName.find(',', at);
+    if (end == std::string::npos) end = distinguishedName.size();
+    std::string part = distinguishedName.substr(at, end - at);
+    at = end + 1;
+    const auto first = part.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    part.erase(0, first);
+    const auto equals = part.find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == part.size())
+      return fail("DNName entry '" + part + "' is not NAME=value");
+    const std::string name = part.substr(0, equals);
+    const std::string value = part.substr(equals + 1);
+    if (X509_NAME_add_entry_by_txt(subject, name.c_str(), MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(value.data()), static_cast<int>(value.size()),
+                                   -1, 0) != 1)
+      return ERR_clear_error(), fail("DNName entry '" + part + "' names no known attribute");
+    ++entries;
+  }
+  if (entries == 0) return fail("DNName is empty");
+  if (!usage.empty()) {
+    std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)> extensions(
+        sk_X509_EXTENSION_new_null(), [](STACK_OF(X509_EXTENSION)* s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); });
+    X509_EXTENSION* eku = X509V3_EXT_conf_nid(nullptr, nullptr, NID_ext_key_usage, usage.c_str());
+    if (!eku) return ERR_clear_error(), fail("Usage '" + usage + "' is not a list of OIDs");
+    sk_X509_EXTENSION_push(extensions.get(), eku);
+    if (X509_REQ_add_extensions(request.get(), extensions.get()) != 1)
+      return fail("cannot add the key usage: " + opensslError());
+  }
+  if (X509_REQ_set_version(request.get(), 0) != 1 || X509_REQ_set_pubkey(request.get(), key.get()) != 1 ||
+      X509_REQ_sign(request.get(), key.get(), EVP_sha256()) <= 0)
+    return fail("cannot sign the request: " + opensslError());
+  unsigned char* der = nullptr;
+  const int length = i2d_X509_REQ(request.get(), &der);
+  if (length <= 0) return fail("cannot encode the request: " + opensslError());
+  std::vector<std::uint8_t> out(der, der + length);
+  OPENSSL_free(der);
+  return out;
+}
+
+std::optional<std::vector<std::uint8_t>> crlSerialBytes(const std::string& base64Serial) {
+  std::vector<std::uint8_t> bytes;
+  if (base64Serial.empty() || !base64Decode(base64Serial, bytes) || bytes.empty()) return std::nullopt;
+  std::size_t first = 0;
+  while (first + 1 < bytes.size() && bytes[first] == 0) ++first;
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(first));
+  if (bytes.size() > 20) return std::nullopt;
+  return bytes;
+}
+
+int rsaKeyBits(const std::string& privateKeyPem) {
+  Pkey key = readPrivateKey(privateKeyPem);
+  ERR_clear_error();
+  return key && EVP_PKEY_base_id(key.get()) == EVP_PKEY_RSA ? EVP_PKEY_get_bits(key.get()) : 0;
+}
+
+bool isDerCertificate(const std::vector<std::uint8_t>& der) {
+  const unsigned char* p = der.data();
+  std::unique_ptr<X509, Free> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ERR_clear_error();
+  return cert && p == der.data() + der.size();
+}
+
+Result<std::vector<std::uint8_t>> rsaSign(const std::string& privateKeyPem, std::uint32_t mechanism,
+                                          const std::vector<std::uint8_t>& data) {
+  const EVP_MD* digest = mechanism == 0 ? EVP_sha1() : mechanism == 1 ? EVP_sha256() : mechanism == 2 ? EVP_sha384() : nullptr;
+  if (!digest) return fail("the signing mechanism must be 0 (RSA-SHA1), 1 (RSA-SHA256) or 2 (RSA-SHA384)");
+  Pkey key = readPrivateKey(privateKeyPem);
+  if (!key) return fail("the signing key cannot be read: " + opensslError());
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  std::size_t length = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, digest, nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &length, data.data(), data.size()) != 1)
+    return fail("cannot sign: " + opensslError());
+  std::vector<std::uint8_t> signature(length);
+  if (EVP_DigestSign(ctx.get(), signature.data(), &length, data.data(), data.size()) != 1)
+    return fail("cannot sign: " + opensslError());
+  signature.resize(length);
+  return signature;
 }
 
 }  // namespace mesim::wsman::cim

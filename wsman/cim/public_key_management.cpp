@@ -32,6 +32,14 @@ constexpr std::size_t kMaxCertificateBytes = 4100;
 constexpr std::size_t kMaxKeyBytes = 4100;
 constexpr std::uint64_t kRsa = 0;
 constexpr std::uint64_t kKeyLength = 2048;
+constexpr const char* kCrlClass = "AMT_CRL";
+// CRLs: what AMT_PublicKeyManagementCapabilities announces is what AddCRL enforces. MaximumCRLSize counts the
+// serial numbers over all CRLs (our choice of unit: the SDK does not say; no capture shows it).
+constexpr std::size_t kMaxCrlSerials = 256;
+constexpr std::size_t kMaxCrls = 16;
+constexpr std::size_t kMaxCrlUrlLength = 256;
+// GeneratePKCS10Request's DNName and Usage: bounded like the CN fields AMT keeps.
+constexpr std::size_t kMaxDistinguishedNameLength = 1024;
 
 // True if `der` is exactly one DER X.509 certificate OpenSSL can parse, nothing before or after it.
 bool isX509Certificate(const std::vector<std::uint8_t>& der) {
@@ -144,6 +152,63 @@ MethodResult generatePkcs10(CimContext& ctx, const Instance&, const Arguments& i
   return r;
 }
 
+// GeneratePKCS10Request (before the Ex variant, still in amt.js): AMT builds the whole request from a DN string and a
+// list of key-usage OIDs, signs it with the key pair (SHA-256) and returns it.
+MethodResult generatePkcs10Legacy(CimContext& ctx, const Instance&, const Arguments& in) {
+  const auto keyId = referencedId(in, "KeyPair", kKeyPairClass);
+  std::string dn, usage;
+  if (!keyId || !argString(in, "DNName", dn) || dn.empty() || dn.size() > kMaxDistinguishedNameLength)
+    return MethodResult::status(status::kInvalidParameter);
+  if (in.count("Usage") && (!argString(in, "Usage", usage) || usage.size() > kMaxDistinguishedNameLength))
+    return MethodResult::status(status::kInvalidParameter);
+  const platform::StoredKeyPair* key = findKeyPair(ctx.platform.state(), *keyId);
+  if (!key) return MethodResult::status(status::kNotFound);
+  auto request = makeCertificateRequest(key->privateKeyPem, dn, usage);
+  if (!request) return MethodResult::status(status::kInvalidParameter);
+  MethodResult r;
+  r.outputs["SignedCertificateRequest"] = Value::text(base64Encode(*request));
+  return r;
+}
+
+std::size_t crlSerialCount(const platform::KeyStore& k) {
+  std::size_t n = 0;
+  for (const auto& c : k.crls) n += c.serialNumbers.size();
+  return n;
+}
+
+// AddCRL: the issuer's URL (optional) and the revoked serial numbers (required, base64). From then on a client
+// certificate with one of them is refused by mutual TLS (docs/certificates-and-tls.md).
+MethodResult addCrl(CimContext& ctx, const Instance&, const Arguments& in) {
+  std::string url;
+  if (in.count("Url") && (!argString(in, "Url", url) || url.size() > kMaxCrlUrlLength))
+    return MethodResult::status(status::kInvalidParameter);
+  const Value* serials = in.count("SerialNumbers") ? &in.at("SerialNumbers") : nullptr;
+  if (!serials || serials->items.empty()) return MethodResult::status(status::kInvalidParameter);
+  std::vector<std::string> normalized;
+  for (const auto& s : serials->items) {
+    auto bytes = crlSerialBytes(s);
+    if (!bytes) return MethodResult::status(status::kInvalidParameter);
+    normalized.push_back(base64Encode(*bytes));
+  }
+  const auto& keyStore = ctx.platform.state().keyStore;
+  if (keyStore.crls.size() >= kMaxCrls || crlSerialCount(keyStore) + normalized.size() > kMaxCrlSerials)
+    return MethodResult::status(status::kMaxLimitReached);
+  std::string id;
+  auto result = ctx.platform.update([&](platform::PlatformState& s) {
+    id = "Intel(r) AMT CRL: Handle: " + std::to_string(s.keyStore.nextCrlHandle++);
+    s.keyStore.crls.push_back({id, url, std::move(normalized)});
+  });
+  if (result != platform::ChangeResult::Ok) return MethodResult::status(status::kInternalError);
+  MethodResult r;
+  r.outputs["CRL"] = Value::ref(instanceIdRef(Schema::Amt, kCrlClass, id));
+  return r;
+}
+
+MethodResult resetCrlList(CimContext& ctx, const Instance&, const Arguments&) {
+  auto result = ctx.platform.update([](platform::PlatformState& s) { s.keyStore.crls.clear(); });
+  return result == platform::ChangeResult::Ok ? MethodResult{} : MethodResult::status(status::kInternalError);
+}
+
 EndpointReference collectionRef() {
   EndpointReference e;
   e.resourceUri = resourceUri(Schema::Amt, kCollectionClass);
@@ -193,7 +258,11 @@ void registerPublicKeyManagement(ClassRegistry& r) {
       {"GeneratePKCS10RequestEx",
        {In("KeyPair", T::Reference), In("SigningAlgorithm", T::UInt16), In("NullSignedCertificateRequest", T::Base64)},
        {Out("SignedCertificateRequest", T::Base64)},
-       generatePkcs10}};
+       generatePkcs10},
+      {"GeneratePKCS10Request", {In("KeyPair", T::Reference), In("DNName"), In("Usage")},
+       {Out("SignedCertificateRequest", T::Base64)}, generatePkcs10Legacy},
+      {"AddCRL", {In("Url"), In("SerialNumbers", T::String, true)}, {Out("CRL", T::Reference)}, addCrl},
+      {"ResetCRLList", {}, {}, resetCrlList}};
   pki.enumerate = [](CimContext&) {
     Instance i;
     setServiceKeys(i, "AMT_PublicKeyManagementService", kPkiName).set("ElementName", kPkiName).setNum("EnabledState", 5).setNum("RequestedState", 12);
@@ -229,6 +298,43 @@ void registerPublicKeyManagement(ClassRegistry& r) {
     }));
   };
   r.add(std::move(pair));
+
+  ClassDef crl{.name = kCrlClass, .schema = Schema::Amt, .keys = {"InstanceID"}};
+  crl.properties = {P("ElementName"), P("InstanceID"), A("SerialNumbers"), P("Url")};
+  crl.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    for (const auto& c : ctx.platform.state().keyStore.crls) {
+      Instance i;
+      i.set("ElementName", "Intel(r) AMT CRL").set("InstanceID", c.instanceId).set("SerialNumbers", Value::list(c.serialNumbers));
+      if (!c.url.empty()) i.set("Url", c.url);
+      out.push_back(std::move(i));
+    }
+    return out;
+  };
+  crl.remove = [](CimContext& ctx, const Instance& target) -> ChangeFault {
+    const std::string id = target.str("InstanceID");
+    return changeFault(ctx.platform.update([&](platform::PlatformState& st) {
+      std::erase_if(st.keyStore.crls, [&](const platform::StoredCrl& c) { return c.instanceId == id; });
+    }));
+  };
+  r.add(std::move(crl));
+
+  // The limits the store above enforces.
+  ClassDef pkiCapabilities{.name = "AMT_PublicKeyManagementCapabilities", .schema = Schema::Amt, .keys = {"InstanceID"}};
+  pkiCapabilities.properties = {P("CertChainMaxSize", T::UInt32), P("CommonNameMaxCount", T::UInt32),
+                                P("CommonNameMaxSize", T::UInt32), P("ElementName"), P("InstanceID"),
+                                P("MaximumCRLSize", T::UInt32), P("RootCertMaxCount", T::UInt32),
+                                P("RootCertMaxSize", T::UInt32), A("SupportedKeyLengths", T::UInt32)};
+  pkiCapabilities.enumerate = [](CimContext&) {
+    Instance i;
+    i.setNum("CertChainMaxSize", kMaxCertificateBytes).setNum("CommonNameMaxCount", kMaxTrustedCommonNames)
+        .setNum("CommonNameMaxSize", kMaxCommonNameLength).set("ElementName", "Intel(r) AMT Public Key Management Capabilities")
+        .set("InstanceID", "Intel(r) AMT Public Key Management Capabilities").setNum("MaximumCRLSize", kMaxCrlSerials)
+        .setNum("RootCertMaxCount", kMaxCertificates).setNum("RootCertMaxSize", kMaxCertificateBytes)
+        .set("SupportedKeyLengths", Value::numbers({static_cast<std::uint32_t>(kKeyLength)}));
+    return std::vector<Instance>{i};
+  };
+  r.add(std::move(pkiCapabilities));
 
   ClassDef crypto{.name = "AMT_CryptographicCapabilities", .schema = Schema::Amt, .keys = {"InstanceID"}};
   crypto.properties = {P("ElementName"), P("HardwareAcceleration", T::UInt16), P("InstanceID")};

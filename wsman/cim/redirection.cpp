@@ -1,5 +1,5 @@
-// Redirection (spec/wsman.md §3.4): AMT_RedirectionService (SOL/IDER enable, RequestStateChange),
-// CIM_KVMRedirectionSAP (RequestStateChange) and IPS_KVMRedirectionSettingData (Put).
+// Redirection (spec/wsman.md §3.4): AMT_RedirectionService (SOL/IDER enable, RequestStateChange, TerminateSession),
+// CIM_KVMRedirectionSAP (RequestStateChange) and IPS_KVMRedirectionSettingData (Put, TerminateSession).
 #include <cctype>
 #include <optional>
 
@@ -39,6 +39,23 @@ MethodResult setState(CimContext& ctx, bool valid, const std::function<void(plat
   return MethodResult::status(ctx.platform.update(change) == platform::ChangeResult::Ok ? 0 : status::kInternalError);
 }
 
+// TerminateSession's return values, as Intel LMS reads them (AMTRedirectionServiceWSManClient): 2 invalid
+// parameter, 3 invalid state = no such session open.
+constexpr std::uint32_t kTerminateInvalidParameter = 2;
+constexpr std::uint32_t kTerminateNoSession = 3;
+
+MethodResult terminateSessionsOf(CimContext& ctx, RedirectionSessionKind kind) {
+  const std::size_t closed = ctx.terminateSessions ? (*ctx.terminateSessions)(kind) : 0;
+  return MethodResult::status(closed ? status::kSuccess : kTerminateNoSession);
+}
+
+// SessionType 0 IDE-R, 1 SOL.
+MethodResult terminateRedirection(CimContext& ctx, const Instance&, const Arguments& in) {
+  std::uint64_t type = 0;
+  if (!argUint(in, "SessionType", type) || type > 1) return MethodResult::status(kTerminateInvalidParameter);
+  return terminateSessionsOf(ctx, type == 0 ? RedirectionSessionKind::Ider : RedirectionSessionKind::Sol);
+}
+
 }  // namespace
 
 void registerRedirection(ClassRegistry& r) {
@@ -55,7 +72,8 @@ void registerRedirection(ClassRegistry& r) {
                         st.features.iderEnabled = s & 1;
                         st.features.solEnabled = s & 2;
                       });
-                    }}};
+                    }},
+                   {"TerminateSession", {In("SessionType", T::UInt32)}, {}, terminateRedirection}};
   redir.enumerate = [](CimContext& ctx) {
     const auto& rs = ctx.platform.state().redirection;
     Instance i;
@@ -105,6 +123,9 @@ void registerRedirection(ClassRegistry& r) {
   settings.properties = {W("DefaultScreen", T::UInt8), P("ElementName"), P("EnabledByMEBx", T::Boolean), P("InstanceID"),
                          W("Is5900PortEnabled", T::Boolean), W("OptInPolicy", T::Boolean), W("RFBPassword"),
                          W("SessionTimeout", T::UInt16)};
+  settings.methods = {{"TerminateSession", {}, {}, [](CimContext& ctx, const Instance&, const Arguments&) {
+                         return terminateSessionsOf(ctx, RedirectionSessionKind::Kvm);
+                       }}};
   settings.enumerate = [](CimContext& ctx) {
     const auto& rs = ctx.platform.state().redirection;
     Instance i;

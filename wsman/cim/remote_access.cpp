@@ -19,6 +19,12 @@ constexpr const char* kCredentialClass = "AMT_MPSUsernamePassword";
 constexpr const char* kAppliesClass = "AMT_RemoteAccessPolicyAppliesToMPS";
 constexpr const char* kServerPrefix = "Intel(r) AMT:Management Presence Server ";
 constexpr std::size_t kMaxServers = 4;
+// A rule names a primary and a secondary server for each reach (outside and inside the enterprise).
+constexpr std::size_t kMaxServersPerPolicy = 2;
+// One rule per trigger: user initiated, alert, periodic.
+constexpr std::size_t kMaxPolicies = 3;
+// IPS_HTTPProxyService's access points (ips_http_proxy.cpp enforces the same number).
+constexpr std::size_t kMaxProxyEntryPoints = 8;
 // AMT_MPSUsernamePassword's RemoteID and Secret (the MPS login of the APF USERAUTH request).
 constexpr std::size_t kMaxCredentialLength = 32;
 
@@ -134,6 +140,11 @@ MethodResult addPolicyRule(CimContext& ctx, const Instance&, const Arguments& in
     }
   }
   if (rule.mpsNames.empty()) return MethodResult::status(status::kInvalidParameter);
+  for (const auto& [argument, type] : {std::pair{"MpServer", 0u}, std::pair{"InternalMpServer", 1u}}) {
+    auto servers = in.find(argument);
+    if (servers != in.end() && servers->second.refs.size() > kMaxServersPerPolicy)
+      return MethodResult::status(status::kMaxLimitReached);
+  }
   static const char* const kNames[] = {"User Initiated", "Alert", "Periodic"};
   rule.policyRuleName = kNames[trigger];
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
@@ -160,7 +171,18 @@ void registerRemoteAccess(ClassRegistry& r) {
                   {In("Trigger", T::UInt16), In("TunnelLifeTime", T::UInt32), In("ExtendedData", T::Base64),
                    In("MpServer", T::Reference, true), In("InternalMpServer", T::Reference, true)},
                   {Out("PolicyRule", T::Reference)},
-                  addPolicyRule}};
+                  addPolicyRule},
+                 // Closes the CIRA tunnel the firmware holds and withdraws a user-initiated request, as the
+                 // AMTHI CloseUserInitiatedConnection does; nothing open is not an error (closing is idempotent).
+                 {"CloseRemoteAccessConnection", {}, {},
+                  [](CimContext& ctx, const Instance&, const Arguments&) {
+                    auto result = ctx.platform.update([](platform::PlatformState& s) {
+                      s.remoteAccess.userInitiatedConnectionRequested = false;
+                      s.remoteAccess.connectionStatus = 0;
+                      s.remoteAccess.mpsHostname.clear();
+                    });
+                    return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : status::kInternalError);
+                  }}};
   ras.enumerate = [](CimContext&) {
     Instance i;
     setServiceKeys(i, "AMT_RemoteAccessService", kRasName).set("ElementName", kRasName);
@@ -398,6 +420,46 @@ void registerRemoteAccess(ClassRegistry& r) {
     return std::vector<Instance>{i};
   };
   r.add(std::move(uic));
+
+  // The limits AddMpServer, AddRemoteAccessPolicyRule and AddProxyAccessPoint enforce.
+  ClassDef capabilities{.name = "AMT_RemoteAccessCapabilities", .schema = Schema::Amt, .keys = {"InstanceID"}};
+  capabilities.properties = {P("ElementName"), P("InstanceID"), P("MaxMpsPerPolicy", T::UInt32),
+                             P("MaxTotalMpServers", T::UInt32), P("MaxTotalPolicies", T::UInt32),
+                             P("MaxTotalProxyEntryPoints", T::UInt32)};
+  capabilities.enumerate = [](CimContext&) {
+    Instance i;
+    i.set("ElementName", "Intel(r) AMT Remote Access Capabilities").set("InstanceID", "Intel(r) AMT Remote Access Capabilities")
+        .setNum("MaxMpsPerPolicy", kMaxServersPerPolicy).setNum("MaxTotalMpServers", kMaxServers)
+        .setNum("MaxTotalPolicies", kMaxPolicies).setNum("MaxTotalProxyEntryPoints", kMaxProxyEntryPoints);
+    return std::vector<Instance>{i};
+  };
+  r.add(std::move(capabilities));
+
+  // Which remote access points the firmware may use: every MPS and HTTP proxy, available to AMT itself, the MPSes
+  // in the order they were added (the first is the default).
+  ClassDef available{.name = "CIM_RemoteAccessAvailableToElement", .schema = Schema::Cim, .keys = {"Antecedent", "Dependent"}};
+  available.properties = {P("Antecedent", T::Reference), P("Dependent", T::Reference), P("IsDefault", T::Boolean),
+                          P("OrderOfAccess", T::UInt16)};
+  available.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    const auto& s = ctx.platform.state();
+    std::uint64_t order = 0;
+    for (const auto& m : s.mpsServers) {
+      Instance i;
+      i.setRef("Antecedent", serviceRef(Schema::Amt, kSapClass, m.name)).setRef("Dependent", computerSystemRef(kAmtSystemName))
+          .setBool("IsDefault", order == 0).setNum("OrderOfAccess", order);
+      ++order;
+      out.push_back(std::move(i));
+    }
+    for (const auto& p : s.httpProxies) {
+      Instance i;
+      i.setRef("Antecedent", serviceRef(Schema::Ips, "IPS_HTTPProxyAccessPoint", p.name))
+          .setRef("Dependent", computerSystemRef(kAmtSystemName)).setBool("IsDefault", false).setNum("OrderOfAccess", 0);
+      out.push_back(std::move(i));
+    }
+    return out;
+  };
+  r.add(std::move(available));
 }
 
 }  // namespace mesim::wsman::cim

@@ -601,6 +601,28 @@ void registerSystemDefense(ClassRegistry& r) {
   ip.remove = removeFilter;
   r.add(std::move(ip));
 
+  // A filter as a member of one policy: one instance for each filter each policy holds, OwnerID the policy's handle.
+  // Read-only: filters are made through the two header classes and put into policies by FilterCreationHandles.
+  ClassDef network{.name = "AMT_NetworkFilter", .schema = Schema::Amt, .base = kFilterBaseClass,
+                   .keys = {"CreationClassName", "Name", "OwnerID", "SystemCreationClassName", "SystemName"}};
+  network.properties = {P("CreationClassName"), P("ElementName"), P("IsNegated", T::Boolean), P("Name"),
+                        P("OwnerID", T::UInt32), P("SystemCreationClassName"), P("SystemName")};
+  network.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    const auto& sd = ctx.platform.state().systemDefense;
+    for (const auto& p : sd.policies)
+      for (auto h : p.filters)
+        if (const SdFilter* f = sd.filter(h)) {
+          Instance i;
+          i.set("CreationClassName", "AMT_NetworkFilter").set("ElementName", f->name).setBool("IsNegated", f->negated)
+              .set("Name", f->name).setNum("OwnerID", p.handle).set("SystemCreationClassName", "CIM_ComputerSystem")
+              .set("SystemName", kAmtSystemName);
+          out.push_back(std::move(i));
+        }
+    return out;
+  };
+  r.add(std::move(network));
+
   addSlotClass(r, kPortPolicyClass, "", SdSource::SystemDefense, true);
   addSlotClass(r, kDefaultPolicyClass, "", SdSource::Default, true);
   ClassDef interfacePolicy{.name = kInterfacePolicyClass, .schema = Schema::Amt, .keys = {"Antecedent", "Dependent"}};
@@ -718,7 +740,16 @@ void registerSystemDefense(ClassRegistry& r) {
   ClassDef env{.name = "AMT_EnvironmentDetectionSettingData", .schema = Schema::Amt, .keys = {"InstanceID"}};
   env.properties = {P("DetectionAlgorithm", T::UInt8), PropertyDef{"DetectionStrings", T::String, true, true},
                     P("ElementName"), P("InstanceID")};
-  env.methods = {{"SetSystemDefensePolicy", {In("Policy", T::Reference)}, {}, setEnvironmentPolicy}};
+  env.methods = {{"SetSystemDefensePolicy", {In("Policy", T::Reference)}, {}, setEnvironmentPolicy},
+                 // Enable (required): route AMT's own traffic through the host's VPN when outside the enterprise.
+                 {"EnableVpnRouting", {In("Enable", T::Boolean)}, {},
+                  [](CimContext& ctx, const Instance&, const Arguments& in) {
+                    bool enable = false;
+                    if (!argBool(in, "Enable", enable)) return MethodResult::status(status::kInvalidParameter);
+                    auto result = ctx.platform.update(
+                        [&](platform::PlatformState& s) { s.systemDefense.environment.vpnRoutingEnabled = enable; });
+                    return MethodResult::status(result == platform::ChangeResult::Ok ? 0 : status::kInternalError);
+                  }}};
   env.enumerate = [](CimContext& ctx) {
     Instance i;
     i.setNum("DetectionAlgorithm", 0)  // 0: local domains (the DNS suffix AMT is in)

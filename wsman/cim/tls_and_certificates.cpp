@@ -7,6 +7,7 @@
 
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
+#include "wsman/cim/pki_crypto.h"
 
 namespace mesim::wsman::cim {
 namespace {
@@ -51,6 +52,13 @@ void registerTlsAndCertificates(ClassRegistry& r) {
   };
   tls.put = [](CimContext& ctx, const Instance& current, const Arguments& in) -> ChangeFault {
     const std::size_t k = current.str("InstanceID") == kTlsIds[0] ? 0 : 1;
+    if (auto it = in.find("TrustedCN"); it != in.end()) {
+      if (it->second.items.size() > kMaxTrustedCommonNames)
+        return invalidParameter("TrustedCN holds at most " + std::to_string(kMaxTrustedCommonNames) + " names");
+      for (const auto& cn : it->second.items)
+        if (cn.empty() || cn.size() > kMaxCommonNameLength)
+          return invalidParameter("a TrustedCN name has 1 to " + std::to_string(kMaxCommonNameLength) + " characters");
+    }
     return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
       auto& t = s.tls[k];
       bool b = false;

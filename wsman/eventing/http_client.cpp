@@ -3,6 +3,8 @@
 #include <optional>
 #include <random>
 
+#include <openssl/x509v3.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,16 +27,16 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxResponseBody = 64 * 1024;
 
 struct Exchange {
   HttpPostResult result;
   std::string challenge;  // WWW-Authenticate of a 401
 };
 
-Exchange failed(std::string what, const boost::system::error_code& ec) {
+Exchange failed(std::string what, const boost::system::error_code& ec, HttpPostResult::Stage stage) {
   Exchange e;
   e.result.error = what + ": " + (ec == beast::error::timeout ? std::string("timed out") : ec.message());
+  e.result.failedAt = stage;
   return e;
 }
 
@@ -47,20 +49,25 @@ std::string hostHeader(const Url& url) {
 template <class Stream>
 asio::awaitable<Exchange> roundTrip(Stream& stream, const Url& url, const HttpPostRequest& r,
                                     const std::string& authorization, std::chrono::steady_clock::time_point deadline) {
-  bhttp::request<bhttp::string_body> req{bhttp::verb::post, url.target, 11};
+  const bool get = r.method == "GET";
+  bhttp::request<bhttp::string_body> req{get ? bhttp::verb::get : bhttp::verb::post, url.target, 11};
   req.set(bhttp::field::host, hostHeader(url));
-  req.set(bhttp::field::content_type, r.contentType);
+  if (!get) req.set(bhttp::field::content_type, r.contentType);
   req.set(bhttp::field::connection, "close");
   if (!authorization.empty()) req.set(bhttp::field::authorization, authorization);
-  req.body() = r.body;
-  req.prepare_payload();
+  if (!get) {
+    req.body() = r.body;
+    req.prepare_payload();
+  }
   beast::get_lowest_layer(stream).expires_at(deadline);
-  if (auto [ec, n] = co_await bhttp::async_write(stream, req, kAwait); ec) co_return failed("write", ec);
+  if (auto [ec, n] = co_await bhttp::async_write(stream, req, kAwait); ec)
+    co_return failed("write", ec, HttpPostResult::Stage::Exchange);
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(kMaxResponseBody);
+  parser.body_limit(r.maxBody);
   beast::get_lowest_layer(stream).expires_at(deadline);
-  if (auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kAwait); ec) co_return failed("read", ec);
+  if (auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kAwait); ec)
+    co_return failed("read", ec, HttpPostResult::Stage::Exchange);
   Exchange e;
   auto& res = parser.get();
   e.result.status = res.result_int();
@@ -99,16 +106,24 @@ asio::awaitable<Exchange> once(const Url& url, const Endpoints& endpoints, const
   auto ex = co_await asio::this_coro::executor;
   beast::tcp_stream stream(ex);
   stream.expires_at(deadline);
-  if (auto [ec, ep] = co_await stream.async_connect(endpoints, kAwait); ec) co_return failed("connect", ec);
+  if (auto [ec, ep] = co_await stream.async_connect(endpoints, kAwait); ec)
+    co_return failed("connect", ec, HttpPostResult::Stage::Connect);
   stream.socket().set_option(tcp::no_delay(true));
   if (!url.tls) co_return co_await roundTrip(stream, url, r, authorization, deadline);
   beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *tls);
   boost::system::error_code ignored;
   asio::ip::make_address(url.host, ignored);
   if (ignored) SSL_set_tlsext_host_name(secure.native_handle(), url.host.c_str());  // SNI for names only
+  if (r.verifyHostName) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(secure.native_handle());
+    if (ignored)
+      X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), 0);
+    else
+      X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
+  }
   beast::get_lowest_layer(secure).expires_at(deadline);
   if (auto [ec] = co_await secure.async_handshake(asio::ssl::stream_base::client, kAwait); ec)
-    co_return failed("TLS handshake", ec);
+    co_return failed("TLS handshake", ec, HttpPostResult::Stage::Tls);
   co_return co_await roundTrip(secure, url, r, authorization, deadline);
 }
 
@@ -127,15 +142,16 @@ std::string randomHex(std::size_t bytes) {
 asio::awaitable<HttpPostResult> post(HttpPostRequest r, std::shared_ptr<asio::ssl::context> tls,
                                      std::shared_ptr<NameResolver> resolver) {
   auto url = parseUrl(r.url);
-  if (!url) co_return HttpPostResult{"not an http or https URL: " + r.url, 0, {}};
+  if (!url) co_return HttpPostResult{"not an http or https URL: " + r.url, 0, {}, HttpPostResult::Stage::Url};
   // One deadline for everything: name lookup, connect, TLS handshake, request, answer (and the same again after
   // a Digest challenge).
   const auto deadline = std::chrono::steady_clock::now() + r.timeout;
   auto endpoints = co_await resolveBefore(*resolver, *url, deadline);
-  if (!endpoints) co_return HttpPostResult{"resolve " + url->host + ": " + endpoints.error().message, 0, {}};
+  if (!endpoints)
+    co_return HttpPostResult{"resolve " + url->host + ": " + endpoints.error().message, 0, {}, HttpPostResult::Stage::Resolve};
   auto first = co_await once(*url, *endpoints, r, "", tls, deadline);
   if (!first.result.error.empty() || first.result.status != 401 || r.username.empty()) co_return std::move(first.result);
-  auto authorization = digestAuthorization(first.challenge, "POST", url->target, r.username, r.password, randomHex(16));
+  auto authorization = digestAuthorization(first.challenge, r.method, url->target, r.username, r.password, randomHex(16));
   if (authorization.empty()) co_return std::move(first.result);
   auto second = co_await once(*url, *endpoints, r, authorization, tls, deadline);
   co_return std::move(second.result);
@@ -155,6 +171,23 @@ std::string quote(std::string_view s) {
 std::shared_ptr<asio::ssl::context> makeTlsClientContext() {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   ctx->set_verify_mode(asio::ssl::verify_none);
+  return ctx;
+}
+
+Result<std::shared_ptr<asio::ssl::context>> makeVerifyingTlsClientContext(const std::vector<std::string>& rootsPem,
+                                                                         bool systemStore) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  boost::system::error_code ec;
+  if (systemStore) {
+    ctx->set_default_verify_paths(ec);
+    if (ec) return fail("cannot load the default trust store: " + ec.message());
+  }
+  for (const auto& pem : rootsPem) {
+    ctx->add_certificate_authority(asio::buffer(pem), ec);
+    if (ec) return fail("cannot trust a root certificate: " + ec.message());
+  }
+  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (ec) return fail("cannot verify servers: " + ec.message());
   return ctx;
 }
 
@@ -189,7 +222,7 @@ void httpPost(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, std
               HttpPostRequest request, std::function<void(HttpPostResult)> done) {
   asio::co_spawn(io, post(std::move(request), std::move(tls), std::move(resolver)),
                  [done = std::move(done)](std::exception_ptr e, HttpPostResult result) {
-                   if (e) result = HttpPostResult{"internal error", 0, {}};
+                   if (e) result = HttpPostResult{"internal error", 0, {}, HttpPostResult::Stage::Exchange};
                    done(std::move(result));
                  });
 }

@@ -1,11 +1,14 @@
 #include "wsman/http/console_tls.h"
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include <algorithm>
 
 #include "common/text_codecs.h"
 
@@ -42,6 +45,15 @@ bool keyMatches(X509* cert, const std::string& privateKeyPem) {
   return match;
 }
 
+// The certificate's serial as minimal big-endian bytes (one zero byte for 0), as AMT_CRL keeps them.
+std::vector<std::uint8_t> serialOf(X509* cert) {
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), &BN_free);
+  if (!serial) return {};
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(std::max(BN_num_bytes(serial.get()), 1)), 0);
+  if (BN_num_bytes(serial.get()) > 0) BN_bn2bin(serial.get(), bytes.data());
+  return bytes;
+}
+
 std::string commonNameOf(X509* cert) {
   char cn[256] = {};
   const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
@@ -55,6 +67,8 @@ std::string consoleTlsFingerprint(const platform::PlatformState& s) {
   if (!k.tlsCommitted) return {};
   std::string f = k.committedTlsCertificateId + '\n' + (k.committedMutualAuthentication ? "mutual\n" : "\n");
   for (const auto& cn : k.committedTrustedCn) f += cn + '\n';
+  for (const auto& crl : k.crls)
+    for (const auto& serial : crl.serialNumbers) f += "crl:" + serial + '\n';
   for (const auto& c : s.certificates)
     if (c.instanceId == k.committedTlsCertificateId || (k.committedMutualAuthentication && c.trustedRoot))
       f += c.instanceId + ':' + c.x509 + '\n';
@@ -70,6 +84,9 @@ Result<std::optional<ConsoleTlsPolicy>> consoleTlsPolicy(const platform::Platfor
   ConsoleTlsPolicy policy;
   policy.mutualAuthentication = k.committedMutualAuthentication;
   policy.trustedCn = k.committedTrustedCn;
+  for (const auto& crl : k.crls)
+    for (const auto& serial : crl.serialNumbers)
+      if (auto bytes = text::base64Decode(serial)) policy.revokedSerials.push_back(std::move(*bytes));
   if (!k.committedTlsCertificateId.empty()) {
     const platform::StoredCertificate* bound = nullptr;
     for (const auto& c : s.certificates)
@@ -109,17 +126,24 @@ Result<std::shared_ptr<boost::asio::ssl::context>> makeConsoleTlsContext(const C
   }
   ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
   if (ec) return fail("cannot ask for client certificates: " + ec.message());
-  if (!policy.trustedCn.empty()) {
-    ctx.set_verify_callback([cns = policy.trustedCn](bool preverified, ssl::verify_context& vc) {
+  if (!policy.trustedCn.empty() || !policy.revokedSerials.empty()) {
+    ctx.set_verify_callback([cns = policy.trustedCn, revoked = policy.revokedSerials](bool preverified,
+                                                                                        ssl::verify_context& vc) {
       if (!preverified) return false;
       X509_STORE_CTX* store = vc.native_handle();
-      if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
-      const std::string cn = commonNameOf(X509_STORE_CTX_get_current_cert(store));
+      X509* cert = X509_STORE_CTX_get_current_cert(store);
+      // Every certificate of the chain, the client's own and its issuers', is checked against the CRLs.
+      if (!revoked.empty() && std::find(revoked.begin(), revoked.end(), serialOf(cert)) != revoked.end()) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+        return false;
+      }
+      if (X509_STORE_CTX_get_error_depth(store) != 0 || cns.empty()) return true;
+      const std::string cn = commonNameOf(cert);
       for (const auto& allowed : cns)
         if (cn == allowed) return true;
       return false;
     }, ec);
-    if (ec) return fail("cannot check TrustedCN: " + ec.message());
+    if (ec) return fail("cannot check TrustedCN and the CRLs: " + ec.message());
   }
   // The session-id context lets a verified client resume; without it OpenSSL refuses resumption with verification.
   static constexpr unsigned char kSessionContext[] = "mesim-amt-tls";

@@ -1,7 +1,8 @@
 // What the TLS listeners (16993, 16995) serve once a console configured TLS (docs/certificates-and-tls.md): the
 // certificate bound by AMT_TLSCredentialContext with its key pair from AMT's key store, and with
 // MutualAuthentication a client certificate that chains to a trusted root of AMT_PublicKeyCertificate (and whose
-// subject CN is one of TrustedCN, if any) — all as of the last CommitChanges (platform::KeyStore).
+// subject CN is one of TrustedCN, if any) — all as of the last CommitChanges (platform::KeyStore) — and whose chain
+// carries no serial number of an AMT_CRL (those apply as soon as AddCRL stores them).
 #pragma once
 
 #include <memory>
@@ -22,6 +23,7 @@ struct ConsoleTlsPolicy {
   bool mutualAuthentication = false;
   std::vector<std::string> trustedRootsPem;    // what client certificates must chain to
   std::vector<std::string> trustedCn;          // empty: any subject
+  std::vector<std::vector<std::uint8_t>> revokedSerials;  // AMT_CRL serial numbers, minimal big-endian bytes
 };
 
 // The committed inputs of the policy as text, cheap to compare: the listener rebuilds its context only when this

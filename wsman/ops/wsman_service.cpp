@@ -117,6 +117,14 @@ class WsmanService::Impl {
   void forgetProvisioningSession() { runtime_.forgetProvisioningSession(); }
   void setUserConsent(platform::UserConsent* consent) { consent_ = consent; }
   void setSystemDefense(platform::SystemDefenseMonitor* monitor) { systemDefense_ = monitor; }
+  void setProvisioningTimeout(platform::ProvisioningTimeout* timeout) { provisioningTimeout_ = timeout; }
+  void setSessionTerminator(cim::SessionTerminator terminator) { terminator_ = std::move(terminator); }
+  // The parts of a CimContext the setters above supply.
+  void equip(cim::CimContext& ctx) const {
+    ctx.registry = &registry_;
+    ctx.provisioningTimeout = provisioningTimeout_;
+    ctx.terminateSessions = terminator_ ? &terminator_ : nullptr;
+  }
   std::string optInCode() const { return consent_ && consent_->code() ? *consent_->code() : std::string(); }
   std::size_t openContexts() const { return contexts_.size(); }
   const WsmanServiceStats& stats() const { return stats_; }
@@ -139,7 +147,7 @@ class WsmanService::Impl {
   WsmanResult finishPending(const PendingInvoke& pending, const MethodFinish& finish) {
     cim::CimContext ctx{platform_, clock_, power_, runtime_, pending.call.user, pending.call.local, events_,
                         agentPresence_, consent_, systemDefense_, hardware_};
-    ctx.registry = &registry_;
+    equip(ctx);
     cim::MethodResult result = finish ? finish(ctx) : cim::MethodResult::status(cim::status::kInternalError);
     WsmanRequestKey key{WsmanAction::Invoke, kUnknownClass, {}, std::nullopt};  // already counted
     return resultOf(invokeOutput(pending.header, pending.classUri, pending.methodName, std::move(result)),
@@ -182,7 +190,7 @@ class WsmanService::Impl {
 
     cim::CimContext ctx{platform_, clock_, power_, runtime_, call.user, call.local, events_, agentPresence_,
                          consent_, systemDefense_, hardware_};
-    ctx.registry = &registry_;
+    equip(ctx);
     const cim::RealmSet realms = cim::callerRealms(platform_, call.user, call.local);
     return resultOf(dispatch(req, ctx, realms, key), req.header, key);
   }
@@ -689,6 +697,8 @@ class WsmanService::Impl {
   platform::AgentPresence* agentPresence_ = nullptr;
   platform::HardwareModel* hardware_ = nullptr;
   platform::UserConsent* consent_ = nullptr;
+  platform::ProvisioningTimeout* provisioningTimeout_ = nullptr;
+  cim::SessionTerminator terminator_;
   platform::SystemDefenseMonitor* systemDefense_ = nullptr;
   WsmanFaultRules* faultRules_ = nullptr;
   EnumerationContexts contexts_;
@@ -743,6 +753,10 @@ void WsmanService::forgetProvisioningSession() { impl_->forgetProvisioningSessio
 void WsmanService::setFaultRules(WsmanFaultRules* rules) { impl_->setFaultRules(rules); }
 void WsmanService::setUserConsent(platform::UserConsent* consent) { impl_->setUserConsent(consent); }
 void WsmanService::setSystemDefense(platform::SystemDefenseMonitor* monitor) { impl_->setSystemDefense(monitor); }
+void WsmanService::setProvisioningTimeout(platform::ProvisioningTimeout* timeout) { impl_->setProvisioningTimeout(timeout); }
+void WsmanService::setSessionTerminator(cim::SessionTerminator terminator) {
+  impl_->setSessionTerminator(std::move(terminator));
+}
 std::string WsmanService::optInCode() const { return impl_->optInCode(); }
 std::size_t WsmanService::openEnumerationContexts() const { return impl_->openContexts(); }
 const WsmanServiceStats& WsmanService::stats() const { return impl_->stats(); }

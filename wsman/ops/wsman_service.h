@@ -95,6 +95,10 @@ class WsmanService {
   void setUserConsent(platform::UserConsent* consent);
   // System Defense's filter statistics (firmware/sysdef; null: AMT_ActiveFilterStatistics has no instances).
   void setSystemDefense(platform::SystemDefenseMonitor* monitor);
+  // The provisioning period's timer, which ExtendProvisioningPeriod moves (null: the method answers not permitted).
+  void setProvisioningTimeout(platform::ProvisioningTimeout* timeout);
+  // Ends the live redirection sessions for TerminateSession (unset: there are none to end).
+  void setSessionTerminator(cim::SessionTerminator terminator);
   // Injected faults every call meets first (null: none); the caller keeps them alive.
   void setFaultRules(WsmanFaultRules* rules);
   // Drops a certificate chain and ConfigurationNonce of an unfinished AdminSetup (after an unprovision).

@@ -494,6 +494,14 @@ void RedirectionService::endAll(const std::string& why) {
   for (auto* session : open) session->close(why);
 }
 
+std::size_t RedirectionService::closeSessions(RedirectionSession::State state, const std::string& why) {
+  std::vector<RedirectionSession*> chosen;
+  for (auto* session : sessions_)
+    if (session->state_ == state) chosen.push_back(session);
+  for (auto* session : chosen) session->close(why);
+  return chosen.size();
+}
+
 bool RedirectionService::takeSol(RedirectionSession& session) {
   if (solOwner_ && solOwner_ != &session) return false;
   solOwner_ = &session;

@@ -177,6 +177,8 @@ class RedirectionService {
                                            RedirectionSessionOptions options = {});
   // Ends every session (the device stops).
   void endAll(const std::string& why);
+  // Closes the sessions in `state` (AMT_RedirectionService.TerminateSession: Sol or Ider); how many it closed.
+  std::size_t closeSessions(RedirectionSession::State state, const std::string& why);
 
   const RedirectionSession* solSession() const { return solOwner_; }
   // IDE-R: the one slot, the media, the BIOS's boot from it (ider_session.h).
