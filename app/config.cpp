@@ -96,6 +96,7 @@ po::options_description describeDevice() {
     ("host-netns", po::value<std::string>(), "network namespace (ip netns NAME) that plays the simulated host's network: the System Defense policy in force becomes nftables rules in it (needs CAP_NET_ADMIN and nft) [none: policies have no effect on traffic]")
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given, unless a console set its own in provisioning [P@ssw0rd]")
     ("provisioning", po::value<std::string>(), "provisioning state of a new state dir: pre (factory), ccm (client control mode) or acm (admin control mode); an existing platform.json keeps its own [acm]")
+    ("wireless", po::value<std::string>(), "whether a new state dir's platform has a Wi-Fi NIC (on) or only the wired one (off); an existing platform.json keeps its own [on]")
     ("provisioning-timeout", po::value<std::string>(), "firmware time an unfinished host-based configuration has before AMT goes back to pre-provisioning, e.g. 10m, 24h [24h]")
     ("trusted-root-hash", po::value<std::vector<std::string>>()->composing(), "hex SHA-1, SHA-256 or SHA-384 hash of a test root CA, added to the trusted provisioning hashes as an enabled user hash on every start; repeat for more (at most 3)")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
@@ -263,6 +264,11 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
     else if (value == "ccm") c.provisioning.state = platform::ProvisioningState::Post, c.provisioning.controlMode = platform::ControlMode::Client;
     else if (value == "acm") c.provisioning.state = platform::ProvisioningState::Post, c.provisioning.controlMode = platform::ControlMode::Admin;
     else return "--provisioning takes pre, ccm or acm";
+  }
+  if (vm.count("wireless")) {
+    const std::string value = vm["wireless"].as<std::string>();
+    if (value != "on" && value != "off") return "--wireless takes on or off";
+    c.wirelessNic = value == "on";
   }
   if (vm.count("provisioning-timeout")) {
     auto d = parseInterval(vm["provisioning-timeout"].as<std::string>());

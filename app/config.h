@@ -79,6 +79,7 @@ struct DeviceConfig {
   std::string adminPassword = "P@ssw0rd";
   bool adminPasswordGiven = false;    // set explicitly: re-applied on every start
   ProvisioningStart provisioning;     // --provisioning, --provisioning-timeout
+  bool wirelessNic = true;            // --wireless: a new state dir's platform has a Wi-Fi NIC
   // --trusted-root-hash: test roots' hashes (20, 32 or 48 bytes) made trusted, enabled user hashes, on every start.
   std::vector<std::vector<std::uint8_t>> trustedRootHashes;
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces

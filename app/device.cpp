@@ -211,6 +211,7 @@ class Device::Impl {
     defaults.forceAdminPassword = config_.adminPasswordGiven;
     defaults.provisioningState = config_.provisioning.state;
     defaults.controlMode = config_.provisioning.controlMode;
+    defaults.wirelessNic = config_.wirelessNic;
     defaults.trustedRootHashes = config_.trustedRootHashes;
     if (!services_.runBlocking) {
       auto opened = platform::PlatformModel::open(config_.stateDir, defaults);

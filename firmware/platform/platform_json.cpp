@@ -15,6 +15,7 @@
 #include "firmware/platform/third_party_storage_json.h"
 #include "firmware/platform/ipv6_json.h"
 #include "firmware/platform/pet_json.h"
+#include "firmware/platform/wifi_json.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
@@ -384,6 +385,8 @@ void fields(V& v, S& s) {
   v.group("time", Need::Optional, [&](V& g) { g("amtClockOffset", s.amtClockOffset); });
   v("alarmClock", s.alarmClock);
   v("pet", s.pet);
+  v("wifi", s.wifi);
+  v("wired8021x", s.wired8021x);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -493,6 +496,8 @@ class Writer {
   static json::value encode(const AlarmClockSettings& value, Format, const std::string&) { return alarmClockToJson(value); }
   static json::value encode(const Ipv6Settings& value, Format, const std::string&) { return ipv6ToJson(value); }
   static json::value encode(const PetSettings& value, Format, const std::string&) { return petToJson(value); }
+  static json::value encode(const WifiSettings& value, Format, const std::string&) { return wifiToJson(value); }
+  static json::value encode(const Wired8021xSettings& value, Format, const std::string&) { return wired8021xToJson(value); }
 
   template <class T>
   static json::value encode(const std::optional<T>& value, Format format, const std::string& path) {
@@ -691,6 +696,12 @@ class Reader {
   }
   void decode(const json::value& v, PetSettings& out, Format, const std::string& path) {
     if (auto error = petFromJson(v, out); !error.empty()) st_.fail(path, error);
+  }
+  void decode(const json::value& v, WifiSettings& out, Format, const std::string& path) {
+    if (auto error = wifiFromJson(v, out); !error.empty()) st_.fail(path, error);
+  }
+  void decode(const json::value& v, Wired8021xSettings& out, Format, const std::string& path) {
+    if (auto error = wired8021xFromJson(v, out); !error.empty()) st_.fail(path, error);
   }
 
   template <class T>

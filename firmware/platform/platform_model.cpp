@@ -106,6 +106,7 @@ PlatformState makeInitialState(const PlatformDefaults& d) {
 
   s.wired.mac = randomMac();
   s.wired.ipv4 = 0xC0A80164;  // 192.168.1.100
+  s.wireless.present = d.wirelessNic;
   s.wireless.mac = randomMac();
   s.wireless.enabled = false;
   s.wireless.linkUp = false;

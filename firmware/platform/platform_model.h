@@ -30,6 +30,7 @@ struct PlatformDefaults {
   std::vector<std::vector<std::uint8_t>> trustedRootHashes{};
   ProvisioningState provisioningState = ProvisioningState::Post;
   ControlMode controlMode = ControlMode::Admin;  // forced to None unless provisioningState is Post
+  bool wirelessNic = true;  // a Wi-Fi NIC next to the wired one (docs/wireless-and-8021x.md); off: a desktop without
   std::string hostName = "mesim";
   std::string domainName = "example.com";
   FirmwareVersion firmwareVersion{16, 1, 27, 2225};

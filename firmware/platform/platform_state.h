@@ -15,6 +15,7 @@
 #include "firmware/platform/service_settings.h"
 #include "firmware/platform/ipv6_state.h"
 #include "firmware/platform/pet_state.h"
+#include "firmware/platform/wifi_state.h"
 
 namespace mesim::platform {
 
@@ -364,6 +365,8 @@ struct PlatformState {
   // empty: the factory one. Kept by a full unprovision (AMT Implementation Guide, "Restoring Intel AMT to Factory Mode").
   std::string mebxHa1;
   AlarmClockSettings alarmClock;
+  WifiSettings wifi;               // the wireless port and its profiles (wifi_state.h)
+  Wired8021xSettings wired8021x;   // the wired port's 802.1X
   SystemDefenseState systemDefense;  // policies, filters, what each NIC enabled (system_defense_state.h)
   ThirdPartyStorageState thirdPartyStorage;  // the 3PDS: enterprises, applications, blocks (third_party_storage_state.h)
   ServiceSettings services;  // service_settings.h

@@ -47,7 +47,6 @@ const mayBeEmpty = {
   CIM_AbstractIndicationSubscription: 'no WS-Eventing subscription until a console subscribes',
   IPS_AlarmClockOccurrence: 'no alarm until AddAlarm',
   CIM_WiFiEndpointSettings: 'no Wi-Fi profile until AddWiFiSettings',
-  AMT_8021XProfile: 'no wired 802.1X profile until a console sets one',
   AMT_8021xCredentialContext: 'no 802.1X credential until a profile names one',
   IPS_8021xCredentialContext: 'no 802.1X credential until a profile names one',
   AMT_TLSCredentialContext: 'no certificate is bound to TLS until a console creates the context',
@@ -132,6 +131,8 @@ const succeedsWithoutArguments = {
   'AMT_SetupAndConfigurationService.GetUnprovisionBlockingComponents': 'reads only: nothing blocks an unprovision since AMT 12 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
   'AMT_SetupAndConfigurationService.ResetFlashWearOutProtection': 'needs no input; audited as 1615 (wsman_methods_test: ProvisioningRecordFlashWearOutAndBlockingComponents)',
   'IPS_OptInService.StartService': 'the consent service runs; EnabledState stays 2 (wsman_methods_test: OptInServiceRunsAndCannotBeStopped)',
+  'AMT_WiFiPortConfigurationService.DeleteAllITProfiles': 'deletes the IT profiles (wsman_wifi_test: DeleteAllProfilesOfAKindAndPutTheSyncSettings)',
+  'AMT_WiFiPortConfigurationService.DeleteAllUserProfiles': 'deletes the user profiles (wsman_wifi_test: DeleteAllProfilesOfAKindAndPutTheSyncSettings)',
 };
 
 // Methods AMT does not implement, which the walk expects to be refused with ActionNotSupported. amt.js generates a

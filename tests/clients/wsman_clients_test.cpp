@@ -448,6 +448,80 @@ TEST_F(WsmanClients, WsmanMessagesConfiguresTlsAndCiraWithCurl) {
   EXPECT_NE(rule.find("Periodic"), std::string::npos) << rule;
 }
 
+// Wireless and 802.1X as DMT's console and rpc-go configure them, the requests built by wsman-messages
+// (wsman_messages_wifi.js) and sent with curl --digest: the Wi-Fi port switched on, a WPA2-PSK profile and a PEAP one
+// whose CA is a trusted root added first, a passphrase AMT refuses, the profiles enumerated (no passphrase in them),
+// one deleted, profile synchronisation Put, the wired port's SetCertificates and its credential context; then the
+// daemon restarts and the profile and the port's state are still there (docs/wireless-and-8021x.md).
+TEST_F(WsmanClients, WsmanMessagesWifiProfilesAndSetCertificatesSurviveARestart) {
+  auto gen = run("node " + quote((kClientsDir / "wsman_messages_wifi.js").string()) + " " + quote(work_.string()));
+  ASSERT_EQ(gen.exitCode, 0) << gen.output;
+  const std::int64_t now = std::time(nullptr);
+  Pkey rootKey = makeRsaKey(2048);
+  const Cert root = makeCert(certSpec("radius CA", now - 86400, now + 86400, true), rootKey, nullptr, rootKey);
+  std::vector<std::pair<std::string, std::string>> fills = {{"@@ROOTBLOB@@", text::base64Encode(derOf(root))}};
+  auto send = [&](const std::string& name) {
+    std::string xml = readFile(work_ / (name + ".xml"));
+    for (const auto& [from, to] : fills) xml = replaceAll(xml, from, xmlEscape(to));
+    const auto filled = work_ / (name + ".filled.xml");
+    writeFile(filled, xml);
+    auto answer = curlPost(daemon_.httpPort(), filled);
+    EXPECT_EQ(answer.status, 200) << name << ": " << answer.body;
+    return answer.body;
+  };
+  auto between = [](const std::string& text, const std::string& open, const std::string& close) {
+    const auto at = text.find(open);
+    if (at == std::string::npos) return std::string("<none>");
+    const auto end = text.find(close, at + open.size());
+    return text.substr(at + open.size(), end - at - open.size());
+  };
+  auto pulled = [&](const std::string& prefix) {
+    const std::string context = between(send(prefix + "-enumerate"), "EnumerationContext>", "</");
+    fills.push_back({"@@CONTEXT@@", context});
+    const std::string items = send(prefix + "-pull");
+    fills.pop_back();
+    return items;
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+
+  const std::string rootHandle = between(send("add-trusted-root"), "Name=\"InstanceID\">", "<");
+  ASSERT_NE(rootHandle, "<none>");
+  fills.push_back({"@@ROOTHANDLE@@", rootHandle});
+  EXPECT_EQ(between(send("port-enable"), "ReturnValue>", "<"), "0");
+  EXPECT_EQ(between(send("add-psk"), "ReturnValue>", "<"), "0");
+  EXPECT_EQ(between(send("add-psk-short"), "ReturnValue>", "<"), "3");  // "short": fewer than 8 characters
+  EXPECT_EQ(between(send("add-peap"), "ReturnValue>", "<"), "0");
+  std::string profiles = pulled("settings");
+  EXPECT_EQ(count(profiles, ":SSID>"), 4u) << profiles;
+  EXPECT_NE(profiles.find(">home-net<"), std::string::npos) << profiles;
+  EXPECT_EQ(profiles.find("PSKPassPhrase"), std::string::npos) << profiles;
+  EXPECT_EQ(profiles.find("p&apos;ass"), std::string::npos) << profiles;
+  send("settings-delete");
+  profiles = pulled("settings");
+  EXPECT_EQ(count(profiles, ":SSID>"), 2u) << profiles;
+  EXPECT_EQ(profiles.find(">corp-net<"), std::string::npos) << profiles;
+
+  send("sync-put");
+  EXPECT_EQ(between(send("sync-get"), "localProfileSynchronizationEnabled>", "<"), "3");
+  EXPECT_EQ(between(send("set-certificates"), "ReturnValue>", "<"), "0");
+  const std::string contexts = pulled("credential-context");
+  EXPECT_NE(contexts.find(rootHandle + "</"), std::string::npos) << contexts;
+  EXPECT_NE(contexts.find("IPS_IEEE8021xSettings</"), std::string::npos) << contexts;
+
+  ASSERT_EQ(daemon_.stop(), 0) << daemon_.log();
+  ASSERT_TRUE(daemon_.start({"--fuse", "off", "--admin-password", kPassword})) << daemon_.log();
+  profiles = pulled("settings");
+  EXPECT_EQ(count(profiles, ":SSID>"), 2u) << profiles;
+  EXPECT_NE(profiles.find(">home-net<"), std::string::npos) << profiles;
+  const std::string port = send("port-get");
+  EXPECT_EQ(between(port, "EnabledState>", "<"), "32769") << port;
+  EXPECT_NE(pulled("credential-context").find(rootHandle + "</"), std::string::npos);
+}
+
 // --- bad input over the real socket ---
 
 TEST_F(WsmanClients, MalformedXmlIsA400SoapFault) {

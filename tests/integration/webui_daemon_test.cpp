@@ -92,7 +92,7 @@ TEST_F(WebUiDaemon, StatusAndHardwarePagesShowThePlatformModel) {
   EXPECT_TRUE(contains(admin.get("/hw-mem.htm").body, "BANK 0"));
   EXPECT_TRUE(contains(admin.get("/hw-disk.htm").body, "Managed System Media Access Device"));
   EXPECT_EQ(admin.get("/hw-batt.htm").status, 200u);
-  for (const char* page : {"/events.htm", "/power.htm", "/ip.htm", "/ipv6.htm", "/fqdn.htm", "/acl.htm", "/links.htm"})
+  for (const char* page : {"/events.htm", "/power.htm", "/ip.htm", "/ipv6.htm", "/wlan.htm", "/fqdn.htm", "/acl.htm", "/links.htm"})
     EXPECT_EQ(admin.get(page).status, 200u) << page;
 }
 

@@ -8,6 +8,7 @@
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
 #include "firmware/core/atomic_file.h"
+#include "firmware/platform/wifi_profiles.h"
 #include "tests/unit/firmware_test_support.h"
 
 namespace mesim::clients {
@@ -272,6 +273,36 @@ TEST_F(AmthiTest, GetLanInterfaceSettings) {
   EXPECT_EQ(le32(p, 0), 0u);  // wireless present but disabled
   EXPECT_EQ(p[13], 0);
   expectStatus(Command::GetLanInterfaceSettings, Status::InvalidParameter, amthi::encodeU32(2));
+}
+
+// The wireless interface follows the Wi-Fi port and its profiles (docs/wireless-and-8021x.md): enabled with
+// CIM_WiFiPort's state, link up with a DHCP lease once a profile is there to connect with.
+TEST_F(AmthiTest, GetLanInterfaceSettingsOfTheWirelessPortFollowsItsProfiles) {
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+    s.wifi.portState = platform::wifi_port_state::kEnabledInS0AndSxAc;
+    platform::updateWirelessLink(s);
+  }), platform::ChangeResult::Ok);
+  Bytes p = expectOk(Command::GetLanInterfaceSettings, 20, amthi::encodeU32(1));
+  EXPECT_EQ(le32(p, 0), 1u);  // enabled
+  EXPECT_EQ(le32(p, 4), 0u);  // no address without a network
+  EXPECT_EQ(p[13], 0);        // link down
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+    platform::WifiProfile home;
+    home.elementName = "home";
+    home.instanceId = platform::itProfileInstanceId("home");
+    home.ssid = "home-net";
+    home.pskPassPhrase = "P@ssw0rd!";
+    ASSERT_EQ(platform::checkItProfile(s.wifi, home), platform::WifiProfileCheck::Ok);
+    platform::addProfile(s.wifi, home);
+    platform::updateWirelessLink(s);
+  }), platform::ChangeResult::Ok);
+  p = expectOk(Command::GetLanInterfaceSettings, 20, amthi::encodeU32(1));
+  EXPECT_EQ(le32(p, 0), 1u);
+  EXPECT_EQ(le32(p, 4), platform::kWirelessLease);
+  EXPECT_EQ(le32(p, 8), 1u);  // DHCP
+  EXPECT_EQ(p[13], 1);        // link up
+  const auto& wireless = model->wireless();
+  EXPECT_EQ(Bytes(p.begin() + 14, p.end()), Bytes(wireless.mac.begin(), wireless.mac.end()));
 }
 
 // LMS's GetIPv6NetworkSettings: status 2500 (IPv6 off on that interface) is an answer it reports as IPv4-only; a

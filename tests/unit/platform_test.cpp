@@ -593,6 +593,11 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
   EXPECT_EQ(top["thirdPartyStorage"].as_object()["applications"], boost::json::array());
   EXPECT_EQ(top["thirdPartyStorage"].as_object()["maxPartnerStorage"], 98304);
   for (const char* added : {"keyStore", "systemDefense", "services", "pet", "thirdPartyStorage"}) top.erase(added);
+  // The wireless port and its profiles, and the wired port's 802.1X (docs/wireless-and-8021x.md).
+  EXPECT_EQ(top["wifi"].as_object()["profiles"], boost::json::array());
+  EXPECT_EQ(top["wifi"].as_object()["portState"], 3);
+  EXPECT_EQ(top["wired8021x"].as_object()["enabled"], 3);
+  for (const char* added : {"wifi", "wired8021x"}) top.erase(added);
   top["network"].as_object().erase("wiredIpv6");
   auto& remote = top["remoteAccessConfig"].as_object();
   for (auto& server : remote["mpsServers"].as_array()) {

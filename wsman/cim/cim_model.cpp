@@ -216,6 +216,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerPublicKeyManagement(r);
   registerRemoteAccess(r);
   registerIeee8021x(r);
+  registerWifi(r);
   registerHttpProxy(r);
   registerEventSubscriptions(r);
   registerAgentPresence(r);

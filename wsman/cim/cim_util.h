@@ -74,6 +74,7 @@ void registerTlsAndCertificates(ClassRegistry& r);
 void registerPublicKeyManagement(ClassRegistry& r);
 void registerRemoteAccess(ClassRegistry& r);
 void registerIeee8021x(ClassRegistry& r);
+void registerWifi(ClassRegistry& r);
 void registerHttpProxy(ClassRegistry& r);
 void registerEventSubscriptions(ClassRegistry& r);
 void registerAgentPresence(ClassRegistry& r);

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "firmware/platform/wifi_profiles.h"
 #include "wsman/cim/cim_hierarchy.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
@@ -166,10 +167,23 @@ void registerElementSettingData(ClassRegistry& r) {
     auto links = linkClasses(ctx,
                              {{"CIM_LANEndpoint", "AMT_EthernetPortSettings", "Intel(r) AMT Ethernet Port Settings 0"},
                               {"CIM_KVMRedirectionSAP", "IPS_KVMRedirectionSettingData"},
-                              {"CIM_EthernetPort", kIpv6SettingsClass}},
+                              {"CIM_EthernetPort", kIpv6SettingsClass},
+                              {"CIM_WiFiEndpoint", "AMT_EthernetPortSettings", "Intel(r) AMT Ethernet Port Settings 1"},
+                              {"CIM_WiFiEndpoint", "CIM_WiFiEndpointSettings"}},
                              "ManagedElement", "SettingData");
-    for (auto& link : links)
-      link.setNum("IsCurrent", isIpv6Link(link) && !ctx.platform.state().wiredIpv6.enabled ? 2 : 1);
+    // A Wi-Fi profile is current while the port is connected with it (docs/wireless-and-8021x.md).
+    const platform::WifiProfile* connected = platform::connectedProfile(ctx.platform.state().wifi);
+    for (auto& link : links) {
+      const Value* setting = link.get("SettingData");
+      const bool wifiProfile = setting && setting->isRef() &&
+                               setting->refs.front().resourceUri == resourceUri(Schema::Cim, "CIM_WiFiEndpointSettings");
+      if (wifiProfile) {
+        const soap::Selector* id = setting->refs.front().find("InstanceID");
+        link.setNum("IsCurrent", connected && id && id->value == connected->instanceId ? 1 : 2);
+      } else {
+        link.setNum("IsCurrent", isIpv6Link(link) && !ctx.platform.state().wiredIpv6.enabled ? 2 : 1);
+      }
+    }
     return links;
   });
   c.properties.push_back(W("IsCurrent", T::UInt16));

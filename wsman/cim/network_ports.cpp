@@ -151,10 +151,21 @@ void registerNetworkPorts(ClassRegistry& r) {
 
   ClassDef implementation{.name = "CIM_DeviceSAPImplementation", .schema = Schema::Cim, .keys = {"Antecedent", "Dependent"}};
   implementation.properties = {P("Antecedent", T::Reference), P("Dependent", T::Reference)};
-  implementation.enumerate = [](CimContext&) {
+  implementation.enumerate = [](CimContext& ctx) {
     Instance i;
     i.setRef("Antecedent", ethernetPortRef()).setRef("Dependent", serviceRef(Schema::Cim, "CIM_LANEndpoint", kEndpointName));
-    return std::vector<Instance>{i};
+    std::vector<Instance> out{i};
+    if (ctx.platform.wireless().present) {  // the Wi-Fi port and its endpoint (wifi.cpp)
+      EndpointReference wifiPort;
+      wifiPort.resourceUri = resourceUri(Schema::Cim, "CIM_WiFiPort");
+      wifiPort.selectors = {soap::textSelector("CreationClassName", "CIM_WiFiPort"), soap::textSelector("DeviceID", "WiFi Port 0"),
+                            soap::textSelector("SystemCreationClassName", "CIM_ComputerSystem"),
+                            soap::textSelector("SystemName", kAmtSystemName)};
+      Instance w;
+      w.setRef("Antecedent", wifiPort).setRef("Dependent", serviceRef(Schema::Cim, "CIM_WiFiEndpoint", "WiFi Endpoint 0"));
+      out.push_back(std::move(w));
+    }
+    return out;
   };
   r.add(std::move(implementation));
 

@@ -41,6 +41,7 @@ constexpr std::array kMenu{
     MenuItem{"/power.htm", "Power Policies"},
     MenuItem{"/ip.htm", "Network Settings"},
     MenuItem{"/ipv6.htm", "IPv6 Network Settings"},
+    MenuItem{"/wlan.htm", "Wireless Settings"},
     MenuItem{"/fqdn.htm", "System Name Settings"},
     MenuItem{"/acl.htm", "User Accounts"},
     MenuItem{"/links.htm", "Web Applications Links"},

@@ -7,6 +7,7 @@
 #include "common/text_codecs.h"
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/event_records.h"
+#include "firmware/platform/wifi_profiles.h"
 #include "wsman/cim/realms.h"
 #include "wsman/webui/amt_storage.h"
 #include "wsman/webui/html.h"
@@ -51,7 +52,8 @@ std::optional<RealmSet> realmsFor(std::string_view path) {
   if (path.starts_with("/hw-")) return RealmSet{Realm::HardwareAsset};
   if (path == "/events.htm") return RealmSet{Realm::EventLogReader, Realm::EventManager};
   if (path == "/remote.htm" || path == "/remoteform") return RealmSet{Realm::RemoteControl};
-  if (path == "/power.htm" || path == "/ip.htm" || path == "/ipv6.htm" || path == "/fqdn.htm" || path == "/fqdnform")
+  if (path == "/power.htm" || path == "/ip.htm" || path == "/ipv6.htm" || path == "/wlan.htm" || path == "/fqdn.htm" ||
+      path == "/fqdnform")
     return RealmSet{Realm::PtAdministration};
   if (path == "/acl.htm" || path == "/user.htm" || path == "/userform") return RealmSet{Realm::PtAdministration};
   if (path == "/links.htm") return RealmSet{};
@@ -252,6 +254,7 @@ WebResponse WebUi::page(const Caller& caller, std::string_view path) {
   if (path == "/power.htm") return framed(path, powerPage());
   if (path == "/ip.htm") return framed(path, ipPage());
   if (path == "/ipv6.htm") return framed(path, ipv6Page());
+  if (path == "/wlan.htm") return framed(path, wlanPage());
   if (path == "/fqdn.htm") return framed(path, fqdnPage(caller, ""));
   if (path == "/acl.htm") return framed(path, aclPage(caller, "", false));
   if (path == "/links.htm") return framed(path, linksPage());
@@ -452,6 +455,50 @@ std::string WebUi::ipv6Page() {
                                               {"Alternate DNS server", orNone(v6.secondaryDns)}});
   if (!v6.enabled) page += "<p class=\"note\">IPv6 is not enabled on this computer's Intel\xC2\xAE AMT network interface.</p>\n";
   return page;
+}
+
+// The wireless port and its profiles (docs/wireless-and-8021x.md); the passphrases stay in AMT.
+std::string WebUi::wlanPage() {
+  const auto& s = platform_.state();
+  if (!s.wireless.present)
+    return "<h1>Wireless Settings</h1>\n<p class=\"note\">This computer has no wireless network interface.</p>\n";
+  namespace ps = platform::wifi_port_state;
+  const char* state = s.wifi.portState == ps::kEnabledInS0AndSxAc ? "Enabled in S0 and in Sx on AC power"
+                      : s.wifi.portState == ps::kEnabledInS0     ? "Enabled in S0"
+                                                                  : "Disabled";
+  const platform::WifiProfile* connected = platform::connectedProfile(s.wifi);
+  std::string page = "<h1>Wireless Settings</h1>\n" +
+                     labelValueTable("Wireless network", {{"Wireless management", state},
+                                                          {"Link", s.wireless.linkUp ? "Up" : "Down"},
+                                                          {"Connected network", connected ? connected->ssid : "None"},
+                                                          {"MAC address", text::macText(s.wireless.mac, '-')},
+                                                          {"IP address", s.wireless.ipv4 ? text::ipv4Text(s.wireless.ipv4) : "Not available"}});
+  auto security = [](const platform::WifiProfile& p) {
+    namespace a = platform::wifi_auth;
+    switch (p.authenticationMethod) {
+      case a::kOpenSystem: return "Open system";
+      case a::kSharedKey: return "Shared key";
+      case a::kWpaPsk: return "WPA PSK";
+      case a::kWpaIeee8021x: return "WPA 802.1X";
+      case a::kWpa2Psk: return "WPA2 PSK";
+      case a::kWpa2Ieee8021x: return "WPA2 802.1X";
+      default: return "Other";
+    }
+  };
+  page += "<h2>Wireless profiles</h2>\n";
+  if (s.wifi.profiles.empty()) return page + "<p class=\"note\">No wireless profile.</p>\n";
+  page += "<table class=\"log\">\n<tr><th>Profile name</th><th>Network name (SSID)</th><th>Priority</th><th>Security</th>"
+          "<th>Encryption</th><th>Type</th></tr>\n";
+  for (const auto& p : s.wifi.profiles) {
+    namespace e = platform::wifi_encryption;
+    const char* encryption = p.encryptionMethod == e::kCcmp ? "CCMP (AES)" : p.encryptionMethod == e::kTkip ? "TKIP"
+                             : p.encryptionMethod == e::kWep ? "WEP" : "None";
+    page += "<tr><td class=\"r1\">" + escapeHtml(p.elementName) + "</td><td class=\"r1\">" + escapeHtml(p.ssid) +
+            "</td><td class=\"r1\">" + std::to_string(p.priority) + "</td><td class=\"r1\">" + security(p) +
+            "</td><td class=\"r1\">" + encryption + "</td><td class=\"r1\">" + (p.userProfile ? "User" : "Admin") +
+            "</td></tr>\n";
+  }
+  return page + "</table>\n";
 }
 
 std::string WebUi::fqdnPage(const Caller& caller, std::string_view note) {

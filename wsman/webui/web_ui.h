@@ -62,6 +62,7 @@ class WebUi {
   std::string powerPage();
   std::string ipPage();
   std::string ipv6Page();
+  std::string wlanPage();
   std::string fqdnPage(const Caller& caller, std::string_view message);
   std::string aclPage(const Caller& caller, std::string_view message, bool error = true);
   std::string linksPage();
