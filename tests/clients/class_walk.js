@@ -103,6 +103,9 @@ const mayBeEmpty = {
   CIM_ElementStatisticalData: 'as CIM_StatisticalData',
   CIM_OwningJobElement: 'AMT runs no CIM_ConcreteJob: every method is done when it answers',
   AMT_NetworkFilter: 'one per filter in a System Defense policy; none until a console creates a policy',
+  CIM_ManagedCredential: 'the certificates and key pairs of the key store; none until a console adds one',
+  CIM_ConcreteComponent: 'a Wi-Fi profile and its 802.1X settings; none until AddWiFiSettings adds one with 802.1X',
+  CIM_ServiceSAPDependency: 'its instances are AMT_TrapTargetForService: one per SNMP trap subscriber a console adds',
 };
 
 // Methods that rightly succeed (ReturnValue 0) when called without arguments, and the test that checks the

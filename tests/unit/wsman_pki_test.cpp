@@ -424,6 +424,26 @@ TEST_F(PkiTest, AddCrlStoresRevokedSerialsThatMutualTlsRefusesUntilResetCrlList)
   EXPECT_TRUE((*policy)->revokedSerials.empty());
 }
 
+TEST_F(PkiTest, ManagedCredentialListsWhatTheKeyStoreHolds) {
+  auto enumerate = [&] {
+    auto r = send(test::wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+                                      "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ManagedCredential",
+                                      "<Enumerate xmlns=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\">"
+                                      "<OptimizeEnumeration xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"/>"
+                                      "<MaxElements xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">50</MaxElements>"
+                                      "</Enumerate>"));
+    EXPECT_EQ(r.httpStatus, 200u) << r.body;
+    return r.body;
+  };
+  EXPECT_EQ(enumerate().find("AMT_PublicKeyCertificate"), std::string::npos);
+  const std::string certId = addCertificate(rootCert, true);
+  const std::string keyId = generateKeyPair();
+  const std::string all = enumerate();
+  EXPECT_NE(all.find(certId), std::string::npos) << all;
+  EXPECT_NE(all.find(keyId), std::string::npos) << all;
+  EXPECT_NE(all.find("Intel(r) AMT Public Key Management Service"), std::string::npos) << all;
+}
+
 TEST_F(PkiTest, GeneratePkcs10RequestBuildsTheRequestFromADistinguishedName) {
   const std::string keyId = generateKeyPair();
   const std::string derKey = textOf(get("AMT_PublicPrivateKeyPair", keyId), "DERKey");

@@ -4,6 +4,8 @@
 // 802.1X classes with SetCertificates, and the state surviving a restart of the model.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <pugixml.hpp>
 
 #include "firmware/platform/host_power.h"
@@ -258,6 +260,13 @@ TEST_F(WifiTest, Ieee8021xProfileWithCertificateReferences) {
   const auto& stored = *model->state().wifi.profiles.at(0).ieee8021x;
   EXPECT_EQ(stored.clientCertificateId, "Intel(r) AMT Certificate: Handle: 1");
   EXPECT_EQ(stored.caCertificateId, "Intel(r) AMT Certificate: Handle: 0");
+  // CIM_ConcreteComponent ties the profile to its 802.1X part.
+  auto parts = enumerate(kCim + "CIM_ConcreteComponent", "CIM_ConcreteComponent");
+  ASSERT_EQ(parts.size(), 1u);
+  std::ostringstream xml;
+  parts[0].print(xml);
+  EXPECT_NE(xml.str().find(model->state().wifi.profiles.at(0).instanceId), std::string::npos) << xml.str();
+  EXPECT_NE(xml.str().find(stored.instanceId), std::string::npos) << xml.str();
 }
 
 TEST_F(WifiTest, PortStateChangesTheWirelessInterface) {

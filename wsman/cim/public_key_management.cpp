@@ -299,6 +299,24 @@ void registerPublicKeyManagement(ClassRegistry& r) {
   };
   r.add(std::move(pair));
 
+  // The credentials the key store manages: each certificate and key pair, with the service as Antecedent.
+  ClassDef managed{.name = "CIM_ManagedCredential", .schema = Schema::Cim, .keys = {"Antecedent", "Dependent"}};
+  managed.properties = {P("Antecedent", T::Reference), P("Dependent", T::Reference)};
+  managed.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    const auto& s = ctx.platform.state();
+    auto add = [&](const char* cls, const std::string& id) {
+      Instance i;
+      i.setRef("Antecedent", serviceRef(Schema::Amt, "AMT_PublicKeyManagementService", kPkiName))
+          .setRef("Dependent", instanceIdRef(Schema::Amt, cls, id));
+      out.push_back(std::move(i));
+    };
+    for (const auto& c : s.certificates) add(kCertificateClass, c.instanceId);
+    for (const auto& k : s.keyStore.keyPairs) add(kKeyPairClass, k.instanceId);
+    return out;
+  };
+  r.add(std::move(managed));
+
   ClassDef crl{.name = kCrlClass, .schema = Schema::Amt, .keys = {"InstanceID"}};
   crl.properties = {P("ElementName"), P("InstanceID"), A("SerialNumbers"), P("Url")};
   crl.enumerate = [](CimContext& ctx) {

@@ -359,6 +359,24 @@ void registerWifi(ClassRegistry& r) {
   };
   r.add(std::move(dot1x));
 
+  // A Wi-Fi profile holds its 802.1X part (the link AddWiFiSettings' IEEE8021xSettingsInput makes, as the SDK
+  // describes it): GroupComponent the profile, PartComponent its CIM_IEEE8021xSettings.
+  ClassDef concrete{.name = "CIM_ConcreteComponent", .schema = Schema::Cim, .keys = {"GroupComponent", "PartComponent"}};
+  concrete.properties = {P("GroupComponent", T::Reference), P("PartComponent", T::Reference)};
+  concrete.enumerate = [](CimContext& ctx) {
+    std::vector<Instance> out;
+    if (!hasWirelessNic(ctx)) return out;
+    for (const auto& p : ctx.platform.state().wifi.profiles)
+      if (p.ieee8021x) {
+        Instance i;
+        i.setRef("GroupComponent", instanceIdRef(Schema::Cim, kSettingsClass, p.instanceId))
+            .setRef("PartComponent", instanceIdRef(Schema::Cim, k8021xClass, p.ieee8021x->instanceId));
+        out.push_back(std::move(i));
+      }
+    return out;
+  };
+  r.add(std::move(concrete));
+
   ClassDef service{.name = kServiceClass, .schema = Schema::Amt, .keys = kServiceKeys};
   service.properties = {P("CreationClassName"), P("ElementName"), P("EnabledState", T::UInt16), P("HealthState", T::UInt16),
                         P("LastConnectedSsidUnderMeControl"), P("Name"), W("NoHostCsmeSoftwarePolicy", T::UInt32),
