@@ -2,6 +2,8 @@
 // methods, the audit policy, the provisioning record log, and the services that hold a few settings each.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <boost/asio/io_context.hpp>
 
 #include <fstream>
@@ -135,6 +137,22 @@ TEST(ClassHierarchy, FamilyPassesThroughUnregisteredAncestors) {
   for (const auto* c : registry.family(*physical)) names.insert(c->name);
   EXPECT_TRUE(names.count("CIM_Chassis"));  // through CIM_PhysicalFrame and CIM_PhysicalPackage
   EXPECT_TRUE(names.count("CIM_PhysicalMemory"));
+}
+
+// The families makeAmtClassRegistry() works out up front are the ones the walk over the hierarchy finds.
+TEST(ClassHierarchy, PrecomputedFamiliesAreTheWalkedOnes) {
+  auto registry = cim::makeAmtClassRegistry();
+  std::map<const cim::ClassDef*, std::vector<const cim::ClassDef*>> precomputed;
+  for (const auto& c : registry.all()) precomputed[c.get()] = registry.family(*c);
+  registry.add(cim::ClassDef{.name = "MESIM_TestOnly", .schema = cim::Schema::Cim});  // forgets the precomputation
+  std::size_t polymorphic = 0;
+  for (const auto& c : registry.all()) {
+    if (c->name == "MESIM_TestOnly") continue;
+    EXPECT_EQ(precomputed[c.get()], registry.family(*c)) << c->name;
+    if (precomputed[c.get()].size() > 1) ++polymorphic;
+  }
+  EXPECT_GT(polymorphic, 50u);
+  EXPECT_GT(precomputed[registry.byName("CIM_ManagedElement")].size(), 100u);
 }
 
 TEST_F(ObjectModelTest, AbstractClassEnumeratesItsSubclasses) {

@@ -133,6 +133,7 @@ void ClassRegistry::add(ClassDef def) {
   byUri_[owned->resourceUri()] = owned.get();
   byName_[owned->name] = owned.get();
   classes_.push_back(std::move(owned));
+  families_.clear();
 }
 
 const ClassDef* ClassRegistry::byUri(std::string_view uri) const {
@@ -151,7 +152,36 @@ std::string ClassRegistry::superclass(const ClassDef& cls) const {
   return cls.base;
 }
 
+void ClassRegistry::precomputeFamilies() {
+  // Each class walks its own ancestors once and joins the family of each registered one, with its distance; the
+  // same order as family() below: nearest first, registration order among equals.
+  std::map<const ClassDef*, std::vector<std::pair<int, const ClassDef*>>> found;
+  for (const auto& c : classes_) {
+    int distance = 1;
+    for (std::string up = superclass(*c); !up.empty() && distance <= 32; ++distance) {
+      if (const ClassDef* registered = byName(up)) {
+        found[registered].emplace_back(distance, c.get());
+        up = superclass(*registered);
+      } else if (auto known = superclassOf(up)) {
+        up = std::string(*known);
+      } else {
+        break;
+      }
+    }
+  }
+  std::map<const ClassDef*, std::vector<const ClassDef*>> families;
+  for (const auto& c : classes_) {
+    auto& members = found[c.get()];
+    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<const ClassDef*> out{c.get()};
+    for (const auto& [distance, member] : members) out.push_back(member);
+    families[c.get()] = std::move(out);
+  }
+  families_ = std::move(families);
+}
+
 std::vector<const ClassDef*> ClassRegistry::family(const ClassDef& cls) const {
+  if (auto it = families_.find(&cls); it != families_.end()) return it->second;
   // `cls` first, then its registered descendants nearest first (registration order among equals). An ancestor
   // need not be registered for the chain to pass through it.
   std::vector<std::pair<int, const ClassDef*>> found;
@@ -231,6 +261,7 @@ ClassRegistry makeAmtClassRegistry() {
   registerNetworkPorts(r);
   registerGenericAssociations(r);
   registerAbstractClasses(r);  // last: only where no concrete definition exists
+  r.precomputeFamilies();
   return r;
 }
 

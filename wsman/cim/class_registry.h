@@ -19,6 +19,10 @@ class ClassRegistry {
   const ClassDef* byName(std::string_view name) const;
   // `cls` and every registered class deriving from it (transitively), `cls` first.
   std::vector<const ClassDef*> family(const ClassDef& cls) const;
+  // Works out every class's family once, after the last add(): a polymorphic operation (and every Get, which finds
+  // its instance among the family's) then looks it up instead of walking the hierarchy for each registered class.
+  // add() forgets it; family() still answers without it.
+  void precomputeFamilies();
   // The direct superclass of `cls` in the schema (cim_hierarchy.h), or its `base` for a class the schema's table
   // does not know; "" for a root.
   std::string superclass(const ClassDef& cls) const;
@@ -28,6 +32,7 @@ class ClassRegistry {
   std::vector<std::unique_ptr<ClassDef>> classes_;
   std::map<std::string, const ClassDef*, std::less<>> byUri_;
   std::map<std::string, const ClassDef*, std::less<>> byName_;
+  std::map<const ClassDef*, std::vector<const ClassDef*>> families_;  // precomputeFamilies()
 };
 
 // One instance served together with the class it belongs to (a subclass for polymorphic results).
