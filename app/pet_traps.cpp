@@ -16,7 +16,7 @@ using asio::ip::udp;
 
 PetTrapSender::PetTrapSender(asio::io_context& io, platform::PlatformModel& platform, const core::FirmwareClock& clock,
                              log::Context log)
-    : io_(io), platform_(platform), clock_(clock), log_(std::move(log)), started_(clock.now()),
+    : platform_(platform), clock_(clock), log_(std::move(log)), started_(clock.now()),
       seen_(platform.state().petOutbox.raised), socket4_(io), socket6_(io) {
   observer_ = platform_.subscribe([this] { sendNew(); });
 }

@@ -37,7 +37,6 @@ class PetTrapSender {
   void sendNew();
   void send(const platform::PetAlert& alert, const platform::SnmpSubscriber& to);
 
-  boost::asio::io_context& io_;
   platform::PlatformModel& platform_;
   const core::FirmwareClock& clock_;
   log::Context log_;

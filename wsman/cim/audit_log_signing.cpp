@@ -14,8 +14,7 @@ namespace {
 
 using T = PropType;
 
-// SetAuditLock's Flag.
-constexpr std::uint64_t kAuditLogLock = 0;
+// SetAuditLock's Flag: 0 locks the audit log, 1 locks it for an unprovisioning, 2 unlocks.
 constexpr std::uint64_t kUnprovisioningLock = 1;
 constexpr std::uint64_t kAuditLogUnlock = 2;
 constexpr std::uint64_t kMaxLockSeconds = 300;  // "Max value is 5 minutes"
