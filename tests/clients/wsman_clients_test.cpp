@@ -252,6 +252,21 @@ TEST_F(WsmanClients, MeshCentralAgentPresenceWatchdogVA) {
   std::cout << r.output;
 }
 
+// System Defense as MeshCommander's panel drives it through MeshCentral's stack (meshcentral_system_defense.js): an IP
+// header filter, a policy holding it, the policy on the wired port, the filter as the policy's AMT_NetworkFilter
+// member, then the policy and the filter deleted.
+TEST_F(WsmanClients, MeshCentralSystemDefensePolicyOnThePort) {
+  auto r = run("node " + quote((kClientsDir / "meshcentral_system_defense.js").string()) + " " +
+               std::to_string(daemon_.httpPort()) + " admin " + quote(kPassword) + " 0");
+  EXPECT_EQ(r.exitCode, 0) << r.output << "\n--- daemon log ---\n" << daemon_.log();
+  for (const char* step : {"OK Create AMT_IPHeadersFilter", "OK Create AMT_SystemDefensePolicy",
+                           "OK Create AMT_NetworkPortSystemDefensePolicy", "OK The policy is on the wired port",
+                           "OK AMT_NetworkFilter lists the filter in the policy", "OK The port has no policy after the delete",
+                           "OK Delete AMT_IPHeadersFilter"})
+    EXPECT_NE(r.output.find(step), std::string::npos) << step << " missing:\n" << r.output;
+  std::cout << r.output;
+}
+
 // PET over SNMP as MeshCentral's stack drives it (meshcentral_pet.js): Create of AMT_SNMPEventSubscriber pointing at
 // the script's own UDP receiver, Enum and Put of AMT_PETFilterSetting, a fan failure arriving as an SNMPv1 PET trap
 // the script decodes, Delete.
