@@ -55,7 +55,7 @@ void registerWebUi(ClassRegistry& r) {
                 [](CimContext& ctx, const Instance&, const Arguments& in) {
                   return changeState(ctx, in, [](platform::PlatformState& s, bool on) { s.features.webUiEnabled = on; });
                 }}};
-  c.enumerate = [kName](CimContext& ctx) {
+  c.enumerate = [](CimContext& ctx) {
     return std::vector<Instance>{serviceInstance("AMT_WebUIService", kName, ctx.platform.state().features.webUiEnabled)};
   };
   r.add(std::move(c));
@@ -84,7 +84,7 @@ void registerKerberos(ClassRegistry& r) {
          return MethodResult::status(result == platform::ChangeResult::Ok ? status::kSuccess : status::kInternalError);
        }},
   };
-  c.enumerate = [kId](CimContext&) {
+  c.enumerate = [](CimContext&) {
     Instance i;
     i.set("ConfiguredEncryptionAlgorithms", Value::numbers({1, 2}))  // AES128, AES256 (0 would be RC4)
         .set("ElementName", kId)
@@ -146,7 +146,7 @@ void registerSecureIo(ClassRegistry& r) {
                 [](CimContext& ctx, const Instance&, const Arguments& in) {
                   return changeState(ctx, in, [](platform::PlatformState& s, bool on) { s.services.secureIoEnabled = on; });
                 }}};
-  c.enumerate = [kName](CimContext& ctx) {
+  c.enumerate = [](CimContext& ctx) {
     const auto& s = ctx.platform.state();
     Instance i = serviceInstance("IPS_SecIOService", kName, s.services.secureIoEnabled);
     i.setNum("DefaultScreen", s.redirection.defaultScreen).setNum("NumberOfScreens", 1).setNum("RequestedLanguage", 0);
@@ -162,7 +162,7 @@ void registerScreenSettings(ClassRegistry& r) {
   c.properties = {P("ElementName"), P("InstanceID"), A("IsActive", T::Boolean), P("PrimaryIndex", T::UInt8),
                   A("ResolutionX", T::UInt32), A("ResolutionY", T::UInt32), A("UpperLeftX", T::SInt32),
                   A("UpperLeftY", T::SInt32)};
-  c.enumerate = [kId](CimContext& ctx) {
+  c.enumerate = [](CimContext& ctx) {
     Instance i;
     i.set("ElementName", kId)
         .set("InstanceID", kId)
@@ -194,7 +194,7 @@ void registerKvmRedirectionService(ClassRegistry& r) {
                     s.features.kvmEnabled = on;
                   });
                 }}};
-  c.enumerate = [kName](CimContext& ctx) {
+  c.enumerate = [](CimContext& ctx) {
     Instance i = serviceInstance("CIM_RedirectionService", kName, ctx.platform.state().features.kvmEnabled);
     i.setNum("MaxCurrentEnabledSAPs", 1)
         .set("RedirectionServiceType", Value::numbers({3}))  // 3 KVM
@@ -216,7 +216,7 @@ void registerEndpointAccessControl(ClassRegistry& r) {
   for (const char* m : {"GetEacOptions", "SetEacOptions", "GetPosture", "GetPostureHash", "UpdatePostureState",
                         "RequestStateChange"})
     c.methods.push_back({m, {}, {}, unsupported});
-  c.enumerate = [kName](CimContext&) {
+  c.enumerate = [](CimContext&) {
     return std::vector<Instance>{serviceInstance("AMT_EndpointAccessControlService", kName, false)};
   };
   r.add(std::move(c));

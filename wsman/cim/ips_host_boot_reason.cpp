@@ -13,7 +13,7 @@ void registerHostBootReason(ClassRegistry& r) {
   ClassDef c{.name = "IPS_HostBootReason", .schema = Schema::Ips, .keys = {"InstanceID"}};
   c.properties = {P("ElementName"), P("InstanceID"), P("PreviousSxState", T::UInt16), P("Reason", T::UInt16),
                   P("ReasonDetails")};
-  c.enumerate = [kName](CimContext& ctx) {
+  c.enumerate = [](CimContext& ctx) {
     const auto& hp = ctx.platform.state().hostPower;
     Instance i;
     i.set("ElementName", kName)

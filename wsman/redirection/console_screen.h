@@ -84,7 +84,6 @@ class ConsoleScreen final : public KvmScreenSource {
   mutable std::vector<std::uint32_t> pixels_;  // empty until someone looks
   std::string overlay_;
   ChangeListener listener_;
-  unsigned drawnCursorX_ = 0, drawnCursorY_ = 0;
   bool controlDown_ = false;
 };
 
