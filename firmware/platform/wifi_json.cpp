@@ -2,57 +2,12 @@
 
 #include <boost/json.hpp>
 
-#include <limits>
-
-#include "common/text_codecs.h"
+#include "firmware/platform/json_members.h"
 
 namespace mesim::platform {
 namespace json = boost::json;
 namespace {
 
-// Reads the members of one JSON object; a missing member keeps its default; the first error is kept with its path.
-class Members {
- public:
-  Members(const json::object& in, std::string path, std::string& error) : in_(in), path_(std::move(path)), error_(error) {}
-
-  void text(const char* key, std::string& out) {
-    const json::value* v = member(key);
-    if (!v) return;
-    if (!v->is_string()) return fail(key, "must be a string");
-    out = std::string(v->get_string());
-    if (!text::isValidUtf8(out)) fail(key, "is not valid UTF-8");
-  }
-  template <class N>
-  void number(const char* key, N& out) {
-    const json::value* v = member(key);
-    if (!v) return;
-    if (v->is_int64() && v->get_int64() >= 0 && static_cast<std::uint64_t>(v->get_int64()) <= std::numeric_limits<N>::max())
-      out = static_cast<N>(v->get_int64());
-    else if (v->is_uint64() && v->get_uint64() <= std::numeric_limits<N>::max())
-      out = static_cast<N>(v->get_uint64());
-    else
-      fail(key, "must be an unsigned integer in range");
-  }
-  void boolean(const char* key, bool& out) {
-    const json::value* v = member(key);
-    if (!v) return;
-    if (!v->is_bool()) return fail(key, "must be true or false");
-    out = v->get_bool();
-  }
-  const json::value* member(const char* key) {
-    if (!error_.empty()) return nullptr;
-    const json::value* v = in_.if_contains(key);
-    return v && !v->is_null() ? v : nullptr;
-  }
-  void fail(const char* key, const char* what) {
-    if (error_.empty()) error_ = path_ + key + " " + what;
-  }
-
- private:
-  const json::object& in_;
-  std::string path_;
-  std::string& error_;
-};
 
 json::object ieee8021xToJson(const Ieee8021xProfile& x) {
   return {{"instanceId", x.instanceId},
@@ -73,7 +28,7 @@ void ieee8021xFromJson(const json::value& in, const std::string& path, Ieee8021x
     error = path.substr(0, path.size() - 1) + " must be an object";
     return;
   }
-  Members m(in.get_object(), path, error);
+  JsonMembers m(in.get_object(), path, error);
   m.text("instanceId", x.instanceId);
   m.text("elementName", x.elementName);
   m.number("authenticationProtocol", x.authenticationProtocol);
@@ -116,7 +71,7 @@ std::string wifiFromJson(const json::value& in, WifiSettings& out) {
   if (!in.is_object()) return "must be an object";
   std::string error;
   WifiSettings read;
-  Members top(in.get_object(), "", error);
+  JsonMembers top(in.get_object(), "", error);
   top.number("portState", read.portState);
   top.number("localProfileSynchronization", read.localProfileSynchronization);
   top.boolean("uefiProfileShareEnabled", read.uefiProfileShareEnabled);
@@ -130,7 +85,7 @@ std::string wifiFromJson(const json::value& in, WifiSettings& out) {
       const std::string path = "profiles[" + std::to_string(i) + "].";
       const json::value& item = list->get_array()[i];
       if (!item.is_object()) return path.substr(0, path.size() - 1) + " must be an object";
-      Members m(item.get_object(), path, error);
+      JsonMembers m(item.get_object(), path, error);
       WifiProfile p;
       m.text("instanceId", p.instanceId);
       m.text("elementName", p.elementName);
@@ -165,7 +120,7 @@ std::string wired8021xFromJson(const json::value& in, Wired8021xSettings& out) {
   if (!in.is_object()) return "must be an object";
   std::string error;
   Wired8021xSettings read;
-  Members top(in.get_object(), "", error);
+  JsonMembers top(in.get_object(), "", error);
   top.number("enabled", read.enabled);
   top.boolean("availableInS0", read.availableInS0);
   top.number("pxeTimeout", read.pxeTimeout);
