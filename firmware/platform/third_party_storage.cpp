@@ -18,6 +18,14 @@ bool validName(const std::string& name, std::size_t maxLength, bool mayBeEmpty) 
          std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
+// The handles of a list's entries, in order (the Enumerate* / Get*s answers).
+template <class List>
+std::vector<std::uint32_t> handlesOf(const List& list) {
+  std::vector<std::uint32_t> out;
+  for (const auto& e : list) out.push_back(e.handle);
+  return out;
+}
+
 template <class List, class Pred>
 auto findIf(List& list, Pred pred) -> decltype(&*list.begin()) {
   auto it = std::find_if(list.begin(), list.end(), pred);
@@ -552,9 +560,7 @@ std::uint32_t ThirdPartyStorage::setGlobalAttributes(std::optional<std::uint32_t
 }
 
 std::vector<std::uint32_t> ThirdPartyStorage::registeredApplications() const {
-  std::vector<std::uint32_t> out;
-  for (const auto& a : state_.applications) out.push_back(a.handle);
-  return out;
+  return handlesOf(state_.applications);
 }
 
 std::uint32_t ThirdPartyStorage::adminApplicationAttributes(std::uint32_t handle, TpdsApplicationAttributes& out) const {
@@ -587,9 +593,7 @@ std::uint32_t ThirdPartyStorage::addEaclEntry(const std::string& enterpriseName,
 }
 
 std::vector<std::uint32_t> ThirdPartyStorage::eaclEntries() const {
-  std::vector<std::uint32_t> out;
-  for (const auto& e : state_.enterprises) out.push_back(e.handle);
-  return out;
+  return handlesOf(state_.enterprises);
 }
 
 std::uint32_t ThirdPartyStorage::getEaclEntry(std::uint32_t handle, std::string& enterpriseName) const {
@@ -629,9 +633,7 @@ std::uint32_t ThirdPartyStorage::addFpaclEntry(std::uint32_t attrType, const std
 }
 
 std::vector<std::uint32_t> ThirdPartyStorage::allocEntries() const {
-  std::vector<std::uint32_t> out;
-  for (const auto& e : state_.allocEntries) out.push_back(e.handle);
-  return out;
+  return handlesOf(state_.allocEntries);
 }
 
 std::uint32_t ThirdPartyStorage::getAllocEntry(std::uint32_t handle, TpdsAllocEntry& out) const {
