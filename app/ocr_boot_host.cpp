@@ -51,10 +51,11 @@ void OcrBootHost::powerChanged(const platform::PowerChange& change) {
   if (auto plan = platform::armedOcrHttpsBoot(platform_.state())) start(std::move(*plan));
 }
 
-void OcrBootHost::record(const platform::MessageLogEvent& event) {
+void OcrBootHost::record(std::initializer_list<platform::MessageLogEvent> events) {
+  // One state change (and one write of the state) for the records a step of the boot writes together.
   const auto now = core::unixSeconds(clock_.now());
   platform_.update([&](platform::PlatformState& s) {
-    platform::appendMessageLogRecord(s, platform::makeMessageLogRecord(event, now));
+    for (const auto& event : events) platform::appendMessageLogRecord(s, platform::makeMessageLogRecord(event, now));
   });
 }
 
@@ -64,8 +65,7 @@ void OcrBootHost::start(platform::OcrHttpsBoot plan) {
   lastUri_ = plan.uri;
   lastResult_ = "downloading";
   lastError_.clear();
-  record(platform::ocrProgressEvent(OcrProgress::ParametersReceived));
-  record(platform::ocrProgressEvent(OcrProgress::OptionAdded));
+  record({platform::ocrProgressEvent(OcrProgress::ParametersReceived), platform::ocrProgressEvent(OcrProgress::OptionAdded)});
   MESIM_LOG(Info, "ocr", "One Click Recovery: HTTPS boot from " + plan.uri);
 
   std::vector<std::string> roots;
@@ -73,7 +73,7 @@ void OcrBootHost::start(platform::OcrHttpsBoot plan) {
   // With sync root CA the BIOS trusts AMT's roots only; without it, its own store (the system's, here).
   auto tls = wsman::eventing::makeVerifyingTlsClientContext(roots, !plan.syncRootCa);
   if (!tls) {
-    record(platform::ocrErrorEvent(OcrError::TlsAuthentication));
+    record({platform::ocrErrorEvent(OcrError::TlsAuthentication)});
     finish(plan.uri, OcrError::TlsAuthentication, tls.error().message, {});
     return;
   }
@@ -90,27 +90,30 @@ void OcrBootHost::start(platform::OcrHttpsBoot plan) {
       [this, alive = alive_, generation = generation_, plan](wsman::eventing::HttpPostResult r) {
         if (!*alive || generation != generation_) return;  // the host booted again meanwhile
         using Stage = wsman::eventing::HttpPostResult::Stage;
-        if (r.error.empty() || r.failedAt != Stage::Resolve) record(platform::ocrProgressEvent(OcrProgress::Resolved));
+        const auto resolved = platform::ocrProgressEvent(OcrProgress::Resolved);
+        const auto connected = platform::ocrProgressEvent(OcrProgress::Connected);
         if (!r.error.empty()) {
           const OcrError e = r.failedAt == Stage::Resolve ? OcrError::NameResolution
                              : r.failedAt == Stage::Tls   ? OcrError::TlsAuthentication
                                                           : OcrError::Connect;
-          record(platform::ocrErrorEvent(e));
+          if (e == OcrError::NameResolution)
+            record({platform::ocrErrorEvent(e)});
+          else
+            record({resolved, platform::ocrErrorEvent(e)});
           return finish(plan.uri, e, r.error, {});
         }
-        record(platform::ocrProgressEvent(OcrProgress::Connected));
         if (r.status != 200) {
           const OcrError e = r.status == 401 ? OcrError::DigestAuthentication : OcrError::FileNotFound;
-          record(platform::ocrErrorEvent(e));
+          record({resolved, connected, platform::ocrErrorEvent(e)});
           return finish(plan.uri, e, "HTTP " + std::to_string(r.status), {});
         }
-        record(platform::ocrProgressEvent(OcrProgress::Downloaded));
+        const auto downloaded = platform::ocrProgressEvent(OcrProgress::Downloaded);
         if (auto bad = platform::checkOcrImage(plan.imageHash, r.body)) {
-          record(platform::ocrErrorEvent(*bad));
+          record({resolved, connected, downloaded, platform::ocrErrorEvent(*bad)});
           return finish(plan.uri, *bad, "the image's hash is not the one given", {});
         }
-        record(platform::ocrProgressEvent(OcrProgress::Booting));
-        record(platform::ocrProgressEvent(OcrProgress::ExitBootServices));
+        record({resolved, connected, downloaded, platform::ocrProgressEvent(OcrProgress::Booting),
+                platform::ocrProgressEvent(OcrProgress::ExitBootServices)});
         finish(plan.uri, std::nullopt, {}, std::move(r.body));
       });
 }

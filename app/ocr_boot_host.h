@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -37,7 +38,7 @@ class OcrBootHost {
 
  private:
   void start(platform::OcrHttpsBoot plan);
-  void record(const platform::MessageLogEvent& event);
+  void record(std::initializer_list<platform::MessageLogEvent> events);
   void finish(const std::string& uri, std::optional<platform::OcrError> error, std::string detail, std::string image);
 
   boost::asio::io_context& io_;
