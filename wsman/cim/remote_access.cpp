@@ -127,6 +127,7 @@ MethodResult addPolicyRule(CimContext& ctx, const Instance&, const Arguments& in
   for (const auto& [argument, type] : {std::pair{"MpServer", 0u}, std::pair{"InternalMpServer", 1u}}) {
     auto servers = in.find(argument);
     if (servers == in.end()) continue;
+    if (servers->second.refs.size() > kMaxServersPerPolicy) return MethodResult::status(status::kMaxLimitReached);
     for (const auto& ref : servers->second.refs) {
       const platform::MpsServer* server = referencedServer(state, &ref);
       if (!server) return MethodResult::status(status::kNotFound);
@@ -140,11 +141,6 @@ MethodResult addPolicyRule(CimContext& ctx, const Instance&, const Arguments& in
     }
   }
   if (rule.mpsNames.empty()) return MethodResult::status(status::kInvalidParameter);
-  for (const auto& [argument, type] : {std::pair{"MpServer", 0u}, std::pair{"InternalMpServer", 1u}}) {
-    auto servers = in.find(argument);
-    if (servers != in.end() && servers->second.refs.size() > kMaxServersPerPolicy)
-      return MethodResult::status(status::kMaxLimitReached);
-  }
   static const char* const kNames[] = {"User Initiated", "Alert", "Periodic"};
   rule.policyRuleName = kNames[trigger];
   auto result = ctx.platform.update([&](platform::PlatformState& s) {
