@@ -164,6 +164,7 @@ void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std:
   s.mpsServers.clear();
   s.remoteAccessPolicies.clear();
   s.httpProxies.clear();
+  s.environmentDetection = factory.environmentDetection;
   s.remoteAccess.userInitiatedConnectionRequested = false;
   s.userInitiatedConnectionState = factory.userInitiatedConnectionState;
   s.optIn = factory.optIn;
@@ -426,6 +427,12 @@ ChangeResult PlatformModel::setUserInitiatedConnection(bool requested) {
   PlatformState next = state_;
   next.remoteAccess.userInitiatedConnectionRequested = requested;
   return commit(std::move(next));
+}
+
+void PlatformModel::setTunnelStatus(const RemoteAccessStatus& live) {
+  const bool requested = state_.remoteAccess.userInitiatedConnectionRequested;
+  state_.remoteAccess = live;
+  state_.remoteAccess.userInitiatedConnectionRequested = requested;  // the host's request is configuration
 }
 
 ChangeResult PlatformModel::setAmtCertificateHash(HashAlgorithm alg, std::vector<std::uint8_t> hash) {
