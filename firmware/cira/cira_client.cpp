@@ -76,17 +76,11 @@ std::string disconnectReasonName(std::uint32_t reason) {
   return std::to_string(reason);
 }
 
-// Environment detection: AMT is inside its enterprise when the domain it is on matches a detection string
-// (AMT_EnvironmentDetectionSettingData.DetectionStrings, suffix match). With no strings it is always outside.
+// Environment detection (AMT_EnvironmentDetectionSettingData, the same reading System Defense makes): outside the
+// enterprise when detection strings are set and AMT's domain matches none of them. With no strings AMT is at home,
+// which is why consoles set a random string to have CIRA used (MeshCentral's AMT manager does).
 bool insideEnterprise(const platform::PlatformState& s) {
-  const std::string& domain = s.domainName;
-  for (const auto& suffix : s.environmentDetection.detectionStrings) {
-    if (suffix.empty() || domain.size() < suffix.size()) continue;
-    if (domain.compare(domain.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
-    if (domain.size() == suffix.size() || domain[domain.size() - suffix.size() - 1] == '.' || suffix.front() == '.')
-      return true;
-  }
-  return false;
+  return !platform::sdOutsideEnterprise(s.systemDefense, s.domainName);
 }
 
 }  // namespace
@@ -441,7 +435,10 @@ std::optional<CiraClient::Want> CiraClient::wanted(const platform::PlatformState
 void CiraClient::reconsider() {
   if (!started_) return;
   const auto& s = platform_.state();
-  status_.insideEnterprise = insideEnterprise(s);
+  if (const bool inside = insideEnterprise(s); inside != status_.insideEnterprise) {
+    status_.insideEnterprise = inside;
+    publish();  // AMTHI's networkStatus
+  }
   schedulePeriodic(s);
   if (!s.remoteAccess.userInitiatedConnectionRequested) userUntil_.reset();
   auto want = wanted(s);

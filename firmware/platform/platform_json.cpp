@@ -275,11 +275,6 @@ void fields(V& v, S& s) {
   v("mpsTypes", s.mpsTypes);
 }
 
-template <class V, Is<EnvironmentDetection> S>
-void fields(V& v, S& s) {
-  v("detectionStrings", s.detectionStrings);
-}
-
 template <class V, Is<HttpProxy> S>
 void fields(V& v, S& s) {
   v("name", s.name, Format::Plain, Need::Required);
@@ -384,7 +379,6 @@ void fields(V& v, S& s) {
     g("mpsServers", s.mpsServers);
     g("policies", s.remoteAccessPolicies);
     g("userInitiatedConnectionState", s.userInitiatedConnectionState);
-    g("environmentDetection", s.environmentDetection);
   });
   v("httpProxies", s.httpProxies);
   v("services", s.services);
@@ -783,7 +777,6 @@ MESIM_PERSISTED(KeyStore)
 MESIM_PERSISTED(MpsServer)
 MESIM_PERSISTED(RemoteAccessPolicyRule)
 MESIM_PERSISTED(HttpProxy)
-MESIM_PERSISTED(EnvironmentDetection)
 MESIM_PERSISTED(EventLogs)
 MESIM_PERSISTED(PlatformState)
 #undef MESIM_PERSISTED

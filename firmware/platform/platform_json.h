@@ -47,7 +47,7 @@ concept PersistedStruct =
     std::same_as<T, BootSettings> || std::same_as<T, OptInSettings> || std::same_as<T, RedirectionSettings> ||
     std::same_as<T, GeneralSettingsExtra> || std::same_as<T, TlsSettings> || std::same_as<T, StoredCertificate> ||
     std::same_as<T, StoredKeyPair> || std::same_as<T, StoredCrl> || std::same_as<T, KeyStore> ||
-    std::same_as<T, MpsServer> || std::same_as<T, RemoteAccessPolicyRule> || std::same_as<T, HttpProxy> || std::same_as<T, EnvironmentDetection> ||
+    std::same_as<T, MpsServer> || std::same_as<T, RemoteAccessPolicyRule> || std::same_as<T, HttpProxy> ||
     std::same_as<T, EventLogs> || std::same_as<T, ServiceSettings> || std::same_as<T, PlatformState>;
 
 template <PersistedStruct T>

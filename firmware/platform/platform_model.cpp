@@ -164,7 +164,6 @@ void resetToPreProvisioning(PlatformState& s, UnprovisionScope scope, const std:
   s.mpsServers.clear();
   s.remoteAccessPolicies.clear();
   s.httpProxies.clear();
-  s.environmentDetection = factory.environmentDetection;
   s.remoteAccess.userInitiatedConnectionRequested = false;
   s.userInitiatedConnectionState = factory.userInitiatedConnectionState;
   s.optIn = factory.optIn;

@@ -286,12 +286,6 @@ struct RemoteAccessPolicyRule {
   std::vector<std::uint32_t> mpsTypes;  // per mpsNames entry: 0 external, 1 internal, 2 both (missing: 0)
 };
 
-// AMT_EnvironmentDetectionSettingData: the DNS suffixes that mean "inside the enterprise network". Inside, CIRA
-// calls only the servers a rule marks internal; outside (or with no strings) only the external ones (docs/cira.md).
-struct EnvironmentDetection {
-  std::vector<std::string> detectionStrings;  // at most 5, each a domain suffix
-};
-
 // IPS_HTTPProxyAccessPoint created by IPS_HTTPProxyService.AddProxyAccessPoint.
 struct HttpProxy {
   std::string name;  // "Intel(r) ME:HTTP Proxy Access Point N"
@@ -365,7 +359,6 @@ struct PlatformState {
   std::vector<MpsServer> mpsServers;
   std::vector<RemoteAccessPolicyRule> remoteAccessPolicies;
   std::vector<HttpProxy> httpProxies;
-  EnvironmentDetection environmentDetection;
   std::uint32_t userInitiatedConnectionState = 32768;  // AMT_UserInitiatedConnectionService.EnabledState
   std::int64_t amtClockOffset = 0;  // seconds AMT's clock runs ahead of the firmware clock (SetHighAccuracyTimeSynch)
   // The MEBx password set by AMT_SetupAndConfigurationService.SetMEBxPassword, as hex(MD5(admin:realm:password));

@@ -267,8 +267,10 @@ class CiraClientTest : public ::testing::Test {
                 const std::uint8_t data[8] = {0, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(interval >> 8),
                                               static_cast<std::uint8_t>(interval)};
                 if (trigger == 2) rule.extendedData = text::base64Encode(data);
-                rule.mpsNames = {server.name};
+                rule.mpsNames = {server.name};  // MpServer: an external server
                 s.remoteAccessPolicies = {rule};
+                // Outside the enterprise, as consoles make it: a detection string AMT's domain does not match.
+                s.systemDefense.environment.detectionStrings = {"0a1b2c3d4e5f"};
               }),
               platform::ChangeResult::Ok);
   }
@@ -502,18 +504,34 @@ TEST_F(CiraClientTest, AnAlertOpensTheTunnelOfAnAlertRule) {
   ASSERT_TRUE(runUntil([&] { return !connected(); }));
 }
 
+TEST_F(CiraClientTest, AnExternalMpsIsNotCalledInsideTheEnterprise) {
+  configure(2);
+  // No detection strings: AMT is at home (MeshCentral clears them to turn CIRA off).
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.systemDefense.environment.detectionStrings.clear(); }),
+            platform::ChangeResult::Ok);
+  startClient();
+  settle();
+  EXPECT_EQ(mps->connections, 0);
+  EXPECT_TRUE(client->status().insideEnterprise);
+  EXPECT_EQ(model->remoteAccess().networkStatus, 0u);
+  // A server for both environments is called wherever AMT is.
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.remoteAccessPolicies[0].mpsTypes = {2}; }),
+            platform::ChangeResult::Ok);
+  ASSERT_TRUE(runUntil([&] { return connected(); }));
+}
+
 TEST_F(CiraClientTest, NothingIsCalledBeforeProvisioningOrInsideTheEnterprise) {
   configure(2);
   ASSERT_EQ(model->update([](platform::PlatformState& s) {
               s.domainName = "corp.example.com";
-              s.environmentDetection.detectionStrings = {"example.com"};
+              s.systemDefense.environment.detectionStrings = {"example.com"};
             }),
             platform::ChangeResult::Ok);
   startClient();
   settle();
   EXPECT_EQ(mps->connections, 0) << "inside the enterprise an external-only MPS is not called";
   EXPECT_TRUE(client->status().insideEnterprise);
-  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.environmentDetection.detectionStrings = {"other.org"}; }),
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.systemDefense.environment.detectionStrings = {"other.org"}; }),
             platform::ChangeResult::Ok);
   ASSERT_TRUE(runUntil([&] { return connected(); }));
   // Unprovisioning wipes the configuration: the tunnel closes.

@@ -605,7 +605,6 @@ TEST(StateStore, Schema1FileFromThePreviousReleaseLoadsAndItsLogsMoveOut) {
     for (const char* added : {"password", "certificateId"}) server.as_object().erase(added);
   }
   for (auto& rule : remote["policies"].as_array()) rule.as_object().erase("mpsTypes");
-  remote.erase("environmentDetection");  // added with CIRA
   EXPECT_EQ(rewritten, boost::json::value(expected)) << slurp(dir.path() / "platform.json");
 
   // Typed values, spot-checked through the model.
