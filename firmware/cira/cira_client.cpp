@@ -15,6 +15,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
+#include "firmware/cira/apf_stream.h"
 #include "firmware/lme/apf_codec.h"
 
 namespace mesim::cira {
@@ -28,9 +29,6 @@ using hbm::Bytes;
 namespace {
 
 constexpr const char* kLog = "cira";
-// A frame from the MPS longer than this ends the tunnel: the largest an MPS sends is a CHANNEL_DATA within the
-// window the ME granted, and both MPSes cap that at 1 MiB (spec/apf.md §3).
-constexpr std::size_t kMaxFrame = (1u << 20) + 64;
 constexpr time_point kForever = time_point::max();
 
 // AMTHI GetRemoteAccessConnectionStatus's trigger codes (0 user, 1 alert, 2 provisioning, 3 periodic) and the APF
@@ -84,6 +82,22 @@ bool insideEnterprise(const platform::PlatformState& s) {
 }
 
 }  // namespace
+
+lme::ApfSessionOptions tunnelSessionOptions(const std::vector<std::uint32_t>& forwardPorts, std::uint32_t channelWindow) {
+  lme::ApfSessionOptions apf;
+  apf.awaitHostVersion = false;  // an MPS never answers PROTOCOLVERSION (cira.md §2)
+  apf.authenticate = true;
+  apf.forwardPorts = forwardPorts;
+  for (auto port : forwardPorts)
+    if (port != lme::kPortHttp && port != lme::kPortHttps) apf.extraChannelPorts.push_back(port);
+  apf.maxMessageLength = channelWindow + static_cast<std::uint32_t>(lme::apf::kChannelDataHeaderSize);
+  apf.maxDataPayload = 16 * 1024;  // no MEI message limit here; MeshCentral's window is 32 KiB
+  apf.channelWindow = channelWindow;
+  apf.maxChannels = 32;
+  apf.maxBufferedFromHost = 1024 * 1024;
+  apf.logTag = kLog;
+  return apf;
+}
 
 const char* tunnelStateName(TunnelState state) {
   switch (state) {
@@ -229,38 +243,27 @@ class CiraClient::Tunnel final : public firmware::ClientConnection, public std::
         return self->fail(eof ? "the MPS closed the connection" : "connection to the MPS lost: " + ec.message());
       }
       self->owner_.lastHeard_ = self->owner_.timers_.now();
-      self->inbox_.insert(self->inbox_.end(), self->buffer_.begin(), self->buffer_.begin() + static_cast<long>(n));
+      self->inbox_.append(hbm::ByteView(self->buffer_.data(), n));
       if (!self->deliver()) return;
       self->readMore();
     });
   }
 
-  // Hands every whole message in the inbox to the session; false once the tunnel ended.
+  // Hands every whole message read so far to the session; false once the tunnel ended.
   bool deliver() {
-    std::size_t used = 0;
-    while (stage_ == Stage::Apf && !closing_) {
-      hbm::ByteView rest(inbox_.data() + used, inbox_.size() - used);
-      if (rest.empty()) break;
-      auto length = lme::apf::frameLength(rest);
-      if (!length) {
+    while (stage_ == Stage::Apf && !closing_ && session_->state() != lme::ApfSession::State::Closed) {
+      hbm::ByteView message;
+      const auto outcome = inbox_.next(message);
+      if (outcome == ApfStreamReader::Outcome::NeedMore) break;
+      if (outcome != ApfStreamReader::Outcome::Message) {
         // Every MPS closes on a type it does not know (cira.md §2); the stream cannot be resynchronised.
-        fail("the MPS sent an unknown APF message type " + std::to_string(rest[0]));
+        fail(inbox_.error());
         return false;
       }
-      if (*length == 0 || *length > rest.size()) {
-        if (rest.size() > kMaxFrame) {
-          fail("the MPS sent an APF message over " + std::to_string(kMaxFrame) + " bytes");
-          return false;
-        }
-        break;
-      }
-      session_->onHostMessage(rest.subspan(0, *length));
-      used += *length;
+      session_->onHostMessage(message);
       if (current()) owner_.onTunnelProgress();
       if (!live()) return false;
-      if (session_->state() == lme::ApfSession::State::Closed) break;
     }
-    inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<long>(used));
     return live();
   }
 
@@ -320,7 +323,7 @@ class CiraClient::Tunnel final : public firmware::ClientConnection, public std::
   bool reading_ = false;
   bool paused_ = false;
   std::array<std::uint8_t, 16 * 1024> buffer_{};
-  Bytes inbox_;
+  ApfStreamReader inbox_;
 };
 
 CiraClient::CiraClient(asio::io_context& io, core::FirmwareTimerQueue& timers, platform::PlatformModel& platform,
@@ -490,24 +493,13 @@ void CiraClient::connect(const Want& want) {
                          false);
   }
 
-  lme::ApfSessionOptions apf;
+  lme::ApfSessionOptions apf = tunnelSessionOptions(options_.forwardPorts, options_.channelWindow);
   apf.uuid = lme::apf::uuidToWire(platform_.uuid());
   apf.triggerReason = static_cast<std::uint32_t>(apfTrigger(want.trigger));
-  apf.awaitHostVersion = false;
-  apf.authenticate = true;
   apf.authUser = server.username;
   apf.authPassword = server.password;
-  apf.forwardPorts = options_.forwardPorts;
   apf.forwardAddress = platform_.fqdn();
-  for (auto port : options_.forwardPorts)
-    if (port != lme::kPortHttp && port != lme::kPortHttps) apf.extraChannelPorts.push_back(port);
-  apf.maxMessageLength = options_.channelWindow + static_cast<std::uint32_t>(lme::apf::kChannelDataHeaderSize);
-  apf.maxDataPayload = 16 * 1024;
-  apf.channelWindow = options_.channelWindow;
-  apf.maxChannels = 32;
-  apf.maxBufferedFromHost = 1024 * 1024;
   apf.log = options_.log;
-  apf.logTag = kLog;
   apf.onKeepaliveOptions = [this](std::uint32_t interval, std::uint32_t timeout) {
     // The MPS's wish wins over the default (MeshCentral asks 30 s after the 5900 forward, cira.md §2).
     if (interval > 0) {

@@ -30,6 +30,10 @@
 namespace mesim::cira {
 
 enum class TunnelState { Disconnected, Connecting, Connected };
+
+// The APF session of a tunnel as far as it does not depend on the device: the ME speaks as an MPS's client
+// (no PROTOCOLVERSION awaited, USERAUTH, `forwardPorts` forwarded and served), sized for TLS rather than MEI.
+lme::ApfSessionOptions tunnelSessionOptions(const std::vector<std::uint32_t>& forwardPorts, std::uint32_t channelWindow);
 const char* tunnelStateName(TunnelState state);
 const char* triggerName(platform::CiraTrigger trigger);
 
