@@ -431,7 +431,7 @@ class Device::Impl {
   Parts parts() const {
     return {engine_.get(),         lme_.get(),         watchdog_.get(),  eventDelivery_.get(),
             wsmanService_.get(),   wsmanHttp_.get(),   platform_.get(),  subscriberOutages_.get(),
-            redirection_.get(),    kvm_ ? &kvm_->service() : nullptr};
+            redirection_.get(),    kvm_ ? &kvm_->service() : nullptr, cira_ ? &cira_->client() : nullptr};
   }
   void countFault(std::string_view kind) {
     auto it = faultsInjected_.find(kind);

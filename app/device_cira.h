@@ -46,6 +46,7 @@ class DeviceCira {
   void stop() { client_->stop(); }
   void alertRaised() { client_->alertRaised(); }
   const cira::CiraStatus& status() const { return client_->status(); }
+  const cira::CiraClient& client() const { return *client_; }
   boost::json::object statusJson() const;
 
  private:
