@@ -11,6 +11,8 @@
 #include "tests/support/amthi_call.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/fake_mps.h"
+#include "tests/support/wsman_digest_client.h"
+#include "tests/support/wsman_messages.h"
 
 namespace mesim::test {
 namespace {
@@ -28,7 +30,7 @@ class CiraDaemonTest : public ::testing::Test {
   }
 
   bool startDaemon(std::uint16_t mpsPort) {
-    std::vector<std::string> args = {"--provisioning", "acm", "--preload", "off",
+    std::vector<std::string> args = {"--provisioning", "acm", "--preload", "off", "--admin-password", "P@ssw0rd",
                                      "--cira-mps", "127.0.0.1:" + std::to_string(mpsPort),
                                      "--cira-user", "0123456789abcdef", "--cira-password", "P@ssw0rd",
                                      "--cira-root", rootPem.string(), "--cira-cn", "mps.mesim.test"};
@@ -49,6 +51,17 @@ class CiraDaemonTest : public ::testing::Test {
   std::string ciraState() {
     auto c = cira();
     return c.contains("state") ? std::string(c["state"].as_string()) : "";
+  }
+
+  // WS-Man on the network port: the CIRA session as AMT lists it (IPS_RasSessionUsingPort, present while connected).
+  std::string rasSessions() {
+    WsmanDigestClient client(daemon.httpPort());
+    auto r = client.post(wsmanEnvelope("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+                                       "http://intel.com/wbem/wscim/1/ips-schema/1/IPS_RasSessionUsingPort",
+                                       "<Enumerate xmlns=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\">"
+                                       "<w:OptimizeEnumeration/><w:MaxElements>10</w:MaxElements></Enumerate>"));
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.body;
   }
 
   // Runs the MPS's loop until `done`, or about 10 s.
@@ -76,6 +89,7 @@ TEST_F(CiraDaemonTest, TheTunnelCarriesWsmanAndSolAndIsVisibleEverywhere) {
   EXPECT_EQ(c["trigger"].as_string(), "periodic");
   EXPECT_EQ(c["connects"].as_int64(), 1);
   EXPECT_TRUE(daemon.waitForLog("CIRA tunnel to 127.0.0.1:" + std::to_string(mps.port()) + " is up (periodic)"));
+  EXPECT_NE(rasSessions().find("AMT_RemoteAccessService"), std::string::npos);
   const auto metrics = httpRequest(daemon.controlPort(), "GET", "/metrics");
   EXPECT_NE(metrics.find("mesim_cira_connected{device=\"default\"} 1"), std::string::npos);
 
@@ -120,6 +134,7 @@ TEST_F(CiraDaemonTest, TheTunnelCarriesWsmanAndSolAndIsVisibleEverywhere) {
   EXPECT_EQ(c["drops"].as_int64(), 1);
   EXPECT_NE(std::string(c["last_error"].as_string()).find("refused"), std::string::npos) << c;
   EXPECT_TRUE(c.contains("next_attempt"));
+  EXPECT_EQ(rasSessions().find("AMT_RemoteAccessService"), std::string::npos);
   EXPECT_EQ(httpRequest(daemon.controlPort(), "GET", "/healthz").rfind("200", 0), 0u);
 }
 
