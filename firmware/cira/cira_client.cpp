@@ -87,6 +87,7 @@ lme::ApfSessionOptions tunnelSessionOptions(const std::vector<std::uint32_t>& fo
   lme::ApfSessionOptions apf;
   apf.awaitHostVersion = false;  // an MPS never answers PROTOCOLVERSION (cira.md §2)
   apf.authenticate = true;
+  apf.channelsBeforePfwd = true;
   apf.forwardPorts = forwardPorts;
   for (auto port : forwardPorts)
     if (port != lme::kPortHttp && port != lme::kPortHttps) apf.extraChannelPorts.push_back(port);

@@ -420,6 +420,7 @@ void ApfSession::onGlobalRequest(const apf::GlobalRequest& m) {
 
 bool ApfSession::requireEstablished(const char* what) {
   if (state_ == State::Established) return true;
+  if (options_.channelsBeforePfwd && state_ == State::AwaitingPfwd) return true;
   // LMS itself drops the link for channel traffic before the handshake ends (§2.2, _checkProtocolFlow).
   protocolError(std::string(what) + " before the APF handshake completed");
   return false;

@@ -51,6 +51,9 @@ struct ApfSessionOptions {
   // Ports a host's forwarded-tcpip may open besides 16992/16993 (CIRA: redirection and KVM); the factory serves them.
   std::vector<std::uint32_t> extraChannelPorts;
   std::uint32_t maxDataPayload = 4095;      // per CHANNEL_DATA; LMS drops more (§2.5)
+  // Channel traffic once USERAUTH succeeded but before pfwd is accepted: MeshCentral opens its first channel 300 ms
+  // after USERAUTH_SUCCESS whatever else happened (cira.md §2), so a slow device may see it first. LMS: an error.
+  bool channelsBeforePfwd = false;
   // KEEPALIVE_OPTIONS_REQUEST(interval, timeout) from an MPS: the reply's values (unset: ignored, as LMS does).
   std::function<std::pair<std::uint32_t, std::uint32_t>(std::uint32_t interval, std::uint32_t timeout)>
       onKeepaliveOptions;

@@ -111,6 +111,7 @@ class FakeMps {
   std::string password = "P@ssw0rd";
   bool keepaliveOptionsAfter5900 = true;
   bool answerKeepalives = true;
+  bool openChannelAtLogin = false;  // a CHANNEL_OPEN right after USERAUTH_SUCCESS, ahead of the pfwd SERVICE_ACCEPT
   std::vector<apf::Message> received;
   std::vector<std::uint32_t> forwards;
   int connections = 0;
@@ -178,7 +179,12 @@ class FakeMps {
     received.push_back(m);
     if (auto* s = std::get_if<apf::ServiceRequest>(&m)) send(apf::ServiceAccept{s->service});
     if (auto* u = std::get_if<apf::UserauthRequest>(&m)) {
-      if (u->password == password) send(apf::UserauthSuccess{});
+      if (u->password == password) {
+        send(apf::UserauthSuccess{});
+        // MeshCentral's AMT manager opens its first channel 300 ms after the login, pfwd or not (cira.md §2).
+        if (openChannelAtLogin)
+          send(apf::ChannelOpen{"forwarded-tcpip", 4, 32768, apf::kReservedMaxPacket, "", 16992, "1.2.3.4", 1024});
+      }
       else send(apf::UserauthFailure{"password", false});
     }
     if (auto* g = std::get_if<apf::GlobalRequest>(&m)) {

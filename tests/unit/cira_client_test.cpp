@@ -250,6 +250,15 @@ TEST_F(CiraClientTest, AChannelFromTheMpsReachesThePortsServerAndBack) {
   ASSERT_TRUE(runUntil([&] { return client->status().openChannels == 1; }));
 }
 
+TEST_F(CiraClientTest, AChannelOpenedRightAfterTheLoginIsServed) {
+  mps->openChannelAtLogin = true;
+  configure(2);
+  startClient();
+  ASSERT_TRUE(runUntil([&] { return mps->count<apf::ChannelOpenConfirmation>() == 1 && connected(); }));
+  EXPECT_EQ(mps->count<apf::Disconnect>(), 0);
+  EXPECT_EQ(client->status().openChannels, 1u);
+}
+
 TEST_F(CiraClientTest, AWrongPasswordIsReportedAndRetriedWithBackOff) {
   configure(2);
   mps->password = "something else";
