@@ -15,6 +15,7 @@
 #include "app/device_kvm.h"
 #include "app/fault_injection.h"
 #include "common/log.h"
+#include "common/text_codecs.h"
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
@@ -213,6 +214,8 @@ class Device::Impl {
     defaults.controlMode = config_.provisioning.controlMode;
     defaults.wirelessNic = config_.wirelessNic;
     defaults.trustedRootHashes = config_.trustedRootHashes;
+    defaults.hostName = config_.hostName;
+    defaults.identity = config_.identity;
     if (!services_.runBlocking) {
       auto opened = platform::PlatformModel::open(config_.stateDir, defaults);
       if (!opened) return fail("platform state: " + opened.error().message);
@@ -420,6 +423,21 @@ class Device::Impl {
   }
   const std::map<std::string, std::uint64_t, std::less<>>& faultsInjected() const { return faultsInjected_; }
 
+  // Who the device is (docs/fleet.md, "Identities"): what a fleet's tests compare across restarts and state dirs.
+  boost::json::object identityJson() const {
+    const auto& state = platform_->state();
+    auto mac = [](const platform::MacAddress& m) {
+      std::string text = text::toHex(m);
+      for (std::size_t at = 10; at > 0; at -= 2) text.insert(at, ":");
+      return text;
+    };
+    return {{"uuid", platform_->uuidString()},
+            {"host_name", state.hostName},
+            {"wired_mac", mac(state.wired.mac)},
+            {"wireless_mac", mac(state.wireless.mac)},
+            {"digest_realm", state.digestRealm}};
+  }
+
   boost::json::object status() const {
     boost::json::object status;
     status["name"] = config_.name;
@@ -441,6 +459,7 @@ class Device::Impl {
     fw["messages_out"] = es.messagesOut;
     fw["flow_control_violations"] = es.flowControlViolations;
     status["firmware"] = fw;
+    status["identity"] = identityJson();
     if (watchdog_) {
       auto& os = watchdog_->osWatchdog();
       const auto& ev = watchdog_->events().stats();
