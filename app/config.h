@@ -63,6 +63,7 @@ struct DeviceConfig {
   FileAccess watchdogAccess;  // dev/watchdog0 (--watchdog-mode, --watchdog-group)
   FuseMode fuse = FuseMode::Auto;
   bool preload = true;
+  bool iderNbd = true;  // the IDE-R media as an NBD export on runtime-dir/ider.nbd (host side: off for a fleet's)
   std::uint32_t bufferSlots = 128;
   std::string listenAddress = "127.0.0.1";  // WS-Man listeners
   int httpPort = 16992;                      // 0 = any free port, negative = off

@@ -988,6 +988,7 @@ class Device::Impl {
                                wsman::redirection::webRedirectionService(*redirection_));
     if (auto r = kvm_->start(); !r) return fail(r.error().message);
     iderHost_ = std::make_unique<IderHost>(io_, redirection_->ider(), config_.runtimeDir / "ider.nbd");
+    if (!config_.iderNbd) return {};  // the export is the host's side of IDE-R; the BIOS boot from it stays
     if (auto r = iderHost_->start(); !r)  // IDE-R works without its NBD export (a runtime dir path too long, say)
       MESIM_LOG(Warn, "ider", "no NBD export of the IDE-R media: " << r.error().message);
     return {};

@@ -64,12 +64,13 @@ std::string addFleetDevices(const FleetConfig& fleet, const DeviceConfig& base, 
     device.hostName = device.name;  // what a console lists the machine as
     if (seed) device.identity = platform::IdentitySeed{*seed, "fleet/" + std::to_string(number)};
     else device.identity.reset();
-    // A mount and a socket per device are for the devices that ask (a fleet's are reached over the network); names
+    // A mount and sockets per device (FUSE, preload, the IDE-R NBD export) are for the devices that ask (a fleet's are reached over the network); names
     // outside this shard's range are other shards' business, so one list serves every shard.
     const bool hostSide = std::find(fleet.hostSide.begin(), fleet.hostSide.end(), device.name) != fleet.hostSide.end();
     if (!hostSide) {
       device.fuse = FuseMode::Off;
       device.preload = false;
+      device.iderNbd = false;
     }
     if (fleet.portBase) {
       device.listenAddress = fleet.address;

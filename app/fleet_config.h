@@ -1,7 +1,7 @@
 // A fleet: N devices alike in one process (`--fleet N`, the config file's [fleet] section; docs/fleet.md). Each is
 // numbered globally (first-index .. first-index+N-1, so shards of one fleet in several processes or containers
 // never share a name or an identity), listens on its own loopback address or on its own ports of one address, and
-// runs without a host side (FUSE, preload) unless listed in host-side.
+// runs without a host side (FUSE, preload, the IDE-R NBD export) unless listed in host-side.
 #pragma once
 
 #include <optional>
@@ -24,7 +24,7 @@ struct FleetConfig {
   std::string address = "127.1.0.1";     // the first device's address (per-address layout), or every device's
   std::optional<unsigned> portBase;      // set: every device on `address`, ports from here (the port layout)
   unsigned portStride = kFleetPortsPerDevice;
-  std::vector<std::string> hostSide;     // devices that keep FUSE and preload as the default device has them
+  std::vector<std::string> hostSide;     // devices that keep FUSE, preload and NBD as the default device has them
 };
 
 inline constexpr unsigned kFleetMaxCount = 10000;

@@ -59,6 +59,7 @@ TEST(FleetConfig, SeedGivesEachDeviceItsGlobalNumberAsSubject) {
     EXPECT_EQ(d.stateDir, std::filesystem::path("/s/devices") / d.name);
     EXPECT_EQ(d.fuse, FuseMode::Off);
     EXPECT_FALSE(d.preload) << "no host side unless asked";
+    EXPECT_FALSE(d.iderNbd);
     EXPECT_EQ(d.listenAddress, "127.1.0." + std::to_string(n));
   }
   auto unseeded = parse({"--fleet", "2"});
@@ -113,6 +114,7 @@ TEST(FleetConfig, HostSideIsForTheListedDevicesOnly) {
   EXPECT_EQ(device(r, "fleet-0001").fuse, FuseMode::Off);
   EXPECT_EQ(device(r, "fleet-0002").fuse, FuseMode::Auto);
   EXPECT_TRUE(device(r, "fleet-0002").preload);
+  EXPECT_TRUE(device(r, "fleet-0002").iderNbd);
   EXPECT_FALSE(device(r, "fleet-0003").preload);
   EXPECT_EQ(parse({"--fleet", "3", "--fleet-host-side", "lab2"}).message,
             "--fleet-host-side: 'lab2' is not a fleet device's name (fleet-0001, fleet-0002, ...)");
