@@ -55,13 +55,13 @@ po::options_description describeProcess() {
     ("control-max-connections", po::value<unsigned>(), "control API connections at once; at the limit the longest-idle one makes room, else 503; 0 = no limit [32]")
     ("fd-reserve", po::value<unsigned>(), "file descriptors below the process limit that network listeners leave to the firmware; 0 = none [64]")
     ("name", po::value<std::string>(), "name of the default device, in log lines and /devices/NAME routes [default]")
-    ("fleet", po::value<unsigned>(), "also run N devices alike (fleet-0001...), 0..10000, each with its own state, WS-Man on its own loopback address, no FUSE [0]")
+    ("fleet", po::value<unsigned>(), "also run N devices alike (fleet-0001...), 0..10000, each with its own state, WS-Man on its own loopback address (or ports: --fleet-port-base), no host side unless --fleet-host-side; also a [fleet] section (docs/fleet.md) [0]")
     ("fleet-address", po::value<std::string>(), "IPv4 address of the first fleet device's WS-Man listeners; the next ones count up (with --fleet-port-base: every device's address) [127.1.0.1]")
     ("fleet-seed", po::value<std::string>(), "text from which each fleet device's UUID, MACs and Digest realm derive (with its global number) on its first start [none: random]")
     ("fleet-first-index", po::value<unsigned>(), "global number of this process's first fleet device, for shards: devices first-index..first-index+N-1 [1]")
     ("fleet-port-base", po::value<unsigned>(), "put every fleet device on --fleet-address, device k (0..N-1) on ports base+k*stride: http, https, redirection, redirection TLS, rfb [unset: one address per device]")
     ("fleet-port-stride", po::value<unsigned>(), "ports between two fleet devices with --fleet-port-base, 5..1000 [5]")
-    ("fleet-host-side", po::value<std::string>(), "fleet devices (comma-separated names) that keep FUSE and the preload socket as the default device has them [none]")
+    ("fleet-host-side", po::value<std::string>(), "fleet devices (comma-separated names) that keep FUSE, the preload socket and the IDE-R NBD export as the default device has them [none]")
     ("scenario", po::value<std::vector<std::string>>()->composing(), "QA scenario file (YAML, docs/scenarios.md) run once every device is ready; repeat for more, run in order")
     ("scenario-exit", po::value<std::string>()->implicit_value("on"), "on or off: stop after the --scenario files ran, exiting 0 if all passed and 1 if not [off]");
   // clang-format on

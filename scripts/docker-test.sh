@@ -400,8 +400,6 @@ SWARM_FLEET=3
 SWARM_REPLICAS=2
 swarm_containers() { "$DOCKER" ps -q --filter "label=com.docker.swarm.service.name=${STACK}_fleet"; }
 replicas_running() { [ "$(swarm_containers | wc -l)" -eq "$SWARM_REPLICAS" ]; }
-# in_replica CONTAINER COMMAND...: run in a helper container sharing that replica's network namespace.
-in_replica() { local ct="$1"; shift; "$DOCKER" run --rm --network "container:$ct" --entrypoint "$1" "$SUBSCRIBER_IMAGE" "${@:2}"; }
 wsman_host_name() {  # CONTAINER PORT: the HostName AMT_GeneralSettings answers with on that port
   local uri="http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings"
   printf '%s' "<?xml version=\"1.0\" encoding=\"utf-8\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Header><a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action><a:To>/wsman</a:To><w:ResourceURI>$uri</w:ResourceURI><a:MessageID>1</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo></Header><Body></Body></Envelope>" \
