@@ -172,8 +172,10 @@ Run runFleet(const fs::path& dir, unsigned devices, Ports ports) {
       const std::string_view line(pending.data() + from, end - from);
       if (defaultReady.empty() && line.find("[default] mesim: device ready") != std::string_view::npos)
         defaultReady = line;
-      if (line.find(marker) != std::string_view::npos)
+      if (line.find(marker) != std::string_view::npos) {
         run.readyMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        if (defaultReady.empty()) defaultReady = line;  // a lone device's ports are in the process's line
+      }
     }
     tail.append(pending, 0, from);
     if (tail.size() > 8192) tail.erase(0, tail.size() - 4096);
