@@ -11,10 +11,14 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
+#include <span>
 #include <tuple>
 
 #include <boost/program_options.hpp>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "common/log.h"
 #include "common/text_codecs.h"
@@ -104,6 +108,12 @@ po::options_description describeDevice() {
     ("provisioning", po::value<std::string>(), "provisioning state of a new state dir: pre (factory), ccm (client control mode) or acm (admin control mode); an existing platform.json keeps its own [acm]")
     ("wireless", po::value<std::string>(), "whether a new state dir's platform has a Wi-Fi NIC (on) or only the wired one (off); an existing platform.json keeps its own [on]")
     ("provisioning-timeout", po::value<std::string>(), "firmware time an unfinished host-based configuration has before AMT goes back to pre-provisioning, e.g. 10m, 24h [24h]")
+    ("cira-mps", po::value<std::string>(), "HOST:PORT of a Management Presence Server: at start a device with no MPS configured gets it, with a periodic CIRA rule (docs/cira.md)")
+    ("cira-user", po::value<std::string>(), "the MPS login's user name (MeshCentral: the first 16 characters of the device group's id)")
+    ("cira-password", po::value<std::string>(), "the MPS login's password")
+    ("cira-root", po::value<std::string>(), "PEM file of the MPS certificate's root, made an AMT trusted root")
+    ("cira-cn", po::value<std::string>(), "the name the MPS certificate must carry [the host of --cira-mps]")
+    ("cira-interval", po::value<unsigned>(), "seconds between the periodic rule's calls while no tunnel is up [60]")
     ("trusted-root-hash", po::value<std::vector<std::string>>()->composing(), "hex SHA-1, SHA-256 or SHA-384 hash of a test root CA, added to the trusted provisioning hashes as an enabled user hash on every start; repeat for more (at most 3)")
     ("watchdog-min-timeout", po::value<unsigned>(), "dev/watchdog0: smallest and default timeout in seconds, 1..65535 [120, as Linux mei_wdt]")
     ("host-os", po::value<std::string>(), "simulated or none: mesim plays the host's OS (boots on power-on, heartbeats dev/watchdog0 through the host model, answers power actions) or leaves the host to your programs [simulated]")
@@ -146,6 +156,61 @@ bool validDeviceName(const std::string& name) {
 }
 
 // Applies the device options present in `vm` to `c`; "" or the error.
+// The first certificate of a PEM file as base64 DER (what AMT_PublicKeyCertificate.X509Certificate holds).
+std::optional<std::string> firstCertificateOfPem(const std::string& path) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+  if (!bio) return std::nullopt;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!cert) return std::nullopt;
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert.get(), &der);
+  if (length <= 0) return std::nullopt;
+  std::string encoded = text::base64Encode(std::span<const std::uint8_t>(der, static_cast<std::size_t>(length)));
+  OPENSSL_free(der);
+  return encoded;
+}
+
+std::string applyCiraOptions(const po::variables_map& vm, DeviceConfig& c) {
+  const bool any = vm.count("cira-mps") || vm.count("cira-user") || vm.count("cira-password") || vm.count("cira-root") ||
+                   vm.count("cira-cn") || vm.count("cira-interval");
+  if (!any) return "";
+  DeviceConfig::CiraPreset preset = c.cira.value_or(DeviceConfig::CiraPreset{});
+  if (vm.count("cira-mps")) {
+    const std::string text = vm["cira-mps"].as<std::string>();
+    const auto colon = text.rfind(':');
+    unsigned long port = 0;
+    if (colon != std::string::npos && colon > 0) {
+      const std::string digits = text.substr(colon + 1);
+      if (!digits.empty() && digits.size() <= 5 && std::all_of(digits.begin(), digits.end(), ::isdigit))
+        port = std::stoul(digits);
+    }
+    if (port == 0 || port > 65535) return "--cira-mps takes HOST:PORT, such as mps.example.com:4433, not '" + text + "'";
+    preset.host = text.substr(0, colon);
+    if (preset.host.size() > 2 && preset.host.front() == '[' && preset.host.back() == ']')
+      preset.host = preset.host.substr(1, preset.host.size() - 2);
+    preset.port = static_cast<std::uint32_t>(port);
+  }
+  if (vm.count("cira-user")) preset.user = vm["cira-user"].as<std::string>();
+  if (vm.count("cira-password")) preset.password = vm["cira-password"].as<std::string>();
+  if (vm.count("cira-cn")) preset.commonName = vm["cira-cn"].as<std::string>();
+  if (vm.count("cira-interval")) {
+    preset.intervalSeconds = vm["cira-interval"].as<unsigned>();
+    if (preset.intervalSeconds < 1 || preset.intervalSeconds > 86400) return "--cira-interval must be 1..86400 seconds";
+  }
+  if (vm.count("cira-root")) {
+    const std::string path = vm["cira-root"].as<std::string>();
+    auto der = firstCertificateOfPem(path);
+    if (!der) return "--cira-root '" + path + "': not a readable PEM certificate";
+    preset.rootDerBase64 = std::move(*der);
+  }
+  if (preset.host.empty()) return "--cira-user, --cira-password, --cira-root and --cira-cn need --cira-mps";
+  if (preset.user.empty() || preset.password.empty() || preset.user.size() > 32 || preset.password.size() > 32)
+    return "--cira-mps needs --cira-user and --cira-password (1..32 characters each, as AMT_RemoteAccessService.AddMpServer)";
+  if (preset.rootDerBase64.empty()) return "--cira-mps needs --cira-root: AMT calls an MPS only over TLS it can verify";
+  c.cira = std::move(preset);
+  return "";
+}
+
 std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   if (vm.count("clock")) {
     auto setting = core::parseClockMode(vm["clock"].as<std::string>());
@@ -300,6 +365,7 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
     }
     if (c.trustedRootHashes.size() > 3) return "--trusted-root-hash: AMT holds at most 3 user hashes";
   }
+  if (auto err = applyCiraOptions(vm, c); !err.empty()) return err;
   if (vm.count("watchdog-min-timeout")) {
     c.watchdogMinTimeout = vm["watchdog-min-timeout"].as<unsigned>();
     if (c.watchdogMinTimeout < 1 || c.watchdogMinTimeout > 65535) return "--watchdog-min-timeout must be 1..65535";

@@ -87,6 +87,18 @@ struct DeviceConfig {
   bool wirelessNic = true;            // --wireless: a new state dir's platform has a Wi-Fi NIC
   // --trusted-root-hash: test roots' hashes (20, 32 or 48 bytes) made trusted, enabled user hashes, on every start.
   std::vector<std::vector<std::uint8_t>> trustedRootHashes;
+  // --cira-*: the CIRA set-up a console would make over WS-Man (docs/cira.md), applied at start to a device with no
+  // MPS configured: the MPS, its login, its root as a trusted certificate, a periodic rule that keeps the tunnel up.
+  struct CiraPreset {
+    std::string host;
+    std::uint32_t port = 4433;
+    std::string user;
+    std::string password;
+    std::string commonName;      // the name the MPS certificate must carry ("": the host)
+    std::string rootDerBase64;   // --cira-root, the PEM file's first certificate
+    std::uint32_t intervalSeconds = 60;  // how often a lost tunnel is called again by the periodic rule
+  };
+  std::optional<CiraPreset> cira;
   unsigned watchdogMinTimeout = 120;  // dev/watchdog0: smallest (and default) timeout, as mei_wdt enforces
   HostOsMode hostOs = HostOsMode::Simulated;           // --host-os
   std::chrono::milliseconds hostOsBootTime{5000};      // --host-os-boot-time: power on to its watchdog daemon

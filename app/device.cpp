@@ -51,6 +51,7 @@
 #include "wsman/webui/web_ui.h"
 #include "app/ider_host.h"
 #include "app/ocr_boot_host.h"
+#include "app/device_cira.h"
 #include "app/host_netns.h"
 #include "app/pet_traps.h"
 #include "firmware/sysdef/system_defense_engine.h"
@@ -241,6 +242,8 @@ class Device::Impl {
     platform_->setDiskFullSwitch(&faults_.disk());
     // PET (docs/pet.md): every event the PET filters select from now on is sent to the SNMP subscribers.
     petTraps_ = std::make_unique<PetTrapSender>(io_, *platform_, *clock_, log_);
+    if (config_.cira)
+      if (auto r = applyCiraPreset(*platform_, *config_.cira); !r) return r;
 
     firmware::HbmEngineOptions engineOptions;
     engineOptions.bufferSlots = config_.bufferSlots;
@@ -301,7 +304,24 @@ class Device::Impl {
     }
     startHostMachine();
     if (auto r = startRedirection(); !r) return r;
+    startCira();
     return {};
+  }
+
+  // CIRA (docs/cira.md): the tunnel to an MPS that the remote-access policies ask for; its channels reach the
+  // servers started above.
+  void startCira() {
+    CiraServers servers;
+    servers.wsman = wsmanHttp_.get();
+    servers.listenAddress = config_.listenAddress;
+    servers.redirectionPort = [this] { return redirectionServer_ ? redirectionServer_->ports().plain : std::uint16_t(0); };
+    servers.redirectionTlsPort = [this] { return redirectionServer_ ? redirectionServer_->ports().tls : std::uint16_t(0); };
+    servers.rfbPort = [this] { return kvm_ ? kvm_->rfbPort() : std::uint16_t(0); };
+    cira_ = std::make_unique<DeviceCira>(io_, *timers_, *platform_, std::move(servers), log_);
+    cira_->start();
+    alertBus_.subscribe([this](const events::Alert&) {
+      if (cira_) cira_->alertRaised();
+    });
   }
 
   void stop(std::function<void()> done) {
@@ -414,7 +434,7 @@ class Device::Impl {
   Parts parts() const {
     return {engine_.get(),         lme_.get(),         watchdog_.get(),  eventDelivery_.get(),
             wsmanService_.get(),   wsmanHttp_.get(),   platform_.get(),  subscriberOutages_.get(),
-            redirection_.get(),    kvm_ ? &kvm_->service() : nullptr};
+            redirection_.get(),    kvm_ ? &kvm_->service() : nullptr, cira_ ? &cira_->client() : nullptr};
   }
   void countFault(std::string_view kind) {
     auto it = faultsInjected_.find(kind);
@@ -513,6 +533,7 @@ class Device::Impl {
     if (redirection_) status["redirection"] = redirectionJson();
     if (iderHost_) status["ider"] = iderHost_->statusJson();
     if (ocrBoot_) status["ocr"] = ocrBoot_->statusJson();
+    if (cira_) status["cira"] = cira_->statusJson();
     if (userConsent_) status["consent"] = platform::toString(userConsent_->state());
     if (kvm_) status["kvm"] = kvm_->statusJson();
     if (wsmanHttp_) {
@@ -1039,6 +1060,7 @@ class Device::Impl {
 
   void cleanup() {
     settleTimer_.cancel();
+    if (cira_) cira_->stop();
     if (preload_) preload_->stop();
     if (redirectionServer_) redirectionServer_->stop();
     if (iderHost_) iderHost_->stop();
@@ -1129,6 +1151,8 @@ class Device::Impl {
   bool stopping_ = false;
   // Cleared when the device goes: a state open still running on a worker then finds nothing to start.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Last: its channels reach WS-Man, redirection and KVM, so it goes first.
+  std::unique_ptr<DeviceCira> cira_;
 
  public:
   ~Impl() {

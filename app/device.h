@@ -27,6 +27,7 @@ class FirmwareTimerQueue;
 }  // namespace mesim::core
 namespace mesim::firmware { class HbmEngine; }
 namespace mesim::lme { class LmeClient; }
+namespace mesim::cira { class CiraClient; }
 namespace mesim::platform {
 class PlatformModel;
 class ProvisioningTimeout;
@@ -102,6 +103,7 @@ class Device {
     events::SubscriberOutages* subscriberOutages = nullptr;
     const wsman::redirection::RedirectionService* redirection = nullptr;  // SOL, IDE-R and the KVMR logins
     const wsman::redirection::KvmService* kvm = nullptr;
+    const cira::CiraClient* cira = nullptr;  // the tunnel to an MPS (docs/cira.md)
   };
   Parts parts() const;
 

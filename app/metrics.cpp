@@ -15,6 +15,7 @@
 #include "app/device.h"
 #include "firmware/events/event_delivery.h"
 #include "firmware/hbm/hbm_engine.h"
+#include "firmware/cira/cira_client.h"
 #include "firmware/lme/lme_client.h"
 #include "watchdog_fw/watchdog_feature.h"
 #include "wsman/http/wsman_http_server.h"
@@ -94,6 +95,20 @@ constexpr MetricFamily kApfProtocolErrors{"mesim_apf_protocol_errors_total", kCo
                                           "APF sessions ended for a protocol error."};
 constexpr MetricFamily kLmsNotifications{"mesim_lms_notifications_total", kCounter,
                                          "Alerts forwarded to LMS sessions as user notifications."};
+// CIRA (docs/cira.md)
+constexpr MetricFamily kCiraConnected{"mesim_cira_connected", kGauge,
+                                      "1 while the CIRA tunnel to an MPS is up, else 0."};
+constexpr MetricFamily kCiraAttempts{"mesim_cira_attempts_total", kCounter, "CIRA connections begun."};
+constexpr MetricFamily kCiraConnects{"mesim_cira_connects_total", kCounter, "CIRA tunnels established."};
+constexpr MetricFamily kCiraFailures{"mesim_cira_failures_total", kCounter,
+                                     "CIRA attempts that ended before the tunnel was up (TLS, login, refused, timeout)."};
+constexpr MetricFamily kCiraDrops{"mesim_cira_drops_total", kCounter,
+                                  "CIRA tunnels that ended unasked (lost, keep-alive timeout, DISCONNECT from the MPS)."};
+constexpr MetricFamily kCiraChannels{"mesim_cira_channels", kGauge, "Channels the MPS holds open in the tunnel now."};
+constexpr MetricFamily kCiraChannelsOpened{"mesim_cira_channels_opened_total", kCounter,
+                                           "Channels the MPS opened in CIRA tunnels."};
+constexpr MetricFamily kCiraKeepalives{"mesim_cira_keepalives_total", kCounter,
+                                       "CIRA keep-alives by outcome (sent, answered)."};
 // Watchdogs
 constexpr MetricFamily kWatchdogExpiries{"mesim_watchdog_expiries_total", kCounter,
                                          "Expiries of the OS watchdog (the host's heartbeats stopped)."};
@@ -164,6 +179,8 @@ constexpr const MetricFamily* kDeviceFamilies[] = {
     &kMeiMessages, &kMeiBytes, &kMeiConnections, &kHbmResets, &kHbmFlowViolations,
     &kApfSessions, &kApfSessionsTotal, &kApfChannels, &kApfChannelsOpened, &kApfChannelsClosed, &kApfBytes,
     &kApfProtocolErrors, &kLmsNotifications,
+    &kCiraConnected, &kCiraAttempts, &kCiraConnects, &kCiraFailures, &kCiraDrops, &kCiraChannels, &kCiraChannelsOpened,
+    &kCiraKeepalives,
     &kWatchdogExpiries, &kAgentExpiries, &kAgentWatchdogs,
     &kAlertsRaised, &kAlertsDelivered, &kAlertFailures, &kAlertsQueued, &kAlertStoreErrors, &kAlertsUnreserved,
     &kSubscriptions, &kSubscriptionsRemoved, &kSubscriptionQueued, &kSubscriptionDelivered, &kSubscriptionDropped,
@@ -232,6 +249,19 @@ void writeApf(MetricsText& out, std::string_view device, const lme::LmeClient& l
   out.add(kApfBytes, {{"device", device}, {"direction", kToHost}}, s.bytesToHost);
   out.add(kApfProtocolErrors, {{"device", device}}, s.protocolErrors);
   out.add(kLmsNotifications, {{"device", device}}, s.eventsSent);
+}
+
+void writeCira(MetricsText& out, std::string_view device, const cira::CiraClient& client) {
+  const auto& s = client.status();
+  out.add(kCiraConnected, {{"device", device}}, s.state == cira::TunnelState::Connected ? 1 : 0);
+  out.add(kCiraAttempts, {{"device", device}}, s.attempts);
+  out.add(kCiraConnects, {{"device", device}}, s.connects);
+  out.add(kCiraFailures, {{"device", device}}, s.failures);
+  out.add(kCiraDrops, {{"device", device}}, s.drops);
+  out.add(kCiraChannels, {{"device", device}}, s.openChannels);
+  out.add(kCiraChannelsOpened, {{"device", device}}, s.channelsOpened);
+  out.add(kCiraKeepalives, {{"device", device}, {"outcome", "sent"}}, s.keepalivesSent);
+  out.add(kCiraKeepalives, {{"device", device}, {"outcome", "answered"}}, s.keepalivesAnswered);
 }
 
 void writeWatchdogs(MetricsText& out, std::string_view device, watchdog::WatchdogFeature& watchdog) {
@@ -366,6 +396,7 @@ void writeDeviceMetrics(MetricsText& out, const Device& device) {
   writeWsman(out, name, parts.wsman, parts.wsmanHttp);
   if (parts.engine) writeMei(out, name, *parts.engine);
   if (parts.lme) writeApf(out, name, *parts.lme);
+  if (parts.cira) writeCira(out, name, *parts.cira);
   if (parts.watchdog) writeWatchdogs(out, name, *parts.watchdog);
   if (parts.events) writeAlerts(out, name, *parts.events);
   writeRedirection(out, name, parts.redirection, parts.kvm);

@@ -5,6 +5,7 @@
 #include "firmware/clients/client_guids.h"
 #include "firmware/platform/event_records.h"
 #include "firmware/platform/ipv6_addresses.h"
+#include "firmware/platform/remote_access_config.h"
 #include "common/log.h"
 
 namespace mesim::clients {
@@ -283,8 +284,15 @@ Bytes AmthiClient::setHostFqdn(ByteView payload) {
 
 Bytes AmthiClient::userInitiatedConnection(Command command) {
   const bool open = command == Command::OpenUserInitiatedConnection;
-  // No MPS configured: DATA_MISSING, which LMS treats as "nothing to do" (FWCIRAWorkaroundService.cpp).
-  if (open && platform_.remoteAccess().mpsHostname.empty()) return reply(command, Status::DataMissing);
+  // No user-initiated rule with a server to call: DATA_MISSING, which LMS treats as "nothing to do"
+  // (FWCIRAWorkaroundService.cpp). The CIRA client (firmware/cira) acts on the request.
+  if (open) {
+    const auto policies = platform::ciraPolicies(platform_.state());
+    const bool configured = std::any_of(policies.begin(), policies.end(), [](const platform::CiraPolicy& p) {
+      return p.trigger == platform::CiraTrigger::UserInitiated && !p.servers.empty();
+    });
+    if (!configured) return reply(command, Status::DataMissing);
+  }
   return changeFailed(command, platform_.setUserInitiatedConnection(open), Status::InternalError);
 }
 

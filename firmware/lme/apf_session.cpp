@@ -9,7 +9,6 @@
 namespace mesim::lme {
 
 namespace {
-constexpr const char* kLog = "lme";
 constexpr std::size_t kPeerReadChunk = 16 * 1024;
 }  // namespace
 
@@ -54,7 +53,7 @@ class ApfSession::Channel : public std::enable_shared_from_this<Channel> {
     if (data.size() > meWindow_) {
       // LMS never does this; accept the bytes (MEI back-pressure bounds memory) but note it.
       ++session_.stats_.windowViolations;
-      MESIM_LOG(Debug, kLog, "channel " << id_ << ": " << data.size() << " bytes beyond a window of " << meWindow_);
+      MESIM_LOG(Debug, session_.options_.logTag, "channel " << id_ << ": " << data.size() << " bytes beyond a window of " << meWindow_);
       meWindow_ = 0;
     } else {
       meWindow_ -= static_cast<std::uint32_t>(data.size());
@@ -202,7 +201,7 @@ std::uint32_t ApfSession::maxDataPayload() const {
   std::uint32_t byMtu = options_.maxMessageLength > apf::kChannelDataHeaderSize
                             ? options_.maxMessageLength - static_cast<std::uint32_t>(apf::kChannelDataHeaderSize)
                             : 1;
-  return std::min<std::uint32_t>(byMtu, apf::kLmsMaxDataPayload);
+  return std::max<std::uint32_t>(1, std::min<std::uint32_t>(byMtu, options_.maxDataPayload));
 }
 
 void ApfSession::start() {
@@ -210,6 +209,13 @@ void ApfSession::start() {
   version.triggerReason = options_.triggerReason;
   version.uuid = options_.uuid;
   send(version);
+  if (!options_.awaitHostVersion) requestFirstService();
+}
+
+bool ApfSession::sendKeepalive(std::uint32_t cookie) {
+  if (state_ == State::Closed) return false;
+  send(apf::KeepaliveRequest{cookie});
+  return true;
 }
 
 void ApfSession::send(const apf::Message& message) { sendRaw(apf::encode(message)); }
@@ -228,6 +234,7 @@ void ApfSession::end() {
 void ApfSession::disconnect(apf::DisconnectReason reason) {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
+  disconnectReason_ = static_cast<std::uint32_t>(reason);
   closeAllChannels();
   pending_.clear();
   connection_->send(apf::encode(apf::Disconnect{static_cast<std::uint32_t>(reason)}));
@@ -235,7 +242,7 @@ void ApfSession::disconnect(apf::DisconnectReason reason) {
 
 void ApfSession::protocolError(const std::string& what) {
   ++stats_.protocolErrors;
-  MESIM_LOG(Warn, kLog, "connection " << connection_->id() << ": " << what << "; DISCONNECT(PROTOCOL_ERROR)");
+  MESIM_LOG(Warn, options_.logTag, "connection " << connection_->id() << ": " << what << "; DISCONNECT(PROTOCOL_ERROR)");
   disconnect(apf::DisconnectReason::ProtocolError);
 }
 
@@ -258,7 +265,7 @@ void ApfSession::onHostMessage(ByteView message) {
   if (decoded.error == apf::DecodeError::UnknownType) {
     // LMS drops types it does not know (keep-alives included); so does the ME.
     ++stats_.ignored;
-    MESIM_LOG(Debug, kLog, "ignoring APF type " << int(decoded.type));
+    MESIM_LOG(Debug, options_.logTag, "ignoring APF type " << int(decoded.type));
     return;
   }
   if (!decoded.message)
@@ -285,15 +292,27 @@ void ApfSession::dispatch(apf::Message& message) {
         else if constexpr (std::is_same_v<T, apf::ChannelData>) onChannelData(m);
         else if constexpr (std::is_same_v<T, apf::ChannelClose>) onChannelClose(m);
         else if constexpr (std::is_same_v<T, apf::Disconnect>) {
-          MESIM_LOG(Info, kLog, "connection " << connection_->id() << ": host DISCONNECT(" << m.reason << ")");
+          MESIM_LOG(Info, options_.logTag, "connection " << connection_->id() << ": host DISCONNECT(" << m.reason << ")");
+          disconnectReason_ = m.reason;
+          disconnectedByHost_ = true;
           end();
         } else if constexpr (std::is_same_v<T, apf::KeepaliveRequest>) {
           send(apf::KeepaliveReply{m.cookie});
+        } else if constexpr (std::is_same_v<T, apf::KeepaliveReply>) {
+          if (options_.onKeepaliveReply) options_.onKeepaliveReply(m.cookie);
+          else ++stats_.ignored;
+        } else if constexpr (std::is_same_v<T, apf::KeepaliveOptionsRequest>) {
+          if (!options_.onKeepaliveOptions) {
+            ++stats_.ignored;
+            return;
+          }
+          auto [interval, timeout] = options_.onKeepaliveOptions(m.intervalSeconds, m.timeoutSeconds);
+          send(apf::KeepaliveOptionsReply{interval, timeout});
         } else {
           // SERVICE_REQUEST, USERAUTH_REQUEST, keep-alive replies/options, JSON: the host has no business
           // sending them on LME; LMS-style, they are dropped.
           ++stats_.ignored;
-          MESIM_LOG(Debug, kLog, "ignoring a host message the ME does not expect on LME");
+          MESIM_LOG(Debug, options_.logTag, "ignoring a host message the ME does not expect on LME");
         }
       },
       message);
@@ -307,9 +326,14 @@ void ApfSession::onProtocolVersion(const apf::ProtocolVersion& m) {
   }
   hostVersionSeen_ = true;
   if (m.major < apf::kMajorVersion) {
-    MESIM_LOG(Warn, kLog, "host APF version " << m.major << "." << m.minor << " is below 1.0");
+    MESIM_LOG(Warn, options_.logTag, "host APF version " << m.major << "." << m.minor << " is below 1.0");
     return disconnect(apf::DisconnectReason::ProtocolVersionNotSupported);
   }
+  if (state_ != State::AwaitingVersion) return;  // an MPS-style session went on without it
+  requestFirstService();
+}
+
+void ApfSession::requestFirstService() {
   if (options_.authenticate) {
     state_ = State::AwaitingAuthService;
     send(apf::ServiceRequest{std::string(apf::kServiceAuth)});
@@ -331,7 +355,7 @@ void ApfSession::onServiceAccept(const apf::ServiceAccept& m) {
   }
   if (state_ == State::AwaitingPfwd && m.service == apf::kServicePfwd) {
     state_ = State::Established;
-    MESIM_LOG(Info, kLog, "connection " << connection_->id() << ": APF session established");
+    MESIM_LOG(Info, options_.logTag, "connection " << connection_->id() << ": APF session established");
     return requestForwards();
   }
   protocolError("unexpected SERVICE_ACCEPT \"" + m.service + "\" in state " + sessionStateName(state_));
@@ -340,7 +364,8 @@ void ApfSession::onServiceAccept(const apf::ServiceAccept& m) {
 void ApfSession::onUserauthResult(bool success) {
   if (state_ != State::AwaitingAuth) return protocolError("unexpected USERAUTH reply");
   if (!success) {
-    MESIM_LOG(Warn, kLog, "host refused USERAUTH");
+    authRefused_ = true;
+    MESIM_LOG(Warn, options_.logTag, "host refused USERAUTH");
     return disconnect(apf::DisconnectReason::NoMoreAuthMethodsAvailable);
   }
   state_ = State::AwaitingPfwd;
@@ -350,13 +375,15 @@ void ApfSession::onUserauthResult(bool success) {
 void ApfSession::requestForwards() {
   // Real firmware forwards the management port and the redirection port (§2.2 step 4), with an empty
   // address so LMS leaves /etc/hosts alone (§2.3).
-  const std::uint32_t ports[2] = {options_.tlsOnLocalPorts ? kPortHttps : kPortHttp,
-                                  options_.tlsOnLocalPorts ? kPortRedirectionTls : kPortRedirection};
+  std::vector<std::uint32_t> ports = options_.forwardPorts;
+  if (ports.empty())
+    ports = {options_.tlsOnLocalPorts ? kPortHttps : kPortHttp,
+             options_.tlsOnLocalPorts ? kPortRedirectionTls : kPortRedirection};
   for (std::uint32_t port : ports) {
     apf::GlobalRequest request;
     request.name = std::string(apf::kTcpipForward);
     request.wantReply = true;
-    request.data = apf::TcpipForward{"", port};
+    request.data = apf::TcpipForward{options_.forwardAddress, port};
     pending_.push_back({PendingKind::Forward, port, {}});
     send(request);
   }
@@ -373,10 +400,10 @@ void ApfSession::onRequestResult(bool success, const apf::RequestSuccess* m) {
   if (request.kind == PendingKind::Forward) {
     if (success) {
       if (m && m->portBound && *m->portBound != request.port)
-        MESIM_LOG(Debug, kLog, "tcpip-forward " << request.port << " bound as " << *m->portBound);
+        MESIM_LOG(Debug, options_.logTag, "tcpip-forward " << request.port << " bound as " << *m->portBound);
       forwarded_.push_back(request.port);
     } else {
-      MESIM_LOG(Info, kLog, "host refused tcpip-forward for port " << request.port);
+      MESIM_LOG(Info, options_.logTag, "host refused tcpip-forward for port " << request.port);
     }
   } else if (success) {
     forwarded_.erase(std::remove(forwarded_.begin(), forwarded_.end(), request.port), forwarded_.end());
@@ -387,12 +414,13 @@ void ApfSession::onRequestResult(bool success, const apf::RequestSuccess* m) {
 void ApfSession::onGlobalRequest(const apf::GlobalRequest& m) {
   // The ME is the one that asks; a host request gets the SSH answer for "not supported".
   ++stats_.ignored;
-  MESIM_LOG(Debug, kLog, "host GLOBAL_REQUEST \"" << m.name << "\" refused");
+  MESIM_LOG(Debug, options_.logTag, "host GLOBAL_REQUEST \"" << m.name << "\" refused");
   if (m.wantReply && requireEstablished("GLOBAL_REQUEST")) send(apf::RequestFailure{});
 }
 
 bool ApfSession::requireEstablished(const char* what) {
   if (state_ == State::Established) return true;
+  if (options_.channelsBeforePfwd && state_ == State::AwaitingPfwd) return true;
   // LMS itself drops the link for channel traffic before the handshake ends (§2.2, _checkProtocolFlow).
   protocolError(std::string(what) + " before the APF handshake completed");
   return false;
@@ -420,14 +448,16 @@ void ApfSession::onChannelOpen(const apf::ChannelOpen& m) {
   if (!requireEstablished("CHANNEL_OPEN")) return;
   auto refuse = [&](apf::OpenFailureReason reason, const std::string& why) {
     ++stats_.openFailures;
-    MESIM_LOG(Info, kLog, "CHANNEL_OPEN " << m.channelType << " to port " << m.connectedPort << " refused: " << why);
+    MESIM_LOG(Info, options_.logTag, "CHANNEL_OPEN " << m.channelType << " to port " << m.connectedPort << " refused: " << why);
     send(apf::ChannelOpenFailure{m.senderChannel, static_cast<std::uint32_t>(reason)});
   };
   if (m.channelType != apf::kForwardedTcpip)
     return refuse(apf::OpenFailureReason::UnknownChannelType, "unknown channel type");
   if (m.connectedPort == kPortRedirection || m.connectedPort == kPortRedirectionTls)
     return refuse(apf::OpenFailureReason::ConnectFailed, "redirection is not served over LMS");
-  if (m.connectedPort != kPortHttp && m.connectedPort != kPortHttps)
+  const bool extra = std::find(options_.extraChannelPorts.begin(), options_.extraChannelPorts.end(),
+                               m.connectedPort) != options_.extraChannelPorts.end();
+  if (m.connectedPort != kPortHttp && m.connectedPort != kPortHttps && !extra)
     return refuse(apf::OpenFailureReason::AdministrativelyProhibited, "not an AMT port");
   auto id = freeId(0, options_.maxChannels);
   if (!id) return refuse(apf::OpenFailureReason::ResourceShortage, "all channels in use");
@@ -437,7 +467,7 @@ void ApfSession::onChannelOpen(const apf::ChannelOpen& m) {
   auto channel = std::make_shared<Channel>(*this, *id, std::move(peer));
   channels_[*id] = channel;
   ++stats_.channelsOpened;
-  MESIM_LOG(Debug, kLog, "channel " << *id << " open for host channel " << m.senderChannel << " to port "
+  MESIM_LOG(Debug, options_.logTag, "channel " << *id << " open for host channel " << m.senderChannel << " to port "
                                     << m.connectedPort << " (host window " << m.initialWindow << ")");
   send(apf::ChannelOpenConfirmation{m.senderChannel, *id, options_.channelWindow, apf::kReservedMaxPacket});
   channel->open(m.senderChannel, m.initialWindow);
@@ -463,7 +493,7 @@ void ApfSession::onOpenFailure(const apf::ChannelOpenFailure& m) {
     ++stats_.ignored;
     return;
   }
-  MESIM_LOG(Info, kLog, "host refused ME channel " << m.recipientChannel << " (reason " << m.reason << ")");
+  MESIM_LOG(Info, options_.logTag, "host refused ME channel " << m.recipientChannel << " (reason " << m.reason << ")");
   auto done = std::exchange(channel->onOpened, {});
   channel->shutdown();
   release(m.recipientChannel);

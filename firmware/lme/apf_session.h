@@ -40,6 +40,24 @@ struct ApfSessionOptions {
   std::string authUser;
   std::optional<std::string> authPassword;  // method "password" if set, else "none"
   log::Context log;                         // the device its log lines name
+  const char* logTag = "lme";               // the component its log lines name ("cira" for the MPS tunnel)
+
+  // ---- what differs between LMS (the defaults) and an MPS over CIRA (spec/apf.md §3)
+  // LMS answers the ME's PROTOCOLVERSION with its own; an MPS never does, so CIRA goes on at once.
+  bool awaitHostVersion = true;
+  // tcpip-forward requests after pfwd is accepted, in order; empty: LMS's pair (16992 + 623, or 16993 + 664).
+  std::vector<std::uint32_t> forwardPorts;
+  std::string forwardAddress;               // the bind address of each tcpip-forward (LMS: empty, §2.3)
+  // Ports a host's forwarded-tcpip may open besides 16992/16993 (CIRA: redirection and KVM); the factory serves them.
+  std::vector<std::uint32_t> extraChannelPorts;
+  std::uint32_t maxDataPayload = 4095;      // per CHANNEL_DATA; LMS drops more (§2.5)
+  // Channel traffic once USERAUTH succeeded but before pfwd is accepted: MeshCentral opens its first channel 300 ms
+  // after USERAUTH_SUCCESS whatever else happened (cira.md §2), so a slow device may see it first. LMS: an error.
+  bool channelsBeforePfwd = false;
+  // KEEPALIVE_OPTIONS_REQUEST(interval, timeout) from an MPS: the reply's values (unset: ignored, as LMS does).
+  std::function<std::pair<std::uint32_t, std::uint32_t>(std::uint32_t interval, std::uint32_t timeout)>
+      onKeepaliveOptions;
+  std::function<void(std::uint32_t cookie)> onKeepaliveReply;  // the echo of sendKeepalive()
 };
 
 class ApfSession : public std::enable_shared_from_this<ApfSession> {
@@ -86,6 +104,7 @@ class ApfSession : public std::enable_shared_from_this<ApfSession> {
   // ---- ME-initiated (valid once Established; false otherwise)
   bool cancelForward(std::uint32_t port, RequestResult done = {});
   bool sendUdp(apf::UdpSendTo datagram);  // no reply expected (LMS sends none)
+  bool sendKeepalive(std::uint32_t cookie);  // KEEPALIVE_REQUEST; the MPS echoes the cookie (§3 step 6)
   // direct-tcpip to address:port carried by `peer`; port 0 is LMS's event channel (§2.7).
   bool openDirectChannel(const std::string& address, std::uint32_t port, std::shared_ptr<ChannelPeer> peer,
                          OpenResult done = {});
@@ -96,6 +115,11 @@ class ApfSession : public std::enable_shared_from_this<ApfSession> {
   // Ports the host accepted tcpip-forward for, in order.
   const std::vector<std::uint32_t>& forwardedPorts() const { return forwarded_; }
   std::uint32_t maxDataPayload() const;
+  // Why the session closed: the DISCONNECT reason either side sent (nullopt: none, e.g. the connection ended),
+  // and whether the host refused USERAUTH.
+  std::optional<std::uint32_t> disconnectReason() const { return disconnectReason_; }
+  bool disconnectedByHost() const { return disconnectedByHost_; }
+  bool authRefused() const { return authRefused_; }
 
   const log::Context& logContext() const { return options_.log; }
 
@@ -113,6 +137,7 @@ class ApfSession : public std::enable_shared_from_this<ApfSession> {
   void protocolError(const std::string& what);
   void dispatch(apf::Message& message);
   void onProtocolVersion(const apf::ProtocolVersion& m);
+  void requestFirstService();
   void onServiceAccept(const apf::ServiceAccept& m);
   void onUserauthResult(bool success);
   void onRequestResult(bool success, const apf::RequestSuccess* m);
@@ -141,6 +166,9 @@ class ApfSession : public std::enable_shared_from_this<ApfSession> {
   std::map<std::uint32_t, std::shared_ptr<Channel>> channels_;  // by ME channel id
   std::size_t bufferedFromHost_ = 0;
   bool receivePaused_ = false;
+  std::optional<std::uint32_t> disconnectReason_;
+  bool disconnectedByHost_ = false;
+  bool authRefused_ = false;
   Stats stats_;
 };
 

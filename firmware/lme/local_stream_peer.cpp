@@ -37,7 +37,7 @@ void LocalStreamPeer::close() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ignored;
-  socket_.shutdown(stream_protocol::socket::shutdown_both, ignored);
+  socket_.shutdown(boost::asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
 }
 
@@ -52,7 +52,7 @@ ChannelPeerFactory makeLocalStreamFactory(boost::asio::io_context& io, LocalStre
       return nullptr;
     }
     if (!server || !server(port, std::move(theirs))) return nullptr;
-    return std::make_shared<LocalStreamPeer>(std::move(ours));
+    return std::make_shared<LocalStreamPeer>(boost::asio::generic::stream_protocol::socket(std::move(ours)));
   };
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 
 #include "common/log.h"
@@ -19,9 +20,11 @@ namespace mesim::lme {
 // Takes the server end of a channel to `port`; false if nothing serves that port (the channel is refused).
 using LocalStreamServer = std::function<bool(std::uint32_t port, boost::asio::local::stream_protocol::socket socket)>;
 
+// A channel's bytes to and from a connected stream socket: one end of a Unix socket pair, or a TCP connection (the
+// CIRA tunnel reaches the device's own redirection and KVM listeners so, firmware/cira).
 class LocalStreamPeer final : public ChannelPeer, public std::enable_shared_from_this<LocalStreamPeer> {
  public:
-  explicit LocalStreamPeer(boost::asio::local::stream_protocol::socket socket) : socket_(std::move(socket)) {}
+  explicit LocalStreamPeer(boost::asio::generic::stream_protocol::socket socket) : socket_(std::move(socket)) {}
   ~LocalStreamPeer() override { close(); }
 
   void read(std::size_t maxBytes, ReadHandler handler) override;
@@ -29,7 +32,7 @@ class LocalStreamPeer final : public ChannelPeer, public std::enable_shared_from
   void close() override;
 
  private:
-  boost::asio::local::stream_protocol::socket socket_;
+  boost::asio::generic::stream_protocol::socket socket_;
   std::array<std::uint8_t, 16 * 1024> buffer_{};
   bool closed_ = false;
 };

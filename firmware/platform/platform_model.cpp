@@ -430,6 +430,12 @@ ChangeResult PlatformModel::setUserInitiatedConnection(bool requested) {
   return commit(std::move(next));
 }
 
+void PlatformModel::setTunnelStatus(const RemoteAccessStatus& live) {
+  const bool requested = state_.remoteAccess.userInitiatedConnectionRequested;
+  state_.remoteAccess = live;
+  state_.remoteAccess.userInitiatedConnectionRequested = requested;  // the host's request is configuration
+}
+
 ChangeResult PlatformModel::setAmtCertificateHash(HashAlgorithm alg, std::vector<std::uint8_t> hash) {
   if (hash.size() != hashLength(alg)) return ChangeResult::InvalidParameter;
   PlatformState next = state_;

@@ -136,6 +136,11 @@ class PlatformModel {
   ChangeResult setHostFqdn(std::string_view fqdn);             // at most 255 characters
   ChangeResult setEnterpriseAccess(const EnterpriseAccess& access);
   ChangeResult setUserInitiatedConnection(bool requested);
+  // The CIRA tunnel's live status (firmware/cira), for AMTHI and WS-Man: held in memory only, because a tunnel does
+  // not outlive the process and a fleet's connect storm must not write every device's platform.json. Observers
+  // are not run; userInitiatedConnectionRequested is kept (a request is the host's, made by
+  // setUserInitiatedConnection).
+  void setTunnelStatus(const RemoteAccessStatus& live);
   ChangeResult setAmtCertificateHash(HashAlgorithm alg, std::vector<std::uint8_t> hash);
   // The host rebooted at `now` (firmware clock, Unix seconds), by a way the power state machine does not see:
   // renewOsAdminPasswordOnBoot as its own change (the power state machine renews it in the change that records

@@ -544,7 +544,26 @@ TEST_F(AmthiTest, SetEnterpriseAccess) {
 
 TEST_F(AmthiTest, UserInitiatedConnection) {
   expectStatus(Command::OpenUserInitiatedConnection, Status::DataMissing);  // no MPS configured
-  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.remoteAccess.mpsHostname = "mps.example"; }),
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+              platform::MpsServer server;
+              server.name = "Intel(r) AMT:Management Presence Server 0";
+              server.accessInfo = "mps.example";
+              s.mpsServers.push_back(server);
+              platform::RemoteAccessPolicyRule periodic;
+              periodic.policyRuleName = "Periodic";
+              periodic.trigger = 2;
+              periodic.mpsNames = {server.name};
+              s.remoteAccessPolicies.push_back(periodic);
+            }),
+            platform::ChangeResult::Ok);
+  expectStatus(Command::OpenUserInitiatedConnection, Status::DataMissing);  // no user-initiated rule
+  ASSERT_EQ(model->update([](platform::PlatformState& s) {
+              platform::RemoteAccessPolicyRule user;
+              user.policyRuleName = "User Initiated";
+              user.trigger = 0;
+              user.mpsNames = {s.mpsServers[0].name};
+              s.remoteAccessPolicies.push_back(user);
+            }),
             platform::ChangeResult::Ok);
   expectStatus(Command::OpenUserInitiatedConnection, Status::Success);
   EXPECT_TRUE(reopen()->remoteAccess().userInitiatedConnectionRequested);

@@ -109,6 +109,27 @@ class WsmanHttpServer {
     return true;
   }
 
+  // A channel of the CIRA tunnel (firmware/cira): an MPS's console reaches AMT's network interface through it, so
+  // it is served as a network connection (realms, TLS policy and Digest as 16992/16993), named by the tunnel. With
+  // `tls` over 16993's certificate, once it is in place; false when there is no TLS listener.
+  template <class AsyncStream>
+  bool serveTunnel(AsyncStream stream, std::string name, bool tls) {
+    detail::ConnectionInfo info;
+    info.peerAddress = std::move(name);
+    info.tls = tls;
+    if (!tls) {
+      serveStream(std::move(stream), std::move(info));
+      return true;
+    }
+    if (core_->options.httpsPort < 0) return false;
+    auto held = std::make_shared<AsyncStream>(std::move(stream));
+    withTlsIdentity([this, held, info = std::move(info)](const Result<>& outcome) mutable {
+      if (outcome && core_->tls)
+        serveStream(boost::asio::ssl::stream<AsyncStream>(std::move(*held), *core_->tls), std::move(info));
+    });
+    return true;
+  }
+
   // Same, with the connection described by the caller (tests, fuzzing).
   template <class AsyncStream>
   void serveStream(AsyncStream stream, detail::ConnectionInfo info) {
