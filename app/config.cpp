@@ -1,4 +1,5 @@
 #include "app/config.h"
+#include "app/fleet_config.h"
 #include "app/host_netns.h"
 
 #include <unistd.h>
@@ -9,13 +10,12 @@
 #include <sstream>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <tuple>
 
-#include <boost/asio/ip/address_v4.hpp>
 #include <boost/program_options.hpp>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -59,8 +59,13 @@ po::options_description describeProcess() {
     ("control-max-connections", po::value<unsigned>(), "control API connections at once; at the limit the longest-idle one makes room, else 503; 0 = no limit [32]")
     ("fd-reserve", po::value<unsigned>(), "file descriptors below the process limit that network listeners leave to the firmware; 0 = none [64]")
     ("name", po::value<std::string>(), "name of the default device, in log lines and /devices/NAME routes [default]")
-    ("fleet", po::value<unsigned>(), "also run N devices alike (fleet-0001...), 0..10000, each with its own state, WS-Man on its own loopback address, no FUSE [0]")
-    ("fleet-address", po::value<std::string>(), "IPv4 address of the first fleet device's WS-Man listeners; the next ones count up [127.1.0.1]")
+    ("fleet", po::value<unsigned>(), "also run N devices alike (fleet-0001...), 0..10000, each with its own state, WS-Man on its own loopback address (or ports: --fleet-port-base), no host side unless --fleet-host-side; also a [fleet] section (docs/fleet.md) [0]")
+    ("fleet-address", po::value<std::string>(), "IPv4 address of the first fleet device's WS-Man listeners; the next ones count up (with --fleet-port-base: every device's address) [127.1.0.1]")
+    ("fleet-seed", po::value<std::string>(), "text from which each fleet device's UUID, MACs and Digest realm derive (with its global number) on its first start [none: random]")
+    ("fleet-first-index", po::value<unsigned>(), "global number of this process's first fleet device, for shards: devices first-index..first-index+N-1 [1]")
+    ("fleet-port-base", po::value<unsigned>(), "put every fleet device on --fleet-address, device k (0..N-1) on ports base+k*stride: http, https, redirection, redirection TLS, rfb [unset: one address per device]")
+    ("fleet-port-stride", po::value<unsigned>(), "ports between two fleet devices with --fleet-port-base, 5..1000 [5]")
+    ("fleet-host-side", po::value<std::string>(), "fleet devices (comma-separated names) that keep FUSE, the preload socket and the IDE-R NBD export as the default device has them [none]")
     ("scenario", po::value<std::vector<std::string>>()->composing(), "QA scenario file (YAML, docs/scenarios.md) run once every device is ready; repeat for more, run in order")
     ("scenario-exit", po::value<std::string>()->implicit_value("on"), "on or off: stop after the --scenario files ran, exiting 0 if all passed and 1 if not [off]");
   // clang-format on
@@ -98,6 +103,7 @@ po::options_description describeDevice() {
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert")
     ("power-hook", po::value<std::string>(), "command run (sh -c) on every host power change, with MESIM_POWER_OLD/NEW/REQUEST set")
     ("host-netns", po::value<std::string>(), "network namespace (ip netns NAME) that plays the simulated host's network: the System Defense policy in force becomes nftables rules in it (needs CAP_NET_ADMIN and nft) [none: policies have no effect on traffic]")
+    ("identity-seed", po::value<std::string>(), "text from which a new state dir's UUID, MACs and Digest realm derive (with the device's name), the same on every machine [none: random]")
     ("admin-password", po::value<std::string>(), "password of the AMT admin user; re-applied on every start when given, unless a console set its own in provisioning [P@ssw0rd]")
     ("provisioning", po::value<std::string>(), "provisioning state of a new state dir: pre (factory), ccm (client control mode) or acm (admin control mode); an existing platform.json keeps its own [acm]")
     ("wireless", po::value<std::string>(), "whether a new state dir's platform has a Wi-Fi NIC (on) or only the wired one (off); an existing platform.json keeps its own [on]")
@@ -319,6 +325,11 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
     c.hostNetns = vm["host-netns"].as<std::string>();
     if (!validNetnsName(c.hostNetns)) return "--host-netns takes a network namespace name (no '/', not . or ..)";
   }
+  if (vm.count("identity-seed")) {
+    const std::string seed = vm["identity-seed"].as<std::string>();
+    if (seed.empty() || seed.size() > 256) return "--identity-seed takes 1..256 characters of text";
+    c.identity = platform::IdentitySeed{seed, "device/" + c.name};
+  }
   if (vm.count("admin-password")) {
     c.adminPassword = vm["admin-password"].as<std::string>();
     c.adminPasswordGiven = true;
@@ -416,18 +427,6 @@ std::string applyDeviceOptions(const po::variables_map& vm, DeviceConfig& c) {
   return "";
 }
 
-// A device besides the default one starts as a copy of it, with its own dirs and without the default's
-// host-global paths (mei-dev, hbm-listen).
-DeviceConfig derivedDevice(const DeviceConfig& base, const std::string& name) {
-  DeviceConfig c = base;
-  c.name = name;
-  c.stateDir = base.stateDir / "devices" / name;
-  c.runtimeDir = base.runtimeDir / "devices" / name;
-  c.meiDev.reset();
-  c.hbmListen.reset();
-  return c;
-}
-
 // Two devices may not share a directory, a socket path or a listening address and port.
 std::string checkDistinct(const std::vector<DeviceConfig>& devices) {
   std::map<std::string, std::string> claimed;  // what -> device
@@ -455,6 +454,17 @@ std::string checkDistinct(const std::vector<DeviceConfig>& devices) {
 }
 
 }  // namespace
+
+DeviceConfig derivedDevice(const DeviceConfig& base, const std::string& name) {
+  DeviceConfig c = base;
+  c.name = name;
+  c.stateDir = base.stateDir / "devices" / name;
+  c.runtimeDir = base.runtimeDir / "devices" / name;
+  c.meiDev.reset();
+  c.hbmListen.reset();
+  if (c.identity) c.identity->subject = "device/" + name;  // the same seed, another device
+  return c;
+}
 
 std::optional<std::chrono::milliseconds> parseInterval(const std::string& text) {
   std::size_t digits = 0;
@@ -491,8 +501,19 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
       std::ifstream in(vm["config"].as<std::string>());
       if (!in) return fail("cannot read config file " + vm["config"].as<std::string>());
       auto parsed = po::parse_config_file(in, all, true);
+      std::string fleetLines;  // the [fleet] section, as the top-level fleet-* keys it stands for
       for (const auto& option : parsed.options) {
         if (!option.unregistered) continue;
+        if (option.string_key.starts_with("fleet.")) {
+          const std::string key = option.string_key.substr(6);
+          const std::string value = option.value.empty() ? "" : option.value.front();
+          static const std::set<std::string> kFleetKeys{"seed", "address", "first-index", "port-base", "port-stride", "host-side"};
+          if (key == "count") fleetLines += "fleet = " + value + "\n";
+          else if (kFleetKeys.contains(key)) fleetLines += "fleet-" + key + " = " + value + "\n";
+          else return fail("unknown key '" + key + "' in [fleet] of " + vm["config"].as<std::string>() +
+                           " (count, seed, address, first-index, port-base, port-stride, host-side)");
+          continue;
+        }
         // "device.NAME.key": NAME may not hold dots, so the key is what follows the second dot.
         const std::string& key = option.string_key;
         auto firstDot = key.find('.');
@@ -506,6 +527,9 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
         else it->second += line;
       }
       po::store(parsed, vm);
+      // After the file's top-level keys: a flag, the environment and a top-level fleet-* key all beat [fleet].
+      std::istringstream fleetSection(fleetLines);
+      po::store(po::parse_config_file(fleetSection, all, false), vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
@@ -579,23 +603,25 @@ ParseResult parseConfig(int argc, const char* const argv[], char** environ) {
     c.devices.push_back(std::move(device));
   }
 
-  if (vm.count("fleet")) {
-    unsigned count = vm["fleet"].as<unsigned>();
-    if (count > 10000) return fail("--fleet must be 0..10000");
-    std::string first = vm.count("fleet-address") ? vm["fleet-address"].as<std::string>() : "127.1.0.1";
-    boost::system::error_code ec;
-    auto address = boost::asio::ip::make_address_v4(first, ec);
-    if (ec) return fail("--fleet-address takes an IPv4 address, not '" + first + "'");
-    if (address.to_uint() > 0xFFFFFFFFu - count) return fail("--fleet-address: " + first + " leaves no room for " + std::to_string(count) + " devices");
-    for (unsigned i = 0; i < count; ++i) {
-      char name[32];
-      std::snprintf(name, sizeof name, "fleet-%04u", i + 1);
-      DeviceConfig device = derivedDevice(base, name);
-      device.fuse = FuseMode::Off;  // a mount per device is for devices declared one by one
-      device.listenAddress = boost::asio::ip::address_v4(address.to_uint() + i).to_string();
-      c.devices.push_back(std::move(device));
+  FleetConfig fleet;
+  if (vm.count("fleet")) fleet.count = vm["fleet"].as<unsigned>();
+  if (vm.count("fleet-address")) fleet.address = vm["fleet-address"].as<std::string>();
+  if (vm.count("fleet-seed")) fleet.seed = vm["fleet-seed"].as<std::string>();
+  if (vm.count("fleet-first-index")) fleet.firstIndex = vm["fleet-first-index"].as<unsigned>();
+  if (vm.count("fleet-port-base")) fleet.portBase = vm["fleet-port-base"].as<unsigned>();
+  if (vm.count("fleet-port-stride")) {
+    if (!fleet.portBase) return fail("--fleet-port-stride goes with --fleet-port-base");
+    fleet.portStride = vm["fleet-port-stride"].as<unsigned>();
+  }
+  if (vm.count("fleet-host-side")) {
+    std::istringstream names(vm["fleet-host-side"].as<std::string>());
+    for (std::string name; std::getline(names, name, ',');) {
+      name.erase(0, name.find_first_not_of(" \t"));
+      name.erase(name.find_last_not_of(" \t") + 1);
+      if (!name.empty()) fleet.hostSide.push_back(name);
     }
   }
+  if (auto err = addFleetDevices(fleet, base, c.devices); !err.empty()) return fail(err);
   if (auto err = checkDistinct(c.devices); !err.empty()) return fail(err);
   return result;
 }

@@ -14,6 +14,7 @@
 #include "common/file_access.h"
 #include "firmware/core/firmware_clock.h"
 #include "firmware/events/subscription.h"
+#include "firmware/platform/identity_seed.h"
 #include "firmware/platform/platform_state.h"
 
 namespace mesim::app {
@@ -49,6 +50,9 @@ struct ProvisioningStart {
 // One simulated AMT platform: where it keeps its state, how its host side is served, where it listens.
 struct DeviceConfig {
   std::string name = "default";  // names its log lines and its control routes (/devices/NAME/...)
+  std::string hostName = "mesim";  // a new state dir's host name (a fleet device's: its name)
+  // A new state dir's UUID, MACs and Digest realm derive from this (--identity-seed, --fleet-seed); unset: random.
+  std::optional<platform::IdentitySeed> identity;
   core::ClockSetting clock;      // --clock, --clock-start: real, scaled or manual firmware time
   std::filesystem::path stateDir;
   std::filesystem::path runtimeDir;
@@ -59,6 +63,7 @@ struct DeviceConfig {
   FileAccess watchdogAccess;  // dev/watchdog0 (--watchdog-mode, --watchdog-group)
   FuseMode fuse = FuseMode::Auto;
   bool preload = true;
+  bool iderNbd = true;  // the IDE-R media as an NBD export on runtime-dir/ider.nbd (host side: off for a fleet's)
   std::uint32_t bufferSlots = 128;
   std::string listenAddress = "127.0.0.1";  // WS-Man listeners
   int httpPort = 16992;                      // 0 = any free port, negative = off
@@ -137,6 +142,11 @@ struct ParseResult {
 
 // argv plus the environment (MESIM_*) plus the config file named by --config / MESIM_CONFIG.
 ParseResult parseConfig(int argc, const char* const argv[], char** environ);
+
+// A device besides the default one starts as a copy of it, with its own name and dirs (state-dir/devices/NAME,
+// runtime-dir/devices/NAME), without the default's host-global paths (mei-dev, hbm-listen), and with an inherited
+// identity seed keyed by its own name.
+DeviceConfig derivedDevice(const DeviceConfig& base, const std::string& name);
 
 std::filesystem::path defaultStateDir();
 std::filesystem::path defaultRuntimeDir();

@@ -15,6 +15,7 @@
 #include "app/device_kvm.h"
 #include "app/fault_injection.h"
 #include "common/log.h"
+#include "common/text_codecs.h"
 #include "firmware/clients/amthi_client.h"
 #include "firmware/clients/client_guids.h"
 #include "firmware/clients/mkhi_client.h"
@@ -214,6 +215,8 @@ class Device::Impl {
     defaults.controlMode = config_.provisioning.controlMode;
     defaults.wirelessNic = config_.wirelessNic;
     defaults.trustedRootHashes = config_.trustedRootHashes;
+    defaults.hostName = config_.hostName;
+    defaults.identity = config_.identity;
     if (!services_.runBlocking) {
       auto opened = platform::PlatformModel::open(config_.stateDir, defaults);
       if (!opened) return fail("platform state: " + opened.error().message);
@@ -440,6 +443,21 @@ class Device::Impl {
   }
   const std::map<std::string, std::uint64_t, std::less<>>& faultsInjected() const { return faultsInjected_; }
 
+  // Who the device is (docs/fleet.md, "Identities"): what a fleet's tests compare across restarts and state dirs.
+  boost::json::object identityJson() const {
+    const auto& state = platform_->state();
+    auto mac = [](const platform::MacAddress& m) {
+      std::string text = text::toHex(m);
+      for (std::size_t at = 10; at > 0; at -= 2) text.insert(at, ":");
+      return text;
+    };
+    return {{"uuid", platform_->uuidString()},
+            {"host_name", state.hostName},
+            {"wired_mac", mac(state.wired.mac)},
+            {"wireless_mac", mac(state.wireless.mac)},
+            {"digest_realm", state.digestRealm}};
+  }
+
   boost::json::object status() const {
     boost::json::object status;
     status["name"] = config_.name;
@@ -461,6 +479,7 @@ class Device::Impl {
     fw["messages_out"] = es.messagesOut;
     fw["flow_control_violations"] = es.flowControlViolations;
     status["firmware"] = fw;
+    status["identity"] = identityJson();
     if (watchdog_) {
       auto& os = watchdog_->osWatchdog();
       const auto& ev = watchdog_->events().stats();
@@ -990,6 +1009,7 @@ class Device::Impl {
                                wsman::redirection::webRedirectionService(*redirection_));
     if (auto r = kvm_->start(); !r) return fail(r.error().message);
     iderHost_ = std::make_unique<IderHost>(io_, redirection_->ider(), config_.runtimeDir / "ider.nbd");
+    if (!config_.iderNbd) return {};  // the export is the host's side of IDE-R; the BIOS boot from it stays
     if (auto r = iderHost_->start(); !r)  // IDE-R works without its NBD export (a runtime dir path too long, say)
       MESIM_LOG(Warn, "ider", "no NBD export of the IDE-R media: " << r.error().message);
     return {};

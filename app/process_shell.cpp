@@ -6,6 +6,7 @@
 #include <csignal>
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <map>
 #include <thread>
 #include <vector>
@@ -63,7 +64,7 @@ class ProcessShell::Impl {
     log::Level level = log::Level::Info;
     log::parseLevel(config_.logLevel, level);
     log::setThreshold(level);
-    raiseFileLimit();
+    raiseFileLimit(config_.devices.size());
     fuse::installProcessLogging();  // libfuse's one log hook, for every device's mount
     clearStaleMounts();
 
@@ -100,10 +101,25 @@ class ProcessShell::Impl {
     return options;
   }
 
-  // Each device holds a handful of sockets and files; a fleet of them outgrows the usual soft limit of 1024.
-  static void raiseFileLimit() {
+  // Each device holds a handful of sockets and files; a fleet of them outgrows the usual soft limit of 1024, and
+  // 10,000 devices (five listeners each) the hard limits of many machines too. With the privilege to (root,
+  // CAP_SYS_RESOURCE) the hard limit goes up to what the devices need; without it the soft limit goes to the hard
+  // one and the listeners' descriptor reserve (docs/configuration.md, fd-reserve) keeps the firmware working.
+  static void raiseFileLimit(std::size_t devices) {
+    constexpr rlim_t kPerDevice = 16, kProcess = 1024;  // a device holds about 8 (bench_fleet)
+    const rlim_t wanted = kProcess + kPerDevice * static_cast<rlim_t>(devices);
     rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted) {
+      rlim_t ceiling = wanted;
+      if (std::ifstream nrOpen("/proc/sys/fs/nr_open"); nrOpen) {
+        unsigned long long value = 0;
+        if (nrOpen >> value) ceiling = std::min<rlim_t>(ceiling, static_cast<rlim_t>(value));
+      }
+      rlimit raised{ceiling, ceiling};
+      if (ceiling > limit.rlim_max && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+    }
+    if (limit.rlim_cur < limit.rlim_max) {
       limit.rlim_cur = limit.rlim_max;
       ::setrlimit(RLIMIT_NOFILE, &limit);
     }

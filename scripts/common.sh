@@ -23,13 +23,16 @@ MESIM_TEST_PACKAGES+=(qemu-system-x86)  # kvm_upstream_daemon_test: a VM screen 
 MESIM_TEST_PACKAGES+=(libsoap-lite-perl)
 MESIM_TEST_PACKAGES+=(nftables iproute2 iputils-ping)  # system_defense_daemon_test: a drop policy isolates a network namespace
 MESIM_TEST_PACKAGES+=(snmptrapd)  # pet_daemon_test: Debian's SNMP trap receiver prints the PET traps on a loopback port
+MESIM_TEST_PACKAGES+=(kubernetes-client)  # k8s_manifests_test: kubectl's client-side dry run of docker/k8s/
 
 ensure_packages() {
   local missing=()
   local pkg
   for pkg in "$@"; do
     # node and npm from another source (e.g. a nodejs package that bundles npm and conflicts with Debian's) will do.
-    case "$pkg" in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
+    # So will a kubectl from elsewhere (a cloud SDK's package owns /usr/bin/kubectl and conflicts with Debian's).
+    case "$pkg" in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;;
+      kubernetes-client) command -v kubectl >/dev/null && continue ;; esac
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -52,6 +52,16 @@ DOCKERD_PID=""
 cleanup() {
   if [ -n "${DOCKER_READY:-}" ]; then
     "$DOCKER" rm -f "$FUSE_CT" "$SUBSCRIBER_CT" "$PRELOAD_CT" >/dev/null 2>&1 || true
+    if [ -n "${SWARM_STACK:-}" ]; then
+      "$DOCKER" stack rm "$SWARM_STACK" >/dev/null 2>&1 || true
+      # The stack's containers and network go asynchronously; its volumes stay unless removed.
+      for _ in $(seq 1 100); do
+        [ -z "$("$DOCKER" ps -aq --filter "label=com.docker.stack.namespace=$SWARM_STACK")" ] && break
+        sleep 0.3
+      done
+      "$DOCKER" volume rm "${SWARM_STACK}_fleet-state" "${SWARM_STACK}_mesim-state" >/dev/null 2>&1 || true
+    fi
+    [ -n "${SWARM_MADE:-}" ] && "$DOCKER" swarm leave --force >/dev/null 2>&1 || true
   fi
   if [ -n "$DOCKERD_PID" ]; then
     kill "$DOCKERD_PID" 2>/dev/null || true
@@ -379,6 +389,71 @@ if compose_available; then
 else
   skip "compose.yaml valid" "no docker compose or docker-compose here"
 fi
+
+# --- Swarm: compose.yaml as a stack -------------------------------------------------------------------------------
+
+# compose.yaml deployed unchanged with `docker stack deploy` on a one-node swarm made for the test (advertised on
+# loopback; left again at the end unless this machine was in a swarm already): the fleet service's replicas each
+# hold a shard (MESIM_FLEET devices numbered from the task slot), every device of every replica answers its
+# control routes and WS-Man on its own port, and no two devices share a name or a UUID.
+SWARM_FLEET=3
+SWARM_REPLICAS=2
+swarm_containers() { "$DOCKER" ps -q --filter "label=com.docker.swarm.service.name=${STACK}_fleet"; }
+replicas_running() { [ "$(swarm_containers | wc -l)" -eq "$SWARM_REPLICAS" ]; }
+wsman_host_name() {  # CONTAINER PORT: the HostName AMT_GeneralSettings answers with on that port
+  local uri="http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings"
+  printf '%s' "<?xml version=\"1.0\" encoding=\"utf-8\"?><Envelope xmlns=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Header><a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action><a:To>/wsman</a:To><w:ResourceURI>$uri</w:ResourceURI><a:MessageID>1</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo></Header><Body></Body></Envelope>" \
+    | "$DOCKER" run --rm -i --network "container:$1" --entrypoint curl "$SUBSCRIBER_IMAGE" -sS --max-time 20 --digest \
+        -u "admin:$PASSWORD" -H 'Content-Type: application/soap+xml;charset=UTF-8' --data-binary @- \
+        "http://127.0.0.1:$2/wsman" | grep -o '<[a-zA-Z0-9]*:HostName>[^<]*' | sed 's/.*>//'
+}
+
+step "Swarm: docker stack deploy -c docker/compose.yaml (a fleet of $SWARM_REPLICAS x $SWARM_FLEET)"
+STACK="mesimtest$SUFFIX"
+if [ "$("$DOCKER" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
+  say "this Docker daemon is in a swarm already: using it, and leaving it as it is"
+elif "$DOCKER" swarm init --advertise-addr 127.0.0.1 >"$WORK/swarm.log" 2>&1; then
+  SWARM_MADE=1
+else
+  fail "swarm stack" "docker swarm init: $(tail -n 2 "$WORK/swarm.log")"
+fi
+if [ "$("$DOCKER" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; then
+  SWARM_STACK="$STACK"
+  if ! MESIM_BASE_IMAGE="$BASE_IMAGE" MESIM_FLEET="$SWARM_FLEET" MESIM_FLEET_REPLICAS="$SWARM_REPLICAS" \
+      MESIM_FLEET_SEED="docker-test" "$DOCKER" stack deploy --resolve-image never -c docker/compose.yaml "$STACK" \
+      >"$WORK/stack.log" 2>&1; then
+    fail "swarm stack" "docker stack deploy: $(tail -n 3 "$WORK/stack.log")"
+  elif ! wait_for 120 replicas_running; then
+    fail "swarm stack" "the fleet's $SWARM_REPLICAS replicas did not run: $("$DOCKER" service ps --no-trunc "${STACK}_fleet" 2>&1 | tail -n 4)"
+  else
+    all_ok=1
+    : >"$WORK/swarm-identities.txt"
+    for ct in $(swarm_containers); do
+      if ! "$DOCKER" exec "$ct" mesimctl health --wait 90 >/dev/null; then
+        all_ok=0; say "  replica $ct did not get ready: $("$DOCKER" logs --tail 5 "$ct" 2>&1)"; continue
+      fi
+      names="$("$DOCKER" exec "$ct" mesimctl devices | grep -o '"fleet-[0-9]*"' | tr -d '"' | sort)"
+      [ "$(wc -w <<<"$names")" -eq "$SWARM_FLEET" ] || { all_ok=0; say "  replica $ct holds '$names'"; }
+      k=0
+      for name in $names; do
+        uuid="$("$DOCKER" exec "$ct" mesimctl --device "$name" status | grep -o '"uuid": *"[^"]*"' | grep -o '[0-9a-f-]\{36\}')"
+        host="$(wsman_host_name "$ct" $((17000 + 5 * k)))" || true
+        echo "$name $uuid $host $ct" >>"$WORK/swarm-identities.txt"
+        [ -n "$uuid" ] && [ "$host" = "$name" ] || { all_ok=0; say "  $name in $ct: uuid '$uuid', WS-Man on $((17000 + 5 * k)) says '$host'"; }
+        k=$((k + 1))
+      done
+    done
+    devices=$(wc -l <"$WORK/swarm-identities.txt")
+    names=$(cut -d' ' -f1 "$WORK/swarm-identities.txt" | sort -u | wc -l)
+    uuids=$(cut -d' ' -f2 "$WORK/swarm-identities.txt" | sort -u | wc -l)
+    if [ "$all_ok" -eq 1 ] && [ "$devices" -eq $((SWARM_FLEET * SWARM_REPLICAS)) ] && [ "$names" -eq "$devices" ] && [ "$uuids" -eq "$devices" ]; then
+      pass "swarm stack" "$SWARM_REPLICAS replicas, $devices devices ($(cut -d' ' -f1 "$WORK/swarm-identities.txt" | sort | tr '\n' ' '| sed 's/ $//')), each answering mesimctl --device and WS-Man on its own port, $uuids distinct UUIDs"
+    else
+      fail "swarm stack" "$devices devices, $names names, $uuids UUIDs (want $((SWARM_FLEET * SWARM_REPLICAS)) each); see $WORK/swarm-identities.txt"
+    fi
+  fi
+fi
+say "($(took))"
 
 # --- Summary -----------------------------------------------------------------------------------------------------
 echo >&2

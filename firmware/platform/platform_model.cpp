@@ -74,8 +74,10 @@ std::vector<CodeVersion> codeVersionsFor(const FirmwareVersion& v) {
 
 PlatformState makeInitialState(const PlatformDefaults& d) {
   PlatformState s;
-  s.uuid = randomUuid();
-  s.digestRealm = randomDigestRealm();
+  const std::optional<IdentityDerivation> derived =
+      d.identity ? std::optional<IdentityDerivation>(*d.identity) : std::nullopt;
+  s.uuid = derived ? derived->uuid() : randomUuid();  // the hardware inventory's serial numbers follow the UUID
+  s.digestRealm = derived ? derived->digestRealm() : randomDigestRealm();
 
   s.firmware.code = d.firmwareVersion;
   s.firmware.recovery = d.firmwareVersion;
@@ -104,10 +106,10 @@ PlatformState makeInitialState(const PlatformDefaults& d) {
   s.pkiDnsSuffix = "";
   if (!d.domainName.empty()) s.dnsSuffixList = {d.domainName};
 
-  s.wired.mac = randomMac();
+  s.wired.mac = derived ? derived->wiredMac() : randomMac();
   s.wired.ipv4 = 0xC0A80164;  // 192.168.1.100
   s.wireless.present = d.wirelessNic;
-  s.wireless.mac = randomMac();
+  s.wireless.mac = derived ? derived->wirelessMac() : randomMac();
   s.wireless.enabled = false;
   s.wireless.linkUp = false;
   s.wireless.ipv4 = 0;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include <cstdint>
 
 #include "common/log.h"
+#include "firmware/platform/identity_seed.h"
 #include "firmware/platform/platform_state.h"
 #include "firmware/platform/state_store.h"
 
@@ -32,6 +34,9 @@ struct PlatformDefaults {
   ControlMode controlMode = ControlMode::Admin;  // forced to None unless provisioningState is Post
   bool wirelessNic = true;  // a Wi-Fi NIC next to the wired one (docs/wireless-and-8021x.md); off: a desktop without
   std::string hostName = "mesim";
+  // Set: a new state dir's UUID, MACs and Digest realm derive from it (identity_seed.h), so the same seed and
+  // subject make the same device anywhere; unset: random. An existing platform.json keeps its own either way.
+  std::optional<IdentitySeed> identity{};
   std::string domainName = "example.com";
   FirmwareVersion firmwareVersion{16, 1, 27, 2225};
 };

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "firmware/core/atomic_file.h"
@@ -20,6 +21,7 @@
 #include "common/text_codecs.h"
 #include "firmware/platform/credentials.h"
 #include "firmware/platform/event_records.h"
+#include "firmware/platform/hardware_inventory.h"
 #include "firmware/platform/platform_json.h"
 #include "firmware/platform/platform_model.h"
 #include "tests/unit/firmware_test_support.h"
@@ -761,6 +763,82 @@ TEST(StateStore, StructsConvertWithBoostJsonValueFromAndValueTo) {
   auto wrong = jv;
   wrong.as_object()["ipv4"] = "1.2.3";
   EXPECT_THROW(boost::json::value_to<platform::LanInterface>(wrong), std::invalid_argument);
+}
+
+
+// ------------------------------------------------------------------------------------------------
+// Identities derived from a seed (identity_seed.h)
+// ------------------------------------------------------------------------------------------------
+
+// Known answer, computed outside mesim (Python: hmac.new(seed, b"mesim identity v1\0" + subject + b"\0" + label,
+// sha256), then the UUID's version/variant and the MAC's unicast/local bits): the derivation is what docs/fleet.md
+// says, and a change to it, which would give every seeded fleet new identities, fails here.
+TEST(IdentitySeed, DerivesTheDocumentedValues) {
+  platform::IdentityDerivation d({"lab-fleet", "fleet/3"});
+  EXPECT_EQ(text::toHex(d.uuid()), "1752a863caab41039197544944c1b737");
+  EXPECT_EQ(text::toHex(d.wiredMac()), "a62f48203bb6");
+  EXPECT_EQ(text::toHex(d.wirelessMac()), "0a73fd01aa95");
+  EXPECT_EQ(d.digestRealm(), "Digest:334459660F08BC4E7F4231D41807F0B9");
+}
+
+TEST(IdentitySeed, EachSeedAndSubjectGivesItsOwnWellFormedIdentity) {
+  std::set<std::string> uuids, macs, realms;
+  for (const char* seed : {"a", "b"})
+    for (int n = 1; n <= 50; ++n) {
+      platform::IdentityDerivation d({seed, "fleet/" + std::to_string(n)});
+      auto uuid = d.uuid();
+      EXPECT_EQ(uuid[6] >> 4, 4) << "version 4";
+      EXPECT_EQ(uuid[8] & 0xC0, 0x80) << "RFC 4122 variant";
+      for (auto mac : {d.wiredMac(), d.wirelessMac()}) {
+        EXPECT_EQ(mac[0] & 0x03, 0x02) << "unicast, locally administered";
+        macs.insert(text::toHex(mac));
+      }
+      uuids.insert(text::toHex(uuid));
+      realms.insert(d.digestRealm());
+    }
+  EXPECT_EQ(uuids.size(), 100u);
+  EXPECT_EQ(macs.size(), 200u);
+  EXPECT_EQ(realms.size(), 100u);
+  platform::IdentityDerivation device({"a", "device/fleet/1"});
+  EXPECT_NE(text::toHex(device.uuid()), text::toHex(platform::IdentityDerivation({"a", "fleet/1"}).uuid()));
+}
+
+// Two state dirs with the same seed and subject hold the same device (and the same hardware serials, which follow
+// the UUID); a state dir made with one seed keeps its identity when opened with another, or with none.
+TEST(IdentitySeed, ANewStateDirTakesItAndAnExistingOneKeepsItsOwn) {
+  test::TempDir dir;
+  PlatformDefaults seeded;
+  seeded.identity = platform::IdentitySeed{"lab-fleet", "fleet/3"};
+  seeded.hostName = "fleet-0003";
+  auto one = openOk(dir.path() / "one", seeded);
+  auto two = openOk(dir.path() / "two", seeded);
+  ASSERT_TRUE(one && two);
+  EXPECT_EQ(text::toHex(one->state().uuid), "1752a863caab41039197544944c1b737");
+  EXPECT_EQ(one->state().uuid, two->state().uuid);
+  EXPECT_EQ(one->state().wired.mac, two->state().wired.mac);
+  EXPECT_EQ(one->state().wireless.mac, two->state().wireless.mac);
+  EXPECT_EQ(one->state().digestRealm, two->state().digestRealm);
+  EXPECT_EQ(one->state().hostName, "fleet-0003");
+  const auto bios = one->state().firmware.biosVersion;
+  EXPECT_EQ(platform::defaultHardwareInventory(one->state().uuid, bios).systemSerialNumber,
+            platform::defaultHardwareInventory(two->state().uuid, bios).systemSerialNumber);
+  EXPECT_TRUE(one->verifyAdminPassword("P@ssw0rd")) << "the admin's digest hash uses the derived realm";
+  const auto kept = one->state();
+  one.reset();
+
+  PlatformDefaults other;
+  other.identity = platform::IdentitySeed{"another", "fleet/3"};
+  other.hostName = "elsewhere";
+  auto again = openOk(dir.path() / "one", other);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->state().uuid, kept.uuid);
+  EXPECT_EQ(again->state().wired.mac, kept.wired.mac);
+  EXPECT_EQ(again->state().digestRealm, kept.digestRealm);
+  EXPECT_EQ(again->state().hostName, "fleet-0003");
+
+  auto random = openOk(dir.path() / "random");
+  ASSERT_TRUE(random);
+  EXPECT_NE(random->state().uuid, kept.uuid) << "no seed: a random identity";
 }
 
 }  // namespace
