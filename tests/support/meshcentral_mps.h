@@ -114,7 +114,10 @@ class BackgroundProgram {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       if (!running()) {
-        ::kill(-group, SIGKILL);  // a child that outlived its parent
+        // Children follow their parent out (MeshCentral's exits when its stdin closes); one that lingers is killed.
+        while (::kill(-group, 0) == 0 && std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ::kill(-group, SIGKILL);
         return exitStatus_;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
