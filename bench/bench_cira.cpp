@@ -286,10 +286,11 @@ long messageLength(const Bytes& b) {
 class MiniMps {
  public:
   MiniMps(const mesim::test::Cert& cert, const mesim::test::Pkey& key)
-      : ctx_(asio::ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}),
-        stream_(io_, ctx_) {
+      : ctx_(asio::ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     SSL_CTX_use_certificate(ctx_.native_handle(), cert.get());
     SSL_CTX_use_PrivateKey(ctx_.native_handle(), key.get());
+    // After the certificate: an SSL object takes the context's certificate when it is made.
+    stream_.emplace(io_, ctx_);
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
@@ -299,7 +300,7 @@ class MiniMps {
     boost::system::error_code ec;
     const auto deadline = Clock::now() + timeout;
     for (;;) {
-      acceptor_.accept(stream_.next_layer(), ec);
+      acceptor_.accept(stream_->next_layer(), ec);
       if (!ec) break;
       if (ec != asio::error::would_block || Clock::now() > deadline) {
         why = "no connection from the device: " + ec.message();
@@ -308,9 +309,9 @@ class MiniMps {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     timeval tv{10, 0};
-    ::setsockopt(stream_.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    stream_.next_layer().set_option(asio::ip::tcp::no_delay(true));
-    stream_.handshake(asio::ssl::stream_base::server, ec);
+    ::setsockopt(stream_->next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    stream_->next_layer().set_option(asio::ip::tcp::no_delay(true));
+    stream_->handshake(asio::ssl::stream_base::server, ec);
     if (ec) {
       why = "TLS handshake: " + ec.message();
       return false;
@@ -354,10 +355,11 @@ class MiniMps {
 
   // Opens a forwarded-tcpip channel to 16992 as MeshCentral does (spec/cira.md §3).
   bool openChannel(std::string& why) {
+    myChannel_ = nextChannel_++;
     Bytes out;
     out += static_cast<char>(apf::kChannelOpen);
     putString(out, "forwarded-tcpip");
-    putU32(out, kMyChannel);
+    putU32(out, myChannel_);
     putU32(out, kMyWindow);
     putU32(out, 0xFFFFFFFF);
     putString(out, "");
@@ -369,7 +371,7 @@ class MiniMps {
       Bytes m;
       if (!read(m, why)) return false;
       if (handleHousekeeping(m)) continue;
-      if (static_cast<std::uint8_t>(m[0]) == apf::kOpenConfirmation) {
+      if (static_cast<std::uint8_t>(m[0]) == apf::kOpenConfirmation && getU32(m, 1) == myChannel_) {
         deviceChannel_ = getU32(m, 5);
         sendWindow_ = getU32(m, 9);
         return true;
@@ -378,6 +380,21 @@ class MiniMps {
         why = "CHANNEL_OPEN_FAILURE " + std::to_string(getU32(m, 5));
         return false;
       }
+    }
+  }
+
+  // Closes the channel and waits for the device's CHANNEL_CLOSE (its own, or its answer to ours): what MeshCentral
+  // does after a 401 before it resends with Digest on a new channel.
+  bool closeChannel(std::string& why) {
+    Bytes out;
+    out += static_cast<char>(apf::kChannelClose);
+    putU32(out, deviceChannel_);
+    if (!write(out, why)) return false;
+    for (;;) {
+      Bytes m;
+      if (!read(m, why)) return false;
+      if (handleHousekeeping(m)) continue;
+      if (static_cast<std::uint8_t>(m[0]) == apf::kChannelClose && getU32(m, 1) == myChannel_) return true;
     }
   }
 
@@ -401,11 +418,11 @@ class MiniMps {
       Bytes m;
       if (!read(m, why)) return false;
       if (handleHousekeeping(m)) continue;
-      if (static_cast<std::uint8_t>(m[0]) == apf::kChannelClose) {
+      if (static_cast<std::uint8_t>(m[0]) == apf::kChannelClose && getU32(m, 1) == myChannel_) {
         why = "the device closed the channel";
         return false;
       }
-      if (static_cast<std::uint8_t>(m[0]) != apf::kChannelData) continue;
+      if (static_cast<std::uint8_t>(m[0]) != apf::kChannelData || getU32(m, 1) != myChannel_) continue;
       const auto length = getU32(m, 5);
       boost::system::error_code ec;
       std::size_t used = 0;
@@ -434,7 +451,6 @@ class MiniMps {
   }
 
  private:
-  static constexpr std::uint32_t kMyChannel = 4;
   static constexpr std::uint32_t kMyWindow = 32768;
 
   // Keep-alives and window adjustments, whenever they come.
@@ -467,7 +483,7 @@ class MiniMps {
       }
       char chunk[16384];
       boost::system::error_code ec;
-      const auto n = stream_.read_some(asio::buffer(chunk), ec);
+      const auto n = stream_->read_some(asio::buffer(chunk), ec);
       if (ec) {
         why = "read: " + ec.message();
         return false;
@@ -478,7 +494,7 @@ class MiniMps {
 
   bool write(const Bytes& data, std::string& why) {
     boost::system::error_code ec;
-    asio::write(stream_, asio::buffer(data), ec);
+    asio::write(*stream_, asio::buffer(data), ec);
     if (ec) why = "write: " + ec.message();
     return !ec;
   }
@@ -486,8 +502,10 @@ class MiniMps {
   asio::io_context io_;
   asio::ssl::context ctx_;
   asio::ip::tcp::acceptor acceptor_;
-  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket>> stream_;
   Bytes buffer_;
+  std::uint32_t nextChannel_ = 4;  // MeshCentral's first channel id (spec/cira.md §3)
+  std::uint32_t myChannel_ = 0;
   std::uint32_t deviceChannel_ = 0;
   std::uint32_t sendWindow_ = 0;
 };
@@ -549,6 +567,10 @@ int getLatency(int gets) {
   std::string challenge;
   if (!mps.exchange(request(""), status, challenge, why) || status != 401) {
     std::fprintf(stderr, "first request: %u %s\n", status, why.c_str());
+    return 1;
+  }
+  if (!mps.closeChannel(why) || !mps.openChannel(why)) {
+    std::fprintf(stderr, "CIRA: new channel after the 401: %s\n", why.c_str());
     return 1;
   }
   const std::string realm = digestParam(challenge, "realm"), nonce = digestParam(challenge, "nonce");
