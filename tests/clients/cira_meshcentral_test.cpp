@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iostream>
 #include <set>
 
 #include "common/text_codecs.h"
@@ -213,7 +214,8 @@ std::string deviceUuid(DaemonProcess& daemon) {
   boost::system::error_code ec;
   auto value = boost::json::parse(mps_detail::readText(daemon.stateDir() / "platform.json"), ec);
   if (ec || !value.is_object()) return "";
-  return text(value.as_object(), "uuid");
+  const auto* identity = value.as_object().if_contains("identity");
+  return identity && identity->is_object() ? text(identity->as_object(), "uuid") : "";
 }
 
 int hostPowerState(DaemonProcess& daemon) {
@@ -276,11 +278,20 @@ class CiraMesimFixture : public CiraMeshCentralFixture {
                                    "<h:Username>" + group_.ciraUser + "</h:Username><h:Password>" +
                                    mps_.mpsPassword() + "</h:Password><h:CN>" + mps_.mpsCertificateCn() + "</h:CN>");
     ASSERT_EQ(tagText(server, "ReturnValue"), "0") << server;
-    // The answer's MpServer is the SAP's reference; it goes into the rule as it came.
-    const auto refStart = server.find("<a:Address>");
-    const auto refEnd = server.find("</a:ReferenceParameters>");
-    ASSERT_TRUE(refStart != std::string::npos && refEnd != std::string::npos) << server;
-    const std::string sapRef = server.substr(refStart, refEnd + 24 - refStart);
+    // The answer's MpServer names the AMT_ManagementPresenceRemoteSAP; the rule refers to it by that name.
+    const std::string nameSelector = "Selector Name=\"Name\">";
+    const auto nameAt = server.find(nameSelector);
+    ASSERT_NE(nameAt, std::string::npos) << server;
+    const auto nameStart = nameAt + nameSelector.size();
+    const std::string sapName = server.substr(nameStart, server.find('<', nameStart) - nameStart);
+    auto selector = [](const std::string& name, const std::string& value) {
+      return "<w:Selector Name=\"" + name + "\">" + value + "</w:Selector>";
+    };
+    const std::string sapRef = "<a:Address>/wsman</a:Address><a:ReferenceParameters><w:ResourceURI>" + kAmt +
+                               "AMT_ManagementPresenceRemoteSAP</w:ResourceURI><w:SelectorSet>" +
+                               selector("CreationClassName", "AMT_ManagementPresenceRemoteSAP") +
+                               selector("Name", sapName) + selector("SystemCreationClassName", "CIM_ComputerSystem") +
+                               selector("SystemName", "Intel(r) AMT") + "</w:SelectorSet></a:ReferenceParameters>";
     std::vector<std::uint8_t> period{0, 0, 0, 0, static_cast<std::uint8_t>(periodSeconds >> 24),
                                      static_cast<std::uint8_t>(periodSeconds >> 16),
                                      static_cast<std::uint8_t>(periodSeconds >> 8),
@@ -311,10 +322,12 @@ TEST_F(CiraMesimFixture, OnlineManagedPoweredOffAndBackAfterMpsRestart) {
   if (IsSkipped() || HasFatalFailure()) return;
   configureCiraOverWsman(daemon);
   if (HasFatalFailure()) return;
-  const std::string nodeId = meshCentralNodeId(deviceUuid(daemon));
+  const std::string uuid = deviceUuid(daemon);
+  ASSERT_EQ(uuid.size(), 36u) << "no identity.uuid in platform.json";
+  const std::string nodeId = meshCentralNodeId(uuid);
 
-  auto cira = waitForCira(daemon, [](const auto& c) { return text(c, "connectionStatus") == "connected"; }, 60s);
-  ASSERT_EQ(text(cira, "connectionStatus"), "connected") << boost::json::serialize(cira) << "\n" << ciraLines(daemon.log());
+  auto cira = waitForCira(daemon, [](const auto& c) { return text(c, "state") == "connected"; }, 60s);
+  ASSERT_EQ(text(cira, "state"), "connected") << boost::json::serialize(cira) << "\n" << ciraLines(daemon.log());
   EXPECT_EQ(text(cira, "mps"), "127.0.0.1:" + std::to_string(mps_.mpsPort()));
   EXPECT_EQ(number(cira, "connects"), 1);
 
@@ -341,7 +354,7 @@ TEST_F(CiraMesimFixture, OnlineManagedPoweredOffAndBackAfterMpsRestart) {
 
   ASSERT_TRUE(mps_.restart()) << mps_.error();
   cira = waitForCira(daemon, [](const auto& c) {
-    return number(c, "connects") >= 2 && text(c, "connectionStatus") == "connected";
+    return number(c, "connects") >= 2 && text(c, "state") == "connected";
   }, 90s);
   EXPECT_GE(number(cira, "connects"), 2) << boost::json::serialize(cira) << "\n" << ciraLines(daemon.log());
   devices = mps_.waitForDevices([&](const auto& list) {
@@ -357,7 +370,7 @@ TEST_F(CiraMesimFixture, OnlineManagedPoweredOffAndBackAfterMpsRestart) {
 
 // What goes wrong, each on a device of its own preconfigured by the --cira-* options, next to one that is right:
 // an MPS certificate not issued by the trusted root, a CN that is not the MPS's, a wrong MPS password (USERAUTH
-// failure) and an MPS that is down (connection refused). Each is in /status cira.lastError and in a log line, and
+// failure) and an MPS that is down (connection refused). Each is in /status cira.last_error and in a log line, and
 // the daemon goes on answering; MeshCentral admits only the right one.
 TEST_F(CiraMesimFixture, FailuresShowInStatusAndLog) {
   const auto work = mps_.workDir();
@@ -383,16 +396,15 @@ TEST_F(CiraMesimFixture, FailuresShowInStatusAndLog) {
   struct Case {
     const char* what;
     std::vector<std::string> options;
-    std::vector<std::string> words;  // one of them in lastError and in a log line
+    std::vector<std::string> words;     // one of them in last_error and in a log line
+    std::vector<std::string> notWords;  // the other TLS failure's words: each case names its own cause
   };
+  const std::vector<std::string> untrusted{"issuer", "untrusted root"}, mismatch{"hostname mismatch", "CN mismatch"};
   std::vector<Case> cases{
-      {"untrusted root", ciraOptions(group_.ciraUser, mps_.mpsPassword(), otherRootPath, cn),
-       {"certificate", "verify", "trust"}},
-      {"CN mismatch", ciraOptions(group_.ciraUser, mps_.mpsPassword(), root, "wrong.mesim.test"),
-       {"CN", "name", "hostname", "certificate"}},
-      {"wrong password", ciraOptions(group_.ciraUser, "not-the-password", root, cn),
-       {"USERAUTH", "auth", "password", "credential"}},
-      {"MPS down", ciraOptions(group_.ciraUser, mps_.mpsPassword(), root, cn, closedPort), {"refused"}},
+      {"untrusted root", ciraOptions(group_.ciraUser, mps_.mpsPassword(), otherRootPath, cn), untrusted, mismatch},
+      {"CN mismatch", ciraOptions(group_.ciraUser, mps_.mpsPassword(), root, "wrong.mesim.test"), mismatch, untrusted},
+      {"wrong password", ciraOptions(group_.ciraUser, "not-the-password", root, cn), {"USERAUTH"}, {}},
+      {"MPS down", ciraOptions(group_.ciraUser, mps_.mpsPassword(), root, cn, closedPort), {"refused"}, {}},
   };
   DaemonProcess good;
   startDevice(good, ciraOptions(group_.ciraUser, mps_.mpsPassword(), root, cn));
@@ -409,15 +421,18 @@ TEST_F(CiraMesimFixture, FailuresShowInStatusAndLog) {
     auto& daemon = *daemons[i];
     const auto cira = waitForCira(daemon, [](const auto& c) { return number(c, "failures") >= 1; }, 30s);
     EXPECT_GE(number(cira, "failures"), 1) << boost::json::serialize(cira);
-    EXPECT_NE(text(cira, "connectionStatus"), "connected");
+    EXPECT_NE(text(cira, "state"), "connected");
     EXPECT_EQ(number(cira, "connects"), 0);
-    EXPECT_TRUE(mentions(text(cira, "lastError"), cases[i].words)) << text(cira, "lastError");
+    std::cout << cases[i].what << ": " << text(cira, "last_error") << "\n";
+    EXPECT_TRUE(mentions(text(cira, "last_error"), cases[i].words)) << text(cira, "last_error");
+    if (!cases[i].notWords.empty())
+      EXPECT_FALSE(mentions(text(cira, "last_error"), cases[i].notWords)) << text(cira, "last_error");
     EXPECT_TRUE(mentions(ciraLines(daemon.log()), cases[i].words)) << ciraLines(daemon.log());
     EXPECT_EQ(daemon.get("/healthz").substr(0, 3), "200");
   }
 
-  const auto goodCira = waitForCira(good, [](const auto& c) { return text(c, "connectionStatus") == "connected"; }, 60s);
-  EXPECT_EQ(text(goodCira, "connectionStatus"), "connected") << ciraLines(good.log());
+  const auto goodCira = waitForCira(good, [](const auto& c) { return text(c, "state") == "connected"; }, 60s);
+  EXPECT_EQ(text(goodCira, "state"), "connected") << ciraLines(good.log());
   const std::string goodId = meshCentralNodeId(deviceUuid(good));
   auto devices = mps_.waitForDevices([&](const auto& list) {
     const auto* d = findDevice(list, goodId);
