@@ -329,7 +329,8 @@ TEST_F(CiraMesimFixture, OnlineManagedPoweredOffAndBackAfterMpsRestart) {
   auto cira = waitForCira(daemon, [](const auto& c) { return text(c, "state") == "connected"; }, 60s);
   ASSERT_EQ(text(cira, "state"), "connected") << boost::json::serialize(cira) << "\n" << ciraLines(daemon.log());
   EXPECT_EQ(text(cira, "mps"), "127.0.0.1:" + std::to_string(mps_.mpsPort()));
-  EXPECT_EQ(number(cira, "connects"), 1);
+  // At least one: a first attempt can be dropped (cira_daemon_test's disabled case) and retried.
+  EXPECT_GE(number(cira, "connects"), 1);
 
   auto devices = mps_.waitForDevices([&](const auto& list) {
     const auto* d = findDevice(list, nodeId);
@@ -352,11 +353,13 @@ TEST_F(CiraMesimFixture, OnlineManagedPoweredOffAndBackAfterMpsRestart) {
   EXPECT_EQ(hostPowerState(daemon), 8) << mps_.log();
   EXPECT_NE(mps_.log().find("performPowerAction"), std::string::npos);
 
+  const long connectsBefore = number(*ciraStatus(daemon), "connects");
   ASSERT_TRUE(mps_.restart()) << mps_.error();
-  cira = waitForCira(daemon, [](const auto& c) {
-    return number(c, "connects") >= 2 && text(c, "state") == "connected";
+  cira = waitForCira(daemon, [&](const auto& c) {
+    return number(c, "connects") > connectsBefore && text(c, "state") == "connected";
   }, 90s);
-  EXPECT_GE(number(cira, "connects"), 2) << boost::json::serialize(cira) << "\n" << ciraLines(daemon.log());
+  EXPECT_GT(number(cira, "connects"), connectsBefore) << boost::json::serialize(cira) << "\n" << ciraLines(daemon.log());
+  EXPECT_GE(number(cira, "drops"), 1) << "the restart ended a tunnel that was up";
   devices = mps_.waitForDevices([&](const auto& list) {
     const auto* d = findDevice(list, nodeId);
     return d && d->ciraConnected();
@@ -425,8 +428,9 @@ TEST_F(CiraMesimFixture, FailuresShowInStatusAndLog) {
     EXPECT_EQ(number(cira, "connects"), 0);
     std::cout << cases[i].what << ": " << text(cira, "last_error") << "\n";
     EXPECT_TRUE(mentions(text(cira, "last_error"), cases[i].words)) << text(cira, "last_error");
-    if (!cases[i].notWords.empty())
+    if (!cases[i].notWords.empty()) {
       EXPECT_FALSE(mentions(text(cira, "last_error"), cases[i].notWords)) << text(cira, "last_error");
+    }
     EXPECT_TRUE(mentions(ciraLines(daemon.log()), cases[i].words)) << ciraLines(daemon.log());
     EXPECT_EQ(daemon.get("/healthz").substr(0, 3), "200");
   }
