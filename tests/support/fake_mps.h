@@ -141,6 +141,10 @@ class FakeMps {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
       if (ec) return;
       ++connections;
+      // Each message is a write of its own: without this a message after a small one waits for the device's
+      // delayed ACK (40 ms), which a latency measurement would take for the device's.
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       received.clear();
       forwards.clear();
       inbox_.clear();
