@@ -266,8 +266,9 @@ class CiraMesimFixture : public CiraMeshCentralFixture {
     return answer.body;
   }
 
-  // What a console sends to point a device at an MPS (apf.md §3, docs/remote-access.md): the MPS root as a
-  // trusted root, the server with its CN and login, and a periodic rule (TunnelLifeTime 0: stay connected).
+  // What a console sends to point a device at an MPS (apf.md §3, docs/remote-access.md, docs/cira.md): the MPS
+  // root as a trusted root, the server with its CN and login, a periodic rule (TunnelLifeTime 0: stay connected)
+  // and a detection string, so that the device is outside its enterprise.
   void configureCiraOverWsman(DaemonProcess& daemon, std::uint32_t periodSeconds = 30) {
     const auto added = invoke(daemon, "AMT_PublicKeyManagementService", "AddTrustedRootCertificate",
                               "<h:CertificateBlob>" + pemToBase64Der(mps_.rootCertificatePem()) + "</h:CertificateBlob>");
@@ -301,6 +302,18 @@ class CiraMesimFixture : public CiraMeshCentralFixture {
                                  mesim::text::base64Encode(period) + "</h:ExtendedData><h:MpServer>" + sapRef +
                                  "</h:MpServer>");
     ASSERT_EQ(tagText(rule, "ReturnValue"), "0") << rule;
+    // MpServer is called from outside the enterprise only, and with no detection string AMT is at home: like
+    // MeshCentral's AMT manager, set one the device does not match (docs/cira.md "Environment detection").
+    const std::string env = kAmt + "AMT_EnvironmentDetectionSettingData";
+    const std::string id = "Intel(r) AMT Environment Detection Settings";
+    WsmanDigestClient client(daemon.httpPort(), "admin", mps_.options().amtPassword);
+    auto put = client.post(wsmanEnvelope(
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put", env,
+        "<h:AMT_EnvironmentDetectionSettingData xmlns:h=\"" + env + "\"><h:DetectionAlgorithm>0</h:DetectionAlgorithm>"
+        "<h:DetectionStrings>f3a1c2.mesim-cira.invalid</h:DetectionStrings><h:ElementName>" + id + "</h:ElementName>"
+        "<h:InstanceID>" + id + "</h:InstanceID></h:AMT_EnvironmentDetectionSettingData>",
+        "1", "<w:Selector Name=\"InstanceID\">" + id + "</w:Selector>"));
+    ASSERT_EQ(put.status, 200u) << put.body << put.error;
   }
 
   // The `--cira-*` options that preconfigure the same at a first start.
