@@ -112,12 +112,9 @@ class FakeMps {
   bool keepaliveOptionsAfter5900 = true;
   bool answerKeepalives = true;
   bool openChannelAtLogin = false;  // a CHANNEL_OPEN right after USERAUTH_SUCCESS, ahead of the pfwd SERVICE_ACCEPT
-  // TCP_NODELAY on the next connection. Each message is a write of its own, so without it a message after a small
-  // one waits for the device's delayed ACK (40 ms): bench_cira times Gets through the tunnel with it on. Off by
-  // default: with it, cira_client_test's ATunnelLifetimeEndsAUserInitiatedTunnel gets the 5 s keep-alive options
-  // before its 30 s clock jump, the keep-alive timeout (15 s) ends the tunnel before the lifetime does, and the
-  // client calls again.
-  bool noDelay = false;
+  // TCP_NODELAY on the next connection: each message is a write of its own, so without it a message after a small
+  // one waits for the device's delayed ACK (40 ms), and timing-sensitive tests depend on Nagle.
+  bool noDelay = true;
   std::vector<apf::Message> received;
   std::vector<std::uint32_t> forwards;
   int connections = 0;

@@ -327,26 +327,36 @@ TEST_F(CiraClientTest, AUserInitiatedTunnelOpensOnTheHostsRequestAndClosesOnItsW
 }
 
 TEST_F(CiraClientTest, ATunnelLifetimeEndsAUserInitiatedTunnel) {
-  configure(0, 0, 30);
+  // Lifetime 20 s, keep-alives at the default 30 s: the lifetime is what ends the tunnel, not a keep-alive that the
+  // manual clock's jump leaves no time to answer.
+  mps->keepaliveOptionsAfter5900 = false;
+  configure(0, 0, 20);
   startClient();
   ASSERT_EQ(model->setUserInitiatedConnection(true), platform::ChangeResult::Ok);
   ASSERT_TRUE(runUntil([&] { return connected(); }));
-  clock.advance(std::chrono::seconds(30));
+  clock.advance(std::chrono::seconds(19));
+  settle();
+  EXPECT_TRUE(connected());
+  clock.advance(std::chrono::seconds(1));
   ASSERT_TRUE(runUntil([&] { return !connected(); }));
   settle();
   EXPECT_EQ(mps->connections, 1) << "not called again while the request stands past its lifetime";
+  EXPECT_EQ(client->status().drops, 0u);
+  EXPECT_EQ(mps->last<apf::Disconnect>()->reason, 11u);  // BY_APPLICATION
 }
 
 TEST_F(CiraClientTest, AnAlertOpensTheTunnelOfAnAlertRule) {
-  configure(1, 0, 60);
+  mps->keepaliveOptionsAfter5900 = false;  // keep-alives every 30 s: the lifetime ends the tunnel
+  configure(1, 0, 20);
   startClient();
   settle();
   EXPECT_EQ(mps->connections, 0);
   client->alertRaised();
   ASSERT_TRUE(runUntil([&] { return connected(); }));
   EXPECT_EQ(std::get<apf::ProtocolVersion>(mps->received.front()).triggerReason, 2u);  // ALERT
-  clock.advance(std::chrono::seconds(60));
+  clock.advance(std::chrono::seconds(20));
   ASSERT_TRUE(runUntil([&] { return !connected(); }));
+  EXPECT_EQ(client->status().drops, 0u);
 }
 
 TEST_F(CiraClientTest, AnExternalMpsIsNotCalledInsideTheEnterprise) {
