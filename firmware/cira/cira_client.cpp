@@ -118,33 +118,56 @@ const char* triggerName(CiraTrigger trigger) {
   return "?";
 }
 
-// One TLS connection to an MPS and the APF session over it. The session sees a ClientConnection whose messages are
-// written to the stream in order; bytes from the MPS are cut into messages (lme::apf::frameLength).
-class CiraClient::Tunnel final : public firmware::ClientConnection, public std::enable_shared_from_this<Tunnel> {
+// One TLS connection to an MPS and the APF session over it. The session sees a ClientConnection (Link) whose
+// messages are written to the stream in order; bytes from the MPS are cut into messages (ApfStreamReader).
+class CiraClient::Tunnel final : public std::enable_shared_from_this<Tunnel> {
  public:
+  // What the session holds of the tunnel: a weak reference, so the tunnel (which holds the session) and the
+  // session never keep each other alive.
+  class Link final : public firmware::ClientConnection {
+   public:
+    Link(std::weak_ptr<Tunnel> tunnel, std::uint64_t id) : tunnel_(std::move(tunnel)), id_(id) {}
+    void send(Bytes message) override {
+      if (auto t = tunnel_.lock()) t->send(std::move(message));
+    }
+    void notify() override {}
+    void disconnect() override {
+      if (auto t = tunnel_.lock()) t->closeAfterWrites();
+    }
+    void pauseReceive() override {
+      if (auto t = tunnel_.lock()) t->paused_ = true;
+    }
+    void resumeReceive() override {
+      if (auto t = tunnel_.lock()) t->resume();
+    }
+    bool isOpen() const override {
+      auto t = tunnel_.lock();
+      return t && t->stage_ != Stage::Ended;
+    }
+    std::uint8_t hostAddress() const override { return 0; }
+    std::uint64_t id() const override { return id_; }
+
+   private:
+    std::weak_ptr<Tunnel> tunnel_;
+    std::uint64_t id_;
+  };
+
   enum class Stage { Resolving, Connecting, Handshaking, Apf, Ended };
 
   Tunnel(CiraClient& owner, std::shared_ptr<asio::ssl::context> tls, std::uint64_t id)
-      : owner_(owner), alive_(owner.alive_), tls_(std::move(tls)), resolver_(owner.io_), stream_(owner.io_, *tls_),
-        id_(id) {}
+      : owner_(owner), io_(owner.io_), alive_(owner.alive_), tls_(std::move(tls)), resolver_(owner.io_),
+        stream_(owner.io_, *tls_), id_(id) {}
 
-  // ---- firmware::ClientConnection, for the APF session
-  void send(Bytes message) override {
+  void send(Bytes message) {
     if (stage_ == Stage::Ended) return;
     writes_.push_back(std::move(message));
     pumpWrites();
   }
-  void notify() override {}
-  void disconnect() override { closeAfterWrites(); }
-  void pauseReceive() override { paused_ = true; }
-  void resumeReceive() override {
+  void resume() {
     if (!paused_) return;
     paused_ = false;
     readMore();
   }
-  bool isOpen() const override { return stage_ != Stage::Ended; }
-  std::uint8_t hostAddress() const override { return 0; }
-  std::uint64_t id() const override { return id_; }
 
   const log::Context& logContext() const { return owner_.options_.log; }
   Stage stage() const { return stage_; }
@@ -186,7 +209,7 @@ class CiraClient::Tunnel final : public firmware::ClientConnection, public std::
     boost::system::error_code ignored;
     resolver_.cancel();
     stream_.next_layer().close(ignored);
-    if (session_) session_->end();
+    releaseSession();
   }
 
   // The DISCONNECT (if any) goes out first, then TLS is closed.
@@ -199,6 +222,13 @@ class CiraClient::Tunnel final : public firmware::ClientConnection, public std::
 
  private:
   bool live() const { return *alive_ && stage_ != Stage::Ended; }
+
+  // Once the tunnel ended the session goes, later (it may be on the stack that got here).
+  void releaseSession() {
+    if (!session_) return;
+    session_->end();
+    asio::post(io_, [session = std::move(session_)] {});
+  }
   // A tunnel the client already let go of (closed, timed out) reports nothing more.
   bool current() const { return *alive_ && owner_.tunnel_.get() == this; }
 
@@ -227,7 +257,8 @@ class CiraClient::Tunnel final : public firmware::ClientConnection, public std::
 
   void startApf() {
     stage_ = Stage::Apf;
-    session_ = std::make_shared<lme::ApfSession>(shared_from_this(), apfOptions_, owner_.channels_);
+    session_ = std::make_shared<lme::ApfSession>(std::make_shared<Link>(weak_from_this(), id_), apfOptions_,
+                                                 owner_.channels_);
     session_->start();
     readMore();
     if (current()) owner_.onTunnelProgress();
@@ -286,14 +317,14 @@ class CiraClient::Tunnel final : public firmware::ClientConnection, public std::
   void shutdown() {
     if (stage_ == Stage::Ended) return;
     stage_ = Stage::Ended;
-    if (session_) session_->end();
+    releaseSession();
     // A TLS close_notify, then the socket; the MPS may not answer it, so no waiting for one.
     stream_.async_shutdown([self = shared_from_this()](boost::system::error_code) {
       boost::system::error_code ignored;
       self->stream_.next_layer().close(ignored);
     });
     auto self = shared_from_this();
-    asio::post(owner_.io_, [self] {
+    asio::post(io_, [self] {
       boost::system::error_code ignored;
       self->stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
     });
@@ -304,11 +335,12 @@ class CiraClient::Tunnel final : public firmware::ClientConnection, public std::
     stage_ = Stage::Ended;
     boost::system::error_code ignored;
     stream_.next_layer().close(ignored);
-    if (session_) session_->end();
+    releaseSession();
     if (*alive_ && current()) owner_.onTunnelEnded(why, false);
   }
 
   CiraClient& owner_;
+  asio::io_context& io_;
   std::shared_ptr<bool> alive_;
   std::shared_ptr<asio::ssl::context> tls_;
   tcp::resolver resolver_;
@@ -524,9 +556,10 @@ void CiraClient::connect(const Want& want) {
     handshakeTimer_ = 0;
     if (tunnel_ && status_.state == TunnelState::Connecting) {
       auto tunnel = std::move(tunnel_);
+      const bool inApf = tunnel->session() != nullptr;
       tunnel->abandon();
       onTunnelEnded("no tunnel within " + std::to_string(options_.handshakeTimeout.count()) + " s (" +
-                        (tunnel->session() ? "the APF handshake did not finish" : "connect or TLS did not finish") + ")",
+                        (inApf ? "the APF handshake did not finish" : "connect or TLS did not finish") + ")",
                     false);
     }
   });
@@ -592,7 +625,7 @@ void CiraClient::keepaliveTick() {
   }
   if (!keepaliveOutstanding_) {
     keepaliveOutstanding_ = ++keepaliveCookie_;
-    if (tunnel_->session()->sendKeepalive(*keepaliveOutstanding_)) ++status_.keepalivesSent;
+    if (auto* session = tunnel_->session(); session && session->sendKeepalive(*keepaliveOutstanding_)) ++status_.keepalivesSent;
   }
   keepaliveTimer_ = timers_.scheduleAfter(interval, [this] { keepaliveTick(); });
 }
