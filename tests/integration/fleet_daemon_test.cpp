@@ -44,7 +44,9 @@ bool canBind(std::uint16_t port) {
 // A run of ports nobody listens on, for the fleet's layout (tests run in parallel: start where this pid points).
 std::uint16_t freePortBase() {
   for (unsigned attempt = 0; attempt < 200; ++attempt) {
-    const auto base = static_cast<std::uint16_t>(30000 + ((::getpid() + attempt * 7919) % 3000) * 10);
+    // Below the kernel's ephemeral range (32768 and up by default): the default device and every other test's
+    // listener take port 0, and one of those landed inside a run chosen up there.
+    const auto base = static_cast<std::uint16_t>(20000 + ((::getpid() + attempt * 7919) % 1200) * 10);
     bool all = true;
     for (unsigned p = 0; p < kDevices * kStride && all; ++p) all = canBind(static_cast<std::uint16_t>(base + p));
     if (all) return base;
