@@ -24,12 +24,6 @@ constexpr std::uint32_t kPortRedirection = 16994;
 constexpr std::uint32_t kPortRedirectionTls = 16995;
 constexpr std::uint32_t kPortRfb = 5900;
 
-std::string pemOfBase64Der(const std::string& der) {
-  std::string pem = "-----BEGIN CERTIFICATE-----\n";
-  for (std::size_t i = 0; i < der.size(); i += 64) pem += der.substr(i, 64) + "\n";
-  return pem + "-----END CERTIFICATE-----\n";
-}
-
 }  // namespace
 
 Result<> applyCiraPreset(platform::PlatformModel& platform, const DeviceConfig::CiraPreset& preset) {
@@ -88,7 +82,7 @@ DeviceCira::DeviceCira(asio::io_context& io, core::FirmwareTimerQueue& timers, p
   if (servers_.rfbPort && servers_.rfbPort()) options.forwardPorts.push_back(kPortRfb);
   auto tls = [](const std::vector<std::string>& roots) {
     std::vector<std::string> pems;
-    for (const auto& der : roots) pems.push_back(pemOfBase64Der(der));
+    for (const auto& der : roots) pems.push_back(wsman::eventing::pemOfBase64Der(der));
     return wsman::eventing::makeVerifyingTlsClientContext(pems, false);  // AMT trusts its own store only
   };
   client_ = std::make_unique<cira::CiraClient>(

@@ -15,13 +15,6 @@ using platform::OcrProgress;
 constexpr std::chrono::seconds kDefaultTimeout{30};
 constexpr std::size_t kMaxImageBytes = 16 * 1024 * 1024;
 
-// AMT keeps certificates as base64 DER; OpenSSL wants PEM.
-std::string pemOfBase64Der(const std::string& base64) {
-  std::string pem = "-----BEGIN CERTIFICATE-----\n";
-  for (std::size_t at = 0; at < base64.size(); at += 64) pem += base64.substr(at, 64) + "\n";
-  return pem + "-----END CERTIFICATE-----\n";
-}
-
 const char* errorName(OcrError e) {
   switch (e) {
     case OcrError::NoNetwork: return "no network connection";
@@ -69,7 +62,7 @@ void OcrBootHost::start(platform::OcrHttpsBoot plan) {
   MESIM_LOG(Info, "ocr", "One Click Recovery: HTTPS boot from " + plan.uri);
 
   std::vector<std::string> roots;
-  for (const auto& der : plan.trustedRootsPem) roots.push_back(pemOfBase64Der(der));
+  for (const auto& der : plan.trustedRootsPem) roots.push_back(wsman::eventing::pemOfBase64Der(der));
   // With sync root CA the BIOS trusts AMT's roots only; without it, its own store (the system's, here).
   auto tls = wsman::eventing::makeVerifyingTlsClientContext(roots, !plan.syncRootCa);
   if (!tls) {

@@ -115,11 +115,7 @@ class CiraClientTest : public ::testing::Test {
     cira::CiraClientOptions options;
     auto tls = [](const std::vector<std::string>& roots) {
       std::vector<std::string> pems;
-      for (const auto& der : roots) {
-        std::string pem = "-----BEGIN CERTIFICATE-----\n";
-        for (std::size_t i = 0; i < der.size(); i += 64) pem += der.substr(i, 64) + "\n";
-        pems.push_back(pem + "-----END CERTIFICATE-----\n");
-      }
+      for (const auto& der : roots) pems.push_back(wsman::eventing::pemOfBase64Der(der));
       return wsman::eventing::makeVerifyingTlsClientContext(pems, false);
     };
     auto channels = [this](std::uint32_t port) -> std::shared_ptr<lme::ChannelPeer> {

@@ -174,6 +174,12 @@ std::shared_ptr<asio::ssl::context> makeTlsClientContext() {
   return ctx;
 }
 
+std::string pemOfBase64Der(const std::string& base64Der) {
+  std::string pem = "-----BEGIN CERTIFICATE-----\n";
+  for (std::size_t at = 0; at < base64Der.size(); at += 64) pem += base64Der.substr(at, 64) + "\n";
+  return pem + "-----END CERTIFICATE-----\n";
+}
+
 Result<std::shared_ptr<asio::ssl::context>> makeVerifyingTlsClientContext(const std::vector<std::string>& rootsPem,
                                                                          bool systemStore) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);

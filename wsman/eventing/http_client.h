@@ -46,6 +46,8 @@ struct HttpPostResult {
 std::shared_ptr<boost::asio::ssl::context> makeTlsClientContext();
 // A client TLS context that verifies the server's chain against `rootsPem` (PEM certificates), and also against
 // OpenSSL's default trust store when `systemStore`. An error if a root cannot be read.
+// AMT keeps certificates as base64 DER (AMT_PublicKeyCertificate.X509Certificate); OpenSSL reads PEM.
+std::string pemOfBase64Der(const std::string& base64Der);
 Result<std::shared_ptr<boost::asio::ssl::context>> makeVerifyingTlsClientContext(const std::vector<std::string>& rootsPem,
                                                                                bool systemStore);
 
