@@ -1,6 +1,7 @@
 // app/config and app/fleet_config: the fleet's options and [fleet] section, the identity seeds, the port layout, the
 // shards' numbering and the host side (docs/fleet.md, docs/configuration.md).
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
 
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 
 #include "app/config.h"
 #include "app/fleet_config.h"
+#include "tests/support/provisioning_pki.h"
+#include "tests/unit/firmware_test_support.h"
 
 namespace mesim::app {
 namespace {
@@ -163,6 +166,58 @@ TEST(IdentitySeedConfig, ANamedDeviceKeysTheSeedByItsName) {
   ASSERT_EQ(fleet.action, ParseResult::Action::Run) << fleet.message;
   EXPECT_EQ(fleet.config.devices[1].identity->subject, "fleet/1") << "fleet devices are keyed by number";
   EXPECT_EQ(parse({"--identity-seed", ""}).message, "--identity-seed takes 1..256 characters of text");
+}
+
+}  // namespace
+}  // namespace mesim::app
+
+namespace mesim::app {
+namespace {
+
+TEST(CiraConfig, ThePresetIsParsedAndEveryFleetDeviceHasIt) {
+  test::TempDir dir;
+  const auto pem = dir.path() / "root.pem";
+  {
+    // A certificate made at run time: any self-signed PEM does for the parser.
+    auto key = test::makeRsaKey(2048);
+    test::CertSpec spec;
+    spec.commonName = "mps root";
+    spec.isCa = true;
+    spec.notAfter = 4'000'000'000;
+    auto cert = test::makeCert(spec, key, nullptr, key);
+    BIO* bio = BIO_new_file(pem.c_str(), "w");
+    PEM_write_bio_X509(bio, cert.get());
+    BIO_free(bio);
+  }
+  auto r = parse({"--fleet", "2", "--cira-mps", "127.0.0.1:4433", "--cira-user", "0123456789abcdef",
+                  "--cira-password", "P@ss", "--cira-root", pem.string(), "--cira-cn", "mps.test", "--cira-interval", "30"});
+  ASSERT_EQ(r.action, ParseResult::Action::Run) << r.message;
+  for (const auto& d : r.config.devices) {
+    ASSERT_TRUE(d.cira.has_value()) << d.name;
+    EXPECT_EQ(d.cira->host, "127.0.0.1");
+    EXPECT_EQ(d.cira->port, 4433u);
+    EXPECT_EQ(d.cira->commonName, "mps.test");
+    EXPECT_EQ(d.cira->intervalSeconds, 30u);
+    EXPECT_FALSE(d.cira->rootDerBase64.empty());
+  }
+}
+
+TEST(CiraConfig, BadValuesGetAClearError) {
+  auto error = [](std::vector<std::string> args) {
+    auto r = parse(std::move(args));
+    EXPECT_EQ(r.action, ParseResult::Action::Error);
+    return r.message;
+  };
+  EXPECT_NE(error({"--cira-mps", "mps.example"}).find("HOST:PORT"), std::string::npos);
+  EXPECT_NE(error({"--cira-mps", "mps.example:70000"}).find("HOST:PORT"), std::string::npos);
+  EXPECT_NE(error({"--cira-user", "u"}).find("need --cira-mps"), std::string::npos);
+  EXPECT_NE(error({"--cira-mps", "mps.example:4433"}).find("--cira-user and --cira-password"), std::string::npos);
+  EXPECT_NE(error({"--cira-mps", "mps.example:4433", "--cira-user", "u", "--cira-password", "p"}).find("--cira-root"),
+            std::string::npos);
+  EXPECT_NE(error({"--cira-mps", "m:1", "--cira-user", "u", "--cira-password", "p", "--cira-root", "/nonexistent.pem"})
+                .find("not a readable PEM certificate"),
+            std::string::npos);
+  EXPECT_NE(error({"--cira-interval", "0", "--cira-mps", "m:1"}).find("--cira-interval"), std::string::npos);
 }
 
 }  // namespace
