@@ -68,7 +68,9 @@ ensure_packages() {
 configure_and_build() {
   local preset="$1"
   shift
-  export CCACHE_BASEDIR="$MESIM_ROOT" CCACHE_NOHASHDIR=true
+  # The three presets' objects come to about 5 GB, ccache's default size: at that size a CI run evicted
+  # its own entries.
+  export CCACHE_BASEDIR="$MESIM_ROOT" CCACHE_NOHASHDIR=true CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-10G}"
   cmake --preset "$preset" -S "$MESIM_ROOT" >/dev/null
   cmake --build --preset "$preset" -j "$(nproc)" "$@"
 }
