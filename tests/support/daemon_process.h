@@ -26,10 +26,48 @@ namespace mesim::test {
 inline std::filesystem::path buildDir() { return MESIM_BUILD_DIR; }
 inline std::filesystem::path mesimBinary() { return buildDir() / "bin" / "mesim"; }
 
+namespace detail {
+// Removes the directories makeTempDir made when the test process exits: a suite run used to leave thousands
+// of state dirs in /tmp. Only in the process that made them (a forked child exiting must not pull them from
+// under its parent). MESIM_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
+class TempDirSweeper {
+ public:
+  ~TempDirSweeper() {
+    if (::getpid() != owner_ || std::getenv("MESIM_KEEP_TEST_DIRS")) return;
+    for (const auto& dir : dirs_) {
+      // A daemon killed mid-test can leave its FUSE mount; detach it so the tree can go.
+      std::error_code ignored;
+      bool mountPoint = std::filesystem::exists(dir / "fs", ignored) || ignored;  // ENOTCONN: a dead mount
+      std::string unmount = "fusermount3 -u -z '" + (dir / "fs").string() + "' 2>/dev/null";
+      if (mountPoint && std::system(unmount.c_str())) {
+      }
+      std::filesystem::remove_all(dir, ignored);
+    }
+  }
+  void add(std::filesystem::path dir) {
+    std::lock_guard lock(mutex_);
+    dirs_.push_back(std::move(dir));
+  }
+
+ private:
+  const pid_t owner_ = ::getpid();
+  std::mutex mutex_;
+  std::vector<std::filesystem::path> dirs_;
+};
+
+inline TempDirSweeper& tempDirSweeper() {
+  static TempDirSweeper sweeper;
+  return sweeper;
+}
+}  // namespace detail
+
+// A fresh directory under the temp dir, removed when the test process exits.
 inline std::filesystem::path makeTempDir(const std::string& tag) {
   std::string pattern = (std::filesystem::temp_directory_path() / ("mesim-" + tag + "-XXXXXX")).string();
   char* made = ::mkdtemp(pattern.data());
-  return made ? std::filesystem::path(made) : std::filesystem::path();
+  if (!made) return {};
+  detail::tempDirSweeper().add(made);
+  return made;
 }
 
 // A blocking TCP socket connected to 127.0.0.1:port, or -1.
