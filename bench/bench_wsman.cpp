@@ -173,20 +173,6 @@ std::string loadAverage() {
   return one + " " + five + " " + fifteen;
 }
 
-std::uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
 bool canConnect(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -241,8 +227,8 @@ class Nginx {
     std::string text = body;
     for (char& c : text)
       if (c == '$' || c == '\'' || c == '\\') c = '_';
-    httpPort_ = freePort();
-    httpsPort_ = freePort();
+    httpPort_ = mesim::test::freeLoopbackPort();
+    httpsPort_ = mesim::test::freeLoopbackPort();
     const std::string d = dir_.string();
     std::ofstream conf(dir_ / "nginx.conf");
     conf << "daemon off;\nmaster_process off;\nworker_processes 1;\npid " << d << "/nginx.pid;\nerror_log " << d

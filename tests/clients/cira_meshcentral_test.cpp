@@ -407,7 +407,7 @@ TEST_F(CiraMesimFixture, FailuresShowInStatusAndLog) {
   }
   const auto root = mps_.rootCertificatePath();
   const auto cn = mps_.mpsCertificateCn();
-  const std::uint16_t closedPort = mps_detail::freeLoopbackPort();
+  const std::uint16_t closedPort = test::freeLoopbackPort();
 
   struct Case {
     const char* what;

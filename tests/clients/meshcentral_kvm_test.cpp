@@ -45,23 +45,6 @@ std::string which(const std::string& program) {
   return out;
 }
 
-// A loopback port nobody listens on right now (bound and released; the race with other programs is harmless
-// in a test: websockify would fail to bind and the test say so).
-std::uint16_t freeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // websockify serving `webDir` and relaying WebSockets on `port` to 127.0.0.1:`target`, for the test's lifetime.
 class Websockify {
  public:
@@ -165,7 +148,7 @@ TEST(MeshCentralWebKvm, HeadlessChromiumShowsTheConsoleThroughWebsockify) {
   }
   ASSERT_NE(boost::json::serialize(screen).find("login:"), std::string::npos) << screen;
 
-  const std::uint16_t relayPort = freeLoopbackPort();
+  const std::uint16_t relayPort = test::freeLoopbackPort();
   ASSERT_NE(relayPort, 0);
   Websockify relay(websockify, kClientsDir, relayPort, daemon.redirectionPort());
   ASSERT_TRUE(relay.waitListening(relayPort)) << relay.log();
@@ -266,7 +249,7 @@ TEST(MeshCentralWebKvm, AmtRedirWsSerialOverLanInNodeThroughWebsockify) {
   DaemonProcess daemon;
   ASSERT_TRUE(daemon.start({"--clock", "manual", "--fuse", "off", "--preload", "off"})) << daemon.log();
   ASSERT_EQ(daemon.post("/clock/advance?seconds=6").substr(0, 3), "200");
-  const std::uint16_t relayPort = freeLoopbackPort();
+  const std::uint16_t relayPort = test::freeLoopbackPort();
   ASSERT_NE(relayPort, 0);
   Websockify relay(websockify, kClientsDir, relayPort, daemon.redirectionPort());
   ASSERT_TRUE(relay.waitListening(relayPort)) << relay.log();

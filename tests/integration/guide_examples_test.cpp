@@ -49,21 +49,6 @@ std::size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
-// A loopback port nobody listened on a moment ago.
-std::uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof addr;
-  std::uint16_t port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0)
-    port = ntohs(addr.sin_port);
-  if (fd >= 0) ::close(fd);
-  return port;
-}
-
 // A program left running (a sink, a watchdog daemon, a blocked reader): its output goes to a file the test reads
 // while it runs; it is killed when the test ends.
 class Background {
@@ -238,7 +223,7 @@ TEST_F(GuideExamples, CrashAlertWalkthroughOnTheManualClock) {
     words.insert(words.begin(), {MESIMCTL_BINARY, "--url", url});
     return runProgram(words, {}, 30s);
   };
-  const std::uint16_t port = freePort();
+  const std::uint16_t port = test::freeLoopbackPort();
   Background sink(python("event_receiver.py", {"--port", std::to_string(port)}), {}, scratch_ / "events.txt");
   ASSERT_TRUE(sink.waitFor("listening on", 30s)) << sink.output();
   EXPECT_EQ(curlWsman(daemon, subscribeFor(port)), "200");
@@ -267,7 +252,7 @@ TEST_F(GuideExamples, CrashAlertFromAKilledWatchdogDaemon) {
   DaemonProcess daemon;
   ASSERT_TRUE(daemon.start({"--fuse", "on", "--watchdog-min-timeout", "3"})) << daemon.log();
   ASSERT_TRUE(daemon.waitForLog("iamt_wdt registered", 10s)) << daemon.log();
-  const std::uint16_t port = freePort();
+  const std::uint16_t port = test::freeLoopbackPort();
   Background sink(python("event_receiver.py", {"--port", std::to_string(port)}), {}, scratch_ / "events.txt");
   ASSERT_TRUE(sink.waitFor("listening on", 30s)) << sink.output();
   EXPECT_EQ(curlWsman(daemon, subscribeFor(port)), "200");
@@ -300,7 +285,7 @@ TEST_F(GuideExamples, RenewResumesASuspendedSubscription) {
   ASSERT_TRUE(daemon.start({"--fuse", "off", "--preload", "off", "--event-retries", "1",
                             "--event-retry-interval", "100ms", "--event-policy", "suspend"}))
       << daemon.log();
-  const std::uint16_t port = freePort();
+  const std::uint16_t port = test::freeLoopbackPort();
   EXPECT_EQ(curlWsman(daemon, subscribeFor(port)), "200");
   EXPECT_EQ(daemon.post("/events/raise?messageId=iAMT0005&arg=0").substr(0, 3), "200");
   ASSERT_TRUE(daemon.waitForLog("subscription 1 suspended after 2 failed attempts", 20s)) << daemon.log();
@@ -323,7 +308,7 @@ TEST_F(GuideExamples, ConsoleClientsSubscribeWithDigestForTheSink) {
     GTEST_SKIP() << "no " << kNodeModules.string() << " (npm ci in tests/clients; scripts/test.sh does it)";
   DaemonProcess daemon;
   ASSERT_TRUE(daemon.start({"--fuse", "off", "--preload", "off"})) << daemon.log();
-  const std::uint16_t port = freePort();
+  const std::uint16_t port = test::freeLoopbackPort();
   const std::string sinkUrl = "http://127.0.0.1:" + std::to_string(port);
   Background sink(python("event_receiver.py", {"--port", std::to_string(port), "--digest", "sink:Sink-Pass"}), {},
                   scratch_ / "events.txt");
@@ -389,7 +374,7 @@ TEST_F(GuideExamples, QaGuideScenariosPassWithMesimctl) {
   {
     DaemonProcess daemon;
     ASSERT_TRUE(daemon.start({"--fuse", "off", "--preload", "off", "--clock", "manual"})) << daemon.log();
-    const std::uint16_t port = freePort();
+    const std::uint16_t port = test::freeLoopbackPort();
     Background sink(python("event_receiver.py", {"--port", std::to_string(port)}), {}, scratch_ / "events.txt");
     ASSERT_TRUE(sink.waitFor("listening on", 30s)) << sink.output();
     ASSERT_EQ(curlWsman(daemon, subscribeFor(port)), "200");  // subscription 1, as subscriber-down-up.yaml needs

@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/daemon_process.h"
+
 extern char** environ;
 
 namespace mesim::test {
@@ -39,22 +41,6 @@ namespace mps_detail {
 inline std::string readText(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// A port the kernel just handed out on 127.0.0.1 and let go of: MeshCentral takes ports from its config only.
-inline std::uint16_t freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
 }
 
 }  // namespace mps_detail
@@ -422,8 +408,8 @@ class MeshCentralMps {
     }
     work_ = pattern;
     std::filesystem::create_directories(dataDir());
-    webPort_ = mps_detail::freeLoopbackPort();
-    mpsPort_ = mps_detail::freeLoopbackPort();
+    webPort_ = freeLoopbackPort();
+    mpsPort_ = freeLoopbackPort();
     if (webPort_ == 0 || mpsPort_ == 0 || webPort_ == mpsPort_) {
       error_ = "no free loopback port";
       return false;
