@@ -31,6 +31,20 @@ namespace {
 constexpr const char* kLog = "cira";
 constexpr time_point kForever = time_point::max();
 
+// The first firmware-clock instant at or after `after` when AMT's clock (firmware clock + `amtOffset` seconds, UTC)
+// reads hour:minute.
+time_point nextDailyCall(time_point after, std::int64_t amtOffset, std::uint32_t hour, std::uint32_t minute) {
+  using std::chrono::seconds;
+  constexpr std::int64_t kDay = 24 * 3600;
+  const std::int64_t amtNow =
+      std::chrono::duration_cast<seconds>(after.time_since_epoch()).count() + amtOffset +
+      (after.time_since_epoch() % seconds(1) != time_point::duration::zero() ? 1 : 0);  // the next whole second
+  const std::int64_t midnight = amtNow - ((amtNow % kDay) + kDay) % kDay;
+  std::int64_t at = midnight + hour * 3600 + minute * 60;
+  if (at < amtNow) at += kDay;
+  return time_point(seconds(at - amtOffset));
+}
+
 // AMTHI GetRemoteAccessConnectionStatus's trigger codes (0 user, 1 alert, 2 provisioning, 3 periodic) and the APF
 // PROTOCOLVERSION trigger reasons (spec/apf.md §1.2).
 std::uint32_t amthiTrigger(CiraTrigger t) {
@@ -415,29 +429,47 @@ void CiraClient::reconsiderSoon() {
 void CiraClient::schedulePeriodic(const platform::PlatformState& s) {
   std::optional<platform::CiraPolicy> periodic;
   for (auto& policy : platform::ciraPolicies(s))
-    if (policy.trigger == CiraTrigger::Periodic && policy.periodicInterval) periodic = std::move(policy);
+    if (policy.trigger == CiraTrigger::Periodic && policy.periodic) periodic = std::move(policy);
+  using Kind = platform::PeriodicSchedule::Kind;
   std::string key;
-  if (periodic) key = std::to_string(*periodic->periodicInterval) + "/" + std::to_string(periodic->tunnelLifeTime);
+  if (periodic) {
+    const auto& when = *periodic->periodic;
+    key = when.kind == Kind::Interval
+              ? "every " + std::to_string(when.intervalSeconds)
+              // AMT's clock moving (a console's time sync) moves the daily call with it.
+              : "daily " + std::to_string(when.hour) + ":" + std::to_string(when.minute) + " offset " +
+                    std::to_string(s.amtClockOffset);
+    key += " for " + std::to_string(periodic->tunnelLifeTime);
+  }
   if (key == periodicKey_) return;  // the same schedule goes on
   periodicKey_ = key;
   cancel(periodicTimer_);
   periodicUntil_.reset();
+  periodicDue_.reset();
   if (!periodic) return;
-  // Every N seconds from now: a tunnel for the rule's lifetime (0: for as long as the rule stands).
-  const auto interval = std::chrono::seconds(std::max<std::uint32_t>(1, *periodic->periodicInterval));
+  // At each call a tunnel for the rule's lifetime (0: for as long as the rule stands, so there is no next call).
+  const platform::PeriodicSchedule when = *periodic->periodic;
   const std::uint32_t lifetime = periodic->tunnelLifeTime;
+  const std::int64_t amtOffset = s.amtClockOffset;
+  auto nextCall = [when, amtOffset](time_point now) {
+    if (when.kind == Kind::Interval) return now + std::chrono::seconds(std::max<std::uint32_t>(1, when.intervalSeconds));
+    return nextDailyCall(now + std::chrono::seconds(1), amtOffset, when.hour, when.minute);  // tomorrow's, not now
+  };
   auto due = std::make_shared<std::function<void()>>();
-  *due = [this, interval, lifetime, due = std::weak_ptr<std::function<void()>>(due)] {
+  *due = [this, lifetime, nextCall, due = std::weak_ptr<std::function<void()>>(due)] {
     periodicTimer_ = 0;
-    periodicUntil_ = lifetime ? timers_.now() + std::chrono::seconds(lifetime) : kForever;
-    if (lifetime) {
-      auto next = due.lock();
-      if (next) periodicTimer_ = timers_.scheduleAfter(interval, *next);
-    }
+    const auto now = timers_.now();
+    periodicUntil_ = lifetime ? now + std::chrono::seconds(lifetime) : kForever;
+    if (lifetime)
+      if (auto next = due.lock()) periodicTimer_ = timers_.schedule(nextCall(now), *next);
     reconsiderSoon();
   };
   periodicDue_ = due;  // keeps the recurring callback alive
-  (*due)();
+  // Every N seconds calls at once; a daily rule waits for its time.
+  if (when.kind == Kind::Interval)
+    (*due)();
+  else
+    periodicTimer_ = timers_.schedule(nextDailyCall(timers_.now(), amtOffset, when.hour, when.minute), *due);
 }
 
 std::optional<CiraClient::Want> CiraClient::wanted(const platform::PlatformState& s) const {

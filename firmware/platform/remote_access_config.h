@@ -20,10 +20,23 @@ struct CiraServer {
   MpsReach reach = MpsReach::External;
 };
 
+// When a periodic rule calls: its ExtendedData, big-endian 32-bit numbers. Kind 0 and N: every N seconds; kind 1,
+// hour and minute: every day at that time of AMT's clock (UTC), as MeshCommander's policy dialog writes it.
+struct PeriodicSchedule {
+  enum class Kind : std::uint32_t { Interval = 0, Daily = 1 };
+  Kind kind = Kind::Interval;
+  std::uint32_t intervalSeconds = 0;  // Interval (0 is taken as 1)
+  std::uint32_t hour = 0;             // Daily: 0-23
+  std::uint32_t minute = 0;           // Daily: 0-59
+};
+
+// The schedule in a periodic rule's base64 ExtendedData, or nothing if it is not one of the two forms.
+std::optional<PeriodicSchedule> parsePeriodicSchedule(const std::string& extendedDataBase64);
+
 struct CiraPolicy {
   CiraTrigger trigger = CiraTrigger::UserInitiated;
   std::uint32_t tunnelLifeTime = 0;                 // seconds; 0: until closed
-  std::optional<std::uint32_t> periodicInterval;    // Periodic with an every-N-seconds ExtendedData
+  std::optional<PeriodicSchedule> periodic;         // Periodic with a valid ExtendedData
   std::vector<CiraServer> servers;                  // in OrderOfAccess
 };
 

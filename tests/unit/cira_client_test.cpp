@@ -111,6 +111,14 @@ class CiraClientTest : public ::testing::Test {
               platform::ChangeResult::Ok);
   }
 
+  // Replaces the periodic rule's ExtendedData.
+  void setPeriodicData(const std::vector<std::uint8_t>& data) {
+    ASSERT_EQ(model->update([&](platform::PlatformState& s) {
+                s.remoteAccessPolicies.at(0).extendedData = text::base64Encode(data);
+              }),
+              platform::ChangeResult::Ok);
+  }
+
   void startClient() {
     cira::CiraClientOptions options;
     auto tls = [](const std::vector<std::string>& roots) {
@@ -353,6 +361,63 @@ TEST_F(CiraClientTest, AnAlertOpensTheTunnelOfAnAlertRule) {
   clock.advance(std::chrono::seconds(20));
   ASSERT_TRUE(runUntil([&] { return !connected(); }));
   EXPECT_EQ(client->status().drops, 0u);
+}
+
+// A periodic rule with a lifetime: a tunnel at once, closed when the lifetime is over, and again a period later.
+TEST_F(CiraClientTest, APeriodicRuleWithALifetimeCallsAgainEveryPeriod) {
+  mps->keepaliveOptionsAfter5900 = false;  // keep-alives every 30 s: the lifetime ends the tunnel
+  configure(2, 3600, 20);
+  startClient();
+  ASSERT_TRUE(runUntil([&] { return connected(); }));
+  clock.advance(std::chrono::seconds(20));
+  ASSERT_TRUE(runUntil([&] { return !connected(); }));
+  clock.advance(std::chrono::seconds(3579));  // 1 s before the next period
+  settle();
+  EXPECT_EQ(mps->connections, 1);
+  clock.advance(std::chrono::seconds(1));
+  ASSERT_TRUE(runUntil([&] { return connected() && mps->connections == 2; }));
+  EXPECT_EQ(client->status().drops, 0u);
+}
+
+// MeshCommander's "time of day" periodic rule: ExtendedData 1, hour, minute. The tunnel opens at that time of
+// AMT's clock for the rule's lifetime, and again the next day.
+TEST_F(CiraClientTest, ADailyRuleCallsAtItsTimeOfDayOnAmtsClock) {
+  mps->keepaliveOptionsAfter5900 = false;
+  configure(2, 0, 20);
+  setPeriodicData({0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 30});  // daily at 09:30
+  startClient();  // the test clock reads 08:00:00 UTC
+  settle();
+  EXPECT_EQ(mps->connections, 0) << "a daily rule waits for its time";
+  clock.advance(std::chrono::minutes(89) + std::chrono::seconds(59));
+  settle();
+  EXPECT_EQ(mps->connections, 0);
+  clock.advance(std::chrono::seconds(1));  // 09:30:00
+  ASSERT_TRUE(runUntil([&] { return connected(); })) << client->status().lastError;
+  EXPECT_EQ(client->status().trigger, platform::CiraTrigger::Periodic);
+  EXPECT_EQ(std::get<apf::ProtocolVersion>(mps->received.front()).triggerReason, 4u);  // PERIODIC
+  clock.advance(std::chrono::seconds(20));
+  ASSERT_TRUE(runUntil([&] { return !connected(); }));
+  clock.advance(std::chrono::hours(24) - std::chrono::seconds(21));
+  settle();
+  EXPECT_EQ(mps->connections, 1) << "not before the next day's 09:30";
+  clock.advance(std::chrono::seconds(1));
+  ASSERT_TRUE(runUntil([&] { return connected() && mps->connections == 2; }));
+}
+
+// A console's time sync (SetHighAccuracyTimeSynch) sets AMT's clock an hour ahead of the firmware clock: 09:30 on
+// AMT's clock comes an hour sooner.
+TEST_F(CiraClientTest, ADailyRuleFollowsAmtsClockAfterATimeSync) {
+  mps->keepaliveOptionsAfter5900 = false;
+  configure(2, 0, 20);
+  setPeriodicData({0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 30});
+  startClient();
+  clock.advance(std::chrono::minutes(20));  // 08:20
+  settle();
+  ASSERT_EQ(model->update([](platform::PlatformState& s) { s.amtClockOffset = 3600; }), platform::ChangeResult::Ok);
+  settle();
+  EXPECT_EQ(mps->connections, 0);
+  clock.advance(std::chrono::minutes(10));  // 08:30 here, 09:30 on AMT's clock
+  ASSERT_TRUE(runUntil([&] { return connected(); })) << client->status().lastError;
 }
 
 TEST_F(CiraClientTest, AnExternalMpsIsNotCalledInsideTheEnterprise) {

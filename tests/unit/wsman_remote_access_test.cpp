@@ -136,7 +136,7 @@ TEST_F(RemoteAccessTest, PolicyRulesOrderTheirServersAndTheCiraViewFollows) {
                            "</h:InternalMpServer>",
                     "AAAAAAAAABk="),
             "0");
-  EXPECT_EQ(addRule(2, "<h:MpServer>" + sapRef(kServer0) + "</h:MpServer>", "AAE="), "36") << "ExtendedData is 8 bytes";
+  EXPECT_EQ(addRule(2, "<h:MpServer>" + sapRef(kServer0) + "</h:MpServer>", "AAE="), "36") << "ExtendedData is 8 or 12 bytes";
   EXPECT_EQ(addRule(0, "<h:MpServer>" + sapRef("Intel(r) AMT:Management Presence Server 7") + "</h:MpServer>"),
             std::to_string(cim::status::kNotFound));
   ASSERT_EQ(addRule(0, "<h:MpServer>" + sapRef(kServer1) + "</h:MpServer>"), "0");
@@ -144,7 +144,9 @@ TEST_F(RemoteAccessTest, PolicyRulesOrderTheirServersAndTheCiraViewFollows) {
   auto policies = platform::ciraPolicies(model->state());
   ASSERT_EQ(policies.size(), 2u);
   EXPECT_EQ(policies[0].trigger, platform::CiraTrigger::Periodic);
-  EXPECT_EQ(policies[0].periodicInterval, 25u);
+  ASSERT_TRUE(policies[0].periodic);
+  EXPECT_EQ(policies[0].periodic->kind, platform::PeriodicSchedule::Kind::Interval);
+  EXPECT_EQ(policies[0].periodic->intervalSeconds, 25u);
   EXPECT_EQ(policies[0].tunnelLifeTime, 300u);
   ASSERT_EQ(policies[0].servers.size(), 2u);
   EXPECT_EQ(policies[0].servers[0].server->accessInfo, "mps0.example.com");
@@ -245,6 +247,38 @@ TEST_F(RemoteAccessTest, CloseRemoteAccessConnectionEndsTheTunnelAndTheUserReque
   open();
   EXPECT_EQ(model->state().remoteAccess.connectionStatus, 0u) << "persisted";
   EXPECT_EQ(returnValue(invoke("CloseRemoteAccessConnection", "")), "0") << "nothing open: closing again is harmless";
+}
+
+
+// MeshCommander's "time of day" periodic rule: ExtendedData 1, hour, minute (12 bytes). Other kinds, sizes and
+// times off the clock are refused.
+TEST_F(RemoteAccessTest, ADailyPeriodicRuleIsReadAsATimeOfDay) {
+  ASSERT_EQ(addServer("mps0.example.com"), "0");
+  const std::string server = "<h:MpServer>" + sapRef(kServer0) + "</h:MpServer>";
+  EXPECT_EQ(addRule(2, server, "AAAAAQAAABgAAAAA"), "36") << "hour 24";
+  EXPECT_EQ(addRule(2, server, "AAAAAQAAABcAAAA8"), "36") << "minute 60";
+  EXPECT_EQ(addRule(2, server, "AAAAAgAAAAU="), "36") << "kind 2";
+  EXPECT_EQ(addRule(2, server, "AAAAAAAAAAAAAAAZ"), "36") << "an interval is 8 bytes";
+  ASSERT_EQ(addRule(2, server, "AAAAAQAAAAkAAAAe"), "0");  // 09:30
+  auto policies = platform::ciraPolicies(model->state());
+  ASSERT_EQ(policies.size(), 1u);
+  ASSERT_TRUE(policies[0].periodic);
+  EXPECT_EQ(policies[0].periodic->kind, platform::PeriodicSchedule::Kind::Daily);
+  EXPECT_EQ(policies[0].periodic->hour, 9u);
+  EXPECT_EQ(policies[0].periodic->minute, 30u);
+  // A Put can turn it into an interval, and refuses a malformed one with a message that says the forms.
+  const std::string ruleUri = kAmt + "AMT_RemoteAccessPolicyRule";
+  auto put = [&](const std::string& data) {
+    return send(test::wsmanEnvelope(kTransfer + "Put", ruleUri,
+                                    "<h:AMT_RemoteAccessPolicyRule xmlns:h=\"" + ruleUri + "\"><h:ExtendedData>" + data +
+                                        "</h:ExtendedData></h:AMT_RemoteAccessPolicyRule>",
+                                    "1", ruleSelectors("Periodic")));
+  };
+  auto bad = put("AAAAAQAAABgAAAAA");
+  EXPECT_NE(bad.httpStatus, 200u);
+  EXPECT_NE(bad.body.find("daily"), std::string::npos) << bad.body;
+  ASSERT_EQ(put("AAAAAAAAABk=").httpStatus, 200u);
+  EXPECT_EQ(platform::ciraPolicies(model->state())[0].periodic->intervalSeconds, 25u);
 }
 
 }  // namespace

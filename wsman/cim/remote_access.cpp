@@ -5,6 +5,7 @@
 // configuration through platform::ciraPolicies (firmware/platform/remote_access_config.h).
 #include <algorithm>
 
+#include "firmware/platform/remote_access_config.h"
 #include "wsman/cim/class_registry.h"
 #include "wsman/cim/cim_util.h"
 
@@ -52,13 +53,8 @@ platform::RemoteAccessPolicyRule* referencedRule(platform::PlatformState& s, con
   return nullptr;
 }
 
-// ExtendedData of a periodic rule: two big-endian 32-bit numbers, the kind of period (0 every N seconds, 1 daily at
-// a time) and its value.
-bool validPeriodicData(const std::string& base64) {
-  std::vector<std::uint8_t> bytes;
-  return base64Decode(base64, bytes) && bytes.size() == 8 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0 &&
-         bytes[3] <= 1;
-}
+// ExtendedData of a periodic rule: every N seconds (8 bytes) or daily at a time (12 bytes), remote_access_config.h.
+bool validPeriodicData(const std::string& base64) { return platform::parsePeriodicSchedule(base64).has_value(); }
 
 EndpointReference ruleRef(const std::string& name) {
   EndpointReference e;
@@ -247,7 +243,9 @@ void registerRemoteAccess(ClassRegistry& r) {
     const bool hasExtended = argString(in, "ExtendedData", extended);
     if (hasLifetime && lifetime > 0xFFFFFFFFu) return invalidParameter("TunnelLifeTime is a 32-bit number of seconds.");
     if (hasExtended && current.str("Trigger") == "2" && !validPeriodicData(extended))
-      return invalidParameter("ExtendedData of a periodic rule is 8 bytes: the kind of period and its value.");
+      return invalidParameter(
+          "ExtendedData of a periodic rule is big-endian 32-bit numbers: 0 and a period in seconds, or 1, an hour "
+          "(0-23) and a minute (0-59) for a daily call.");
     return changeFault(ctx.platform.update([&](platform::PlatformState& s) {
       for (auto& p : s.remoteAccessPolicies) {
         if (p.policyRuleName != name) continue;
