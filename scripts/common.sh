@@ -63,6 +63,22 @@ ensure_packages() {
   exit 1
 }
 
+# Warns up front when the disk is short of what the builds will write, rather than a linker failing half an hour
+# in: `warn_if_disk_short GB DIR...` counts what the build DIRs already hold as written. A warning only, so an
+# estimate that is off never stops a run that would fit.
+warn_if_disk_short() {
+  local need_kb=$(($1 * 1024 * 1024)) have_kb=0 avail_kb dir
+  shift
+  for dir in "$@"; do
+    [ -d "$MESIM_ROOT/$dir" ] && have_kb=$((have_kb + $(du -sk "$MESIM_ROOT/$dir" | cut -f1)))
+  done
+  avail_kb="$(df -Pk "$MESIM_ROOT" | awk 'NR == 2 {print $4}')"
+  if [ $((need_kb - have_kb)) -gt "$avail_kb" ]; then
+    echo "mesim: warning: the builds need about $((need_kb / 1048576)) GB in all, $((have_kb / 1048576)) GB of it" \
+      "already built, and $((avail_kb / 1048576)) GB is free on the disk of $MESIM_ROOT" >&2
+  fi
+}
+
 # Builds a preset; CMake picks up ccache when it is installed. Its cache lives in the user's home and paths
 # are taken relative to the checkout, so a fresh clone anywhere on the same machine builds from the cache.
 configure_and_build() {
