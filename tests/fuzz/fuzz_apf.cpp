@@ -7,6 +7,7 @@
 
 #include "firmware/lme/apf_session.h"
 #include "firmware/lme/lms_event.h"
+#include "tests/fuzz/fuzz_channel_peer.h"
 #include "tests/unit/firmware_test_support.h"
 
 namespace {
@@ -14,24 +15,6 @@ namespace {
 namespace apf = mesim::lme::apf;
 using mesim::hbm::Bytes;
 using mesim::hbm::ByteView;
-
-// A WS-Man stand-in: answers with a fixed response once, takes (or refuses) whatever the host writes.
-class EchoPeer : public mesim::lme::ChannelPeer {
- public:
-  explicit EchoPeer(bool refuse) : refuse_(refuse) {}
-  void read(std::size_t maxBytes, ReadHandler handler) override {
-    if (given_ >= 6000) return;  // then silent until closed
-    Bytes chunk(std::min<std::size_t>(maxBytes, 3000), 'r');
-    given_ += chunk.size();
-    handler(chunk);
-  }
-  void write(Bytes, WriteHandler handler) override { handler(!refuse_); }
-  void close() override {}
-
- private:
-  bool refuse_;
-  std::size_t given_ = 0;
-};
 
 void check(const mesim::test::RecordingConnection& connection, std::size_t mtu) {
   for (const auto& m : connection.sent) {
@@ -61,7 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.maxBufferedFromHost = 16384;
   auto connection = std::make_shared<mesim::test::RecordingConnection>();
   auto session = std::make_shared<mesim::lme::ApfSession>(
-      connection, options, [refuse = (flags & 2) != 0](std::uint32_t) { return std::make_shared<EchoPeer>(refuse); });
+      connection, options, [refuse = (flags & 2) != 0](std::uint32_t) {
+        return std::make_shared<mesim::test::FuzzChannelPeer>(refuse, 6000, 3000);
+      });
   session->start();
   if (flags & 1) {
     session->onHostMessage(apf::encode(apf::ProtocolVersion{1, 0, 254, {}}));

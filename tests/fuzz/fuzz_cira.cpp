@@ -8,33 +8,11 @@
 #include "firmware/cira/apf_stream.h"
 #include "firmware/cira/cira_client.h"
 #include "firmware/lme/lms_event.h"
+#include "tests/fuzz/fuzz_channel_peer.h"
 #include "tests/unit/firmware_test_support.h"
 
-namespace {
-
 namespace apf = mesim::lme::apf;
-using mesim::hbm::Bytes;
 using mesim::hbm::ByteView;
-
-// WS-Man's stand-in: answers with some bytes, then stays silent; takes (or refuses) whatever the MPS writes.
-class AnswerPeer : public mesim::lme::ChannelPeer {
- public:
-  explicit AnswerPeer(bool refuse) : refuse_(refuse) {}
-  void read(std::size_t maxBytes, ReadHandler handler) override {
-    if (given_ >= 40000) return;
-    Bytes chunk(std::min<std::size_t>(maxBytes, 20000), 'r');
-    given_ += chunk.size();
-    handler(chunk);
-  }
-  void write(Bytes, WriteHandler handler) override { handler(!refuse_); }
-  void close() override {}
-
- private:
-  bool refuse_;
-  std::size_t given_ = 0;
-};
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static mesim::test::LogThreshold quiet(mesim::log::Level::Off);
@@ -48,7 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.onKeepaliveReply = [](std::uint32_t) {};
   auto connection = std::make_shared<mesim::test::RecordingConnection>();
   auto session = std::make_shared<mesim::lme::ApfSession>(
-      connection, options, [refuse = (flags & 2) != 0](std::uint32_t) { return std::make_shared<AnswerPeer>(refuse); });
+      connection, options, [refuse = (flags & 2) != 0](std::uint32_t) {
+        return std::make_shared<mesim::test::FuzzChannelPeer>(refuse, 40000, 20000);
+      });
   session->start();
   mesim::cira::ApfStreamReader reader;
   if (flags & 1) {
