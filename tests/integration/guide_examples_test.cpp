@@ -55,17 +55,10 @@ class Background {
  public:
   Background(const std::vector<std::string>& argv, const std::vector<std::string>& env, const fs::path& outputFile)
       : output_(outputFile) {
-    std::vector<std::string> envStrings;
-    for (char** e = environ; *e; ++e)
-      if (std::string_view(*e).substr(0, 6) != "MESIM_" && std::string_view(*e).substr(0, 11) != "LD_PRELOAD=")
-        envStrings.emplace_back(*e);
-    envStrings.insert(envStrings.end(), env.begin(), env.end());
-    std::vector<char*> envp, args;
-    for (auto& s : envStrings) envp.push_back(s.data());
-    envp.push_back(nullptr);
+    std::vector<std::string> envStrings = childEnvironment(env, {"MESIM_", "LD_PRELOAD="});
+    std::vector<char*> envp = nullTerminated(envStrings);
     std::vector<std::string> argStrings = argv;
-    for (auto& s : argStrings) args.push_back(s.data());
-    args.push_back(nullptr);
+    std::vector<char*> args = nullTerminated(argStrings);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

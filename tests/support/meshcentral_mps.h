@@ -31,8 +31,7 @@
 #include <vector>
 
 #include "tests/support/daemon_process.h"
-
-extern char** environ;
+#include "tests/support/program_run.h"
 
 namespace mesim::test {
 
@@ -65,15 +64,10 @@ class BackgroundProgram {
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);  // its own group: a stop reaches every process it made
-    std::vector<std::string> envStrings;
-    for (char** e = environ; *e; ++e) envStrings.emplace_back(*e);
-    envStrings.insert(envStrings.end(), env.begin(), env.end());
-    std::vector<char*> envp, args;
-    for (auto& s : envStrings) envp.push_back(s.data());
-    envp.push_back(nullptr);
+    std::vector<std::string> envStrings = childEnvironment(env, {});  // all of the test's environment
+    std::vector<char*> envp = nullTerminated(envStrings);
     std::vector<std::string> argStrings = argv;
-    for (auto& s : argStrings) args.push_back(s.data());
-    args.push_back(nullptr);
+    std::vector<char*> args = nullTerminated(argStrings);
     const int rc = ::posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);

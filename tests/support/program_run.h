@@ -24,26 +24,37 @@ struct ProgramRun {
   std::string output;  // stdout and stderr, interleaved as written
 };
 
-// `argv[0]` is a path. The child gets this process's environment without the entries that start with one of
-// `dropPrefixes` (so that the test's own settings cannot leak in), then `env`. Killed at `timeout`.
-inline ProgramRun runProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                             std::chrono::milliseconds timeout,
-                             const std::vector<std::string_view>& dropPrefixes = {"LD_PRELOAD=", "MESIM_"}) {
-  std::vector<std::string> envStrings;
+// The environment a child gets: this process's without the entries that start with one of `dropPrefixes` (so
+// that the test's own settings cannot leak in), then `env`.
+inline std::vector<std::string> childEnvironment(const std::vector<std::string>& env,
+                                                 const std::vector<std::string_view>& dropPrefixes) {
+  std::vector<std::string> out;
   for (char** e = environ; *e; ++e) {
     const std::string_view entry(*e);
     bool dropped = false;
     for (auto prefix : dropPrefixes) dropped = dropped || entry.substr(0, prefix.size()) == prefix;
-    if (!dropped) envStrings.emplace_back(entry);
+    if (!dropped) out.emplace_back(entry);
   }
-  envStrings.insert(envStrings.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& s : envStrings) envp.push_back(s.data());
-  envp.push_back(nullptr);
+  out.insert(out.end(), env.begin(), env.end());
+  return out;
+}
+
+// The null-terminated pointer array posix_spawn takes, into `strings` (which must outlive it).
+inline std::vector<char*> nullTerminated(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// `argv[0]` is a path. The child's environment is childEnvironment(env, dropPrefixes). Killed at `timeout`.
+inline ProgramRun runProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                             std::chrono::milliseconds timeout,
+                             const std::vector<std::string_view>& dropPrefixes = {"LD_PRELOAD=", "MESIM_"}) {
+  std::vector<std::string> envStrings = childEnvironment(env, dropPrefixes);
+  std::vector<char*> envp = nullTerminated(envStrings);
   std::vector<std::string> argStrings = argv;
-  std::vector<char*> args;
-  for (auto& s : argStrings) args.push_back(s.data());
-  args.push_back(nullptr);
+  std::vector<char*> args = nullTerminated(argStrings);
 
   ProgramRun run;
   if (argStrings.empty()) {
