@@ -446,15 +446,10 @@ class Device::Impl {
   // Who the device is (docs/fleet.md, "Identities"): what a fleet's tests compare across restarts and state dirs.
   boost::json::object identityJson() const {
     const auto& state = platform_->state();
-    auto mac = [](const platform::MacAddress& m) {
-      std::string text = text::toHex(m);
-      for (std::size_t at = 10; at > 0; at -= 2) text.insert(at, ":");
-      return text;
-    };
     return {{"uuid", platform_->uuidString()},
             {"host_name", state.hostName},
-            {"wired_mac", mac(state.wired.mac)},
-            {"wireless_mac", mac(state.wireless.mac)},
+            {"wired_mac", text::macText(state.wired.mac)},
+            {"wireless_mac", text::macText(state.wireless.mac)},
             {"digest_realm", state.digestRealm}};
   }
 
