@@ -26,6 +26,7 @@
 #include "hostif/host/mei_host.h"
 #include "hostif/link/socket_link.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/program_run.h"
 
 namespace mesim::test {
 namespace {
@@ -473,6 +474,37 @@ TEST(DaemonHbmListen, MalformedFramesResetButTheDaemonGoesOn) {
   EXPECT_EQ(daemon.get("/healthz"), "200 ok\n");
   EXPECT_TRUE(daemon.waitForLog("protocol error")) << daemon.log();
   daemon.stop();
+}
+
+
+// The launcher's temporary dirs go when the test process that made them exits (a suite run used to leave a few
+// hundred behind), unless MESIM_KEEP_TEST_DIRS is set. A second run of this binary, filtered to the probe below,
+// makes one, says where, and exits.
+TEST(TestDirSweep, Probe) {
+  const char* report = std::getenv("MESIM_SWEEP_PROBE_REPORT");
+  if (!report) GTEST_SKIP() << "run by MadeDirsGoAtExitUnlessKept";
+  const auto dir = makeTempDir("sweep-probe");
+  ASSERT_TRUE(std::filesystem::is_directory(dir));
+  std::ofstream(report) << dir.string();
+}
+
+TEST(TestDirSweep, MadeDirsGoAtExitUnlessKept) {
+  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const auto scratch = makeTempDir("sweep-report");
+  for (const bool keep : {false, true}) {
+    const auto report = scratch / (keep ? "kept" : "swept");
+    std::vector<std::string> env{"MESIM_SWEEP_PROBE_REPORT=" + report.string()};
+    if (keep) env.push_back("MESIM_KEEP_TEST_DIRS=1");
+    const auto run = runProgram({self, "--gtest_filter=TestDirSweep.Probe"}, env, 30s);
+    ASSERT_EQ(run.status, 0) << run.output;
+    std::ifstream in(report);
+    std::string made;
+    std::getline(in, made);
+    ASSERT_NE(made.find("mesim-sweep-probe-"), std::string::npos) << run.output;
+    EXPECT_EQ(std::filesystem::exists(made), keep) << made;
+    std::error_code ignored;
+    std::filesystem::remove_all(made, ignored);
+  }
 }
 
 }  // namespace
